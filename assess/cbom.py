@@ -1,0 +1,232 @@
+"""CycloneDX CBOM in and out: the model mapped through cyclonedx-python-lib, documents read and validated.
+
+Writing goes model -> cyclonedx-python-lib objects -> the library's JSON serializer; reading goes
+raw JSON -> schema validation against the document's own spec version -> the library's
+deserializer. Fields the library does not model (1.7's `algorithmFamily`/`ellipticCurve`,
+`dependencies[].provides`) are never lost: merge works on the validated JSON itself, see merge.py.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+import warnings
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from cyclonedx.model import Property
+from cyclonedx.model.bom import Bom, BomMetaData
+from cyclonedx.model.bom_ref import BomRef
+from cyclonedx.model.component import Component, ComponentType
+from cyclonedx.model.component_evidence import ComponentEvidence, Occurrence
+from cyclonedx.output.json import JsonV1Dot6, JsonV1Dot7
+from cyclonedx.schema import SchemaVersion
+from cyclonedx.validation.json import JsonStrictValidator
+
+from assess import __version__
+from assess.clock import build_time, iso
+from assess.errors import CbomError
+from assess.fsio import canonical_json, pretty_json, read_json, write_atomic
+from assess.model import Asset, Evidence, Gap, Prop, Shard, Skipped, Source
+
+SUPPORTED_SPECS: dict[str, SchemaVersion] = {"1.6": SchemaVersion.V1_6, "1.7": SchemaVersion.V1_7}
+DEFAULT_SPEC = "1.6"
+# Shards keep at most this many individual skipped entries; the count is always exact.
+MAX_SKIPPED_LISTED = 1000
+_SERIAL_NAMESPACE = uuid.UUID("6f1c7a4e-3d52-4c1b-9a57-0c2a5e3f9b11")
+
+
+@dataclass(frozen=True)
+class CbomDocument:
+    """A CycloneDX document that passed validation against the schema of its spec version."""
+
+    path: str
+    spec_version: str
+    data: dict[str, Any]
+
+    def components(self) -> Iterator[dict[str, Any]]:
+        yield from _walk_components(self.data.get("components", []))
+
+    def metadata_properties(self, name: str) -> list[str]:
+        props = self.data.get("metadata", {}).get("properties", [])
+        return [p.get("value", "") for p in props if p.get("name") == name]
+
+    def gaps(self) -> list[Gap]:
+        return [Gap.from_json(v) for v in self.metadata_properties(Prop.GAP)]
+
+
+def _walk_components(components: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    for comp in components:
+        yield comp
+        yield from _walk_components(comp.get("components", []))
+
+
+def validate_document(data: Any, origin: str) -> CbomDocument:
+    """Check that data is a CycloneDX 1.6/1.7 document valid against its schema."""
+    if not isinstance(data, dict):
+        raise CbomError(f"not a CycloneDX document: top level is a JSON {type(data).__name__}", path=origin)
+    if data.get("bomFormat") != "CycloneDX":
+        raise CbomError("not a CycloneDX document: 'bomFormat' is not \"CycloneDX\"", path=origin)
+    spec = data.get("specVersion")
+    if spec not in SUPPORTED_SPECS:
+        raise CbomError(
+            f"unsupported CycloneDX specVersion {spec!r}; Carnot reads {', '.join(SUPPORTED_SPECS)}", path=origin
+        )
+    validator = JsonStrictValidator(SUPPORTED_SPECS[spec])
+    error = validator.validate_str(json.dumps(data))
+    if error is not None:
+        raise CbomError(f"not valid CycloneDX {spec}: {_describe_schema_error(error)}", path=origin)
+    return CbomDocument(path=origin, spec_version=spec, data=data)
+
+
+def _describe_schema_error(error: Any) -> str:
+    inner = getattr(error, "data", None)
+    path = "/".join(str(p) for p in getattr(inner, "absolute_path", []) or [])
+    message = getattr(inner, "message", None) or str(error)
+    if len(message) > 200:
+        message = message[:200] + "…"
+    return f"at /{path}: {message}" if path else message
+
+
+def read_cbom(path: str | Path) -> CbomDocument:
+    """Read and validate one CBOM file; every failure is a CbomError/InputError naming the file."""
+    return validate_document(read_json(path), str(path))
+
+
+def schema_errors(data: dict[str, Any]) -> str | None:
+    """The first schema error of an in-memory document, or None when it is valid."""
+    spec = data.get("specVersion")
+    if spec not in SUPPORTED_SPECS:
+        return f"unsupported specVersion {spec!r}"
+    error = JsonStrictValidator(SUPPORTED_SPECS[spec]).validate_str(json.dumps(data))
+    return None if error is None else _describe_schema_error(error)
+
+
+# --- model -> CycloneDX -------------------------------------------------------------------------
+
+def _occurrence(ev: Evidence) -> Occurrence:
+    # CycloneDX occurrences have location and line but no slot for the source or the file digest;
+    # additionalContext carries them as a small JSON object so they stay machine-readable.
+    context = {"source": str(ev.source)}
+    if ev.sha256:
+        context["sha256"] = ev.sha256
+    if ev.context:
+        context["context"] = ev.context
+    return Occurrence(location=ev.location, line=ev.line, additional_context=json.dumps(context, sort_keys=True))
+
+
+def asset_to_component(asset: Asset) -> Component:
+    properties = [Property(name=k, value=v) for k, v in asset.properties]
+    sources = sorted({str(ev.source) for ev in asset.evidence})
+    properties += [Property(name=Prop.SOURCE, value=s) for s in sources if (Prop.SOURCE, s) not in asset.properties]
+    evidence = ComponentEvidence(occurrences=[_occurrence(ev) for ev in asset.evidence]) if asset.evidence else None
+    return Component(
+        type=ComponentType.CRYPTOGRAPHIC_ASSET,
+        name=asset.name,
+        bom_ref=BomRef(asset.bom_ref),
+        crypto_properties=asset.crypto,
+        evidence=evidence,
+        properties=properties,
+    )
+
+
+def shard_to_document(shard: Shard, spec: str = DEFAULT_SPEC, *, timestamp: datetime | None = None) -> dict[str, Any]:
+    """A shard as a CycloneDX JSON document (a dict), serialised by cyclonedx-python-lib."""
+    if spec not in SUPPORTED_SPECS:
+        raise CbomError(f"cannot write CycloneDX {spec}; Carnot writes {', '.join(SUPPORTED_SPECS)}")
+    meta_props = [Property(name=Prop.STAGE, value=shard.stage)]
+    meta_props += [Property(name=k, value=v) for k, v in shard.properties]
+    meta_props += [Property(name=Prop.GAP, value=g.to_json()) for g in shard.gaps]
+    meta_props += [Property(name=Prop.SKIPPED, value=s.to_json()) for s in shard.skipped[:MAX_SKIPPED_LISTED]]
+    if shard.skipped:
+        meta_props.append(Property(name=Prop.SKIPPED_COUNT, value=str(len(shard.skipped))))
+    metadata = BomMetaData(timestamp=timestamp or build_time(), properties=meta_props)
+    tool = Component(type=ComponentType.APPLICATION, name="carnot", version=__version__, bom_ref=BomRef("carnot"))
+    metadata.tools.components.add(tool)
+    bom = Bom(components=[asset_to_component(a) for a in shard.assets], metadata=metadata)
+    with warnings.catch_warnings():
+        # The library warns that a shard has no root component dependency graph; shards have none.
+        warnings.simplefilter("ignore")
+        writer = JsonV1Dot7(bom) if spec == "1.7" else JsonV1Dot6(bom)
+        data: dict[str, Any] = json.loads(writer.output_as_string())
+    data.pop("serialNumber", None)
+    data["serialNumber"] = serial_number_for(data)
+    return data
+
+
+def serial_number_for(data: dict[str, Any]) -> str:
+    """A serial number derived from the content, so identical documents have identical bytes."""
+    body = {k: v for k, v in data.items() if k != "serialNumber"}
+    return f"urn:uuid:{uuid.uuid5(_SERIAL_NAMESPACE, canonical_json(body).hex())}"
+
+
+def write_document(data: dict[str, Any], path: str | Path) -> Path:
+    """Validate and write a CycloneDX document atomically, deterministic bytes."""
+    problem = schema_errors(data)
+    if problem is not None:
+        raise CbomError(f"refusing to write an invalid CBOM: {problem}", path=path)
+    return write_atomic(path, pretty_json(data))
+
+
+def write_shard(shard: Shard, path: str | Path, spec: str = DEFAULT_SPEC) -> Path:
+    return write_document(shard_to_document(shard, spec), path)
+
+
+# --- CycloneDX -> model -------------------------------------------------------------------------
+
+def _evidence_from_occurrence(occ: dict[str, Any]) -> Evidence:
+    raw = occ.get("additionalContext")
+    extra: dict[str, Any] = {}
+    if raw:
+        try:
+            parsed = json.loads(raw)
+            extra = parsed if isinstance(parsed, dict) else {"context": raw}
+        except ValueError:
+            extra = {"context": raw}
+    try:
+        source = Source(extra.get("source", ""))
+    except ValueError:
+        source = Source.STATIC
+    return Evidence(
+        source=source,
+        location=str(occ.get("location", "")),
+        line=occ.get("line"),
+        sha256=extra.get("sha256"),
+        context=extra.get("context"),
+    )
+
+
+def document_assets(doc: CbomDocument) -> list[Asset]:
+    """The cryptographic assets of a validated document, typed by cyclonedx-python-lib."""
+    assets: list[Asset] = []
+    for raw in doc.components():
+        if raw.get("type") != "cryptographic-asset" or "cryptoProperties" not in raw:
+            continue
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            component = Component.from_json(  # type: ignore[attr-defined]
+                {k: v for k, v in raw.items() if k != "components"}
+            )
+        occurrences = raw.get("evidence", {}).get("occurrences", [])
+        assets.append(
+            Asset(
+                bom_ref=str(raw.get("bom-ref") or component.bom_ref.value or ""),
+                name=str(raw.get("name", "")),
+                crypto=component.crypto_properties,
+                evidence=tuple(_evidence_from_occurrence(o) for o in occurrences),
+                properties=tuple((str(p.get("name")), str(p.get("value", ""))) for p in raw.get("properties", [])),
+            )
+        )
+    return assets
+
+
+def document_timestamp(doc: CbomDocument) -> str | None:
+    ts = doc.data.get("metadata", {}).get("timestamp")
+    return str(ts) if ts else None
+
+
+def now_iso() -> str:
+    return iso(build_time())

@@ -1,0 +1,70 @@
+"""The `carnot` command: flags in, library calls out, CarnotError -> one line on stderr.
+
+Each sub-command lives in its own module with `register(subparsers)`; COMMANDS below is the one
+explicit list of them. Only this module exits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from types import ModuleType
+
+from assess import __version__
+from assess.cli import merging
+from assess.errors import CarnotError
+
+# The registry of sub-command modules, in the order `carnot --help` lists them.
+COMMANDS: tuple[ModuleType, ...] = (
+    merging,
+)
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        # argparse's own usage errors: one line, exit 2, like every other bad input.
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="carnot",
+        description="Post-quantum cryptography readiness assessments: inventory, CBOM, gate, exposure, bundles.",
+    )
+    parser.add_argument("--version", action="version", version=f"carnot {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+    for module in COMMANDS:
+        module.register(sub)
+    return parser
+
+
+def add_common(parser: argparse.ArgumentParser, *, json_report: bool = False) -> None:
+    """The flags every sub-command shares."""
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log on stderr")
+    if json_report:
+        parser.add_argument("--json", action="store_true", help="print the report as JSON on stdout")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if getattr(args, "verbose", 0) > 0 else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    handler: Handler = args.handler
+    try:
+        return handler(args)
+    except CarnotError as e:
+        print(f"carnot: error: {e.one_line()}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        print("carnot: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0

@@ -1,0 +1,116 @@
+"""Reading inputs with clean errors, writing outputs atomically, and canonical JSON.
+
+Outputs are built in memory first and then written to a temporary file in the same folder and
+renamed over the target, so a crash never leaves half a file behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any
+
+from assess.errors import InputError, OutputError
+
+# Inputs larger than this are refused before they are read into memory.
+MAX_JSON_INPUT_BYTES = 512 * 1024 * 1024
+
+
+def canonical_json(value: Any) -> bytes:
+    """Deterministic JSON bytes: sorted keys, no insignificant whitespace, UTF-8."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def pretty_json(value: Any) -> bytes:
+    """Deterministic, human-readable JSON bytes ending in a newline."""
+    return (json.dumps(value, sort_keys=True, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def require_file(path: str | Path) -> Path:
+    p = Path(path)
+    if not p.exists():
+        raise InputError("no such file", path=p)
+    if p.is_dir():
+        raise InputError("is a directory, expected a file", path=p)
+    if not os.access(p, os.R_OK):
+        raise InputError("permission denied", path=p)
+    return p
+
+
+def read_json(path: str | Path, *, max_bytes: int = MAX_JSON_INPUT_BYTES) -> Any:
+    """Parse a JSON file, turning every failure into an InputError naming the file and line."""
+    p = require_file(path)
+    size = p.stat().st_size
+    if size > max_bytes:
+        raise InputError(f"file is {size} bytes, larger than the {max_bytes} byte limit for JSON input", path=p)
+    try:
+        raw = p.read_bytes()
+    except OSError as e:
+        raise InputError(f"cannot read: {e.strerror}", path=p) from e
+    return parse_json_bytes(raw, p)
+
+
+def parse_json_bytes(raw: bytes, origin: str | Path) -> Any:
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = raw[: e.start].count(b"\n") + 1
+        raise InputError(f"not UTF-8 text (byte {e.start})", path=origin, line=line) from e
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise InputError(f"invalid JSON: {e.msg} (column {e.colno})", path=origin, line=e.lineno) from e
+
+
+def write_atomic(path: str | Path, data: bytes) -> Path:
+    """Write bytes to path atomically: a temporary file in the same folder, fsync, rename."""
+    target = Path(path)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    except OSError as e:
+        raise OutputError(f"cannot write: {e.strerror}", path=target) from e
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except OSError as e:
+        _unlink_quietly(tmp)
+        raise OutputError(f"cannot write: {e.strerror}", path=target) from e
+    except BaseException:
+        _unlink_quietly(tmp)
+        raise
+    return target
+
+
+@contextmanager
+def atomic_writer(path: str | Path) -> Iterator[IO[bytes]]:
+    """Stream a large output to a temporary file, renamed over path only when the block succeeds."""
+    target = Path(path)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    except OSError as e:
+        raise OutputError(f"cannot write: {e.strerror}", path=target) from e
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        _unlink_quietly(tmp)
+        raise
+
+
+def _unlink_quietly(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass

@@ -1,0 +1,184 @@
+"""The one data model every stage shares: cryptographic assets with their evidence, and gaps.
+
+An `Asset` is a CycloneDX cryptographic-asset component: its cryptographic facts are the
+`cyclonedx.model.crypto.CryptoProperties` of cyclonedx-python-lib (so the CBOM mapping is the
+library's, not ours); what CycloneDX has no field for travels as `carnot:*` properties, whose
+names are listed in docs/CBOM_PROFILE.md and in `Prop` below.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from cyclonedx.model.crypto import CryptoProperties
+
+
+class Source(StrEnum):
+    """Which stage observed an asset."""
+
+    STATIC = "static"
+    RUNTIME = "runtime"
+    AWS = "aws"
+    PCAP = "pcap"
+    ZEEK = "zeek"
+
+
+class Prop(StrEnum):
+    """The `carnot:*` property names (the taxonomy documented in docs/CBOM_PROFILE.md)."""
+
+    SOURCE = "carnot:source"
+    SIMULATED = "carnot:simulated"
+    # ownership and data, from tags or config
+    OWNER = "carnot:owner"
+    DATA_CLASS = "carnot:data_class"
+    SHELF_LIFE_YEARS = "carnot:shelf_life_years"
+    SHELF_LIFE_DEFAULTED = "carnot:shelf_life_defaulted"
+    TAG_PREFIX = "carnot:tag:"
+    # normalised algorithm facts, duplicated from the CycloneDX fields for simple policies
+    ALGORITHM = "carnot:algorithm"
+    KEY_BITS = "carnot:key_bits"
+    CURVE = "carnot:curve"
+    # certificates
+    CERT_SIGNATURE_ALGORITHM = "carnot:cert:signature_algorithm"
+    CERT_SIGNATURE_HASH = "carnot:cert:signature_hash"
+    CERT_PUBLIC_KEY_ALGORITHM = "carnot:cert:public_key_algorithm"
+    CERT_PUBLIC_KEY_BITS = "carnot:cert:public_key_bits"
+    CERT_CURVE = "carnot:cert:curve"
+    CERT_IS_CA = "carnot:cert:is_ca"
+    # TLS
+    TLS_VERSIONS = "carnot:tls:versions"
+    TLS_CIPHER_SUITES = "carnot:tls:cipher_suites"
+    TLS_GROUPS = "carnot:tls:groups"
+    TLS_NEGOTIATED_GROUP = "carnot:tls:negotiated_group"
+    TLS_GROUP_CODEPOINT = "carnot:tls:group_codepoint"
+    TLS_PQ_HYBRID = "carnot:tls:pq_hybrid"
+    TLS_POLICY = "carnot:tls:policy"
+    # SSH
+    SSH_KEX = "carnot:ssh:kex"
+    SSH_HOST_KEY_ALGORITHMS = "carnot:ssh:host_key_algorithms"
+    SSH_CIPHERS = "carnot:ssh:ciphers"
+    SSH_MACS = "carnot:ssh:macs"
+    # runtime observation
+    RUNTIME_HANDSHAKES = "carnot:runtime:handshakes"
+    RUNTIME_FAILED = "carnot:runtime:failed_handshakes"
+    RUNTIME_FIRST_SEEN = "carnot:runtime:first_seen"
+    RUNTIME_LAST_SEEN = "carnot:runtime:last_seen"
+    RUNTIME_HOST = "carnot:runtime:host"
+    RUNTIME_COMM = "carnot:runtime:comm"
+    RUNTIME_EXE = "carnot:runtime:exe"
+    RUNTIME_ROLE = "carnot:runtime:role"
+    RUNTIME_ENDPOINT = "carnot:runtime:endpoint"
+    RUNTIME_SNI = "carnot:runtime:sni"
+    RUNTIME_LIBRARY = "carnot:runtime:library"
+    # cloud
+    AWS_ACCOUNT = "carnot:aws:account"
+    AWS_REGION = "carnot:aws:region"
+    AWS_ARN = "carnot:aws:arn"
+    AWS_SERVICE = "carnot:aws:service"
+    AWS_KEY_MANAGER = "carnot:aws:key_manager"
+    AWS_KEY_STATE = "carnot:aws:key_state"
+    AWS_KEY_USAGE = "carnot:aws:key_usage"
+    AWS_KEY_SPEC = "carnot:aws:key_spec"
+    AWS_ROTATION_ENABLED = "carnot:aws:rotation_enabled"
+    AWS_TAGGED = "carnot:aws:tagged"
+    AWS_IN_USE_BY = "carnot:aws:in_use_by"
+    # document-level (metadata.properties)
+    GAP = "carnot:gap"
+    SKIPPED = "carnot:skipped"
+    SKIPPED_COUNT = "carnot:skipped_count"
+    STAGE = "carnot:stage"
+    MERGE_CONFLICT = "carnot:merge:conflict"
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Where an asset was seen. Never holds secret material (no key bytes, no credentials)."""
+
+    source: Source
+    location: str  # a file path, an ARN, or host/pid/comm for a process
+    line: int | None = None
+    sha256: str | None = None  # digest of the evidence file, where there is a file
+    context: str | None = None  # a short human hint: the matched text, the API call, the rule id
+
+
+@dataclass(frozen=True, eq=False)
+class Asset:
+    """One cryptographic asset: a CycloneDX `cryptographic-asset` component."""
+
+    bom_ref: str
+    name: str
+    crypto: CryptoProperties
+    evidence: tuple[Evidence, ...] = ()
+    properties: tuple[tuple[str, str], ...] = ()
+
+    def prop(self, name: str) -> str | None:
+        for key, value in self.properties:
+            if key == name:
+                return value
+        return None
+
+
+@dataclass(frozen=True)
+class Gap:
+    """Something that should have been assessed and was not: a stage not run, a region that failed."""
+
+    stage: str
+    scope: str
+    reason: str
+
+    def to_json(self) -> str:
+        return json.dumps({"stage": self.stage, "scope": self.scope, "reason": self.reason}, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> Gap:
+        data = json.loads(text)
+        return cls(stage=str(data["stage"]), scope=str(data["scope"]), reason=str(data["reason"]))
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A file or resource a source looked at and did not read, with the reason."""
+
+    location: str
+    reason: str
+
+    def to_json(self) -> str:
+        return json.dumps({"location": self.location, "reason": self.reason}, sort_keys=True)
+
+
+@dataclass(frozen=True)
+class Shard:
+    """What one source run produces: assets, gaps, and what it skipped."""
+
+    stage: str
+    assets: tuple[Asset, ...]
+    gaps: tuple[Gap, ...] = ()
+    skipped: tuple[Skipped, ...] = ()
+    properties: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+
+
+def stable_ref(kind: str, *parts: object) -> str:
+    """A bom-ref derived from an asset's identity, so the same asset gets the same ref in every run."""
+    digest = hashlib.sha256("\x1f".join(str(p) for p in parts).encode("utf-8")).hexdigest()[:16]
+    return f"carnot:{kind}:{digest}"
+
+
+def props(mapping: Mapping[str, Any] | Iterable[tuple[str, Any]]) -> tuple[tuple[str, str], ...]:
+    """Property pairs from a mapping or pairs, dropping None, rendering bools as true/false."""
+    items = mapping.items() if isinstance(mapping, Mapping) else mapping
+    out: list[tuple[str, str]] = []
+    for key, value in items:
+        if value is None:
+            continue
+        if isinstance(value, bool):
+            out.append((str(key), "true" if value else "false"))
+        elif isinstance(value, (list, tuple)):
+            out.append((str(key), ",".join(str(v) for v in value)))
+        else:
+            out.append((str(key), str(value)))
+    return tuple(out)

@@ -1,0 +1,81 @@
+"""The one place that knows TLS named-group code points and names (IANA TLS Supported Groups).
+
+Every stage that meets a group name (wire parsing, configs, cloud policies, Zeek logs) normalises it
+here, so `X25519MLKEM768`, `x25519_mlkem768` and 0x11EC all mean the same thing.
+"""
+
+from __future__ import annotations
+
+# IANA "TLS Supported Groups" registry: code point -> IANA name.
+GROUPS: dict[int, str] = {
+    0x0001: "sect163k1", 0x0002: "sect163r1", 0x0003: "sect163r2", 0x0004: "sect193r1",
+    0x0005: "sect193r2", 0x0006: "sect233k1", 0x0007: "sect233r1", 0x0008: "sect239k1",
+    0x0009: "sect283k1", 0x000A: "sect283r1", 0x000B: "sect409k1", 0x000C: "sect409r1",
+    0x000D: "sect571k1", 0x000E: "sect571r1", 0x000F: "secp160k1", 0x0010: "secp160r1",
+    0x0011: "secp160r2", 0x0012: "secp192k1", 0x0013: "secp192r1", 0x0014: "secp224k1",
+    0x0015: "secp224r1", 0x0016: "secp256k1", 0x0017: "secp256r1", 0x0018: "secp384r1",
+    0x0019: "secp521r1", 0x001A: "brainpoolP256r1", 0x001B: "brainpoolP384r1",
+    0x001C: "brainpoolP512r1", 0x001D: "x25519", 0x001E: "x448",
+    0x001F: "brainpoolP256r1tls13", 0x0020: "brainpoolP384r1tls13", 0x0021: "brainpoolP512r1tls13",
+    0x0022: "GC256A", 0x0023: "GC256B", 0x0024: "GC256C", 0x0025: "GC256D",
+    0x0026: "GC512A", 0x0027: "GC512B", 0x0028: "GC512C", 0x0029: "curveSM2",
+    0x0100: "ffdhe2048", 0x0101: "ffdhe3072", 0x0102: "ffdhe4096", 0x0103: "ffdhe6144", 0x0104: "ffdhe8192",
+    0x0200: "MLKEM512", 0x0201: "MLKEM768", 0x0202: "MLKEM1024",
+    0x11EB: "SecP256r1MLKEM768", 0x11EC: "X25519MLKEM768", 0x11ED: "SecP384r1MLKEM1024",
+    # Pre-standard hybrid used by Chrome/Cloudflare in 2023-2024; still seen in the wild.
+    0x6399: "X25519Kyber768Draft00",
+    0xFF01: "arbitrary_explicit_prime_curves", 0xFF02: "arbitrary_explicit_char2_curves",
+}
+
+# Groups that resist a quantum adversary: hybrid ML-KEM and pure ML-KEM.
+PQ_HYBRID_GROUPS: frozenset[int] = frozenset({0x11EB, 0x11EC, 0x11ED, 0x6399})
+PQ_PURE_GROUPS: frozenset[int] = frozenset({0x0200, 0x0201, 0x0202})
+PQ_GROUPS: frozenset[int] = PQ_HYBRID_GROUPS | PQ_PURE_GROUPS
+
+_ALIASES: dict[str, int] = {
+    # OpenSSL / nginx / Apache spellings
+    "prime256v1": 0x0017, "p-256": 0x0017, "p256": 0x0017, "nistp256": 0x0017, "ecdh_p256": 0x0017,
+    "p-384": 0x0018, "p384": 0x0018, "nistp384": 0x0018, "ecdh_p384": 0x0018,
+    "p-521": 0x0019, "p521": 0x0019, "nistp521": 0x0019, "ecdh_p521": 0x0019,
+    "curve25519": 0x001D, "x25519": 0x001D, "ecdh_x25519": 0x001D, "curve448": 0x001E,
+    # hybrid and ML-KEM spellings seen in OpenSSL 3.5, Go, BoringSSL, tlslite-ng, AWS and Zeek
+    "x25519mlkem768": 0x11EC, "x25519_mlkem768": 0x11EC, "mlkem768x25519": 0x11EC,
+    "secp256r1mlkem768": 0x11EB, "secp256r1_mlkem768": 0x11EB, "p256mlkem768": 0x11EB,
+    "secp384r1mlkem1024": 0x11ED, "secp384r1_mlkem1024": 0x11ED, "p384mlkem1024": 0x11ED,
+    "mlkem512": 0x0200, "ml-kem-512": 0x0200, "mlkem768": 0x0201, "ml-kem-768": 0x0201,
+    "mlkem1024": 0x0202, "ml-kem-1024": 0x0202,
+    "x25519kyber768draft00": 0x6399, "x25519kyber768": 0x6399,
+}
+_BY_LOWER_NAME: dict[str, int] = {name.lower(): code for code, name in GROUPS.items()} | _ALIASES
+
+
+def group_name(code: int) -> str:
+    """IANA name of a group code point; unknown code points are named by their hex value."""
+    return GROUPS.get(code, f"0x{code:04X}")
+
+
+def group_code(name: str) -> int | None:
+    """Code point for a group name in any common spelling, or None when it is not a known group."""
+    key = name.strip().lower()
+    if key.startswith("0x"):
+        try:
+            return int(key, 16)
+        except ValueError:
+            return None
+    return _BY_LOWER_NAME.get(key)
+
+
+def normalise_group(name: str) -> str:
+    """The IANA name for a group written in any common spelling; unknown names come back unchanged."""
+    code = group_code(name)
+    return group_name(code) if code is not None else name.strip()
+
+
+def is_pq_group(name_or_code: str | int) -> bool:
+    code = name_or_code if isinstance(name_or_code, int) else group_code(name_or_code)
+    return code is not None and code in PQ_GROUPS
+
+
+def is_grease(code: int) -> bool:
+    """RFC 8701 GREASE values (0x0A0A, 0x1A1A, ...) are noise, not groups or suites."""
+    return (code & 0x0F0F) == 0x0A0A and (code >> 8) == (code & 0xFF)
