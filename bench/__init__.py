@@ -1,0 +1,1 @@
+"""Carnot's benchmarks: `python -m bench [NAME...]` (or `nox -s bench`)."""

@@ -1,0 +1,90 @@
+"""Carnot's front door: every stage, the whole assessment, the tests and the checks.
+
+`nox -l` lists the sessions. Sessions that need root and eBPF say so in their docstring.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import nox
+
+nox.options.reuse_existing_virtualenvs = True
+nox.options.sessions = ["tests"]
+
+ROOT = Path(__file__).parent
+SYSTEM_BCC = Path("/usr/lib/python3/dist-packages/bcc")
+
+
+def _provision(session: nox.Session) -> None:
+    """System packages (bcc, headers, chromium, tcpdump, poppler) on Debian/Ubuntu, when missing."""
+    if os.geteuid() == 0 or os.environ.get("CI"):
+        session.run("bash", str(ROOT / "tools" / "provision.sh"), external=True)
+
+
+def _expose_bcc(session: nox.Session) -> None:
+    """Let the session's venv import Debian's bcc module, and only it (PyPI's `bcc` is another project)."""
+    if not SYSTEM_BCC.is_dir():
+        return
+    shim = ROOT / ".nox" / "_system_bcc"
+    shim.mkdir(parents=True, exist_ok=True)
+    link = shim / "bcc"
+    if not link.exists():
+        link.symlink_to(SYSTEM_BCC)
+    purelib = session.run(
+        "python", "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])", silent=True
+    )
+    assert isinstance(purelib, str)
+    Path(purelib.strip(), "carnot-system-bcc.pth").write_text(str(shim) + "\n")
+
+
+def _install(session: nox.Session, extras: str = "") -> None:
+    session.install("-e", f".[{extras}]" if extras else ".")
+    _expose_bcc(session)
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """Run the test suite (installs system packages first; eBPF tests need root)."""
+    _provision(session)
+    _install(session, "test")
+    session.run("pytest", "-q", "-rs", *session.posargs)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """Ruff on the code."""
+    session.install("ruff")
+    session.run("ruff", "check", "assess", "tests", "bench", "noxfile.py", *session.posargs)
+
+
+@nox.session
+def typecheck(session: nox.Session) -> None:
+    """mypy on the pure core."""
+    _install(session)
+    session.install("mypy", "types-PyYAML")
+    session.run("mypy", "assess/model.py", "assess/merge.py", "assess/cbom.py", "assess/bundle.py",
+                "assess/errors.py", "assess/fsio.py", *session.posargs)
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Benchmarks: print figures and write them to bench/results.json (`nox -s bench -- merge` for one)."""
+    _provision(session)
+    _install(session, "test")
+    session.run("python", "-m", "bench", *session.posargs)
+
+
+@nox.session
+def merge(session: nox.Session) -> None:
+    """Merge CBOM shards: `nox -s merge -- IN... -o OUT`."""
+    _install(session)
+    session.run("carnot", "merge", *session.posargs)
+
+
+@nox.session
+def bundle(session: nox.Session) -> None:
+    """Bundle an assessment folder into dist/ and verify it: `nox -s bundle -- DIR [--dist DIR]`."""
+    _install(session)
+    session.run("carnot", "bundle", *(session.posargs or ["assessment", "--dist", "dist"]))
