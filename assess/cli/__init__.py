@@ -13,12 +13,13 @@ from collections.abc import Callable, Sequence
 from types import ModuleType
 
 from assess import __version__
-from assess.cli import merging
+from assess.cli import bundling, merging
 from assess.errors import CarnotError
 
 # The registry of sub-command modules, in the order `carnot --help` lists them.
 COMMANDS: tuple[ModuleType, ...] = (
     merging,
+    bundling,
 )
 
 Handler = Callable[[argparse.Namespace], int]
@@ -68,3 +69,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except Exception as e:  # a bug in Carnot: still one line unless asked for the traceback
+        if getattr(args, "verbose", 0) > 0:
+            raise
+        print(f"carnot: internal error: {type(e).__name__}: {e} (run with -v for the traceback)", file=sys.stderr)
+        return 2
