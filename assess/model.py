@@ -87,6 +87,7 @@ class Prop(StrEnum):
     AWS_ROTATION_ENABLED = "carnot:aws:rotation_enabled"
     AWS_TAGGED = "carnot:aws:tagged"
     AWS_IN_USE_BY = "carnot:aws:in_use_by"
+    AWS_ALIASES = "carnot:aws:aliases"
     # document-level (metadata.properties)
     GAP = "carnot:gap"
     SKIPPED = "carnot:skipped"
