@@ -48,7 +48,7 @@ from cyclonedx.model.crypto import (
 
 from assess.errors import ConfigError
 from assess.model import Asset, Prop, Source
-from assess.tlsnames import is_pq_group, normalise_group
+from assess.tlsnames import iana_cipher_suite, is_pq_group, normalise_group
 
 
 class Risk(StrEnum):
@@ -397,8 +397,6 @@ _PQ = {"ML-KEM", "MLKEM", "KYBER", "ML-DSA", "MLDSA", "DILITHIUM", "SLH-DSA", "S
        "HSS", "FN-DSA", "FALCON", "HQC", "FRODOKEM", "CLASSIC-MCELIECE"}
 _PQ_SSH_KEX = ("mlkem768x25519-sha256", "sntrup761x25519-sha512", "sntrup761x25519-sha512@openssh.com",
                "mlkem768nistp256-sha256", "mlkem1024nistp384-sha384")
-# OpenSSL spellings of RSA key transport suites: no (EC)DHE/PSK/SRP key exchange named first.
-_OPENSSL_RSA_KX = re.compile(r"^(AES|DES|CAMELLIA|SEED|IDEA|RC4|ARIA|NULL)", re.IGNORECASE)
 _ENCRYPTION_FUNCTIONS = {CryptoFunction.ENCRYPT, CryptoFunction.DECRYPT, CryptoFunction.ENCAPSULATE,
                          CryptoFunction.DECAPSULATE}
 
@@ -417,8 +415,7 @@ def _is_pq_family(family: str | None) -> bool:
 
 
 def _rsa_kx_suite(suite: str) -> bool:
-    s = suite.strip()
-    return s.upper().startswith("TLS_RSA_") or bool(_OPENSSL_RSA_KX.match(s))
+    return iana_cipher_suite(suite).upper().startswith("TLS_RSA_")
 
 
 def _list_prop(asset: Asset, name: str) -> list[str]:
