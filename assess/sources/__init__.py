@@ -1,0 +1,1 @@
+"""Sources of cryptographic assets: one package per source (static, runtime, aws), same shape."""
