@@ -88,6 +88,8 @@ class Prop(StrEnum):
     AWS_TAGGED = "carnot:aws:tagged"
     AWS_IN_USE_BY = "carnot:aws:in_use_by"
     AWS_ALIASES = "carnot:aws:aliases"
+    AWS_REGIONS = "carnot:aws:regions"  # document-level: the regions an inventory covered
+    AWS_ACCOUNTS = "carnot:aws:accounts"  # document-level: the accounts an inventory covered
     # document-level (metadata.properties)
     GAP = "carnot:gap"
     SKIPPED = "carnot:skipped"

@@ -100,8 +100,8 @@ def collect(
         skipped += result.skipped
         if result.gap:
             gaps.append(result.gap)
-    shard_props: list[tuple[str, Any]] = [("carnot:aws:regions", ",".join(regions))]
-    shard_props += [("carnot:aws:accounts", ",".join(a.account_id for a in accounts))]
+    shard_props: list[tuple[str, Any]] = [(Prop.AWS_REGIONS, ",".join(regions))]
+    shard_props += [(Prop.AWS_ACCOUNTS, ",".join(a.account_id for a in accounts))]
     if config.simulated:
         shard_props.append((Prop.SIMULATED, True))
     return Shard(
