@@ -30,7 +30,8 @@ def run(args: argparse.Namespace) -> int:
     assessment folder, a Markdown report, and optionally a DSSE envelope signed with Ed25519."""
     config = AttestConfig.load(args.config) if args.config else AttestConfig()
     key = load_private_key(args.sign_key) if args.sign_key else None
-    result = attest_folder(args.bom, args.gate, args.out, config=config, config_path=args.config, sign_key=key)
+    result = attest_folder(args.bom, args.gate, args.out, config=config, config_path=args.config,
+                           sign_key=key)
     report = result.report()
     if args.json:
         emit_json(report)
