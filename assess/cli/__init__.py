@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from types import ModuleType
 
 from assess import __version__
-from assess.cli import attest, bundling, inventory, merging
+from assess.cli import attest, bundling, inventory, merging, serve
 from assess.errors import CarnotError
 
 # The registry of sub-command modules, in the order `carnot --help` lists them.
@@ -22,6 +22,7 @@ COMMANDS: tuple[ModuleType, ...] = (
     merging,
     attest,
     bundling,
+    serve,
 )
 
 Handler = Callable[[argparse.Namespace], int]
