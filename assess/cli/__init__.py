@@ -13,11 +13,12 @@ from collections.abc import Callable, Sequence
 from types import ModuleType
 
 from assess import __version__
-from assess.cli import attest, bundling, inventory, merging, serve
+from assess.cli import attest, bundling, inventory, merging, scan, serve
 from assess.errors import CarnotError
 
 # The registry of sub-command modules, in the order `carnot --help` lists them.
 COMMANDS: tuple[ModuleType, ...] = (
+    scan,
     inventory,
     merging,
     attest,

@@ -1,0 +1,253 @@
+"""Crypto API use in source code (Python, Go, Java, JavaScript/TypeScript, C) -> algorithm assets.
+
+Driven by a rules file (`rules.yaml` beside this module, extended with `carnot scan --rules`):
+each rule is a regular expression for one API, with what it reveals (the algorithm, and the key
+size, curve or mode where the code states them). Matches on comment lines are ignored. The
+evidence names the rule and quotes only the matched API text, never the rest of the line (which
+could hold a literal key or password).
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import yaml
+from cyclonedx.model.crypto import CryptoPrimitive
+
+from assess.errors import ConfigError
+from assess.sources.static.algorithms import algorithm_asset, family_of, normalise_curve
+from assess.sources.static.interface import Finding, NotText, ScannedFile
+
+LANGUAGES: dict[str, frozenset[str]] = {
+    "python": frozenset({".py", ".pyw"}),
+    "go": frozenset({".go"}),
+    "java": frozenset({".java", ".kt"}),
+    "javascript": frozenset({".js", ".mjs", ".cjs", ".jsx", ".ts", ".mts", ".cts", ".tsx"}),
+    "c": frozenset({".c", ".h", ".cc", ".cpp", ".cxx", ".hpp", ".hh"}),
+}
+_LANGUAGE_OF: dict[str, str] = {suffix: lang for lang, suffixes in LANGUAGES.items() for suffix in suffixes}
+_COMMENT_PREFIXES: dict[str, tuple[str, ...]] = {
+    "python": ("#",),
+    **dict.fromkeys(("go", "java", "javascript", "c"), ("//", "/*", "*")),
+}
+_FIELDS = frozenset({"id", "languages", "pattern", "algorithm", "key_bits", "curve", "mode", "primitive",
+                     "lookahead"})
+_PRIMITIVES = {p.value: p for p in CryptoPrimitive}
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One crypto API: where it is matched and what a match reveals."""
+
+    id: str
+    languages: frozenset[str]
+    pattern: re.Pattern[str]
+    algorithm: str | None = None
+    key_bits: int | re.Pattern[str] | None = None
+    curve: str | re.Pattern[str] | None = None
+    mode: str | re.Pattern[str] | None = None
+    primitive: CryptoPrimitive | None = None
+    lookahead: int = 0
+    origin: str = ""  # file:line where the rule was written, for messages
+
+
+DEFAULT_RULES = "rules.yaml"
+
+
+def default_rules() -> list[Rule]:
+    text = resources.files("assess.sources.static").joinpath(DEFAULT_RULES).read_text("utf-8")
+    return parse_rules(text, f"assess/sources/static/{DEFAULT_RULES}")
+
+
+def load_rules(extra: Path | None = None) -> list[Rule]:
+    """The built-in rules, extended (and, by id, overridden) by a user's rules file."""
+    rules = {r.id: r for r in default_rules()}
+    if extra is not None:
+        try:
+            text = extra.read_text("utf-8")
+        except FileNotFoundError as e:
+            raise ConfigError("rules file not found", path=extra) from e
+        except (OSError, UnicodeDecodeError) as e:
+            raise ConfigError(f"rules file is not readable UTF-8 text: {e}", path=extra) from e
+        for rule in parse_rules(text, str(extra)):
+            rules[rule.id] = rule
+    return list(rules.values())
+
+
+class _LineLoader(yaml.SafeLoader):
+    """A YAML loader that remembers the line of every mapping, for error messages."""
+
+
+def _mapping_with_line(loader: _LineLoader, node: yaml.MappingNode) -> dict[str, Any]:
+    mapping = loader.construct_mapping(node, deep=True)
+    mapping["__line__"] = node.start_mark.line + 1
+    return mapping
+
+
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_with_line)
+
+
+def parse_rules(text: str, origin: str) -> list[Rule]:
+    """Rules from YAML text; any problem is a ConfigError naming the file and line."""
+    try:
+        data = yaml.load(text, Loader=_LineLoader)  # a SafeLoader subclass
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        raise ConfigError(f"invalid YAML: {e.problem or e}", path=origin,
+                          line=mark.line + 1 if mark else None) from e
+    except yaml.YAMLError as e:
+        raise ConfigError(f"invalid YAML: {e}", path=origin) from e
+    if not isinstance(data, dict) or not isinstance(data.get("rules"), list):
+        raise ConfigError("a rules file is a mapping with a 'rules' list", path=origin,
+                          line=data.get("__line__") if isinstance(data, dict) else 1)
+    rules: list[Rule] = []
+    seen: set[str] = set()
+    for index, raw in enumerate(data["rules"], start=1):
+        if not isinstance(raw, dict):
+            raise ConfigError(f"rule {index} is not a mapping", path=origin, line=data["__line__"])
+        rule = _rule(raw, index, origin)
+        if rule.id in seen:
+            raise ConfigError(f"rule id {rule.id!r} is used twice", path=origin, line=raw["__line__"])
+        seen.add(rule.id)
+        rules.append(rule)
+    return rules
+
+
+def _rule(raw: dict[str, Any], index: int, origin: str) -> Rule:
+    line = int(raw.pop("__line__"))
+
+    def fail(message: str) -> ConfigError:
+        return ConfigError(f"rule {raw.get('id', index)!r}: {message}", path=origin, line=line)
+
+    unknown = sorted(set(raw) - _FIELDS)
+    if unknown:
+        raise fail(f"unknown field(s) {', '.join(map(str, unknown))}; known: {', '.join(sorted(_FIELDS))}")
+    for required in ("id", "languages", "pattern"):
+        if required not in raw:
+            raise fail(f"missing '{required}'")
+    languages = raw["languages"]
+    if isinstance(languages, str):
+        languages = [languages]
+    if not isinstance(languages, list) or not languages or any(lang not in LANGUAGES for lang in languages):
+        raise fail(f"'languages' must list some of {', '.join(LANGUAGES)}")
+    pattern = _regex(raw["pattern"], "pattern", fail)
+    if raw.get("algorithm") is None and "algorithm" not in pattern.groupindex:
+        raise fail("needs 'algorithm', or a (?P<algorithm>...) group in its pattern")
+    primitive = raw.get("primitive")
+    if primitive is not None and primitive not in _PRIMITIVES:
+        raise fail(f"unknown primitive {primitive!r}; known: {', '.join(_PRIMITIVES)}")
+    lookahead = raw.get("lookahead", 0)
+    if not isinstance(lookahead, int) or isinstance(lookahead, bool) or not 0 <= lookahead <= 50:
+        raise fail("'lookahead' must be a whole number of lines from 0 to 50")
+    key_bits = raw.get("key_bits")
+    if key_bits is not None and not (isinstance(key_bits, int) and not isinstance(key_bits, bool)):
+        key_bits = _regex(key_bits, "key_bits", fail, group=True)
+    return Rule(
+        id=str(raw["id"]),
+        languages=frozenset(languages),
+        pattern=pattern,
+        algorithm=str(raw["algorithm"]) if raw.get("algorithm") is not None else None,
+        key_bits=key_bits,
+        curve=_fixed_or_regex(raw.get("curve"), "curve", fail),
+        mode=_fixed_or_regex(raw.get("mode"), "mode", fail),
+        primitive=_PRIMITIVES[primitive] if primitive else None,
+        lookahead=lookahead,
+        origin=f"{origin}:{line}",
+    )
+
+
+def _fixed_or_regex(value: Any, name: str, fail: Any) -> str | re.Pattern[str] | None:
+    if value is None:
+        return None
+    if isinstance(value, str) and re.fullmatch(r"[\w.-]+", value):
+        return value
+    return _regex(value, name, fail, group=True)
+
+
+def _regex(value: Any, name: str, fail: Any, *, group: bool = False) -> re.Pattern[str]:
+    if not isinstance(value, str) or not value:
+        raise fail(f"'{name}' must be a regular expression (a string)")
+    try:
+        compiled = re.compile(value, re.MULTILINE)
+    except re.error as e:
+        raise fail(f"'{name}' is not a valid regular expression: {e}") from e
+    if group and compiled.groups == 0:
+        raise fail(f"'{name}' needs a capturing group for the value")
+    return compiled
+
+
+class CodeDetector:
+    name = "source code"
+
+    def __init__(self, rules: list[Rule]) -> None:
+        self._by_language = {lang: [r for r in rules if lang in r.languages] for lang in LANGUAGES}
+
+    def wants(self, name: str, head: bytes) -> bool:
+        language = _LANGUAGE_OF.get(PurePosixPath(name).suffix.lower())
+        return language is not None and bool(self._by_language[language])
+
+    def detect(self, file: ScannedFile) -> Iterator[Finding]:
+        language = _LANGUAGE_OF[PurePosixPath(file.name).suffix.lower()]
+        try:
+            text = file.text()
+        except NotText as e:
+            yield file.skipped(str(e))
+            return
+        starts: list[int] | None = None
+        for rule in self._by_language[language]:
+            for match in rule.pattern.finditer(text):
+                if starts is None:
+                    starts = [0] + [m.end() for m in re.finditer("\n", text)]
+                line_index = bisect.bisect_right(starts, match.start()) - 1
+                line_start = starts[line_index]
+                if text[line_start:match.start()].lstrip().startswith(_COMMENT_PREFIXES[language]):
+                    continue
+                end_line = min(line_index + rule.lookahead + 1, len(starts) - 1)
+                window_end = starts[end_line] if end_line > line_index else len(text)
+                window = text[match.start():window_end]
+                yield _finding(rule, match, window, file, line_index + 1)
+
+
+def _finding(rule: Rule, match: re.Match[str], window: str, file: ScannedFile, line: int) -> Finding:
+    groups = match.groupdict()
+    if groups.get("algorithm"):
+        family, bits, mode = family_of(groups["algorithm"])
+    else:
+        family, bits, mode = rule.algorithm or "", None, None
+    if groups.get("bits"):
+        bits = int(groups["bits"])
+    elif isinstance(rule.key_bits, int):
+        bits = rule.key_bits
+    elif isinstance(rule.key_bits, re.Pattern):
+        found = _first_group(rule.key_bits, window)
+        bits = int(found) if found and found.isdigit() else bits
+    curve = groups.get("curve") or _value(rule.curve, window)
+    mode = (groups.get("mode") or _value(rule.mode, window) or mode or "").lower() or None
+    snippet = " ".join(match.group(0).split())[:80]
+    return algorithm_asset(
+        family,
+        file.evidence(line, f"rule {rule.id}: {snippet}"),
+        bits=bits,
+        curve=normalise_curve(curve) if curve else None,
+        mode=mode,
+        primitive=rule.primitive,
+    )
+
+
+def _value(spec: str | re.Pattern[str] | None, window: str) -> str | None:
+    if spec is None or isinstance(spec, str):
+        return spec
+    return _first_group(spec, window)
+
+
+def _first_group(pattern: re.Pattern[str], window: str) -> str | None:
+    match = pattern.search(window)
+    if match is None:
+        return None
+    return next((g for g in match.groups() if g), None)

@@ -1,0 +1,131 @@
+"""The static scan: walk the trees, read each candidate file once, let the detectors look at it.
+
+Memory stays bounded by one file (at most `MAX_FILE_BYTES`) plus what was found: a file no
+detector wants is read only as far as its first 8 KiB. Assets with the same identity are joined
+into one asset with every evidence occurrence. A file that cannot be read, or that a detector
+cannot make sense of, becomes a `Skipped` with its reason, and the scan goes on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from assess.errors import InputError
+from assess.model import Asset, Shard, Skipped
+from assess.sources.static.code import CodeDetector, Rule, load_rules
+from assess.sources.static.interface import Detector, Finding, ScannedFile
+from assess.sources.static.pki import PkiDetector
+from assess.sources.static.ssh import SshDetector
+from assess.sources.static.tlsconf import TlsConfigDetector
+from assess.sources.static.walk import MAX_FILE_BYTES, Candidate, os_reason, walk
+
+log = logging.getLogger(__name__)
+
+STAGE = "static"
+HEAD_BYTES = 8192
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    shard: Shard
+    files_seen: int  # regular files within the size limit
+    files_read: int  # files some detector looked at
+    bytes_read: int
+    seconds: float
+
+    def asset_counts(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for asset in self.shard.assets:
+            kind = asset.crypto.asset_type.value if asset.crypto.asset_type else "unknown"
+            counts[kind] = counts.get(kind, 0) + 1
+        return dict(sorted(counts.items()))
+
+
+def detectors(rules: list[Rule]) -> tuple[Detector, ...]:
+    """The registry of detectors, in the order they see a file."""
+    return (PkiDetector(), SshDetector(), TlsConfigDetector(), CodeDetector(rules))
+
+
+def scan(
+    paths: Sequence[Path],
+    rules: list[Rule] | None = None,
+    *,
+    max_file_bytes: int = MAX_FILE_BYTES,
+    on_file: Callable[[], None] | None = None,
+) -> ScanResult:
+    """Scan files and trees; locations are relative to each root (prefixed by it when several)."""
+    for path in paths:
+        if not os.path.lexists(path):
+            raise InputError("no such file or directory", path=path)
+    active = detectors(rules if rules is not None else load_rules())
+    started = time.perf_counter()
+    assets: dict[str, Asset] = {}
+    skipped: list[Skipped] = []
+    seen = read = nbytes = 0
+    for root in paths:
+        prefix = os.path.normpath(str(root)) if len(paths) > 1 else ""
+        for item in walk(Path(root), prefix, max_file_bytes):
+            if on_file is not None:
+                on_file()
+            if isinstance(item, Skipped):
+                log.debug("skipped %s: %s", item.location, item.reason)
+                skipped.append(item)
+                continue
+            seen += 1
+            findings, size = _scan_file(item, active, max_file_bytes)
+            if size:
+                read += 1
+                nbytes += size
+            for finding in findings:
+                if isinstance(finding, Skipped):
+                    log.debug("skipped %s: %s", finding.location, finding.reason)
+                    skipped.append(finding)
+                else:
+                    _add(assets, finding)
+    shard = Shard(stage=STAGE, assets=tuple(assets[k] for k in sorted(assets)), skipped=tuple(skipped))
+    return ScanResult(shard, seen, read, nbytes, time.perf_counter() - started)
+
+
+def _scan_file(item: Candidate, active: tuple[Detector, ...], max_bytes: int) -> tuple[list[Finding], int]:
+    """What the detectors found in one file, and how many bytes were read for them (0: not wanted)."""
+    name = item.path.name
+    try:
+        # O_NONBLOCK: a file swapped for a FIFO after the walk must not hang the scan.
+        fd = os.open(item.path, os.O_RDONLY | os.O_NONBLOCK)
+        with os.fdopen(fd, "rb") as fh:
+            head = fh.read(HEAD_BYTES)
+            wanting = [d for d in active if d.wants(name, head)]
+            if not wanting:
+                return [], 0
+            data = head + fh.read(max_bytes + 1 - len(head))
+    except OSError as e:
+        return [Skipped(item.location, os_reason(e))], 0
+    if len(data) > max_bytes:
+        grew = f"file grew over the {max_bytes} byte limit while being read; not scanned"
+        return [Skipped(item.location, grew)], 0
+    file = ScannedFile(item.location, name, data, hashlib.sha256(data).hexdigest())
+    findings: list[Finding] = []
+    for detector in wanting:
+        try:
+            findings.extend(detector.detect(file))
+        except Exception as e:  # a parser bug on a hostile file skips the file, not the scan
+            # Only the exception's type: its message could quote file contents (a key).
+            log.warning("%s: %s detector failed with %s", item.location, detector.name, type(e).__name__)
+            findings.append(Skipped(item.location, f"{detector.name} detector failed: {type(e).__name__}"))
+    return findings, len(data)
+
+
+def _add(assets: dict[str, Asset], asset: Asset) -> None:
+    known = assets.get(asset.bom_ref)
+    if known is None:
+        assets[asset.bom_ref] = asset
+        return
+    evidence = sorted(set(known.evidence) | set(asset.evidence),
+                      key=lambda e: (e.location, e.line or 0, e.context or ""))
+    assets[asset.bom_ref] = replace(known, evidence=tuple(evidence))

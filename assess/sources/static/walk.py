@@ -1,0 +1,152 @@
+"""Walking the scanned trees: which files exist, which are skipped and why.
+
+The walker never reads file contents; it stats entries and yields either a `Candidate` (a regular
+file the scanner may read) or a `Skipped` (with the reason). Directories are walked iteratively in
+sorted order, so the output is deterministic and deep trees cannot overflow the stack. Symbolic
+links are followed only while they stay inside the scanned root (an unpacked image's absolute
+links would otherwise read the scanning host's files), and a directory reached twice, through a
+loop or another link, is walked once.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from assess.model import Skipped
+
+# Directories that hold other people's code or tool state, not the estate being assessed.
+SKIPPED_DIRS: dict[str, str] = {
+    ".git": "version-control metadata",
+    ".hg": "version-control metadata",
+    ".svn": "version-control metadata",
+    "node_modules": "vendored dependencies",
+    "bower_components": "vendored dependencies",
+    "vendor": "vendored dependencies",
+    "third_party": "vendored dependencies",
+    "third-party": "vendored dependencies",
+    "site-packages": "vendored dependencies",
+    "dist-packages": "vendored dependencies",
+    ".venv": "virtual environment",
+    "venv": "virtual environment",
+    ".tox": "tool cache",
+    ".nox": "tool cache",
+    "__pycache__": "tool cache",
+    ".mypy_cache": "tool cache",
+    ".pytest_cache": "tool cache",
+    ".ruff_cache": "tool cache",
+}
+
+# Files larger than this are skipped by size, without being opened.
+MAX_FILE_BYTES = 16 * 1024 * 1024
+
+_SPECIAL_KINDS = (
+    (stat.S_ISFIFO, "a FIFO"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A regular file, within the size limit, that the scanner may open."""
+
+    path: Path  # as the operating system reaches it
+    location: str  # as reported: relative to the scanned root
+    size: int
+
+
+def walk(root: Path, prefix: str = "", max_bytes: int = MAX_FILE_BYTES) -> Iterator[Candidate | Skipped]:
+    """Every file under root (or root itself when it is a file), as a Candidate or a Skipped."""
+    root_real = Path(os.path.realpath(root))
+    if not root.is_dir():
+        name = prefix or root.name
+        yield _classify(root, name, root_real.parent, max_bytes)
+        return
+    visited: set[tuple[int, int]] = set()
+    pending: list[tuple[Path, str]] = [(root, prefix)]
+    while pending:
+        directory, rel = pending.pop()
+        try:
+            st = directory.stat()
+        except OSError as e:
+            yield Skipped(rel or ".", os_reason(e))
+            continue
+        key = (st.st_dev, st.st_ino)
+        if key in visited:
+            yield Skipped(rel, "symlink loop: directory already walked through another path")
+            continue
+        visited.add(key)
+        try:
+            with os.scandir(directory) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError as e:
+            yield Skipped(rel or ".", f"directory not readable: {os_reason(e)}")
+            continue
+        subdirs: list[tuple[Path, str]] = []
+        for entry in entries:
+            location = f"{rel}/{entry.name}" if rel else entry.name
+            path = Path(entry.path)
+            if entry.is_symlink():
+                outside = _outside(path, root_real)
+                if outside:
+                    yield Skipped(location, outside)
+                    continue
+            try:
+                is_dir = entry.is_dir()
+            except OSError as e:
+                yield Skipped(location, os_reason(e))
+                continue
+            if is_dir:
+                reason = SKIPPED_DIRS.get(entry.name)
+                if reason:
+                    yield Skipped(location, f"skipped directory: {reason}")
+                else:
+                    subdirs.append((path, location))
+                continue
+            yield _classify(path, location, root_real, max_bytes)
+        # Reversed so that popping from the end walks subdirectories in sorted order.
+        pending.extend(reversed(subdirs))
+
+
+def _classify(path: Path, location: str, root_real: Path, max_bytes: int) -> Candidate | Skipped:
+    try:
+        st = path.stat()
+    except OSError as e:
+        return Skipped(location, os_reason(e))
+    for test, kind in _SPECIAL_KINDS:
+        if test(st.st_mode):
+            return Skipped(location, f"not a regular file: {kind}")
+    if not stat.S_ISREG(st.st_mode):
+        return Skipped(location, "not a regular file")
+    if st.st_size > max_bytes:
+        return Skipped(location, f"file is {st.st_size} bytes, over the {max_bytes} byte limit; not read")
+    return Candidate(path=path, location=location, size=st.st_size)
+
+
+def _outside(link: Path, root_real: Path) -> str | None:
+    """Why a symlink is not followed, or None when it stays inside the root."""
+    try:
+        target = Path(os.path.realpath(link, strict=True))
+    except OSError as e:
+        return os_reason(e)
+    except RuntimeError:  # realpath(strict=True) on some Pythons reports loops this way
+        return "symlink loop"
+    if target != root_real and root_real not in target.parents:
+        return "symlink points outside the scanned root; not followed"
+    return None
+
+
+def os_reason(e: OSError) -> str:
+    if e.errno == errno.ELOOP:
+        return "symlink loop"
+    if e.errno == errno.ENOENT:
+        return "vanished or broken symlink: no such file"
+    if e.errno in (errno.EACCES, errno.EPERM):
+        return "unreadable: permission denied"
+    return f"unreadable: {e.strerror or e}"
