@@ -401,13 +401,33 @@ _ENCRYPTION_FUNCTIONS = {CryptoFunction.ENCRYPT, CryptoFunction.DECRYPT, CryptoF
                          CryptoFunction.DECAPSULATE}
 
 
+# Families recognised in other tools' component names ("SHA512withRSA", "ECDH-P-256"), in the
+# order they are tried: the public-key family wins over the hash a signature name also carries.
+_NAME_FAMILIES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+    (family, re.compile(pattern)) for family, pattern in (
+        ("ML-KEM", r"ML-?KEM|KYBER"), ("ML-DSA", r"ML-?DSA|DILITHIUM"), ("SLH-DSA", r"SLH-?DSA|SPHINCS"),
+        ("ECDSA", r"ECDSA"), ("ECDH", r"ECDHE?|ECMQV"), ("X25519", r"X25519"), ("X448", r"X448"),
+        ("ED25519", r"ED25519"), ("ED448", r"ED448"), ("RSA", r"RSA"), ("DSA", r"(?<![A-Z])DSA"),
+        ("DH", r"(?<![A-Z])(?:FF)?DHE?(?![A-Z])|DIFFIE"),
+    )
+)
+
+
 def _family(asset: Asset) -> str | None:
-    """The normalised algorithm family: carnot:algorithm, else the start of the component name."""
+    """The normalised algorithm family: carnot:algorithm, else read from the component name."""
     stated = asset.prop(Prop.ALGORITHM) or asset.prop(Prop.CERT_PUBLIC_KEY_ALGORITHM)
     if stated:
         return stated.strip().upper()
-    match = re.match(r"[A-Za-z0-9+]+(?:-(?:KEM|DSA))?", asset.name.strip())
-    return match.group(0).upper() if match else None
+    return _family_from_name(asset.name)
+
+
+def _family_from_name(name: str) -> str | None:
+    upper = name.strip().upper()
+    for family, pattern in _NAME_FAMILIES:
+        if pattern.search(upper):
+            return family
+    match = re.match(r"[A-Z0-9]+", upper)
+    return match.group(0) if match else None
 
 
 def _is_pq_family(family: str | None) -> bool:
@@ -488,8 +508,9 @@ def _classify_algorithm(asset: Asset, family: str | None) -> _Verdict:
     if family in _KEY_EXCHANGE or primitive is CryptoPrimitive.KEY_AGREE:
         return _Verdict(Risk.HNDL, f"classical key agreement {family or ''}".strip(), family)
     if family == "RSA":
-        if primitive is CryptoPrimitive.SIGNATURE or (functions and functions <= {CryptoFunction.SIGN,
-                                                                                   CryptoFunction.VERIFY}):
+        signing_only = bool(functions) and functions <= {CryptoFunction.SIGN, CryptoFunction.VERIFY}
+        # "SHA256withRSA" names a signature scheme even when the primitive is not stated
+        if primitive is CryptoPrimitive.SIGNATURE or signing_only or "WITHRSA" in asset.name.upper():
             return _Verdict(Risk.SIGNATURE_DEADLINE, "RSA used for signatures", family)
         if primitive in (CryptoPrimitive.PKE, CryptoPrimitive.KEM) or functions & _ENCRYPTION_FUNCTIONS:
             return _Verdict(Risk.HNDL, "RSA encryption / key transport", family)
@@ -527,8 +548,18 @@ def _classify_key(asset: Asset, family: str | None) -> _Verdict:
     return _Verdict(Risk.NOT_APPLICABLE, f"{family} key: not broken by Shor's algorithm", family)
 
 
-def _classify_certificate(asset: Asset, family: str | None) -> _Verdict:
+def _classify_certificate(asset: Asset, refs: Mapping[str, Asset]) -> _Verdict:
+    # The certificate's own name is a subject, never an algorithm: only properties and refs count.
+    cert = asset.crypto.certificate_properties if asset.crypto else None
+    family = asset.prop(Prop.CERT_PUBLIC_KEY_ALGORITHM)
+    family = family.strip().upper() if family else None
     signature = asset.prop(Prop.CERT_SIGNATURE_ALGORITHM)
+    if cert is not None and family is None and cert.subject_public_key_ref is not None:
+        key = refs.get(str(cert.subject_public_key_ref.value))
+        family = _family(key) if key is not None else None
+    if cert is not None and signature is None and cert.signature_algorithm_ref is not None:
+        algorithm = refs.get(str(cert.signature_algorithm_ref.value))
+        signature = algorithm.name if algorithm is not None else None
     if _is_pq_family(family) or _is_pq_family((signature or "").upper()):
         return _Verdict(Risk.QUANTUM_SAFE, "post-quantum certificate", signature or family)
     if family is None and signature is None:
@@ -537,8 +568,10 @@ def _classify_certificate(asset: Asset, family: str | None) -> _Verdict:
     return _Verdict(Risk.SIGNATURE_DEADLINE, f"quantum-vulnerable certificate ({label})", label)
 
 
-def classify(asset: Asset) -> _Verdict:
-    """The kind of quantum risk an asset carries, from standard fields first and carnot:* second."""
+def classify(asset: Asset, refs: Mapping[str, Asset] | None = None) -> _Verdict:
+    """The kind of quantum risk an asset carries, from standard fields first and carnot:* second.
+
+    refs (bom-ref -> asset) resolves a certificate's signature-algorithm and public-key refs."""
     crypto = asset.crypto
     asset_type = crypto.asset_type if crypto else None
     family = _family(asset)
@@ -551,7 +584,7 @@ def classify(asset: Asset) -> _Verdict:
             return _classify_tls(asset, observed=_is_flow(asset))
         return _Verdict(Risk.UNKNOWN, f"protocol {ptype.value if ptype else 'unstated'} not scored", None)
     if asset_type is CryptoAssetType.CERTIFICATE:
-        return _classify_certificate(asset, family)
+        return _classify_certificate(asset, refs or {})
     if asset_type is CryptoAssetType.RELATED_CRYPTO_MATERIAL:
         return _classify_key(asset, family)
     if asset_type is CryptoAssetType.ALGORITHM:
@@ -586,9 +619,11 @@ def _years_between(start: date, end: date) -> float:
     return (end - start).days / 365.25
 
 
-def score(asset: Asset, config: ExposureConfig, as_of: date) -> ExposureResult:
+def score(
+    asset: Asset, config: ExposureConfig, as_of: date, refs: Mapping[str, Asset] | None = None
+) -> ExposureResult:
     """One asset's verdict with the inputs that produced it."""
-    verdict = classify(asset)
+    verdict = classify(asset, refs)
     crypto_type = asset.crypto.asset_type.value if asset.crypto and asset.crypto.asset_type else "unknown"
     flow = _is_flow(asset)
     base: dict[str, Any] = {
@@ -632,5 +667,7 @@ def score(asset: Asset, config: ExposureConfig, as_of: date) -> ExposureResult:
 
 def assess_exposure(assets: Iterable[Asset], config: ExposureConfig, as_of: date) -> ExposureReport:
     """Score every asset; results sorted by bom-ref so the report is deterministic."""
-    results = tuple(sorted((score(a, config, as_of) for a in assets), key=lambda r: r.bom_ref))
+    assets = list(assets)
+    refs = {a.bom_ref: a for a in assets}
+    results = tuple(sorted((score(a, config, as_of, refs) for a in assets), key=lambda r: r.bom_ref))
     return ExposureReport(as_of=as_of.isoformat(), assumptions=config.assumptions(), results=results)

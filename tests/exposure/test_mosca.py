@@ -261,3 +261,13 @@ def test_report_from_a_real_cbom_counts_flows_and_sorts_worst_first(tmp_path):
     as_dict = report.to_dict()
     assert as_dict["assumptions"]["crqc_years"]["value"] == 15.0
     assert [r["bom_ref"] for r in as_dict["results"]] == sorted(a.bom_ref for a in assets)
+
+
+def test_outside_cbom_certificate_resolves_its_signature_algorithm_by_ref(conformance_cboms):
+    path = next(p for p in conformance_cboms if p.name == "Certificate.cdx.json")
+    report = assess_exposure(document_assets(read_cbom(path)), CONFIG, AS_OF)
+    by_name = {r.name: r for r in report.results}
+    cert = by_name["google.com"]
+    assert cert.risk is Risk.SIGNATURE_DEADLINE and cert.algorithm == "SHA512withRSA"
+    assert cert.deadline_status is DeadlineStatus.EXPIRES_BEFORE_DEADLINE  # expired in 2017
+    assert by_name["SHA512withRSA"].risk is Risk.SIGNATURE_DEADLINE  # the name says signature, not hash
