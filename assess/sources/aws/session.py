@@ -93,8 +93,10 @@ def describe_error(error: BaseException) -> str:
         message = str(error.response.get("Error", {}).get("Message", "")).strip()
         op = getattr(error, "operation_name", "")
         text = f"{error_code(error)} on {op}" if op else error_code(error)
-        return f"{text}: {message}" if message else text
-    return f"{type(error).__name__}: {error}"
+        line = f"{text}: {message}" if message else text
+    else:
+        line = f"{type(error).__name__}: {error}"
+    return " ".join(line.split())
 
 
 class ClientFactory(Protocol):
@@ -213,7 +215,8 @@ class Api:
         token, never the listing from the start.
         """
         client = self.client(service)
-        model = _paginator_model(service, client.meta.method_to_api_mapping[operation])
+        api_operation = client.meta.method_to_api_mapping[operation]
+        model = _paginator_model(service, api_operation)
         if model is None:
             yield self.call(service, operation, **params)
             return
@@ -223,7 +226,9 @@ class Api:
         more_results = model.get("more_results")
         request = dict(params)
         if self.page_size and limit_key:
-            request[limit_key] = self.page_size
+            shape = client.meta.service_model.operation_model(api_operation).input_shape.members[limit_key]
+            # Most APIs take the page size as an integer; CloudFront's MaxItems is a string.
+            request[limit_key] = str(self.page_size) if shape.type_name == "string" else self.page_size
         previous: list[Any] | None = None
         while True:
             page = self.call(service, operation, **request)
