@@ -1,0 +1,334 @@
+"""Join the process view (uprobes, socket tracepoints) and the wire view into handshake records.
+
+Pure: probe events and finished wire flows in, handshake dicts (the *Runtime JSON lines* contract)
+out. The join key is the connection's client endpoint (ip, port): the client process learns it
+from connect(), the server process from accept(), the wire from the ClientHello's sender.
+Everything is bounded; what falls out of a full table is counted as an eviction, and a join that
+waits too long is emitted with what is known and counted as a correlation timeout.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import IntEnum
+from typing import Any
+
+from assess.sources.runtime.reassembly import Endpoint
+from assess.sources.runtime.wire import WireHandshake, version_name
+from assess.tlsnames import cipher_suite_name, group_name, is_pq_group
+
+
+class Kind(IntEnum):
+    """Event kinds of bpf/tls_probes.c (K_*)."""
+
+    HANDSHAKE_ENTER = 1
+    HANDSHAKE_RETURN = 2
+    IO_ENTER = 3
+    IO_RETURN = 4
+    SNI = 5
+    FD = 6
+    FREE = 7
+    CONNECT = 8
+    ACCEPT = 9
+    EXIT = 10
+    ERROR = 11
+
+
+# SSL_get_error() codes that end a handshake (SSL_ERROR_SSL, SSL_ERROR_SYSCALL, SSL_ERROR_ZERO_RETURN).
+FATAL_SSL_ERRORS = frozenset({1, 5, 6})
+
+
+@dataclass(frozen=True)
+class ProbeEvent:
+    kind: Kind
+    ts: float  # wall-clock seconds
+    tgid: int
+    tid: int
+    comm: str
+    ssl: int = 0
+    ret: int = 0
+    fd: int = -1
+    src: Endpoint | None = None
+    dst: Endpoint | None = None
+    sni: str | None = None
+
+
+@dataclass(frozen=True)
+class WireFlow:
+    """A connection whose bytes the wire view has finished with."""
+
+    client: Endpoint
+    server: Endpoint
+    handshake: WireHandshake
+    first_seen: float
+    timed_out: bool = False
+
+
+@dataclass(frozen=True)
+class ProcessInfo:
+    exe: str | None
+    library: str | None
+    library_version: str | None
+
+
+@dataclass
+class _Socket:
+    seen: float
+    tgid: int
+    tid: int
+    comm: str
+    role: str
+    client: Endpoint
+    server: Endpoint | None
+
+
+@dataclass
+class _ProbeHandshake:
+    tgid: int
+    tid: int
+    comm: str
+    started: float
+    explicit: bool
+    fd: int | None = None
+    sni: str | None = None
+    success: bool | None = None
+    ended: float | None = None
+    first_seen: float = 0.0
+
+    @property
+    def finished(self) -> bool:
+        return self.success is not None
+
+
+@dataclass
+class _PendingFlow:
+    flow: WireFlow
+    done_at: float
+    claimed: set[str] = field(default_factory=set)
+
+
+Resolver = Callable[[int], ProcessInfo]
+
+
+def _no_process_info(_: int) -> ProcessInfo:
+    return ProcessInfo(None, None, None)
+
+
+class Correlator:
+    """Probe events and wire flows in; `drain(now)` gives the handshake records ready to write."""
+
+    def __init__(
+        self,
+        *,
+        host: str,
+        resolve: Resolver = _no_process_info,
+        join_wait: float = 2.0,
+        timeout: float = 15.0,
+        max_entries: int = 65536,
+    ) -> None:
+        self.host = host
+        self.resolve = resolve
+        self.join_wait = join_wait
+        self.timeout = timeout
+        self.max_entries = max_entries
+        self.correlation_timeouts = 0
+        self.cache_evictions = 0
+        self.handshakes_emitted = 0
+        self._sockets: OrderedDict[tuple[int, int], _Socket] = OrderedDict()
+        self._by_client: OrderedDict[tuple[Endpoint, str], _Socket] = OrderedDict()
+        self._probes: OrderedDict[tuple[int, int], _ProbeHandshake] = OrderedDict()
+        self._ssl_fds: OrderedDict[tuple[int, int], tuple[float, int]] = OrderedDict()
+        self._ssl_snis: OrderedDict[tuple[int, int], tuple[float, str]] = OrderedDict()
+        self._flows: OrderedDict[Endpoint, _PendingFlow] = OrderedDict()
+        self._info: dict[int, ProcessInfo] = {}
+
+    # --- input -------------------------------------------------------------------------------
+
+    def on_probe(self, ev: ProbeEvent) -> None:
+        key = (ev.tgid, ev.ssl)
+        if ev.kind in (Kind.HANDSHAKE_ENTER, Kind.IO_ENTER):
+            self._remember_process(ev.tgid)
+            hs = _ProbeHandshake(ev.tgid, ev.tid, ev.comm, ev.ts, ev.kind == Kind.HANDSHAKE_ENTER, first_seen=ev.ts)
+            hs.fd = self._ssl_fds[key][1] if key in self._ssl_fds else None
+            hs.sni = self._ssl_snis[key][1] if key in self._ssl_snis else None
+            self._put(self._probes, key, hs)
+        elif ev.kind == Kind.SNI:
+            self._put(self._ssl_snis, key, (ev.ts, ev.sni or ""))
+            if key in self._probes:
+                self._probes[key].sni = ev.sni
+        elif ev.kind == Kind.FD:
+            self._put(self._ssl_fds, key, (ev.ts, ev.fd))
+            if key in self._probes and self._probes[key].fd is None:
+                self._probes[key].fd = ev.fd
+        elif ev.kind in (Kind.HANDSHAKE_RETURN, Kind.IO_RETURN):
+            hs = self._probes.get(key)
+            if hs is None or hs.finished:
+                return
+            if ev.ret > 0:
+                hs.success, hs.ended = True, ev.ts
+            elif ev.kind == Kind.HANDSHAKE_RETURN and ev.ret == 0:
+                hs.success, hs.ended = False, ev.ts
+        elif ev.kind == Kind.ERROR:
+            hs = self._probes.get(key)
+            if hs is not None and not hs.finished and ev.ret in FATAL_SSL_ERRORS:
+                hs.success, hs.ended = False, ev.ts
+        elif ev.kind == Kind.FREE:
+            self._ssl_fds.pop(key, None)
+            self._ssl_snis.pop(key, None)
+            hs = self._probes.get(key)
+            if hs is not None and not hs.finished:
+                hs.success, hs.ended = False, ev.ts
+        elif ev.kind == Kind.EXIT:
+            for (tgid, _), hs in self._probes.items():
+                if tgid == ev.tgid and not hs.finished:
+                    hs.success, hs.ended = False, ev.ts
+        elif ev.kind in (Kind.CONNECT, Kind.ACCEPT) and ev.src is not None:
+            self._remember_process(ev.tgid)
+            role = "client" if ev.kind == Kind.CONNECT else "server"
+            sock = _Socket(ev.ts, ev.tgid, ev.tid, ev.comm, role, ev.src, ev.dst)
+            self._put(self._sockets, (ev.tgid, ev.fd), sock)
+            self._put(self._by_client, (ev.src, role), sock)
+
+    def on_flow(self, flow: WireFlow, now: float) -> None:
+        if flow.handshake.client_hello is None:
+            return  # not a TLS handshake after all (garbage that began like one)
+        self._put(self._flows, flow.client, _PendingFlow(flow, now))
+
+    # --- output ------------------------------------------------------------------------------
+
+    def drain(self, now: float, *, final: bool = False) -> list[dict[str, Any]]:
+        """Records that are ready: joined, or waited for long enough (all of them when `final`)."""
+        out: list[dict[str, Any]] = []
+        for key, hs in list(self._probes.items()):
+            sock = self._sockets.get((hs.tgid, hs.fd)) if hs.fd is not None else None
+            pending = self._flows.get(sock.client) if sock else None
+            if hs.finished and pending is not None and sock is not None:
+                out.append(self._record(hs, sock, pending.flow))
+                pending.claimed.add(sock.role)
+                del self._probes[key]
+            elif final or (hs.finished and now - (hs.ended or hs.started) >= self.join_wait) or (
+                now - hs.first_seen >= self.timeout
+            ):
+                if not hs.finished or sock is not None:
+                    self.correlation_timeouts += 1
+                out.append(self._record(hs, sock, None))
+                del self._probes[key]
+        for client, pending in list(self._flows.items()):
+            waiting = any(self._probe_client(hs) == client and not hs.finished for hs in self._probes.values())
+            if not final and now - pending.done_at < (self.timeout if waiting else self.join_wait):
+                continue
+            if waiting:
+                self.correlation_timeouts += 1
+            out.extend(self._wire_records(pending))
+            del self._flows[client]
+        self.handshakes_emitted += len(out)
+        self._age(now - 4 * self.timeout)
+        return out
+
+    def _age(self, cutoff: float) -> None:
+        """Forget sockets and SSL objects seen long ago: normal ageing, not a loss, so not counted."""
+        for table in (self._sockets, self._by_client):
+            while table and next(iter(table.values())).seen < cutoff:
+                table.popitem(last=False)
+        for table in (self._ssl_fds, self._ssl_snis):
+            while table and next(iter(table.values()))[0] < cutoff:
+                table.popitem(last=False)
+
+    # --- helpers -----------------------------------------------------------------------------
+
+    def _put(self, table: OrderedDict[Any, Any], key: Any, value: Any) -> None:
+        table[key] = value
+        table.move_to_end(key)
+        while len(table) > self.max_entries:
+            table.popitem(last=False)
+            self.cache_evictions += 1
+
+    def _remember_process(self, tgid: int) -> None:
+        if tgid not in self._info:
+            if len(self._info) >= self.max_entries:
+                self._info.pop(next(iter(self._info)))
+            self._info[tgid] = self.resolve(tgid)
+
+    def _probe_client(self, hs: _ProbeHandshake) -> Endpoint | None:
+        sock = self._sockets.get((hs.tgid, hs.fd)) if hs.fd is not None else None
+        return sock.client if sock else None
+
+    def _wire_records(self, pending: _PendingFlow) -> list[dict[str, Any]]:
+        flow = pending.flow
+        records = []
+        for role in ("client", "server"):
+            sock = self._by_client.get((flow.client, role))
+            if role in pending.claimed or sock is None:
+                continue
+            records.append(self._record(None, sock, flow))
+        if not records and not pending.claimed:
+            records.append(self._record(None, None, flow))
+        return records
+
+    def _record(self, hs: _ProbeHandshake | None, sock: _Socket | None, flow: WireFlow | None) -> dict[str, Any]:
+        tgid = hs.tgid if hs else sock.tgid if sock else None
+        info = self._info.get(tgid, ProcessInfo(None, None, None)) if tgid is not None else None
+        wire = flow.handshake if flow else None
+        ch = wire.client_hello if wire else None
+        sh = wire.server_hello if wire else None
+        client = flow.client if flow else sock.client if sock else None
+        server = flow.server if flow else sock.server if sock else None
+        negotiated = wire.negotiated_group if wire else None
+
+        started = hs.started if hs else wire.started_at if wire and wire.started_at else flow.first_seen if flow else 0.0
+        if hs is not None and hs.explicit and hs.ended is not None:
+            handshake_ms: float | None = round((hs.ended - hs.started) * 1000.0, 3)
+        else:
+            handshake_ms = wire.handshake_ms if wire else None
+        success = hs.success if hs and hs.success is not None else wire.success if wire else None
+        sni = ch.sni if ch and ch.sni is not None else hs.sni if hs else None
+        if hs and flow:
+            source = "uprobe+wire"
+        elif hs:
+            source = "uprobe"
+        else:
+            source = "wire"
+        return {
+            "type": "handshake",
+            "ts": _iso(started),
+            "host": self.host,
+            "pid": tgid,
+            "tid": hs.tid if hs else sock.tid if sock else None,
+            "comm": hs.comm if hs else sock.comm if sock else None,
+            "exe": info.exe if info else None,
+            "library": info.library if info and hs else None,
+            "library_version": info.library_version if info and hs else None,
+            "role": sock.role if sock else None,
+            "sni": sni,
+            "src_ip": client.ip if client else None,
+            "src_port": client.port if client else None,
+            "dst_ip": server.ip if server else None,
+            "dst_port": server.port if server else None,
+            "tls_version": version_name(wire.tls_version) if wire else None,
+            "cipher_suite": cipher_suite_name(sh.cipher_suite) if sh else None,
+            "groups_offered": [group_name(g) for g in ch.groups] if ch else None,
+            "key_shares_offered": [group_name(g) for g in wire.key_shares_offered] if ch and wire else None,
+            "negotiated_group": group_name(negotiated) if negotiated is not None else None,
+            "pq_hybrid": is_pq_group(negotiated) if negotiated is not None else None,
+            "success": success,
+            "handshake_ms": handshake_ms,
+            "source": source,
+        }
+
+
+def _iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def endpoint_from_raw(family: int, addr: bytes, port: int) -> Endpoint | None:
+    """An Endpoint from the address bytes of a probe event (AF_INET 2, AF_INET6 10)."""
+    if family == 2:
+        return Endpoint(str(ipaddress.IPv4Address(addr[:4])), port)
+    if family == 10:
+        ip = ipaddress.IPv6Address(addr[:16])
+        return Endpoint(str(ip.ipv4_mapped or ip), port)
+    return None

@@ -1,0 +1,209 @@
+"""TCP reassembly per connection: (flow, seq, payload) segments in, contiguous byte streams out.
+
+Pure and free of any capture library, so the live sensor and a pcap importer share it. Handles
+segments that arrive out of order, retransmissions and overlaps (the bytes seen first win), 32-bit
+sequence wrap-around, and a stream whose SYN was never seen (it starts at the lowest sequence
+number seen). Each direction keeps at most `max_bytes`; connections beyond `max_connections` are
+evicted oldest first and counted.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+_SEQ_MOD = 1 << 32
+_HALF = 1 << 31
+# A segment further than this before the start of an unanchored stream is not its beginning.
+_MAX_REBASE = 1 << 20
+
+
+@dataclass(frozen=True, order=True)
+class Endpoint:
+    ip: str
+    port: int
+
+    def __str__(self) -> str:
+        return f"[{self.ip}]:{self.port}" if ":" in self.ip else f"{self.ip}:{self.port}"
+
+
+class Stream:
+    """One direction of a TCP connection: the bytes in order from its first byte, with arrival times."""
+
+    def __init__(self, max_bytes: int = 65536) -> None:
+        self.max_bytes = max_bytes
+        self._base: int | None = None  # sequence number of byte 0
+        self._anchored = False  # byte 0 is known to be the first (a SYN was seen)
+        self._data = bytearray()
+        self._pending: dict[int, tuple[bytes, float]] = {}  # offset -> (bytes, time), out of order
+        self._ends: list[int] = []  # contiguous length after each extension ...
+        self._times: list[float] = []  # ... and when that extension happened
+        self.truncated = False  # bytes beyond max_bytes were dropped
+
+    @property
+    def data(self) -> bytes:
+        return bytes(self._data)
+
+    @property
+    def has_gap(self) -> bool:
+        return bool(self._pending)
+
+    def time_at(self, offset: int) -> float | None:
+        """When the byte at `offset` became part of the contiguous stream (None if it has not)."""
+        i = bisect.bisect_right(self._ends, offset)
+        return self._times[i] if i < len(self._times) else None
+
+    def add(self, seq: int, payload: bytes, ts: float, *, syn: bool = False) -> None:
+        if syn:
+            self._anchor(seq + 1)
+            seq = (seq + 1) % _SEQ_MOD
+        if not payload:
+            return
+        if self._base is None:
+            self._base = seq
+        offset = self._relative(seq)
+        if offset < 0:
+            if self._anchored or -offset > _MAX_REBASE:
+                # Before the stream's first byte: keep the part that overlaps, if any.
+                payload = payload[-offset:]
+                if not payload:
+                    return
+                offset = 0
+            else:
+                self._rebase(seq)
+                offset = 0
+        self._place(offset, payload, ts)
+
+    def _relative(self, seq: int) -> int:
+        assert self._base is not None
+        rel = (seq - self._base) % _SEQ_MOD
+        return rel - _SEQ_MOD if rel >= _HALF else rel
+
+    def _anchor(self, first_seq: int) -> None:
+        first_seq %= _SEQ_MOD
+        if self._base is not None and not self._anchored and first_seq != self._base:
+            delta = self._relative(first_seq)
+            if delta < 0:
+                self._rebase(first_seq)
+        elif self._base is None:
+            self._base = first_seq
+        self._anchored = True
+
+    def _rebase(self, new_base: int) -> None:
+        """An earlier segment of an unanchored stream arrived: everything so far moves right."""
+        shift = (self._base - new_base) % _SEQ_MOD if self._base is not None else 0
+        moved = {off + shift: chunk for off, chunk in self._pending.items()}
+        if self._data:
+            moved[shift] = (bytes(self._data), self._times[-1])
+        self._base = new_base
+        self._data = bytearray()
+        self._ends, self._times = [], []
+        self._pending = moved
+
+    def _place(self, offset: int, payload: bytes, ts: float) -> None:
+        end = len(self._data)
+        if offset > end:
+            if offset >= self.max_bytes:
+                self.truncated = True
+                return
+            held = self._pending.get(offset)
+            if held is None or len(held[0]) < len(payload):
+                self._pending[offset] = (payload, ts)
+            return
+        self._extend(payload[end - offset :], ts)
+        self._drain(ts)
+
+    def _extend(self, new: bytes, ts: float) -> None:
+        room = self.max_bytes - len(self._data)
+        if len(new) > room:
+            new = new[:room]
+            self.truncated = True
+        if new:
+            self._data += new
+            self._ends.append(len(self._data))
+            self._times.append(ts)
+
+    def _drain(self, ts: float) -> None:
+        while self._pending:
+            end = len(self._data)
+            ready = [off for off in self._pending if off <= end]
+            if not ready:
+                return
+            for off in sorted(ready):
+                chunk, _ = self._pending.pop(off)
+                if off + len(chunk) > len(self._data):
+                    self._extend(chunk[len(self._data) - off :], ts)
+
+
+@dataclass
+class Connection:
+    """Both directions of one TCP connection, keyed by the sender of each direction."""
+
+    first_seen: float
+    last_seen: float
+    streams: dict[tuple[Endpoint, Endpoint], Stream] = field(default_factory=dict)
+    closed: bool = False
+
+    def stream(self, src: Endpoint, dst: Endpoint) -> Stream | None:
+        return self.streams.get((src, dst))
+
+
+def connection_key(a: Endpoint, b: Endpoint) -> tuple[Endpoint, Endpoint]:
+    return (a, b) if a <= b else (b, a)
+
+
+class Reassembler:
+    """Many connections at once, bounded: the least recently active is evicted first."""
+
+    def __init__(self, *, max_connections: int = 65536, max_bytes: int = 65536) -> None:
+        self.max_connections = max_connections
+        self.max_bytes = max_bytes
+        self.evictions = 0
+        self._connections: OrderedDict[tuple[Endpoint, Endpoint], Connection] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._connections)
+
+    def add(
+        self,
+        src: Endpoint,
+        dst: Endpoint,
+        seq: int,
+        payload: bytes,
+        ts: float,
+        *,
+        syn: bool = False,
+        fin: bool = False,
+        rst: bool = False,
+    ) -> tuple[tuple[Endpoint, Endpoint], Connection]:
+        key = connection_key(src, dst)
+        conn = self._connections.get(key)
+        if conn is None:
+            conn = Connection(first_seen=ts, last_seen=ts)
+            self._connections[key] = conn
+            while len(self._connections) > self.max_connections:
+                self._connections.popitem(last=False)
+                self.evictions += 1
+        else:
+            self._connections.move_to_end(key)
+        conn.last_seen = max(conn.last_seen, ts)
+        stream = conn.streams.get((src, dst))
+        if stream is None:
+            stream = conn.streams[(src, dst)] = Stream(self.max_bytes)
+        stream.add(seq, payload, ts, syn=syn)
+        if fin or rst:
+            conn.closed = True
+        return key, conn
+
+    def pop(self, key: tuple[Endpoint, Endpoint]) -> Connection | None:
+        return self._connections.pop(key, None)
+
+    def idle(self, older_than: float) -> list[tuple[tuple[Endpoint, Endpoint], Connection]]:
+        """Connections with no segment since `older_than` (oldest first), left in place."""
+        out = []
+        for key, conn in self._connections.items():
+            if conn.last_seen >= older_than:
+                break
+            out.append((key, conn))
+        return out

@@ -1,0 +1,547 @@
+"""The bcc adapter: load bpf/*.c, attach the probes and the packet filter, feed the pure parts.
+
+`capture(options)` is `carnot runtime capture`: it writes the ready line once every probe is
+attached, then one JSON line per handshake and a metrics line every few seconds, each written
+with a single write() so a killed sensor leaves a valid file, until the duration ends or
+SIGINT/SIGTERM. Everything that can be pure (wire.py, reassembly.py, correlate.py) is; this module
+only touches bcc, sockets and /proc.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import logging
+import os
+import re
+import signal
+import socket
+import struct
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from assess.errors import CarnotError
+from assess.fsio import pretty_json, write_atomic
+from assess.sources.runtime.correlate import Correlator, Kind, ProbeEvent, ProcessInfo, WireFlow, endpoint_from_raw
+from assess.sources.runtime.reassembly import Connection, Endpoint, Reassembler
+from assess.sources.runtime.wire import summarise_handshake
+
+log = logging.getLogger(__name__)
+
+BPF_DIR = Path(__file__).resolve().parents[3] / "bpf"
+ETH_P_ALL = 0x0003
+SO_ATTACH_BPF = 50
+SO_TIMESTAMPNS = 35
+SO_RCVBUFFORCE = 33
+SOL_PACKET = 263
+PACKET_STATISTICS = 6
+
+# (symbol, entry function, return function or None): the OpenSSL functions the sensor watches.
+UPROBES: tuple[tuple[str, str, str | None], ...] = (
+    ("SSL_do_handshake", "handshake_enter", "handshake_return"),
+    ("SSL_read", "io_enter", "io_return"),
+    ("SSL_write", "io_enter", "io_return"),
+    ("SSL_read_ex", "io_enter", "io_return"),
+    ("SSL_write_ex", "io_enter", "io_return"),
+    ("SSL_get_error", "get_error_enter", "get_error_return"),
+    ("SSL_ctrl", "ssl_ctrl_enter", None),
+    ("SSL_set_fd", "ssl_set_fd_enter", None),
+    ("SSL_free", "ssl_free_enter", None),
+)
+_OPENSSL_VERSION = re.compile(rb"OpenSSL (\d+\.\d+\.\d+[a-z]*)(?:-[\w.]+)? +\d{1,2} \w{3} \d{4}")
+
+
+class SensorUnavailable(CarnotError):
+    """The sensor cannot run on this machine; the message says why."""
+
+
+@dataclass(frozen=True)
+class CaptureOptions:
+    out: Path
+    duration: float | None = None
+    pid: int | None = None
+    ifaces: tuple[str, ...] = ()
+    metrics_interval: float = 5.0
+    perf_pages: int = 256  # per CPU, a power of two
+    packet_rcvbuf: int | None = None  # bytes; None keeps the kernel default
+    max_flow_packets: int = 64
+    join_wait: float = 2.0
+    timeout: float = 15.0
+
+
+@dataclass(frozen=True)
+class Library:
+    path: str
+    name: str
+    version: str | None
+
+
+@dataclass
+class Counters:
+    probe_events: int = 0
+    packets: int = 0
+    perf_lost: int = 0
+    packet_drops: int = 0
+    wire_flows: int = 0
+    wire_not_tls: int = 0
+    wire_timeouts: int = 0
+
+    @property
+    def events_received(self) -> int:
+        return self.probe_events + self.packets
+
+    @property
+    def kernel_drops(self) -> int:
+        return self.perf_lost + self.packet_drops
+
+
+def find_libssl(pid: int | None = None) -> list[str]:
+    """libssl files to probe: the linker cache's, and those mapped by running processes."""
+    found: dict[tuple[int, int], str] = {}
+
+    def add(path: str) -> None:
+        try:
+            st = os.stat(path)
+        except OSError:
+            return
+        found.setdefault((st.st_dev, st.st_ino), os.path.realpath(path))
+
+    if pid is None:
+        try:
+            cache = subprocess.run(["ldconfig", "-p"], capture_output=True, text=True, timeout=10).stdout
+        except (OSError, subprocess.SubprocessError):
+            cache = ""
+        for line in cache.splitlines():
+            if line.strip().startswith("libssl.so.") and "=>" in line:
+                add(line.split("=>")[-1].strip())
+    maps = [Path(f"/proc/{pid}/maps")] if pid is not None else Path("/proc").glob("[0-9]*/maps")
+    for m in maps:
+        try:
+            text = m.read_text(errors="replace")
+        except OSError:
+            continue
+        for line in text.splitlines():
+            parts = line.split(maxsplit=5)
+            if len(parts) == 6 and "/libssl.so" in parts[5]:
+                add(parts[5].strip())
+    return sorted(set(found.values()))
+
+
+def describe_library(path: str) -> Library:
+    """OpenSSL's version string lives in libcrypto next to libssl; read it from the file."""
+    p = Path(path)
+    candidates = [p.with_name(p.name.replace("libssl", "libcrypto")), p]
+    for cand in candidates:
+        try:
+            blob = cand.read_bytes()
+        except OSError:
+            continue
+        match = _OPENSSL_VERSION.search(blob)
+        if match:
+            return Library(path, "OpenSSL", match.group(1).decode())
+    return Library(path, p.name, None)
+
+
+class ProcessResolver:
+    """exe and TLS library of a process, read from /proc while it is alive (None when it is gone)."""
+
+    def __init__(self, libraries: list[Library]) -> None:
+        self.libraries = {lib.path: lib for lib in libraries}
+
+    def __call__(self, tgid: int) -> ProcessInfo:
+        try:
+            exe: str | None = os.readlink(f"/proc/{tgid}/exe")
+        except OSError:
+            exe = None
+        lib = None
+        try:
+            with open(f"/proc/{tgid}/maps", errors="replace") as fh:
+                for line in fh:
+                    path = line.rsplit(maxsplit=1)[-1] if "/libssl.so" in line else None
+                    if path and os.path.realpath(path) in self.libraries:
+                        lib = self.libraries[os.path.realpath(path)]
+                        break
+        except OSError:
+            pass
+        if lib is None and len(self.libraries) == 1:
+            lib = next(iter(self.libraries.values()))  # the only file the uprobes are attached to
+        return ProcessInfo(exe, lib.name if lib else None, lib.version if lib else None)
+
+
+def _source(name: str) -> str:
+    path = BPF_DIR / name
+    try:
+        return path.read_text()
+    except OSError as e:
+        raise SensorUnavailable(f"cannot read the eBPF program: {e.strerror}", path=path) from e
+
+
+@dataclass
+class Sensor:
+    """The live sensor: probes and packet sockets in, handshake records out through a Correlator."""
+
+    options: CaptureOptions
+    correlator: Correlator
+    counters: Counters = field(default_factory=Counters)
+    libraries: list[Library] = field(default_factory=list)
+    probes: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._bpf: Any = None
+        self._sockets: list[socket.socket] = []
+        self._reassembler = Reassembler(max_bytes=65536)
+        self._clock_offset = time.time() - time.monotonic()
+        self._flow_table: Any = None
+
+    # --- setup -------------------------------------------------------------------------------
+
+    def attach(self) -> None:
+        try:
+            from bcc import BPF  # Debian's python3-bpfcc; PyPI's `bcc` is another project
+        except ImportError as e:
+            raise SensorUnavailable("the bcc Python module is not importable (install python3-bpfcc)") from e
+        cflags = [f"-DMAX_PACKETS={self.options.max_flow_packets}"]
+        if self.options.pid is not None:
+            cflags.append(f"-DFILTER_TGID={self.options.pid}")
+        try:
+            cflags.append(f"-DLOOPBACK_IFINDEX={socket.if_nametoindex('lo')}")
+        except OSError:
+            pass
+        text = _source("tls_probes.c") + "\n" + _source("tls_wire.c")
+        try:
+            self._bpf = BPF(text=text, cflags=cflags)
+        except Exception as e:  # bcc raises bare Exceptions for compile and load failures
+            raise SensorUnavailable(f"the eBPF programs did not load: {e}") from e
+        self.probes = [f"tracepoint:{tp}" for tp in self._tracepoints()]
+        self.libraries = [describe_library(p) for p in find_libssl(self.options.pid)]
+        pid = self.options.pid if self.options.pid is not None else -1
+        for lib in self.libraries:
+            for sym, enter, ret in UPROBES:
+                try:
+                    self._bpf.attach_uprobe(name=lib.path, sym=sym, fn_name=enter, pid=pid)
+                    if ret:
+                        self._bpf.attach_uretprobe(name=lib.path, sym=sym, fn_name=ret, pid=pid)
+                except Exception as e:
+                    log.warning("cannot probe %s in %s: %s", sym, lib.path, e)
+                    continue
+                self.probes.append(f"uprobe:{lib.path}:{sym}")
+        self._bpf["events"].open_perf_buffer(self._on_event, page_cnt=self.options.perf_pages, lost_cb=self._on_lost)
+        self._flow_table = self._bpf["flows"]
+        self._open_packet_sockets()
+
+    def _tracepoints(self) -> list[str]:
+        return [
+            "syscalls:sys_enter_connect", "syscalls:sys_exit_connect", "sock:inet_sock_set_state",
+            "syscalls:sys_enter_accept4", "syscalls:sys_exit_accept4", "syscalls:sys_enter_accept",
+            "syscalls:sys_exit_accept", "syscalls:sys_enter_read", "syscalls:sys_enter_write",
+            "syscalls:sys_enter_sendto", "syscalls:sys_enter_recvfrom", "syscalls:sys_enter_sendmsg",
+            "syscalls:sys_enter_recvmsg", "sched:sched_process_exit",
+        ]
+
+    def _open_packet_sockets(self) -> None:
+        from bcc import BPF
+
+        fn = self._bpf.load_func("tls_wire", BPF.SOCKET_FILTER)
+        for iface in self.options.ifaces or ("",):
+            sock = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(ETH_P_ALL))
+            try:
+                if self.options.packet_rcvbuf is not None:
+                    sock.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, self.options.packet_rcvbuf)
+                sock.setsockopt(socket.SOL_SOCKET, SO_ATTACH_BPF, fn.fd)
+                sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+                if iface:
+                    sock.bind((iface, ETH_P_ALL))
+            except OSError as e:
+                sock.close()
+                raise SensorUnavailable(f"cannot capture on interface {iface or 'any'}: {e.strerror}") from e
+            sock.setblocking(False)
+            self._drain_socket(sock, keep=False)  # packets queued before the filter was attached
+            self._packet_stats(sock)
+            self._sockets.append(sock)
+            self.probes.append(f"socket_filter:{iface or 'any'}")
+
+    def close(self) -> None:
+        for sock in self._sockets:
+            self.counters.packet_drops += self._packet_stats(sock)[1]
+            sock.close()
+        self._sockets = []
+        if self._bpf is not None:
+            self._bpf.cleanup()
+            self._bpf = None
+
+    # --- the loop ----------------------------------------------------------------------------
+
+    def poll(self, timeout_ms: int) -> None:
+        self._bpf.perf_buffer_poll(timeout=timeout_ms)
+        for sock in self._sockets:
+            self._drain_socket(sock, keep=True)
+        self._expire_flows(time.time())
+
+    def read_drops(self) -> None:
+        for sock in self._sockets:
+            self.counters.packet_drops += self._packet_stats(sock)[1]
+
+    def finish(self) -> None:
+        """Hand every connection still in reassembly to the correlator."""
+        self._expire_flows(float("inf"))
+
+    def _packet_stats(self, sock: socket.socket) -> tuple[int, int]:
+        raw = sock.getsockopt(SOL_PACKET, PACKET_STATISTICS, 8)
+        packets, drops = struct.unpack("II", raw)
+        return packets, drops
+
+    # --- probe events ------------------------------------------------------------------------
+
+    def _on_lost(self, count: int) -> None:
+        self.counters.perf_lost += count
+
+    def _on_event(self, _cpu: int, data: Any, _size: int) -> None:
+        self.counters.probe_events += 1
+        ev = self._bpf["events"].event(data)
+        kind = Kind(ev.kind)
+        src = dst = None
+        if kind in (Kind.CONNECT, Kind.ACCEPT):
+            src = endpoint_from_raw(ev.family, bytes(ev.saddr), ev.sport)
+            if kind == Kind.CONNECT:
+                dst = endpoint_from_raw(ev.family, bytes(ev.daddr), ev.dport)
+        sni = None
+        if kind == Kind.SNI:
+            sni = ctypes.string_at(ctypes.addressof(ev.sni), min(ev.sni_len, 255)).decode(
+                "utf-8", errors="backslashreplace"
+            )
+        self.correlator.on_probe(
+            ProbeEvent(
+                kind=kind,
+                ts=ev.ts_ns / 1e9 + self._clock_offset,
+                tgid=ev.tgid,
+                tid=ev.tid,
+                comm=bytes(ev.comm).split(b"\0", 1)[0].decode("utf-8", errors="backslashreplace"),
+                ssl=ev.ssl,
+                ret=ev.ret,
+                fd=ev.fd,
+                src=src,
+                dst=dst,
+                sni=sni,
+            )
+        )
+
+    # --- packets -----------------------------------------------------------------------------
+
+    def _drain_socket(self, sock: socket.socket, *, keep: bool) -> None:
+        while True:
+            try:
+                data, anc, _flags, _addr = sock.recvmsg(65535, 64)
+            except (BlockingIOError, InterruptedError):
+                return
+            if not keep:
+                continue
+            self.counters.packets += 1
+            ts = time.time()
+            for level, kind, value in anc:
+                if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(value) >= 16:
+                    sec, nsec = struct.unpack("qq", value[:16])
+                    ts = sec + nsec / 1e9
+            self._on_packet(data, ts)
+
+    def _on_packet(self, data: bytes, ts: float) -> None:
+        if len(data) < 20 or data[0] >> 4 != 4:
+            return
+        ihl = (data[0] & 0x0F) * 4
+        total = min(int.from_bytes(data[2:4], "big"), len(data))
+        if len(data) < ihl + 20:
+            return
+        sport, dport, seq = struct.unpack_from("!HHI", data, ihl)
+        doff = (data[ihl + 12] >> 4) * 4
+        flags = data[ihl + 13]
+        src = Endpoint(socket.inet_ntoa(data[12:16]), sport)
+        dst = Endpoint(socket.inet_ntoa(data[16:20]), dport)
+        key, conn = self._reassembler.add(
+            src, dst, seq, data[ihl + doff : total], ts, fin=bool(flags & 0x01), rst=bool(flags & 0x04)
+        )
+        self._examine(key, conn, ts)
+
+    def _examine(self, key: tuple[Endpoint, Endpoint], conn: Connection, now: float, *, idle: bool = False) -> None:
+        client = next(
+            ((s, d) for (s, d), st in conn.streams.items() if st.data[:1] == b"\x16" and st.data[5:6] in (b"\x01", b"")),
+            None,
+        )
+        if client is None:
+            if conn.closed or idle:
+                self._reassembler.pop(key)
+                self._forget_flow(key)
+                self.counters.wire_not_tls += 1
+            return
+        c_src, c_dst = client
+        c_stream = conn.stream(c_src, c_dst)
+        s_stream = conn.stream(c_dst, c_src)
+        assert c_stream is not None
+        summary = summarise_handshake(c_stream, s_stream or _EMPTY, closed=conn.closed or idle)
+        if not summary.complete:
+            return
+        self._reassembler.pop(key)
+        if not conn.closed:
+            self._forget_flow(key)
+        if summary.client_hello is None:
+            self.counters.wire_not_tls += 1
+            return
+        self.counters.wire_flows += 1
+        if idle and summary.completed_at is None and not summary.alert:
+            self.counters.wire_timeouts += 1
+        self.correlator.on_flow(WireFlow(c_src, c_dst, summary, conn.first_seen, timed_out=idle), now)
+
+    def _expire_flows(self, now: float) -> None:
+        for key, conn in self._reassembler.idle(now - self.options.timeout):
+            self._examine(key, conn, min(now, time.time()), idle=True)
+
+    def _forget_flow(self, key: tuple[Endpoint, Endpoint]) -> None:
+        """Tell the kernel filter to stop passing this connection's segments."""
+        a, b = key
+        k = self._flow_table.Key()
+        pairs = sorted([(_ip_int(a.ip), a.port), (_ip_int(b.ip), b.port)])
+        k.a_ip, k.a_port = pairs[0]
+        k.b_ip, k.b_port = pairs[1]
+        try:
+            del self._flow_table[k]
+        except KeyError:
+            pass
+
+
+class _EmptyStream:
+    data = b""
+
+    def time_at(self, offset: int) -> float | None:
+        return None
+
+
+_EMPTY = _EmptyStream()
+
+
+def _ip_int(ip: str) -> int:
+    return int.from_bytes(socket.inet_aton(ip), "big")
+
+
+class JsonLines:
+    """Appends one JSON object per line, each with a single write(), so every line on disk is whole."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND, 0o644)
+        except OSError as e:
+            raise CarnotError(f"cannot write: {e.strerror}", path=path) from e
+
+    def write(self, obj: dict[str, Any]) -> None:
+        os.write(self._fd, (json.dumps(obj, ensure_ascii=False, separators=(", ", ": ")) + "\n").encode("utf-8"))
+
+    def close(self) -> None:
+        os.close(self._fd)
+
+
+@dataclass(frozen=True)
+class CaptureSummary:
+    out: Path
+    metrics_path: Path
+    metrics: dict[str, Any]
+
+
+def metrics_line(counters: Counters, correlator: Correlator, reassembler_evictions: int) -> dict[str, Any]:
+    seen = counters.events_received + counters.kernel_drops
+    return {
+        "type": "metrics",
+        "ts": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "events_received": counters.events_received,
+        "handshakes_emitted": correlator.handshakes_emitted,
+        "correlation_timeouts": correlator.correlation_timeouts + counters.wire_timeouts,
+        "cache_evictions": correlator.cache_evictions + reassembler_evictions,
+        "kernel_drops": counters.kernel_drops,
+        "kernel_drop_rate": round(counters.kernel_drops / seen, 6) if seen else 0.0,
+        "probe_events": counters.probe_events,
+        "packets": counters.packets,
+        "perf_lost": counters.perf_lost,
+        "packet_drops": counters.packet_drops,
+        "wire_flows": counters.wire_flows,
+        "wire_not_tls": counters.wire_not_tls,
+    }
+
+
+def capture(options: CaptureOptions, *, on_ready: Callable[[dict[str, Any]], None] | None = None) -> CaptureSummary:
+    """Run the sensor until the duration ends or SIGINT/SIGTERM; see the module docstring."""
+    from assess.doctor import sensor_readiness
+
+    readiness = sensor_readiness()
+    if not readiness.ok:
+        raise SensorUnavailable("the runtime sensor cannot run here: " + "; ".join(readiness.reasons))
+    host = socket.gethostname()
+    correlator = Correlator(host=host, join_wait=options.join_wait, timeout=options.timeout)
+    sensor = Sensor(options, correlator)
+    stop = _StopFlag()
+    writer = JsonLines(options.out)
+    try:
+        with stop.installed():
+            sensor.attach()
+            correlator.resolve = ProcessResolver(sensor.libraries)
+            ready = {
+                "type": "ready",
+                "ts": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                "host": host,
+                "pid_filter": options.pid,
+                "ifaces": list(options.ifaces) or ["any"],
+                "libraries": [{"path": lib.path, "name": lib.name, "version": lib.version} for lib in sensor.libraries],
+                "probes": sensor.probes,
+            }
+            writer.write(ready)
+            if on_ready:
+                on_ready(ready)
+            deadline = time.monotonic() + options.duration if options.duration is not None else None
+            next_metrics = time.monotonic() + options.metrics_interval
+            while not stop.raised and (deadline is None or time.monotonic() < deadline):
+                sensor.poll(20)
+                for record in correlator.drain(time.time()):
+                    writer.write(record)
+                if time.monotonic() >= next_metrics:
+                    sensor.read_drops()
+                    writer.write(metrics_line(sensor.counters, correlator, sensor._reassembler.evictions))
+                    next_metrics += options.metrics_interval
+            sensor.poll(0)
+            sensor.finish()
+            for record in correlator.drain(time.time(), final=True):
+                writer.write(record)
+            sensor.close()
+            final = metrics_line(sensor.counters, correlator, sensor._reassembler.evictions)
+            final["final"] = True
+            final["stopped_by"] = stop.signal_name or "duration"
+            writer.write(final)
+    finally:
+        sensor.close()
+        writer.close()
+    metrics_path = options.out.with_name("sensor_metrics.json")
+    write_atomic(metrics_path, pretty_json({k: v for k, v in final.items() if k != "type"}))
+    return CaptureSummary(options.out, metrics_path, final)
+
+
+class _StopFlag:
+    """SIGINT and SIGTERM end the capture cleanly instead of killing it."""
+
+    def __init__(self) -> None:
+        self.raised = False
+        self.signal_name: str | None = None
+
+    def _handler(self, signum: int, _frame: Any) -> None:
+        self.raised = True
+        self.signal_name = signal.Signals(signum).name
+
+    @contextmanager
+    def installed(self) -> Iterator[None]:
+        previous = {sig: signal.signal(sig, self._handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+

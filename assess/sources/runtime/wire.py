@@ -1,0 +1,391 @@
+"""TLS on the wire, parsed: records, ClientHello, ServerHello, ServerKeyExchange, and a whole handshake.
+
+Pure: bytes in, frozen dataclasses out. Nothing here raises on bad input; a truncated or hostile
+stream gives `WireParseError` from the message parsers, which `summarise_handshake` turns into a
+`parse_error` value. GREASE values (RFC 8701) are dropped from every list.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from assess.tlsnames import is_grease
+
+# Record content types (RFC 8446 5.1).
+CHANGE_CIPHER_SPEC = 20
+ALERT = 21
+HANDSHAKE = 22
+APPLICATION_DATA = 23
+# Handshake message types.
+CLIENT_HELLO = 1
+SERVER_HELLO = 2
+SERVER_KEY_EXCHANGE = 12
+# Extensions.
+EXT_SERVER_NAME = 0
+EXT_SUPPORTED_GROUPS = 10
+EXT_ALPN = 16
+EXT_SUPPORTED_VERSIONS = 43
+EXT_KEY_SHARE = 51
+
+TLS1_2 = 0x0303
+TLS1_3 = 0x0304
+VERSION_NAMES: dict[int, str] = {0x0300: "SSLv3", 0x0301: "TLSv1", 0x0302: "TLSv1.1", TLS1_2: "TLSv1.2", TLS1_3: "TLSv1.3"}
+# A ServerHello whose random is this value is a HelloRetryRequest (RFC 8446 4.1.3).
+HELLO_RETRY_RANDOM = bytes.fromhex("cf21ad74e59a6111be1d8c021e65b891c2a211167abb8c5e079e09e2c8a8339c")
+MAX_RECORD_LENGTH = 16384 + 2048
+
+
+class WireParseError(ValueError):
+    """The bytes are not the TLS message they should be (truncated, malformed, or not TLS)."""
+
+
+def version_name(code: int | None) -> str | None:
+    if code is None:
+        return None
+    return VERSION_NAMES.get(code, f"0x{code:04X}")
+
+
+@dataclass(frozen=True)
+class Record:
+    content_type: int
+    version: int
+    fragment: bytes
+    offset: int  # where the record header starts in its direction's stream
+
+
+@dataclass(frozen=True)
+class ClientHello:
+    legacy_version: int
+    cipher_suites: tuple[int, ...]
+    supported_versions: tuple[int, ...]
+    groups: tuple[int, ...]
+    key_shares: tuple[int, ...]
+    sni: str | None
+    alpn: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ServerHello:
+    legacy_version: int
+    cipher_suite: int
+    selected_version: int | None  # from supported_versions (TLS 1.3), else None
+    key_share_group: int | None  # the server's share (or, in a HelloRetryRequest, the group it asks for)
+    is_hello_retry: bool
+
+    @property
+    def version(self) -> int:
+        return self.selected_version if self.selected_version is not None else self.legacy_version
+
+
+class _Reader:
+    """Bounds-checked big-endian reads; every overrun is a WireParseError."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.pos = 0
+
+    def take(self, n: int) -> bytes:
+        if n < 0 or self.pos + n > len(self.data):
+            raise WireParseError(f"truncated: wanted {n} bytes at {self.pos} of {len(self.data)}")
+        chunk = self.data[self.pos : self.pos + n]
+        self.pos += n
+        return chunk
+
+    def u8(self) -> int:
+        return self.take(1)[0]
+
+    def u16(self) -> int:
+        return int.from_bytes(self.take(2), "big")
+
+    def u24(self) -> int:
+        return int.from_bytes(self.take(3), "big")
+
+    def vector(self, length_bytes: int) -> bytes:
+        return self.take(int.from_bytes(self.take(length_bytes), "big"))
+
+    def remaining(self) -> int:
+        return len(self.data) - self.pos
+
+
+def _u16_list(data: bytes) -> tuple[int, ...]:
+    if len(data) % 2:
+        raise WireParseError("odd length in a list of 16-bit values")
+    return tuple(int.from_bytes(data[i : i + 2], "big") for i in range(0, len(data), 2))
+
+
+def _no_grease(values: tuple[int, ...]) -> tuple[int, ...]:
+    return tuple(v for v in values if not is_grease(v))
+
+
+def _extensions(reader: _Reader) -> dict[int, bytes]:
+    """Extensions of a hello; the first occurrence of a type wins (duplicates are illegal anyway)."""
+    out: dict[int, bytes] = {}
+    if reader.remaining() == 0:
+        return out
+    block = _Reader(reader.vector(2))
+    while block.remaining():
+        ext_type = block.u16()
+        body = block.vector(2)
+        out.setdefault(ext_type, body)
+    return out
+
+
+def parse_client_hello(body: bytes) -> ClientHello:
+    """Parse a ClientHello handshake message body (without the 4-byte handshake header)."""
+    r = _Reader(body)
+    legacy_version = r.u16()
+    r.take(32)  # random
+    r.vector(1)  # legacy_session_id
+    suites = _no_grease(_u16_list(r.vector(2)))
+    r.vector(1)  # compression methods
+    ext = _extensions(r)
+
+    versions: tuple[int, ...] = ()
+    if EXT_SUPPORTED_VERSIONS in ext:
+        versions = _no_grease(_u16_list(_Reader(ext[EXT_SUPPORTED_VERSIONS]).vector(1)))
+    groups: tuple[int, ...] = ()
+    if EXT_SUPPORTED_GROUPS in ext:
+        groups = _no_grease(_u16_list(_Reader(ext[EXT_SUPPORTED_GROUPS]).vector(2)))
+    shares: list[int] = []
+    if EXT_KEY_SHARE in ext:
+        entries = _Reader(_Reader(ext[EXT_KEY_SHARE]).vector(2))
+        while entries.remaining():
+            group = entries.u16()
+            entries.vector(2)
+            if not is_grease(group):
+                shares.append(group)
+    return ClientHello(
+        legacy_version=legacy_version,
+        cipher_suites=suites,
+        supported_versions=versions,
+        groups=groups,
+        key_shares=tuple(shares),
+        sni=_server_name(ext.get(EXT_SERVER_NAME)),
+        alpn=_alpn(ext.get(EXT_ALPN)),
+    )
+
+
+def _server_name(body: bytes | None) -> str | None:
+    if body is None:
+        return None
+    names = _Reader(_Reader(body).vector(2))
+    while names.remaining():
+        name_type = names.u8()
+        name = names.vector(2)
+        if name_type == 0:  # host_name
+            # An SNI is attacker-controlled bytes; keep them all, undecodable ones escaped.
+            return name.decode("utf-8", errors="backslashreplace")
+    return None
+
+
+def _alpn(body: bytes | None) -> tuple[str, ...]:
+    if body is None:
+        return ()
+    protos = _Reader(_Reader(body).vector(2))
+    out: list[str] = []
+    while protos.remaining():
+        out.append(protos.vector(1).decode("utf-8", errors="backslashreplace"))
+    return tuple(out)
+
+
+def parse_server_hello(body: bytes) -> ServerHello:
+    """Parse a ServerHello (or HelloRetryRequest) body."""
+    r = _Reader(body)
+    legacy_version = r.u16()
+    random = r.take(32)
+    r.vector(1)  # legacy_session_id_echo
+    suite = r.u16()
+    r.u8()  # compression
+    ext = _extensions(r)
+    hello_retry = random == HELLO_RETRY_RANDOM
+    selected = None
+    if EXT_SUPPORTED_VERSIONS in ext:
+        selected = _Reader(ext[EXT_SUPPORTED_VERSIONS]).u16()
+    group = None
+    if EXT_KEY_SHARE in ext:
+        # ServerHello: KeyShareEntry (group, key); HelloRetryRequest: just the selected group.
+        group = _Reader(ext[EXT_KEY_SHARE]).u16()
+    return ServerHello(legacy_version, suite, selected, group, hello_retry)
+
+
+def parse_ecdhe_server_key_exchange(body: bytes) -> int | None:
+    """The named group of a TLS 1.2 ECDHE ServerKeyExchange, or None when it is not a named curve."""
+    r = _Reader(body)
+    if r.u8() != 3:  # ECCurveType.named_curve
+        return None
+    return r.u16()
+
+
+def scan_records(stream: bytes) -> tuple[list[Record], int]:
+    """Complete TLS records at the start of a stream, and how many bytes they cover.
+
+    Raises WireParseError when the bytes at a record boundary cannot be a TLS record header.
+    """
+    records: list[Record] = []
+    pos = 0
+    while len(stream) - pos >= 5:
+        ctype = stream[pos]
+        version = int.from_bytes(stream[pos + 1 : pos + 3], "big")
+        length = int.from_bytes(stream[pos + 3 : pos + 5], "big")
+        if ctype not in (CHANGE_CIPHER_SPEC, ALERT, HANDSHAKE, APPLICATION_DATA, 24) or stream[pos + 1] != 3:
+            raise WireParseError(f"not a TLS record at stream offset {pos} (type {ctype}, version 0x{version:04X})")
+        if length > MAX_RECORD_LENGTH:
+            raise WireParseError(f"TLS record at stream offset {pos} claims {length} bytes")
+        if len(stream) - pos - 5 < length:
+            break
+        records.append(Record(ctype, version, stream[pos + 5 : pos + 5 + length], pos))
+        pos += 5 + length
+    return records, pos
+
+
+@dataclass(frozen=True)
+class HandshakeMessage:
+    msg_type: int
+    body: bytes
+    end_offset: int  # stream offset of the last byte of the record that completed it
+
+
+def handshake_messages(records: list[Record], *, ignore_ccs: bool) -> tuple[list[HandshakeMessage], Record | None]:
+    """Plaintext handshake messages (reassembled across records) and the record where plaintext ended.
+
+    Plaintext ends at the first application_data record, or at ChangeCipherSpec unless `ignore_ccs`
+    (TLS 1.3 sends a dummy CCS for middleboxes; TLS 1.2 encrypts everything after it).
+    """
+    messages: list[HandshakeMessage] = []
+    pending = b""
+    for rec in records:
+        if rec.content_type == APPLICATION_DATA or (rec.content_type == CHANGE_CIPHER_SPEC and not ignore_ccs):
+            return messages, rec
+        if rec.content_type != HANDSHAKE:
+            continue
+        pending += rec.fragment
+        while len(pending) >= 4:
+            length = int.from_bytes(pending[1:4], "big")
+            if len(pending) < 4 + length:
+                break
+            messages.append(HandshakeMessage(pending[0], pending[4 : 4 + length], rec.offset + 5 + len(rec.fragment) - 1))
+            pending = pending[4 + length :]
+    return messages, None
+
+
+class StreamView(Protocol):
+    """One direction of a TCP connection as reassembled so far (see reassembly.py)."""
+
+    @property
+    def data(self) -> bytes: ...
+
+    def time_at(self, offset: int) -> float | None: ...
+
+
+@dataclass(frozen=True)
+class WireHandshake:
+    """What the bytes of one connection say about its TLS handshake. None means not (yet) seen."""
+
+    client_hello: ClientHello | None
+    server_hello: ServerHello | None  # the final one (after any HelloRetryRequest)
+    hello_retry: bool
+    key_shares_offered: tuple[int, ...]
+    negotiated_group: int | None
+    started_at: float | None  # when the first ClientHello was complete
+    completed_at: float | None  # when the handshake was seen to finish (see `summarise_handshake`)
+    alert: bool  # a plaintext alert before the handshake finished
+    complete: bool  # nothing more to learn from this connection's bytes
+    parse_error: str | None
+
+    @property
+    def tls_version(self) -> int | None:
+        return self.server_hello.version if self.server_hello else None
+
+    @property
+    def handshake_ms(self) -> float | None:
+        if self.started_at is None or self.completed_at is None:
+            return None
+        return round((self.completed_at - self.started_at) * 1000.0, 3)
+
+    @property
+    def success(self) -> bool | None:
+        if self.alert or self.parse_error:
+            return False
+        if self.completed_at is not None:
+            return True
+        return None
+
+
+def summarise_handshake(client: StreamView, server: StreamView, *, closed: bool = False) -> WireHandshake:
+    """Everything the two directions of a connection say about its handshake so far.
+
+    Finished means: TLS 1.3, the client's first encrypted record (its Finished) after the
+    ServerHello; TLS 1.2, the client's ChangeCipherSpec and the server's ChangeCipherSpec.
+    `closed` says the connection ended, so a handshake that did not finish has failed.
+    """
+    try:
+        return _summarise(client, server, closed)
+    except WireParseError as e:
+        return WireHandshake(None, None, False, (), None, None, None, False, True, str(e))
+
+
+def _summarise(client: StreamView, server: StreamView, closed: bool) -> WireHandshake:
+    c_records, _ = scan_records(client.data)
+    s_records, _ = scan_records(server.data)
+    # The server's first hello says whether CCS records are TLS 1.3 dummies.
+    s_plain, _ = handshake_messages(s_records, ignore_ccs=False)
+    first_sh = next((parse_server_hello(m.body) for m in s_plain if m.msg_type == SERVER_HELLO), None)
+    tls13 = first_sh is not None and first_sh.version == TLS1_3
+    s_msgs, s_end = handshake_messages(s_records, ignore_ccs=tls13)
+    c_msgs, c_end = handshake_messages(c_records, ignore_ccs=tls13)
+
+    hellos = [parse_client_hello(m.body) for m in c_msgs if m.msg_type == CLIENT_HELLO]
+    server_hellos = [(m, parse_server_hello(m.body)) for m in s_msgs if m.msg_type == SERVER_HELLO]
+    ch = hellos[0] if hellos else None
+    retry = any(sh.is_hello_retry for _, sh in server_hellos)
+    final = [(m, sh) for m, sh in server_hellos if not sh.is_hello_retry]
+    sh_msg, sh = final[-1] if final else (None, None)
+
+    shares: list[int] = []
+    for hello in hellos:
+        shares.extend(g for g in hello.key_shares if g not in shares)
+
+    negotiated = None
+    if sh is not None and sh.version == TLS1_3:
+        negotiated = sh.key_share_group
+    elif sh is not None:
+        for m in s_msgs:
+            if m.msg_type == SERVER_KEY_EXCHANGE:
+                negotiated = parse_ecdhe_server_key_exchange(m.body)
+
+    started = _time(client, next((m.end_offset for m in c_msgs if m.msg_type == CLIENT_HELLO), None))
+    alert = any(r.content_type == ALERT for r in _plaintext(c_records, c_end) + _plaintext(s_records, s_end))
+
+    completed = None
+    if sh is not None and sh_msg is not None and not alert:
+        if tls13:
+            if c_end is not None:  # with ignore_ccs, plaintext ends at the client's encrypted Finished
+                completed = _time(client, c_end.offset + 4 + len(c_end.fragment))
+        else:
+            client_ccs = _time(client, c_end.offset if c_end else None)
+            server_ccs = _time(server, s_end.offset if s_end else None)
+            if client_ccs is not None and server_ccs is not None:
+                completed = max(client_ccs, server_ccs)
+    done = completed is not None or alert or closed
+    return WireHandshake(
+        client_hello=ch,
+        server_hello=sh,
+        hello_retry=retry,
+        key_shares_offered=tuple(shares),
+        negotiated_group=negotiated,
+        started_at=started,
+        completed_at=completed,
+        alert=alert,
+        complete=done,
+        parse_error=None if ch is not None or not closed else "connection closed before a ClientHello",
+    )
+
+
+def _plaintext(records: list[Record], end: Record | None) -> list[Record]:
+    return [r for r in records if end is None or r.offset < end.offset]
+
+
+def _time(view: StreamView, offset: int | None) -> float | None:
+    return None if offset is None else view.time_at(offset)
+

@@ -1,0 +1,385 @@
+// Process view of TLS handshakes: OpenSSL uprobes plus syscall and sock tracepoints (no kprobes).
+//
+// Compiled by bcc (assess/sources/runtime/sensor.py). Events go to user space through one perf
+// buffer, whose lost-sample callback is the sensor's kernel-drop counter. The kernel side only
+// filters and forwards; joining events into handshakes is user space's (correlate.py).
+//
+// Handshakes are explicit (SSL_do_handshake, which SSL_connect/SSL_accept call) or implicit (the
+// first SSL_read/SSL_write drives it). A handshake is done once SSL_do_handshake returns 1 or a
+// read/write moves data (> 0); after that the hot SSL_read/SSL_write path costs one map lookup.
+#include <uapi/linux/ptrace.h>
+#include <linux/sched.h>
+#include <linux/socket.h>
+#include <linux/in.h>
+
+#define K_HS_ENTER 1
+#define K_HS_RETURN 2
+#define K_IO_ENTER 3
+#define K_IO_RETURN 4
+#define K_SNI 5
+#define K_FD 6
+#define K_FREE 7
+#define K_CONNECT 8
+#define K_ACCEPT 9
+#define K_EXIT 10
+#define K_ERROR 11
+
+#define SSL_CTRL_SET_TLSEXT_HOSTNAME 55
+#define SNI_MAX 256
+
+struct ssl_key {
+    u32 tgid;
+    u32 pad;
+    u64 ssl;
+};
+
+struct active_t {
+    u64 ssl;
+    u32 kind;
+    u32 pad;
+};
+
+struct pending_t {
+    u32 tgid;
+    u32 tid;
+    s32 fd;
+    u32 pad;
+    char comm[TASK_COMM_LEN];
+};
+
+struct event_t {
+    u64 ts_ns;
+    u64 ssl;
+    s64 ret;
+    u32 tgid;
+    u32 tid;
+    u32 kind;
+    s32 fd;
+    u16 family;
+    u16 sport;
+    u16 dport;
+    u16 sni_len;
+    u8 saddr[16];
+    u8 daddr[16];
+    char comm[TASK_COMM_LEN];
+    char sni[SNI_MAX];
+};
+
+BPF_PERF_OUTPUT(events);
+BPF_PERCPU_ARRAY(scratch, struct event_t, 1);
+BPF_TABLE("lru_hash", struct ssl_key, u8, done, 65536);
+BPF_TABLE("lru_hash", struct ssl_key, u8, known, 65536);
+BPF_TABLE("lru_hash", struct ssl_key, u8, fd_known, 65536);
+BPF_TABLE("lru_hash", u32, struct active_t, active, 65536);
+BPF_TABLE("lru_hash", u32, s32, connecting, 65536);
+BPF_TABLE("lru_hash", u64, struct pending_t, syn_sent, 65536);
+BPF_TABLE("lru_hash", u32, u64, accepting, 65536);
+BPF_TABLE("lru_hash", u32, u8, tls_pids, 65536);
+BPF_TABLE("lru_hash", u32, u64, asking_error, 65536);
+
+static __always_inline int wanted(u32 tgid) {
+#ifdef FILTER_TGID
+    return tgid == FILTER_TGID;
+#else
+    return 1;
+#endif
+}
+
+static __always_inline struct event_t *new_event(u32 kind) {
+    int zero = 0;
+    struct event_t *e = scratch.lookup(&zero);
+    if (!e)
+        return 0;
+    u64 id = bpf_get_current_pid_tgid();
+    e->ts_ns = bpf_ktime_get_ns();
+    e->ssl = 0;
+    e->ret = 0;
+    e->tgid = id >> 32;
+    e->tid = (u32)id;
+    e->kind = kind;
+    e->fd = -1;
+    e->family = 0;
+    e->sport = 0;
+    e->dport = 0;
+    e->sni_len = 0;
+    __builtin_memset(e->saddr, 0, sizeof(e->saddr));
+    __builtin_memset(e->daddr, 0, sizeof(e->daddr));
+    bpf_get_current_comm(&e->comm, sizeof(e->comm));
+    return e;
+}
+
+static __always_inline int on_enter(struct pt_regs *ctx, u32 kind) {
+    u64 id = bpf_get_current_pid_tgid();
+    u32 tgid = id >> 32, tid = (u32)id;
+    if (!wanted(tgid))
+        return 0;
+    struct ssl_key key = {.tgid = tgid, .ssl = PT_REGS_PARM1(ctx)};
+    if (done.lookup(&key))
+        return 0;
+    struct active_t act = {.ssl = key.ssl, .kind = kind};
+    active.update(&tid, &act);
+    if (known.lookup(&key))
+        return 0;
+    u8 one = 1;
+    known.update(&key, &one);
+    tls_pids.update(&tgid, &one);
+    struct event_t *e = new_event(kind);
+    if (!e)
+        return 0;
+    e->ssl = key.ssl;
+    events.perf_submit(ctx, e, sizeof(*e));
+    return 0;
+}
+
+static __always_inline int on_return(struct pt_regs *ctx, u32 enter_kind) {
+    u64 id = bpf_get_current_pid_tgid();
+    u32 tgid = id >> 32, tid = (u32)id;
+    struct active_t *act = active.lookup(&tid);
+    if (!act || act->kind != enter_kind)
+        return 0;
+    struct ssl_key key = {.tgid = tgid, .ssl = act->ssl};
+    active.delete(&tid);
+    s64 ret = (int)PT_REGS_RC(ctx);
+    if (ret > 0) {
+        u8 one = 1;
+        done.update(&key, &one);
+    } else if (enter_kind == K_IO_ENTER) {
+        return 0;  // an implicit handshake still in progress (WANT_READ/WANT_WRITE) says nothing yet
+    }
+    struct event_t *e = new_event(enter_kind + 1);
+    if (!e)
+        return 0;
+    e->ssl = key.ssl;
+    e->ret = ret;
+    events.perf_submit(ctx, e, sizeof(*e));
+    return 0;
+}
+
+int handshake_enter(struct pt_regs *ctx) { return on_enter(ctx, K_HS_ENTER); }
+int handshake_return(struct pt_regs *ctx) { return on_return(ctx, K_HS_ENTER); }
+int io_enter(struct pt_regs *ctx) { return on_enter(ctx, K_IO_ENTER); }
+int io_return(struct pt_regs *ctx) { return on_return(ctx, K_IO_ENTER); }
+
+int ssl_ctrl_enter(struct pt_regs *ctx) {
+    if (PT_REGS_PARM2(ctx) != SSL_CTRL_SET_TLSEXT_HOSTNAME)
+        return 0;
+    u32 tgid = bpf_get_current_pid_tgid() >> 32;
+    void *name = (void *)PT_REGS_PARM4(ctx);
+    if (!wanted(tgid) || !name)
+        return 0;
+    struct event_t *e = new_event(K_SNI);
+    if (!e)
+        return 0;
+    e->ssl = PT_REGS_PARM1(ctx);
+    int n = bpf_probe_read_user_str(e->sni, SNI_MAX, name);
+    e->sni_len = n > 0 ? n - 1 : 0;
+    events.perf_submit(ctx, e, sizeof(*e));
+    return 0;
+}
+
+int ssl_set_fd_enter(struct pt_regs *ctx) {
+    u32 tgid = bpf_get_current_pid_tgid() >> 32;
+    if (!wanted(tgid))
+        return 0;
+    struct ssl_key key = {.tgid = tgid, .ssl = PT_REGS_PARM1(ctx)};
+    u8 one = 1;
+    fd_known.update(&key, &one);
+    struct event_t *e = new_event(K_FD);
+    if (!e)
+        return 0;
+    e->ssl = key.ssl;
+    e->fd = (int)PT_REGS_PARM2(ctx);
+    events.perf_submit(ctx, e, sizeof(*e));
+    return 0;
+}
+
+int ssl_free_enter(struct pt_regs *ctx) {
+    u32 tgid = bpf_get_current_pid_tgid() >> 32;
+    struct ssl_key key = {.tgid = tgid, .ssl = PT_REGS_PARM1(ctx)};
+    if (!known.lookup(&key))
+        return 0;
+    known.delete(&key);
+    done.delete(&key);
+    fd_known.delete(&key);
+    struct event_t *e = new_event(K_FREE);
+    if (!e)
+        return 0;
+    e->ssl = key.ssl;
+    events.perf_submit(ctx, e, sizeof(*e));
+    return 0;
+}
+
+// Why a handshake call returned <= 0: programs ask SSL_get_error(ssl, ret). WANT_READ/WANT_WRITE
+// mean "call again"; SSL_ERROR_SSL, SSL_ERROR_SYSCALL and ZERO_RETURN mean it failed.
+int get_error_enter(struct pt_regs *ctx) {
+    u64 id = bpf_get_current_pid_tgid();
+    struct ssl_key key = {.tgid = id >> 32, .ssl = PT_REGS_PARM1(ctx)};
+    if (!known.lookup(&key) || done.lookup(&key))
+        return 0;
+    u32 tid = (u32)id;
+    asking_error.update(&tid, &key.ssl);
+    return 0;
+}
+
+int get_error_return(struct pt_regs *ctx) {
+    u32 tid = (u32)bpf_get_current_pid_tgid();
+    u64 *ssl = asking_error.lookup(&tid);
+    if (!ssl)
+        return 0;
+    u64 s = *ssl;
+    asking_error.delete(&tid);
+    struct event_t *e = new_event(K_ERROR);
+    if (!e)
+        return 0;
+    e->ssl = s;
+    e->ret = (int)PT_REGS_RC(ctx);
+    events.perf_submit(ctx, e, sizeof(*e));
+    return 0;
+}
+
+// The socket an OpenSSL call is using, for BIO-based programs that never call SSL_set_fd:
+// the first read/write syscall a thread makes while inside a handshake.
+static __always_inline int on_io_syscall(void *ctx, int fd) {
+    u64 id = bpf_get_current_pid_tgid();
+    u32 tid = (u32)id;
+    struct active_t *act = active.lookup(&tid);
+    if (!act)
+        return 0;
+    struct ssl_key key = {.tgid = id >> 32, .ssl = act->ssl};
+    if (fd_known.lookup(&key))
+        return 0;
+    u8 one = 1;
+    fd_known.update(&key, &one);
+    struct event_t *e = new_event(K_FD);
+    if (!e)
+        return 0;
+    e->ssl = key.ssl;
+    e->fd = fd;
+    events.perf_submit(ctx, e, sizeof(*e));
+    return 0;
+}
+
+TRACEPOINT_PROBE(syscalls, sys_enter_write) { return on_io_syscall(args, args->fd); }
+TRACEPOINT_PROBE(syscalls, sys_enter_read) { return on_io_syscall(args, args->fd); }
+TRACEPOINT_PROBE(syscalls, sys_enter_sendto) { return on_io_syscall(args, args->fd); }
+TRACEPOINT_PROBE(syscalls, sys_enter_recvfrom) { return on_io_syscall(args, args->fd); }
+TRACEPOINT_PROBE(syscalls, sys_enter_sendmsg) { return on_io_syscall(args, args->fd); }
+TRACEPOINT_PROBE(syscalls, sys_enter_recvmsg) { return on_io_syscall(args, args->fd); }
+
+// Client side: connect() names the fd; the socket's SYN_SENT transition (in that thread) names the
+// socket; its ESTABLISHED transition (any context) carries the full 4-tuple, source port included.
+TRACEPOINT_PROBE(syscalls, sys_enter_connect) {
+    u64 id = bpf_get_current_pid_tgid();
+    if (!wanted(id >> 32))
+        return 0;
+    u32 tid = (u32)id;
+    s32 fd = args->fd;
+    connecting.update(&tid, &fd);
+    return 0;
+}
+
+TRACEPOINT_PROBE(syscalls, sys_exit_connect) {
+    u32 tid = (u32)bpf_get_current_pid_tgid();
+    connecting.delete(&tid);
+    return 0;
+}
+
+TRACEPOINT_PROBE(sock, inet_sock_set_state) {
+    if (args->protocol != IPPROTO_TCP)
+        return 0;
+    u64 sk = (u64)args->skaddr;
+    if (args->newstate == TCP_SYN_SENT) {
+        u64 id = bpf_get_current_pid_tgid();
+        u32 tid = (u32)id;
+        s32 *fd = connecting.lookup(&tid);
+        if (!fd)
+            return 0;
+        struct pending_t p = {.tgid = id >> 32, .tid = tid, .fd = *fd};
+        bpf_get_current_comm(&p.comm, sizeof(p.comm));
+        syn_sent.update(&sk, &p);
+        return 0;
+    }
+    if (args->oldstate != TCP_SYN_SENT)
+        return 0;
+    struct pending_t *p = syn_sent.lookup(&sk);
+    if (!p)
+        return 0;
+    if (args->newstate == TCP_ESTABLISHED) {
+        struct event_t *e = new_event(K_CONNECT);
+        if (e) {
+            e->tgid = p->tgid;
+            e->tid = p->tid;
+            e->fd = p->fd;
+            __builtin_memcpy(e->comm, p->comm, sizeof(e->comm));
+            e->family = args->family;
+            e->sport = args->sport;
+            e->dport = args->dport;
+            if (args->family == AF_INET) {
+                __builtin_memcpy(e->saddr, args->saddr, 4);
+                __builtin_memcpy(e->daddr, args->daddr, 4);
+            } else {
+                __builtin_memcpy(e->saddr, args->saddr_v6, 16);
+                __builtin_memcpy(e->daddr, args->daddr_v6, 16);
+            }
+            events.perf_submit(args, e, sizeof(*e));
+        }
+    }
+    syn_sent.delete(&sk);
+    return 0;
+}
+
+// Server side: accept() returns the fd and writes the peer's address into the caller's buffer.
+static __always_inline int on_accept_enter(u64 addr) {
+    u64 id = bpf_get_current_pid_tgid();
+    if (!addr || !wanted(id >> 32))
+        return 0;
+    u32 tid = (u32)id;
+    accepting.update(&tid, &addr);
+    return 0;
+}
+
+static __always_inline int on_accept_exit(void *ctx, long ret) {
+    u32 tid = (u32)bpf_get_current_pid_tgid();
+    u64 *addr = accepting.lookup(&tid);
+    if (!addr)
+        return 0;
+    u64 uaddr = *addr;
+    accepting.delete(&tid);
+    if (ret < 0)
+        return 0;
+    u16 family = 0;
+    bpf_probe_read_user(&family, sizeof(family), (void *)uaddr);
+    if (family != AF_INET && family != AF_INET6)
+        return 0;
+    struct event_t *e = new_event(K_ACCEPT);
+    if (!e)
+        return 0;
+    e->fd = ret;
+    e->family = family;
+    u16 port = 0;
+    bpf_probe_read_user(&port, sizeof(port), (void *)(uaddr + 2));
+    e->sport = ntohs(port);  // the peer (the client) is the source of the handshake
+    if (family == AF_INET)
+        bpf_probe_read_user(e->saddr, 4, (void *)(uaddr + 4));
+    else
+        bpf_probe_read_user(e->saddr, 16, (void *)(uaddr + 8));
+    events.perf_submit(ctx, e, sizeof(*e));
+    return 0;
+}
+
+TRACEPOINT_PROBE(syscalls, sys_enter_accept4) { return on_accept_enter((u64)args->upeer_sockaddr); }
+TRACEPOINT_PROBE(syscalls, sys_exit_accept4) { return on_accept_exit(args, args->ret); }
+TRACEPOINT_PROBE(syscalls, sys_enter_accept) { return on_accept_enter((u64)args->upeer_sockaddr); }
+TRACEPOINT_PROBE(syscalls, sys_exit_accept) { return on_accept_exit(args, args->ret); }
+
+TRACEPOINT_PROBE(sched, sched_process_exit) {
+    u64 id = bpf_get_current_pid_tgid();
+    u32 tgid = id >> 32;
+    if ((u32)id != tgid || !tls_pids.lookup(&tgid))
+        return 0;
+    tls_pids.delete(&tgid);
+    struct event_t *e = new_event(K_EXIT);
+    if (e)
+        events.perf_submit(args, e, sizeof(*e));
+    return 0;
+}
