@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from types import ModuleType
 
 from assess import __version__
-from assess.cli import attest, bundling, inventory, merging, scan, serve
+from assess.cli import attest, bundling, explain, gate, inventory, merging, scan, serve
 from assess.errors import CarnotError
 
 # The registry of sub-command modules, in the order `carnot --help` lists them.
@@ -21,9 +21,11 @@ COMMANDS: tuple[ModuleType, ...] = (
     scan,
     inventory,
     merging,
+    gate,
     attest,
     bundling,
     serve,
+    explain,
 )
 
 Handler = Callable[[argparse.Namespace], int]

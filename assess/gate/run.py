@@ -1,0 +1,212 @@
+"""The gate, end to end: CBOM in, one Rego evaluation, findings out as JSON, SARIF and Markdown.
+
+Python only shapes the input (components flattened and trimmed to what the policies read) and
+presents the report; every judgement (which rule fires, its severity, waivers, what fails an
+enforced run) is made in Rego, by whichever engine is chosen.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from assess.cbom import read_cbom
+from assess.errors import CbomError
+from assess.fsio import pretty_json, write_atomic
+from assess.gate import comment, sarif
+from assess.gate.engine import REPORT_QUERY, PolicyBundle, PolicyEngine, PolicyError, load_policies
+from assess.gate.opa_engine import OpaEngine
+from assess.gate.regorus_engine import RegorusEngine
+from assess.gate.waivers import load_waivers
+
+SEVERITIES = ("critical", "high", "medium", "low")
+RESULT_FILE, SUMMARY_FILE, SARIF_FILE, COMMENT_FILE = "opa_result.json", "opa_summary.json", "findings.sarif", "pr_comment.md"
+# The component fields the policies read; evidence stays in Python (it becomes SARIF locations).
+_INPUT_FIELDS = ("type", "bom-ref", "name", "cryptoProperties", "properties")
+
+
+class EngineChoice(StrEnum):
+    AUTO = "auto"
+    REGORUS = "regorus"
+    OPA = "opa"
+
+    def engine(self) -> PolicyEngine:
+        if self is EngineChoice.OPA or (self is EngineChoice.AUTO and shutil.which("opa")):
+            return OpaEngine()
+        return RegorusEngine()
+
+
+@dataclass(frozen=True)
+class GateOptions:
+    policies: Path
+    profile: str | None = None
+    enforce: bool = False
+    waivers: Path | None = None
+    engine: EngineChoice = EngineChoice.AUTO
+    now: datetime | None = None
+
+
+@dataclass(frozen=True)
+class GateOutcome:
+    result: dict[str, Any]  # opa_result.json
+    summary: dict[str, Any]  # opa_summary.json
+    bundle: PolicyBundle
+    bom_path: str
+
+    @property
+    def failed(self) -> bool:
+        return self.result["mode"] == "enforce" and self.summary["failing"] > 0
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.failed else 0
+
+
+def default_policies_dir() -> Path:
+    """./policies when run from a checkout, else the folder shipped beside the package."""
+    here = Path.cwd() / "policies"
+    return here if here.is_dir() else Path(__file__).resolve().parents[2] / "policies"
+
+
+def gate_input(document: dict[str, Any], origin: str) -> tuple[str, list[dict[str, Any]]]:
+    """The policies' input as JSON text, and the flattened components (same order) for locations."""
+    flat: list[dict[str, Any]] = []
+    stack = list(reversed(document.get("components", [])))
+    while stack:
+        component = stack.pop()
+        flat.append(component)
+        stack.extend(reversed(component.get("components", [])))
+    seen: set[str] = set()
+    for component in flat:
+        ref = component.get("bom-ref")
+        if ref is not None:
+            if ref in seen:
+                raise CbomError(f"duplicate bom-ref {json.dumps(ref)}: every bom-ref must be unique", path=origin)
+            seen.add(ref)
+    slim = [{k: c[k] for k in _INPUT_FIELDS if k in c} for c in flat]
+    return json.dumps({"components": slim}, ensure_ascii=False), flat
+
+
+def evaluate(bom_path: str | Path, options: GateOptions) -> GateOutcome:
+    """Gate one CBOM: read and validate it, evaluate the policies, build result and summary."""
+    bundle = load_policies(options.policies)
+    profiles = bundle.profiles
+    profile = options.profile or str(bundle.data["carnot"]["default_profile"])
+    if profile not in profiles:
+        raise PolicyError(f"unknown profile {profile!r}; the policies define {', '.join(sorted(profiles))}",
+                          path=options.policies)
+    waivers = load_waivers(options.waivers, bundle.catalog) if options.waivers else []
+    doc = read_cbom(bom_path)
+    input_json, components = gate_input(doc.data, str(bom_path))
+    now = (options.now or datetime.now(UTC)).astimezone(UTC)
+    run = {"profile": profile, "now": now.strftime("%Y-%m-%dT%H:%M:%SZ"), "waivers": [w.as_data() for w in waivers]}
+    engine = options.engine.engine()
+    report = engine.evaluate(bundle.modules, bundle.with_run(run), input_json, REPORT_QUERY)
+    locations = evidence_locations(components)
+    findings = sorted(report["findings"], key=_finding_order)
+    for finding in findings:
+        if finding["bom_ref"] in locations:
+            finding["location"] = locations[finding["bom_ref"]]
+    result = {
+        "engine": engine.name,
+        "profile": profile,
+        "mode": "enforce" if options.enforce else "warn",
+        "policy_digest": bundle.digest,
+        "evaluated_at": run["now"],
+        "bom": str(bom_path),
+        "fail_at": report["fail_at"],
+        "rules_off": report["rules_off"],
+        "findings": findings,
+        "expired_waivers": sorted(report["expired_waivers"], key=lambda w: (w.get("line", 0), w["rule"])),
+    }
+    return GateOutcome(result=result, summary=summarise(result, int(report["failing"])), bundle=bundle,
+                       bom_path=str(bom_path))
+
+
+def _finding_order(finding: dict[str, Any]) -> tuple[int, str, str, str]:
+    return (SEVERITIES.index(finding["severity"]), finding["rule"], finding["bom_ref"], finding["message"])
+
+
+def evidence_locations(components: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """bom-ref -> the first file evidence {path, line} (ARNs and processes are not files)."""
+    out: dict[str, dict[str, Any]] = {}
+    for index, component in enumerate(components):
+        ref = component.get("bom-ref", f"components[{index}]")
+        for occurrence in component.get("evidence", {}).get("occurrences", []):
+            location = occurrence.get("location")
+            if not location or not _is_file_evidence(occurrence):
+                continue
+            out[ref] = {"path": location, **({"line": occurrence["line"]} if occurrence.get("line") else {})}
+            break
+    return out
+
+
+def _is_file_evidence(occurrence: dict[str, Any]) -> bool:
+    try:
+        context = json.loads(occurrence.get("additionalContext") or "{}")
+    except ValueError:
+        context = {}
+    source = context.get("source") if isinstance(context, dict) else None
+    if source is not None:
+        return bool(source == "static")
+    location = str(occurrence.get("location"))
+    return not location.startswith("arn:") and "://" not in location
+
+
+def summarise(result: dict[str, Any], failing: int) -> dict[str, Any]:
+    """Counts by rule and by severity, waived findings counted apart."""
+    open_findings = [f for f in result["findings"] if not f["waived"]]
+    waived = [f for f in result["findings"] if f["waived"]]
+    by_rule: dict[str, dict[str, Any]] = {}
+    for f in result["findings"]:
+        entry = by_rule.setdefault(f["rule"], {"severity": f["severity"], "findings": 0, "waived": 0})
+        entry["waived" if f["waived"] else "findings"] += 1
+    open_sev, waived_sev = Counter(f["severity"] for f in open_findings), Counter(f["severity"] for f in waived)
+    return {
+        "engine": result["engine"],
+        "profile": result["profile"],
+        "mode": result["mode"],
+        "policy_digest": result["policy_digest"],
+        "fail_at": result["fail_at"],
+        "total": len(result["findings"]),
+        "findings": len(open_findings),
+        "waived": len(waived),
+        "failing": failing,
+        "expired_waivers": len(result["expired_waivers"]),
+        "by_severity": {s: open_sev.get(s, 0) for s in SEVERITIES},
+        "waived_by_severity": {s: waived_sev.get(s, 0) for s in SEVERITIES},
+        "by_rule": dict(sorted(by_rule.items())),
+    }
+
+
+def guide_url(policies_root: Path) -> str:
+    """Absolute URL of docs/POLICY_GUIDE.md: on GitHub at this commit, else the file on disk."""
+    server, repo, sha = (os.environ.get(k) for k in ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_SHA"))
+    if server and repo and sha:
+        return f"{server}/{repo}/blob/{sha}/docs/POLICY_GUIDE.md"
+    return (policies_root.resolve().parent / "docs" / "POLICY_GUIDE.md").as_uri()
+
+
+def write_outputs(outcome: GateOutcome, out_dir: str | Path) -> list[Path]:
+    """Write the four result files (each atomically) and append the step summary when on GitHub."""
+    out = Path(out_dir)
+    url = guide_url(outcome.bundle.root)
+    markdown = comment.pr_comment(outcome.result, outcome.summary, url)
+    written = [
+        write_atomic(out / RESULT_FILE, pretty_json(outcome.result)),
+        write_atomic(out / SUMMARY_FILE, pretty_json(outcome.summary)),
+        write_atomic(out / SARIF_FILE, pretty_json(sarif.build(outcome.result, outcome.bundle.catalog,
+                                                                outcome.bom_path, url))),
+        write_atomic(out / COMMENT_FILE, markdown.encode("utf-8")),
+    ]
+    step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if step_summary:
+        comment.append_step_summary(Path(step_summary), markdown)
+    return written

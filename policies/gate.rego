@@ -1,0 +1,72 @@
+# The gate: every catalogued rule's violations, with the profile's severity, the remediation link
+# and the waiver status, plus what an enforced run fails on.
+#
+# Query `data.carnot.gate.report`. conftest users get `deny` (at or above the profile's failing
+# severity) and `warn` (below it) over the same findings: `conftest test CBOM -p policies -d policies
+# --namespace carnot.gate`.
+package carnot.gate
+
+import data.carnot.config
+
+guide := "docs/POLICY_GUIDE.md"
+
+waivers := object.get(config.run, "waivers", [])
+
+# A waiver exempts through the whole of its `until` day (UTC) and stops after it.
+waiver_active(w) if config.now_ns < data.carnot.config.date_ns(w.until) + config.day_ns
+
+active_waivers := {[w.rule, w.bom_ref]: w | some w in waivers; waiver_active(w)}
+
+expired_waivers := [w | some w in waivers; not waiver_active(w)]
+
+waived(rule_id, ref) if active_waivers[[rule_id, ref]]
+
+finding(rule_id, severity, v) := object.union(base, {"waived": true, "waiver": active_waivers[[rule_id, v.bom_ref]]}) if {
+	base := {
+		"rule": rule_id,
+		"severity": severity,
+		"bom_ref": v.bom_ref,
+		"message": v.message,
+		"remediation": sprintf("%s#%s", [guide, rule_id]),
+	}
+	waived(rule_id, v.bom_ref)
+} else := {
+	"rule": rule_id,
+	"severity": severity,
+	"bom_ref": v.bom_ref,
+	"message": v.message,
+	"remediation": sprintf("%s#%s", [guide, rule_id]),
+	"waived": false,
+}
+
+all_findings contains finding(rule_id, severity, v) if {
+	some rule_id, meta in data.carnot.catalog
+	severity := config.profile.severity[rule_id]
+	severity != "off"
+	some v in data.carnot.rules[meta["package"]].violations
+}
+
+fails(f) if {
+	not f.waived
+	config.severity_rank[f.severity] >= config.severity_rank[config.profile.fail_at]
+}
+
+report := {
+	"profile": config.profile_name,
+	"fail_at": config.profile.fail_at,
+	"findings": [f | some f in all_findings],
+	"failing": count([f | some f in all_findings; fails(f)]),
+	"expired_waivers": expired_waivers,
+	"rules_off": sort([id | some id, sev in config.profile.severity; sev == "off"]),
+}
+
+deny contains sprintf("[%s] %s: %s", [f.rule, f.bom_ref, f.message]) if {
+	some f in all_findings
+	fails(f)
+}
+
+warn contains sprintf("[%s] %s: %s", [f.rule, f.bom_ref, f.message]) if {
+	some f in all_findings
+	not f.waived
+	not fails(f)
+}
