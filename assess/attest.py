@@ -26,6 +26,7 @@ import os
 import platform
 import subprocess
 import tomllib
+import zipfile
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -414,6 +415,16 @@ def verify_attestation_files(files: Mapping[str, bytes], public_key: Ed25519Publ
     if not isinstance(statement, dict) or statement.get("_type") != STATEMENT_TYPE:
         return [*problems, f"{ATTESTATION_JSON} is not an in-toto Statement v1"]
     return problems + subject_problems(statement, files)
+
+
+def bundle_attestation_problems(bundle: str | Path, public_key: Ed25519PublicKey) -> list[str]:
+    """Problems with the signed attestation inside a bundle zip (envelope, statement, subjects)."""
+    try:
+        with zipfile.ZipFile(bundle) as zf:
+            files = {info.filename: zf.read(info) for info in zf.infolist() if not info.is_dir()}
+    except Exception as e:  # an unreadable zip can raise almost anything; all of it means changed
+        return [f"cannot read the bundle to check its attestation: {e}"]
+    return [f"attestation: {p}" for p in verify_attestation_files(files, public_key)]
 
 
 def read_folder_files(folder: str | Path) -> dict[str, bytes]:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 
+from assess.attest import bundle_attestation_problems, load_public_key
 from assess.bundle import bundle_folder, verify_bundle
 from assess.cli.output import emit_json, emit_table, stderr
 
@@ -23,6 +25,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                        description=run_verify.__doc__)
     v.add_argument("bundle", metavar="BUNDLE", help="an assessment-<id>.zip")
     v.add_argument("--manifest", metavar="FILE", help="the manifest (default: the one beside the bundle)")
+    v.add_argument("--public-key", metavar="FILE",
+                   help="also verify the signed attestation inside (attestation.dsse.json, Ed25519 PEM key)")
     add_common(v, json_report=True)
     v.set_defaults(handler=run_verify)
 
@@ -44,6 +48,9 @@ def run_bundle(args: argparse.Namespace) -> int:
 def run_verify(args: argparse.Namespace) -> int:
     """Verify a bundle: its SHA256, every file inside, and the manifest's chain. Exit 1 if anything changed."""
     result = verify_bundle(args.bundle, args.manifest)
+    if args.public_key:
+        extra = bundle_attestation_problems(args.bundle, load_public_key(args.public_key))
+        result = dataclasses.replace(result, problems=result.problems + tuple(extra))
     if args.json:
         emit_json(result.as_dict())
     elif result.intact:
