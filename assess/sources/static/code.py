@@ -201,7 +201,8 @@ class CodeDetector:
             return
         starts: list[int] | None = None
         for rule in self._by_language[language]:
-            for match in rule.pattern.finditer(text):
+            matches = list(rule.pattern.finditer(text))
+            for index, match in enumerate(matches):
                 if starts is None:
                     starts = [0] + [m.end() for m in re.finditer("\n", text)]
                 line_index = bisect.bisect_right(starts, match.start()) - 1
@@ -210,6 +211,9 @@ class CodeDetector:
                     continue
                 end_line = min(line_index + rule.lookahead + 1, len(starts) - 1)
                 window_end = starts[end_line] if end_line > line_index else len(text)
+                # A size stated after the next call of the same API belongs to that call.
+                if index + 1 < len(matches):
+                    window_end = min(window_end, matches[index + 1].start())
                 window = text[match.start():window_end]
                 yield _finding(rule, match, window, file, line_index + 1)
 
@@ -228,6 +232,8 @@ def _finding(rule: Rule, match: re.Match[str], window: str, file: ScannedFile, l
         found = _first_group(rule.key_bits, window)
         bits = int(found) if found and found.isdigit() else bits
     curve = groups.get("curve") or _value(rule.curve, window)
+    if family in ("RSA", "DSA", "DH"):
+        curve = None  # a curve stated near an RSA call belongs to something else
     mode = (groups.get("mode") or _value(rule.mode, window) or mode or "").lower() or None
     snippet = " ".join(match.group(0).split())[:80]
     return algorithm_asset(

@@ -1,0 +1,171 @@
+"""TLS settings in nginx, Apache, HAProxy and openssl.cnf: versions, suites and groups as stated."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def _tls(scanned) -> dict[str, tuple[dict[str, str], list]]:
+    return {c["name"]: (scanned.props(c), scanned.occurrences(c)) for c in scanned.of_type("protocol")}
+
+
+def test_nginx_servers_inherit_http_settings_and_state_groups(tmp_path: Path, scan_tree) -> None:
+    (tmp_path / "nginx.conf").write_text(
+        "events {}\n"
+        "http {\n"
+        "    ssl_protocols TLSv1.2 TLSv1.3;   # the estate default\n"
+        "    ssl_ciphers 'ECDHE-RSA-AES128-GCM-SHA256:HIGH:!aNULL';\n"
+        "    server {\n"
+        "        listen 443 ssl;\n"
+        "        server_name classic.test;\n"
+        "        ssl_ecdh_curve prime256v1:X25519;\n"
+        "    }\n"
+        "    server {\n"
+        "        listen 8443 ssl;\n"
+        "        server_name pq.test;\n"
+        "        ssl_protocols TLSv1.3;\n"
+        "        ssl_conf_command Groups ?X25519MLKEM768:x25519;\n"
+        "    }\n"
+        "    server {\n"
+        "        listen 80;\n"
+        "        server_name plain.test;\n"
+        "    }\n"
+        "}\n"
+    )
+
+    tls = _tls(scan_tree(tmp_path))
+
+    assert set(tls) == {"nginx TLS (classic.test)", "nginx TLS (pq.test)"}
+    classic, classic_at = tls["nginx TLS (classic.test)"]
+    assert classic["carnot:tls:versions"] == "TLSv1.2,TLSv1.3"
+    assert classic["carnot:tls:cipher_suites"] == "ECDHE-RSA-AES128-GCM-SHA256,HIGH,!aNULL"
+    assert classic["carnot:tls:groups"] == "secp256r1,x25519"
+    assert classic["carnot:tls:pq_hybrid"] == "false"
+    assert classic_at == [("nginx.conf", 3)]  # the inherited ssl_protocols line
+    pq, pq_at = tls["nginx TLS (pq.test)"]
+    assert pq["carnot:tls:versions"] == "TLSv1.3"
+    assert pq["carnot:tls:groups"] == "X25519MLKEM768,x25519"
+    assert pq["carnot:tls:pq_hybrid"] == "true"
+    assert pq_at == [("nginx.conf", 13)]
+
+
+def test_unstated_groups_are_left_out_not_guessed(tmp_path: Path, scan_tree) -> None:
+    (tmp_path / "site.conf").write_text(
+        "server {\n    listen 443 ssl;\n    server_name quiet.test;\n    ssl_protocols TLSv1.2;\n}\n"
+    )
+
+    scanned = scan_tree(tmp_path)
+
+    [asset] = scanned.of_type("protocol")
+    props = scanned.props(asset)
+    assert props["carnot:tls:versions"] == "TLSv1.2"
+    assert "carnot:tls:groups" not in props and "carnot:tls:pq_hybrid" not in props
+    assert asset["cryptoProperties"]["protocolProperties"]["version"] == "1.2"
+
+
+def test_apache_vhosts_protocol_arithmetic_suites_and_curves(tmp_path: Path, scan_tree) -> None:
+    (tmp_path / "ssl.conf").write_text(
+        "SSLProtocol all -SSLv3\n"
+        "SSLCipherSuite HIGH:DES-CBC3-SHA:!aNULL\n"
+        "<VirtualHost *:443>\n"
+        "    ServerName old.test\n"
+        "    SSLEngine on\n"
+        "</VirtualHost>\n"
+        "<VirtualHost *:8443>\n"
+        "    ServerName new.test\n"
+        "    SSLEngine on\n"
+        "    SSLProtocol -all +TLSv1.2 \\\n"
+        "        +TLSv1.3\n"
+        "    SSLCipherSuite TLSv1.3 TLS_AES_256_GCM_SHA384\n"
+        "    SSLOpenSSLConfCmd Curves X25519MLKEM768:P-384\n"
+        "</VirtualHost>\n"
+    )
+
+    tls = _tls(scan_tree(tmp_path))
+
+    old, old_at = tls["Apache httpd TLS (old.test)"]
+    assert old["carnot:tls:versions"] == "TLSv1,TLSv1.1,TLSv1.2,TLSv1.3"
+    assert old["carnot:tls:cipher_suites"] == "HIGH,DES-CBC3-SHA,!aNULL"
+    assert old_at == [("ssl.conf", 1)]
+    new, new_at = tls["Apache httpd TLS (new.test)"]
+    assert new["carnot:tls:versions"] == "TLSv1.2,TLSv1.3"
+    assert new["carnot:tls:cipher_suites"] == "HIGH,DES-CBC3-SHA,!aNULL,TLS_AES_256_GCM_SHA384"
+    assert new["carnot:tls:groups"] == "X25519MLKEM768,secp384r1"
+    assert new_at == [("ssl.conf", 10)]
+
+
+def test_apache_cipher_suites_map_to_iana_names(tmp_path: Path, scan_tree) -> None:
+    (tmp_path / "vhost.conf").write_text(
+        "<VirtualHost *:443>\n  SSLEngine on\n  SSLCipherSuite DES-CBC3-SHA:ECDHE-RSA-AES128-GCM-SHA256\n"
+        "</VirtualHost>\n"
+    )
+
+    [asset] = scan_tree(tmp_path).of_type("protocol")
+
+    # cyclonedx-python-lib keeps cipherSuites sorted; the configured order is in carnot:tls:cipher_suites.
+    suites = {s["name"] for s in asset["cryptoProperties"]["protocolProperties"]["cipherSuites"]}
+    assert suites == {"TLS_RSA_WITH_3DES_EDE_CBC_SHA", "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"}
+
+
+def test_haproxy_binds_inherit_global_defaults(tmp_path: Path, scan_tree) -> None:
+    (tmp_path / "haproxy.cfg").write_text(
+        "global\n"
+        "    ssl-default-bind-options no-sslv3 no-tlsv10\n"
+        "    ssl-default-bind-curves P-256:X25519\n"
+        "frontend web\n"
+        "    bind :443 ssl crt /etc/haproxy/site.pem\n"
+        "frontend pq\n"
+        "    bind :8443 ssl crt /etc/haproxy/pq.pem ssl-min-ver TLSv1.3 curves X25519MLKEM768\n"
+        "    bind :80\n"
+    )
+
+    tls = _tls(scan_tree(tmp_path))
+
+    web, web_at = tls["HAProxy TLS (frontend web bind :443)"]
+    assert web["carnot:tls:versions"] == "TLSv1.1,TLSv1.2,TLSv1.3"
+    assert web["carnot:tls:groups"] == "secp256r1,x25519"
+    assert web_at == [("haproxy.cfg", 2)]
+    pq, pq_at = tls["HAProxy TLS (frontend pq bind :8443)"]
+    assert pq["carnot:tls:versions"] == "TLSv1.3"
+    assert pq["carnot:tls:groups"] == "X25519MLKEM768"
+    assert pq["carnot:tls:pq_hybrid"] == "true"
+    assert pq_at == [("haproxy.cfg", 7)]
+
+
+def test_openssl_cnf_groups_are_normalised_and_pq_is_recognised(tmp_path: Path, scan_tree) -> None:
+    (tmp_path / "openssl.cnf").write_text(
+        "openssl_conf = init\n"
+        "[init]\n"
+        "ssl_conf = ssl_sect\n"
+        "[ssl_sect]\n"
+        "system_default = tls_defaults\n"
+        "[tls_defaults]\n"
+        "MinProtocol = TLSv1.2\n"
+        "MaxProtocol = TLSv1.3\n"
+        "CipherString = DEFAULT:@SECLEVEL=2\n"
+        "Ciphersuites = TLS_AES_256_GCM_SHA384\n"
+        "Groups = X25519MLKEM768:X25519:prime256v1\n"
+    )
+
+    tls = _tls(scan_tree(tmp_path))
+
+    props, at = tls["OpenSSL config TLS ([tls_defaults])"]
+    assert props["carnot:tls:groups"] == "X25519MLKEM768,x25519,secp256r1"
+    assert props["carnot:tls:pq_hybrid"] == "true"
+    assert props["carnot:tls:versions"] == "TLSv1.2,TLSv1.3"
+    assert props["carnot:tls:cipher_suites"] == "DEFAULT,@SECLEVEL=2,TLS_AES_256_GCM_SHA384"
+    assert at == [("openssl.cnf", 7)]
+
+
+def test_identical_settings_in_two_files_are_one_asset_with_two_occurrences(
+    tmp_path: Path, scan_tree
+) -> None:
+    body = "server {\n  listen 443 ssl;\n  server_name a.test;\n  ssl_protocols TLSv1 TLSv1.2;\n}\n"
+    (tmp_path / "a.conf").write_text(body)
+    (tmp_path / "b.conf").write_text("# copy\n" + body)
+
+    [asset] = scan_tree(tmp_path).of_type("protocol")
+
+    assert sorted((o["location"], o["line"]) for o in asset["evidence"]["occurrences"]) == [
+        ("a.conf", 4), ("b.conf", 5)
+    ]
