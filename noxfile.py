@@ -84,6 +84,14 @@ def merge(session: nox.Session) -> None:
 
 
 @nox.session
+def attest(session: nox.Session) -> None:
+    """Exposure + in-toto attestation: `nox -s attest -- --bom BOM --gate DIR --out DIR [--sign-key FILE]`."""
+    _install(session)
+    default = ["--bom", "assessment/merged.cdx.json", "--gate", "assessment", "--out", "assessment"]
+    session.run("carnot", "attest", *(session.posargs or default))
+
+
+@nox.session
 def bundle(session: nox.Session) -> None:
     """Bundle an assessment folder into dist/ and verify it: `nox -s bundle -- DIR [--dist DIR]`."""
     _install(session)
