@@ -288,7 +288,7 @@ TRACEPOINT_PROBE(sock, inet_sock_set_state) {
     if (args->protocol != IPPROTO_TCP)
         return 0;
     u64 sk = (u64)args->skaddr;
-    if (args->newstate == TCP_SYN_SENT) {
+    if (args->newstate == BPF_TCP_SYN_SENT) {
         u64 id = bpf_get_current_pid_tgid();
         u32 tid = (u32)id;
         s32 *fd = connecting.lookup(&tid);
@@ -299,12 +299,12 @@ TRACEPOINT_PROBE(sock, inet_sock_set_state) {
         syn_sent.update(&sk, &p);
         return 0;
     }
-    if (args->oldstate != TCP_SYN_SENT)
+    if (args->oldstate != BPF_TCP_SYN_SENT)
         return 0;
     struct pending_t *p = syn_sent.lookup(&sk);
     if (!p)
         return 0;
-    if (args->newstate == TCP_ESTABLISHED) {
+    if (args->newstate == BPF_TCP_ESTABLISHED) {
         struct event_t *e = new_event(K_CONNECT);
         if (e) {
             e->tgid = p->tgid;

@@ -98,6 +98,15 @@ class _ProbeHandshake:
     success: bool | None = None
     ended: float | None = None
     first_seen: float = 0.0
+    failed_at: float | None = None  # a call said it failed; final once nothing better follows
+
+    def fail(self, ts: float) -> None:
+        if self.success is None:
+            self.success, self.ended = False, self.failed_at or ts
+
+    def settle(self, now: float, grace: float) -> None:
+        if self.success is None and self.failed_at is not None and now - self.failed_at >= grace:
+            self.fail(now)
 
     @property
     def finished(self) -> bool:
@@ -170,22 +179,24 @@ class Correlator:
                 return
             if ev.ret > 0:
                 hs.success, hs.ended = True, ev.ts
-            elif ev.kind == Kind.HANDSHAKE_RETURN and ev.ret == 0:
-                hs.success, hs.ended = False, ev.ts
+            elif ev.kind == Kind.HANDSHAKE_RETURN and ev.ret == 0 and hs.failed_at is None:
+                hs.failed_at = ev.ts
         elif ev.kind == Kind.ERROR:
+            # Programs also ask SSL_get_error after harmless calls (s_client's zero-length write),
+            # so a fatal code is final only if no success follows (see settle()).
             hs = self._probes.get(key)
-            if hs is not None and not hs.finished and ev.ret in FATAL_SSL_ERRORS:
-                hs.success, hs.ended = False, ev.ts
+            if hs is not None and not hs.finished and ev.ret in FATAL_SSL_ERRORS and hs.failed_at is None:
+                hs.failed_at = ev.ts
         elif ev.kind == Kind.FREE:
             self._ssl_fds.pop(key, None)
             self._ssl_snis.pop(key, None)
             hs = self._probes.get(key)
-            if hs is not None and not hs.finished:
-                hs.success, hs.ended = False, ev.ts
+            if hs is not None:
+                hs.fail(ev.ts)
         elif ev.kind == Kind.EXIT:
             for (tgid, _), hs in self._probes.items():
-                if tgid == ev.tgid and not hs.finished:
-                    hs.success, hs.ended = False, ev.ts
+                if tgid == ev.tgid:
+                    hs.fail(ev.ts)
         elif ev.kind in (Kind.CONNECT, Kind.ACCEPT) and ev.src is not None:
             self._remember_process(ev.tgid)
             role = "client" if ev.kind == Kind.CONNECT else "server"
@@ -204,6 +215,7 @@ class Correlator:
         """Records that are ready: joined, or waited for long enough (all of them when `final`)."""
         out: list[dict[str, Any]] = []
         for key, hs in list(self._probes.items()):
+            hs.settle(now, self.join_wait)
             sock = self._sockets.get((hs.tgid, hs.fd)) if hs.fd is not None else None
             pending = self._flows.get(sock.client) if sock else None
             if hs.finished and pending is not None and sock is not None:

@@ -9,7 +9,6 @@ only touches bcc, sockets and /proc.
 
 from __future__ import annotations
 
-import ctypes
 import json
 import logging
 import os
@@ -311,11 +310,8 @@ class Sensor:
                 dst = endpoint_from_raw(ev.family, bytes(ev.daddr), ev.dport)
         sni = None
         if kind == Kind.SNI:
-            sni = ctypes.string_at(ctypes.addressof(ev.sni), min(ev.sni_len, 255)).decode(
-                "utf-8", errors="backslashreplace"
-            )
-        self.correlator.on_probe(
-            ProbeEvent(
+            sni = bytes(ev.sni)[: ev.sni_len].decode("utf-8", errors="backslashreplace")
+        probe = ProbeEvent(
                 kind=kind,
                 ts=ev.ts_ns / 1e9 + self._clock_offset,
                 tgid=ev.tgid,
@@ -327,8 +323,10 @@ class Sensor:
                 src=src,
                 dst=dst,
                 sni=sni,
-            )
         )
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("probe %s", probe)
+        self.correlator.on_probe(probe)
 
     # --- packets -----------------------------------------------------------------------------
 

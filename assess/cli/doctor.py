@@ -1,0 +1,48 @@
+"""`carnot doctor [--fix]`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from assess.cli.output import emit_json, stdout
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from assess.cli import add_common
+
+    p = sub.add_parser("doctor", help="say what this machine lacks for the runtime sensor, and fix it",
+                       description=run.__doc__)
+    p.add_argument("--fix", action="store_true",
+                   help="install and prepare what is missing (Debian/Ubuntu, as root: tools/provision.sh)")
+    add_common(p, json_report=True)
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Check what the eBPF runtime sensor needs (root or CAP_BPF, bcc, kernel headers, tracefs, libssl)
+    and the tools the tests use. Exit 0 when the sensor can run, 2 when it cannot."""
+    from assess.doctor import fix, sensor_readiness, tool_checks
+
+    if args.fix:
+        output = fix()
+        if output.strip():
+            print(output.rstrip(), file=sys.stderr)
+    readiness = sensor_readiness()
+    checks = readiness.checks + tool_checks()
+    if args.json:
+        emit_json({
+            "sensor_ready": readiness.ok,
+            "reasons": list(readiness.reasons),
+            "checks": [{"name": c.name, "ok": c.ok, "required": c.required, "detail": c.detail, "fix": c.fix}
+                       for c in checks],
+        })
+    else:
+        for c in checks:
+            mark = "[green]ok[/]" if c.ok else ("[red]missing[/]" if c.required else "[yellow]optional[/]")
+            stdout.print(f"{mark:>20}  {c.name}: {c.detail}", highlight=False, markup=True)
+            if not c.ok and c.fix:
+                stdout.print(f"{'':>9}fix: {c.fix}", highlight=False, markup=False)
+        verdict = "the runtime sensor can run here" if readiness.ok else "the runtime sensor cannot run here"
+        stdout.print(verdict, highlight=False)
+    return 0 if readiness.ok else 2
