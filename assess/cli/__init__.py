@@ -13,11 +13,12 @@ from collections.abc import Callable, Sequence
 from types import ModuleType
 
 from assess import __version__
-from assess.cli import attest, bundling, explain, gate, inventory, merging, scan, serve
+from assess.cli import attest, bundling, doctor, explain, gate, inventory, merging, runtime, scan, serve
 from assess.errors import CarnotError
 
 # The registry of sub-command modules, in the order `carnot --help` lists them.
 COMMANDS: tuple[ModuleType, ...] = (
+    runtime,
     scan,
     inventory,
     merging,
@@ -25,6 +26,7 @@ COMMANDS: tuple[ModuleType, ...] = (
     attest,
     bundling,
     serve,
+    doctor,
     explain,
 )
 
