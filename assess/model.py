@@ -75,6 +75,7 @@ class Prop(StrEnum):
     RUNTIME_ENDPOINT = "carnot:runtime:endpoint"
     RUNTIME_SNI = "carnot:runtime:sni"
     RUNTIME_LIBRARY = "carnot:runtime:library"
+    RUNTIME_ASSET_ID = "carnot:runtime:asset_id"
     # cloud
     AWS_ACCOUNT = "carnot:aws:account"
     AWS_REGION = "carnot:aws:region"
