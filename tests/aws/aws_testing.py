@@ -15,7 +15,9 @@ from assess.sources.aws import RetryPolicy
 SECRET_MARKER = "CARNOT-TEST-SECRET-7f3a9c"
 ACCESS_MARKER = "AKIACARNOTTESTMARKER"
 # Quick retries for tests: botocore's attempts stay real, its sleeps stay short.
-FAST_RETRY = RetryPolicy(mode="standard", sdk_attempts=2, backoff_attempts=6, backoff_base=0.01, backoff_cap=0.05)
+FAST_RETRY = RetryPolicy(
+    mode="standard", sdk_attempts=2, backoff_attempts=6, backoff_base=0.01, backoff_cap=0.05
+)
 
 
 class Body:

@@ -61,12 +61,12 @@ def certificate(record: dict[str, Any], scope: Scope) -> Asset:
         signature=cert.get("SignatureAlgorithm"),
         is_ca=False,
     )
+    kind = str(cert.get("Type", "")).lower()
+    label = cert.get("DomainName") or cert["CertificateArn"]
     return certificate_asset(
         scope,
         arn=cert["CertificateArn"],
-        name=f"{cert.get('DomainName') or cert['CertificateArn']} (ACM {cert.get('Type', '').lower()})".replace(
-            " ()", ""
-        ),
+        name=f"{label} (ACM {kind})" if kind else label,
         service=SERVICE,
         facts=facts,
         tags=tag_map(record.get("Tags")),

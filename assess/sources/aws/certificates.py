@@ -72,7 +72,7 @@ def key_algorithm(text: str) -> PublicKey | None:
 
 
 def signature_algorithm(text: str) -> tuple[str, str | None]:
-    """ACM's `SHA256WITHRSA`, PCA's `SHA256WITHRSA_PSS`, `ML_DSA_65`, or an OID name -> (profile name, hash)."""
+    """ACM's `SHA256WITHRSA`, PCA's `SHA256WITHRSA_PSS`, `ML_DSA_65` or an OID name -> (name, hash)."""
     key = re.sub(r"[^A-Z0-9]", "", text.upper()).replace("ENCRYPTION", "")
     m = re.fullmatch(r"ECDSAWITH(SHA\d+)", key)
     if m:

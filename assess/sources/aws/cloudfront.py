@@ -59,7 +59,7 @@ def to_assets(records: list[dict[str, Any]], scope: Scope) -> list[Asset]:
             protocol_asset(
                 scope,
                 arn=dist["ARN"],
-                name=f"{aliases[0] if aliases else dist.get('DomainName', dist['Id'])} (CloudFront {dist['Id']})",
+                name=f"{aliases[0] if aliases else dist.get('DomainName')} (CloudFront {dist['Id']})",
                 service=SERVICE,
                 policy=cloudfront_policy(minimum),
                 tags=tag_map(record.get("Tags")),

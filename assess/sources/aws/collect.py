@@ -37,7 +37,7 @@ STAGE = "aws"
 GLOBAL_REGION = "us-east-1"  # IAM and CloudFront answer in their home region
 DEFAULT_CONCURRENCY = 8
 
-# The registry of service collectors, each a module with SERVICE, REGIONAL, fetch(api), to_assets(records, scope).
+# The registry of service collectors: modules with SERVICE, REGIONAL, fetch(api), to_assets(records, scope).
 SERVICES: tuple[ModuleType, ...] = (kms, acm, pca, elb, apigateway, cloudfront, iam)
 
 log = logging.getLogger(__name__)

@@ -140,7 +140,7 @@ def _v2_asset(record: dict[str, Any], scope: Scope) -> Asset:
     return protocol_asset(
         scope,
         arn=listener["ListenerArn"],
-        name=f"{lb.get('LoadBalancerName')}:{listener.get('Port')} ({listener.get('Protocol')}, {lb.get('Type', 'elbv2')})",
+        name=f"{lb['LoadBalancerName']}:{listener['Port']} ({listener['Protocol']}, {lb.get('Type')})",
         service="elbv2",
         policy=policy,
         tags=tag_map(record.get("Tags")),

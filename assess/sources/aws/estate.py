@@ -81,8 +81,10 @@ def moto_server() -> Iterator[str]:
 def simulated_estate() -> Iterator[SimulatedEstate]:
     """Start the moto server, seed the sample estate, yield where it is; stop it afterwards."""
     with moto_server() as url:
-        # moto draws ids from one seeded random: the same seed and order give the same ARNs every run.
-        urllib.request.urlopen(urllib.request.Request(f"{url}/moto-api/seed?a={_ID_SEED}", method="POST"))
+        # moto keeps its state per process: start from nothing, and draw ids from one seeded random
+        # so that the same seed and order give the same ARNs every run.
+        for call in ("reset", f"seed?a={_ID_SEED}"):
+            urllib.request.urlopen(urllib.request.Request(f"{url}/moto-api/{call}", method="POST"))
         seed(url)
         # Both accounts: the caller's own, and the second one through assume-role.
         primary_role = f"arn:aws:iam::{PRIMARY_ACCOUNT}:role/CarnotInventoryReadOnly"

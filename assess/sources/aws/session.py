@@ -27,7 +27,7 @@ import botocore.session
 import jmespath
 from botocore.client import BaseClient
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import ClientError
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -263,26 +263,3 @@ def _paginator_model(service: str, api_operation: str) -> dict[str, Any] | None:
 
 def _as_list(value: str | list[str]) -> list[str]:
     return [value] if isinstance(value, str) else list(value)
-
-
-def backoff_delays(policy: RetryPolicy) -> list[float]:
-    """The upper bounds of our own backoff delays, for documentation and tests."""
-    return [min(policy.backoff_cap, policy.backoff_base * 2**n) for n in range(policy.backoff_attempts)]
-
-
-__all__ = [
-    "THROTTLING_CODES",
-    "Account",
-    "Api",
-    "BotoCoreError",
-    "ClientFactory",
-    "RetryPolicy",
-    "SessionClients",
-    "assume_role",
-    "backoff_delays",
-    "caller_account",
-    "describe_error",
-    "error_code",
-    "is_throttling",
-    "quiet_sdk_logs",
-]
