@@ -438,6 +438,10 @@ def _rsa_kx_suite(suite: str) -> bool:
     return iana_cipher_suite(suite).upper().startswith("TLS_RSA_")
 
 
+def _classical_dh_suite(suite: str) -> bool:
+    return iana_cipher_suite(suite).upper().startswith(("TLS_ECDHE_", "TLS_DHE_", "TLS_ECDH_", "TLS_DH_"))
+
+
 def _list_prop(asset: Asset, name: str) -> list[str]:
     raw = asset.prop(name)
     return [v.strip() for v in raw.split(",") if v.strip()] if raw else []
@@ -474,6 +478,9 @@ def _classify_tls(asset: Asset, observed: bool) -> _Verdict:
             return _Verdict(Risk.HNDL, "RSA key transport cipher suite negotiated", suites[0])
         if pq_flag == "true":
             return _Verdict(Risk.QUANTUM_SAFE, "observed as post-quantum hybrid", None)
+        if suites and all(_classical_dh_suite(s) for s in suites):
+            # TLS 1.2 (EC)DHE suites have no post-quantum variant: classical whatever the group.
+            return _Verdict(Risk.HNDL, "classical (EC)DHE cipher suite negotiated", suites[0])
         return _Verdict(Risk.UNKNOWN, "observed handshake without a negotiated group", None)
     pq_groups = [g for g in groups if is_pq_group(g)]
     if pq_groups:

@@ -48,7 +48,9 @@ def test_a_forged_signature_in_a_consistently_rebuilt_bundle_fails_only_the_sign
     assert "attestation" in done.stderr and "no valid signature" in done.stderr
 
 
-def test_an_attested_file_changed_before_bundling_or_a_wrong_key_fails(assessment, signing_key, tmp_path, carnot):
+def test_an_attested_file_changed_before_bundling_or_a_wrong_key_fails(
+    assessment, signing_key, tmp_path, carnot
+):
     _attest(assessment, signing_key[0])
     (assessment / "opa_summary.json").write_text('{"by_rule": {}}')
     bundle = _bundle(assessment, tmp_path / "dist")

@@ -146,6 +146,12 @@ def test_observed_tls13_flow_without_group_is_unknown_not_guessed():
     assert result.risk is Risk.UNKNOWN and result.exposed is False
 
 
+def test_observed_tls12_ecdhe_suite_without_group_is_classical():
+    asset = tls_flow("f9", None, **{Prop.TLS_CIPHER_SUITES: "ECDHE-RSA-AES128-GCM-SHA256"})
+    result = score(asset, CONFIG, AS_OF)
+    assert result.risk is Risk.HNDL and "(EC)DHE" in result.reason
+
+
 def test_tls_configs_are_exposed_unless_they_offer_a_pq_group():
     classical = score(tls_config("c1", ["x25519", "prime256v1"]), CONFIG, AS_OF)
     hybrid = score(tls_config("c2", ["X25519MLKEM768", "x25519"]), CONFIG, AS_OF)
