@@ -1,0 +1,84 @@
+"""Joining the process view and the wire view by the connection's client endpoint."""
+
+from __future__ import annotations
+
+from tlsbytes import app_data, ccs, client_hello, records, server_hello
+
+from assess.sources.runtime.correlate import Correlator, Kind, ProbeEvent, ProcessInfo, WireFlow
+from assess.sources.runtime.reassembly import Endpoint, Stream
+from assess.sources.runtime.wire import summarise_handshake
+
+CLIENT, SERVER = Endpoint("127.0.0.1", 40001), Endpoint("127.0.0.1", 8443)
+
+
+def wire_flow(group: int = 0x11EC) -> WireFlow:
+    c, s = Stream(), Stream()
+    c.add(1, records(22, client_hello(groups=(group, 0x1D), shares=((group, 1216),))) + ccs() + app_data(), 10.0)
+    s.add(1, records(22, server_hello(share=group)) + ccs() + app_data(), 10.001)
+    return WireFlow(CLIENT, SERVER, summarise_handshake(c, s), first_seen=10.0)
+
+
+def probe(kind: Kind, ts: float, **kw: object) -> ProbeEvent:
+    return ProbeEvent(kind=kind, ts=ts, tgid=42, tid=43, comm="curl", **kw)  # type: ignore[arg-type]
+
+
+def correlator() -> Correlator:
+    return Correlator(host="h", resolve=lambda pid: ProcessInfo("/usr/bin/curl", "OpenSSL", "3.0.19"), join_wait=1.0)
+
+
+def test_uprobe_and_wire_views_join_into_one_record() -> None:
+    c = correlator()
+    c.on_probe(probe(Kind.CONNECT, 9.9, fd=5, src=CLIENT, dst=SERVER))
+    c.on_probe(probe(Kind.SNI, 9.95, ssl=7, sni="pq.test"))
+    c.on_probe(probe(Kind.HANDSHAKE_ENTER, 10.0, ssl=7))
+    c.on_probe(probe(Kind.FD, 10.0, ssl=7, fd=5))
+    c.on_probe(probe(Kind.HANDSHAKE_RETURN, 10.004, ssl=7, ret=1))
+    c.on_flow(wire_flow(), now=10.01)
+    [record] = c.drain(10.02)
+    assert record["source"] == "uprobe+wire"
+    assert (record["pid"], record["comm"], record["role"], record["exe"]) == (42, "curl", "client", "/usr/bin/curl")
+    assert (record["library"], record["library_version"]) == ("OpenSSL", "3.0.19")
+    assert record["negotiated_group"] == "X25519MLKEM768" and record["pq_hybrid"] is True
+    assert record["key_shares_offered"] == ["X25519MLKEM768"]
+    assert record["success"] is True and record["handshake_ms"] == 4.0
+    assert (record["src_port"], record["dst_port"], record["sni"]) == (40001, 8443, "example.test")
+    assert c.drain(99.0) == []  # the flow was claimed by the client; no extra wire record
+
+
+def test_wire_only_flow_is_attributed_by_accept_and_waits_for_the_join() -> None:
+    c = correlator()
+    c.on_probe(ProbeEvent(Kind.ACCEPT, 9.9, tgid=77, tid=78, comm="java", fd=9, src=CLIENT))
+    c.on_flow(wire_flow(0x001D), now=10.01)
+    assert c.drain(10.5) == []  # still waiting for a process view that might join
+    [record] = c.drain(11.1)
+    assert record["source"] == "wire" and record["role"] == "server" and record["pid"] == 77
+    assert record["library"] is None  # never guessed from the wire
+    assert record["negotiated_group"] == "x25519" and record["pq_hybrid"] is False
+
+
+def test_uprobe_only_handshake_failure_is_reported_after_ssl_free() -> None:
+    c = correlator()
+    c.on_probe(probe(Kind.HANDSHAKE_ENTER, 10.0, ssl=8))
+    c.on_probe(probe(Kind.HANDSHAKE_RETURN, 10.002, ssl=8, ret=-1))
+    c.on_probe(probe(Kind.ERROR, 10.003, ssl=8, ret=1))
+    c.on_probe(probe(Kind.FREE, 10.004, ssl=8))
+    [record] = c.drain(11.5)
+    assert record["source"] == "uprobe" and record["success"] is False
+    assert record["negotiated_group"] is None and record["pq_hybrid"] is None  # not observed, so null
+
+
+def test_a_fatal_error_code_followed_by_success_is_a_success() -> None:
+    c = correlator()
+    c.on_probe(probe(Kind.IO_ENTER, 10.0, ssl=9))
+    c.on_probe(probe(Kind.ERROR, 10.001, ssl=9, ret=5))  # s_client's zero-length write asks too
+    c.on_probe(probe(Kind.IO_RETURN, 10.003, ssl=9, ret=1))
+    [record] = c.drain(12.0)
+    assert record["success"] is True
+    assert record["handshake_ms"] is None  # an implicit handshake's time includes waiting for data
+
+
+def test_tables_are_bounded_and_evictions_counted() -> None:
+    c = Correlator(host="h", max_entries=10)
+    for port in range(25):
+        c.on_probe(ProbeEvent(Kind.CONNECT, 1.0, tgid=1, tid=1, comm="x", fd=port, src=Endpoint("10.0.0.1", port)))
+    assert c.cache_evictions == 30  # 15 from each of the two socket tables

@@ -1,0 +1,89 @@
+"""Runtime JSON lines into a CBOM shard: aggregation, group assets, bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from assess.cbom import read_cbom
+from assess.model import Prop
+from assess.sources.runtime.to_bom import handshakes_to_shard, parse_lines
+
+
+def handshake(**overrides: Any) -> dict[str, Any]:
+    record = {
+        "type": "handshake", "ts": "2026-11-24T10:00:00.000000Z", "host": "web1", "pid": 100, "tid": 100,
+        "comm": "curl", "exe": "/usr/bin/curl", "library": "OpenSSL", "library_version": "3.0.19",
+        "role": "client", "sni": "api.example", "src_ip": "10.0.0.2", "src_port": 40000, "dst_ip": "10.0.0.9",
+        "dst_port": 443, "tls_version": "TLSv1.3", "cipher_suite": "TLS_AES_128_GCM_SHA256",
+        "groups_offered": ["X25519MLKEM768", "x25519"], "key_shares_offered": ["X25519MLKEM768"],
+        "negotiated_group": "X25519MLKEM768", "pq_hybrid": True, "success": True, "handshake_ms": 3.2,
+        "source": "uprobe+wire",
+    }
+    record.update(overrides)
+    return record
+
+
+def prop(asset: Any, name: str) -> str | None:
+    return asset.prop(name)
+
+
+def test_handshakes_aggregate_per_process_endpoint_and_group() -> None:
+    records = [
+        handshake(ts="2026-11-24T10:00:01.000000Z", pid=100),
+        handshake(ts="2026-11-24T10:00:05.000000Z", pid=101, success=False),
+        handshake(ts="2026-11-24T10:00:03.000000Z", negotiated_group="x25519", pq_hybrid=False),
+    ]
+    shard = handshakes_to_shard(records, asset_id="web1-capture")
+    protocols = [a for a in shard.assets if a.crypto.protocol_properties is not None]
+    assert len(protocols) == 2
+    pq = next(a for a in protocols if prop(a, Prop.TLS_NEGOTIATED_GROUP) == "X25519MLKEM768")
+    assert prop(pq, Prop.RUNTIME_HANDSHAKES) == "2" and prop(pq, Prop.RUNTIME_FAILED) == "1"
+    assert prop(pq, Prop.RUNTIME_FIRST_SEEN) == "2026-11-24T10:00:01.000000Z"
+    assert prop(pq, Prop.RUNTIME_LAST_SEEN) == "2026-11-24T10:00:05.000000Z"
+    assert prop(pq, Prop.TLS_GROUP_CODEPOINT) == "0x11EC" and prop(pq, Prop.TLS_PQ_HYBRID) == "true"
+    assert prop(pq, Prop.RUNTIME_ENDPOINT) == "10.0.0.9:443" and prop(pq, Prop.RUNTIME_ASSET_ID) == "web1-capture"
+    assert pq.crypto.protocol_properties.version == "1.3"
+    groups = {a.name: a for a in shard.assets if a.crypto.algorithm_properties is not None}
+    assert set(groups) == {"X25519MLKEM768", "x25519"}
+    assert prop(groups["X25519MLKEM768"], Prop.ALGORITHM) == "ML-KEM"
+    assert [str(r) for r in pq.crypto.protocol_properties.crypto_refs] == [groups["X25519MLKEM768"].bom_ref]
+
+
+def test_unobserved_group_leaves_pq_flag_out() -> None:
+    shard = handshakes_to_shard([handshake(negotiated_group=None, pq_hybrid=None, source="uprobe")])
+    [asset] = shard.assets
+    assert prop(asset, Prop.TLS_PQ_HYBRID) is None and prop(asset, Prop.TLS_NEGOTIATED_GROUP) is None
+
+
+def test_ready_and_metrics_lines_are_skipped() -> None:
+    lines = [json.dumps({"type": "ready"}), json.dumps(handshake()), json.dumps({"type": "metrics"}), ""]
+    assert len(parse_lines(lines, "x.jsonl")) == 1
+
+
+def test_to_bom_writes_a_valid_cbom(tmp_path: Path, carnot: Any) -> None:
+    src = tmp_path / "runtime.jsonl"
+    src.write_text("\n".join(json.dumps(h) for h in (handshake(), handshake(sni='q"<b>é'))) + "\n")
+    out = tmp_path / "runtime.cdx.json"
+    done = carnot("runtime", "to-bom", str(src), "--out", str(out), "--asset-id", "host-a")
+    assert done.returncode == 0, done.stderr
+    doc = read_cbom(out)
+    assert len(list(doc.components())) == 2
+
+
+def test_a_malformed_line_names_file_and_line_and_writes_nothing(tmp_path: Path, carnot: Any) -> None:
+    good = tmp_path / "good.jsonl"
+    good.write_text(json.dumps(handshake()) + "\n")
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(json.dumps(handshake()) + "\n" + json.dumps(handshake(pid="12")) + "\n")
+    out = tmp_path / "out.cdx.json"
+    done = carnot("runtime", "to-bom", str(good), str(bad), "--out", str(out))
+    assert done.returncode == 2
+    assert f"{bad}:2:" in done.stderr and "'pid'" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert not out.exists()
+    truncated = tmp_path / "cut.jsonl"
+    truncated.write_text(json.dumps(handshake())[:40])
+    done = carnot("runtime", "to-bom", str(truncated), "--out", str(out))
+    assert done.returncode == 2 and f"{truncated}:1:" in done.stderr and not out.exists()

@@ -1,0 +1,163 @@
+"""The wire parser on handshakes built byte by byte: hellos, records, HRR, TLS 1.2, hostile input."""
+
+from __future__ import annotations
+
+import os
+import random
+
+import pytest
+from tlsbytes import (
+    alert,
+    app_data,
+    ccs,
+    client_hello,
+    ecdhe_server_key_exchange,
+    records,
+    server_hello,
+)
+
+from assess.sources.runtime.reassembly import Stream
+from assess.sources.runtime.wire import (
+    TLS1_2,
+    TLS1_3,
+    WireParseError,
+    parse_client_hello,
+    parse_server_hello,
+    summarise_handshake,
+)
+
+X25519MLKEM768, X25519, SECP256R1 = 0x11EC, 0x001D, 0x0017
+
+
+def stream(*chunks: bytes, start: float = 100.0, step: float = 0.001) -> Stream:
+    """A reassembled direction whose chunks arrived one `step` apart."""
+    s = Stream()
+    seq = 1000
+    for i, chunk in enumerate(chunks):
+        s.add(seq, chunk, start + i * step)
+        seq += len(chunk)
+    return s
+
+
+def test_clienthello_fields_are_parsed_and_grease_dropped() -> None:
+    hello = client_hello(
+        suites=(0x0A0A, 0x1301, 0xC02F), groups=(0x2A2A, X25519MLKEM768, X25519),
+        shares=((0x2A2A, 1), (X25519MLKEM768, 1216), (X25519, 32)), sni=b"pq.example",
+    )
+    ch = parse_client_hello(hello[4:])
+    assert ch.cipher_suites == (0x1301, 0xC02F)
+    assert ch.groups == (X25519MLKEM768, X25519)
+    assert ch.key_shares == (X25519MLKEM768, X25519)
+    assert ch.sni == "pq.example"
+    assert ch.supported_versions == (TLS1_3, TLS1_2)
+
+
+def test_clienthello_split_across_records_and_segments_is_reassembled() -> None:
+    hello = client_hello(groups=(X25519MLKEM768, X25519), shares=((X25519MLKEM768, 1216), (X25519, 32)))
+    assert len(hello) > 1300
+    wire = records(22, hello, max_fragment=300)  # five TLS records
+    segments = [wire[i : i + 7] for i in range(0, len(wire), 7)]  # many tiny TCP segments
+    client = stream(*segments, app_data())
+    server = stream(records(22, server_hello(share=X25519MLKEM768)) + ccs() + app_data(900), start=100.5)
+    hs = summarise_handshake(client, server)
+    assert hs.parse_error is None
+    assert hs.client_hello is not None and hs.client_hello.key_shares == (X25519MLKEM768, X25519)
+    assert hs.negotiated_group == X25519MLKEM768
+    assert hs.tls_version == TLS1_3
+    assert hs.complete and hs.success is True
+
+
+def test_tls13_handshake_completes_at_the_clients_encrypted_finished() -> None:
+    client = stream(records(22, client_hello()), ccs(), app_data(), start=10.0, step=0.010)
+    server = stream(records(22, server_hello(suite=0x1302)) + ccs() + app_data(), start=10.005)
+    hs = summarise_handshake(client, server)
+    assert hs.server_hello is not None and hs.server_hello.cipher_suite == 0x1302
+    assert hs.negotiated_group == X25519
+    assert hs.started_at == 10.0
+    assert hs.completed_at == pytest.approx(10.020)
+    assert hs.handshake_ms == pytest.approx(20.0)
+
+
+def test_tls13_handshake_waiting_for_finished_is_not_complete() -> None:
+    hs = summarise_handshake(stream(records(22, client_hello())), stream(records(22, server_hello())))
+    assert not hs.complete and hs.success is None
+    assert hs.negotiated_group == X25519
+
+
+def test_tls12_servehello_has_no_key_share_and_the_group_comes_from_server_key_exchange() -> None:
+    hello = client_hello(versions=(), shares=(), groups=(SECP256R1, X25519))
+    flight = server_hello(suite=0xC02F, version=None, share=None) + ecdhe_server_key_exchange(SECP256R1)
+    client = stream(records(22, hello), records(22, os.urandom(70)), ccs(), records(22, os.urandom(40)))
+    server = stream(records(22, flight), ccs(), records(22, os.urandom(40)), start=100.0005)
+    hs = summarise_handshake(client, server)
+    assert hs.tls_version == TLS1_2
+    assert hs.server_hello is not None and hs.server_hello.cipher_suite == 0xC02F
+    assert hs.server_hello.key_share_group is None
+    assert hs.negotiated_group == SECP256R1
+    assert hs.success is True
+
+
+def test_tls12_rsa_key_exchange_has_no_negotiated_group() -> None:
+    client = stream(records(22, client_hello(versions=(), shares=())), ccs())
+    server = stream(records(22, server_hello(suite=0x009C, version=None, share=None)), ccs())
+    hs = summarise_handshake(client, server)
+    assert hs.tls_version == TLS1_2 and hs.negotiated_group is None and hs.success is True
+
+
+def test_hello_retry_request_then_hybrid_group() -> None:
+    first = client_hello(groups=(X25519MLKEM768, X25519), shares=((X25519, 32),))
+    second = client_hello(groups=(X25519MLKEM768, X25519), shares=((X25519MLKEM768, 1216),))
+    client = stream(records(22, first), ccs(), records(22, second), app_data())
+    hrr = server_hello(share=X25519MLKEM768, retry=True)
+    server = stream(records(22, hrr), ccs(), records(22, server_hello(share=X25519MLKEM768)), app_data())
+    hs = summarise_handshake(client, server)
+    assert hs.hello_retry is True
+    assert hs.key_shares_offered == (X25519, X25519MLKEM768)
+    assert hs.negotiated_group == X25519MLKEM768
+    assert hs.server_hello is not None and not hs.server_hello.is_hello_retry
+    assert hs.success is True
+
+
+def test_plaintext_alert_is_a_failed_handshake() -> None:
+    hs = summarise_handshake(stream(records(22, client_hello())), stream(alert(70)))
+    assert hs.complete and hs.alert and hs.success is False
+
+
+def test_connection_closed_after_clienthello_is_complete_but_not_successful() -> None:
+    hs = summarise_handshake(stream(records(22, client_hello())), stream(), closed=True)
+    assert hs.complete and hs.success is None and hs.server_hello is None
+
+
+def test_non_utf8_and_quoted_sni_is_kept_as_data() -> None:
+    sni = b'evil"\xff<script>' + "é".encode() + b"x" * 200
+    ch = parse_client_hello(client_hello(sni=sni)[4:])
+    assert ch.sni is not None and ch.sni.startswith('evil"\\xff<script>é')
+
+
+@pytest.mark.parametrize("cut", [0, 1, 5, 6, 9, 40, 44, 76, 80, 120])
+def test_truncated_hello_bodies_raise_parse_errors_only(cut: int) -> None:
+    body = client_hello()[4:]
+    with pytest.raises(WireParseError):
+        parse_client_hello(body[:cut])
+    server_body = server_hello()[4:]
+    with pytest.raises(WireParseError):
+        parse_server_hello(server_body[: min(cut, len(server_body) - 1)])
+
+
+def test_garbage_and_every_prefix_never_raise() -> None:
+    rng = random.Random(7)
+    client_bytes = records(22, client_hello(), max_fragment=200) + ccs() + app_data()
+    server_bytes = records(22, server_hello()) + ccs() + app_data()
+    for cut in range(0, len(client_bytes), 13):
+        summarise_handshake(stream(client_bytes[:cut]), stream(server_bytes[: cut // 2]), closed=True)
+    for _ in range(300):
+        blob = bytes([22, 3, rng.randrange(5)]) + rng.randbytes(rng.randrange(0, 600))
+        hs = summarise_handshake(stream(blob), stream(rng.randbytes(rng.randrange(0, 80))), closed=True)
+        assert hs.complete
+
+
+def test_a_handshake_message_that_lies_about_its_length_is_a_parse_failure() -> None:
+    hello = bytearray(client_hello())
+    hello[4 + 2 + 32] = 200  # session id length beyond the message
+    hs = summarise_handshake(stream(records(22, bytes(hello))), stream(records(22, server_hello())), closed=True)
+    assert hs.parse_error is not None and hs.success is False
