@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from functools import cache
 import warnings
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -75,11 +76,16 @@ def validate_document(data: Any, origin: str) -> CbomDocument:
         raise CbomError(
             f"unsupported CycloneDX specVersion {spec!r}; Carnot reads {', '.join(SUPPORTED_SPECS)}", path=origin
         )
-    validator = JsonStrictValidator(SUPPORTED_SPECS[spec])
-    error = validator.validate_str(json.dumps(data))
+    error = _validator(spec).validate_str(json.dumps(data))
     if error is not None:
         raise CbomError(f"not valid CycloneDX {spec}: {_describe_schema_error(error)}", path=origin)
     return CbomDocument(path=origin, spec_version=spec, data=data)
+
+
+@cache
+def _validator(spec: str) -> JsonStrictValidator:
+    # Building a validator compiles the whole schema; one per spec version is enough.
+    return JsonStrictValidator(SUPPORTED_SPECS[spec])
 
 
 def _describe_schema_error(error: Any) -> str:
@@ -101,7 +107,7 @@ def schema_errors(data: dict[str, Any]) -> str | None:
     spec = data.get("specVersion")
     if spec not in SUPPORTED_SPECS:
         return f"unsupported specVersion {spec!r}"
-    error = JsonStrictValidator(SUPPORTED_SPECS[spec]).validate_str(json.dumps(data))
+    error = _validator(spec).validate_str(json.dumps(data))
     return None if error is None else _describe_schema_error(error)
 
 
