@@ -89,15 +89,17 @@ def sensor_checks() -> tuple[Check, ...]:
     checks.append(Check("linux", linux, f"running on {platform.system()}", None if linux else "run on Linux"))
     if not linux:
         return tuple(checks)
+    # Effective capabilities, not the uid: root in a container or under setpriv may hold none.
     caps = _effective_caps()
-    privileged = os.geteuid() == 0 or bool(caps & (1 << CAP_SYS_ADMIN)) or (
-        bool(caps & (1 << CAP_BPF)) and bool(caps & (1 << CAP_PERFMON))
-    )
+    admin = bool(caps & (1 << CAP_SYS_ADMIN))
+    privileged = admin or (bool(caps & (1 << CAP_BPF)) and bool(caps & (1 << CAP_PERFMON)))
+    who = "root" if os.geteuid() == 0 else f"uid {os.geteuid()}"
     checks.append(
         Check(
             "privileges",
             privileged,
-            "root" if os.geteuid() == 0 else ("CAP_BPF+CAP_PERFMON" if privileged else "not root, no CAP_BPF/CAP_PERFMON"),
+            f"{who} with {'CAP_SYS_ADMIN' if admin else 'CAP_BPF and CAP_PERFMON'}" if privileged
+            else f"{who} without CAP_BPF/CAP_PERFMON (or CAP_SYS_ADMIN)",
             None if privileged else "run as root (or grant CAP_BPF, CAP_PERFMON and CAP_NET_RAW)",
         )
     )

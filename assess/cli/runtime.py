@@ -25,6 +25,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                      help="capture the wire view on this interface (repeatable; default: all)")
     cap.add_argument("--metrics-interval", type=float, default=5.0, metavar="SECONDS",
                      help="how often a metrics line is written (default 5)")
+    cap.add_argument("--buffer-pages", type=int, default=256, metavar="N",
+                     help="perf buffer pages per CPU for probe events, a power of two (default 256)")
+    cap.add_argument("--socket-buffer", type=int, metavar="BYTES",
+                     help="receive buffer of the packet sockets (default: the kernel's)")
     add_common(cap, json_report=True)
     cap.set_defaults(handler=run_capture)
 
@@ -44,12 +48,17 @@ def run_capture(args: argparse.Namespace) -> int:
     if args.duration is not None and args.duration <= 0:
         print("carnot: error: --duration must be a positive number of seconds", file=sys.stderr)
         return 2
+    if args.buffer_pages < 1 or args.buffer_pages & (args.buffer_pages - 1):
+        print("carnot: error: --buffer-pages must be a power of two", file=sys.stderr)
+        return 2
     options = CaptureOptions(
         out=args.out,
         duration=args.duration,
         pid=args.pid,
         ifaces=tuple(args.iface),
         metrics_interval=args.metrics_interval,
+        perf_pages=args.buffer_pages,
+        packet_rcvbuf=args.socket_buffer,
     )
 
     def ready(_: object) -> None:

@@ -99,18 +99,25 @@ class _ProbeHandshake:
     ended: float | None = None
     first_seen: float = 0.0
     failed_at: float | None = None  # a call said it failed; final once nothing better follows
+    done: bool = False
+
+    def succeed(self, ts: float) -> None:
+        self.success, self.ended, self.done = True, ts, True
 
     def fail(self, ts: float) -> None:
-        if self.success is None:
-            self.success, self.ended = False, self.failed_at or ts
+        """The handshake ended without a success return. For SSL_do_handshake that is a failure; for
+        an implicit handshake it says nothing (s_client can finish one inside a zero-length write)."""
+        if not self.done:
+            self.done, self.ended = True, self.failed_at or ts
+            self.success = False if self.explicit else None
 
     def settle(self, now: float, grace: float) -> None:
-        if self.success is None and self.failed_at is not None and now - self.failed_at >= grace:
+        if not self.done and self.failed_at is not None and now - self.failed_at >= grace:
             self.fail(now)
 
     @property
     def finished(self) -> bool:
-        return self.success is not None
+        return self.done
 
 
 @dataclass
@@ -178,7 +185,7 @@ class Correlator:
             if hs is None or hs.finished:
                 return
             if ev.ret > 0:
-                hs.success, hs.ended = True, ev.ts
+                hs.succeed(ev.ts)
             elif ev.kind == Kind.HANDSHAKE_RETURN and ev.ret == 0 and hs.failed_at is None:
                 hs.failed_at = ev.ts
         elif ev.kind == Kind.ERROR:

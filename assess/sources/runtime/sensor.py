@@ -68,7 +68,7 @@ class CaptureOptions:
     metrics_interval: float = 5.0
     perf_pages: int = 256  # per CPU, a power of two
     packet_rcvbuf: int | None = None  # bytes; None keeps the kernel default
-    max_flow_packets: int = 64
+    max_flow_packets: int = 1024  # segments per connection passed to user space before it gives up
     join_wait: float = 2.0
     timeout: float = 15.0
 

@@ -34,6 +34,9 @@ VERSION_NAMES: dict[int, str] = {0x0300: "SSLv3", 0x0301: "TLSv1", 0x0302: "TLSv
 # A ServerHello whose random is this value is a HelloRetryRequest (RFC 8446 4.1.3).
 HELLO_RETRY_RANDOM = bytes.fromhex("cf21ad74e59a6111be1d8c021e65b891c2a211167abb8c5e079e09e2c8a8339c")
 MAX_RECORD_LENGTH = 16384 + 2048
+# A TLS 1.3 encrypted alert: 2 alert bytes, 1 inner content type, a 16-byte AEAD tag. A Finished
+# record is at least 32 + 4 + 1 + 16 bytes, so the two cannot be confused.
+ENCRYPTED_ALERT_LENGTH = 19
 
 
 class WireParseError(ValueError):
@@ -356,6 +359,8 @@ def _summarise(client: StreamView, server: StreamView, closed: bool) -> WireHand
 
     started = _time(client, next((m.end_offset for m in c_msgs if m.msg_type == CLIENT_HELLO), None))
     alert = any(r.content_type == ALERT for r in _plaintext(c_records, c_end) + _plaintext(s_records, s_end))
+    if tls13 and c_end is not None and len(c_end.fragment) == ENCRYPTED_ALERT_LENGTH:
+        alert = True  # the client's first encrypted record is an alert (a refused certificate), not Finished
 
     completed = None
     if sh is not None and sh_msg is not None and not alert:

@@ -184,6 +184,10 @@ class TlsliteServer:
 
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
+        try:
+            self._listener.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept()
+        except OSError:
+            pass
         self._listener.close()
         self._thread.join(10)
 

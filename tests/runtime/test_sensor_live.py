@@ -1,0 +1,215 @@
+"""The real sensor, as root, on real TLS handshakes over loopback: OpenSSL, curl, Python's ssl and
+tlslite-ng with X25519MLKEM768; failures; hostile SNIs; tiny segments; garbage. One sensor serves
+the module; each test finds its handshakes by the client's pid or port."""
+
+from __future__ import annotations
+
+import os
+import socket
+import ssl
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import LiveCapture
+from tlsbytes import client_hello, records
+
+from assess.sources.runtime.workload import (
+    HOST,
+    Credentials,
+    TlsliteServer,
+    openssl_server,
+    tlslite_client,
+)
+
+pytestmark = [pytest.mark.root]
+SELF_COMM = Path("/proc/self/comm").read_text().strip()
+
+
+@pytest.fixture(scope="module")
+def server(creds: Credentials, sensor: LiveCapture) -> Iterator[subprocess.Popen[bytes]]:
+    with openssl_server(creds) as proc:
+        yield proc
+
+
+def port_of(server: subprocess.Popen[bytes]) -> int:
+    return int(server.port)  # type: ignore[attr-defined]
+
+
+def test_ready_line_comes_first_and_lists_the_probes(sensor: LiveCapture) -> None:
+    ready = sensor.lines()[0]
+    assert ready["type"] == "ready"
+    assert any(p.endswith(":SSL_do_handshake") for p in ready["probes"])
+    assert "tracepoint:sock:inet_sock_set_state" in ready["probes"]
+    assert any(p.startswith("socket_filter:") for p in ready["probes"])
+    assert ready["libraries"] and ready["libraries"][0]["name"] == "OpenSSL"
+
+
+def test_openssl_s_client_is_attributed_to_its_pid_and_comm(sensor: LiveCapture, server: subprocess.Popen[bytes]) -> None:
+    client = subprocess.Popen(
+        ["openssl", "s_client", "-connect", f"{HOST}:{port_of(server)}", "-servername", "s-client.test"],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    assert client.wait(30) == 0
+    [rec] = sensor.wait_for(lambda r: r["pid"] == client.pid)
+    assert (rec["comm"], rec["exe"], rec["role"]) == ("openssl", "/usr/bin/openssl", "client")
+    assert rec["library"] == "OpenSSL" and rec["library_version"].startswith("3.")
+    assert rec["source"] == "uprobe+wire" and rec["success"] is True
+    assert rec["sni"] == "s-client.test" and rec["dst_port"] == port_of(server)
+    assert rec["tls_version"] == "TLSv1.3" and rec["cipher_suite"].startswith("TLS_")
+    assert rec["negotiated_group"] == "x25519" and rec["pq_hybrid"] is False
+    assert "secp256r1" in rec["groups_offered"] and rec["key_shares_offered"] == ["x25519"]
+    # The server's side of the same connection, attributed through accept().
+    [srv] = sensor.wait_for(lambda r: r["role"] == "server" and r["src_port"] == rec["src_port"])
+    assert (srv["pid"], srv["comm"]) == (server.pid, "openssl")
+    assert srv["negotiated_group"] == "x25519"
+
+
+def test_curl_is_attributed_to_its_pid_and_comm(sensor: LiveCapture, server: subprocess.Popen[bytes]) -> None:
+    client = subprocess.Popen(["curl", "-sk", "-o", "/dev/null", f"https://{HOST}:{port_of(server)}/"])
+    assert client.wait(30) == 0
+    [rec] = sensor.wait_for(lambda r: r["pid"] == client.pid)
+    assert (rec["comm"], rec["role"], rec["source"], rec["success"]) == ("curl", "client", "uprobe+wire", True)
+    assert rec["negotiated_group"] == "x25519" and rec["handshake_ms"] > 0
+
+
+def _python_handshake(port: int, sni: str, *, verify: bool = False) -> int:
+    ctx = ssl.create_default_context()
+    if not verify:
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+    with socket.create_connection((HOST, port)) as raw:
+        local_port = raw.getsockname()[1]
+        try:
+            with ctx.wrap_socket(raw, server_hostname=sni):
+                pass
+        except ssl.SSLError:
+            if not verify:
+                raise
+    return int(local_port)
+
+
+def test_python_ssl_client(sensor: LiveCapture, server: subprocess.Popen[bytes]) -> None:
+    port = _python_handshake(port_of(server), "python.test")
+    [rec] = sensor.wait_for(lambda r: r["src_port"] == port and r["role"] == "client")
+    assert (rec["pid"], rec["comm"], rec["source"]) == (os.getpid(), SELF_COMM, "uprobe+wire")
+    assert rec["sni"] == "python.test" and rec["success"] is True and rec["handshake_ms"] > 0
+
+
+def test_tlslite_hybrid_pq_handshake_is_seen_by_the_wire_view(sensor: LiveCapture, creds: Credentials) -> None:
+    with TlsliteServer(creds) as pq_server:
+        tlslite_client(pq_server.port, sni="pq.test")
+        port = pq_server.port
+    recs = sensor.wait_for(lambda r: r["dst_port"] == port, count=2)
+    client = next(r for r in recs if r["role"] == "client")
+    assert client["negotiated_group"] == "X25519MLKEM768" and client["pq_hybrid"] is True
+    assert client["key_shares_offered"] == ["X25519MLKEM768"]
+    assert client["source"] == "wire" and client["library"] is None  # no OpenSSL involved
+    assert client["pid"] == os.getpid() and client["tls_version"] == "TLSv1.3"
+    assert client["sni"] == "pq.test" and client["success"] is True
+    assert {r["role"] for r in recs} == {"client", "server"}
+
+
+def test_wrong_protocol_version_is_a_failed_handshake(sensor: LiveCapture, creds: Credentials) -> None:
+    with openssl_server(creds, None, "-tls1_3") as tls13_only:
+        client = subprocess.Popen(
+            ["openssl", "s_client", "-connect", f"{HOST}:{port_of(tls13_only)}", "-tls1_2"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        assert client.wait(30) != 0
+        [rec] = sensor.wait_for(lambda r: r["pid"] == client.pid)
+    assert rec["success"] is False and rec["comm"] == "openssl"
+    assert rec["groups_offered"] is not None  # the ClientHello was seen on the wire
+    assert rec["tls_version"] is None  # no ServerHello, so no negotiated version
+
+
+def test_refused_certificate_is_a_failed_handshake(sensor: LiveCapture, server: subprocess.Popen[bytes]) -> None:
+    port = _python_handshake(port_of(server), "localhost", verify=True)  # self-signed: refused
+    [rec] = sensor.wait_for(lambda r: r["src_port"] == port and r["role"] == "client")
+    assert rec["success"] is False and rec["pid"] == os.getpid()
+    assert rec["negotiated_group"] == "x25519"  # the key exchange happened; the certificate did not pass
+
+
+def _send_raw_hello(port: int, hello: bytes, *, piece: int | None = None) -> int:
+    """Send a hand-built ClientHello (optionally in tiny TCP segments) and read the server's reply."""
+    with socket.create_connection((HOST, port)) as sock:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        local_port = int(sock.getsockname()[1])
+        wire = records(22, hello)
+        if piece is None:
+            sock.sendall(wire)
+        else:
+            for i in range(0, len(wire), piece):
+                sock.sendall(wire[i : i + piece])
+                time.sleep(0.0005)
+        sock.settimeout(5)
+        try:
+            sock.recv(65536)
+        except OSError:
+            pass
+    return local_port
+
+
+@pytest.mark.parametrize(
+    "sni",
+    [b"a" * 255, b'quo"ted\'sni\\', "non-ascii-ünïcødé.test".encode(), b"bad-utf8-\xff\xfe.test"],
+    ids=["255-bytes", "quotes", "non-ascii", "invalid-utf8"],
+)
+def test_odd_snis_are_reported_verbatim(sensor: LiveCapture, server: subprocess.Popen[bytes], sni: bytes) -> None:
+    port = _send_raw_hello(port_of(server), client_hello(sni=sni))
+    [rec] = sensor.wait_for(lambda r: r["src_port"] == port and r["role"] == "client")
+    assert rec["sni"] == sni.decode("utf-8", errors="backslashreplace")
+    assert rec["pid"] == os.getpid() and rec["source"] == "wire"
+
+
+def test_long_sni_set_through_openssl_is_read_by_the_uprobe(sensor: LiveCapture, server: subprocess.Popen[bytes]) -> None:
+    sni = ("x" * 60 + ".") * 4 + 'q"é.t'
+    client = subprocess.Popen(
+        ["openssl", "s_client", "-connect", f"{HOST}:{port_of(server)}", "-servername", sni],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    client.wait(30)
+    [rec] = sensor.wait_for(lambda r: r["pid"] == client.pid)
+    assert rec["sni"] == sni
+
+
+def test_clienthello_in_many_tiny_segments_is_reassembled(sensor: LiveCapture, server: subprocess.Popen[bytes]) -> None:
+    hello = client_hello(groups=(0x11EC, 0x001D), shares=((0x11EC, 1216), (0x001D, 32)), sni=b"tiny.test")
+    assert len(hello) > 1300
+    port = _send_raw_hello(port_of(server), hello, piece=3)
+    [rec] = sensor.wait_for(lambda r: r["src_port"] == port and r["role"] == "client")
+    assert rec["key_shares_offered"] == ["X25519MLKEM768", "x25519"]
+    assert rec["groups_offered"] == ["X25519MLKEM768", "x25519"]
+    assert rec["sni"] == "tiny.test"
+    assert rec["negotiated_group"] == "x25519"  # OpenSSL 3.0 has no ML-KEM: it picks the classical share
+
+
+def test_garbage_on_a_tls_port_does_not_break_the_sensor(sensor: LiveCapture, server: subprocess.Popen[bytes]) -> None:
+    ports = []
+    for blob in (b"\x16\x03\x01\x00\x10" + os.urandom(300), b"GET / HTTP/1.0\r\n\r\n", b"\x16", os.urandom(2000)):
+        with socket.create_connection((HOST, port_of(server))) as sock:
+            ports.append(sock.getsockname()[1])
+            sock.sendall(blob)
+            sock.settimeout(2)
+            try:
+                sock.recv(4096)
+            except OSError:
+                pass
+    after = _python_handshake(port_of(server), "after-garbage.test")
+    sensor.wait_for(lambda r: r["src_port"] == after)
+    assert sensor.proc.poll() is None
+    assert not [r for r in sensor.handshakes() if r["src_port"] in ports and r["role"] == "client"]
+
+
+def test_metrics_lines_follow_the_contract(sensor: LiveCapture) -> None:
+    deadline = time.monotonic() + 10
+    while not [r for r in sensor.lines() if r["type"] == "metrics"] and time.monotonic() < deadline:
+        time.sleep(0.2)
+    metrics = [r for r in sensor.lines() if r["type"] == "metrics"]
+    assert metrics
+    for key in ("events_received", "handshakes_emitted", "correlation_timeouts", "cache_evictions",
+                "kernel_drops", "kernel_drop_rate"):
+        assert isinstance(metrics[-1][key], (int, float)), key
+    assert metrics[-1]["events_received"] > 0
