@@ -8,7 +8,7 @@ import re
 import shutil
 from pathlib import Path
 
-from conftest import ACCOUNT, HOSTILE_SNI, write_assessment
+from attest_fixtures import ACCOUNT, HOSTILE_SNI, write_assessment
 
 from assess.attest import PREDICATE_TYPE, STATEMENT_TYPE, AttestConfig, attest_folder
 from assess.attest_markdown import md
