@@ -54,9 +54,12 @@ def tests(session: nox.Session) -> None:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """Ruff on the code."""
-    session.install("ruff")
+    """Ruff on the code; the workflows against GitHub's schema and through zizmor (no high findings)."""
+    session.install("ruff", "check-jsonschema", "zizmor")
     session.run("ruff", "check", "assess", "tests", "bench", "noxfile.py", *session.posargs)
+    workflows = sorted(str(p) for p in (ROOT / ".github" / "workflows").glob("*.yml"))
+    session.run("check-jsonschema", "--builtin-schema", "vendor.github-workflows", *workflows)
+    session.run("zizmor", "--offline", "--min-severity", "high", str(ROOT / ".github" / "workflows"))
 
 
 @nox.session
