@@ -277,3 +277,19 @@ def test_outside_cbom_certificate_resolves_its_signature_algorithm_by_ref(confor
     assert cert.risk is Risk.SIGNATURE_DEADLINE and cert.algorithm == "SHA512withRSA"
     assert cert.deadline_status is DeadlineStatus.EXPIRES_BEFORE_DEADLINE  # expired in 2017
     assert by_name["SHA512withRSA"].risk is Risk.SIGNATURE_DEADLINE  # the name says signature, not hash
+
+
+def test_ssh_hybrid_kex_is_quantum_safe_and_classical_kex_is_hndl():
+    def ssh(ref: str, kex: str | None) -> Asset:
+        return Asset(
+            bom_ref=ref, name=f"sshd {ref}",
+            crypto=CryptoProperties(asset_type=CryptoAssetType.PROTOCOL,
+                                    protocol_properties=ProtocolProperties(type=ProtocolPropertiesType.SSH)),
+            properties=props({Prop.SOURCE: "static", Prop.SSH_KEX: kex}),
+        )
+
+    hybrid = score(ssh("s1", "mlkem768x25519-sha256,curve25519-sha256"), CONFIG, AS_OF)
+    classical = score(ssh("s2", "curve25519-sha256,diffie-hellman-group14-sha256"), CONFIG, AS_OF)
+    assert hybrid.risk is Risk.QUANTUM_SAFE
+    assert classical.risk is Risk.HNDL and classical.algorithm == "curve25519-sha256"
+    assert score(ssh("s3", None), CONFIG, AS_OF).risk is Risk.UNKNOWN
