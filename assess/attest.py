@@ -96,6 +96,7 @@ class GateResults:
     policy_digest: str
     findings: tuple[Mapping[str, Any], ...]
     summary: Mapping[str, Any]
+    fail_at: str = "low"  # the gate's threshold in enforce mode, when it states one
 
     @classmethod
     def load(cls, folder: str | Path) -> GateResults:
@@ -119,6 +120,7 @@ class GateResults:
         return cls(
             engine=str(result["engine"]), profile=str(result["profile"]), mode=str(result["mode"]),
             policy_digest=str(result["policy_digest"]), findings=tuple(result["findings"]), summary=summary,
+            fail_at=str(result.get("fail_at", "low")),
         )
 
 
@@ -235,15 +237,18 @@ def _gap(stage: str, scope: str, reason: str, origin: str) -> dict[str, str]:
 def policy_section(gate: GateResults | None) -> dict[str, Any]:
     if gate is None:
         return {"status": "not_assessed", "reason": "no gate results were given"}
+    severity_rank = {s: i for i, s in enumerate(SEVERITIES)}
     unwaived = [f for f in gate.findings if not f.get("waived", False)]
     waived = len(gate.findings) - len(unwaived)
+    threshold = severity_rank.get(gate.fail_at, len(SEVERITIES) - 1)
+    failing = [f for f in unwaived if severity_rank.get(str(f["severity"]), 9) <= threshold]
     if not unwaived:
         status = "pass"
     else:
-        status = "fail" if gate.mode == "enforce" else "warn"
+        # as the gate decides: enforce mode fails on open findings at or above its threshold
+        status = "fail" if gate.mode == "enforce" and failing else "warn"
     by_severity = Counter(str(f["severity"]) for f in unwaived)
     by_rule = Counter(str(f["rule"]) for f in unwaived)
-    severity_rank = {s: i for i, s in enumerate(SEVERITIES)}
     findings = sorted(
         (
             {k: f.get(k) for k in ("rule", "severity", "bom_ref", "message", "remediation", "waived")}
@@ -256,8 +261,10 @@ def policy_section(gate: GateResults | None) -> dict[str, Any]:
         "engine": gate.engine,
         "profile": gate.profile,
         "mode": gate.mode,
+        "fail_at": gate.fail_at,
         "policy_digest": gate.policy_digest,
         "unwaived": len(unwaived),
+        "failing": len(failing),
         "waived": waived,
         "by_severity": {s: by_severity.get(s, 0) for s in SEVERITIES},
         "by_rule": dict(sorted(by_rule.items())),

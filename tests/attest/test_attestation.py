@@ -98,6 +98,16 @@ def test_policy_status_is_warn_in_warn_mode_and_pass_when_everything_is_waived(t
     assert status["status"] == "pass" and status["waived"] == 2
 
 
+def test_enforce_mode_fails_only_at_or_above_the_gates_threshold(assessment):
+    result = json.loads((assessment / "opa_result.json").read_text())
+    result["fail_at"] = "critical"
+    result["findings"] = [f for f in result["findings"] if f["severity"] != "critical"]
+    (assessment / "opa_result.json").write_text(json.dumps(result))
+    statement = attest_folder(assessment / "merged.cdx.json", assessment, assessment).statement
+    policy = statement["predicate"]["policy"]
+    assert (policy["status"], policy["failing"], policy["unwaived"]) == ("warn", 0, 1)
+
+
 def test_markdown_report_escapes_observed_strings(assessment):
     result = attest_folder(assessment / "merged.cdx.json", assessment, assessment)
     text = (assessment / "attestation.md").read_text()
