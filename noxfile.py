@@ -80,6 +80,13 @@ def bench(session: nox.Session) -> None:
 
 
 @nox.session
+def inventory(session: nox.Session) -> None:
+    """AWS inventory to a CBOM shard: `nox -s inventory -- --out FILE [...]` (default: simulated estate)."""
+    _install(session, "test")  # moto, for the simulated estate
+    session.run("carnot", "inventory", "aws", *(session.posargs or ["--simulated", "--out", "aws.cdx.json"]))
+
+
+@nox.session
 def merge(session: nox.Session) -> None:
     """Merge CBOM shards: `nox -s merge -- IN... -o OUT`."""
     _install(session)

@@ -18,6 +18,7 @@ from rich.table import Table
 
 BENCHMARKS: dict[str, str] = {
     "merge": "bench.merge_bench",
+    "aws": "bench.aws_bench",
     "api": "bench.api_bench",
 }
 RESULTS = Path(__file__).parent / "results.json"
