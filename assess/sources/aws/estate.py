@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
 from assess.clock import build_time
+from assess.errors import ConfigError
 from assess.model import Shard
 from assess.sources.aws.collect import InventoryConfig, collect
 
@@ -64,7 +65,10 @@ def simulated_session(region: str = REGIONS[0]) -> boto3.Session:
 @contextmanager
 def moto_server() -> Iterator[str]:
     """A bare moto server on 127.0.0.1 and a free port; yields its endpoint URL."""
-    from moto.server import ThreadedMotoServer
+    try:
+        from moto.server import ThreadedMotoServer
+    except ImportError as e:
+        raise ConfigError("the simulated AWS estate needs moto: pip install 'moto[server]>=5'") from e
 
     # werkzeug logs one line per request on stderr; the server is ours, its request log is noise.
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
