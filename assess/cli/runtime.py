@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from assess.cli import captures
 from assess.cli.output import emit_json, emit_table
 
 
@@ -39,6 +40,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     bom.add_argument("--asset-id", metavar="ID", help="an identifier for this host or capture, kept on every asset")
     add_common(bom, json_report=True)
     bom.set_defaults(handler=run_to_bom)
+
+    captures.register_actions(actions)  # from-pcap, from-zeek
 
 
 def run_capture(args: argparse.Namespace) -> int:

@@ -196,8 +196,19 @@ class Reassembler:
             conn.closed = True
         return key, conn
 
+    def __contains__(self, key: object) -> bool:
+        return key in self._connections
+
     def pop(self, key: tuple[Endpoint, Endpoint]) -> Connection | None:
         return self._connections.pop(key, None)
+
+    def oldest(self) -> tuple[tuple[Endpoint, Endpoint], Connection] | None:
+        """The least recently active connection, left in place (a caller evicting it can examine it first)."""
+        return next(iter(self._connections.items()), None)
+
+    def connections(self) -> list[tuple[tuple[Endpoint, Endpoint], Connection]]:
+        """Every connection still held, oldest first."""
+        return list(self._connections.items())
 
     def idle(self, older_than: float) -> list[tuple[tuple[Endpoint, Endpoint], Connection]]:
         """Connections with no segment since `older_than` (oldest first), left in place."""

@@ -1,0 +1,177 @@
+"""TCP segments of a recorded capture -> finished TLS handshakes, through the sensor's reassembler
+and wire parser (`assess.sources.runtime.reassembly`, `assess.sources.runtime.wire`).
+
+Pure and bounded: at most `max_connections` connections are held, each direction keeps at most
+`max_bytes`, and a connection is handed over and forgotten as soon as its handshake is finished,
+its first bytes show it is not TLS, it closes, or it has been idle for `idle_timeout` seconds of
+capture time. A connection pushed out of a full table is examined first (what it showed is kept)
+and counted as an eviction. Time is the capture's own clock, never the wall clock.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import asdict, dataclass
+
+from assess.sources.capture.packets import TcpSegment
+from assess.sources.runtime.correlate import WireFlow
+from assess.sources.runtime.reassembly import Connection, Endpoint, Reassembler, connection_key
+from assess.sources.runtime.wire import CLIENT_HELLO, HANDSHAKE, WireHandshake, summarise_handshake
+
+Key = tuple[Endpoint, Endpoint]
+# How often (in segments) idle connections are looked for.
+_SWEEP_EVERY = 1024
+
+
+@dataclass
+class FlowCounters:
+    segments: int = 0
+    tls_flows: int = 0  # connections with a ClientHello, handed over
+    not_tls: int = 0  # connections whose bytes are not a TLS handshake
+    no_client_hello: int = 0  # TLS-looking connections that ended before a whole ClientHello
+    idle_timeouts: int = 0  # handed over after `idle_timeout` without the handshake finishing
+    evictions: int = 0  # pushed out of a full table
+    unfinished_at_end: int = 0  # still mid-handshake when the capture ended
+    truncated_streams: int = 0  # a direction exceeded `max_bytes` before the handshake was read
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+class _EmptyStream:
+    data = b""
+
+    def time_at(self, offset: int) -> float | None:
+        return None
+
+
+_EMPTY = _EmptyStream()
+
+
+class HandshakeTracker:
+    """`add(segment, ts)` gives the WireFlows it finished; `finish()` gives the rest at the capture's end."""
+
+    def __init__(self, *, max_connections: int = 65536, max_bytes: int = 65536, idle_timeout: float = 60.0) -> None:
+        self.max_connections = max_connections
+        self.idle_timeout = idle_timeout
+        self.counters = FlowCounters()
+        # One more than the limit, so the Reassembler never evicts silently: we evict first.
+        self._reassembler = Reassembler(max_connections=max_connections + 1, max_bytes=max_bytes)
+        # Connections already handed over (or found not to be TLS), so their later segments are ignored.
+        self._done: OrderedDict[Key, None] = OrderedDict()
+        self._now = float("-inf")
+
+    def __len__(self) -> int:
+        return len(self._reassembler)
+
+    def add(self, seg: TcpSegment, ts: float) -> list[WireFlow]:
+        self.counters.segments += 1
+        self._now = max(self._now, ts)
+        key = connection_key(seg.src, seg.dst)
+        if key in self._done:
+            if not (seg.syn and not seg.payload):
+                return []
+            del self._done[key]  # the port pair is reused by a new connection
+        out: list[WireFlow] = []
+        if key not in self._reassembler and len(self._reassembler) >= self.max_connections:
+            oldest = self._reassembler.oldest()
+            if oldest is not None:
+                self.counters.evictions += 1
+                out.extend(self._hand_over(*oldest, closed=oldest[1].closed, ended=True))
+        _, conn = self._reassembler.add(seg.src, seg.dst, seg.seq, seg.payload, ts, syn=seg.syn, fin=seg.fin,
+                                        rst=seg.rst)
+        if seg.payload or seg.fin or seg.rst:
+            out.extend(self._examine(key, conn))
+        if self.counters.segments % _SWEEP_EVERY == 0:
+            out.extend(self._sweep(self._now - self.idle_timeout))
+        return out
+
+    def finish(self) -> list[WireFlow]:
+        """Everything still held: what each connection showed before the capture ended."""
+        out: list[WireFlow] = []
+        for key, conn in self._reassembler.connections():
+            out.extend(self._hand_over(key, conn, closed=conn.closed, ended=True))
+        return out
+
+    # --- internals ---------------------------------------------------------------------------
+
+    def _sweep(self, older_than: float) -> list[WireFlow]:
+        out: list[WireFlow] = []
+        for key, conn in self._reassembler.idle(older_than):
+            out.extend(self._hand_over(key, conn, closed=True, idle=True))
+        return out
+
+    def _examine(self, key: Key, conn: Connection) -> list[WireFlow]:
+        directions = [(pair, stream.data) for pair, stream in conn.streams.items()]
+        if any(data and not _may_be_handshake(data) for _, data in directions):
+            # Either direction's first bytes rule TLS out (HTTP on 443, SSH, garbage): forget it now.
+            self._retire(key)
+            self.counters.not_tls += 1
+            return []
+        client = _client_direction(directions)
+        if client is None:
+            return self._hand_over(key, conn, closed=True) if conn.closed else []
+        summary = self._summary(conn, client, closed=conn.closed)
+        if not summary.complete:
+            return []
+        return self._emit(key, conn, client, summary)
+
+    def _hand_over(self, key: Key, conn: Connection, *, closed: bool, idle: bool = False,
+                   ended: bool = False) -> list[WireFlow]:
+        """Give up waiting on a connection: emit what it showed, if it showed a ClientHello."""
+        directions = [(pair, stream.data) for pair, stream in conn.streams.items()]
+        client = _client_direction(directions)
+        if client is None:
+            self._retire(key)
+            if any(data for _, data in directions):
+                self.counters.not_tls += 1
+            return []
+        summary = self._summary(conn, client, closed=closed)
+        if idle and summary.completed_at is None and not summary.alert:
+            self.counters.idle_timeouts += 1
+        if ended and not summary.complete:
+            self.counters.unfinished_at_end += 1
+        return self._emit(key, conn, client, summary, timed_out=idle or (ended and not summary.complete))
+
+    def _summary(self, conn: Connection, client: Key, *, closed: bool) -> WireHandshake:
+        c_src, c_dst = client
+        c_stream = conn.stream(c_src, c_dst)
+        assert c_stream is not None
+        s_stream = conn.stream(c_dst, c_src)
+        return summarise_handshake(c_stream, s_stream or _EMPTY, closed=closed)
+
+    def _emit(self, key: Key, conn: Connection, client: Key, summary: WireHandshake, *,
+              timed_out: bool = False) -> list[WireFlow]:
+        self._retire(key)
+        if any(s.truncated for s in conn.streams.values()):
+            self.counters.truncated_streams += 1
+        if summary.client_hello is None:
+            if summary.parse_error and "closed before a ClientHello" not in summary.parse_error:
+                self.counters.not_tls += 1
+            else:
+                self.counters.no_client_hello += 1
+            return []
+        self.counters.tls_flows += 1
+        return [WireFlow(client[0], client[1], summary, conn.first_seen, timed_out=timed_out)]
+
+    def _retire(self, key: Key) -> None:
+        self._reassembler.pop(key)
+        self._done[key] = None
+        while len(self._done) > 4 * self.max_connections:
+            self._done.popitem(last=False)
+
+
+def _may_be_handshake(data: bytes) -> bool:
+    """Could these be the first bytes of a TLS handshake record (ClientHello or ServerHello)?"""
+    if data[0] != HANDSHAKE:
+        return False
+    if len(data) >= 2 and data[1] != 3:
+        return False
+    return len(data) < 6 or data[5] in (CLIENT_HELLO, 2)
+
+
+def _client_direction(directions: list[tuple[Key, bytes]]) -> Key | None:
+    for pair, data in directions:
+        if data[:1] == bytes([HANDSHAKE]) and data[5:6] in (bytes([CLIENT_HELLO]), b""):
+            return pair
+    return None

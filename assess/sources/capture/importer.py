@@ -1,0 +1,181 @@
+"""`carnot runtime from-pcap` and `from-zeek`: recorded evidence in, runtime JSON lines out.
+
+The handshake lines are the live sensor's (same keys, same builder: the sensor's Correlator, fed
+wire flows only), with `source` `pcap` or `zeek`, `host` and every process field null (a capture
+does not say which process or host spoke), and two keys of their own: `capture` (the file) and,
+for Zeek, `capture_line`. The last line is a metrics line with the importer's counters.
+
+Damage policy: a damaged file (cut mid-packet, a corrupt block, a malformed log line) stops that
+file at the damage; every handshake read before it, in it and in every other file, is written; the
+output is complete on disk and then `ImportDamaged` is raised, naming the first damaged file and
+position (the CLI exits 2). Memory is bounded by the flow table, never by the size of a file.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from assess.errors import InputError, OutputError
+from assess.fsio import atomic_writer, require_file
+from assess.sources.capture.flows import HandshakeTracker
+from assess.sources.capture.packets import Skip, TcpSegment, decode
+from assess.sources.capture.pcap import read_packets
+from assess.sources.capture.zeek import read_ssl_log
+from assess.sources.runtime.correlate import Correlator, WireFlow
+
+Advance = Callable[[int], None]
+
+
+class ImportDamaged(InputError):
+    """One or more input files were damaged; the output holds everything read before the damage."""
+
+
+@dataclass(frozen=True)
+class CaptureLimits:
+    max_connections: int = 65536
+    max_bytes: int = 65536  # per direction of a connection
+    idle_timeout: float = 60.0  # seconds of capture time
+
+
+@dataclass
+class ImportReport:
+    out: Path
+    files: int = 0
+    handshakes: int = 0
+    pq_hybrid: int = 0
+    counters: dict[str, int] = field(default_factory=dict)
+    damaged: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"out": str(self.out), "files": self.files, "handshakes": self.handshakes,
+                "pq_hybrid_handshakes": self.pq_hybrid, **self.counters, "damaged": self.damaged}
+
+
+class _LineWriter:
+    """One JSON object per line, the sensor's formatting."""
+
+    def __init__(self, fh: IO[bytes], report: ImportReport) -> None:
+        self.fh = fh
+        self.report = report
+
+    def write(self, line: dict[str, Any]) -> None:
+        self.fh.write((json.dumps(line, ensure_ascii=False, separators=(", ", ": ")) + "\n").encode("utf-8"))
+        if line.get("type") == "handshake":
+            self.report.handshakes += 1
+            self.report.pq_hybrid += line.get("pq_hybrid") is True
+
+
+def wire_line(flow: WireFlow, *, source: str, capture: str) -> dict[str, Any]:
+    """The sensor's handshake line for a wire flow seen in a capture (no process, no host)."""
+    correlator = Correlator(host="")
+    correlator.on_flow(flow, flow.first_seen)
+    [line] = correlator.drain(flow.first_seen, final=True)
+    line.update(host=None, source=source, capture=capture)
+    return line
+
+
+def import_pcaps(paths: Sequence[Path], out: Path, *, limits: CaptureLimits = CaptureLimits(),
+                 advance: Advance | None = None) -> ImportReport:
+    """Every TLS handshake in the captures, as runtime JSON lines in `out` (see the module docstring)."""
+    files = [require_file(p) for p in paths]
+    report = ImportReport(out, files=len(files))
+    skips: Counter[str] = Counter()
+    totals: Counter[str] = Counter()
+    first_error: InputError | None = None
+    try:
+        with atomic_writer(out) as fh:
+            writer = _LineWriter(fh, report)
+            for path in files:
+                tracker = HandshakeTracker(max_connections=limits.max_connections, max_bytes=limits.max_bytes,
+                                           idle_timeout=limits.idle_timeout)
+                offset = 0
+                try:
+                    for packet in read_packets(path):
+                        skips["packets"] += 1
+                        segment = decode(packet.linktype, packet.frame)
+                        if isinstance(segment, Skip):
+                            skips[f"skipped_{segment.value}"] += 1
+                        else:
+                            _count_segment(segment, skips)
+                            for flow in tracker.add(segment, packet.ts):
+                                writer.write(wire_line(flow, source="pcap", capture=str(path)))
+                        if advance is not None:
+                            advance(packet.offset - offset)
+                            offset = packet.offset
+                except InputError as e:
+                    report.damaged.append(e.one_line())
+                    first_error = first_error or e
+                finally:
+                    # What every connection still open showed before the end (or the damage) is kept.
+                    for flow in tracker.finish():
+                        writer.write(wire_line(flow, source="pcap", capture=str(path)))
+                    totals.update(tracker.counters.as_dict())
+                    if advance is not None:
+                        advance(path.stat().st_size - offset)
+            totals.pop("segments", None)
+            report.counters = dict(sorted((skips + totals).items()))
+            writer.write(_metrics(report, "pcap", events=skips["packets"], timeouts=totals["idle_timeouts"],
+                                  evictions=totals["evictions"]))
+    except OSError as e:
+        raise OutputError(f"cannot write: {e.strerror}", path=out) from e
+    _raise_damage(report, first_error)
+    return report
+
+
+def _count_segment(segment: TcpSegment, counts: Counter[str]) -> None:
+    counts["tcp_segments"] += 1
+    if segment.snapped:
+        counts["snapped_segments"] += 1
+    if segment.vlans:
+        counts["vlan_tagged_segments"] += 1
+
+
+def import_zeek_logs(paths: Sequence[Path], out: Path, *, advance: Advance | None = None) -> ImportReport:
+    """Every record of the ssl.logs, as runtime JSON lines in `out` (see the module docstring)."""
+    files = [require_file(p) for p in paths]
+    report = ImportReport(out, files=len(files))
+    records = 0
+    first_error: InputError | None = None
+    try:
+        with atomic_writer(out) as fh:
+            writer = _LineWriter(fh, report)
+            for path in files:
+                try:
+                    for _, line in read_ssl_log(path):
+                        records += 1
+                        writer.write(line)
+                        if advance is not None:
+                            advance(1)
+                except InputError as e:
+                    report.damaged.append(e.one_line())
+                    first_error = first_error or e
+            report.counters = {"records": records}
+            writer.write(_metrics(report, "zeek", events=records, timeouts=0, evictions=0))
+    except OSError as e:
+        raise OutputError(f"cannot write: {e.strerror}", path=out) from e
+    _raise_damage(report, first_error)
+    return report
+
+
+def _metrics(report: ImportReport, source: str, *, events: int, timeouts: int, evictions: int) -> dict[str, Any]:
+    # A recorded capture says nothing about the drops of whatever recorded it: null, not 0.
+    return {"type": "metrics", "source": source, "final": True, "events_received": events,
+            "handshakes_emitted": report.handshakes, "correlation_timeouts": timeouts,
+            "cache_evictions": evictions, "kernel_drops": None, "kernel_drop_rate": None,
+            **report.counters, "damaged_files": len(report.damaged)}
+
+
+def _raise_damage(report: ImportReport, first: InputError | None) -> None:
+    if first is None:
+        return
+    more = len(report.damaged) - 1
+    suffix = f" ({more} more damaged file{'s' if more > 1 else ''})" if more else ""
+    raise ImportDamaged(
+        f"{first.message}; {report.handshakes} handshake(s) read before the damage are in {report.out}{suffix}",
+        path=first.path, line=first.line,
+    )

@@ -1,0 +1,122 @@
+"""Link-layer frames -> TCP segments, decoded with dpkt: Ethernet (802.1Q, QinQ), Linux cooked
+capture v1 and v2, raw IP, BSD loopback (NULL/LOOP); IPv4 and IPv6 (extension headers); TCP.
+
+Pure: bytes in, a `TcpSegment` (or None for anything that is not a TCP segment we can use) out.
+Nothing here raises on hostile bytes: dpkt's decoding errors mean "not usable", counted by the caller.
+"""
+
+from __future__ import annotations
+
+import socket
+from dataclasses import dataclass
+from enum import StrEnum
+
+import dpkt
+
+from assess.sources.runtime.reassembly import Endpoint
+
+# LINKTYPE_* values (https://www.tcpdump.org/linktypes.html); 12 and 14 are RAW on some BSDs.
+LINKTYPE_NULL = 0
+LINKTYPE_ETHERNET = 1
+LINKTYPE_RAW = 101
+LINKTYPE_LOOP = 108
+LINKTYPE_LINUX_SLL = 113
+LINKTYPE_IPV4 = 228
+LINKTYPE_IPV6 = 229
+LINKTYPE_LINUX_SLL2 = 276
+RAW_LINKTYPES = frozenset({LINKTYPE_RAW, 12, 14, LINKTYPE_IPV4, LINKTYPE_IPV6})
+SUPPORTED_LINKTYPES = frozenset({LINKTYPE_NULL, LINKTYPE_ETHERNET, LINKTYPE_LOOP, LINKTYPE_LINUX_SLL,
+                                 LINKTYPE_LINUX_SLL2}) | RAW_LINKTYPES
+
+
+class Skip(StrEnum):
+    """Why a frame gave no segment (the counters of `carnot runtime from-pcap`)."""
+
+    NOT_IP = "not_ip"
+    NOT_TCP = "not_tcp"
+    FRAGMENT = "ip_fragment"
+    MALFORMED = "malformed"
+
+
+@dataclass(frozen=True)
+class TcpSegment:
+    src: Endpoint
+    dst: Endpoint
+    seq: int
+    payload: bytes
+    syn: bool
+    fin: bool
+    rst: bool
+    snapped: bool  # the capture kept fewer payload bytes than the packet carried (snaplen)
+    vlans: tuple[int, ...] = ()
+
+
+def decode(linktype: int, frame: bytes) -> TcpSegment | Skip:
+    """The TCP segment in a captured frame, or why there is none."""
+    try:
+        return _decode(linktype, frame)
+    except (dpkt.UnpackError, ValueError, IndexError, KeyError):
+        return Skip.MALFORMED
+
+
+def _decode(linktype: int, frame: bytes) -> TcpSegment | Skip:
+    vlans: tuple[int, ...] = ()
+    if linktype == LINKTYPE_ETHERNET:
+        eth = dpkt.ethernet.Ethernet(frame)
+        vlans = tuple(tag.id for tag in getattr(eth, "vlan_tags", ()))
+        ip = eth.data
+    elif linktype == LINKTYPE_LINUX_SLL:
+        ip = dpkt.sll.SLL(frame).data
+    elif linktype == LINKTYPE_LINUX_SLL2:
+        ip = dpkt.sll2.SLL2(frame).data
+    elif linktype in (LINKTYPE_NULL, LINKTYPE_LOOP):
+        ip = dpkt.loopback.Loopback(frame).data
+    elif linktype in RAW_LINKTYPES:
+        ip = _raw_ip(frame)
+    else:
+        return Skip.NOT_IP
+    if isinstance(ip, dpkt.ip.IP):
+        if ip.mf or ip.offset:
+            return Skip.FRAGMENT
+        family, wire_len = socket.AF_INET, ip.len - ip.hl * 4
+    elif isinstance(ip, dpkt.ip6.IP6):
+        if dpkt.ip.IP_PROTO_FRAGMENT in ip.extension_hdrs:
+            return Skip.FRAGMENT
+        family, wire_len = socket.AF_INET6, ip.plen - _ext_len(ip)
+    else:
+        return Skip.NOT_IP
+    tcp = ip.data
+    if not isinstance(tcp, dpkt.tcp.TCP):
+        return Skip.NOT_TCP if ip.p != dpkt.ip.IP_PROTO_TCP else Skip.MALFORMED
+    payload = bytes(tcp.data)
+    header = tcp.off * 4
+    return TcpSegment(
+        src=Endpoint(_ip_text(family, ip.src), tcp.sport),
+        dst=Endpoint(_ip_text(family, ip.dst), tcp.dport),
+        seq=tcp.seq,
+        payload=payload,
+        syn=bool(tcp.flags & dpkt.tcp.TH_SYN),
+        fin=bool(tcp.flags & dpkt.tcp.TH_FIN),
+        rst=bool(tcp.flags & dpkt.tcp.TH_RST),
+        snapped=wire_len > 0 and len(payload) < wire_len - header,
+        vlans=vlans,
+    )
+
+
+def _raw_ip(frame: bytes) -> object:
+    version = frame[0] >> 4 if frame else 0
+    if version == 4:
+        return dpkt.ip.IP(frame)
+    if version == 6:
+        return dpkt.ip6.IP6(frame)
+    return None
+
+
+def _ext_len(ip6: dpkt.ip6.IP6) -> int:
+    return sum(int(h.length) for h in ip6.all_extension_headers)
+
+
+def _ip_text(family: int, raw: bytes) -> str:
+    text = socket.inet_ntop(family, raw)
+    # An IPv4-mapped IPv6 address is the IPv4 peer (as the sensor reports it).
+    return text[7:] if family == socket.AF_INET6 and text.startswith("::ffff:") and "." in text else text

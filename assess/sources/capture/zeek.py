@@ -1,0 +1,212 @@
+"""Zeek's ssl.log, in its TSV form (`#separator`, `#fields`, `-` unset, `(empty)`, `#close`) or as
+JSON lines, mapped to the runtime handshake lines. Zeek names are normalised through
+`assess.tlsnames` (`unknown-4588` is code point 4588, i.e. X25519MLKEM768).
+
+Pure apart from reading the file: `read_ssl_log(path)` yields `(line_number, record)` pairs and
+raises `ZeekLogError` naming the line where the log stops making sense; the lines before it have
+been yielded already.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from assess.errors import InputError
+from assess.sources.runtime.wire import version_name
+from assess.tlsnames import cipher_suite_name, group_name, iana_cipher_suite, is_pq_group, normalise_group
+
+# Zeek's version strings (base/protocols/ssl/consts.zeek) -> the contract's.
+ZEEK_VERSIONS = {"SSLv2": "SSLv2", "SSLv3": "SSLv3", "TLSv10": "TLSv1", "TLSv11": "TLSv1.1", "TLSv12": "TLSv1.2",
+                 "TLSv13": "TLSv1.3", "DTLSv10": "DTLSv1.0", "DTLSv12": "DTLSv1.2", "DTLSv13": "DTLSv1.3"}
+_UNKNOWN = re.compile(r"unknown-(\d+)")
+_ESCAPE = re.compile(rb"\\x([0-9a-fA-F]{2})")
+REQUIRED_FIELDS = ("ts", "id.orig_h", "id.orig_p", "id.resp_h", "id.resp_p")
+
+
+class ZeekLogError(InputError):
+    """An ssl.log that is not what Zeek writes, at a line."""
+
+
+def read_ssl_log(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, handshake line) for every record of an ssl.log, TSV or JSON."""
+    try:
+        fh = path.open("rb")
+    except OSError as e:
+        raise InputError(f"cannot read: {e.strerror}", path=path) from e
+    with fh:
+        first = fh.readline()
+        fh.seek(0)
+        if first.lstrip().startswith(b"{"):
+            yield from _json_lines(path, fh)
+        elif first.startswith(b"#separator"):
+            yield from _tsv(path, fh)
+        else:
+            raise ZeekLogError("not a Zeek ssl.log: neither a #separator header nor a JSON object", path=path, line=1)
+
+
+def _json_lines(path: Path, fh: Any) -> Iterator[tuple[int, dict[str, Any]]]:
+    for number, raw in enumerate(fh, start=1):
+        if not raw.strip():
+            continue
+        try:
+            record = json.loads(raw)
+        except (ValueError, UnicodeDecodeError) as e:
+            raise ZeekLogError(f"not a JSON object: {e}", path=path, line=number) from e
+        if not isinstance(record, dict):
+            raise ZeekLogError("not a JSON object", path=path, line=number)
+        yield number, to_handshake_line(record, path, number)
+
+
+def _tsv(path: Path, fh: Any) -> Iterator[tuple[int, dict[str, Any]]]:
+    separator, set_separator, empty, unset = b"\t", b",", b"(empty)", b"-"
+    fields: list[str] | None = None
+    for number, raw in enumerate(fh, start=1):
+        line = raw.rstrip(b"\r\n")
+        if not line:
+            continue
+        if line.startswith(b"#"):
+            directive, _, value = line[1:].partition(b" " if line.startswith(b"#separator") else separator)
+            if directive == b"separator":
+                separator = _unescape(value)
+            elif directive == b"set_separator":
+                set_separator = _unescape(value)
+            elif directive == b"empty_field":
+                empty = value
+            elif directive == b"unset_field":
+                unset = value
+            elif directive == b"fields":
+                fields = [f.decode("utf-8", errors="replace") for f in value.split(separator)]
+                missing = [f for f in REQUIRED_FIELDS if f not in fields]
+                if missing:
+                    raise ZeekLogError(f"#fields lacks {', '.join(missing)}", path=path, line=number)
+            elif directive == b"path" and value.strip() != b"ssl":
+                raise ZeekLogError(f"a {value.decode('utf-8', 'replace')!r} log, not ssl.log", path=path, line=number)
+            continue
+        if fields is None:
+            raise ZeekLogError("a record before the #fields header", path=path, line=number)
+        values = line.split(separator)
+        if len(values) != len(fields):
+            raise ZeekLogError(f"{len(values)} fields where #fields names {len(fields)}", path=path, line=number)
+        record: dict[str, Any] = {}
+        for name, value in zip(fields, values, strict=True):
+            if value == unset:
+                continue
+            if value == empty:
+                record[name] = []
+            elif set_separator in value and name in _LIST_FIELDS:
+                record[name] = [_text(v) for v in value.split(set_separator)]
+            else:
+                record[name] = [_text(value)] if name in _LIST_FIELDS else _text(value)
+        yield number, to_handshake_line(record, path, number)
+
+
+_LIST_FIELDS = frozenset({"client_curves", "client_key_share_groups", "client_supported_versions"})
+
+
+def _unescape(value: bytes) -> bytes:
+    return _ESCAPE.sub(lambda m: bytes([int(m.group(1), 16)]), value)
+
+
+def _text(value: bytes) -> str:
+    # Zeek writes non-printable bytes as \xHH; an SNI is attacker-controlled, so keep every byte.
+    return _unescape(value).decode("utf-8", errors="backslashreplace")
+
+
+def to_handshake_line(record: dict[str, Any], path: Path, number: int) -> dict[str, Any]:
+    """One ssl.log record (field name -> value, TSV strings or JSON values) as a runtime handshake line."""
+    try:
+        ts = float(record["ts"])
+        orig_port, resp_port = int(record["id.orig_p"]), int(record["id.resp_p"])
+        orig_host, resp_host = str(record["id.orig_h"]), str(record["id.resp_h"])
+    except KeyError as e:
+        raise ZeekLogError(f"record lacks {e.args[0]!r}", path=path, line=number) from e
+    except (TypeError, ValueError) as e:
+        raise ZeekLogError(f"bad timestamp or endpoint: {e}", path=path, line=number) from e
+    if not (0 <= orig_port <= 65535 and 0 <= resp_port <= 65535):
+        raise ZeekLogError("a port outside 0-65535", path=path, line=number)
+    try:
+        when = datetime.fromtimestamp(ts, tz=UTC)
+    except (OverflowError, OSError, ValueError) as e:
+        raise ZeekLogError(f"timestamp {ts} is out of range", path=path, line=number) from e
+    group = _group(record.get("curve"))
+    return {
+        "type": "handshake",
+        "ts": when.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        "host": None,
+        "pid": None,
+        "tid": None,
+        "comm": None,
+        "exe": None,
+        "library": None,
+        "library_version": None,
+        "role": None,
+        "sni": _optional_text(record.get("server_name")),
+        "src_ip": orig_host,
+        "src_port": orig_port,
+        "dst_ip": resp_host,
+        "dst_port": resp_port,
+        "tls_version": _version(record.get("version")),
+        "cipher_suite": _cipher(record.get("cipher")),
+        "groups_offered": _groups(record.get("client_curves")),
+        "key_shares_offered": _groups(record.get("client_key_share_groups")),
+        "negotiated_group": group,
+        "pq_hybrid": is_pq_group(group) if group is not None else None,
+        "success": _flag(record.get("established"), path, number),
+        "handshake_ms": None,
+        "source": "zeek",
+        "capture": str(path),
+        "capture_line": number,
+    }
+
+
+def _optional_text(value: Any) -> str | None:
+    return None if value is None or value == "" else str(value)
+
+
+def _unknown_code(name: str) -> int | None:
+    match = _UNKNOWN.fullmatch(name.strip())
+    return int(match.group(1)) if match else None
+
+
+def _version(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    name = str(value)
+    code = _unknown_code(name)
+    return version_name(code) if code is not None else ZEEK_VERSIONS.get(name, name)
+
+
+def _cipher(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    code = _unknown_code(str(value))
+    return cipher_suite_name(code) if code is not None else iana_cipher_suite(str(value))
+
+
+def _group(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, int) or str(value).isdigit():
+        return group_name(int(value))  # ssl-log-ext logs code points as counts
+    code = _unknown_code(str(value))
+    return group_name(code) if code is not None else normalise_group(str(value))
+
+
+def _groups(value: Any) -> list[str] | None:
+    if value is None:
+        return None
+    items = value if isinstance(value, list) else [value]
+    return [g for g in (_group(v) for v in items) if g is not None]
+
+
+def _flag(value: Any, path: Path, number: int) -> bool | None:
+    if value is None or isinstance(value, bool):
+        return value
+    if value in ("T", "F"):
+        return value == "T"
+    raise ZeekLogError(f"'established' is {value!r}, not T or F", path=path, line=number)
