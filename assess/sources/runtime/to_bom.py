@@ -41,6 +41,8 @@ HANDSHAKE_KEYS: dict[str, tuple[type, ...]] = {
 _VERSION_NUMBER = {"TLSv1": "1.0", "TLSv1.1": "1.1", "TLSv1.2": "1.2", "TLSv1.3": "1.3", "SSLv3": "3.0"}
 # Evidence occurrences kept per asset (the counts are always exact).
 MAX_EVIDENCE = 20
+# The `source` of lines imported by `carnot runtime from-pcap` / `from-zeek` (assess/sources/capture).
+CAPTURE_SOURCES = {"pcap": Source.PCAP, "zeek": Source.ZEEK}
 
 
 def parse_lines(lines: Iterable[str], origin: str) -> list[dict[str, Any]]:
@@ -148,9 +150,15 @@ def handshakes_to_shard(handshakes: Iterable[dict[str, Any]], *, asset_id: str |
         _add(use.snis, hs["sni"])
         if hs["library"]:
             _add(use.libraries, " ".join(v for v in (hs["library"], hs["library_version"]) if v))
-        location = "/".join(str(v) for v in (hs["host"], hs["pid"], hs["comm"]))
-        if location not in use.evidence and len(use.evidence) < MAX_EVIDENCE:
-            use.evidence[location] = Evidence(source=Source.RUNTIME, location=location, context=f"source {hs['source']}")
+        # Lines imported from a capture or a Zeek log name their file and are evidence of that source.
+        source = CAPTURE_SOURCES.get(hs["source"], Source.RUNTIME)
+        capture = hs.get("capture") if isinstance(hs.get("capture"), str) else None
+        line = hs.get("capture_line") if isinstance(hs.get("capture_line"), int) else None
+        location = capture or "/".join(str(v) for v in (hs["host"], hs["pid"], hs["comm"]))
+        key = f"{location}:{line}" if line is not None else location
+        if key not in use.evidence and len(use.evidence) < MAX_EVIDENCE:
+            use.evidence[key] = Evidence(source=source, location=location, line=line,
+                                         context=f"source {hs['source']}")
 
     groups = sorted({u.group for u in uses.values() if u.group})
     group_assets = {g: _group_asset(g, [e for u in uses.values() if u.group == g for e in u.evidence.values()])
