@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from types import ModuleType
 
 from assess import __version__
-from assess.cli import attest, bundling, doctor, explain, gate, inventory, merging, runtime, scan, serve
+from assess.cli import attest, bundling, doctor, explain, gate, inventory, merging, runtime, scan, serve, viz
 from assess.errors import CarnotError
 
 # The registry of sub-command modules, in the order `carnot --help` lists them.
@@ -24,6 +24,7 @@ COMMANDS: tuple[ModuleType, ...] = (
     merging,
     gate,
     attest,
+    viz,
     bundling,
     serve,
     doctor,
