@@ -44,7 +44,7 @@ from assess.clock import build_time, iso, source_date_epoch
 from assess.errors import CbomError, ConfigError, InputError, VerificationError
 from assess.exposure import ExposureConfig, assess_exposure
 from assess.fsio import pretty_json, read_json, require_file, write_atomic
-from assess.model import Gap, Prop
+from assess.model import Asset, Gap, Prop, Source
 from assess.redact import RedactionConfig, Redactor
 
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
@@ -273,6 +273,29 @@ def policy_section(gate: GateResults | None) -> dict[str, Any]:
     }
 
 
+CAPTURE_SOURCES = (Source.PCAP, Source.ZEEK)
+
+
+def evidence_sources(assets: Iterable[Asset]) -> dict[str, Any]:
+    """How many assets each source saw (an asset seen by two counts for both) and how many evidence
+    occurrences it gave; `from_captures` is the share that came from packet captures and Zeek logs."""
+    by_asset: Counter[str] = Counter()
+    by_evidence: Counter[str] = Counter()
+    captured = 0
+    for asset in assets:
+        sources = {v for k, v in asset.properties if k == Prop.SOURCE}
+        sources |= {str(ev.source) for ev in asset.evidence}
+        by_asset.update(sources)
+        by_evidence.update(str(ev.source) for ev in asset.evidence)
+        captured += any(s in CAPTURE_SOURCES for s in sources)
+    return {
+        "assets": dict(sorted(by_asset.items())),
+        "evidence": dict(sorted(by_evidence.items())),
+        "from_captures": {"assets": captured,
+                          "evidence": sum(by_evidence[str(s)] for s in CAPTURE_SOURCES)},
+    }
+
+
 def build_statement(
     doc: CbomDocument,
     *,
@@ -310,6 +333,7 @@ def build_statement(
             "exposure": exposure.summary(),
             "gaps": len(gaps),
             "skipped_files": skipped_count,
+            "evidence_sources": evidence_sources(assets),
         },
         "policy": policy,
         "exposure": exposure.to_dict(),
