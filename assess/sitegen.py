@@ -1,0 +1,435 @@
+"""The report site: static HTML from the bundles in dist/, safe against what it displays.
+
+`build_site(dist, out)` verifies and opens every bundle the manifest lists and writes:
+
+    index.html               what Carnot is, the pipeline, quick start, the latest status
+    latest.html              the latest assessment
+    assessments/<id>.html    one page per assessment (+ assessments/<id>/ with its PNGs)
+    history.html             trends across assessments (+ trends/trends.png)
+    downloads.html           every bundle with its SHA256 and verification status, the manifest
+    policy-guide.html        docs/POLICY_GUIDE.md, which findings' remediation links point into
+    dist/                    copies of the intact bundles and assessments_manifest.json
+    assets/                  carnot.css, charts.js, plotly.min.js (the only scripts; all local)
+
+Safety: templates autoescape (text and attributes); chart figures are JSON in
+`<script type="application/json">` blocks with <, >, &, U+2028/2029 escaped; every href is built
+here from validated ids and anchors, never copied from data; a Content-Security-Policy allows only
+the site's own scripts. Observed strings are truncated for display and isolated with <bdi>.
+
+`render_assessment_html(source, for_print=...)` renders the same assessment partial as a single
+self-contained document (CSS inline, PNGs as data: URIs, no script) for the PDF report.
+
+The site is built in a temporary folder beside `out` and swapped in at the end, so a failed build
+never leaves half a site.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import shutil
+import tempfile
+import zipfile
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markdown_it import MarkdownIt
+
+from assess import __version__
+from assess.bundle import MANIFEST_NAME, verify_bundle
+from assess.errors import InputError, OutputError, VerificationError
+from assess.fsio import read_json
+from assess.viz import CHARTS, TRENDS, interactive
+from assess.viz.data import SEVERITIES, chart_data, trends_data
+from assess.viz.history import (
+    ATTESTATION,
+    GATE_RESULT,
+    Assessment,
+    BundleStatus,
+    facts_from_predicate,
+    load_assessment,
+    read_dist,
+)
+
+SITE_DIR = Path(__file__).resolve().parents[1] / "site"
+POLICY_GUIDE = Path(__file__).resolve().parents[1] / "docs" / "POLICY_GUIDE.md"
+MARKER = ".carnot-site"  # marks a folder this module built, so a rebuild may replace it
+TOP_FINDINGS = 25
+TOP_EXPOSED = 15
+TEXT_LIMIT = 300
+_ANCHOR = re.compile(r"POLICY_GUIDE\.md#([a-z0-9][a-z0-9_-]{0,80})$")
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,80}$")
+CSP = ("default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+       "font-src 'self'; connect-src 'none'; base-uri 'none'; form-action 'none'")
+PRINT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
+
+
+# --- the view of one assessment ----------------------------------------------------------------
+
+def clip(value: object, limit: int = TEXT_LIMIT) -> str:
+    """Observed text bounded for display; the full value stays in the bundle."""
+    text = "" if value is None else str(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def remediation_anchor(finding: Mapping[str, Any]) -> str | None:
+    """The policy-guide anchor a finding's remediation names, else one from its rule; never a URL."""
+    match = _ANCHOR.search(str(finding.get("remediation") or ""))
+    if match:
+        return match.group(1)
+    rule = str(finding.get("rule") or "").lower()
+    return rule if _SLUG.match(rule) else None
+
+
+def _finding_row(f: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "rule": clip(f.get("rule"), 80),
+        "severity": str(f.get("severity")) if str(f.get("severity")) in SEVERITIES else "unknown",
+        "bom_ref": clip(f.get("bom_ref"), 120),
+        "message": clip(f.get("message")),
+        "remediation": clip(f.get("remediation"), 120),
+        "anchor": remediation_anchor(f),
+        "waived": bool(f.get("waived")),
+    }
+
+
+def top_findings(findings: Iterable[Mapping[str, Any]], limit: int = TOP_FINDINGS) -> list[dict[str, Any]]:
+    rank = {s: i for i, s in enumerate(SEVERITIES)}
+    ordered = sorted(findings, key=lambda f: (bool(f.get("waived")), rank.get(str(f.get("severity")), 9),
+                                              str(f.get("rule")), str(f.get("bom_ref"))))
+    return [_finding_row(f) for f in ordered[:limit]]
+
+
+def _number(value: Any, spec: str) -> str:
+    return "—" if value is None else format(float(value), spec)
+
+
+def top_exposed(results: Iterable[Mapping[str, Any]], limit: int = TOP_EXPOSED) -> list[dict[str, Any]]:
+    """Exposed assets and flows, worst first (the order ExposureReport.exposed() uses)."""
+    hits = sorted((r for r in results if r.get("exposed")), key=lambda r: (
+        -(r.get("exposure_years") or 0.0), -(r.get("probability_exposed") or 0.0),
+        -(r.get("years_past_deadline") or 0.0), str(r.get("bom_ref"))))
+    rows = []
+    for r in hits[:limit]:
+        flow = r.get("flow") or {}
+        rows.append({
+            "name": clip(r.get("name"), 160),
+            "algorithm": clip(r.get("algorithm"), 60),
+            "risk": clip(r.get("risk"), 40),
+            "where": clip(flow.get("sni") or flow.get("endpoint") or ", ".join(r.get("sources") or []), 160),
+            "years": _number(r.get("exposure_years") if r.get("risk") == "hndl" else r.get("years_past_deadline"),
+                             "+.1f"),
+            "probability": "—" if r.get("probability_exposed") is None
+            else f"{100 * float(r['probability_exposed']):.0f}%",
+        })
+    return rows
+
+
+def assumption_rows(assumptions: Mapping[str, Any]) -> list[dict[str, str]]:
+    rows = []
+    for name, value in sorted(assumptions.items()):
+        if isinstance(value, Mapping):
+            origin = str(value.get("origin", ""))
+            shown = value.get("value", value.get("points"))
+            if isinstance(shown, Mapping):
+                shown = ", ".join(f"{k} {v:g}" if isinstance(v, (int, float)) else f"{k} {v}"
+                                  for k, v in sorted(shown.items()))
+            elif isinstance(shown, list):
+                shown = ", ".join(f"{p[0]:g}y→{100 * p[1]:.0f}%" if isinstance(p, list) and len(p) == 2
+                                  else str(p) for p in shown)
+            note = value.get("source")
+        else:
+            origin, shown, note = "", value, None
+        rows.append({"name": clip(name, 80), "value": clip(shown), "origin": clip(origin, 40),
+                     "note": clip(note) if note else ""})
+    return rows
+
+
+@dataclass(frozen=True)
+class ChartView:
+    name: str
+    title: str
+    src: str  # a relative path we build, or a data: URI
+    figure_json: str  # script-safe JSON of the plotly figure ("" when not interactive)
+
+
+def assessment_view(a: Assessment, charts: list[ChartView]) -> dict[str, Any]:
+    """Everything the assessment partial shows, already bounded; the template escapes it."""
+    p = a.predicate or {}
+    summary, policy = p.get("summary") or {}, p.get("policy") or {}
+    exposure = p.get("exposure") or {}
+    ex_summary = exposure.get("summary") or {}
+    violations, pq = a.charts["violations"], a.charts["pq_share"]
+    share = pq["pq_share"]
+    status = clip(policy.get("status") or summary.get("policy_status") or "not assessed", 40)
+    return {
+        "id": a.id,
+        "created": clip(a.created, 40),
+        "bundle": a.bundle,
+        "sha256": a.sha256,
+        "status": status,
+        "status_class": status if status in ("pass", "warn", "fail") else "other",
+        "profile": clip(policy.get("profile") or "—", 40),
+        "mode": clip(policy.get("mode") or "—", 40),
+        "engine": clip(policy.get("engine") or "—", 40),
+        "facts": [
+            ("crypto assets", summary.get("crypto_assets", len(a.results))),
+            ("open findings", violations["total"]),
+            ("waived findings", violations["total_waived"]),
+            ("HNDL-exposed assets", ex_summary.get("hndl_exposed", "—")),
+            ("signatures past deadline", ex_summary.get("signature_past_deadline", "—")),
+            ("observed flows", ex_summary.get("flows", "—")),
+            ("HNDL-exposed flows", a.charts["exposed_flows"]),
+            ("handshakes on hybrid PQ", "n/a" if share is None else f"{100 * share:.1f}%"),
+            ("gaps", len(p.get("gaps") or [])),
+        ],
+        "by_severity": [(s, violations["by_severity"][s]) for s in SEVERITIES],
+        "charts": charts,
+        "findings": top_findings(a.findings),
+        "findings_total": len(a.findings),
+        "exposed": top_exposed(a.results),
+        "exposed_total": sum(1 for r in a.results if r.get("exposed")),
+        "as_of": clip(exposure.get("as_of") or "—", 40),
+        "model": clip((exposure.get("assumptions") or {}).get("model") or "", 200),
+        "assumptions": assumption_rows({k: v for k, v in (exposure.get("assumptions") or {}).items()
+                                        if k != "model"}),
+        "gaps": [{k: clip(g.get(k), 200) for k in ("stage", "scope", "reason", "origin")}
+                 for g in (p.get("gaps") or [])[:200] if isinstance(g, Mapping)],
+        "gaps_total": len(p.get("gaps") or []),
+        "notes": list(a.notes),
+        "redaction": bool((p.get("redaction") or {}).get("enabled")),
+    }
+
+
+# --- templates ---------------------------------------------------------------------------------
+
+def environment(site_dir: Path = SITE_DIR) -> Environment:
+    templates = site_dir / "templates"
+    if not templates.is_dir():
+        raise InputError("the site templates are missing (expected a Carnot source checkout)", path=templates)
+    env = Environment(loader=FileSystemLoader(str(templates)), undefined=StrictUndefined,
+                      autoescape=select_autoescape(default=True, default_for_string=True),
+                      trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+    env.globals.update(version=__version__, severities=SEVERITIES)
+    return env
+
+
+def _has_data(key: str, chart: Mapping[str, Any]) -> bool:
+    if key == "sankey":
+        return bool(chart["nodes"])
+    if key == "violations":
+        return bool(chart["rules"])
+    return any(chart["handshakes"].values())
+
+
+def _charts_for(a: Assessment, src: Callable[[str], str], interactive_charts: bool) -> list[ChartView]:
+    """Each chart's PNG, and its interactive figure when there is something to explore (else the PNG
+    says "nothing observed" better than empty axes)."""
+    views = []
+    for name, (key, _, figure, title) in CHARTS.items():
+        live = interactive_charts and _has_data(key, a.charts[key])
+        views.append(ChartView(name, title, src(name), interactive.figure_json(figure(a.charts[key])) if live else ""))
+    return views
+
+
+def _write(path: Path, data: bytes | str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
+
+
+def _write_pngs(folder: Path, charts: Mapping[str, Any]) -> None:
+    for name, (key, draw_png, _, _) in CHARTS.items():
+        _write(folder / f"{name}.png", draw_png(charts[key]))
+
+
+def _guide_html() -> str | None:
+    if not POLICY_GUIDE.is_file():
+        return None
+    md = MarkdownIt("commonmark", {"html": False, "linkify": False})
+
+    def heading_open(tokens: Any, idx: int, options: Any, env: Any) -> str:
+        title = tokens[idx + 1].content if idx + 1 < len(tokens) else ""
+        slug = re.sub(r"[^a-z0-9 _-]", "", title.lower()).strip().replace(" ", "-")
+        if slug:
+            tokens[idx].attrSet("id", slug)
+        return str(md.renderer.renderToken(tokens, idx, options, env))
+
+    md.add_render_rule("heading_open", heading_open)
+    return str(md.render(POLICY_GUIDE.read_text(encoding="utf-8")))
+
+
+# --- the site ----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SiteResult:
+    out: str
+    assessments: int
+    bundles: int
+    tampered: tuple[str, ...]
+    pages: int
+    bytes: int
+
+    def report(self) -> dict[str, Any]:
+        return {"out": self.out, "assessments": self.assessments, "bundles": self.bundles,
+                "tampered": list(self.tampered), "pages": self.pages, "bytes": self.bytes}
+
+
+def build_site(dist: str | Path, out: str | Path, *, progress: Callable[[int], None] | None = None) -> SiteResult:
+    """Verify every bundle in dist and write the site to out (replacing a site built here before)."""
+    dist_dir, out_dir = Path(dist), Path(out)
+    assessments, statuses = read_dist(dist_dir)
+    _check_replaceable(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    try:
+        pages = _render_site(staging, dist_dir, assessments, statuses, environment(), progress)
+        _swap_in(staging, out_dir)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    size = sum(p.stat().st_size for p in out_dir.rglob("*") if p.is_file())
+    return SiteResult(out=str(out_dir), assessments=len(assessments), bundles=len(statuses),
+                      tampered=tuple(s.bundle for s in statuses if not s.intact), pages=pages, bytes=size)
+
+
+def _check_replaceable(out: Path) -> None:
+    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / MARKER).exists())):
+        raise OutputError("exists and is not a site Carnot built; choose an empty or new folder", path=out)
+
+
+def _swap_in(staging: Path, out: Path) -> None:
+    os.chmod(staging, 0o755)
+    if out.exists():
+        old = out.with_name(f".{out.name}.old")
+        shutil.rmtree(old, ignore_errors=True)
+        out.rename(old)
+        staging.rename(out)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        staging.rename(out)
+
+
+def _render_site(
+    root: Path,
+    dist: Path,
+    assessments: list[Assessment],
+    statuses: list[BundleStatus],
+    env: Environment,
+    progress: Callable[[int], None] | None,
+) -> int:
+    _write(root / MARKER, f"built by carnot {__version__}\n")
+    for name in ("carnot.css", "charts.js"):
+        _write(root / "assets" / name, (SITE_DIR / "static" / name).read_bytes())
+    _write(root / "assets" / "plotly.min.js", interactive.plotly_js())
+
+    common = {"csp": CSP, "latest": assessments[-1] if assessments else None,
+              "assessment_count": len(assessments)}
+    pages = 0
+
+    def page(rel: str, template: str, **context: Any) -> None:
+        nonlocal pages
+        prefix = "../" * rel.count("/")
+        html = env.get_template(template).render(root=prefix, page=rel, **common, **context)
+        _write(root / rel, html)
+        pages += 1
+
+    views: dict[str, dict[str, Any]] = {}
+    for a in assessments:
+        _write_pngs(root / "assessments" / a.id, a.charts)
+        _write(root / "assessments" / a.id / "viz_data.json",
+               json.dumps(a.charts, sort_keys=True, indent=1, ensure_ascii=False))
+        views[a.id] = assessment_view(a, _charts_for(a, lambda n, i=a.id: f"assessments/{i}/{n}.png", True))
+        page(f"assessments/{a.id}.html", "assessment_page.html.j2", a=views[a.id])
+        if progress:
+            progress(1)
+
+    latest = views[assessments[-1].id] if assessments else None
+    page("index.html", "index.html.j2", a=latest)
+    page("latest.html", "latest.html.j2", a=latest)
+
+    trends = trends_data(a.trend for a in assessments)
+    trend_chart = None
+    if assessments:
+        _, draw_png, figure, title = TRENDS
+        _write(root / "trends" / "trends.png", draw_png(trends))
+        trend_chart = ChartView("trends", title, "trends/trends.png",
+                                interactive.figure_json(figure(trends)))
+    rows = [{"id": a.id, "created": views[a.id]["created"], "status": views[a.id]["status"],
+             "by_severity": views[a.id]["by_severity"], "pq": views[a.id]["facts"][7][1],
+             "exposed_flows": a.charts["exposed_flows"]} for a in reversed(assessments)]
+    page("history.html", "history.html.j2", rows=rows, trend=trend_chart)
+
+    for s in statuses:
+        if s.intact:
+            shutil.copyfile(dist / s.bundle, _mkparent(root / "dist" / s.bundle))
+    shutil.copyfile(dist / MANIFEST_NAME, _mkparent(root / "dist" / MANIFEST_NAME))
+    page("downloads.html", "downloads.html.j2", bundles=list(reversed(statuses)))
+    page("policy-guide.html", "policy_guide.html.j2", guide=_guide_html())
+    return pages
+
+
+def _mkparent(path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+# --- one assessment as a self-contained document (the PDF report) -----------------------------
+
+def load_source(source: str | Path) -> Assessment:
+    """An assessment from a bundle zip (verified when its manifest is beside it) or a folder."""
+    path = Path(source)
+    if path.is_dir():
+        return _load_folder(path)
+    if not path.is_file():
+        raise InputError("no such bundle or assessment folder", path=path)
+    manifest = path.parent / MANIFEST_NAME
+    entry: dict[str, Any]
+    if manifest.exists():
+        result = verify_bundle(path, manifest)
+        if not result.intact:
+            raise VerificationError(f"bundle failed verification: {result.problems[0]}", path=path)
+        entry = next(e for e in read_json(manifest)["entries"] if e["bundle"] == path.name)
+    else:
+        try:
+            with zipfile.ZipFile(path) as zf:
+                names = zf.namelist()
+        except zipfile.BadZipFile as e:
+            raise InputError(f"not a zip bundle: {e}", path=path) from e
+        entry = {"id": path.stem.removeprefix("assessment-"), "bundle": path.name, "sha256": "",
+                 "files": {n: "" for n in names}}
+    return load_assessment(path, entry)
+
+
+def _load_folder(folder: Path) -> Assessment:
+    statement = read_json(folder / ATTESTATION) if (folder / ATTESTATION).exists() else None
+    predicate = statement.get("predicate") if isinstance(statement, dict) else None
+    notes: list[str] = []
+    if isinstance(predicate, dict):
+        results, findings = facts_from_predicate(predicate)
+    else:
+        predicate, results = None, []
+        gate = read_json(folder / GATE_RESULT) if (folder / GATE_RESULT).exists() else {}
+        findings = list(gate.get("findings") or []) if isinstance(gate, dict) else []
+        notes.append("no attestation.json: exposure was not scored for this assessment")
+    created = str((predicate or {}).get("generated_at", ""))
+    return Assessment(id=folder.name, bundle="", sha256="", size=0, created=created,
+                      files=tuple(sorted(p.name for p in folder.iterdir())), predicate=predicate,
+                      results=tuple(results), findings=tuple(findings),
+                      charts=chart_data(results, findings), notes=tuple(notes))
+
+
+def render_assessment_html(source: str | Path | Assessment, *, for_print: bool = False) -> str:
+    """One assessment as a self-contained HTML document: the site's partial, CSS inline, PNGs as
+    data: URIs, no script. for_print adds the print layout (A4 pages, no screen chrome)."""
+    a = source if isinstance(source, Assessment) else load_source(source)
+    pngs = {name: draw_png(a.charts[key]) for name, (key, draw_png, _, _) in CHARTS.items()}
+    charts = _charts_for(a, lambda n: "data:image/png;base64," + base64.b64encode(pngs[n]).decode("ascii"),
+                         False)
+    css = (SITE_DIR / "static" / "carnot.css").read_text(encoding="utf-8")
+    return environment().get_template("standalone.html.j2").render(
+        a=assessment_view(a, charts), css=css, for_print=for_print, csp=PRINT_CSP, root="")
