@@ -66,6 +66,8 @@ struct event_t {
 };
 
 BPF_PERF_OUTPUT(events);
+// Events other than K_SNI leave out the SNI buffer: a third of the size, so the buffer holds more.
+#define EVENT_SIZE_NO_SNI offsetof(struct event_t, sni)
 BPF_PERCPU_ARRAY(scratch, struct event_t, 1);
 BPF_TABLE("lru_hash", struct ssl_key, u8, done, 65536);
 BPF_TABLE("lru_hash", struct ssl_key, u8, known, 65536);
@@ -127,7 +129,7 @@ static __always_inline int on_enter(struct pt_regs *ctx, u32 kind) {
     if (!e)
         return 0;
     e->ssl = key.ssl;
-    events.perf_submit(ctx, e, sizeof(*e));
+    events.perf_submit(ctx, e, EVENT_SIZE_NO_SNI);
     return 0;
 }
 
@@ -151,7 +153,7 @@ static __always_inline int on_return(struct pt_regs *ctx, u32 enter_kind) {
         return 0;
     e->ssl = key.ssl;
     e->ret = ret;
-    events.perf_submit(ctx, e, sizeof(*e));
+    events.perf_submit(ctx, e, EVENT_SIZE_NO_SNI);
     return 0;
 }
 
@@ -189,7 +191,7 @@ int ssl_set_fd_enter(struct pt_regs *ctx) {
         return 0;
     e->ssl = key.ssl;
     e->fd = (int)PT_REGS_PARM2(ctx);
-    events.perf_submit(ctx, e, sizeof(*e));
+    events.perf_submit(ctx, e, EVENT_SIZE_NO_SNI);
     return 0;
 }
 
@@ -205,7 +207,7 @@ int ssl_free_enter(struct pt_regs *ctx) {
     if (!e)
         return 0;
     e->ssl = key.ssl;
-    events.perf_submit(ctx, e, sizeof(*e));
+    events.perf_submit(ctx, e, EVENT_SIZE_NO_SNI);
     return 0;
 }
 
@@ -233,7 +235,7 @@ int get_error_return(struct pt_regs *ctx) {
         return 0;
     e->ssl = s;
     e->ret = (int)PT_REGS_RC(ctx);
-    events.perf_submit(ctx, e, sizeof(*e));
+    events.perf_submit(ctx, e, EVENT_SIZE_NO_SNI);
     return 0;
 }
 
@@ -255,7 +257,7 @@ static __always_inline int on_io_syscall(void *ctx, int fd) {
         return 0;
     e->ssl = key.ssl;
     e->fd = fd;
-    events.perf_submit(ctx, e, sizeof(*e));
+    events.perf_submit(ctx, e, EVENT_SIZE_NO_SNI);
     return 0;
 }
 
@@ -321,7 +323,7 @@ TRACEPOINT_PROBE(sock, inet_sock_set_state) {
                 __builtin_memcpy(e->saddr, args->saddr_v6, 16);
                 __builtin_memcpy(e->daddr, args->daddr_v6, 16);
             }
-            events.perf_submit(args, e, sizeof(*e));
+            events.perf_submit(args, e, EVENT_SIZE_NO_SNI);
         }
     }
     syn_sent.delete(&sk);
@@ -363,7 +365,7 @@ static __always_inline int on_accept_exit(void *ctx, long ret) {
         bpf_probe_read_user(e->saddr, 4, (void *)(uaddr + 4));
     else
         bpf_probe_read_user(e->saddr, 16, (void *)(uaddr + 8));
-    events.perf_submit(ctx, e, sizeof(*e));
+    events.perf_submit(ctx, e, EVENT_SIZE_NO_SNI);
     return 0;
 }
 
@@ -380,6 +382,6 @@ TRACEPOINT_PROBE(sched, sched_process_exit) {
     tls_pids.delete(&tgid);
     struct event_t *e = new_event(K_EXIT);
     if (e)
-        events.perf_submit(args, e, sizeof(*e));
+        events.perf_submit(args, e, EVENT_SIZE_NO_SNI);
     return 0;
 }

@@ -30,9 +30,20 @@ struct flow_state {
     u16 client_port;
     u16 state;
     u32 packets;
+    u32 server_spoke;
 };
 
 BPF_TABLE("lru_hash", struct flow_key, struct flow_state, flows, 65536);
+
+// A client segment that opens with an encrypted record (TLS 1.3 Finished), alone or after the
+// one-byte compatibility ChangeCipherSpec, ends the handshake. A ChangeCipherSpec followed by a
+// handshake record is a second ClientHello after a HelloRetryRequest and does not.
+static __always_inline int handshake_over(struct __sk_buff *skb, u32 payload, u32 plen) {
+    u8 first = load_byte(skb, payload);
+    if (first == 0x17)
+        return 1;
+    return first == 0x14 && plen >= 7 && load_byte(skb, payload + 6) == 0x17;
+}
 
 int tls_wire(struct __sk_buff *skb) {
 #ifdef LOOPBACK_IFINDEX
@@ -105,6 +116,12 @@ int tls_wire(struct __sk_buff *skb) {
     if (st->packets > MAX_PACKETS) {
         flows.delete(&key);
         return 0;
+    }
+    int from_client = saddr == st->client_ip && sport == st->client_port;
+    if (!from_client) {
+        st->server_spoke = 1;
+    } else if (st->server_spoke && handshake_over(skb, payload, plen)) {
+        flows.delete(&key);  // this is the last segment user space needs; pass it, stop after it
     }
     return -1;
 }

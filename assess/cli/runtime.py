@@ -26,10 +26,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                      help="capture the wire view on this interface (repeatable; default: all)")
     cap.add_argument("--metrics-interval", type=float, default=5.0, metavar="SECONDS",
                      help="how often a metrics line is written (default 5)")
-    cap.add_argument("--buffer-pages", type=int, default=256, metavar="N",
-                     help="perf buffer pages per CPU for probe events, a power of two (default 256)")
-    cap.add_argument("--socket-buffer", type=int, metavar="BYTES",
-                     help="receive buffer of the packet sockets (default: the kernel's)")
+    cap.add_argument("--buffer-pages", type=int, default=1024, metavar="N",
+                     help="perf buffer pages per CPU for probe events, a power of two (default 1024)")
+    cap.add_argument("--socket-buffer", type=int, default=8 << 20, metavar="BYTES",
+                     help="receive buffer of each packet socket (default 8 MiB)")
     add_common(cap, json_report=True)
     cap.set_defaults(handler=run_capture)
 

@@ -82,3 +82,23 @@ def test_tables_are_bounded_and_evictions_counted() -> None:
     for port in range(25):
         c.on_probe(ProbeEvent(Kind.CONNECT, 1.0, tgid=1, tid=1, comm="x", fd=port, src=Endpoint("10.0.0.1", port)))
     assert c.cache_evictions == 30  # 15 from each of the two socket tables
+
+
+def test_fd_and_ssl_address_reused_by_many_connections_before_a_drain_each_join_their_own() -> None:
+    c = correlator()
+    flows = []
+    for i in range(40):  # one worker: same fd, same SSL* address (malloc reuses it), new connection each time
+        t = 10.0 + i * 0.01
+        client = Endpoint("127.0.0.1", 41000 + i)
+        c.on_probe(probe(Kind.CONNECT, t, fd=11, src=client, dst=SERVER))
+        c.on_probe(probe(Kind.FD, t + 0.001, ssl=7, fd=11))
+        c.on_probe(probe(Kind.HANDSHAKE_ENTER, t + 0.002, ssl=7))
+        c.on_probe(probe(Kind.HANDSHAKE_RETURN, t + 0.005, ssl=7, ret=1))
+        c.on_probe(probe(Kind.FREE, t + 0.006, ssl=7))
+        flows.append(WireFlow(client, SERVER, wire_flow().handshake, first_seen=t))
+    for flow in flows:
+        c.on_flow(flow, now=11.0)
+    records = c.drain(11.0)
+    assert len(records) == 40
+    assert all(r["source"] == "uprobe+wire" for r in records)
+    assert sorted(r["src_port"] for r in records) == list(range(41000, 41040))

@@ -9,7 +9,8 @@ waits too long is emitted with what is known and counted as a correlation timeou
 
 from __future__ import annotations
 
-import ipaddress
+import itertools
+import socket
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -38,6 +39,7 @@ class Kind(IntEnum):
     ERROR = 11
 
 
+SOCKETS_PER_FD = 16
 # SSL_get_error() codes that end a handshake (SSL_ERROR_SSL, SSL_ERROR_SYSCALL, SSL_ERROR_ZERO_RETURN).
 FATAL_SSL_ERRORS = frozenset({1, 5, 6})
 
@@ -84,6 +86,7 @@ class _Socket:
     role: str
     client: Endpoint
     server: Endpoint | None
+    taken: bool = False  # a handshake of the process view ran on it
 
 
 @dataclass
@@ -100,6 +103,7 @@ class _ProbeHandshake:
     first_seen: float = 0.0
     failed_at: float | None = None  # a call said it failed; final once nothing better follows
     done: bool = False
+    sock: _Socket | None = None
 
     def succeed(self, ts: float) -> None:
         self.success, self.ended, self.done = True, ts, True
@@ -154,9 +158,12 @@ class Correlator:
         self.correlation_timeouts = 0
         self.cache_evictions = 0
         self.handshakes_emitted = 0
-        self._sockets: OrderedDict[tuple[int, int], _Socket] = OrderedDict()
+        # The last few sockets per (pid, fd): programs reuse fd numbers for connection after connection.
+        self._sockets: OrderedDict[tuple[int, int], list[_Socket]] = OrderedDict()
         self._by_client: OrderedDict[tuple[Endpoint, str], _Socket] = OrderedDict()
-        self._probes: OrderedDict[tuple[int, int], _ProbeHandshake] = OrderedDict()
+        self._active: OrderedDict[tuple[int, int], _ProbeHandshake] = OrderedDict()  # by (pid, SSL*)
+        self._finished: OrderedDict[int, _ProbeHandshake] = OrderedDict()
+        self._serial = itertools.count()
         self._ssl_fds: OrderedDict[tuple[int, int], tuple[float, int]] = OrderedDict()
         self._ssl_snis: OrderedDict[tuple[int, int], tuple[float, str]] = OrderedDict()
         self._flows: OrderedDict[Endpoint, _PendingFlow] = OrderedDict()
@@ -168,48 +175,58 @@ class Correlator:
         key = (ev.tgid, ev.ssl)
         if ev.kind in (Kind.HANDSHAKE_ENTER, Kind.IO_ENTER):
             self._remember_process(ev.tgid)
+            if key in self._active:  # the same SSL object (or a new one at a reused address) starts again
+                self._active[key].fail(ev.ts)
+                self._retire(key)
             hs = _ProbeHandshake(ev.tgid, ev.tid, ev.comm, ev.ts, ev.kind == Kind.HANDSHAKE_ENTER, first_seen=ev.ts)
             hs.fd = self._ssl_fds[key][1] if key in self._ssl_fds else None
             hs.sni = self._ssl_snis[key][1] if key in self._ssl_snis else None
-            self._put(self._probes, key, hs)
-        elif ev.kind == Kind.SNI:
+            self._put(self._active, key, hs)
+            self._socket_of(hs)  # bind now: the fd will carry other connections soon
+            return
+        if ev.kind in (Kind.CONNECT, Kind.ACCEPT):
+            if ev.src is not None:
+                self._remember_process(ev.tgid)
+                role = "client" if ev.kind == Kind.CONNECT else "server"
+                sock = _Socket(ev.ts, ev.tgid, ev.tid, ev.comm, role, ev.src, ev.dst)
+                history = self._sockets.get((ev.tgid, ev.fd), [])[-(SOCKETS_PER_FD - 1) :] + [sock]
+                self._put(self._sockets, (ev.tgid, ev.fd), history)
+                self._put(self._by_client, (ev.src, role), sock)
+            return
+        if ev.kind == Kind.EXIT:
+            for k in [k for k in self._active if k[0] == ev.tgid]:
+                self._active[k].fail(ev.ts)
+                self._retire(k)
+            return
+        if ev.kind == Kind.SNI:
             self._put(self._ssl_snis, key, (ev.ts, ev.sni or ""))
-            if key in self._probes:
-                self._probes[key].sni = ev.sni
         elif ev.kind == Kind.FD:
             self._put(self._ssl_fds, key, (ev.ts, ev.fd))
-            if key in self._probes and self._probes[key].fd is None:
-                self._probes[key].fd = ev.fd
+        elif ev.kind == Kind.FREE:
+            self._ssl_fds.pop(key, None)
+            self._ssl_snis.pop(key, None)
+        hs = self._active.get(key)
+        if hs is None:
+            return
+        if ev.kind == Kind.SNI:
+            hs.sni = ev.sni
+        elif ev.kind == Kind.FD and hs.fd is None:
+            hs.fd = ev.fd
+            self._socket_of(hs)
         elif ev.kind in (Kind.HANDSHAKE_RETURN, Kind.IO_RETURN):
-            hs = self._probes.get(key)
-            if hs is None or hs.finished:
-                return
             if ev.ret > 0:
                 hs.succeed(ev.ts)
+                self._retire(key)
             elif ev.kind == Kind.HANDSHAKE_RETURN and ev.ret == 0 and hs.failed_at is None:
                 hs.failed_at = ev.ts
         elif ev.kind == Kind.ERROR:
             # Programs also ask SSL_get_error after harmless calls (s_client's zero-length write),
             # so a fatal code is final only if no success follows (see settle()).
-            hs = self._probes.get(key)
-            if hs is not None and not hs.finished and ev.ret in FATAL_SSL_ERRORS and hs.failed_at is None:
+            if ev.ret in FATAL_SSL_ERRORS and hs.failed_at is None:
                 hs.failed_at = ev.ts
         elif ev.kind == Kind.FREE:
-            self._ssl_fds.pop(key, None)
-            self._ssl_snis.pop(key, None)
-            hs = self._probes.get(key)
-            if hs is not None:
-                hs.fail(ev.ts)
-        elif ev.kind == Kind.EXIT:
-            for (tgid, _), hs in self._probes.items():
-                if tgid == ev.tgid:
-                    hs.fail(ev.ts)
-        elif ev.kind in (Kind.CONNECT, Kind.ACCEPT) and ev.src is not None:
-            self._remember_process(ev.tgid)
-            role = "client" if ev.kind == Kind.CONNECT else "server"
-            sock = _Socket(ev.ts, ev.tgid, ev.tid, ev.comm, role, ev.src, ev.dst)
-            self._put(self._sockets, (ev.tgid, ev.fd), sock)
-            self._put(self._by_client, (ev.src, role), sock)
+            hs.fail(ev.ts)
+            self._retire(key)
 
     def on_flow(self, flow: WireFlow, now: float) -> None:
         if flow.handshake.client_hello is None:
@@ -221,26 +238,35 @@ class Correlator:
     def drain(self, now: float, *, final: bool = False) -> list[dict[str, Any]]:
         """Records that are ready: joined, or waited for long enough (all of them when `final`)."""
         out: list[dict[str, Any]] = []
-        for key, hs in list(self._probes.items()):
+        waiting: set[Endpoint] = set()
+        for key, hs in list(self._active.items()):
             hs.settle(now, self.join_wait)
-            sock = self._sockets.get((hs.tgid, hs.fd)) if hs.fd is not None else None
+            if final or not hs.finished and now - hs.first_seen >= self.timeout:
+                if not hs.finished:
+                    self.correlation_timeouts += 1
+                hs.done, hs.ended = True, hs.ended or now
+            if hs.finished:
+                self._retire(key)
+            elif (sock := self._socket_of(hs, bind=False)) is not None:
+                waiting.add(sock.client)
+        for serial, hs in list(self._finished.items()):
+            sock = self._socket_of(hs)
             pending = self._flows.get(sock.client) if sock else None
-            if hs.finished and pending is not None and sock is not None:
+            if pending is not None and sock is not None:
                 out.append(self._record(hs, sock, pending.flow))
                 pending.claimed.add(sock.role)
-                del self._probes[key]
-            elif final or (hs.finished and now - (hs.ended or hs.started) >= self.join_wait) or (
-                now - hs.first_seen >= self.timeout
-            ):
-                if not hs.finished or sock is not None:
-                    self.correlation_timeouts += 1
+            elif final or now - (hs.ended or hs.started) >= self.join_wait:
+                if sock is not None:
+                    self.correlation_timeouts += 1  # its connection is known, yet the wire view never came
                 out.append(self._record(hs, sock, None))
-                del self._probes[key]
-        for client, pending in list(self._flows.items()):
-            waiting = any(self._probe_client(hs) == client and not hs.finished for hs in self._probes.values())
-            if not final and now - pending.done_at < (self.timeout if waiting else self.join_wait):
+            else:
                 continue
-            if waiting:
+            del self._finished[serial]
+        for client, pending in list(self._flows.items()):
+            held = client in waiting
+            if not final and now - pending.done_at < (self.timeout if held else self.join_wait):
+                continue
+            if held:
                 self.correlation_timeouts += 1
             out.extend(self._wire_records(pending))
             del self._flows[client]
@@ -248,11 +274,18 @@ class Correlator:
         self._age(now - 4 * self.timeout)
         return out
 
+    def _retire(self, key: tuple[int, int]) -> None:
+        """A handshake whose process view is complete waits in `_finished` for its wire view."""
+        hs = self._active.pop(key, None)
+        if hs is not None:
+            self._put(self._finished, next(self._serial), hs)
+
     def _age(self, cutoff: float) -> None:
         """Forget sockets and SSL objects seen long ago: normal ageing, not a loss, so not counted."""
-        for table in (self._sockets, self._by_client):
-            while table and next(iter(table.values())).seen < cutoff:
-                table.popitem(last=False)
+        while self._sockets and next(iter(self._sockets.values()))[-1].seen < cutoff:
+            self._sockets.popitem(last=False)
+        while self._by_client and next(iter(self._by_client.values())).seen < cutoff:
+            self._by_client.popitem(last=False)
         for table in (self._ssl_fds, self._ssl_snis):
             while table and next(iter(table.values()))[0] < cutoff:
                 table.popitem(last=False)
@@ -272,9 +305,19 @@ class Correlator:
                 self._info.pop(next(iter(self._info)))
             self._info[tgid] = self.resolve(tgid)
 
-    def _probe_client(self, hs: _ProbeHandshake) -> Endpoint | None:
-        sock = self._sockets.get((hs.tgid, hs.fd)) if hs.fd is not None else None
-        return sock.client if sock else None
+    def _socket_of(self, hs: _ProbeHandshake, *, bind: bool = True) -> _Socket | None:
+        """The socket the handshake ran on: the latest one opened on its fd before it started that
+        no other handshake has taken. Events from different CPUs arrive out of order, so a socket
+        event may come after the handshake's own; until it does, the handshake has no socket."""
+        if hs.sock is None and hs.fd is not None:
+            for sock in reversed(self._sockets.get((hs.tgid, hs.fd), ())):
+                if sock.seen <= hs.started:
+                    if sock.taken:
+                        return None
+                    if bind:
+                        sock.taken, hs.sock = True, sock
+                    return sock
+        return hs.sock
 
     def _wire_records(self, pending: _PendingFlow) -> list[dict[str, Any]]:
         flow = pending.flow
@@ -346,8 +389,12 @@ def _iso(ts: float) -> str:
 def endpoint_from_raw(family: int, addr: bytes, port: int) -> Endpoint | None:
     """An Endpoint from the address bytes of a probe event (AF_INET 2, AF_INET6 10)."""
     if family == 2:
-        return Endpoint(str(ipaddress.IPv4Address(addr[:4])), port)
+        return Endpoint(socket.inet_ntop(socket.AF_INET, addr[:4]), port)
     if family == 10:
-        ip = ipaddress.IPv6Address(addr[:16])
-        return Endpoint(str(ip.ipv4_mapped or ip), port)
+        if addr[:12] == _V4_MAPPED:
+            return Endpoint(socket.inet_ntop(socket.AF_INET, addr[12:16]), port)
+        return Endpoint(socket.inet_ntop(socket.AF_INET6, addr[:16]), port)
     return None
+
+
+_V4_MAPPED = b"\0" * 10 + b"\xff\xff"

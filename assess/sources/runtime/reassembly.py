@@ -165,6 +165,10 @@ class Reassembler:
     def __len__(self) -> int:
         return len(self._connections)
 
+    def __contains__(self, pair: tuple[Endpoint, Endpoint]) -> bool:
+        """Whether a connection between these two endpoints (either way round) is being reassembled."""
+        return connection_key(*pair) in self._connections
+
     def add(
         self,
         src: Endpoint,

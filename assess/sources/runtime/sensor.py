@@ -39,6 +39,7 @@ SO_TIMESTAMPNS = 35
 SO_RCVBUFFORCE = 33
 SOL_PACKET = 263
 PACKET_STATISTICS = 6
+DRAIN_INTERVAL = 0.1  # seconds between passes of the correlator over what is waiting
 
 # (symbol, entry function, return function or None): the OpenSSL functions the sensor watches.
 UPROBES: tuple[tuple[str, str, str | None], ...] = (
@@ -66,8 +67,8 @@ class CaptureOptions:
     pid: int | None = None
     ifaces: tuple[str, ...] = ()
     metrics_interval: float = 5.0
-    perf_pages: int = 256  # per CPU, a power of two
-    packet_rcvbuf: int | None = None  # bytes; None keeps the kernel default
+    perf_pages: int = 1024  # per CPU, a power of two
+    packet_rcvbuf: int | None = 8 << 20  # bytes; None keeps the kernel default
     max_flow_packets: int = 1024  # segments per connection passed to user space before it gives up
     join_wait: float = 2.0
     timeout: float = 15.0
@@ -196,6 +197,8 @@ class Sensor:
         self._reassembler = Reassembler(max_bytes=65536)
         self._clock_offset = time.time() - time.monotonic()
         self._flow_table: Any = None
+        self._batch: list[ProbeEvent] = []
+        self._events: Any = None
 
     # --- setup -------------------------------------------------------------------------------
 
@@ -229,7 +232,8 @@ class Sensor:
                     log.warning("cannot probe %s in %s: %s", sym, lib.path, e)
                     continue
                 self.probes.append(f"uprobe:{lib.path}:{sym}")
-        self._bpf["events"].open_perf_buffer(self._on_event, page_cnt=self.options.perf_pages, lost_cb=self._on_lost)
+        self._events = self._bpf["events"]
+        self._events.open_perf_buffer(self._on_event, page_cnt=self.options.perf_pages, lost_cb=self._on_lost)
         self._flow_table = self._bpf["flows"]
         self._open_packet_sockets()
 
@@ -277,6 +281,14 @@ class Sensor:
 
     def poll(self, timeout_ms: int) -> None:
         self._bpf.perf_buffer_poll(timeout=timeout_ms)
+        # Each CPU has its own perf buffer: a thread that migrated has its events split between
+        # them, so one poll's events are put back in time order before they are joined.
+        self._batch.sort(key=lambda p: p.ts)
+        for probe in self._batch:
+            if log.isEnabledFor(logging.DEBUG):
+                log.debug("probe %s", probe)
+            self.correlator.on_probe(probe)
+        self._batch.clear()
         for sock in self._sockets:
             self._drain_socket(sock, keep=True)
         self._expire_flows(time.time())
@@ -301,7 +313,7 @@ class Sensor:
 
     def _on_event(self, _cpu: int, data: Any, _size: int) -> None:
         self.counters.probe_events += 1
-        ev = self._bpf["events"].event(data)
+        ev = self._events.event(data)
         kind = Kind(ev.kind)
         src = dst = None
         if kind in (Kind.CONNECT, Kind.ACCEPT):
@@ -324,9 +336,7 @@ class Sensor:
                 dst=dst,
                 sni=sni,
         )
-        if log.isEnabledFor(logging.DEBUG):
-            log.debug("probe %s", probe)
-        self.correlator.on_probe(probe)
+        self._batch.append(probe)
 
     # --- packets -----------------------------------------------------------------------------
 
@@ -358,9 +368,10 @@ class Sensor:
         flags = data[ihl + 13]
         src = Endpoint(socket.inet_ntoa(data[12:16]), sport)
         dst = Endpoint(socket.inet_ntoa(data[16:20]), dport)
-        key, conn = self._reassembler.add(
-            src, dst, seq, data[ihl + doff : total], ts, fin=bool(flags & 0x01), rst=bool(flags & 0x04)
-        )
+        payload = data[ihl + doff : total]
+        if not payload and (src, dst) not in self._reassembler:
+            return  # the close of a connection already handed over
+        key, conn = self._reassembler.add(src, dst, seq, payload, ts, fin=bool(flags & 0x01), rst=bool(flags & 0x04))
         self._examine(key, conn, ts)
 
     def _examine(self, key: tuple[Endpoint, Endpoint], conn: Connection, now: float, *, idle: bool = False) -> None:
@@ -498,10 +509,13 @@ def capture(options: CaptureOptions, *, on_ready: Callable[[dict[str, Any]], Non
                 on_ready(ready)
             deadline = time.monotonic() + options.duration if options.duration is not None else None
             next_metrics = time.monotonic() + options.metrics_interval
+            next_drain = 0.0
             while not stop.raised and (deadline is None or time.monotonic() < deadline):
                 sensor.poll(20)
-                for record in correlator.drain(time.time()):
-                    writer.write(record)
+                if time.monotonic() >= next_drain:
+                    for record in correlator.drain(time.time()):
+                        writer.write(record)
+                    next_drain = time.monotonic() + DRAIN_INTERVAL
                 if time.monotonic() >= next_metrics:
                     sensor.read_drops()
                     writer.write(metrics_line(sensor.counters, correlator, sensor._reassembler.evictions))

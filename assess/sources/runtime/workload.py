@@ -21,7 +21,7 @@ from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
 from assess.errors import CarnotError
@@ -40,9 +40,12 @@ class Credentials:
     key: Path
 
 
-def make_credentials(folder: Path, common_name: str = "localhost") -> Credentials:
-    """A throw-away self-signed RSA-2048 certificate (both OpenSSL and tlslite-ng read it)."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+def make_credentials(folder: Path, common_name: str = "localhost", *, key_type: str = "rsa") -> Credentials:
+    """A throw-away self-signed certificate: RSA-2048 (OpenSSL and tlslite-ng read it) or, with
+    key_type="ec", P-256 (cheaper handshakes for load tests; OpenSSL only)."""
+    key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey = (
+        ec.generate_private_key(ec.SECP256R1()) if key_type == "ec" else rsa.generate_private_key(65537, 2048)
+    )
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
     now = datetime.datetime.now(datetime.UTC)
     cert = (

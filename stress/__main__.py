@@ -1,0 +1,27 @@
+"""`python -m stress [--rounds N] [--phase-seconds S] [--workers W]`: run the harness, write its results."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from stress.harness import METRICS, REPORT, run_stress, write_outputs
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m stress", description=__doc__)
+    parser.add_argument("--rounds", type=int, default=3, help="off/on pairs (default 3)")
+    parser.add_argument("--phase-seconds", type=float, default=8.0, help="load per phase (default 8)")
+    parser.add_argument("--workers", type=int, default=2, help="load generator processes (default 2)")
+    args = parser.parse_args(argv)
+    result = run_stress(rounds=args.rounds, phase_seconds=args.phase_seconds, workers=args.workers)
+    write_outputs(result)
+    headline = {k: result[k] for k in ("rate_ratio_on_off", "reported_fraction", "kernel_drops",
+                                        "correlation_failure_rate", "targets_met")}
+    print(json.dumps({"off": result["off"], "on": result["on"], **headline}, indent=2))
+    print(f"written: {METRICS} and {REPORT}")
+    return 0
+
+
+sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,222 @@
+"""The sensor's overhead, measured: the same TLS server and load, sensor off and on, alternating.
+
+A local `openssl s_server` (P-256 certificate) takes closed-loop handshakes from the load
+generator. Rounds alternate sensor-off and sensor-on phases (the order flips every round so drift
+on a shared machine hits both). For each phase: handshakes/s and latency percentiles; for sensor-on
+phases also kernel drops, the fraction of the generator's handshakes the sensor reported, and how
+many of those lacked one of the two views (a correlation failure). Writes stress/metrics.json and
+docs/OVERHEAD_RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from assess.sources.runtime.workload import make_credentials, openssl_server
+from stress.loadgen import LoadResult, run_load
+
+ROOT = Path(__file__).resolve().parents[1]
+METRICS = ROOT / "stress" / "metrics.json"
+REPORT = ROOT / "docs" / "OVERHEAD_RESULTS.md"
+TARGETS = {"rate_ratio_min": 0.97, "reported_fraction_min": 0.999, "kernel_drops_max": 0}
+
+
+@dataclass
+class Phase:
+    round: int
+    sensor: bool
+    load: LoadResult
+    sensor_metrics: dict[str, Any] | None = None
+    reported: int | None = None
+    correlation_failures: int | None = None
+
+    def summary(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "round": self.round,
+            "sensor": "on" if self.sensor else "off",
+            "handshakes": self.load.handshakes,
+            "errors": self.load.errors,
+            "handshakes_per_s": round(self.load.rate, 1),
+            **{f"latency_{k}_ms": v for k, v in percentiles(self.load.latencies_ms).items()},
+        }
+        if self.sensor_metrics is not None:
+            m = self.sensor_metrics
+            out |= {
+                "reported": self.reported,
+                "reported_fraction": round(self.reported / self.load.handshakes, 5) if self.load.handshakes else None,
+                "correlation_failures": self.correlation_failures,
+                "kernel_drops": m["kernel_drops"],
+                "kernel_drop_rate": m["kernel_drop_rate"],
+                "events_received": m["events_received"],
+                "correlation_timeouts": m["correlation_timeouts"],
+                "cache_evictions": m["cache_evictions"],
+            }
+        return out
+
+
+def percentiles(values: list[float]) -> dict[str, float | None]:
+    if not values:
+        return {"p50": None, "p95": None, "p99": None}
+    ordered = sorted(values)
+
+    def at(q: float) -> float:
+        return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 3)
+
+    return {"p50": at(0.50), "p95": at(0.95), "p99": at(0.99)}
+
+
+def _start_sensor(out: Path) -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "assess", "runtime", "capture", "--out", str(out), "--metrics-interval", "1"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if out.exists() and out.read_text().startswith('{"type": "ready"'):
+            return proc
+        if proc.poll() is not None:
+            err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+            raise RuntimeError(f"the sensor did not start: {err.strip()}")
+        time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError("the sensor was not ready after 120 s")
+
+
+def _stop_sensor(proc: subprocess.Popen[bytes], out: Path, port: int, load: LoadResult) -> tuple[dict[str, Any], int, int]:
+    time.sleep(3.0)  # let the last joins finish (the correlator waits 2 s for a late view)
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(120)
+    lines = [json.loads(line) for line in out.read_text().splitlines() if line.strip()]
+    final = lines[-1]
+    ports = set(load.client_ports)
+    clients = {r["src_port"]: r for r in lines
+               if r["type"] == "handshake" and r["role"] == "client" and r["dst_port"] == port}
+    matched = [clients[p] for p in ports if p in clients]
+    failures = sum(1 for r in matched if r["source"] != "uprobe+wire")
+    return final, len(matched), failures
+
+
+def run_stress(*, rounds: int = 3, phase_seconds: float = 8.0, workers: int = 2) -> dict[str, Any]:
+    phases: list[Phase] = []
+    load_before = os.getloadavg()
+    with tempfile.TemporaryDirectory(prefix="carnot-stress-") as tmp:
+        folder = Path(tmp)
+        creds = make_credentials(folder, key_type="ec")
+        with openssl_server(creds) as server:
+            port = int(server.port)  # type: ignore[attr-defined]
+            run_load(port, 2.0, workers)  # warm-up
+            for r in range(rounds):
+                order = (False, True) if r % 2 == 0 else (True, False)
+                for sensor_on in order:
+                    print(f"stress: round {r + 1}/{rounds}, sensor {'on' if sensor_on else 'off'}", flush=True)
+                    if not sensor_on:
+                        phases.append(Phase(r, False, run_load(port, phase_seconds, workers)))
+                        continue
+                    out = folder / f"phase-{r}.jsonl"
+                    proc = _start_sensor(out)
+                    try:
+                        load = run_load(port, phase_seconds, workers)
+                    finally:
+                        final, reported, failures = _stop_sensor(proc, out, port, load)
+                    phases.append(Phase(r, True, load, final, reported, failures))
+    return summarise(phases, load_before, os.getloadavg(), phase_seconds, workers)
+
+
+def summarise(phases: list[Phase], load_before: tuple[float, ...], load_after: tuple[float, ...],
+              phase_seconds: float, workers: int) -> dict[str, Any]:
+    on = [p for p in phases if p.sensor]
+    off = [p for p in phases if not p.sensor]
+
+    def mean_rate(ps: list[Phase]) -> float:
+        return sum(p.load.rate for p in ps) / len(ps) if ps else 0.0
+
+    total_on = sum(p.load.handshakes for p in on)
+    reported = sum(p.reported or 0 for p in on)
+    drops = sum(p.sensor_metrics["kernel_drops"] for p in on if p.sensor_metrics)
+    events = sum(p.sensor_metrics["events_received"] for p in on if p.sensor_metrics)
+    failures = sum(p.correlation_failures or 0 for p in on)
+    ratio = mean_rate(on) / mean_rate(off) if mean_rate(off) else 0.0
+    result = {
+        "phases": [p.summary() for p in phases],
+        "off": {"handshakes_per_s": round(mean_rate(off), 1),
+                **{f"latency_{k}_ms": v for k, v in percentiles([x for p in off for x in p.load.latencies_ms]).items()}},
+        "on": {"handshakes_per_s": round(mean_rate(on), 1),
+               **{f"latency_{k}_ms": v for k, v in percentiles([x for p in on for x in p.load.latencies_ms]).items()}},
+        "rate_ratio_on_off": round(ratio, 4),
+        "reported_fraction": round(reported / total_on, 5) if total_on else None,
+        "kernel_drops": drops,
+        "kernel_drop_rate": round(drops / (events + drops), 6) if events + drops else 0.0,
+        "correlation_failure_rate": round(failures / reported, 5) if reported else None,
+        "targets": TARGETS,
+        "targets_met": {
+            "rate_ratio": ratio >= TARGETS["rate_ratio_min"],
+            "reported_fraction": bool(total_on) and reported / total_on >= TARGETS["reported_fraction_min"],
+            "kernel_drops": drops <= TARGETS["kernel_drops_max"],
+        },
+        "setup": {
+            "phase_seconds": phase_seconds, "workers": workers, "server": "openssl s_server -www (P-256)",
+            "client": "Python ssl, TLS 1.3, new connection per handshake",
+            "cpus": os.cpu_count(), "load_average_before": [round(x, 2) for x in load_before],
+            "load_average_after": [round(x, 2) for x in load_after], "platform": platform.platform(),
+            "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        },
+    }
+    return result
+
+
+def write_outputs(result: dict[str, Any], metrics: Path = METRICS, report: Path = REPORT) -> None:
+    metrics.write_text(json.dumps(result, indent=2, sort_keys=True) + "\n")
+    report.write_text(render_report(result))
+
+
+def render_report(r: dict[str, Any]) -> str:
+    s = r["setup"]
+    met = r["targets_met"]
+
+    def mark(ok: bool) -> str:
+        return "met" if ok else "NOT met"
+
+    rows = "\n".join(
+        f"| {p['round'] + 1} | {p['sensor']} | {p['handshakes']} | {p['handshakes_per_s']} | {p['latency_p50_ms']} | "
+        f"{p['latency_p95_ms']} | {p['latency_p99_ms']} | {p.get('reported_fraction', '')} | {p.get('kernel_drops', '')} |"
+        for p in r["phases"]
+    )
+    return f"""# Runtime sensor overhead (`nox -s stress`)
+
+Generated by `stress/harness.py` on {s['measured_at']}; raw figures in `stress/metrics.json`.
+Setup: {s['server']} on 127.0.0.1, load from {s['workers']} worker processes ({s['client']}),
+{s['phase_seconds']} s per phase, sensor off and on alternating (order flipped every round).
+Machine: {s['cpus']} CPUs, {s['platform']}; load average before {s['load_average_before']}, after
+{s['load_average_after']}. The server, the load generator and the sensor share these CPUs, so the
+sensor's own CPU time shows up directly as lost handshake throughput.
+
+| figure | sensor off | sensor on |
+| --- | --- | --- |
+| handshakes/s (mean of phases) | {r['off']['handshakes_per_s']} | {r['on']['handshakes_per_s']} |
+| latency p50 (ms) | {r['off']['latency_p50_ms']} | {r['on']['latency_p50_ms']} |
+| latency p95 (ms) | {r['off']['latency_p95_ms']} | {r['on']['latency_p95_ms']} |
+| latency p99 (ms) | {r['off']['latency_p99_ms']} | {r['on']['latency_p99_ms']} |
+
+| target | figure | |
+| --- | --- | --- |
+| handshakes/s on/off >= {r['targets']['rate_ratio_min']} | {r['rate_ratio_on_off']} | {mark(met['rate_ratio'])} |
+| reported >= {r['targets']['reported_fraction_min']:.1%} of handshakes | {r['reported_fraction']} | {mark(met['reported_fraction'])} |
+| kernel drops = 0 at the server's maximum rate | {r['kernel_drops']} (rate {r['kernel_drop_rate']}) | {mark(met['kernel_drops'])} |
+| correlation failures (reported without both views) | {r['correlation_failure_rate']} | |
+
+## Phases
+
+| round | sensor | handshakes | handshakes/s | p50 ms | p95 ms | p99 ms | reported | kernel drops |
+| --- | --- | --- | --- | --- | --- | --- | --- | --- |
+{rows}
+"""

@@ -1,0 +1,87 @@
+"""The capture's life: a killed sensor leaves valid JSON lines, signals stop it cleanly, a flood
+that overflows its buffers is counted, and where eBPF cannot run it says why and exits 2."""
+
+from __future__ import annotations
+
+import json
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import start_capture
+from tlsbytes import client_hello, records
+
+from assess.doctor import sensor_readiness
+from assess.sources.runtime.workload import HOST, Credentials, openssl_server, python_client
+
+pytestmark = [pytest.mark.root]
+CONTRACT_METRICS = ("events_received", "handshakes_emitted", "correlation_timeouts", "cache_evictions",
+                    "kernel_drops", "kernel_drop_rate")
+
+
+def test_sigkilled_sensor_leaves_a_valid_jsonl_file(tmp_path: Path, creds: Credentials) -> None:
+    capture = start_capture(tmp_path / "runtime.jsonl", "--metrics-interval", "0.5")
+    with openssl_server(creds) as server:
+        python_client(server.port, "killed.test")  # type: ignore[attr-defined]
+        capture.wait_for(lambda r: r["sni"] == "killed.test")
+    capture.proc.kill()
+    capture.proc.wait(10)
+    raw = capture.out.read_bytes()
+    assert raw.endswith(b"\n")
+    lines = [json.loads(line) for line in raw.decode().splitlines()]
+    assert lines[0]["type"] == "ready" and any(r["type"] == "handshake" for r in lines)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_signals_stop_the_sensor_cleanly_with_a_summary(tmp_path: Path, sig: signal.Signals) -> None:
+    capture = start_capture(tmp_path / "runtime.jsonl")
+    assert capture.stop(sig) == 0
+    last = capture.lines()[-1]
+    assert last["type"] == "metrics" and last["final"] is True and last["stopped_by"] == sig.name
+    assert all(key in last for key in CONTRACT_METRICS)
+    summary = json.loads((tmp_path / "sensor_metrics.json").read_text())
+    assert summary["stopped_by"] == sig.name
+
+
+def test_a_flood_larger_than_the_buffers_is_counted_as_kernel_drops(tmp_path: Path) -> None:
+    capture = start_capture(tmp_path / "runtime.jsonl", "--socket-buffer", "4096", "--buffer-pages", "1")
+    hello = records(22, client_hello(groups=(0x11EC, 0x1D), shares=((0x11EC, 1216), (0x1D, 32))))
+    with socket.socket() as listener:
+        listener.bind((HOST, 0))
+        listener.listen(1024)  # never accepts: the kernel completes the connections and queues the data
+        port = listener.getsockname()[1]
+        clients = []
+        try:
+            for _ in range(300):
+                sock = socket.create_connection((HOST, port))
+                sock.sendall(hello)
+                clients.append(sock)
+        finally:
+            for sock in clients:
+                sock.close()
+    assert capture.stop() == 0
+    final = capture.lines()[-1]
+    assert final["final"] is True
+    assert final["kernel_drops"] > 0 and final["kernel_drop_rate"] > 0
+    assert final["kernel_drops"] == final["perf_lost"] + final["packet_drops"]
+
+
+def test_without_privileges_capture_exits_2_with_the_reason(tmp_path: Path) -> None:
+    out = tmp_path / "runtime.jsonl"
+    done = subprocess.run(
+        ["setpriv", "--bounding-set", "-all", "--", sys.executable, "-m", "assess", "runtime", "capture",
+         "--out", str(out), "--duration", "1"],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and "privileges" in done.stderr and "Traceback" not in done.stderr
+    assert not out.exists()
+
+
+def test_readiness_says_the_sensor_can_run_here_as_root() -> None:
+    readiness = sensor_readiness()
+    assert readiness.ok, readiness.reasons
+    assert {c.name for c in readiness.checks} >= {"privileges", "bcc", "kernel headers", "tracefs", "libssl"}
