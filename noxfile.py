@@ -45,6 +45,14 @@ def _install(session: nox.Session, extras: str = "") -> None:
 
 
 @nox.session
+def assess(session: nox.Session) -> None:
+    """The whole assessment (embedded default, or `-- --config carnot.toml`): out/assessment, out/dist, out/site."""
+    _provision(session)
+    _install(session)
+    session.run("carnot", "assess", *session.posargs)
+
+
+@nox.session
 def tests(session: nox.Session) -> None:
     """Run the test suite (installs system packages first; eBPF tests need root)."""
     _provision(session)
