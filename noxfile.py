@@ -64,7 +64,7 @@ def tests(session: nox.Session) -> None:
 def lint(session: nox.Session) -> None:
     """Ruff on the code; the workflows against GitHub's schema and through zizmor (no high findings)."""
     session.install("ruff", "check-jsonschema", "zizmor")
-    session.run("ruff", "check", "assess", "tests", "bench", "noxfile.py", *session.posargs)
+    session.run("ruff", "check", "assess", "tests", "bench", "stress", "noxfile.py", *session.posargs)
     workflows = sorted(str(p) for p in (ROOT / ".github" / "workflows").glob("*.yml"))
     session.run("check-jsonschema", "--builtin-schema", "vendor.github-workflows", *workflows)
     session.run("zizmor", "--offline", "--min-severity", "high", str(ROOT / ".github" / "workflows"))
@@ -85,6 +85,26 @@ def bench(session: nox.Session) -> None:
     _provision(session)
     _install(session, "test")
     session.run("python", "-m", "bench", *session.posargs)
+
+
+@nox.session
+def runtime(session: nox.Session) -> None:
+    """eBPF TLS sensor, needs root: `nox -s runtime -- --out runtime.jsonl [--duration S]` (default: 30 s with the demo workload)."""
+    _provision(session)
+    _install(session)
+    if session.posargs:
+        session.run("carnot", "runtime", "capture", *session.posargs)
+        return
+    session.run("python", "-m", "assess.sources.runtime.demo", "runtime.jsonl", "30")
+    session.run("carnot", "runtime", "to-bom", "runtime.jsonl", "--out", "runtime.cdx.json")
+
+
+@nox.session
+def stress(session: nox.Session) -> None:
+    """Sensor overhead, needs root: TLS load on loopback, sensor off/on alternating; writes stress/metrics.json and docs/OVERHEAD_RESULTS.md."""
+    _provision(session)
+    _install(session)
+    session.run("python", "-m", "stress", *session.posargs)
 
 
 @nox.session
