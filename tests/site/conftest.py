@@ -1,0 +1,44 @@
+"""A dist/ of three real bundles (plain, hostile, plain) and the site built from it, once per session."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from site_fixtures import hostile_assessment, plain_assessment
+
+from assess.bundle import BundleEntry, bundle_folder
+from assess.sitegen import build_site
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+
+@dataclass(frozen=True)
+class BuiltSite:
+    dist: Path
+    out: Path
+    entries: tuple[BundleEntry, ...]  # oldest first: plain, hostile, plain (latest)
+
+    @property
+    def hostile(self) -> BundleEntry:
+        return self.entries[1]
+
+
+@pytest.fixture(scope="session")
+def built_site(tmp_path_factory: pytest.TempPathFactory) -> BuiltSite:
+    root = tmp_path_factory.mktemp("site")
+    dist = root / "dist"
+    folders = (
+        plain_assessment(root / "a1", classical=90, hybrid=10),
+        hostile_assessment(root / "a2"),
+        plain_assessment(root / "a3", classical=30, hybrid=70),
+    )
+    entries = []
+    with pytest.MonkeyPatch.context() as mp:
+        for epoch, folder in zip((1_760_000_000, 1_770_000_000, 1_780_000_000), folders, strict=True):
+            mp.setenv("SOURCE_DATE_EPOCH", str(epoch))
+            entries.append(bundle_folder(folder, dist))
+    out = root / "public"
+    build_site(dist, out)
+    return BuiltSite(dist=dist, out=out, entries=tuple(entries))
