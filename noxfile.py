@@ -108,6 +108,13 @@ def stress(session: nox.Session) -> None:
 
 
 @nox.session
+def scan(session: nox.Session) -> None:
+    """Static scan to a CBOM shard: `nox -s scan -- PATH... --out FILE [--rules FILE]` (default: examples/estate)."""
+    _install(session)
+    session.run("carnot", "scan", *(session.posargs or ["examples/estate", "--out", "static.cdx.json"]))
+
+
+@nox.session
 def inventory(session: nox.Session) -> None:
     """AWS inventory to a CBOM shard: `nox -s inventory -- --out FILE [...]` (default: simulated estate)."""
     _install(session, "test")  # moto, for the simulated estate

@@ -18,6 +18,7 @@ from rich.table import Table
 
 BENCHMARKS: dict[str, str] = {
     "merge": "bench.merge_bench",
+    "scan": "bench.scan_bench",
     "aws": "bench.aws_bench",
     "api": "bench.api_bench",
 }
