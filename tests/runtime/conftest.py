@@ -40,7 +40,8 @@ class LiveCapture:
             found = [r for r in self.handshakes() if match(r)]
             if len(found) >= count:
                 return found
-            assert self.proc.poll() is None, f"the sensor exited early: {self.proc.stderr.read() if self.proc.stderr else ''}"
+            if self.proc.poll() is not None:
+                pytest.fail(f"the sensor exited early: {self.proc.stderr.read() if self.proc.stderr else ''}")
             time.sleep(0.2)
         pytest.fail(f"{len(found)} of {count} expected handshake record(s) after {timeout}s: {found}")
 

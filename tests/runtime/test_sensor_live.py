@@ -47,7 +47,10 @@ def test_ready_line_comes_first_and_lists_the_probes(sensor: LiveCapture) -> Non
     assert ready["libraries"] and ready["libraries"][0]["name"] == "OpenSSL"
 
 
-def test_openssl_s_client_is_attributed_to_its_pid_and_comm(sensor: LiveCapture, server: subprocess.Popen[bytes]) -> None:
+Server = subprocess.Popen[bytes]
+
+
+def test_openssl_s_client_is_attributed_to_its_pid_and_comm(sensor: LiveCapture, server: Server) -> None:
     client = subprocess.Popen(
         ["openssl", "s_client", "-connect", f"{HOST}:{port_of(server)}", "-servername", "s-client.test"],
         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -164,7 +167,7 @@ def test_odd_snis_are_reported_verbatim(sensor: LiveCapture, server: subprocess.
     assert rec["pid"] == os.getpid() and rec["source"] == "wire"
 
 
-def test_long_sni_set_through_openssl_is_read_by_the_uprobe(sensor: LiveCapture, server: subprocess.Popen[bytes]) -> None:
+def test_long_sni_set_through_openssl_is_read_by_the_uprobe(sensor: LiveCapture, server: Server) -> None:
     sni = ("x" * 60 + ".") * 4 + 'q"é.t'
     client = subprocess.Popen(
         ["openssl", "s_client", "-connect", f"{HOST}:{port_of(server)}", "-servername", sni],

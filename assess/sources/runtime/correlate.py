@@ -189,7 +189,7 @@ class Correlator:
                 self._remember_process(ev.tgid)
                 role = "client" if ev.kind == Kind.CONNECT else "server"
                 sock = _Socket(ev.ts, ev.tgid, ev.tid, ev.comm, role, ev.src, ev.dst)
-                history = self._sockets.get((ev.tgid, ev.fd), [])[-(SOCKETS_PER_FD - 1) :] + [sock]
+                history = [*self._sockets.get((ev.tgid, ev.fd), [])[-(SOCKETS_PER_FD - 1) :], sock]
                 self._put(self._sockets, (ev.tgid, ev.fd), history)
                 self._put(self._by_client, (ev.src, role), sock)
             return
@@ -241,7 +241,7 @@ class Correlator:
         waiting: set[Endpoint] = set()
         for key, hs in list(self._active.items()):
             hs.settle(now, self.join_wait)
-            if final or not hs.finished and now - hs.first_seen >= self.timeout:
+            if final or (not hs.finished and now - hs.first_seen >= self.timeout):
                 if not hs.finished:
                     self.correlation_timeouts += 1
                 hs.done, hs.ended = True, hs.ended or now
@@ -341,7 +341,10 @@ class Correlator:
         server = flow.server if flow else sock.server if sock else None
         negotiated = wire.negotiated_group if wire else None
 
-        started = hs.started if hs else wire.started_at if wire and wire.started_at else flow.first_seen if flow else 0.0
+        if hs is not None:
+            started = hs.started
+        else:
+            started = wire.started_at if wire and wire.started_at else flow.first_seen if flow else 0.0
         if hs is not None and hs.explicit and hs.ended is not None:
             handshake_ms: float | None = round((hs.ended - hs.started) * 1000.0, 3)
         else:

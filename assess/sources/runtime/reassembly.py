@@ -166,7 +166,7 @@ class Reassembler:
         return len(self._connections)
 
     def __contains__(self, pair: tuple[Endpoint, Endpoint]) -> bool:
-        """Whether a connection between these two endpoints (either way round) is being reassembled."""
+        """Whether a connection between these two endpoints (either order, so a key too) is held."""
         return connection_key(*pair) in self._connections
 
     def add(
@@ -199,9 +199,6 @@ class Reassembler:
         if fin or rst:
             conn.closed = True
         return key, conn
-
-    def __contains__(self, key: object) -> bool:
-        return key in self._connections
 
     def pop(self, key: tuple[Endpoint, Endpoint]) -> Connection | None:
         return self._connections.pop(key, None)

@@ -375,8 +375,9 @@ class Sensor:
         self._examine(key, conn, ts)
 
     def _examine(self, key: tuple[Endpoint, Endpoint], conn: Connection, now: float, *, idle: bool = False) -> None:
+        # The client is the side whose bytes begin with a ClientHello (0x16 record, handshake type 1).
         client = next(
-            ((s, d) for (s, d), st in conn.streams.items() if st.data[:1] == b"\x16" and st.data[5:6] in (b"\x01", b"")),
+            (pair for pair, st in conn.streams.items() if st.data[:1] == b"\x16" and st.data[5:6] in (b"\x01", b"")),
             None,
         )
         if client is None:

@@ -66,7 +66,8 @@ def parse_lines(lines: Iterable[str], origin: str) -> list[dict[str, Any]]:
             if key not in record:
                 raise InputError(f"handshake record lacks {key!r}", path=origin, line=number)
             value = record[key]
-            if value is not None and (not isinstance(value, types) or isinstance(value, bool) and bool not in types):
+            wrong_type = not isinstance(value, types) or (isinstance(value, bool) and bool not in types)
+            if value is not None and wrong_type:
                 raise InputError(f"handshake record has a {type(value).__name__} for {key!r}", path=origin, line=number)
         for key in ("groups_offered", "key_shares_offered"):
             if record[key] is not None and not all(isinstance(g, str) for g in record[key]):

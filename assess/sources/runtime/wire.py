@@ -30,7 +30,9 @@ EXT_KEY_SHARE = 51
 
 TLS1_2 = 0x0303
 TLS1_3 = 0x0304
-VERSION_NAMES: dict[int, str] = {0x0300: "SSLv3", 0x0301: "TLSv1", 0x0302: "TLSv1.1", TLS1_2: "TLSv1.2", TLS1_3: "TLSv1.3"}
+VERSION_NAMES: dict[int, str] = {
+    0x0300: "SSLv3", 0x0301: "TLSv1", 0x0302: "TLSv1.1", TLS1_2: "TLSv1.2", TLS1_3: "TLSv1.3",
+}
 # A ServerHello whose random is this value is a HelloRetryRequest (RFC 8446 4.1.3).
 HELLO_RETRY_RANDOM = bytes.fromhex("cf21ad74e59a6111be1d8c021e65b891c2a211167abb8c5e079e09e2c8a8339c")
 MAX_RECORD_LENGTH = 16384 + 2048
@@ -267,7 +269,8 @@ def handshake_messages(records: list[Record], *, ignore_ccs: bool) -> tuple[list
             length = int.from_bytes(pending[1:4], "big")
             if len(pending) < 4 + length:
                 break
-            messages.append(HandshakeMessage(pending[0], pending[4 : 4 + length], rec.offset + 5 + len(rec.fragment) - 1))
+            record_end = rec.offset + 5 + len(rec.fragment) - 1
+            messages.append(HandshakeMessage(pending[0], pending[4 : 4 + length], record_end))
             pending = pending[4 + length :]
     return messages, None
 

@@ -133,7 +133,8 @@ def openssl_client(port: int, sni: str | None = None, *extra: str) -> subprocess
 
 
 def curl_client(port: int) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run(["curl", "-sk", "-o", "/dev/null", f"https://{HOST}:{port}/"], capture_output=True, timeout=30)
+    url = f"https://{HOST}:{port}/"
+    return subprocess.run(["curl", "-sk", "-o", "/dev/null", url], capture_output=True, timeout=30)
 
 
 def python_client(port: int, sni: str | None = "localhost", *, timeout: float = 10.0) -> float:
