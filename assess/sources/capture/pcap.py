@@ -40,15 +40,17 @@ class _CountingReader(io.RawIOBase):
     def __init__(self, raw: IO[bytes]) -> None:
         self._raw = raw
         self.position = 0
-        self.short_read = False
+        self.short_read = False  # some read came back with fewer bytes than asked, but not none
+        self.last_read_short = False
 
     def readable(self) -> bool:
         return True
 
     def read(self, n: int = -1) -> bytes:
         data = self._raw.read(n)
-        if n is not None and 0 < len(data) < n:
-            self.short_read = True
+        # The last read before dpkt hands out a packet is its body: short means the file ends inside it.
+        self.last_read_short = n is not None and n > 0 and len(data) < n
+        self.short_read = self.short_read or (n is not None and 0 < len(data) < n)
         self.position += len(data)
         return data
 
@@ -96,7 +98,7 @@ def read_packets(path: Path) -> Iterator[Packet]:
             except (ValueError, dpkt.UnpackError, struct_error) as e:
                 raise _damage(path, number + 1, offset, "a corrupt or cut packet record") from e
             number += 1
-            if src.short_read:
+            if src.last_read_short or src.short_read:
                 raise _damage(path, number, offset, "the file ends inside this packet")
             ts, frame = item
             yield Packet(number, offset, float(ts), linktype, bytes(frame))

@@ -1,0 +1,211 @@
+"""Captures crafted from the bytes of a real recorded handshake (tlslite-ng, X25519MLKEM768, a
+ClientHello over 1.2 KB): split, reordered, retransmitted, overlapping, cut, on every link type,
+next to traffic that is not TLS, and files damaged in the middle."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dpkt
+import pytest
+from conftest import Line, Recording, carnot, handshakes, read_lines
+from pcapcraft import (
+    Conn,
+    Seg,
+    bsd_null,
+    ethernet,
+    linux_sll,
+    linux_sll2,
+    read_pcap,
+    streams,
+    tcp_packets,
+    write_pcap,
+    write_pcapng,
+)
+
+pytestmark = [pytest.mark.root]
+FIN = dpkt.tcp.TH_FIN | dpkt.tcp.TH_ACK
+
+
+@pytest.fixture(scope="module")
+def pq_streams(recording: Recording) -> tuple[bytes, bytes]:
+    client, server = streams(recording.pcap, recording.ports["pq"])
+    assert client[:1] == b"\x16" and client[5] == 1 and server[5] == 2
+    return client, server
+
+
+def hello_length(client: bytes) -> int:
+    return 5 + int.from_bytes(client[3:5], "big")  # the ClientHello record, header included
+
+
+def run(pcap: Path, *extra: str) -> tuple[int, str, list[Line]]:
+    out = pcap.with_suffix(".jsonl")
+    result = carnot("runtime", "from-pcap", pcap, "--out", out, *extra)
+    return result.returncode, result.stderr, read_lines(out) if out.exists() else []
+
+
+def pq_conn(port: int = 51000, ip: str = "10.0.0.1", server: str = "10.0.0.2") -> Conn:
+    return Conn(ip, port, server, 443)
+
+
+def assert_pq_line(line: Line) -> None:
+    assert (line["tls_version"], line["negotiated_group"], line["pq_hybrid"]) == ("TLSv1.3", "X25519MLKEM768", True)
+    assert line["key_shares_offered"] == ["X25519MLKEM768"] and line["sni"] == "pq.test"
+    assert line["success"] is True and line["source"] == "pcap"
+
+
+def test_clienthello_split_reordered_retransmitted_and_overlapping_is_reassembled(
+    pq_streams: tuple[bytes, bytes], tmp_path: Path
+) -> None:
+    client, server = pq_streams
+    n = hello_length(client)
+    assert n > 1200  # the hybrid key share makes it span several segments on a real network
+    a, b = n // 3, 2 * n // 3
+    segments = [
+        Seg(True, b, client[b:n]),  # the last third first
+        Seg(True, 0, client[:a]),
+        Seg(True, 0, client[:a]),  # retransmitted
+        Seg(True, a - 100, client[a - 100 : b + 50]),  # overlaps both neighbours
+        Seg(False, 0, server),
+        Seg(True, n, client[n:]),
+        Seg(True, len(client), flags=FIN),
+    ]
+    frames = [ethernet(p) for p in tcp_packets(pq_conn(), segments)]
+    code, err, lines = run(write_pcap(tmp_path / "clienthello_split_3_segments_reordered.pcap", frames))
+    assert code == 0, err
+    [line] = [r for r in lines if r["type"] == "handshake"]
+    assert_pq_line(line)
+    assert (line["src_ip"], line["src_port"], line["dst_ip"], line["dst_port"]) == ("10.0.0.1", 51000, "10.0.0.2", 443)
+
+
+@pytest.mark.parametrize(("linktype", "wrap"), [
+    (dpkt.pcap.DLT_LINUX_SLL, linux_sll),
+    (276, linux_sll2),
+    (dpkt.pcap.DLT_NULL, bsd_null),
+    (dpkt.pcap.DLT_RAW, lambda ip: ip),
+], ids=["linux_sll", "linux_sll2", "bsd_null", "raw_ip"])
+@pytest.mark.parametrize("family", ["ipv4", "ipv6"])
+def test_every_link_type_and_ip_version(pq_streams: tuple[bytes, bytes], tmp_path: Path, linktype: int,
+                                        wrap: object, family: str) -> None:
+    client, server = pq_streams
+    conn = pq_conn() if family == "ipv4" else Conn("2001:db8::1", 51000, "2001:db8::2", 443)
+    segments = [Seg(True, 0, client[:1000]), Seg(True, 1000, client[1000:]), Seg(False, 0, server)]
+    frames = [wrap(p) for p in tcp_packets(conn, segments)]  # type: ignore[operator]
+    code, err, lines = run(write_pcap(tmp_path / f"{family}.pcap", frames, linktype=linktype))
+    assert code == 0, err
+    [line] = [r for r in lines if r["type"] == "handshake"]
+    assert_pq_line(line)
+    assert line["dst_ip"] == conn.server_ip
+
+
+def test_clienthello_cut_mid_record_gives_no_line_and_is_counted(pq_streams: tuple[bytes, bytes],
+                                                                tmp_path: Path) -> None:
+    client, _ = pq_streams
+    frames = [ethernet(p) for p in tcp_packets(pq_conn(), [Seg(True, 0, client[:700])])]  # the capture ends here
+    code, err, lines = run(write_pcap(tmp_path / "clienthello_cut_mid_record.pcap", frames))
+    assert code == 0, err
+    assert [r for r in lines if r["type"] == "handshake"] == []
+    assert lines[-1]["no_client_hello"] == 1 and lines[-1]["unfinished_at_end"] == 1
+
+
+def test_non_tls_on_443_is_counted_never_reported(pq_streams: tuple[bytes, bytes], tmp_path: Path) -> None:
+    client, server = pq_streams
+    http = tcp_packets(Conn("10.0.0.3", 40000, "10.0.0.2", 443),
+                       [Seg(True, 0, b"GET / HTTP/1.1\r\nHost: a\r\n\r\n"), Seg(False, 0, b"HTTP/1.1 200 OK\r\n\r\n")])
+    looks_like_tls = tcp_packets(Conn("10.0.0.4", 40001, "10.0.0.2", 443),
+                                 [Seg(True, 0, b"\x16\x03\x01\x00\x10\x01" + b"\xff" * 200, FIN)])
+    ssh = tcp_packets(Conn("10.0.0.5", 40002, "10.0.0.2", 443), [Seg(False, 0, b"SSH-2.0-OpenSSH_9.2\r\n")])
+    tls = tcp_packets(pq_conn(), [Seg(True, 0, client), Seg(False, 0, server)])
+    frames = [ethernet(p) for p in http + looks_like_tls + ssh + tls]
+    code, err, lines = run(write_pcap(tmp_path / "non_tls_on_443.pcap", frames))
+    assert code == 0, err
+    [line] = [r for r in lines if r["type"] == "handshake"]
+    assert_pq_line(line)
+    assert lines[-1]["not_tls"] == 3
+
+
+def test_a_full_table_evicts_oldest_first_counts_it_and_keeps_what_was_seen(pq_streams: tuple[bytes, bytes],
+                                                                            tmp_path: Path) -> None:
+    client, server = pq_streams
+    conns = [pq_conn(port=52000 + i) for i in range(5)]
+    hellos = [tcp_packets(c, [Seg(True, 0, client[: hello_length(client)])]) for c in conns]
+    answers = [tcp_packets(c, [Seg(False, 0, server), Seg(True, hello_length(client), client[hello_length(client):])],
+                           handshake=False) for c in conns]
+    frames = [ethernet(p) for group in hellos + answers for p in group]  # five open at once
+    code, err, lines = run(write_pcap(tmp_path / "five_at_once.pcap", frames), "--max-connections", "2", "--json")
+    assert code == 0, err
+    found = [r for r in lines if r["type"] == "handshake"]
+    assert sorted(r["src_port"] for r in found) == [52000 + i for i in range(5)]  # nothing lost without a trace
+    assert lines[-1]["cache_evictions"] == lines[-1]["evictions"] == 3
+    evicted = [r for r in found if r["negotiated_group"] is None]
+    assert len(evicted) == 3 and all(r["key_shares_offered"] == ["X25519MLKEM768"] for r in evicted)
+    assert all(r["success"] is None for r in evicted)  # not observed, not guessed
+    assert sum(1 for r in found if r["negotiated_group"] == "X25519MLKEM768") == 2
+
+
+# --- damaged files -------------------------------------------------------------------------------
+
+def _packet_offsets(pcap: Path) -> list[int]:
+    """Byte offset of every packet record in a classic pcap (24-byte header, 16-byte record headers)."""
+    offsets, pos = [], 24
+    for _, frame in read_pcap(pcap):
+        offsets.append(pos)
+        pos += 16 + len(frame)
+    return offsets
+
+
+def test_truncated_pcap_keeps_every_handshake_before_the_cut_and_exits_2(recording: Recording,
+                                                                          tmp_path: Path) -> None:
+    packets = read_pcap(recording.pcap)
+    offsets = _packet_offsets(recording.pcap)
+    # Cut inside the first packet of the tlslite-ng connection: the four OpenSSL handshakes precede it.
+    k = next(i for i, (_, f) in enumerate(packets)
+             if recording.ports["pq"] in (dpkt.ethernet.Ethernet(f).data.data.sport,
+                                          dpkt.ethernet.Ethernet(f).data.data.dport))
+    cut = tmp_path / "loopback_cut_mid_packet.pcap"
+    cut.write_bytes(recording.pcap.read_bytes()[: offsets[k] + 16 + 20])
+    full_out = tmp_path / "full.jsonl"
+    assert carnot("runtime", "from-pcap", recording.pcap, "--out", full_out).returncode == 0
+    code, err, lines = run(cut)
+    assert code == 2
+    assert err.strip() == (f"carnot: error: {cut}: damaged at packet {k + 1} (byte offset {offsets[k]}): the file "
+                           f"ends inside this packet; 4 handshake(s) read before the damage are in "
+                           f"{cut.with_suffix('.jsonl')}")
+    kept = {r["sni"]: r for r in lines if r["type"] == "handshake"}
+    assert set(kept) == {"x25519.test", "p256.test", "ecdhe12.test", "rsa12.test"}
+    for line in handshakes(full_out):
+        if line["sni"] in kept:
+            assert kept[line["sni"]] | {"capture": None} == line | {"capture": None}
+    assert lines[-1]["type"] == "metrics" and lines[-1]["damaged_files"] == 1
+
+
+def test_truncated_pcapng_block_names_the_packet(recording: Recording, tmp_path: Path) -> None:
+    ng = write_pcapng(tmp_path / "whole.pcapng", read_pcap(recording.pcap))
+    cut = tmp_path / "cut.pcapng"
+    cut.write_bytes(ng.read_bytes()[:-30])
+    code, err, lines = run(cut)
+    assert code == 2 and f"{cut}: damaged at packet {len(read_pcap(recording.pcap))} (byte offset " in err
+    assert len([r for r in lines if r["type"] == "handshake"]) == 6  # the last packet was a FIN
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    (b"", "not a pcap or pcapng capture"),
+    (b"GET / HTTP/1.1\r\n\r\n" * 10, "not a pcap or pcapng capture"),
+    (b"\xd4\xc3\xb2\xa1\x02\x00", "not a readable capture"),
+    (b"\xd4\xc3\xb2\xa1\x02\x00\x04\x00" + b"\0" * 8 + b"\xff\xff\x00\x00" + b"\x69\x00\x00\x00", "link type 105"),
+])
+def test_not_a_capture_is_a_clean_error(tmp_path: Path, content: bytes, message: str) -> None:
+    bad = tmp_path / "bad.pcap"
+    bad.write_bytes(content)
+    code, err, _ = run(bad)
+    assert code == 2 and err.startswith(f"carnot: error: {bad}: ") and message in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_damaged_file_does_not_stop_the_others(recording: Recording, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.pcap"
+    bad.write_bytes(recording.pcap.read_bytes()[:200])
+    out = tmp_path / "both.jsonl"
+    result = carnot("runtime", "from-pcap", bad, recording.pcap, "--out", out)
+    assert result.returncode == 2 and f"{bad}: damaged at packet" in result.stderr
+    assert len(handshakes(out)) == 6
