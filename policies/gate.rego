@@ -6,14 +6,13 @@
 # --namespace carnot.gate`.
 package carnot.gate
 
-import data.carnot.config
 
 guide := "docs/POLICY_GUIDE.md"
 
-waivers := object.get(config.run, "waivers", [])
+waivers := object.get(data.carnot.config.run, "waivers", [])
 
 # A waiver exempts through the whole of its `until` day (UTC) and stops after it.
-waiver_active(w) if config.now_ns < data.carnot.config.date_ns(w.until) + config.day_ns
+waiver_active(w) if data.carnot.config.now_ns < data.carnot.config.date_ns(w.until) + data.carnot.config.day_ns
 
 active_waivers := {[w.rule, w.bom_ref]: w | some w in waivers; waiver_active(w)}
 
@@ -41,23 +40,23 @@ finding(rule_id, severity, v) := object.union(base, {"waived": true, "waiver": a
 
 all_findings contains finding(rule_id, severity, v) if {
 	some rule_id, meta in data.carnot.catalog
-	severity := config.profile.severity[rule_id]
+	severity := data.carnot.config.profile.severity[rule_id]
 	severity != "off"
 	some v in data.carnot.rules[meta["package"]].violations
 }
 
 fails(f) if {
 	not f.waived
-	config.severity_rank[f.severity] >= config.severity_rank[config.profile.fail_at]
+	data.carnot.config.severity_rank[f.severity] >= data.carnot.config.severity_rank[data.carnot.config.profile.fail_at]
 }
 
 report := {
-	"profile": config.profile_name,
-	"fail_at": config.profile.fail_at,
+	"profile": data.carnot.config.profile_name,
+	"fail_at": data.carnot.config.profile.fail_at,
 	"findings": [f | some f in all_findings],
 	"failing": count([f | some f in all_findings; fails(f)]),
 	"expired_waivers": expired_waivers,
-	"rules_off": sort([id | some id, sev in config.profile.severity; sev == "off"]),
+	"rules_off": sort([id | some id, sev in data.carnot.config.profile.severity; sev == "off"]),
 }
 
 deny contains sprintf("[%s] %s: %s", [f.rule, f.bom_ref, f.message]) if {

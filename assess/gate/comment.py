@@ -18,6 +18,8 @@ SEVERITY_ORDER = ("critical", "high", "medium", "low")
 # Backslash-escapable ASCII punctuation in CommonMark that could start markup.
 _MARKDOWN_PUNCTUATION = set("\\`*_{}[]()#+-!|~")
 # Characters written as numeric entities: HTML, and what GFM's autolinker looks for (: @ .).
+# Line separators, zero-width and bidirectional controls: rendered as spaces (no hidden text, no reordering).
+_INVISIBLE = set("\u2028\u2029\u200b\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\ufeff")
 _ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", ":": "&#58;", "@": "&#64;", ".": "&#46;"}
 
 
@@ -32,7 +34,7 @@ def md_text(value: object, limit: int = MAX_TEXT) -> str:
             out.append(_ENTITIES[ch])
         elif ch in _MARKDOWN_PUNCTUATION:
             out.append("\\" + ch)
-        elif ord(ch) < 32 or ch in "\u2028\u2029\u200b\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069":
+        elif ord(ch) < 32 or ord(ch) == 127 or ch in _INVISIBLE:
             out.append(" ")
         else:
             out.append(ch)

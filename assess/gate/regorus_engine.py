@@ -31,3 +31,24 @@ class RegorusEngine:
         if result is None:
             raise PolicyError(f"the policies define no {query}")
         return result
+
+
+def run_rules(modules: tuple[PolicyModule, ...], data: dict[str, Any], rules: list[str]) -> dict[str, bool | str]:
+    """Evaluate boolean rules (Rego unit tests) in one engine: True, False (undefined/false) or an error text."""
+    import regorus
+
+    engine = regorus.Engine()
+    for module in modules:
+        try:
+            engine.add_policy(module.path, module.text)
+        except RuntimeError as e:
+            raise rego_error(str(e), fallback_path=module.path) from e
+    engine.add_data(data)
+    outcome: dict[str, bool | str] = {}
+    for rule in rules:
+        try:
+            outcome[rule] = engine.eval_rule(rule) is True
+        except RuntimeError as e:
+            error = rego_error(str(e))
+            outcome[rule] = error.one_line()
+    return outcome

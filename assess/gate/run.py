@@ -20,16 +20,17 @@ from typing import Any
 from assess.cbom import read_cbom
 from assess.errors import CbomError
 from assess.fsio import pretty_json, write_atomic
-from assess.gate import comment, sarif
+from assess.gate import comment, facts, sarif
 from assess.gate.engine import REPORT_QUERY, PolicyBundle, PolicyEngine, PolicyError, load_policies
 from assess.gate.opa_engine import OpaEngine
 from assess.gate.regorus_engine import RegorusEngine
 from assess.gate.waivers import load_waivers
 
 SEVERITIES = ("critical", "high", "medium", "low")
-RESULT_FILE, SUMMARY_FILE, SARIF_FILE, COMMENT_FILE = "opa_result.json", "opa_summary.json", "findings.sarif", "pr_comment.md"
-# The component fields the policies read; evidence stays in Python (it becomes SARIF locations).
-_INPUT_FIELDS = ("type", "bom-ref", "name", "cryptoProperties", "properties")
+RESULT_FILE = "opa_result.json"
+SUMMARY_FILE = "opa_summary.json"
+SARIF_FILE = "findings.sarif"
+COMMENT_FILE = "pr_comment.md"
 
 
 class EngineChoice(StrEnum):
@@ -76,7 +77,7 @@ def default_policies_dir() -> Path:
 
 
 def gate_input(document: dict[str, Any], origin: str) -> tuple[str, list[dict[str, Any]]]:
-    """The policies' input as JSON text, and the flattened components (same order) for locations."""
+    """The policies' input (asset facts) as JSON text, and the flattened components for locations."""
     flat: list[dict[str, Any]] = []
     stack = list(reversed(document.get("components", [])))
     while stack:
@@ -90,8 +91,7 @@ def gate_input(document: dict[str, Any], origin: str) -> tuple[str, list[dict[st
             if ref in seen:
                 raise CbomError(f"duplicate bom-ref {json.dumps(ref)}: every bom-ref must be unique", path=origin)
             seen.add(ref)
-    slim = [{k: c[k] for k in _INPUT_FIELDS if k in c} for c in flat]
-    return json.dumps({"components": slim}, ensure_ascii=False), flat
+    return facts.input_json(flat), flat
 
 
 def evaluate(bom_path: str | Path, options: GateOptions) -> GateOutcome:

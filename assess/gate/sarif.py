@@ -20,7 +20,8 @@ SECURITY_SEVERITY = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "
 
 
 def _rule(rule_id: str, meta: dict[str, Any], severity: str | None, guide_url: str) -> dict[str, Any]:
-    help_text = f"{meta['checks']}\n\nWhy it matters: {meta['why']}\n\nHow to fix: {meta['fix']}\n\nExample: {meta['example']}"
+    help_text = (f"{meta['checks']}\n\nWhy it matters: {meta['why']}\n\nHow to fix: {meta['fix']}\n\n"
+                 f"Example: {meta['example']}")
     help_markdown = (f"{meta['checks']}\n\n**Why it matters:** {meta['why']}\n\n**How to fix:** {meta['fix']}\n\n"
                      f"Example:\n\n```\n{meta['example']}\n```")
     descriptor: dict[str, Any] = {

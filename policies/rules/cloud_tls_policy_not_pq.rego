@@ -1,9 +1,8 @@
 # cloud-tls-policy-not-pq: ELB, CloudFront and API Gateway TLS policies without post-quantum key exchange.
 package carnot.rules.cloud_tls_policy_not_pq
 
-import data.carnot.assets
 
-cloud_policies := [p | some p in assets.tls; p.policy != null; p.cloud_service != null]
+cloud_policies := [p | some p in data.carnot.assets.tls; p.policy != null; p.cloud_service != null]
 
 violations contains {"bom_ref": p.ref, "message": msg} if {
 	some p in cloud_policies

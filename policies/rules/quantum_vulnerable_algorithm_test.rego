@@ -3,18 +3,18 @@ package carnot.rules.quantum_vulnerable_algorithm_test
 import data.carnot.rules.quantum_vulnerable_algorithm.violations
 
 test_violation_ecdh_algorithm_and_rsa_key if {
-	result := violations with input as data.carnot.testing.cbom([
-		data.carnot.testing.algorithm("a1", "ECDH-P-256", {"algorithmFamily": "ECDH", "primitive": "key-agree"}, {}),
-		data.carnot.testing.key("k1", "server.key", {"type": "private-key", "size": 3072}, {"carnot:algorithm": "RSA"}),
-	])
+	result := violations with input as data.carnot.testing.assets({
+		"algorithms": [data.carnot.testing.algorithm({"ref": "a1", "family": "ECDH"})],
+		"keys": [data.carnot.testing.key({"ref": "k1", "family": "RSA", "bits": 3072})],
+	})
 	data.carnot.testing.refs(result) == {"a1", "k1"}
 }
 
 test_compliant_ml_kem_ml_dsa_and_aes if {
-	result := violations with input as data.carnot.testing.cbom([
-		data.carnot.testing.algorithm("a1", "ML-KEM-768", {"algorithmFamily": "ML-KEM", "primitive": "kem"}, {}),
-		data.carnot.testing.algorithm("a2", "ML-DSA-65", {"primitive": "signature"}, {}),
-		data.carnot.testing.algorithm("a3", "AES-256-GCM", {"primitive": "ae"}, {}),
-	])
+	result := violations with input as data.carnot.testing.assets({"algorithms": [
+		data.carnot.testing.algorithm({"ref": "a1", "family": "ML-KEM"}),
+		data.carnot.testing.algorithm({"ref": "a2", "family": "ML-DSA"}),
+		data.carnot.testing.algorithm({"ref": "a3", "family": "AES", "bits": 256}),
+	]})
 	count(result) == 0
 }

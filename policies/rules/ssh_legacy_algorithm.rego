@@ -1,20 +1,18 @@
 # ssh-legacy-algorithm: deprecated SSH key exchange, ciphers, MACs and host key algorithms.
 package carnot.rules.ssh_legacy_algorithm
 
-import data.carnot.assets
-import data.carnot.lib.crypto
 
-is_legacy(list_name, item) if item in crypto.ssh_legacy[list_name]
+is_legacy(list_name, item) if item in data.carnot.lib.crypto.ssh_legacy[list_name]
 
 # GSS-API key exchange names carry a suffix after the listed prefix.
 is_legacy("kex", item) if {
-	some prefix in crypto.ssh_legacy.kex
+	some prefix in data.carnot.lib.crypto.ssh_legacy.kex
 	endswith(prefix, "-")
 	startswith(item, prefix)
 }
 
 violations contains {"bom_ref": s.ref, "message": msg} if {
-	some s in assets.ssh
+	some s in data.carnot.assets.ssh
 	legacy := [sprintf("%s %s", [list_name, item]) |
 		some list_name in ["kex", "ciphers", "macs", "host_key_algorithms"]
 		some item in s[list_name]

@@ -2,10 +2,6 @@
 # Cloud TLS policies are judged by cloud-tls-policy-not-pq instead.
 package carnot.rules.tls_no_hybrid_pq
 
-import data.carnot.assets
-import data.carnot.lib.crypto
-
-is_pq(group) if lower(group) in crypto.pq_groups
 
 not_cloud_policy(p) if p.policy == null
 
@@ -13,27 +9,27 @@ not_cloud_policy(p) if p.cloud_service == null
 
 # Runtime: what was actually negotiated.
 violations contains {"bom_ref": p.ref, "message": msg} if {
-	some p in assets.tls
+	some p in data.carnot.assets.tls
 	not_cloud_policy(p)
 	p.negotiated_group != null
-	not is_pq(p.negotiated_group)
-	msg := sprintf("TLS '%s' negotiated the classical group %s: the session is open to harvest-now-decrypt-later", [p.name, p.negotiated_group])
+	not p.negotiated_group.pq
+	msg := sprintf("TLS '%s' negotiated the classical group %s: the session is open to harvest-now-decrypt-later", [p.name, p.negotiated_group.name])
 }
 
 # Configurations: the groups offered contain no post-quantum one.
 violations contains {"bom_ref": p.ref, "message": msg} if {
-	some p in assets.tls
+	some p in data.carnot.assets.tls
 	not_cloud_policy(p)
 	p.negotiated_group == null
 	count(p.groups) > 0
 	p.pq_hybrid != true
-	count([g | some g in p.groups; is_pq(g)]) == 0
-	msg := sprintf("TLS '%s' offers no post-quantum key exchange group (offers %s)", [p.name, concat(", ", p.groups)])
+	count([g | some g in p.groups; g.pq]) == 0
+	msg := sprintf("TLS '%s' offers no post-quantum key exchange group (offers %s)", [p.name, concat(", ", [g.name | some g in p.groups])])
 }
 
 # Groups not stated: a TLS 1.2-only endpoint cannot negotiate a hybrid group at all.
 violations contains {"bom_ref": p.ref, "message": msg} if {
-	some p in assets.tls
+	some p in data.carnot.assets.tls
 	not_cloud_policy(p)
 	p.negotiated_group == null
 	count(p.groups) == 0
@@ -45,7 +41,7 @@ violations contains {"bom_ref": p.ref, "message": msg} if {
 
 # Groups not stated, but the producer observed the key exchange is not post-quantum.
 violations contains {"bom_ref": p.ref, "message": msg} if {
-	some p in assets.tls
+	some p in data.carnot.assets.tls
 	not_cloud_policy(p)
 	p.negotiated_group == null
 	count(p.groups) == 0

@@ -1,30 +1,27 @@
 # weak-ec-curve: elliptic curves below the profile's ec_min_bits, in keys, algorithms, certificates and TLS groups.
 package carnot.rules.weak_ec_curve
 
-import data.carnot.assets
-import data.carnot.config
-import data.carnot.lib.crypto
 
-min_bits := config.settings.ec_min_bits
+min_bits := data.carnot.config.settings.ec_min_bits
 
 violations contains {"bom_ref": a.ref, "message": msg} if {
-	some a in array.concat(assets.algorithms, assets.keys)
-	a.curve != null
-	data.carnot.lib.crypto.curve_size(a.curve) < min_bits
-	msg := sprintf("'%s' uses curve %s (%d bits), below the %d-bit minimum", [a.name, a.curve, data.carnot.lib.crypto.curve_size(a.curve), min_bits])
+	some a in array.concat(data.carnot.assets.algorithms, data.carnot.assets.keys)
+	a.curve_bits != null
+	a.curve_bits < min_bits
+	msg := sprintf("'%s' uses curve %s (%d bits), below the %d-bit minimum", [a.name, a.curve, a.curve_bits, min_bits])
 }
 
 violations contains {"bom_ref": c.ref, "message": msg} if {
-	some c in assets.certificates
+	some c in data.carnot.assets.certificates
 	not c.key.from_ref
-	c.key.curve != null
-	data.carnot.lib.crypto.curve_size(c.key.curve) < min_bits
+	c.key.curve_bits != null
+	c.key.curve_bits < min_bits
 	msg := sprintf("certificate '%s' has a key on curve %s, below the %d-bit minimum", [c.subject, c.key.curve, min_bits])
 }
 
 violations contains {"bom_ref": p.ref, "message": msg} if {
-	some p in assets.tls
-	small := [g | some g in p.groups; data.carnot.lib.crypto.curve_size(g) < min_bits]
+	some p in data.carnot.assets.tls
+	small := [g.name | some g in p.groups; g.ec_bits != null; g.ec_bits < min_bits]
 	count(small) > 0
 	msg := sprintf("TLS '%s' offers curves below %d bits: %s", [p.name, min_bits, concat(", ", small)])
 }

@@ -2,25 +2,25 @@ package carnot.rules.weak_ec_curve_test
 
 import data.carnot.rules.weak_ec_curve.violations
 
-test_violation_p192_key_and_tls_group if {
-	result := violations with input as data.carnot.testing.cbom([
-		data.carnot.testing.key("k1", "ec key", {"size": 192}, {"carnot:algorithm": "ECDSA", "carnot:curve": "secp192r1"}),
-		data.carnot.testing.protocol("p1", "tls", {"type": "tls"}, {"carnot:tls:groups": "sect163k1,x25519"}),
-	])
+test_violation_p192_key_and_sect163k1_tls_group if {
+	result := violations with input as data.carnot.testing.assets({
+		"keys": [data.carnot.testing.key({"ref": "k1", "family": "ECDSA", "curve": "secp192r1", "curve_bits": 192})],
+		"tls": [data.carnot.testing.tls({"ref": "p1", "groups": [object.union(data.carnot.testing.group("sect163k1", false), {"ec_bits": 163})]})],
+	})
 	data.carnot.testing.refs(result) == {"k1", "p1"}
 }
 
 test_violation_p224_in_strict_profile if {
-	result := violations with input as data.carnot.testing.cbom([data.carnot.testing.algorithm("a1", "ECDH", {"curve": "nist/P-224"}, {})])
+	result := violations with input as data.carnot.testing.assets({"algorithms": [data.carnot.testing.algorithm({"ref": "a1", "family": "ECDH", "curve": "nist/P-224", "curve_bits": 224})]})
 		with data.carnot.run as data.carnot.testing.run("strict", "2026-01-01T00:00:00Z")
 	data.carnot.testing.refs(result) == {"a1"}
 }
 
 test_compliant_p256_and_x25519 if {
-	result := violations with input as data.carnot.testing.cbom([
-		data.carnot.testing.algorithm("a1", "ECDH-P-256", {"ellipticCurve": "nist/P-256"}, {}),
-		data.carnot.testing.protocol("p1", "tls", {"type": "tls"}, {"carnot:tls:groups": "x25519,secp256r1"}),
-	])
+	result := violations with input as data.carnot.testing.assets({
+		"algorithms": [data.carnot.testing.algorithm({"ref": "a1", "family": "ECDH", "curve": "nist/P-256", "curve_bits": 256})],
+		"tls": [data.carnot.testing.tls({"ref": "p1", "groups": [object.union(data.carnot.testing.group("x25519", false), {"ec_bits": 256})]})],
+	})
 		with data.carnot.run as data.carnot.testing.run("strict", "2026-01-01T00:00:00Z")
 	count(result) == 0
 }

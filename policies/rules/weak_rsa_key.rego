@@ -1,13 +1,11 @@
 # weak-rsa-key: RSA moduli below the profile's rsa_min_bits.
 package carnot.rules.weak_rsa_key
 
-import data.carnot.assets
-import data.carnot.config
 
-min_bits := config.settings.rsa_min_bits
+min_bits := data.carnot.config.settings.rsa_min_bits
 
 violations contains {"bom_ref": a.ref, "message": msg} if {
-	some a in assets.algorithms
+	some a in data.carnot.assets.algorithms
 	a.family == "RSA"
 	a.bits != null
 	a.bits < min_bits
@@ -15,7 +13,7 @@ violations contains {"bom_ref": a.ref, "message": msg} if {
 }
 
 violations contains {"bom_ref": k.ref, "message": msg} if {
-	some k in assets.keys
+	some k in data.carnot.assets.keys
 	k.family == "RSA"
 	k.bits != null
 	k.bits < min_bits
@@ -24,7 +22,7 @@ violations contains {"bom_ref": k.ref, "message": msg} if {
 
 # A certificate whose key is its own asset is judged through that asset, not twice.
 violations contains {"bom_ref": c.ref, "message": msg} if {
-	some c in assets.certificates
+	some c in data.carnot.assets.certificates
 	not c.key.from_ref
 	c.key.family == "RSA"
 	c.key.bits != null

@@ -1,25 +1,39 @@
-# Builders for the Rego unit tests: small CycloneDX components in the shapes of docs/CBOM_PROFILE.md.
+# Builders for the Rego unit tests: asset facts in the shapes of lib/assets.rego, with defaults.
 package carnot.testing
 
-cbom(components) := {"bomFormat": "CycloneDX", "specVersion": "1.6", "components": components}
+assets(kinds) := {"assets": kinds}
 
-property_list(props) := [{"name": k, "value": v} | some k, v in props]
+algorithm(fields) := object.union(
+	{"ref": "a", "name": "algorithm", "family": "", "hash": null, "bits": null, "curve": null, "curve_bits": null, "primitive": null},
+	fields,
+)
 
-component(ref, name, crypto, props) := {
-	"type": "cryptographic-asset",
-	"bom-ref": ref,
-	"name": name,
-	"cryptoProperties": crypto,
-	"properties": property_list(props),
-}
+aws_defaults := {"service": null, "key_manager": null, "key_spec": null, "key_state": null, "rotation_enabled": null, "tagged": null}
 
-algorithm(ref, name, fields, props) := component(ref, name, {"assetType": "algorithm", "algorithmProperties": fields}, props)
+key(fields) := object.union(
+	object.union(
+		{"ref": "k", "name": "key", "family": "", "bits": null, "curve": null, "curve_bits": null, "type": null, "state": null},
+		fields,
+	),
+	{"aws": object.union(aws_defaults, object.get(fields, "aws", {}))},
+)
 
-key(ref, name, fields, props) := component(ref, name, {"assetType": "related-crypto-material", "relatedCryptoMaterialProperties": fields}, props)
+certificate(fields) := object.union(
+	object.union({"ref": "c", "name": "certificate", "subject": "CN=test", "not_after": null, "signature_hash": null}, fields),
+	{
+		"signature": object.union({"family": "", "hash": null, "name": null}, object.get(fields, "signature", {})),
+		"key": object.union({"family": "", "bits": null, "curve": null, "curve_bits": null, "from_ref": false}, object.get(fields, "key", {})),
+	},
+)
 
-certificate(ref, name, fields, props) := component(ref, name, {"assetType": "certificate", "certificateProperties": fields}, props)
+group(name, pq) := {"name": name, "pq": pq, "ec_bits": null, "ffdhe_bits": null}
 
-protocol(ref, name, fields, props) := component(ref, name, {"assetType": "protocol", "protocolProperties": fields}, props)
+tls(fields) := object.union(
+	{"ref": "t", "name": "tls", "versions": [], "suites": [], "groups": [], "negotiated_group": null, "pq_hybrid": null, "policy": null, "cloud_service": null, "sni": null},
+	fields,
+)
+
+ssh(fields) := object.union({"ref": "s", "name": "ssh", "kex": [], "ciphers": [], "macs": [], "host_key_algorithms": []}, fields)
 
 run(profile, now) := {"profile": profile, "now": now}
 
