@@ -6,6 +6,8 @@ import argparse
 import contextlib
 from collections.abc import Iterator
 
+import boto3
+
 from assess.cbom import write_shard
 from assess.cli.output import emit_json, emit_table, progress
 from assess.errors import ConfigError
@@ -69,7 +71,9 @@ def _regions(text: str | None) -> tuple[str, ...]:
 
 
 @contextlib.contextmanager
-def _target(args: argparse.Namespace, config: InventoryConfig) -> Iterator[tuple[InventoryConfig, object]]:
+def _target(
+    args: argparse.Namespace, config: InventoryConfig
+) -> Iterator[tuple[InventoryConfig, boto3.Session | None]]:
     if not args.simulated:
         yield config, None
         return
@@ -100,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
         external_id=args.external_id,
     )
     with _target(args, config) as (effective, session), progress("inventorying AWS") as advance:
-        shard = collect(effective, session=session, progress=advance)  # type: ignore[arg-type]
+        shard = collect(effective, session=session, progress=advance)
     write_shard(shard, args.out)
     _report(args, shard)
     return 0

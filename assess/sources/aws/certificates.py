@@ -142,7 +142,7 @@ def certificate_asset(
     service: str,
     facts: CertificateFacts,
     tags: dict[str, str] | None,
-    extra: dict[str, Any] | None = None,
+    extra: dict[Prop, Any] | None = None,
     context: str,
 ) -> Asset:
     signature, sig_hash = signature_algorithm(facts.signature) if facts.signature else (None, None)

@@ -120,7 +120,7 @@ def make_certificate(
     key: Any
     if key_kind.startswith("rsa"):
         key = rsa.generate_private_key(public_exponent=65537, key_size=int(key_kind[3:]))
-        digest: hashes.HashAlgorithm = hashes.SHA256()
+        digest: hashes.SHA256 | hashes.SHA384 = hashes.SHA256()
     elif key_kind == "p256":
         key, digest = ec.generate_private_key(ec.SECP256R1()), hashes.SHA256()
     elif key_kind == "p384":

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 from cyclonedx.model.crypto import CryptoProperties
@@ -32,7 +33,7 @@ class Scope:
         name: str,
         service: str,
         crypto: CryptoProperties,
-        facts: Mapping[str, Any] | Iterable[tuple[str, Any]] = (),
+        facts: Mapping[Prop, Any] = MappingProxyType({}),
         tags: Mapping[str, str] | None = None,
         context: str | None = None,
     ) -> Asset:
@@ -44,7 +45,7 @@ class Scope:
             (Prop.AWS_REGION, self.region),
             (Prop.AWS_ARN, arn),
         ]
-        pairs += list(facts.items() if isinstance(facts, Mapping) else facts)
+        pairs += list(facts.items())
         pairs += list(ownership(tags or {}))
         if self.simulated:
             pairs.append((Prop.SIMULATED, True))

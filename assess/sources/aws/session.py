@@ -71,7 +71,7 @@ class RetryPolicy:
     def config(self, max_pool: int) -> Config:
         return Config(
             retries={"mode": self.mode, "max_attempts": self.sdk_attempts},
-            max_pool_connections=max(10, max_pool),
+            max_pool_connections=max(10, 2 * max_pool),  # task and detail pools share a client
             connect_timeout=self.connect_timeout,
             read_timeout=self.read_timeout,
         )
@@ -206,7 +206,8 @@ class Api:
 
     def call(self, service: str, operation: str, **params: Any) -> dict[str, Any]:
         method = getattr(self.client(service), operation)
-        return self._with_backoff(lambda: method(**params))  # type: ignore[no-any-return]
+        response: dict[str, Any] = self._with_backoff(lambda: method(**params))
+        return response
 
     def pages(self, service: str, operation: str, **params: Any) -> Iterator[dict[str, Any]]:
         """Every page of a listing, following the service's own paginator model (botocore's data).
