@@ -120,7 +120,7 @@ def _text(value: bytes) -> str:
 def to_handshake_line(record: dict[str, Any], path: Path, number: int) -> dict[str, Any]:
     """One ssl.log record (field name -> value, TSV strings or JSON values) as a runtime handshake line."""
     try:
-        ts = float(record["ts"])
+        ts = _timestamp(record["ts"])
         orig_port, resp_port = int(record["id.orig_p"]), int(record["id.resp_p"])
         orig_host, resp_host = str(record["id.orig_h"]), str(record["id.resp_h"])
     except KeyError as e:
@@ -162,6 +162,13 @@ def to_handshake_line(record: dict[str, Any], path: Path, number: int) -> dict[s
         "capture": str(path),
         "capture_line": number,
     }
+
+
+def _timestamp(value: Any) -> float:
+    """Epoch seconds, or ISO 8601 (Zeek's JSON writer with json_timestamps = JSON::TS_ISO8601)."""
+    if isinstance(value, str) and "T" in value:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+    return float(value)
 
 
 def _optional_text(value: Any) -> str | None:
