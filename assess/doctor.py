@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PROVISION = ROOT / "tools" / "provision.sh"
 BPF_DIR = ROOT / "bpf"
 TRACEFS = (Path("/sys/kernel/tracing"), Path("/sys/kernel/debug/tracing"))
-CAP_PERFMON, CAP_BPF, CAP_SYS_ADMIN = 38, 39, 21
+CAP_PERFMON, CAP_BPF, CAP_SYS_ADMIN, CAP_NET_RAW = 38, 39, 21, 13
 
 
 @dataclass(frozen=True)
@@ -92,14 +92,15 @@ def sensor_checks() -> tuple[Check, ...]:
     # Effective capabilities, not the uid: root in a container or under setpriv may hold none.
     caps = _effective_caps()
     admin = bool(caps & (1 << CAP_SYS_ADMIN))
-    privileged = admin or (bool(caps & (1 << CAP_BPF)) and bool(caps & (1 << CAP_PERFMON)))
+    raw = bool(caps & (1 << CAP_NET_RAW))  # the wire view's AF_PACKET sockets
+    privileged = raw and (admin or (bool(caps & (1 << CAP_BPF)) and bool(caps & (1 << CAP_PERFMON))))
     who = "root" if os.geteuid() == 0 else f"uid {os.geteuid()}"
     checks.append(
         Check(
             "privileges",
             privileged,
-            f"{who} with {'CAP_SYS_ADMIN' if admin else 'CAP_BPF and CAP_PERFMON'}" if privileged
-            else f"{who} without CAP_BPF/CAP_PERFMON (or CAP_SYS_ADMIN)",
+            f"{who} with {'CAP_SYS_ADMIN' if admin else 'CAP_BPF and CAP_PERFMON'} and CAP_NET_RAW" if privileged
+            else f"{who} without CAP_BPF+CAP_PERFMON (or CAP_SYS_ADMIN) and CAP_NET_RAW",
             None if privileged else "run as root (or grant CAP_BPF, CAP_PERFMON and CAP_NET_RAW)",
         )
     )

@@ -39,10 +39,11 @@ def run(args: argparse.Namespace) -> int:
         })
     else:
         for c in checks:
-            mark = "[green]ok[/]" if c.ok else ("[red]missing[/]" if c.required else "[yellow]optional[/]")
-            stdout.print(f"{mark:>20}  {c.name}: {c.detail}", highlight=False, markup=True)
+            label, style = ("ok", "green") if c.ok else ("missing", "red") if c.required else ("optional", "yellow")
+            stdout.print(f"[{style}]{label:>8}[/]  {c.name}: ", end="", highlight=False)
+            stdout.print(c.detail, markup=False, highlight=False)  # paths are data, not markup
             if not c.ok and c.fix:
-                stdout.print(f"{'':>9}fix: {c.fix}", highlight=False, markup=False)
+                stdout.print(f"{'':>10}fix: {c.fix}", highlight=False, markup=False)
         verdict = "the runtime sensor can run here" if readiness.ok else "the runtime sensor cannot run here"
         stdout.print(verdict, highlight=False)
     return 0 if readiness.ok else 2
