@@ -85,11 +85,11 @@ class _Table:
     """One TOML table, read key by key with errors that name the file, the line and the key."""
 
     def __init__(self, data: dict[str, Any], name: str, path: Path, text: str) -> None:
-        self.data, self.name, self.path, self.text = data, name, path, text
+        self.data, self.name, self.file, self.text = data, name, path, text
         self.used: set[str] = set()
 
     def _error(self, key: str, message: str) -> ConfigError:
-        return ConfigError(f"[{self.name}] {key}: {message}", path=self.path, line=_line_of(self.text, key))
+        return ConfigError(f"[{self.name}] {key}: {message}", path=self.file, line=_line_of(self.text, key))
 
     def get(self, key: str, kind: type | tuple[type, ...], default: Any) -> Any:
         self.used.add(key)
@@ -118,13 +118,13 @@ class _Table:
 
     def path(self, key: str, default: Path | None) -> Path | None:
         value = self.get(key, str, None)
-        return default if value is None else (self.path.parent / value)
+        return default if value is None else (self.file.parent / value)
 
     def paths(self, key: str, default: tuple[Path, ...]) -> tuple[Path, ...]:
         if key not in self.data:
             self.used.add(key)
             return default
-        return tuple(self.path.parent / p for p in self.strings(key, ()))
+        return tuple(self.file.parent / p for p in self.strings(key, ()))
 
     def finish(self) -> None:
         unknown = sorted(set(self.data) - self.used)
@@ -133,7 +133,7 @@ class _Table:
 
 
 def _line_of(text: str, key: str) -> int | None:
-    match = re.search(rf"^\s*{re.escape(key)}\s*=", text, re.MULTILINE)
+    match = re.search(rf"^[ \t]*{re.escape(key)}[ \t]*=", text, re.MULTILINE)
     return text.count("\n", 0, match.start()) + 1 if match else None
 
 
@@ -158,7 +158,7 @@ def load_config(path: str | Path | None) -> Config:
     known = {"assessment", "scan", "runtime", "aws", "gate", "exposure", "redaction"}
     for name in data:
         if name not in known:
-            match = re.search(rf"^\s*\[{re.escape(name)}\]", text, re.MULTILINE)
+            match = re.search(rf"^[ \t]*\[{re.escape(name)}\]", text, re.MULTILINE)
             line = text.count("\n", 0, match.start()) + 1 if match else None
             raise ConfigError(f"unknown table [{name}] (known: {', '.join(sorted(known))})", path=p, line=line)
 
