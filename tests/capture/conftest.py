@@ -69,6 +69,7 @@ def tcpdump(out: Path, bpf_filter: str, iface: str = "lo") -> Iterator[Path]:
     """Record `iface` to `out` while the block runs: live before the block starts, flushed before it ends."""
     if shutil.which("tcpdump") is None:
         pytest.fail("tcpdump is not installed (tools/provision.sh installs it)")
+    bpf_filter = f"({bpf_filter}) or (host 127.0.0.1 and tcp port 1)"  # the pokes below
     proc = subprocess.Popen(["tcpdump", "-i", iface, "-U", "-n", "-s", "0", "-w", str(out), bpf_filter],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     assert proc.stderr is not None
