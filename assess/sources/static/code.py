@@ -13,8 +13,9 @@ import bisect
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from importlib import resources
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -22,7 +23,7 @@ from cyclonedx.model.crypto import CryptoPrimitive
 
 from assess.errors import ConfigError
 from assess.sources.static.algorithms import algorithm_asset, family_of, normalise_curve
-from assess.sources.static.interface import Finding, NotText, ScannedFile
+from assess.sources.static.interface import Finding, NotText, ScannedFile, suffix_of
 
 LANGUAGES: dict[str, frozenset[str]] = {
     "python": frozenset({".py", ".pyw"}),
@@ -56,8 +57,31 @@ class Rule:
     lookahead: int = 0
     origin: str = ""  # file:line where the rule was written, for messages
 
+    @cached_property
+    def needle(self) -> str:
+        """A literal every match contains: files without it skip the (much slower) regex."""
+        return required_literal(self.pattern)
+
 
 DEFAULT_RULES = "rules.yaml"
+
+
+def required_literal(pattern: re.Pattern[str]) -> str:
+    """The longest literal run at the top level of a regex (each top-level item is required); "" if none."""
+    if pattern.flags & re.IGNORECASE:
+        return ""
+    try:
+        parsed = re._parser.parse(pattern.pattern, pattern.flags)  # type: ignore[attr-defined]
+    except Exception:  # an internal API: without it, the regex simply runs on every file
+        return ""
+    literal = re._constants.LITERAL  # type: ignore[attr-defined]
+    best, run = "", ""
+    for op, arg in parsed:
+        if op is literal:
+            run += chr(arg)
+            continue
+        best, run = max(best, run, key=len), ""
+    return max(best, run, key=len)
 
 
 def default_rules() -> list[Rule]:
@@ -189,11 +213,11 @@ class CodeDetector:
         self._by_language = {lang: [r for r in rules if lang in r.languages] for lang in LANGUAGES}
 
     def wants(self, name: str, head: bytes) -> bool:
-        language = _LANGUAGE_OF.get(PurePosixPath(name).suffix.lower())
+        language = _LANGUAGE_OF.get(suffix_of(name))
         return language is not None and bool(self._by_language[language])
 
     def detect(self, file: ScannedFile) -> Iterator[Finding]:
-        language = _LANGUAGE_OF[PurePosixPath(file.name).suffix.lower()]
+        language = _LANGUAGE_OF[suffix_of(file.name)]
         try:
             text = file.text()
         except NotText as e:
@@ -201,6 +225,8 @@ class CodeDetector:
             return
         starts: list[int] | None = None
         for rule in self._by_language[language]:
+            if rule.needle not in text:
+                continue
             matches = list(rule.pattern.finditer(text))
             for index, match in enumerate(matches):
                 if starts is None:

@@ -7,12 +7,18 @@ never opens files, never logs file contents, and never puts key material into an
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Protocol
 
 from assess.model import Asset, Evidence, Skipped, Source
+
+
+def suffix_of(name: str) -> str:
+    """A file name's extension, lower-cased ('.pem'); '' when there is none."""
+    return os.path.splitext(name)[1].lower()
 
 
 class NotText(Exception):

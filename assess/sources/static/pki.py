@@ -11,7 +11,6 @@ import base64
 import binascii
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import PurePosixPath
 
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
@@ -21,7 +20,7 @@ from cryptography.hazmat.primitives.serialization import pkcs7, pkcs12
 
 from assess.sources.static.algorithms import algorithm_asset
 from assess.sources.static.certs import certificate_asset
-from assess.sources.static.interface import Finding, NotText, ScannedFile
+from assess.sources.static.interface import Finding, NotText, ScannedFile, suffix_of
 from assess.sources.static.keys import key_asset
 
 SUFFIXES = frozenset({
@@ -51,7 +50,7 @@ class PkiDetector:
     name = "certificates and keys"
 
     def wants(self, name: str, head: bytes) -> bool:
-        suffix = PurePosixPath(name).suffix.lower()
+        suffix = suffix_of(name)
         return (
             suffix in SUFFIXES
             or name in KEY_NAMES
@@ -60,7 +59,7 @@ class PkiDetector:
         )
 
     def detect(self, file: ScannedFile) -> Iterator[Finding]:
-        suffix = PurePosixPath(file.name).suffix.lower()
+        suffix = suffix_of(file.name)
         if _PEM_MARK in file.data:
             try:
                 text = file.text()

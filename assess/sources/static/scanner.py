@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from assess.errors import InputError
-from assess.model import Asset, Shard, Skipped
+from assess.model import Asset, Evidence, Shard, Skipped
 from assess.sources.static.code import CodeDetector, Rule, load_rules
 from assess.sources.static.interface import Detector, Finding, ScannedFile
 from assess.sources.static.pki import PkiDetector
@@ -65,7 +65,8 @@ def scan(
             raise InputError("no such file or directory", path=path)
     active = detectors(rules if rules is not None else load_rules())
     started = time.perf_counter()
-    assets: dict[str, Asset] = {}
+    assets: dict[str, Asset] = {}  # first sighting of each identity
+    evidence: dict[str, set[Evidence]] = {}  # every sighting's evidence, joined at the end
     skipped: list[Skipped] = []
     seen = read = nbytes = 0
     for root in paths:
@@ -87,8 +88,11 @@ def scan(
                     log.debug("skipped %s: %s", finding.location, finding.reason)
                     skipped.append(finding)
                 else:
-                    _add(assets, finding)
-    shard = Shard(stage=STAGE, assets=tuple(assets[k] for k in sorted(assets)), skipped=tuple(skipped))
+                    assets.setdefault(finding.bom_ref, finding)
+                    evidence.setdefault(finding.bom_ref, set()).update(finding.evidence)
+    joined = tuple(replace(assets[ref], evidence=tuple(sorted(evidence[ref], key=_evidence_order)))
+                   for ref in sorted(assets))
+    shard = Shard(stage=STAGE, assets=joined, skipped=tuple(skipped))
     return ScanResult(shard, seen, read, nbytes, time.perf_counter() - started)
 
 
@@ -121,11 +125,5 @@ def _scan_file(item: Candidate, active: tuple[Detector, ...], max_bytes: int) ->
     return findings, len(data)
 
 
-def _add(assets: dict[str, Asset], asset: Asset) -> None:
-    known = assets.get(asset.bom_ref)
-    if known is None:
-        assets[asset.bom_ref] = asset
-        return
-    evidence = sorted(set(known.evidence) | set(asset.evidence),
-                      key=lambda e: (e.location, e.line or 0, e.context or ""))
-    assets[asset.bom_ref] = replace(known, evidence=tuple(evidence))
+def _evidence_order(e: Evidence) -> tuple[str, int, str]:
+    return (e.location, e.line or 0, e.context or "")

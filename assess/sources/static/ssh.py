@@ -15,7 +15,6 @@ import binascii
 import re
 from collections.abc import Iterator
 from fnmatch import fnmatchcase
-from pathlib import PurePosixPath
 
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
@@ -27,7 +26,7 @@ from cyclonedx.model.crypto import (
 )
 
 from assess.model import Asset, Prop, props, stable_ref
-from assess.sources.static.interface import Finding, NotText, ScannedFile
+from assess.sources.static.interface import Finding, NotText, ScannedFile, suffix_of
 from assess.sources.static.keys import key_asset
 
 DEFAULTS_VERSION = "OpenSSH 9.9"
@@ -77,8 +76,8 @@ class SshDetector:
         return (
             name in _CONFIG_NAMES
             or name.startswith(("authorized_keys",))
-            or PurePosixPath(name).suffix == ".pub"
-            or (PurePosixPath(name).suffix == ".conf" and _HEAD_KEYWORD.search(head) is not None)
+            or suffix_of(name) == ".pub"
+            or (suffix_of(name) == ".conf" and _HEAD_KEYWORD.search(head) is not None)
         )
 
     def detect(self, file: ScannedFile) -> Iterator[Finding]:
