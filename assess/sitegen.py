@@ -252,12 +252,12 @@ def _guide_html() -> str | None:
         return None
     md = MarkdownIt("commonmark", {"html": False, "linkify": False})
 
-    def heading_open(tokens: Any, idx: int, options: Any, env: Any) -> str:
+    def heading_open(renderer: Any, tokens: Any, idx: int, options: Any, env: Any) -> str:
         title = tokens[idx + 1].content if idx + 1 < len(tokens) else ""
         slug = re.sub(r"[^a-z0-9 _-]", "", title.lower()).strip().replace(" ", "-")
         if slug:
             tokens[idx].attrSet("id", slug)
-        return str(md.renderer.renderToken(tokens, idx, options, env))
+        return str(renderer.renderToken(tokens, idx, options, env))
 
     md.add_render_rule("heading_open", heading_open)
     return str(md.render(POLICY_GUIDE.read_text(encoding="utf-8")))

@@ -1,5 +1,6 @@
 /* Draws every chart on the page from its figure block (<script type="application/json" class="figure">).
-   The PNG stays in place until the interactive chart has drawn, so the page reads without this script. */
+   The PNG shows until then, so the page reads without this script. The plot is made visible before it
+   is drawn: plotly sizes a chart to its container, and a hidden one would get a fixed 700px. */
 (function () {
   "use strict";
   if (typeof window.Plotly === "undefined") {
@@ -10,8 +11,9 @@
     var figure = block.parentNode;
     var target = figure.querySelector(".plot");
     var spec = JSON.parse(block.textContent);
-    window.Plotly.newPlot(target, spec.data, spec.layout, spec.config).then(function () {
-      figure.classList.add("interactive");
+    figure.classList.add("interactive");
+    window.Plotly.newPlot(target, spec.data, spec.layout, spec.config).catch(function () {
+      figure.classList.remove("interactive");
     });
   });
 })();

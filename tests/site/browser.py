@@ -65,9 +65,8 @@ class Browser:
         from selenium.webdriver.support.ui import WebDriverWait
 
         WebDriverWait(self.driver, timeout).until(lambda d: d.execute_script(
-            "var f = document.querySelectorAll('figure.chart');"
             "var s = document.querySelectorAll('figure.chart > script.figure').length;"
-            "return document.querySelectorAll('figure.chart.interactive').length >= s && f.length >= 0;"))
+            "return document.querySelectorAll('figure.chart.interactive .plot .main-svg').length >= s;"))
 
     def js(self, script: str) -> Any:
         return self.driver.execute_script(script)

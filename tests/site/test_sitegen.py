@@ -220,3 +220,12 @@ def test_hostile_corpus_reaches_the_inputs(built_site: BuiltSite) -> None:
         attestation = zf.read("attestation.json").decode("utf-8")
     for text in HOSTILE[:6]:
         assert json.dumps(text)[1:-1] in attestation
+
+
+def test_remediation_anchors_exist_in_the_rendered_policy_guide(built_site: BuiltSite) -> None:
+    guide = (built_site.out / "policy-guide.html").read_text(encoding="utf-8")
+    ids = set(re.findall(r'<h[1-6] id="([^"]+)"', guide))
+    assert "tls-no-hybrid-pq" in ids and "weak-rsa-key" in ids
+    page = built_site.out / "assessments" / f"{built_site.entries[0].id}.html"
+    anchors = {url.split("#")[1] for tag, _, url in parse(page).urls if tag == "a" and "policy-guide.html#" in url}
+    assert anchors and anchors <= ids
