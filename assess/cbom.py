@@ -106,7 +106,10 @@ def _validator(spec: str) -> Callable[[Any], Any]:
     schema_path = BOM_JSON_STRICT[SUPPORTED_SPECS[spec]]
     assert schema_path is not None
     schema_text = Path(schema_path).read_text()
-    formats = {"iri-reference": _IRI_REFERENCE.match, "idn-email": _IDN_EMAIL.match}
+    formats: dict[str, Callable[[Any], bool]] = {
+        "iri-reference": lambda v: _IRI_REFERENCE.match(v) is not None,
+        "idn-email": lambda v: _IDN_EMAIL.match(v) is not None,
+    }
     digest = hashlib.sha256((schema_text + fastjsonschema.VERSION).encode()).hexdigest()[:16]
     cached = _cache_dir() / f"cyclonedx-{spec}-{digest}.py"
     try:
