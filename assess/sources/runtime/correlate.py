@@ -104,6 +104,7 @@ class _ProbeHandshake:
     failed_at: float | None = None  # a call said it failed; final once nothing better follows
     done: bool = False
     sock: _Socket | None = None
+    retired_at: float = 0.0  # when the correlator had the whole process view
 
     def succeed(self, ts: float) -> None:
         self.success, self.ended, self.done = True, ts, True
@@ -164,6 +165,7 @@ class Correlator:
         self._active: OrderedDict[tuple[int, int], _ProbeHandshake] = OrderedDict()  # by (pid, SSL*)
         self._finished: OrderedDict[int, _ProbeHandshake] = OrderedDict()
         self._serial = itertools.count()
+        self._received = 0.0
         self._ssl_fds: OrderedDict[tuple[int, int], tuple[float, int]] = OrderedDict()
         self._ssl_snis: OrderedDict[tuple[int, int], tuple[float, str]] = OrderedDict()
         self._flows: OrderedDict[Endpoint, _PendingFlow] = OrderedDict()
@@ -171,7 +173,10 @@ class Correlator:
 
     # --- input -------------------------------------------------------------------------------
 
-    def on_probe(self, ev: ProbeEvent) -> None:
+    def on_probe(self, ev: ProbeEvent, now: float | None = None) -> None:
+        """One probe event; `now` is when it was received (waits are counted from receipt, so a
+        sensor that falls behind does not time out joins it has not had the chance to make)."""
+        self._received = now if now is not None else ev.ts
         key = (ev.tgid, ev.ssl)
         if ev.kind in (Kind.HANDSHAKE_ENTER, Kind.IO_ENTER):
             self._remember_process(ev.tgid)
@@ -255,7 +260,7 @@ class Correlator:
             if pending is not None and sock is not None:
                 out.append(self._record(hs, sock, pending.flow))
                 pending.claimed.add(sock.role)
-            elif final or now - (hs.ended or hs.started) >= self.join_wait:
+            elif final or now - hs.retired_at >= self.join_wait:
                 if sock is not None:
                     self.correlation_timeouts += 1  # its connection is known, yet the wire view never came
                 out.append(self._record(hs, sock, None))
@@ -278,6 +283,7 @@ class Correlator:
         """A handshake whose process view is complete waits in `_finished` for its wire view."""
         hs = self._active.pop(key, None)
         if hs is not None:
+            hs.retired_at = max(self._received, hs.ended or hs.started)
             self._put(self._finished, next(self._serial), hs)
 
     def _age(self, cutoff: float) -> None:

@@ -40,10 +40,13 @@ class Stream:
         self._ends: list[int] = []  # contiguous length after each extension ...
         self._times: list[float] = []  # ... and when that extension happened
         self.truncated = False  # bytes beyond max_bytes were dropped
+        self._frozen: bytes | None = None  # `data`, until the stream grows again
 
     @property
     def data(self) -> bytes:
-        return bytes(self._data)
+        if self._frozen is None:
+            self._frozen = bytes(self._data)
+        return self._frozen
 
     @property
     def has_gap(self) -> bool:
@@ -98,6 +101,7 @@ class Stream:
             moved[shift] = (bytes(self._data), self._times[-1])
         self._base = new_base
         self._data = bytearray()
+        self._frozen = None
         self._ends, self._times = [], []
         self._pending = moved
 
@@ -120,6 +124,7 @@ class Stream:
             new = new[:room]
             self.truncated = True
         if new:
+            self._frozen = None
             self._data += new
             self._ends.append(len(self._data))
             self._times.append(ts)

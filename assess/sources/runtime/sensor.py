@@ -274,6 +274,13 @@ class Sensor:
             sock.close()
         self._sockets = []
         if self._bpf is not None:
+            if self._events is not None:
+                from bcc.utils import get_online_cpus
+
+                # Close the per-CPU perf buffers while their map exists (bcc would try at exit, and fail).
+                for cpu in get_online_cpus():
+                    del self._events[cpu]
+                self._events = None
             self._bpf.cleanup()
             self._bpf = None
 
@@ -284,10 +291,12 @@ class Sensor:
         # Each CPU has its own perf buffer: a thread that migrated has its events split between
         # them, so one poll's events are put back in time order before they are joined.
         self._batch.sort(key=lambda p: p.ts)
+        received = time.time()
+        debug = log.isEnabledFor(logging.DEBUG)
         for probe in self._batch:
-            if log.isEnabledFor(logging.DEBUG):
+            if debug:
                 log.debug("probe %s", probe)
-            self.correlator.on_probe(probe)
+            self.correlator.on_probe(probe, received)
         self._batch.clear()
         for sock in self._sockets:
             self._drain_socket(sock, keep=True)
@@ -372,7 +381,7 @@ class Sensor:
         if not payload and (src, dst) not in self._reassembler:
             return  # the close of a connection already handed over
         key, conn = self._reassembler.add(src, dst, seq, payload, ts, fin=bool(flags & 0x01), rst=bool(flags & 0x04))
-        self._examine(key, conn, ts)
+        self._examine(key, conn, time.time())
 
     def _examine(self, key: tuple[Endpoint, Endpoint], conn: Connection, now: float, *, idle: bool = False) -> None:
         # The client is the side whose bytes begin with a ClientHello (0x16 record, handshake type 1).

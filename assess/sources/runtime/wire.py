@@ -7,7 +7,9 @@ stream gives `WireParseError` from the message parsers, which `summarise_handsha
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Protocol
 
 from assess.tlsnames import is_grease
@@ -116,7 +118,7 @@ class _Reader:
 def _u16_list(data: bytes) -> tuple[int, ...]:
     if len(data) % 2:
         raise WireParseError("odd length in a list of 16-bit values")
-    return tuple(int.from_bytes(data[i : i + 2], "big") for i in range(0, len(data), 2))
+    return struct.unpack(f">{len(data) // 2}H", data)
 
 
 def _no_grease(values: tuple[int, ...]) -> tuple[int, ...]:
@@ -136,6 +138,7 @@ def _extensions(reader: _Reader) -> dict[int, bytes]:
     return out
 
 
+@lru_cache(maxsize=1024)  # a live connection is summarised again as each segment arrives
 def parse_client_hello(body: bytes) -> ClientHello:
     """Parse a ClientHello handshake message body (without the 4-byte handshake header)."""
     r = _Reader(body)
@@ -194,6 +197,7 @@ def _alpn(body: bytes | None) -> tuple[str, ...]:
     return tuple(out)
 
 
+@lru_cache(maxsize=1024)
 def parse_server_hello(body: bytes) -> ServerHello:
     """Parse a ServerHello (or HelloRetryRequest) body."""
     r = _Reader(body)
