@@ -137,7 +137,22 @@ def attest(session: nox.Session) -> None:
 
 
 @nox.session
+def viz(session: nox.Session) -> None:
+    """Charts (Sankey, violations, PQ share, trends): `nox -s viz -- --bom BOM --gate DIR --out DIR [--history DIST]`."""
+    _install(session)
+    default = ["--bom", "assessment/merged.cdx.json", "--gate", "assessment", "--out", "assessment"]
+    session.run("carnot", "viz", *(session.posargs or default))
+
+
+@nox.session
 def bundle(session: nox.Session) -> None:
     """Bundle an assessment folder into dist/ and verify it: `nox -s bundle -- DIR [--dist DIR]`."""
     _install(session)
     session.run("carnot", "bundle", *(session.posargs or ["assessment", "--dist", "dist"]))
+
+
+@nox.session
+def site(session: nox.Session) -> None:
+    """The static report site from the bundles in dist/: `nox -s site -- --dist DIR --out DIR`."""
+    _install(session)
+    session.run("carnot", "site", "build", *(session.posargs or ["--dist", "dist", "--out", "_site"]))
