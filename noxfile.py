@@ -138,7 +138,7 @@ def attest(session: nox.Session) -> None:
 
 @nox.session
 def viz(session: nox.Session) -> None:
-    """Charts (Sankey, violations, PQ share, trends): `nox -s viz -- --bom BOM --gate DIR --out DIR [--history DIST]`."""
+    """Charts (Sankey, violations, PQ share, trends): `nox -s viz -- --bom BOM --gate DIR --out DIR`."""
     _install(session)
     default = ["--bom", "assessment/merged.cdx.json", "--gate", "assessment", "--out", "assessment"]
     session.run("carnot", "viz", *(session.posargs or default))
