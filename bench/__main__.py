@@ -21,6 +21,8 @@ BENCHMARKS: dict[str, str] = {
     "scan": "bench.scan_bench",
     "aws": "bench.aws_bench",
     "api": "bench.api_bench",
+    "gate": "bench.gate_bench",
+    "runtime": "bench.runtime_bench",
 }
 RESULTS = Path(__file__).parent / "results.json"
 
