@@ -36,7 +36,11 @@ import moto.kms.models
 # in this seeding-only process they share one per spec, so 6,000 keys seed in seconds.
 _pairs = {}
 _generate = moto.kms.models.generate_private_key
-moto.kms.models.generate_private_key = lambda spec: _pairs.setdefault(spec, _generate(spec))
+def _shared_pair(spec):
+    if spec not in _pairs:
+        _pairs[spec] = _generate(spec)
+    return _pairs[spec]
+moto.kms.models.generate_private_key = _shared_pair
 
 account, regions, keys, certs = "123456789012", sys.argv[1].split(","), int(sys.argv[2]), int(sys.argv[3])
 key = ec.generate_private_key(ec.SECP256R1())
