@@ -115,11 +115,14 @@ class _PlainServer:
         self.sock.close()
 
 
-def _ipv6_handshake(creds: Credentials) -> tuple[int, int]:
-    """An OpenSSL handshake over ::1; returns (server port, client port)."""
+def _free_ipv6_port() -> int:
     with socket.socket(socket.AF_INET6) as s:
         s.bind(("::1", 0))
-        port = int(s.getsockname()[1])
+        return int(s.getsockname()[1])
+
+
+def _ipv6_handshake(creds: Credentials, port: int) -> int:
+    """An OpenSSL handshake over [::1]:port; returns the client's port."""
     server = subprocess.Popen(["openssl", "s_server", "-accept", f"[::1]:{port}", "-cert", str(creds.cert), "-key",
                                str(creds.key), "-www", "-quiet"],
                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -139,7 +142,7 @@ def _ipv6_handshake(creds: Credentials) -> tuple[int, int]:
     finally:
         server.terminate()
         server.wait(5)
-    return port, client_port
+    return client_port
 
 
 @pytest.fixture(scope="session")
@@ -156,8 +159,10 @@ def recording(tmp_path_factory: pytest.TempPathFactory, creds: Credentials) -> R
     with openssl_server(creds) as server, TlsliteServer(creds) as pq:
         plain = _PlainServer()
         port = int(server.port)  # type: ignore[attr-defined]
-        ports.update(x25519=port, p256=port, ecdhe12=port, rsa12=port, pq=pq.port, plain=plain.port)
-        with tcpdump(pcap, "tcp and (host 127.0.0.1 or host ::1)"):
+        ports.update(x25519=port, p256=port, ecdhe12=port, rsa12=port, pq=pq.port, plain=plain.port,
+                     ipv6=_free_ipv6_port())
+        # Only our servers' ports: other tests may be shaking hands on loopback at the same time.
+        with tcpdump(pcap, " or ".join(f"tcp port {p}" for p in sorted(set(ports.values())))):
             for case, extra in (("x25519", ("-groups", "x25519")), ("p256", ("-groups", "P-256"))):
                 assert openssl_client(ports[case], f"{case}.test", *extra).returncode == 0
                 time.sleep(0.05)
@@ -169,6 +174,6 @@ def recording(tmp_path_factory: pytest.TempPathFactory, creds: Credentials) -> R
                 client_ports["plain"] = int(s.getsockname()[1])
                 s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
                 s.recv(100)
-            ports["ipv6"], client_ports["ipv6"] = _ipv6_handshake(creds)
+            client_ports["ipv6"] = _ipv6_handshake(creds, ports["ipv6"])
         plain.close()
     return Recording(pcap, ports, client_ports)
