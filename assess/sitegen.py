@@ -27,12 +27,14 @@ from __future__ import annotations
 
 import base64
 import json
+import multiprocessing
 import os
 import re
 import shutil
 import tempfile
 import zipfile
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -227,24 +229,41 @@ def _has_data(key: str, chart: Mapping[str, Any]) -> bool:
     return any(chart["handshakes"].values())
 
 
-def _charts_for(a: Assessment, src: Callable[[str], str], interactive_charts: bool) -> list[ChartView]:
-    """Each chart's PNG, and its interactive figure when there is something to explore (else the PNG
-    says "nothing observed" better than empty axes)."""
-    views = []
-    for name, (key, _, figure, title) in CHARTS.items():
-        live = interactive_charts and _has_data(key, a.charts[key])
-        views.append(ChartView(name, title, src(name), interactive.figure_json(figure(a.charts[key])) if live else ""))
-    return views
+@dataclass(frozen=True)
+class RenderedCharts:
+    """One assessment's pictures: PNG bytes and plotly figure JSON ("" when there is nothing to explore)."""
+
+    pngs: Mapping[str, bytes]
+    figures: Mapping[str, str]
+
+
+def render_charts(charts: Mapping[str, Any], interactive_charts: bool = True) -> RenderedCharts:
+    """Draw every chart of one assessment (pure; runs in a worker process for big sites)."""
+    pngs, figures = {}, {}
+    for name, (key, draw_png, figure, _) in CHARTS.items():
+        pngs[name] = draw_png(charts[key])
+        live = interactive_charts and _has_data(key, charts[key])
+        figures[name] = interactive.figure_json(figure(charts[key])) if live else ""
+    return RenderedCharts(pngs, figures)
+
+
+def _render_many(chart_sets: list[Mapping[str, Any]]) -> Iterator[RenderedCharts]:
+    """render_charts over many assessments, in order; matplotlib and plotly are CPU-bound, so processes."""
+    workers = min(os.cpu_count() or 1, len(chart_sets))
+    if workers < 2 or len(chart_sets) < 4:
+        yield from map(render_charts, chart_sets)
+        return
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        yield from pool.map(render_charts, chart_sets)
+
+
+def _chart_views(rendered: RenderedCharts, src: Callable[[str], str]) -> list[ChartView]:
+    return [ChartView(name, title, src(name), rendered.figures[name]) for name, (_, _, _, title) in CHARTS.items()]
 
 
 def _write(path: Path, data: bytes | str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
-
-
-def _write_pngs(folder: Path, charts: Mapping[str, Any]) -> None:
-    for name, (key, draw_png, _, _) in CHARTS.items():
-        _write(folder / f"{name}.png", draw_png(charts[key]))
 
 
 def _guide_html() -> str | None:
@@ -339,11 +358,12 @@ def _render_site(
         pages += 1
 
     views: dict[str, dict[str, Any]] = {}
-    for a in assessments:
-        _write_pngs(root / "assessments" / a.id, a.charts)
-        _write(root / "assessments" / a.id / "viz_data.json",
-               json.dumps(a.charts, sort_keys=True, indent=1, ensure_ascii=False))
-        views[a.id] = assessment_view(a, _charts_for(a, lambda n, i=a.id: f"assessments/{i}/{n}.png", True))
+    for a, rendered in zip(assessments, _render_many([a.charts for a in assessments]), strict=True):
+        folder = root / "assessments" / a.id
+        for name, png in rendered.pngs.items():
+            _write(folder / f"{name}.png", png)
+        _write(folder / "viz_data.json", json.dumps(a.charts, sort_keys=True, indent=1, ensure_ascii=False))
+        views[a.id] = assessment_view(a, _chart_views(rendered, lambda n, i=a.id: f"assessments/{i}/{n}.png"))
         page(f"assessments/{a.id}.html", "assessment_page.html.j2", a=views[a.id])
         if progress:
             progress(1)
@@ -427,9 +447,9 @@ def render_assessment_html(source: str | Path | Assessment, *, for_print: bool =
     """One assessment as a self-contained HTML document: the site's partial, CSS inline, PNGs as
     data: URIs, no script. for_print adds the print layout (A4 pages, no screen chrome)."""
     a = source if isinstance(source, Assessment) else load_source(source)
-    pngs = {name: draw_png(a.charts[key]) for name, (key, draw_png, _, _) in CHARTS.items()}
-    charts = _charts_for(a, lambda n: "data:image/png;base64," + base64.b64encode(pngs[n]).decode("ascii"),
-                         False)
+    rendered = render_charts(a.charts, interactive_charts=False)
+    charts = _chart_views(rendered, lambda n: "data:image/png;base64,"
+                          + base64.b64encode(rendered.pngs[n]).decode("ascii"))
     css = (SITE_DIR / "static" / "carnot.css").read_text(encoding="utf-8")
     return environment().get_template("standalone.html.j2").render(
         a=assessment_view(a, charts), css=css, for_print=for_print, csp=PRINT_CSP, root="")

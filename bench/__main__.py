@@ -23,6 +23,7 @@ BENCHMARKS: dict[str, str] = {
     "api": "bench.api_bench",
     "gate": "bench.gate_bench",
     "runtime": "bench.runtime_bench",
+    "site": "bench.site_bench",
 }
 RESULTS = Path(__file__).parent / "results.json"
 

@@ -13,7 +13,21 @@ from collections.abc import Callable, Sequence
 from types import ModuleType
 
 from assess import __version__
-from assess.cli import assessing, attest, bundling, doctor, explain, gate, inventory, merging, runtime, scan, serve, site, viz
+from assess.cli import (
+    assessing,
+    attest,
+    bundling,
+    doctor,
+    explain,
+    gate,
+    inventory,
+    merging,
+    runtime,
+    scan,
+    serve,
+    site,
+    viz,
+)
 from assess.errors import CarnotError
 
 # The registry of sub-command modules, in the order `carnot --help` lists them.
