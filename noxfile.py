@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import nox
@@ -126,6 +127,22 @@ def merge(session: nox.Session) -> None:
     """Merge CBOM shards: `nox -s merge -- IN... -o OUT`."""
     _install(session)
     session.run("carnot", "merge", *session.posargs)
+
+
+@nox.session
+def gate(session: nox.Session) -> None:
+    """Gate a CBOM with policies/: `nox -s gate -- BOM --out-dir DIR [--profile P] [--enforce] [--waivers F]`."""
+    _install(session)
+    session.run("carnot", "gate", *(session.posargs or ["assessment/merged.cdx.json", "--out-dir", "assessment"]))
+
+
+@nox.session
+def policy_tests(session: nox.Session) -> None:
+    """Rego unit tests of policies/ with the embedded engine, and with `opa test` when opa is on PATH."""
+    _install(session)
+    session.run("python", "-m", "assess.gate.policy_tests", "policies", *session.posargs)
+    if shutil.which("opa"):
+        session.run("opa", "test", "policies", "-v", external=True)
 
 
 @nox.session

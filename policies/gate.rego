@@ -14,13 +14,21 @@ waivers := object.get(data.carnot.config.run, "waivers", [])
 # A waiver exempts through the whole of its `until` day (UTC) and stops after it.
 waiver_active(w) if data.carnot.config.now_ns < data.carnot.config.date_ns(w.until) + data.carnot.config.day_ns
 
-active_waivers := {[w.rule, w.bom_ref]: w | some w in waivers; waiver_active(w)}
+active_waivers contains [w.rule, w.bom_ref] if {
+	some w in waivers
+	waiver_active(w)
+}
 
 expired_waivers := [w | some w in waivers; not waiver_active(w)]
 
-waived(rule_id, ref) if active_waivers[[rule_id, ref]]
+waived(rule_id, ref) if [rule_id, ref] in active_waivers
 
-finding(rule_id, severity, v) := object.union(base, {"waived": true, "waiver": active_waivers[[rule_id, v.bom_ref]]}) if {
+# The waiver that exempts a finding (the latest `until` when several do).
+waiver_for(rule_id, ref) := sorted[count(sorted) - 1][1] if {
+	sorted := sort([[w.until, w] | some w in waivers; w.rule == rule_id; w.bom_ref == ref; waiver_active(w)])
+}
+
+finding(rule_id, severity, v) := object.union(base, {"waived": true, "waiver": waiver_for(rule_id, v.bom_ref)}) if {
 	base := {
 		"rule": rule_id,
 		"severity": severity,

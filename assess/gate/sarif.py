@@ -65,7 +65,7 @@ def _result(finding: dict[str, Any], rule_index: int, bom_path: str) -> dict[str
     }
     if finding["waived"]:
         waiver = finding.get("waiver", {})
-        result["suppressions"] = [{"kind": "external", "status": "accepted",
+        result["suppressions"] = [{"kind": "external",
                                    "justification": f"waived until {waiver.get('until')}: {waiver.get('reason')}"}]
     return result
 

@@ -84,9 +84,10 @@ def estate_assets() -> tuple[Asset, ...]:
         _tls("tls:runtime-classical", HOSTILE, Source.RUNTIME, "web-1/4242/curl", None, "1.3",
              {Prop.TLS_NEGOTIATED_GROUP: "x25519", Prop.TLS_PQ_HYBRID: False, Prop.RUNTIME_SNI: HOSTILE,
               Prop.RUNTIME_HANDSHAKES: 7}),
-        _tls("tls:elb", "listener/app/web", Source.AWS, "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/web",
-             None, "1.3", {Prop.TLS_POLICY: "ELBSecurityPolicy-TLS13-1-2-2021-06", Prop.AWS_SERVICE: "elbv2",
-                           Prop.TLS_PQ_HYBRID: False}),
+        _tls("tls:elb", "listener/app/web", Source.AWS,
+             "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/web", None, "1.3",
+             {Prop.TLS_POLICY: "ELBSecurityPolicy-TLS13-1-2-2021-06", Prop.AWS_SERVICE: "elbv2",
+              Prop.TLS_PQ_HYBRID: False}),
         Asset(
             bom_ref="ssh:sshd", name="sshd_config",
             crypto=CryptoProperties(asset_type=CryptoAssetType.PROTOCOL,

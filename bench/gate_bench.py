@@ -1,0 +1,105 @@
+"""Gating a generated CBOM of 100,000 components with the embedded engine: seconds and peak memory.
+
+The CBOM mixes every asset kind with Carnot's own properties (RSA keys and algorithms, certificates,
+TLS configurations, SSH configurations), so every rule has work; a tenth of the RSA algorithms are
+1024-bit. A child process does what `carnot gate` does, phase by phase (read and validate the CBOM,
+shape the facts, evaluate with regorus, write the outputs), and reports its own peak RSS.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+COMPONENTS = 100_000
+POLICIES = Path(__file__).resolve().parents[1] / "policies"
+
+_CHILD = """
+import json, resource, sys, time
+from pathlib import Path
+from assess.cbom import read_cbom
+from assess.gate import EngineChoice, GateOptions, load_policies, write_outputs
+from assess.gate.engine import REPORT_QUERY
+from assess.gate.run import evaluate, gate_input
+
+bom, policies, out = sys.argv[1:4]
+t0 = time.perf_counter()
+doc = read_cbom(bom)
+t1 = time.perf_counter()
+input_json, _ = gate_input(doc.data, bom)
+t2 = time.perf_counter()
+bundle = load_policies(policies)
+run = {"profile": "balanced", "now": "2026-06-01T00:00:00Z", "waivers": []}
+report = EngineChoice.REGORUS.engine().evaluate(bundle.modules, bundle.with_run(run), input_json, REPORT_QUERY)
+t3 = time.perf_counter()
+outcome = evaluate(bom, GateOptions(policies=Path(policies), engine=EngineChoice.REGORUS))
+write_outputs(outcome, out)
+t4 = time.perf_counter()
+print(json.dumps({
+    "read_validate_seconds": t1 - t0, "shape_seconds": t2 - t1, "regorus_eval_seconds": t3 - t2,
+    "end_to_end_seconds": t4 - t3, "findings": len(report["findings"]),
+    "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+}))
+"""
+
+
+def _component(i: int) -> dict[str, Any]:
+    kind = i % 5
+    props = [{"name": "carnot:source", "value": "static"}]
+    comp: dict[str, Any] = {"type": "cryptographic-asset", "bom-ref": f"bench:{i}", "name": f"asset-{i}"}
+    if kind == 0:
+        comp["cryptoProperties"] = {"assetType": "algorithm", "algorithmProperties": {
+            "primitive": "signature", "parameterSetIdentifier": "1024" if i % 10 == 0 else "2048"}}
+        props.append({"name": "carnot:algorithm", "value": "RSA"})
+    elif kind == 1:
+        comp["cryptoProperties"] = {"assetType": "related-crypto-material",
+                                    "relatedCryptoMaterialProperties": {"type": "private-key", "size": 2048}}
+        props += [{"name": "carnot:algorithm", "value": "RSA"}, {"name": "carnot:key_bits", "value": "2048"}]
+    elif kind == 2:
+        comp["cryptoProperties"] = {"assetType": "certificate", "certificateProperties": {
+            "subjectName": f"CN=host{i}.example", "notValidAfter": "2032-01-01T00:00:00Z"}}
+        props += [{"name": "carnot:cert:signature_algorithm", "value": "sha256WithRSAEncryption"},
+                  {"name": "carnot:cert:public_key_algorithm", "value": "RSA"},
+                  {"name": "carnot:cert:public_key_bits", "value": "2048"}]
+    elif kind == 3:
+        comp["cryptoProperties"] = {"assetType": "protocol", "protocolProperties": {
+            "type": "tls", "version": "1.3", "cipherSuites": [{"name": "TLS_AES_128_GCM_SHA256"}]}}
+        props += [{"name": "carnot:tls:versions", "value": "TLSv1.2,TLSv1.3"},
+                  {"name": "carnot:tls:groups", "value": "x25519,secp256r1"},
+                  {"name": "carnot:tls:cipher_suites", "value": "ECDHE-RSA-AES128-GCM-SHA256,ECDHE-RSA-AES128-SHA"}]
+    else:
+        comp["cryptoProperties"] = {"assetType": "protocol", "protocolProperties": {"type": "ssh"}}
+        props += [{"name": "carnot:ssh:kex", "value": "curve25519-sha256,diffie-hellman-group14-sha1"},
+                  {"name": "carnot:ssh:macs", "value": "hmac-sha2-256"}]
+    comp["properties"] = props
+    comp["evidence"] = {"occurrences": [{"location": f"etc/file{i}.conf", "line": i % 500 + 1,
+                                         "additionalContext": json.dumps({"source": "static"})}]}
+    return comp
+
+
+def run() -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as tmp:
+        bom = Path(tmp, "bench.cdx.json")
+        bom.write_text(json.dumps({"bomFormat": "CycloneDX", "specVersion": "1.6", "version": 1,
+                                   "metadata": {"timestamp": "2026-01-01T00:00:00Z"},
+                                   "components": [_component(i) for i in range(COMPONENTS)]}))
+        proc = subprocess.run([sys.executable, "-c", _CHILD, str(bom), str(POLICIES), str(Path(tmp, "out"))],
+                              capture_output=True, text=True, check=False)
+        if proc.returncode != 0:
+            raise RuntimeError(f"gate bench failed: {proc.stderr[-2000:]}")
+        figures = json.loads(proc.stdout)
+        return {
+            "components": COMPONENTS,
+            "input_bytes": bom.stat().st_size,
+            "findings": figures["findings"],
+            "read_validate_seconds": round(figures["read_validate_seconds"], 3),
+            "shape_seconds": round(figures["shape_seconds"], 3),
+            "regorus_eval_seconds": round(figures["regorus_eval_seconds"], 3),
+            "end_to_end_seconds": round(figures["end_to_end_seconds"], 3),
+            "components_per_second_regorus": round(COMPONENTS / figures["regorus_eval_seconds"], 1),
+            "peak_rss_mib": round(figures["peak_rss_mib"], 1),
+        }
