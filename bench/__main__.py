@@ -24,6 +24,7 @@ BENCHMARKS: dict[str, str] = {
     "gate": "bench.gate_bench",
     "runtime": "bench.runtime_bench",
     "site": "bench.site_bench",
+    "pcap": "bench.pcap_bench",
 }
 RESULTS = Path(__file__).parent / "results.json"
 

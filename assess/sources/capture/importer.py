@@ -118,7 +118,9 @@ def import_pcaps(paths: Sequence[Path], out: Path, *, limits: CaptureLimits = Ca
                     if advance is not None:
                         advance(path.stat().st_size - offset)
             totals.pop("segments", None)
-            report.counters = dict(sorted((skips + totals).items()))
+            counts = {k: skips[k] for k in ("packets", "tcp_segments", "snapped_segments", "vlan_tagged_segments")}
+            counts |= {f"skipped_{s.value}": skips[f"skipped_{s.value}"] for s in Skip}
+            report.counters = counts | dict(totals)
             writer.write(_metrics(report, "pcap", events=skips["packets"], timeouts=totals["idle_timeouts"],
                                   evictions=totals["evictions"]))
     except OSError as e:
