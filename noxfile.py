@@ -101,6 +101,13 @@ def runtime(session: nox.Session) -> None:
 
 
 @nox.session
+def captures(session: nox.Session) -> None:
+    """Captures to runtime lines: `nox -s captures -- from-pcap|from-zeek FILE... --out runtime.jsonl`."""
+    _install(session)
+    session.run("carnot", "runtime", *(session.posargs or ["from-pcap", "--help"]))
+
+
+@nox.session
 def stress(session: nox.Session) -> None:
     """Sensor overhead, needs root: TLS load on loopback, sensor off/on alternating; writes stress/metrics.json and docs/OVERHEAD_RESULTS.md."""
     _provision(session)
