@@ -23,7 +23,7 @@ from assess.viz.png import NEUTRAL, SEVERITY_COLOURS, node_colour
 _LAYOUT: dict[str, Any] = {
     "template": "plotly_white",
     "font": {"family": "system-ui, -apple-system, Segoe UI, Roboto, sans-serif", "size": 12},
-    "margin": {"l": 10, "r": 10, "t": 50, "b": 10},
+    "margin": {"l": 10, "r": 10, "t": 70, "b": 10},
 }
 _CONFIG = {"displaylogo": False, "responsive": True}
 
