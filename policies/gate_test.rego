@@ -38,3 +38,14 @@ test_compliant_rule_off_in_profile_reports_nothing if {
 	count(r.findings) == 0
 	"tls-cbc-cipher-suite" in r.rules_off
 }
+
+test_violation_conftest_deny_and_warn_split_at_fail_at if {
+	both := data.carnot.testing.assets({"algorithms": [
+		data.carnot.testing.algorithm({"ref": "a1", "family": "MD5"}),
+		data.carnot.testing.algorithm({"ref": "a2", "family": "RSA", "bits": 3072}),
+	]})
+	denied := data.carnot.gate.deny with input as both with data.carnot.run as run_with([])
+	warned := data.carnot.gate.warn with input as both with data.carnot.run as run_with([])
+	denied == {"[legacy-hash] a1: legacy hash MD5 in use ('algorithm')"}
+	count(warned) == 1
+}

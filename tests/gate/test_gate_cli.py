@@ -131,3 +131,9 @@ def test_opa_and_regorus_yield_the_same_findings(carnot, estate_cbom: Path, tmp_
         assert result.returncode == 0, result.stderr
         outputs[engine] = json.loads((tmp_path / engine / "opa_result.json").read_text())["findings"]
     assert outputs["opa"] == outputs["regorus"]
+
+
+@pytest.mark.skipif(shutil.which("opa") is not None, reason="opa is on PATH")
+def test_engine_opa_without_the_binary_exits_2(carnot, estate_cbom: Path, tmp_path: Path) -> None:
+    result = carnot("gate", str(estate_cbom), "--out-dir", str(tmp_path), "--engine", "opa")
+    assert result.returncode == 2 and "opa binary is not on PATH" in result.stderr
