@@ -61,6 +61,7 @@ class Phase:
                 "correlation_timeouts": m["correlation_timeouts"],
                 "cache_evictions": m["cache_evictions"],
                 "sensor_cpu_s": m["sensor_cpu_s"],
+                "unreported_positions": m["unreported_positions"],
                 "sensor_cpu_ms_per_handshake": round(1000 * m["sensor_cpu_s"] / self.load.handshakes, 3)
                 if self.load.handshakes else None,
             }
@@ -79,6 +80,7 @@ def percentiles(values: list[float]) -> dict[str, float | None]:
 
 
 def _start_sensor(out: Path) -> subprocess.Popen[bytes]:
+    out.unlink(missing_ok=True)  # a ready line left from an earlier run must not count
     proc = subprocess.Popen(
         [sys.executable, "-m", "assess", "runtime", "capture", "--out", str(out), "--metrics-interval", "1"],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
@@ -115,6 +117,8 @@ def _stop_sensor(
                if r["type"] == "handshake" and r["role"] == "client" and r["dst_port"] == port}
     matched = [clients[p] for p in ports if p in clients]
     failures = sum(1 for r in matched if r["source"] != "uprobe+wire")
+    # Where in the phase the unreported handshakes fell (0 = first), to tell start/end effects from drops.
+    final["unreported_positions"] = [i for i, p in enumerate(load.client_ports) if p not in clients][:20]
     return final, len(matched), failures
 
 

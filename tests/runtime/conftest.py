@@ -55,6 +55,7 @@ def start_capture(out: Path, *extra: str, ready_timeout: float = 90.0) -> LiveCa
     readiness = sensor_readiness()
     if not readiness.ok:
         pytest.fail("the eBPF sensor cannot run here, and these tests must: " + "; ".join(readiness.reasons))
+    out.unlink(missing_ok=True)  # a ready line left from an earlier run must not count
     proc = subprocess.Popen(
         [sys.executable, "-m", "assess", "runtime", "capture", "--out", str(out), *extra],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,

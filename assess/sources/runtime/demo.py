@@ -37,6 +37,7 @@ def capture_demo_workload(out: Path, duration_s: float = 10.0) -> DemoCapture:
     if not readiness.ok:
         raise SensorUnavailable("the runtime sensor cannot run here: " + "; ".join(readiness.reasons))
     out.parent.mkdir(parents=True, exist_ok=True)
+    out.unlink(missing_ok=True)  # a ready line left from an earlier run must not count
     proc = subprocess.Popen(
         [sys.executable, "-m", "assess", "runtime", "capture", "--out", str(out)],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
