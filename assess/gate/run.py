@@ -63,7 +63,7 @@ class GateOutcome:
 
     @property
     def failed(self) -> bool:
-        return self.result["mode"] == "enforce" and self.summary["failing"] > 0
+        return bool(self.result["mode"] == "enforce" and self.summary["failing"] > 0)
 
     @property
     def exit_code(self) -> int:
