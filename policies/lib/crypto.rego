@@ -61,6 +61,7 @@ is_cbc_suite(name) if {
 	tokens := suite_tokens(name)
 	not "WITH" in tokens
 	some token in tokens
-	strings.any_prefix_match(token, block_cipher_prefixes)
+	some prefix in block_cipher_prefixes
+	startswith(token, prefix)
 	count({t | some t in tokens; t in aead_suite_tokens}) == 0
 }
