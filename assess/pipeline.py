@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from assess.assessment_info import write_assessment_info
 from assess.config import Config
 from assess.fsio import pretty_json, write_atomic
 
@@ -237,6 +238,13 @@ def stage_viz(config: Config, layout: Layout) -> StageRecord:
                                "--out", layout.assessment), [layout / "hndl_sankey.png"])
 
 
+def stage_report(config: Config, layout: Layout) -> StageRecord:
+    # Written into the assessment folder before `bundle`, so the bundle holds the PDF and the manifest its SHA256.
+    out = layout / "report.pdf"
+    return _run("report", _carnot("report", "--assessment", layout.assessment, "--out", out, "--dist", layout.dist),
+                [out])
+
+
 def stage_bundle(config: Config, layout: Layout) -> StageRecord:
     return _run("bundle", _carnot("bundle", layout.assessment, "--dist", layout.dist), [layout.dist])
 
@@ -251,7 +259,7 @@ Stage = Callable[[Config, Layout], StageRecord]
 # presentation included, is `run.json` beside the assessment folder.
 COLLECT: tuple[tuple[str, Stage], ...] = (("scan", stage_scan), ("runtime", stage_runtime), ("aws", stage_aws))
 JUDGE: tuple[tuple[str, Stage], ...] = (("merge", stage_merge), ("gate", stage_gate))
-PRESENT: tuple[tuple[str, Stage], ...] = (("attest", stage_attest), ("viz", stage_viz))
+PRESENT: tuple[tuple[str, Stage], ...] = (("attest", stage_attest), ("viz", stage_viz), ("report", stage_report))
 PUBLISH: tuple[tuple[str, Stage], ...] = (("bundle", stage_bundle), ("site", stage_site))
 ALL_STAGES = tuple(name for name, _ in COLLECT + JUDGE + PRESENT + PUBLISH)
 
@@ -266,8 +274,9 @@ def run_assessment(config: Config, out: Path,
     """Run every stage in order; on_stage(name, None) before a stage and on_stage(name, record) after."""
     layout = Layout(out)
     layout.assessment.mkdir(parents=True, exist_ok=True)
-    for stale in ("static.cdx.json", "runtime.cdx.json", "runtime.jsonl", "aws.cdx.json", STAGES_JSON):
+    for stale in ("static.cdx.json", "runtime.cdx.json", "runtime.jsonl", "aws.cdx.json", STAGES_JSON, "report.pdf"):
         (layout / stale).unlink(missing_ok=True)
+    write_assessment_info(layout.assessment, config.assessment.client, config.assessment.scope)
     outcome = Outcome(layout)
 
     def step(name: str, stage: Stage) -> StageRecord:

@@ -4,7 +4,7 @@
 # Runs as root (CI and the development machines are root); prints what it does.
 set -euo pipefail
 
-packages=(python3-bpfcc bpfcc-tools linux-headers-amd64 chromium chromium-driver tcpdump poppler-utils openssl curl iproute2)
+packages=(python3-bpfcc bpfcc-tools linux-headers-amd64 chromium chromium-driver tcpdump poppler-utils openssl curl iproute2 libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
