@@ -19,8 +19,6 @@
 #define K_SNI 5
 #define K_FD 6
 #define K_FREE 7
-#define K_CONNECT 8
-#define K_ACCEPT 9
 #define K_EXIT 10
 #define K_ERROR 11
 
@@ -78,6 +76,66 @@ BPF_TABLE("lru_hash", u64, struct pending_t, syn_sent, 65536);
 BPF_TABLE("lru_hash", u32, u64, accepting, 65536);
 BPF_TABLE("lru_hash", u32, u8, tls_pids, 65536);
 BPF_TABLE("lru_hash", u32, u64, asking_error, 65536);
+
+// Who owns which TCP connection, kept in the kernel rather than sent as events: a busy host opens
+// thousands of connections a second and only the TLS ones matter. FD events carry the socket of
+// the handshake (looked up here, while the fd still means that socket); user space looks up the
+// owners of a TLS connection the wire view saw by its client endpoint.
+struct sock_t {
+    u16 family;
+    u16 role;  // 1 client (connect), 2 server (accept)
+    u16 client_port;
+    u16 server_port;  // 0 when unknown (accept() tells only the peer)
+    u8 client_addr[16];
+    u8 server_addr[16];
+};
+
+struct fd_key {
+    u32 tgid;
+    s32 fd;
+};
+
+struct owner_key {
+    u8 addr[16];
+    u16 port;
+    u16 role;
+    u32 pad;
+};
+
+struct owner_t {
+    u32 tgid;
+    u32 tid;
+    s32 fd;
+    u32 pad;
+    char comm[TASK_COMM_LEN];
+};
+
+BPF_TABLE("lru_hash", struct fd_key, struct sock_t, sock_by_fd, 65536);
+BPF_TABLE("lru_hash", struct owner_key, struct owner_t, owner_by_client, 65536);
+
+static __always_inline void remember_socket(u32 tgid, u32 tid, s32 fd, const char *comm, struct sock_t *sock) {
+    struct fd_key fk = {.tgid = tgid, .fd = fd};
+    sock_by_fd.update(&fk, sock);
+    struct owner_key ok = {.port = sock->client_port, .role = sock->role};
+    __builtin_memcpy(ok.addr, sock->client_addr, 16);
+    struct owner_t owner = {.tgid = tgid, .tid = tid, .fd = fd};
+    __builtin_memcpy(owner.comm, comm, TASK_COMM_LEN);
+    owner_by_client.update(&ok, &owner);
+}
+
+// The FD event of a handshake carries its socket: role in ret, client in saddr/sport, server in daddr/dport.
+static __always_inline void attach_socket(struct event_t *e, u32 tgid, s32 fd) {
+    struct fd_key fk = {.tgid = tgid, .fd = fd};
+    struct sock_t *sock = sock_by_fd.lookup(&fk);
+    if (!sock)
+        return;
+    e->ret = sock->role;
+    e->family = sock->family;
+    e->sport = sock->client_port;
+    e->dport = sock->server_port;
+    __builtin_memcpy(e->saddr, sock->client_addr, 16);
+    __builtin_memcpy(e->daddr, sock->server_addr, 16);
+}
 
 static __always_inline int wanted(u32 tgid) {
 #ifdef FILTER_TGID
@@ -191,6 +249,7 @@ int ssl_set_fd_enter(struct pt_regs *ctx) {
         return 0;
     e->ssl = key.ssl;
     e->fd = (int)PT_REGS_PARM2(ctx);
+    attach_socket(e, tgid, e->fd);
     events.perf_submit(ctx, e, EVENT_SIZE_NO_SNI);
     return 0;
 }
@@ -257,6 +316,7 @@ static __always_inline int on_io_syscall(void *ctx, int fd) {
         return 0;
     e->ssl = key.ssl;
     e->fd = fd;
+    attach_socket(e, key.tgid, fd);
     events.perf_submit(ctx, e, EVENT_SIZE_NO_SNI);
     return 0;
 }
@@ -307,24 +367,16 @@ TRACEPOINT_PROBE(sock, inet_sock_set_state) {
     if (!p)
         return 0;
     if (args->newstate == BPF_TCP_ESTABLISHED) {
-        struct event_t *e = new_event(K_CONNECT);
-        if (e) {
-            e->tgid = p->tgid;
-            e->tid = p->tid;
-            e->fd = p->fd;
-            __builtin_memcpy(e->comm, p->comm, sizeof(e->comm));
-            e->family = args->family;
-            e->sport = args->sport;
-            e->dport = args->dport;
-            if (args->family == AF_INET) {
-                __builtin_memcpy(e->saddr, args->saddr, 4);
-                __builtin_memcpy(e->daddr, args->daddr, 4);
-            } else {
-                __builtin_memcpy(e->saddr, args->saddr_v6, 16);
-                __builtin_memcpy(e->daddr, args->daddr_v6, 16);
-            }
-            events.perf_submit(args, e, EVENT_SIZE_NO_SNI);
+        struct sock_t sock = {.family = args->family, .role = 1, .client_port = args->sport,
+                              .server_port = args->dport};
+        if (args->family == AF_INET) {
+            __builtin_memcpy(sock.client_addr, args->saddr, 4);
+            __builtin_memcpy(sock.server_addr, args->daddr, 4);
+        } else {
+            __builtin_memcpy(sock.client_addr, args->saddr_v6, 16);
+            __builtin_memcpy(sock.server_addr, args->daddr_v6, 16);
         }
+        remember_socket(p->tgid, p->tid, p->fd, p->comm, &sock);
     }
     syn_sent.delete(&sk);
     return 0;
@@ -353,19 +405,18 @@ static __always_inline int on_accept_exit(void *ctx, long ret) {
     bpf_probe_read_user(&family, sizeof(family), (void *)uaddr);
     if (family != AF_INET && family != AF_INET6)
         return 0;
-    struct event_t *e = new_event(K_ACCEPT);
-    if (!e)
-        return 0;
-    e->fd = ret;
-    e->family = family;
+    struct sock_t sock = {.family = family, .role = 2};
     u16 port = 0;
     bpf_probe_read_user(&port, sizeof(port), (void *)(uaddr + 2));
-    e->sport = ntohs(port);  // the peer (the client) is the source of the handshake
+    sock.client_port = ntohs(port);  // the peer is the client of the handshake
     if (family == AF_INET)
-        bpf_probe_read_user(e->saddr, 4, (void *)(uaddr + 4));
+        bpf_probe_read_user(sock.client_addr, 4, (void *)(uaddr + 4));
     else
-        bpf_probe_read_user(e->saddr, 16, (void *)(uaddr + 8));
-    events.perf_submit(ctx, e, EVENT_SIZE_NO_SNI);
+        bpf_probe_read_user(sock.client_addr, 16, (void *)(uaddr + 8));
+    u64 id = bpf_get_current_pid_tgid();
+    char comm[TASK_COMM_LEN];
+    bpf_get_current_comm(&comm, sizeof(comm));
+    remember_socket(id >> 32, (u32)id, ret, comm, &sock);
     return 0;
 }
 

@@ -24,7 +24,8 @@ from assess.tlsnames import cipher_suite_name, group_name, is_pq_group
 
 
 class Kind(IntEnum):
-    """Event kinds of bpf/tls_probes.c (K_*)."""
+    """Event kinds of bpf/tls_probes.c (K_*). CONNECT and ACCEPT are not sent by the kernel: the
+    sensor makes them from its socket tables (see sensor.py), and other sources may too."""
 
     HANDSHAKE_ENTER = 1
     HANDSHAKE_RETURN = 2
@@ -57,6 +58,7 @@ class ProbeEvent:
     src: Endpoint | None = None
     dst: Endpoint | None = None
     sni: str | None = None
+    role: str | None = None  # FD events: the role of the socket the handshake runs on, when known
 
 
 @dataclass(frozen=True)
@@ -166,7 +168,7 @@ class Correlator:
         self._finished: OrderedDict[int, _ProbeHandshake] = OrderedDict()
         self._serial = itertools.count()
         self._received = 0.0
-        self._ssl_fds: OrderedDict[tuple[int, int], tuple[float, int]] = OrderedDict()
+        self._ssl_fds: OrderedDict[tuple[int, int], tuple[float, int, _Socket | None]] = OrderedDict()
         self._ssl_snis: OrderedDict[tuple[int, int], tuple[float, str]] = OrderedDict()
         self._flows: OrderedDict[Endpoint, _PendingFlow] = OrderedDict()
         self._info: dict[int, ProcessInfo] = {}
@@ -184,19 +186,15 @@ class Correlator:
                 self._active[key].fail(ev.ts)
                 self._retire(key)
             hs = _ProbeHandshake(ev.tgid, ev.tid, ev.comm, ev.ts, ev.kind == Kind.HANDSHAKE_ENTER, first_seen=ev.ts)
-            hs.fd = self._ssl_fds[key][1] if key in self._ssl_fds else None
+            if key in self._ssl_fds:
+                _, hs.fd, hs.sock = self._ssl_fds[key]
             hs.sni = self._ssl_snis[key][1] if key in self._ssl_snis else None
             self._put(self._active, key, hs)
             self._socket_of(hs)  # bind now: the fd will carry other connections soon
             return
         if ev.kind in (Kind.CONNECT, Kind.ACCEPT):
             if ev.src is not None:
-                self._remember_process(ev.tgid)
-                role = "client" if ev.kind == Kind.CONNECT else "server"
-                sock = _Socket(ev.ts, ev.tgid, ev.tid, ev.comm, role, ev.src, ev.dst)
-                history = [*self._sockets.get((ev.tgid, ev.fd), [])[-(SOCKETS_PER_FD - 1) :], sock]
-                self._put(self._sockets, (ev.tgid, ev.fd), history)
-                self._put(self._by_client, (ev.src, role), sock)
+                self._note_socket(ev, "client" if ev.kind == Kind.CONNECT else "server")
             return
         if ev.kind == Kind.EXIT:
             for k in [k for k in self._active if k[0] == ev.tgid]:
@@ -206,7 +204,11 @@ class Correlator:
         if ev.kind == Kind.SNI:
             self._put(self._ssl_snis, key, (ev.ts, ev.sni or ""))
         elif ev.kind == Kind.FD:
-            self._put(self._ssl_fds, key, (ev.ts, ev.fd))
+            # The kernel names the socket while the fd still means it: bind to that, not a guess.
+            sock = self._note_socket(ev, ev.role) if ev.src is not None and ev.role else None
+            if sock is not None:
+                sock.taken = True
+            self._put(self._ssl_fds, key, (ev.ts, ev.fd, sock))
         elif ev.kind == Kind.FREE:
             self._ssl_fds.pop(key, None)
             self._ssl_snis.pop(key, None)
@@ -217,6 +219,7 @@ class Correlator:
             hs.sni = ev.sni
         elif ev.kind == Kind.FD and hs.fd is None:
             hs.fd = ev.fd
+            hs.sock = self._ssl_fds[key][2]
             self._socket_of(hs)
         elif ev.kind in (Kind.HANDSHAKE_RETURN, Kind.IO_RETURN):
             if ev.ret > 0:
@@ -278,6 +281,15 @@ class Correlator:
         self.handshakes_emitted += len(out)
         self._age(now - 4 * self.timeout)
         return out
+
+    def _note_socket(self, ev: ProbeEvent, role: str) -> _Socket:
+        assert ev.src is not None
+        self._remember_process(ev.tgid)
+        sock = _Socket(ev.ts, ev.tgid, ev.tid, ev.comm, role, ev.src, ev.dst)
+        history = [*self._sockets.get((ev.tgid, ev.fd), [])[-(SOCKETS_PER_FD - 1) :], sock]
+        self._put(self._sockets, (ev.tgid, ev.fd), history)
+        self._put(self._by_client, (ev.src, role), sock)
+        return sock
 
     def _retire(self, key: tuple[int, int]) -> None:
         """A handshake whose process view is complete waits in `_finished` for its wire view."""

@@ -53,6 +53,7 @@ UPROBES: tuple[tuple[str, str, str | None], ...] = (
     ("SSL_set_fd", "ssl_set_fd_enter", None),
     ("SSL_free", "ssl_free_enter", None),
 )
+_ROLES = {1: "client", 2: "server"}  # sock_t.role in bpf/tls_probes.c
 _OPENSSL_VERSION = re.compile(rb"OpenSSL (\d+\.\d+\.\d+[a-z]*)(?:-[\w.]+)? +\d{1,2} \w{3} \d{4}")
 
 
@@ -199,6 +200,7 @@ class Sensor:
         self._flow_table: Any = None
         self._batch: list[ProbeEvent] = []
         self._events: Any = None
+        self._owner_table: Any = None
 
     # --- setup -------------------------------------------------------------------------------
 
@@ -235,6 +237,7 @@ class Sensor:
         self._events = self._bpf["events"]
         self._events.open_perf_buffer(self._on_event, page_cnt=self.options.perf_pages, lost_cb=self._on_lost)
         self._flow_table = self._bpf["flows"]
+        self._owner_table = self._bpf["owner_by_client"]
         self._open_packet_sockets()
 
     def _tracepoints(self) -> list[str]:
@@ -325,10 +328,11 @@ class Sensor:
         ev = self._events.event(data)
         kind = Kind(ev.kind)
         src = dst = None
-        if kind in (Kind.CONNECT, Kind.ACCEPT):
+        role = None
+        if kind == Kind.FD and ev.family:  # the kernel attached the handshake's socket
+            role = _ROLES.get(ev.ret)
             src = endpoint_from_raw(ev.family, bytes(ev.saddr), ev.sport)
-            if kind == Kind.CONNECT:
-                dst = endpoint_from_raw(ev.family, bytes(ev.daddr), ev.dport)
+            dst = endpoint_from_raw(ev.family, bytes(ev.daddr), ev.dport) if ev.dport else None
         sni = None
         if kind == Kind.SNI:
             sni = bytes(ev.sni)[: ev.sni_len].decode("utf-8", errors="backslashreplace")
@@ -344,6 +348,7 @@ class Sensor:
                 src=src,
                 dst=dst,
                 sni=sni,
+                role=role,
         )
         self._batch.append(probe)
 
@@ -411,7 +416,26 @@ class Sensor:
         self.counters.wire_flows += 1
         if idle and summary.completed_at is None and not summary.alert:
             self.counters.wire_timeouts += 1
+        for probe in self._owners(c_src, c_dst, conn.first_seen):
+            self.correlator.on_probe(probe, now)
         self.correlator.on_flow(WireFlow(c_src, c_dst, summary, conn.first_seen, timed_out=idle), now)
+
+    def _owners(self, client: Endpoint, server: Endpoint, ts: float) -> list[ProbeEvent]:
+        """The processes at either end of a TLS connection, from the kernel's table of who connected
+        and who accepted (filled by the connect/accept tracepoints), as socket events."""
+        out = []
+        for code, kind in ((1, Kind.CONNECT), (2, Kind.ACCEPT)):
+            key = self._owner_table.Key()
+            key.addr[:4] = list(socket.inet_aton(client.ip))
+            key.port, key.role = client.port, code
+            try:
+                owner = self._owner_table[key]
+            except KeyError:
+                continue
+            comm = bytes(owner.comm).split(b"\0", 1)[0].decode("utf-8", errors="backslashreplace")
+            out.append(ProbeEvent(kind, ts, owner.tgid, owner.tid, comm, fd=owner.fd, src=client,
+                                  dst=server if kind == Kind.CONNECT else None))
+        return out
 
     def _expire_flows(self, now: float) -> None:
         for key, conn in self._reassembler.idle(now - self.options.timeout):
