@@ -78,9 +78,9 @@ def test_every_unusable_file_is_skipped_with_its_reason_and_the_scan_completes(
     assert reasons["truncated.crt:1"] == "broken PEM: PEM block 'CERTIFICATE' has no END line"
     assert reasons["binary.pem"] == "binary file named binary.pem: not PEM, DER or PKCS#12"
     assert reasons["loop.pem"] == "symlink loop"
-    assert reasons["sub/back"] == "symlink loop: directory already walked through another path"
+    assert reasons["sub/back"] == "symlink loop: links to a directory that contains it"
     assert reasons["dangling.pem"] == "vanished or broken symlink: no such file"
-    assert reasons["outside.conf"] == "symlink points outside the scanned root; not followed"
+    assert reasons["outside.conf"] == "symlink points outside the scanned root(s); not followed"
     assert reasons["huge.pem"] == f"file is {TWO_GIB} bytes, over the {16 * 1024**2} byte limit; not read"
     assert reasons["bad-utf8.py"] == "not UTF-8 text (invalid byte at line 2, offset 23)"
     assert reasons["bad-utf8.conf"].startswith("not UTF-8 text (invalid byte at line 2")

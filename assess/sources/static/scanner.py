@@ -12,6 +12,7 @@ import hashlib
 import logging
 import os
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -71,7 +72,8 @@ def scan(
     seen = read = nbytes = 0
     for root in paths:
         prefix = os.path.normpath(str(root)) if len(paths) > 1 else ""
-        for item in walk(Path(root), prefix, max_file_bytes):
+        others = tuple(Path(p) for p in paths if p is not root)
+        for item in walk(Path(root), prefix, max_file_bytes, others):
             if on_file is not None:
                 on_file()
             if isinstance(item, Skipped):
@@ -117,7 +119,11 @@ def _scan_file(item: Candidate, active: tuple[Detector, ...], max_bytes: int) ->
     findings: list[Finding] = []
     for detector in wanting:
         try:
-            findings.extend(detector.detect(file))
+            with warnings.catch_warnings():
+                # cryptography warns about certificates that break RFC 5280 (negative serials...):
+                # they are still reported, and the warning is noise on the user's terminal.
+                warnings.simplefilter("ignore")
+                findings.extend(detector.detect(file))
         except Exception as e:  # a parser bug on a hostile file skips the file, not the scan
             # Only the exception's type: its message could quote file contents (a key).
             log.warning("%s: %s detector failed with %s", item.location, detector.name, type(e).__name__)

@@ -61,12 +61,19 @@ class Candidate:
     size: int
 
 
-def walk(root: Path, prefix: str = "", max_bytes: int = MAX_FILE_BYTES) -> Iterator[Candidate | Skipped]:
-    """Every file under root (or root itself when it is a file), as a Candidate or a Skipped."""
+def walk(
+    root: Path, prefix: str = "", max_bytes: int = MAX_FILE_BYTES, also_inside: tuple[Path, ...] = ()
+) -> Iterator[Candidate | Skipped]:
+    """Every file under root (or root itself when it is a file), as a Candidate or a Skipped.
+
+    Symlinks are followed when they resolve inside root or inside one of `also_inside` (the other
+    roots of the same scan, e.g. /etc/ssl/certs links into /usr/share/ca-certificates).
+    """
     root_real = Path(os.path.realpath(root))
+    inside = (root_real, *(Path(os.path.realpath(p)) for p in also_inside))
     if not root.is_dir():
         name = prefix or root.name
-        yield _classify(root, name, root_real.parent, max_bytes)
+        yield _classify(root, name, max_bytes)
         return
     visited: set[tuple[int, int]] = set()
     pending: list[tuple[Path, str]] = [(root, prefix)]
@@ -79,7 +86,13 @@ def walk(root: Path, prefix: str = "", max_bytes: int = MAX_FILE_BYTES) -> Itera
             continue
         key = (st.st_dev, st.st_ino)
         if key in visited:
-            yield Skipped(rel, "symlink loop: directory already walked through another path")
+            real = Path(os.path.realpath(directory))
+            if real in Path(os.path.realpath(directory.parent)).parents or real == Path(
+                os.path.realpath(directory.parent)
+            ):
+                yield Skipped(rel, "symlink loop: links to a directory that contains it")
+            else:
+                yield Skipped(rel, "directory already walked through another path")
             continue
         visited.add(key)
         try:
@@ -93,7 +106,7 @@ def walk(root: Path, prefix: str = "", max_bytes: int = MAX_FILE_BYTES) -> Itera
             location = f"{rel}/{entry.name}" if rel else entry.name
             path = Path(entry.path)
             if entry.is_symlink():
-                outside = _outside(path, root_real)
+                outside = _outside(path, inside)
                 if outside:
                     yield Skipped(location, outside)
                     continue
@@ -109,12 +122,12 @@ def walk(root: Path, prefix: str = "", max_bytes: int = MAX_FILE_BYTES) -> Itera
                 else:
                     subdirs.append((path, location))
                 continue
-            yield _classify(path, location, root_real, max_bytes)
+            yield _classify(path, location, max_bytes)
         # Reversed so that popping from the end walks subdirectories in sorted order.
         pending.extend(reversed(subdirs))
 
 
-def _classify(path: Path, location: str, root_real: Path, max_bytes: int) -> Candidate | Skipped:
+def _classify(path: Path, location: str, max_bytes: int) -> Candidate | Skipped:
     try:
         st = path.stat()
     except OSError as e:
@@ -129,16 +142,16 @@ def _classify(path: Path, location: str, root_real: Path, max_bytes: int) -> Can
     return Candidate(path=path, location=location, size=st.st_size)
 
 
-def _outside(link: Path, root_real: Path) -> str | None:
-    """Why a symlink is not followed, or None when it stays inside the root."""
+def _outside(link: Path, roots: tuple[Path, ...]) -> str | None:
+    """Why a symlink is not followed, or None when it stays inside the scanned roots."""
     try:
         target = Path(os.path.realpath(link, strict=True))
     except OSError as e:
         return os_reason(e)
     except RuntimeError:  # realpath(strict=True) on some Pythons reports loops this way
         return "symlink loop"
-    if target != root_real and root_real not in target.parents:
-        return "symlink points outside the scanned root; not followed"
+    if not any(target == root or root in target.parents for root in roots):
+        return "symlink points outside the scanned root(s); not followed"
     return None
 
 
