@@ -101,3 +101,25 @@ def test_authorized_keys_and_pub_files_report_each_public_key(tmp_path: Path, sc
     ed_asset = scanned.by_name("Ed25519 public key")
     assert scanned.occurrences(ed_asset) == [("home/alice/.ssh/id_ed25519.pub", 1)]
     assert scanned.skip_reason("home/alice/.ssh/authorized_keys:4") == "not an SSH public key line"
+
+
+def test_openssh_certificate_line_reports_the_certified_key(tmp_path: Path, scan_tree) -> None:
+    ca = ed25519.Ed25519PrivateKey.generate()
+    user = ec.generate_private_key(ec.SECP384R1())
+    cert = (
+        serialization.SSHCertificateBuilder()
+        .public_key(user.public_key())
+        .serial(7)
+        .type(serialization.SSHCertificateType.USER)
+        .key_id(b"alice")
+        .valid_principals([b"alice"])
+        .valid_after(0)
+        .valid_before(2**63)
+        .sign(ca)
+    )
+    (tmp_path / "id_ecdsa-cert.pub").write_bytes(cert.public_bytes() + b" alice-cert\n")
+
+    scanned = scan_tree(tmp_path)
+
+    asset = scanned.by_name("ECDSA-secp384r1 public key")
+    assert scanned.occurrences(asset) == [("id_ecdsa-cert.pub", 1)]

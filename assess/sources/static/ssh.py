@@ -171,10 +171,9 @@ def _public_keys(file: ScannedFile, text: str) -> Iterator[Finding]:
         key_type, blob = match.group(1), match.group(2)
         try:
             base64.b64decode(blob, validate=True)
-            if "-cert-v01@" in key_type:
-                public = serialization.load_ssh_public_identity(f"{key_type} {blob}".encode()).public_key()
-            else:
-                public = serialization.load_ssh_public_key(f"{key_type} {blob}".encode())
+            # An OpenSSH certificate (…-cert-v01@openssh.com) is described by the key it certifies.
+            identity = serialization.load_ssh_public_identity(f"{key_type} {blob}".encode())
+            public = identity.public_key() if isinstance(identity, serialization.SSHCertificate) else identity
         except (ValueError, UnsupportedAlgorithm, binascii.Error):
             yield file.skipped(f"unreadable or unsupported SSH public key of type {key_type}", number)
             continue
