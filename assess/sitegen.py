@@ -26,6 +26,7 @@ never leaves half a site.
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import multiprocessing
 import os
@@ -47,7 +48,7 @@ from assess.bundle import MANIFEST_NAME, verify_bundle
 from assess.errors import InputError, OutputError, VerificationError
 from assess.fsio import read_json
 from assess.viz import CHARTS, TRENDS, interactive
-from assess.viz.data import SEVERITIES, chart_data, trends_data
+from assess.viz.data import SEVERITIES, TrendPoint, chart_data, trends_data
 from assess.viz.history import (
     ATTESTATION,
     GATE_RESULT,
@@ -55,7 +56,7 @@ from assess.viz.history import (
     BundleStatus,
     facts_from_predicate,
     load_assessment,
-    read_dist,
+    verify_dist,
 )
 
 SITE_DIR = Path(__file__).resolve().parents[1] / "site"
@@ -247,14 +248,35 @@ def render_charts(charts: Mapping[str, Any], interactive_charts: bool = True) ->
     return RenderedCharts(pngs, figures)
 
 
-def _render_many(chart_sets: list[Mapping[str, Any]]) -> Iterator[RenderedCharts]:
-    """render_charts over many assessments, in order; matplotlib and plotly are CPU-bound, so processes."""
-    workers = min(os.cpu_count() or 1, len(chart_sets))
-    if workers < 2 or len(chart_sets) < 4:
-        yield from map(render_charts, chart_sets)
+@dataclass(frozen=True)
+class PreparedAssessment:
+    """What the site needs of one assessment, small enough to pass back from a worker process."""
+
+    id: str
+    created: str
+    charts: Mapping[str, Any]
+    trend: TrendPoint
+    view: dict[str, Any]
+    pngs: Mapping[str, bytes]
+
+
+def prepare_assessment(job: tuple[Path, Mapping[str, Any]]) -> PreparedAssessment:
+    """Read one verified bundle, draw its charts and shape its page view."""
+    path, entry = job
+    a = load_assessment(path, entry)
+    rendered = render_charts(a.charts)
+    view = assessment_view(a, _chart_views(rendered, functools.partial(_chart_src, a.id)))
+    return PreparedAssessment(a.id, a.created, a.charts, a.trend, view, rendered.pngs)
+
+
+def _prepare_all(jobs: list[tuple[Path, Mapping[str, Any]]]) -> Iterator[PreparedAssessment]:
+    """prepare_assessment over every bundle; parsing, matplotlib and plotly are CPU-bound, so processes."""
+    workers = min(os.cpu_count() or 1, len(jobs))
+    if workers < 2 or len(jobs) < 4:
+        yield from map(prepare_assessment, jobs)
         return
     with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        yield from pool.map(render_charts, chart_sets)
+        yield from pool.map(prepare_assessment, jobs)
 
 
 def _chart_views(rendered: RenderedCharts, src: Callable[[str], str]) -> list[ChartView]:
@@ -301,18 +323,18 @@ class SiteResult:
 def build_site(dist: str | Path, out: str | Path, *, progress: Callable[[int], None] | None = None) -> SiteResult:
     """Verify every bundle in dist and write the site to out (replacing a site built here before)."""
     dist_dir, out_dir = Path(dist), Path(out)
-    assessments, statuses = read_dist(dist_dir)
+    intact, statuses = verify_dist(dist_dir)
     _check_replaceable(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
     try:
-        pages = _render_site(staging, dist_dir, assessments, statuses, environment(), progress)
+        pages = _render_site(staging, dist_dir, intact, statuses, environment(), progress)
         _swap_in(staging, out_dir)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     size = sum(p.stat().st_size for p in out_dir.rglob("*") if p.is_file())
-    return SiteResult(out=str(out_dir), assessments=len(assessments), bundles=len(statuses),
+    return SiteResult(out=str(out_dir), assessments=len(intact), bundles=len(statuses),
                       tampered=tuple(s.bundle for s in statuses if not s.intact), pages=pages, bytes=size)
 
 
@@ -336,7 +358,7 @@ def _swap_in(staging: Path, out: Path) -> None:
 def _render_site(
     root: Path,
     dist: Path,
-    assessments: list[Assessment],
+    intact: list[tuple[Path, Mapping[str, Any]]],
     statuses: list[BundleStatus],
     env: Environment,
     progress: Callable[[int], None] | None,
@@ -346,8 +368,7 @@ def _render_site(
         _write(root / "assets" / name, (SITE_DIR / "static" / name).read_bytes())
     _write(root / "assets" / "plotly.min.js", interactive.plotly_js())
 
-    common = {"csp": CSP, "latest": assessments[-1] if assessments else None,
-              "assessment_count": len(assessments)}
+    common = {"csp": CSP, "assessment_count": len(intact)}
     pages = 0
 
     def page(rel: str, template: str, **context: Any) -> None:
@@ -357,18 +378,19 @@ def _render_site(
         _write(root / rel, html)
         pages += 1
 
-    views: dict[str, dict[str, Any]] = {}
-    for a, rendered in zip(assessments, _render_many([a.charts for a in assessments]), strict=True):
+    assessments: list[PreparedAssessment] = []
+    for a in _prepare_all(intact):
         folder = root / "assessments" / a.id
-        for name, png in rendered.pngs.items():
+        for name, png in a.pngs.items():
             _write(folder / f"{name}.png", png)
         _write(folder / "viz_data.json", json.dumps(a.charts, sort_keys=True, indent=1, ensure_ascii=False))
-        views[a.id] = assessment_view(a, _chart_views(rendered, lambda n, i=a.id: f"assessments/{i}/{n}.png"))
-        page(f"assessments/{a.id}.html", "assessment_page.html.j2", a=views[a.id])
+        page(f"assessments/{a.id}.html", "assessment_page.html.j2", a=a.view)
+        assessments.append(a)
         if progress:
             progress(1)
+    assessments.sort(key=lambda a: (a.created, a.id))
 
-    latest = views[assessments[-1].id] if assessments else None
+    latest = assessments[-1].view if assessments else None
     page("index.html", "index.html.j2", a=latest)
     page("latest.html", "latest.html.j2", a=latest)
 
@@ -379,8 +401,8 @@ def _render_site(
         _write(root / "trends" / "trends.png", draw_png(trends))
         trend_chart = ChartView("trends", title, "trends/trends.png",
                                 interactive.figure_json(figure(trends)))
-    rows = [{"id": a.id, "created": views[a.id]["created"], "status": views[a.id]["status"],
-             "by_severity": views[a.id]["by_severity"], "pq": views[a.id]["facts"][7][1],
+    rows = [{"id": a.id, "created": a.view["created"], "status": a.view["status"],
+             "by_severity": a.view["by_severity"], "pq": dict(a.view["facts"])["handshakes on hybrid PQ"],
              "exposed_flows": a.charts["exposed_flows"]} for a in reversed(assessments)]
     page("history.html", "history.html.j2", rows=rows, trend=trend_chart)
 
@@ -391,6 +413,10 @@ def _render_site(
     page("downloads.html", "downloads.html.j2", bundles=list(reversed(statuses)))
     page("policy-guide.html", "policy_guide.html.j2", guide=_guide_html())
     return pages
+
+
+def _chart_src(assessment_id: str, chart: str) -> str:
+    return f"assessments/{assessment_id}/{chart}.png"
 
 
 def _mkparent(path: Path) -> Path:

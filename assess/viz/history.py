@@ -83,8 +83,10 @@ def load_assessment(bundle: Path, entry: Mapping[str, Any]) -> Assessment:
     with zipfile.ZipFile(bundle) as zf:
         names = set(zf.namelist())
         statement = _read_member(zf, ATTESTATION, bundle) if ATTESTATION in names else None
-        gate = _read_member(zf, GATE_RESULT, bundle) if GATE_RESULT in names else None
-    predicate = statement.get("predicate") if isinstance(statement, dict) else None
+        predicate = statement.get("predicate") if isinstance(statement, dict) else None
+        gate = None
+        if not isinstance(predicate, dict) and GATE_RESULT in names:
+            gate = _read_member(zf, GATE_RESULT, bundle)
     if isinstance(predicate, dict):
         results, findings = facts_from_predicate(predicate)
     else:
@@ -104,13 +106,21 @@ def load_assessment(bundle: Path, entry: Mapping[str, Any]) -> Assessment:
 
 def read_dist(dist: str | Path) -> tuple[list[Assessment], list[BundleStatus]]:
     """Every bundle the manifest in dist lists: verified statuses, and the assessments that verified."""
+    intact, statuses = verify_dist(dist)
+    assessments = [load_assessment(path, entry) for path, entry in intact]
+    assessments.sort(key=lambda a: (a.created, a.id))
+    return assessments, statuses
+
+
+def verify_dist(dist: str | Path) -> tuple[list[tuple[Path, Mapping[str, Any]]], list[BundleStatus]]:
+    """Verify every bundle the manifest lists: (the intact bundles with their entries, every status)."""
     folder = Path(dist)
     manifest = folder / MANIFEST_NAME
     if not folder.is_dir():
         raise InputError("no such folder; expected a dist/ with bundles and their manifest", path=folder)
     if not manifest.exists():
         raise InputError(f"no {MANIFEST_NAME}: bundle assessments with `carnot bundle` first", path=manifest)
-    assessments: list[Assessment] = []
+    intact: list[tuple[Path, Mapping[str, Any]]] = []
     statuses: list[BundleStatus] = []
     for index, entry in enumerate(read_manifest(manifest)):
         name, ident = str(entry["bundle"]), str(entry["id"])
@@ -125,6 +135,5 @@ def read_dist(dist: str | Path) -> tuple[list[Assessment], list[BundleStatus]]:
         statuses.append(BundleStatus(ident, name, str(entry["sha256"]), int(entry.get("size", 0)),
                                      str(entry.get("created", "")), tuple(problems)))
         if not problems:
-            assessments.append(load_assessment(path, entry))
-    assessments.sort(key=lambda a: (a.created, a.id))
-    return assessments, statuses
+            intact.append((path, entry))
+    return intact, statuses

@@ -119,8 +119,9 @@ def script_safe(json_text: str) -> str:
 
 def standalone_html(fig: go.Figure, title: str) -> str:
     """A whole HTML page with plotly.js inline: opens offline, from file://, with nothing else."""
-    return pio.to_html(fig, include_plotlyjs=True, full_html=True, config=_CONFIG, div_id="chart",
-                       default_width="100%", validate=True).replace(
+    page: str = pio.to_html(fig, include_plotlyjs=True, full_html=True, config=_CONFIG, div_id="chart",
+                            default_width="100%", validate=True)
+    return page.replace(
         "<head>", f"<head><title>{plotly_text(title, 120)}</title>", 1)
 
 
