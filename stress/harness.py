@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -112,13 +113,23 @@ def _stop_sensor(
     proc.wait(120)
     lines = [json.loads(line) for line in out.read_text().splitlines() if line.strip()]
     final = dict(lines[-1], sensor_cpu_s=round(sensor_cpu, 3))
-    ports = set(load.client_ports)
-    clients = {r["src_port"]: r for r in lines
-               if r["type"] == "handshake" and r["role"] == "client" and r["dst_port"] == port}
-    matched = [clients[p] for p in ports if p in clients]
+    # Client ports repeat within a phase (the kernel reuses them), so match with multiplicity.
+    wanted = Counter(load.client_ports)
+    records: dict[int, list[dict[str, Any]]] = {}
+    for r in lines:
+        if r["type"] == "handshake" and r["role"] == "client" and r["dst_port"] == port:
+            records.setdefault(r["src_port"], []).append(r)
+    matched = [r for p, n in wanted.items() for r in records.get(p, [])[:n]]
     failures = sum(1 for r in matched if r["source"] != "uprobe+wire")
     # Where in the phase the unreported handshakes fell (0 = first), to tell start/end effects from drops.
-    final["unreported_positions"] = [i for i, p in enumerate(load.client_ports) if p not in clients][:20]
+    seen = Counter({p: len(rs) for p, rs in records.items()})
+    unreported = []
+    for i, p in enumerate(load.client_ports):
+        if seen[p] > 0:
+            seen[p] -= 1
+        else:
+            unreported.append(i)
+    final["unreported_positions"] = unreported[:20]
     return final, len(matched), failures
 
 

@@ -85,3 +85,19 @@ def test_readiness_says_the_sensor_can_run_here_as_root() -> None:
     readiness = sensor_readiness()
     assert readiness.ok, readiness.reasons
     assert {c.name for c in readiness.checks} >= {"privileges", "bcc", "kernel headers", "tracefs", "libssl"}
+
+
+def test_pid_filter_limits_the_process_view_to_one_process(tmp_path: Path, creds: Credentials) -> None:
+    import os
+
+    capture = start_capture(tmp_path / "runtime.jsonl", "--pid", str(os.getpid()))
+    with openssl_server(creds) as server:
+        port = server.port  # type: ignore[attr-defined]
+        curl = subprocess.run(["curl", "-sk", "-o", "/dev/null", f"https://{HOST}:{port}/"], timeout=30)
+        assert curl.returncode == 0
+        python_client(port, "mine.test")
+        [mine] = capture.wait_for(lambda r: r["sni"] == "mine.test" and r["role"] == "client")
+        others = capture.wait_for(lambda r: r["dst_port"] == port and r["sni"] is None)  # curl sends no SNI to an IP
+    capture.stop()
+    assert mine["pid"] == os.getpid() and mine["source"] == "uprobe+wire"
+    assert all(r["source"] == "wire" and r["pid"] is None for r in others)  # seen on the wire, not attributed
