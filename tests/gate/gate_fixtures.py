@@ -1,12 +1,11 @@
-"""A CBOM written with Carnot's own properties (docs/CBOM_PROFILE.md), built through assess.model and
-assess.cbom like every producer, with one asset per behaviour the gate must judge."""
+"""Test assets for the gate: a CBOM written with Carnot's own properties (docs/CBOM_PROFILE.md),
+built through assess.model and assess.cbom like every producer, one asset per behaviour to judge."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
 from cyclonedx.model.crypto import (
     AlgorithmProperties,
     CertificateProperties,
@@ -109,8 +108,6 @@ def estate_assets() -> tuple[Asset, ...]:
     )
 
 
-@pytest.fixture
-def estate_cbom(tmp_path: Path) -> Path:
-    path = tmp_path / "estate.cdx.json"
+def write_estate(path: Path) -> Path:
     write_document(shard_to_document(Shard(stage="static", assets=estate_assets()), timestamp=NOW), path)
     return path

@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import POLICIES
+from gate_fixtures import POLICIES
 
 from assess.gate import PolicyError, load_policies
 from assess.gate.guide import render

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import HOSTILE, NOW, POLICIES, estate_assets
+from gate_fixtures import HOSTILE, NOW, POLICIES, estate_assets
 
 from assess.cbom import shard_to_document, write_document
 from assess.gate import EngineChoice, GateOptions, evaluate, write_outputs

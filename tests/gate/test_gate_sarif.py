@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import jsonschema
-from conftest import NOW, POLICIES
+from gate_fixtures import NOW, POLICIES
 
 from assess.gate import EngineChoice, GateOptions, evaluate, write_outputs
 
