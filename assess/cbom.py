@@ -215,9 +215,19 @@ def shard_to_document(shard: Shard, spec: str = DEFAULT_SPEC, *, timestamp: date
         warnings.simplefilter("ignore")
         writer = JsonV1Dot7(bom) if spec == "1.7" else JsonV1Dot6(bom)
         data: dict[str, Any] = json.loads(writer.output_as_string())
+    _sort_occurrences(data)
     data.pop("serialNumber", None)
     data["serialNumber"] = serial_number_for(data)
     return data
+
+
+def _sort_occurrences(data: dict[str, Any]) -> None:
+    # The library keeps occurrences in a SortedSet whose order, for occurrences without a bom-ref,
+    # depends on object ids: sort them by content so the same shard always has the same bytes.
+    for comp in _walk_components(data.get("components", [])):
+        occurrences = comp.get("evidence", {}).get("occurrences")
+        if occurrences:
+            occurrences.sort(key=canonical_json)
 
 
 def serial_number_for(data: dict[str, Any]) -> str:

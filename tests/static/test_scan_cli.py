@@ -102,3 +102,14 @@ def test_demo_estate_yields_its_headline_assets(tmp_path: Path, carnot) -> None:
     rsa1024 = {o["location"].rsplit(".", 1)[1] for o in components["RSA-1024"]["evidence"]["occurrences"]}
     assert rsa1024 == {"py", "go", "java", "c"}
     assert {"MD5", "SHA-1", "AES-GCM", "ECDSA-secp256r1"} <= set(components)
+
+
+def test_same_tree_same_bytes(tmp_path: Path, carnot) -> None:
+    first, second = tmp_path / "one.cdx.json", tmp_path / "two.cdx.json"
+    epoch = {"SOURCE_DATE_EPOCH": "1790000000"}
+
+    for out in (first, second):
+        assert carnot("scan", str(ESTATE), "--out", str(out), env=epoch).returncode == 0
+
+    assert first.read_bytes() == second.read_bytes()
+    assert read_cbom(first).data["metadata"]["timestamp"].startswith("2026-09-21")
