@@ -149,3 +149,15 @@ def test_pr_comment_escapes_attacker_controlled_names(tmp_path: Path) -> None:
         assert row.replace("\\|", "").count("|") == 5
     assert "&lt;img src=x onerror=alert\\(1\\)&gt;" in comment
     assert "\\[click\\]\\(https&#58;//evil&#46;example\\)" in comment
+
+
+@pytest.mark.parametrize("profile", ["strict", "balanced", "dev"])
+def test_every_conformance_cbom_gates_under_every_profile(conformance_cboms: list[Path], profile: str) -> None:
+    for cbom in conformance_cboms:
+        outcome = evaluate(cbom, _options(profile=profile))
+        assert outcome.result["profile"] == profile
+        assert all(f["rule"] != "tls-cbc-cipher-suite" for f in outcome.result["findings"])  # none has CBC suites
+    strict_only = evaluate(conformance_cboms[0].parent / "Key.cdx.json", _options(profile=profile)).result
+    rsa = {f["bom_ref"] for f in strict_only["findings"] if f["rule"] == "weak-rsa-key"}
+    assert rsa == ({"crypto/key/rsa-2048@1.2.840.113549.1.1.1", "crypto/algorithm/rsa-2048@1.2.840.113549.1.1.1"}
+                   if profile == "strict" else set())

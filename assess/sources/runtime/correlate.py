@@ -212,28 +212,28 @@ class Correlator:
         elif ev.kind == Kind.FREE:
             self._ssl_fds.pop(key, None)
             self._ssl_snis.pop(key, None)
-        hs = self._active.get(key)
-        if hs is None:
+        current = self._active.get(key)
+        if current is None:
             return
         if ev.kind == Kind.SNI:
-            hs.sni = ev.sni
-        elif ev.kind == Kind.FD and hs.fd is None:
-            hs.fd = ev.fd
-            hs.sock = self._ssl_fds[key][2]
-            self._socket_of(hs)
+            current.sni = ev.sni
+        elif ev.kind == Kind.FD and current.fd is None:
+            current.fd = ev.fd
+            current.sock = self._ssl_fds[key][2]
+            self._socket_of(current)
         elif ev.kind in (Kind.HANDSHAKE_RETURN, Kind.IO_RETURN):
             if ev.ret > 0:
-                hs.succeed(ev.ts)
+                current.succeed(ev.ts)
                 self._retire(key)
-            elif ev.kind == Kind.HANDSHAKE_RETURN and ev.ret == 0 and hs.failed_at is None:
-                hs.failed_at = ev.ts
+            elif ev.kind == Kind.HANDSHAKE_RETURN and ev.ret == 0 and current.failed_at is None:
+                current.failed_at = ev.ts
         elif ev.kind == Kind.ERROR:
             # Programs also ask SSL_get_error after harmless calls (s_client's zero-length write),
             # so a fatal code is final only if no success follows (see settle()).
-            if ev.ret in FATAL_SSL_ERRORS and hs.failed_at is None:
-                hs.failed_at = ev.ts
+            if ev.ret in FATAL_SSL_ERRORS and current.failed_at is None:
+                current.failed_at = ev.ts
         elif ev.kind == Kind.FREE:
-            hs.fail(ev.ts)
+            current.fail(ev.ts)
             self._retire(key)
 
     def on_flow(self, flow: WireFlow, now: float) -> None:
@@ -304,9 +304,10 @@ class Correlator:
             self._sockets.popitem(last=False)
         while self._by_client and next(iter(self._by_client.values())).seen < cutoff:
             self._by_client.popitem(last=False)
-        for table in (self._ssl_fds, self._ssl_snis):
-            while table and next(iter(table.values()))[0] < cutoff:
-                table.popitem(last=False)
+        while self._ssl_fds and next(iter(self._ssl_fds.values()))[0] < cutoff:
+            self._ssl_fds.popitem(last=False)
+        while self._ssl_snis and next(iter(self._ssl_snis.values()))[0] < cutoff:
+            self._ssl_snis.popitem(last=False)
 
     # --- helpers -----------------------------------------------------------------------------
 

@@ -156,9 +156,9 @@ def handshakes_to_shard(handshakes: Iterable[dict[str, Any]], *, asset_id: str |
         capture = hs.get("capture") if isinstance(hs.get("capture"), str) else None
         line = hs.get("capture_line") if isinstance(hs.get("capture_line"), int) else None
         location = capture or "/".join(str(v) for v in (hs["host"], hs["pid"], hs["comm"]))
-        key = f"{location}:{line}" if line is not None else location
-        if key not in use.evidence and len(use.evidence) < MAX_EVIDENCE:
-            use.evidence[key] = Evidence(source=source, location=location, line=line,
+        where = f"{location}:{line}" if line is not None else location
+        if where not in use.evidence and len(use.evidence) < MAX_EVIDENCE:
+            use.evidence[where] = Evidence(source=source, location=location, line=line,
                                          context=f"source {hs['source']}")
 
     groups = sorted({u.group for u in uses.values() if u.group})
