@@ -81,7 +81,7 @@ def test_every_unusable_file_is_skipped_with_its_reason_and_the_scan_completes(
     assert reasons["sub/back"] == "symlink loop: links to a directory that contains it"
     assert reasons["dangling.pem"] == "vanished or broken symlink: no such file"
     assert reasons["outside.conf"] == "symlink points outside the scanned root(s); not followed"
-    assert reasons["huge.pem"] == f"file is {TWO_GIB} bytes, over the {16 * 1024**2} byte limit; not read"
+    assert reasons["huge.pem"] == f"too large: {TWO_GIB} bytes, over the {16 * 1024**2} byte limit; not read"
     assert reasons["bad-utf8.py"] == "not UTF-8 text (invalid byte at line 2, offset 23)"
     assert reasons["bad-utf8.conf"].startswith("not UTF-8 text (invalid byte at line 2")
     assert reasons["pipe.pem"] == "not a regular file: a FIFO"

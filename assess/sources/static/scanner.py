@@ -113,7 +113,7 @@ def _scan_file(item: Candidate, active: tuple[Detector, ...], max_bytes: int) ->
     except OSError as e:
         return [Skipped(item.location, os_reason(e))], 0
     if len(data) > max_bytes:
-        grew = f"file grew over the {max_bytes} byte limit while being read; not scanned"
+        grew = f"too large: grew over the {max_bytes} byte limit while being read; not scanned"
         return [Skipped(item.location, grew)], 0
     file = ScannedFile(item.location, name, data, hashlib.sha256(data).hexdigest())
     findings: list[Finding] = []

@@ -138,7 +138,7 @@ def _classify(path: Path, location: str, max_bytes: int) -> Candidate | Skipped:
     if not stat.S_ISREG(st.st_mode):
         return Skipped(location, "not a regular file")
     if st.st_size > max_bytes:
-        return Skipped(location, f"file is {st.st_size} bytes, over the {max_bytes} byte limit; not read")
+        return Skipped(location, f"too large: {st.st_size} bytes, over the {max_bytes} byte limit; not read")
     return Candidate(path=path, location=location, size=st.st_size)
 
 
