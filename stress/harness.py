@@ -174,6 +174,12 @@ def summarise(phases: list[Phase], load_before: tuple[float, ...], load_after: t
     events = sum(p.sensor_metrics["events_received"] for p in on if p.sensor_metrics)
     failures = sum(p.correlation_failures or 0 for p in on)
     ratio = mean_rate(on) / mean_rate(off) if mean_rate(off) else 0.0
+    rounds = sorted({p.round for p in phases})
+    per_round = [
+        round(mean_rate([p for p in on if p.round == r]) / mean_rate([p for p in off if p.round == r]), 3)
+        for r in rounds
+        if mean_rate([p for p in off if p.round == r])
+    ]
     def side(ps: list[Phase]) -> dict[str, Any]:
         latencies = [x for p in ps for x in p.load.latencies_ms]
         return {"handshakes_per_s": round(mean_rate(ps), 1),
@@ -186,6 +192,7 @@ def summarise(phases: list[Phase], load_before: tuple[float, ...], load_after: t
         "on": side(on),
         "sensor_cpu_ms_per_handshake": round(1000 * sensor_cpu / total_on, 3) if total_on else None,
         "rate_ratio_on_off": round(ratio, 4),
+        "rate_ratio_per_round": per_round,
         "reported_fraction": round(reported / total_on, 5) if total_on else None,
         "kernel_drops": drops,
         "kernel_drop_rate": round(drops / (events + drops), 6) if events + drops else 0.0,
@@ -210,6 +217,16 @@ def summarise(phases: list[Phase], load_before: tuple[float, ...], load_after: t
 def write_outputs(result: dict[str, Any], metrics: Path = METRICS, report: Path = REPORT) -> None:
     metrics.write_text(json.dumps(result, indent=2, sort_keys=True) + "\n")
     report.write_text(render_report(result))
+
+
+def _noise_note(r: dict[str, Any]) -> str:
+    s = r["setup"]
+    busy = max(s["load_average_before"][0], s["load_average_after"][0])
+    if s["cpus"] and busy > s["cpus"]:
+        return (f"The machine was busy with other work (load average {busy} on {s['cpus']} CPUs): the spread "
+                "between rounds is larger than the sensor's effect, so the ratio is not conclusive; rerun "
+                "`nox -s stress` on a quiet machine for the figure to quote.")
+    return "The machine was otherwise quiet (load average below the number of CPUs)."
 
 
 def render_report(r: dict[str, Any]) -> str:
@@ -251,6 +268,14 @@ sensor's own CPU time shows up directly as lost handshake throughput.
 | {mark(met['kernel_drops'])} |
 | correlation failures (reported without both views) | {r['correlation_failure_rate']} | |
 | sensor CPU per handshake (ms, user+system) | {r['sensor_cpu_ms_per_handshake']} | |
+
+## Reading these figures
+
+On/off ratio per round (on and off measured back to back): {r['rate_ratio_per_round']}.
+{_noise_note(r)}
+The load generator (Python `ssl`, one process per CPU) rather than `openssl s_server` sets the rate
+here, so "the server's maximum rate" is the most this machine's two CPUs reach with server, load
+and sensor together.
 
 ## Phases
 
