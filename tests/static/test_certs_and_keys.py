@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed25519, rsa
-from cryptography.hazmat.primitives.serialization import pkcs12
+from cryptography.hazmat.primitives.asymmetric import dh, dsa, ec, ed25519, rsa
+from cryptography.hazmat.primitives.serialization import pkcs7, pkcs12
 from scan_testing import UTC, cert_pem, make_cert
 
 NONE = serialization.NoEncryption()
@@ -165,3 +165,24 @@ def test_encrypted_private_keys_are_skipped_with_a_reason(tmp_path: Path, keys, 
     assert scanned.of_type("related-crypto-material") == []
     assert "encrypted private key" in scanned.skip_reason("locked.pem:1")
     assert "password" in scanned.skip_reason("locked.p12")
+
+
+@pytest.mark.filterwarnings("ignore:Diffie-Hellman over finite fields")  # deprecated: still in estates
+def test_pkcs7_bundle_and_dh_parameters(tmp_path: Path, keys, scan_tree) -> None:
+    first = make_cert("one.test", keys["p256"])
+    second = make_cert("two.test", keys["rsa2048"])
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    (tree / "bundle.p7b").write_bytes(pkcs7.serialize_certificates([first, second], PEM))
+    params = dh.generate_parameters(generator=2, key_size=512)
+    (tree / "dhparam.pem").write_bytes(
+        b"# weak on purpose\n" + params.parameter_bytes(PEM, serialization.ParameterFormat.PKCS3)
+    )
+
+    scanned = scan_tree(tree)
+
+    assert scanned.occurrences(scanned.by_name("one.test")) == [("bundle.p7b", 1)]
+    assert scanned.occurrences(scanned.by_name("two.test")) == [("bundle.p7b", 1)]
+    dh_asset = scanned.by_name("DH-512")
+    assert scanned.props(dh_asset)["carnot:key_bits"] == "512"
+    assert scanned.occurrences(dh_asset) == [("dhparam.pem", 2)]
