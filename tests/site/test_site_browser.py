@@ -59,6 +59,17 @@ def test_every_page_loads_clean_from_file_url(browser: Browser, built_site: Buil
         drawn = browser.js("return [document.querySelectorAll('figure.chart > script.figure').length,"
                            " document.querySelectorAll('figure.chart.interactive .plot svg').length]")
         assert drawn[0] == 0 or drawn[1] >= drawn[0], f"{rel}: charts not drawn: {drawn}"
+        assert browser.js(OVERFLOW) <= 1, f"{rel}: wider than the window"
+
+
+def test_every_page_fits_a_phone(browser: Browser, built_site: BuiltSite) -> None:
+    browser.driver.set_window_size(390, 844)
+    try:
+        for rel in [*TITLES, *(f"assessments/{e.id}.html" for e in built_site.entries)]:
+            browser.visit(built_site.out / rel, wait_for_charts=True)
+            assert browser.js(OVERFLOW) <= 1, f"{rel}: scrolls sideways on a phone"
+    finally:
+        browser.driver.set_window_size(1280, 900)
 
 
 def test_hostile_assessment_never_executes_or_breaks_the_layout(browser: Browser, built_site: BuiltSite) -> None:
