@@ -15,7 +15,7 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
@@ -24,7 +24,6 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
-from assess.clock import build_time
 from assess.errors import ConfigError
 from assess.model import Shard
 from assess.sources.aws.collect import InventoryConfig, collect
@@ -90,9 +89,31 @@ def simulated_estate() -> Iterator[SimulatedEstate]:
         for call in ("reset", f"seed?a={_ID_SEED}"):
             urllib.request.urlopen(urllib.request.Request(f"{url}/moto-api/{call}", method="POST"))
         seed(url)
+        _backdate_keys()
         # Both accounts: the caller's own, and the second one through assume-role.
         primary_role = f"arn:aws:iam::{PRIMARY_ACCOUNT}:role/CarnotInventoryReadOnly"
         yield SimulatedEstate(endpoint_url=url, role_arns=(primary_role, SECONDARY_ROLE))
+
+
+def estate_day() -> datetime:
+    """The estate's "today": midnight UTC of the run, so runs on one day give the same shard.
+
+    The wall clock, not SOURCE_DATE_EPOCH: ACM (and moto) refuse to import an expired certificate,
+    and the estate models a live account as it is today.
+    """
+    return datetime.now(tz=UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def _backdate_keys() -> None:
+    # moto stamps each KMS key with the wall clock; the server is in this process, so give the keys
+    # creation dates relative to the estate's day instead (realistic ages, same bytes every run).
+    from moto.kms.models import kms_backends
+
+    for account in (PRIMARY_ACCOUNT, SECONDARY_ACCOUNT):
+        for region in REGIONS:
+            keys = sorted(kms_backends[account][region].keys.values(), key=lambda k: k.id)
+            for age, key in enumerate(keys):
+                key.creation_date = (estate_day() - timedelta(days=90 + 211 * age)).timestamp()
 
 
 def simulated_shard(**overrides: Any) -> Shard:
@@ -127,7 +148,7 @@ def make_certificate(
         key, digest = ec.generate_private_key(ec.SECP384R1()), hashes.SHA384()
     else:
         raise ValueError(f"unknown key kind {key_kind}")
-    now = build_time()
+    now = estate_day()
     builder = (
         x509.CertificateBuilder()
         .subject_name(_name(cn))
