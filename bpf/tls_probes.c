@@ -260,8 +260,11 @@ int ssl_free_enter(struct pt_regs *ctx) {
     if (!known.lookup(&key))
         return 0;
     known.delete(&key);
-    done.delete(&key);
     fd_known.delete(&key);
+    if (done.lookup(&key)) {
+        done.delete(&key);
+        return 0;  // user space closed this handshake at its successful return; nothing to say
+    }
     struct event_t *e = new_event(K_FREE);
     if (!e)
         return 0;

@@ -182,13 +182,17 @@ class Correlator:
         key = (ev.tgid, ev.ssl)
         if ev.kind in (Kind.HANDSHAKE_ENTER, Kind.IO_ENTER):
             self._remember_process(ev.tgid)
+            fd_entry, sni_entry = self._ssl_fds.get(key), self._ssl_snis.get(key)
             if key in self._active:  # the same SSL object (or a new one at a reused address) starts again
                 self._active[key].fail(ev.ts)
                 self._retire(key)
             hs = _ProbeHandshake(ev.tgid, ev.tid, ev.comm, ev.ts, ev.kind == Kind.HANDSHAKE_ENTER, first_seen=ev.ts)
-            if key in self._ssl_fds:
-                _, hs.fd, hs.sock = self._ssl_fds[key]
-            hs.sni = self._ssl_snis[key][1] if key in self._ssl_snis else None
+            if fd_entry is not None:
+                _, hs.fd, hs.sock = fd_entry
+                self._ssl_fds[key] = fd_entry
+            if sni_entry is not None:
+                hs.sni = sni_entry[1]
+                self._ssl_snis[key] = sni_entry
             self._put(self._active, key, hs)
             self._socket_of(hs)  # bind now: the fd will carry other connections soon
             return
@@ -294,6 +298,10 @@ class Correlator:
     def _retire(self, key: tuple[int, int]) -> None:
         """A handshake whose process view is complete waits in `_finished` for its wire view."""
         hs = self._active.pop(key, None)
+        # The SSL object's fd and SNI belonged to this handshake; a new object at the same address
+        # (malloc reuses it, and SSL_free of a finished handshake sends no event) starts clean.
+        self._ssl_fds.pop(key, None)
+        self._ssl_snis.pop(key, None)
         if hs is not None:
             hs.retired_at = max(self._received, hs.ended or hs.started)
             self._put(self._finished, next(self._serial), hs)
