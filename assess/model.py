@@ -172,7 +172,7 @@ def stable_ref(kind: str, *parts: object) -> str:
     return f"carnot:{kind}:{digest}"
 
 
-def props(mapping: Mapping[str, Any] | Iterable[tuple[str, Any]]) -> tuple[tuple[str, str], ...]:
+def props(mapping: Mapping[Any, Any] | Iterable[tuple[Any, Any]]) -> tuple[tuple[str, str], ...]:
     """Property pairs from a mapping or pairs, dropping None, rendering bools as true/false."""
     items = mapping.items() if isinstance(mapping, Mapping) else mapping
     out: list[tuple[str, str]] = []
