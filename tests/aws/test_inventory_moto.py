@@ -14,6 +14,7 @@ from botocore.exceptions import EndpointConnectionError
 from moto import mock_aws
 
 from assess.cbom import read_cbom, write_shard
+from assess.merge import merge_documents
 from assess.model import Asset, Prop, Shard
 from assess.sources.aws import InventoryConfig, RetryPolicy, collect
 from assess.sources.aws.estate import _Seeder, _tags
@@ -298,3 +299,16 @@ def test_two_accounts_are_inventoried_through_assume_role(aws: _Seeder) -> None:
     assert [g.scope for g in shard.gaps] == [f"aws:role:{denied}"]
     assert shard.gaps[0].reason.startswith("assume-role failed: AccessDenied on AssumeRole")
     assert dict(shard.properties)[Prop.AWS_ACCOUNTS] == "111111111111,222222222222"
+
+
+def test_the_shard_merges_with_other_tools_cboms(aws: _Seeder, tmp_path: Any, conformance_cboms: Any) -> None:
+    aws.kms_key("us-east-1", alias="k", tags=_tags("team", "internal"))
+    aws.acm_cert("us-east-1", "www.example.com", "p256", days_valid=90)
+    out = tmp_path / "aws.cdx.json"
+    write_shard(collect(InventoryConfig(regions=("us-east-1",), retry=FAST_RETRY)), out)
+    others = [read_cbom(p) for p in conformance_cboms if p.name in ("Protocol.cdx.json", "Key.cdx.json")]
+    merged, report = merge_documents([read_cbom(out), *others])
+    _, without_aws = merge_documents(others)
+    assert report.components_out == without_aws.components_out + 2
+    refs = {c["bom-ref"] for c in merged["components"]}
+    assert {a["bom-ref"] for a in read_cbom(out).data["components"]} <= refs
