@@ -71,14 +71,12 @@ def _describe_ssl_policies(api: Api, names: list[str]) -> dict[str, dict[str, An
             for p in page.get("SslPolicies", [])
         ]
     except ClientError as e:
-        if error_code(e) != "SSLPolicyNotFound" or len(names) == 1:
-            if error_code(e) == "SSLPolicyNotFound":
-                return {}
+        if error_code(e) != "SSLPolicyNotFound":
             raise
+        if len(names) == 1:
+            return {}  # a policy the API does not know: it is read from its name alone
         # One unknown name fails the whole call: ask one by one, keep what resolves.
-        found = []
-        for name in names:
-            found += list(_describe_ssl_policies(api, [name]).values())
+        return {k: v for name in names for k, v in _describe_ssl_policies(api, [name]).items()}
     return {p["Name"]: p for p in found}
 
 

@@ -1,9 +1,10 @@
-"""KMS parsing on the real API response shape, through botocore's Stubber.
+"""Parsing on the real API response shapes, through botocore's Stubber, where moto falls short.
 
-moto (5.2) does not know the ML_DSA_44/65/87 and ML_KEM_512/768/1024 key specs, nor KMS's
-Truncated/NextMarker paging (its ListKeys answers everything at once), while real AWS has both.
-These tests therefore stub the responses: Stubber validates every response against botocore's
-service model, so the shapes below are the real API's, and the collector runs unchanged on them.
+moto (5.2) does not know the ML_DSA_44/65/87 and ML_KEM_512/768/1024 KMS key specs, nor KMS's
+Truncated/NextMarker paging (its ListKeys answers everything at once), nor ELB's
+SSLPolicyNotFound for an unknown policy name, while real AWS has all three. These tests therefore
+stub the responses: Stubber validates every response against botocore's service model, so the
+shapes below are the real API's, and the collectors run unchanged on them.
 """
 
 from __future__ import annotations
@@ -107,13 +108,9 @@ def test_ml_dsa_and_ml_kem_keys_are_parsed_across_truncated_pages(stubbed: Any) 
         {"Limit": 3, "Marker": "page-2"},
     )
     for key_id, spec, usage in PQ_KEYS:  # one detail worker: the calls come in key order
-        stubber.add_response(
-            "describe_key", {"KeyMetadata": metadata(key_id, spec, usage)}, {"KeyId": key_id}
-        )
+        stubber.add_response("describe_key", {"KeyMetadata": metadata(key_id, spec, usage)}, {"KeyId": key_id})
         tags = [{"TagKey": "Owner", "TagValue": "pqc-pilot"}] if spec == "ML_KEM_768" else []
-        stubber.add_response(
-            "list_resource_tags", {"Tags": tags, "Truncated": False}, {"KeyId": key_id, "Limit": 3}
-        )
+        stubber.add_response("list_resource_tags", {"Tags": tags, "Truncated": False}, {"KeyId": key_id, "Limit": 3})
 
     assets = kms.to_assets(kms.fetch(api), Scope(ACCOUNT, REGION))
 
@@ -138,9 +135,7 @@ def test_a_key_the_auditor_may_not_describe_is_skipped_not_fatal(stubbed: Any) -
     stubber, api = stubbed
     key_ids = [PQ_KEYS[0][0], PQ_KEYS[3][0]]
     stubber.add_response("list_aliases", {"Aliases": [], "Truncated": False}, {"Limit": 3})
-    stubber.add_response(
-        "list_keys", {"Keys": [{"KeyId": k} for k in key_ids], "Truncated": False}, {"Limit": 3}
-    )
+    stubber.add_response("list_keys", {"Keys": [{"KeyId": k} for k in key_ids], "Truncated": False}, {"Limit": 3})
     stubber.add_client_error(
         "describe_key",
         "AccessDeniedException",
@@ -152,12 +147,47 @@ def test_a_key_the_auditor_may_not_describe_is_skipped_not_fatal(stubbed: Any) -
         {"KeyMetadata": metadata(key_ids[1], "ML_KEM_512", "ENCAPSULATE_DECAPSULATE")},
         {"KeyId": key_ids[1]},
     )
-    stubber.add_response(
-        "list_resource_tags", {"Tags": [], "Truncated": False}, {"KeyId": key_ids[1], "Limit": 3}
-    )
+    stubber.add_response("list_resource_tags", {"Tags": [], "Truncated": False}, {"KeyId": key_ids[1], "Limit": 3})
 
     assets = kms.to_assets(kms.fetch(api), Scope(ACCOUNT, REGION))
 
     assert [a.prop(Prop.AWS_KEY_SPEC) for a in assets] == ["ML_KEM_512"]
     assert len(api.skipped) == 1 and api.skipped[0][0].endswith(key_ids[0] + " in " + REGION)
     assert "AccessDeniedException" in api.skipped[0][1]
+
+
+def test_an_elb_policy_the_api_does_not_know_does_not_hide_the_others() -> None:
+    """Real ELB answers SSLPolicyNotFound for the whole call when one name is unknown (moto ignores it)."""
+    from assess.sources.aws.elb import _describe_ssl_policies
+
+    client = boto3.Session(region_name=REGION).client("elbv2")
+    known, unknown = "ELBSecurityPolicy-TLS13-1-2-PQ-2025-09", "ELBSecurityPolicy-TLS13-1-2-Future-PQ-2027-01"
+    with Stubber(client) as stubber, ThreadPoolExecutor(1) as details:
+        stubber.add_client_error(
+            "describe_ssl_policies", "SSLPolicyNotFound", "not found", expected_params={"Names": [known, unknown]}
+        )
+        stubber.add_response(
+            "describe_ssl_policies",
+            {
+                "SslPolicies": [
+                    {
+                        "Name": known,
+                        "SslProtocols": ["TLSv1.3", "TLSv1.2"],
+                        "Ciphers": [{"Name": "TLS_AES_128_GCM_SHA256", "Priority": 1}],
+                    }
+                ]
+            },
+            {"Names": [known]},
+        )
+        stubber.add_client_error(
+            "describe_ssl_policies", "SSLPolicyNotFound", "not found", expected_params={"Names": [unknown]}
+        )
+        api = Api(OneElbv2(client), REGION, retry=FAST_RETRY, details=details)
+        assert list(_describe_ssl_policies(api, [known, unknown])) == [known]
+        stubber.assert_no_pending_responses()
+
+
+class OneElbv2(OneClient):
+    def client(self, service: str, region: str) -> BaseClient:
+        assert (service, region) == ("elbv2", REGION)
+        return self._client
