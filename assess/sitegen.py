@@ -291,7 +291,7 @@ def _write(path: Path, data: bytes | str) -> None:
 def _guide_html() -> str | None:
     if not POLICY_GUIDE.is_file():
         return None
-    md = MarkdownIt("commonmark", {"html": False, "linkify": False})
+    md = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
 
     def heading_open(renderer: Any, tokens: Any, idx: int, options: Any, env: Any) -> str:
         title = tokens[idx + 1].content if idx + 1 < len(tokens) else ""

@@ -100,6 +100,8 @@ def trends_figure(trends: Mapping[str, Any]) -> go.Figure:
                     name="PQ share", mode="lines+markers", line_color="#16a34a", row=2, col=1)
     fig.add_scatter(x=x, y=trends["exposed_flows"], name="exposed flows", mode="lines+markers",
                     line_color="#dc2626", row=3, col=1)
+    fig.update_yaxes(range=[0, 100], row=2, col=1)
+    fig.update_yaxes(rangemode="tozero", row=3, col=1)
     fig.update_layout(_LAYOUT, barmode="stack", height=720, title="Trends across assessments")
     return fig
 
