@@ -23,9 +23,9 @@ by `python -m assess.gate.guide`; edit the catalog there, not this file.
 ## How the gate works
 
 - Policies are Rego v1 in `policies/`: one package per rule in `rules/<rule_with_underscores>.rego`,
-  its unit tests beside it in `..._test.rego`, the gate itself in `gate.rego`. They run unchanged under the embedded engine
-  (regorus, the default here) and under the `opa` binary (`--engine opa`; `auto` prefers opa when
-  it is on PATH). Both engines get the same input, data and query: `data.carnot.gate.report`.
+  its unit tests beside it in `..._test.rego`, the gate itself in `gate.rego`. They run unchanged
+  under the embedded engine (regorus, the default here) and under the `opa` binary (`--engine opa`;
+  `auto` prefers opa when it is on PATH). Both engines get the same input, data and query: `data.carnot.gate.report`.
 - The input is `{"assets": {...}}`: the facts `carnot gate` reads from the CBOM (standard
   CycloneDX fields first, `carnot:*` properties second), described in `policies/lib/assets.rego`.
   The judgement (what is too small, legacy, or missing post-quantum support) is all in Rego.

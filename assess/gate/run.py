@@ -105,11 +105,12 @@ def evaluate(bom_path: str | Path, options: GateOptions) -> GateOutcome:
     waivers = load_waivers(options.waivers, bundle.catalog) if options.waivers else []
     doc = read_cbom(bom_path)
     input_json, components = gate_input(doc.data, str(bom_path))
+    locations = evidence_locations(components)
+    del doc, components  # a large CBOM's parsed JSON need not stay in memory while Rego runs
     now = (options.now or datetime.now(UTC)).astimezone(UTC)
     run = {"profile": profile, "now": now.strftime("%Y-%m-%dT%H:%M:%SZ"), "waivers": [w.as_data() for w in waivers]}
     engine = options.engine.engine()
     report = engine.evaluate(bundle.modules, bundle.with_run(run), input_json, REPORT_QUERY)
-    locations = evidence_locations(components)
     findings = sorted(report["findings"], key=_finding_order)
     for finding in findings:
         if finding["bom_ref"] in locations:
