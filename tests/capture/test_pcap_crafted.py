@@ -209,3 +209,27 @@ def test_a_damaged_file_does_not_stop_the_others(recording: Recording, tmp_path:
     result = carnot("runtime", "from-pcap", bad, recording.pcap, "--out", out)
     assert result.returncode == 2 and f"{bad}: damaged at packet" in result.stderr
     assert len(handshakes(out)) == 6
+
+
+def test_snaplen_cut_segments_are_counted_and_give_no_guess(pq_streams: tuple[bytes, bytes], tmp_path: Path) -> None:
+    client, server = pq_streams
+    frames = [ethernet(p)[:300] for p in tcp_packets(pq_conn(), [Seg(True, 0, client), Seg(False, 0, server)])]
+    code, err, lines = run(write_pcap(tmp_path / "snaplen_300.pcap", frames))
+    assert code == 0, err
+    assert [r for r in lines if r["type"] == "handshake"] == []
+    assert lines[-1]["snapped_segments"] == 2 and lines[-1]["no_client_hello"] == 1
+
+
+def test_a_capture_rotated_into_two_files_loses_no_handshake(pq_streams: tuple[bytes, bytes], tmp_path: Path) -> None:
+    client, server = pq_streams
+    n = hello_length(client)
+    frames = [ethernet(p) for p in tcp_packets(pq_conn(), [Seg(True, 0, client[:600]), Seg(True, 600, client[600:n]),
+                                                            Seg(False, 0, server), Seg(True, n, client[n:])])]
+    first = write_pcap(tmp_path / "trace.pcap0", frames[:3])  # SYN, SYN-ACK, half the ClientHello
+    second = write_pcap(tmp_path / "trace.pcap1", frames[3:], t0=1.7e9 + 1)
+    out = tmp_path / "rotated.jsonl"
+    result = carnot("runtime", "from-pcap", first, second, "--out", out)
+    assert result.returncode == 0, result.stderr
+    [line] = handshakes(out)
+    assert_pq_line(line)
+    assert line["capture"] == str(second)

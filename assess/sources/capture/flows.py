@@ -21,6 +21,8 @@ from assess.sources.runtime.wire import CLIENT_HELLO, HANDSHAKE, WireHandshake, 
 Key = tuple[Endpoint, Endpoint]
 # How often (in segments) idle connections are looked for.
 _SWEEP_EVERY = 1024
+# Finished connections remembered so that their trailing segments are ignored.
+DONE_CAPACITY = 65536
 
 
 @dataclass
@@ -57,8 +59,9 @@ class HandshakeTracker:
         self.counters = FlowCounters()
         # One more than the limit, so the Reassembler never evicts silently: we evict first.
         self._reassembler = Reassembler(max_connections=max_connections + 1, max_bytes=max_bytes)
-        # Connections already handed over (or found not to be TLS), so their later segments are ignored.
-        self._done: OrderedDict[Key, None] = OrderedDict()
+        # Connections already handed over (or found not to be TLS), so their later segments (FIN, ACKs,
+        # application data) are ignored. Kept by hash (a few bytes each), the most recent DONE_CAPACITY.
+        self._done: OrderedDict[int, None] = OrderedDict()
         self._now = float("-inf")
 
     def __len__(self) -> int:
@@ -68,10 +71,10 @@ class HandshakeTracker:
         self.counters.segments += 1
         self._now = max(self._now, ts)
         key = connection_key(seg.src, seg.dst)
-        if key in self._done:
+        if hash(key) in self._done:
             if not (seg.syn and not seg.payload):
                 return []
-            del self._done[key]  # the port pair is reused by a new connection
+            del self._done[hash(key)]  # the port pair is reused by a new connection
         out: list[WireFlow] = []
         if key not in self._reassembler and len(self._reassembler) >= self.max_connections:
             oldest = self._reassembler.oldest()
@@ -156,8 +159,8 @@ class HandshakeTracker:
 
     def _retire(self, key: Key) -> None:
         self._reassembler.pop(key)
-        self._done[key] = None
-        while len(self._done) > 4 * self.max_connections:
+        self._done[hash(key)] = None
+        while len(self._done) > max(DONE_CAPACITY, self.max_connections):
             self._done.popitem(last=False)
 
 

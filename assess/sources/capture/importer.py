@@ -2,8 +2,9 @@
 
 The handshake lines are the live sensor's (same keys, same builder: the sensor's Correlator, fed
 wire flows only), with `source` `pcap` or `zeek`, `host` and every process field null (a capture
-does not say which process or host spoke), and two keys of their own: `capture` (the file) and,
-for Zeek, `capture_line`. The last line is a metrics line with the importer's counters.
+does not say which process or host spoke), and two keys of their own: `capture` (the file in which
+the handshake was read to its end) and, for Zeek, `capture_line`. The last line is a metrics
+line with the importer's counters.
 
 Damage policy: a damaged file (cut mid-packet, a corrupt block, a malformed log line) stops that
 file at the damage; every handshake read before it, in it and in every other file, is written; the
@@ -90,9 +91,12 @@ def import_pcaps(paths: Sequence[Path], out: Path, *, limits: CaptureLimits = Ca
     try:
         with atomic_writer(out) as fh:
             writer = _LineWriter(fh, report)
+            # One flow table for all the files, read in the order given, so a capture rotated into
+            # several files (tcpdump -C/-G) loses no handshake at a file boundary.
+            tracker = HandshakeTracker(max_connections=limits.max_connections, max_bytes=limits.max_bytes,
+                                       idle_timeout=limits.idle_timeout)
+            path = files[0]
             for path in files:
-                tracker = HandshakeTracker(max_connections=limits.max_connections, max_bytes=limits.max_bytes,
-                                           idle_timeout=limits.idle_timeout)
                 offset = 0
                 try:
                     for packet in read_packets(path):
@@ -110,13 +114,12 @@ def import_pcaps(paths: Sequence[Path], out: Path, *, limits: CaptureLimits = Ca
                 except InputError as e:
                     report.damaged.append(e.one_line())
                     first_error = first_error or e
-                finally:
-                    # What every connection still open showed before the end (or the damage) is kept.
-                    for flow in tracker.finish():
-                        writer.write(wire_line(flow, source="pcap", capture=str(path)))
-                    totals.update(tracker.counters.as_dict())
-                    if advance is not None:
-                        advance(path.stat().st_size - offset)
+                if advance is not None:
+                    advance(path.stat().st_size - offset)
+            # What every connection still open showed before the end (or the damage) is kept.
+            for flow in tracker.finish():
+                writer.write(wire_line(flow, source="pcap", capture=str(path)))
+            totals.update(tracker.counters.as_dict())
             totals.pop("segments", None)
             counts = {k: skips[k] for k in ("packets", "tcp_segments", "snapped_segments", "vlan_tagged_segments")}
             counts |= {f"skipped_{s.value}": skips[f"skipped_{s.value}"] for s in Skip}
