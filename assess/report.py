@@ -81,8 +81,9 @@ def load_brand(path: str | Path | None) -> Brand:
         raise ConfigError("not UTF-8 text", path=p) from e
     except tomllib.TOMLDecodeError as e:
         found = _TOML_POSITION.search(str(e))
-        raise ConfigError(f"not valid TOML: {_TOML_POSITION.sub('', str(e)).strip()}", path=p,
-                          line=int(found.group(1)) if found else None) from e
+        line = int(found.group(1)) if found else text.count("\n") + (0 if text.endswith("\n") else 1)
+        message = _TOML_POSITION.sub("", str(e)).replace("(at end of document)", "at the end of the file").strip()
+        raise ConfigError(f"not valid TOML: {message}", path=p, line=line) from e
 
     def error(key: str, message: str) -> ConfigError:
         return ConfigError(f"{key}: {message}", path=p, line=_line_of(text, key.split(".")[-1]))
