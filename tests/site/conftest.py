@@ -2,27 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from pathlib import Path
-
 import pytest
-from site_fixtures import hostile_assessment, plain_assessment
+from site_fixtures import BuiltSite, hostile_assessment, plain_assessment
 
-from assess.bundle import BundleEntry, bundle_folder
+from assess.bundle import bundle_folder
 from assess.sitegen import build_site
-
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-
-
-@dataclass(frozen=True)
-class BuiltSite:
-    dist: Path
-    out: Path
-    entries: tuple[BundleEntry, ...]  # oldest first: plain, hostile, plain (latest)
-
-    @property
-    def hostile(self) -> BundleEntry:
-        return self.entries[1]
 
 
 @pytest.fixture(scope="session")

@@ -8,6 +8,7 @@ A folder holds a merged CBOM (written by the real `write_shard`), gate results s
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -20,9 +21,11 @@ from cyclonedx.model.crypto import (
 )
 
 from assess.attest import attest_folder
+from assess.bundle import BundleEntry
 from assess.cbom import write_shard
 from assess.model import Asset, Evidence, Gap, Prop, Shard, Source, props
 
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 LONG = "L" * 10_000
 HOSTILE: tuple[str, ...] = (
     "<script>alert(1)</script>",
@@ -130,3 +133,14 @@ def plain_assessment(folder: Path, *, classical: int, hybrid: int) -> Path:
                  "waived": False},
             ]}
     return write_assessment(folder, assets, gate)
+
+
+@dataclass(frozen=True)
+class BuiltSite:
+    dist: Path
+    out: Path
+    entries: tuple[BundleEntry, ...]  # oldest first: plain, hostile, plain (latest)
+
+    @property
+    def hostile(self) -> BundleEntry:
+        return self.entries[1]

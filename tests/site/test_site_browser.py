@@ -7,8 +7,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from browser import Browser, PageVisit, chromium
-from conftest import ARTIFACTS, BuiltSite
+from site_browser import Browser, PageVisit, chromium
+from site_fixtures import ARTIFACTS, BuiltSite
 
 from assess.viz import visualize
 
