@@ -176,6 +176,14 @@ def bundle(session: nox.Session) -> None:
 
 
 @nox.session
+def report(session: nox.Session) -> None:
+    """The client PDF: `nox -s report -- --assessment DIR --out report.pdf [--brand FILE]` (default: out/assessment)."""
+    _install(session)
+    default = ["--assessment", "out/assessment", "--out", "out/assessment/report.pdf"]
+    session.run("carnot", "report", *(session.posargs or default))
+
+
+@nox.session
 def site(session: nox.Session) -> None:
     """The static report site from the bundles in dist/: `nox -s site -- --dist DIR --out DIR`."""
     _install(session)
