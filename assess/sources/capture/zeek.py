@@ -212,8 +212,10 @@ def _groups(value: Any) -> list[str] | None:
 
 
 def _flag(value: Any, path: Path, number: int) -> bool | None:
-    if value is None or isinstance(value, bool):
+    if value is None:
+        return None
+    if isinstance(value, bool):
         return value
     if value in ("T", "F"):
-        return value == "T"
+        return bool(value == "T")
     raise ZeekLogError(f"'established' is {value!r}, not T or F", path=path, line=number)
