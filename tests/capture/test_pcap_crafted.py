@@ -154,16 +154,18 @@ def _packet_offsets(pcap: Path) -> list[int]:
     return offsets
 
 
-def test_truncated_pcap_keeps_every_handshake_before_the_cut_and_exits_2(recording: Recording,
-                                                                          tmp_path: Path) -> None:
+@pytest.mark.parametrize("where", ["syn", "client_hello"])
+def test_truncated_pcap_keeps_every_handshake_before_the_cut_and_exits_2(recording: Recording, tmp_path: Path,
+                                                                          where: str) -> None:
     packets = read_pcap(recording.pcap)
     offsets = _packet_offsets(recording.pcap)
-    # Cut inside the first packet of the tlslite-ng connection: the four OpenSSL handshakes precede it.
-    k = next(i for i, (_, f) in enumerate(packets)
-             if recording.ports["pq"] in (dpkt.ethernet.Ethernet(f).data.data.sport,
-                                          dpkt.ethernet.Ethernet(f).data.data.dport))
-    cut = tmp_path / "loopback_cut_mid_packet.pcap"
-    cut.write_bytes(recording.pcap.read_bytes()[: offsets[k] + 16 + 20])
+    # Cut inside the tlslite-ng connection's SYN, or in the middle of its ClientHello's record (its
+    # packet is cut, so the file ends mid-record): the four OpenSSL handshakes precede either.
+    tcps = [dpkt.ethernet.Ethernet(f).data.data for _, f in packets]
+    pq_packets = [i for i, t in enumerate(tcps) if recording.ports["pq"] in (t.sport, t.dport)]
+    k = pq_packets[0] if where == "syn" else next(i for i in pq_packets if tcps[i].data[:1] == b"\x16")
+    cut = tmp_path / f"loopback_cut_in_{where}.pcap"
+    cut.write_bytes(recording.pcap.read_bytes()[: offsets[k] + 16 + (20 if where == "syn" else 54 + 300)])
     full_out = tmp_path / "full.jsonl"
     assert carnot("runtime", "from-pcap", recording.pcap, "--out", full_out).returncode == 0
     code, err, lines = run(cut)
