@@ -64,6 +64,9 @@ struct event_t {
 };
 
 BPF_PERF_OUTPUT(events);
+// The first handshake event of a process goes here instead: user space is woken at once, so it can
+// read the process's exe from /proc before a short-lived client (s_client, curl) has exited.
+BPF_PERF_OUTPUT(first_events);
 // Events other than K_SNI leave out the SNI buffer: a third of the size, so the buffer holds more.
 #define EVENT_SIZE_NO_SNI offsetof(struct event_t, sni)
 BPF_PERCPU_ARRAY(scratch, struct event_t, 1);
@@ -182,12 +185,17 @@ static __always_inline int on_enter(struct pt_regs *ctx, u32 kind) {
         return 0;
     u8 one = 1;
     known.update(&key, &one);
-    tls_pids.update(&tgid, &one);
+    int first = tls_pids.lookup(&tgid) == 0;
+    if (first)
+        tls_pids.update(&tgid, &one);
     struct event_t *e = new_event(kind);
     if (!e)
         return 0;
     e->ssl = key.ssl;
-    events.perf_submit(ctx, e, EVENT_SIZE_NO_SNI);
+    if (first)
+        first_events.perf_submit(ctx, e, EVENT_SIZE_NO_SNI);
+    else
+        events.perf_submit(ctx, e, EVENT_SIZE_NO_SNI);
     return 0;
 }
 

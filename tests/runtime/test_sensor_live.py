@@ -78,6 +78,19 @@ def test_curl_is_attributed_to_its_pid_and_comm(sensor: LiveCapture, server: sub
     assert rec["negotiated_group"] == "x25519" and rec["handshake_ms"] > 0
 
 
+def test_tls12_handshake_group_comes_from_the_server_key_exchange(sensor: LiveCapture, server: Server) -> None:
+    client = subprocess.Popen(
+        ["openssl", "s_client", "-connect", f"{HOST}:{port_of(server)}", "-tls1_2", "-groups", "P-256"],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    assert client.wait(30) == 0
+    [rec] = sensor.wait_for(lambda r: r["pid"] == client.pid)
+    assert rec["tls_version"] == "TLSv1.2" and rec["cipher_suite"].startswith("TLS_ECDHE_")
+    assert rec["negotiated_group"] == "secp256r1" and rec["pq_hybrid"] is False
+    assert rec["key_shares_offered"] == [] and rec["groups_offered"] == ["secp256r1"]
+    assert rec["success"] is True and rec["source"] == "uprobe+wire"
+
+
 def _python_handshake(port: int, sni: str, *, verify: bool = False) -> int:
     ctx = ssl.create_default_context()
     if not verify:

@@ -40,6 +40,9 @@ SO_RCVBUFFORCE = 33
 SOL_PACKET = 263
 PACKET_STATISTICS = 6
 DRAIN_INTERVAL = 0.1  # seconds between passes of the correlator over what is waiting
+# The kernel wakes the sensor once this many events are waiting (or the 20 ms poll ends), not for
+# every event: on a busy host a wake-up per event costs the observed programs more than the probes.
+WAKEUP_EVENTS = 32
 
 # (symbol, entry function, return function or None): the OpenSSL functions the sensor watches.
 UPROBES: tuple[tuple[str, str, str | None], ...] = (
@@ -200,6 +203,7 @@ class Sensor:
         self._flow_table: Any = None
         self._batch: list[ProbeEvent] = []
         self._events: Any = None
+        self._first_events: Any = None
         self._owner_table: Any = None
 
     # --- setup -------------------------------------------------------------------------------
@@ -235,7 +239,11 @@ class Sensor:
                     continue
                 self.probes.append(f"uprobe:{lib.path}:{sym}")
         self._events = self._bpf["events"]
-        self._events.open_perf_buffer(self._on_event, page_cnt=self.options.perf_pages, lost_cb=self._on_lost)
+        self._events.open_perf_buffer(
+            self._on_event, page_cnt=self.options.perf_pages, lost_cb=self._on_lost, wakeup_events=WAKEUP_EVENTS
+        )
+        self._first_events = self._bpf["first_events"]
+        self._first_events.open_perf_buffer(self._on_event, page_cnt=64, lost_cb=self._on_lost)
         self._flow_table = self._bpf["flows"]
         self._owner_table = self._bpf["owner_by_client"]
         self._open_packet_sockets()
@@ -281,9 +289,10 @@ class Sensor:
                 from bcc.utils import get_online_cpus
 
                 # Close the per-CPU perf buffers while their map exists (bcc would try at exit, and fail).
-                for cpu in get_online_cpus():
-                    del self._events[cpu]
-                self._events = None
+                for table in (self._events, self._first_events):
+                    for cpu in get_online_cpus():
+                        del table[cpu]
+                self._events = self._first_events = None
             self._bpf.cleanup()
             self._bpf = None
 
@@ -291,6 +300,7 @@ class Sensor:
 
     def poll(self, timeout_ms: int) -> None:
         self._bpf.perf_buffer_poll(timeout=timeout_ms)
+        self._bpf.perf_buffer_consume()  # what is below the wake-up threshold, too
         # Each CPU has its own perf buffer: a thread that migrated has its events split between
         # them, so one poll's events are put back in time order before they are joined.
         self._batch.sort(key=lambda p: p.ts)
