@@ -46,11 +46,12 @@ finding(rule_id, severity, v) := object.union(base, {"waived": true, "waiver": w
 	"waived": false,
 }
 
-all_findings contains finding(rule_id, severity, v) if {
+all_findings contains f if {
 	some rule_id, meta in data.carnot.catalog
 	severity := data.carnot.config.profile.severity[rule_id]
 	severity != "off"
 	some v in data.carnot.rules[meta["package"]].violations
+	f := finding(rule_id, severity, v)
 }
 
 fails(f) if {
@@ -67,13 +68,15 @@ report := {
 	"rules_off": sort([id | some id, sev in data.carnot.config.profile.severity; sev == "off"]),
 }
 
-deny contains sprintf("[%s] %s: %s", [f.rule, f.bom_ref, f.message]) if {
+deny contains msg if {
 	some f in all_findings
 	fails(f)
+	msg := sprintf("[%s] %s: %s", [f.rule, f.bom_ref, f.message])
 }
 
-warn contains sprintf("[%s] %s: %s", [f.rule, f.bom_ref, f.message]) if {
+warn contains msg if {
 	some f in all_findings
 	not f.waived
 	not fails(f)
+	msg := sprintf("[%s] %s: %s", [f.rule, f.bom_ref, f.message])
 }
