@@ -128,7 +128,15 @@ def evaluate(bom_path: str | Path, options: GateOptions) -> GateOutcome:
         "expired_waivers": sorted(report["expired_waivers"], key=lambda w: (w.get("line", 0), w["rule"])),
     }
     return GateOutcome(result=result, summary=summarise(result, int(report["failing"])), bundle=bundle,
-                       bom_path=str(bom_path))
+                       bom_path=_repo_relative(Path(bom_path)))
+
+
+def _repo_relative(path: Path) -> str:
+    """The CBOM's path relative to the working directory (the checkout, in CI) when it lies inside it."""
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return str(path)
 
 
 def _finding_order(finding: dict[str, Any]) -> tuple[int, str, str, str]:

@@ -65,3 +65,11 @@ def test_waived_findings_are_suppressed_with_the_reason(estate_cbom: Path, tmp_p
     assert md5["suppressions"][0]["kind"] == "external"
     assert "tracked in JIRA-1" in md5["suppressions"][0]["justification"]
     assert all("suppressions" not in r for r in results if r["properties"]["bom_ref"] != "alg:md5")
+
+
+def test_cbom_inside_the_checkout_is_referenced_relative_to_it(estate_cbom: Path, tmp_path: Path,
+                                                                monkeypatch) -> None:
+    monkeypatch.chdir(estate_cbom.parent)
+    results = _sarif(estate_cbom, tmp_path / "out")["runs"][0]["results"]
+    kms = next(r for r in results if r["properties"]["bom_ref"] == "kms:untagged-unrotated")
+    assert kms["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "estate.cdx.json"
