@@ -14,6 +14,8 @@ from typing import Any
 from assess import __version__
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+# GitHub code scanning rejects a run with more results than this; the most severe open ones are kept.
+MAX_RESULTS = 25_000
 LEVELS = {"critical": "error", "high": "error", "medium": "warning", "low": "note"}
 # GitHub ranks code-scanning alerts by this number (critical >= 9.0, high >= 7.0, medium >= 4.0).
 SECURITY_SEVERITY = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "3.0"}
@@ -70,9 +72,12 @@ def _result(finding: dict[str, Any], rule_index: int, bom_path: str) -> dict[str
     return result
 
 
-def build(result: dict[str, Any], catalog: dict[str, Any], bom_path: str, guide_url: str) -> dict[str, Any]:
-    """The SARIF log of one gate result."""
+def build(result: dict[str, Any], catalog: dict[str, Any], bom_path: str, guide_url: str,
+          max_results: int = MAX_RESULTS) -> dict[str, Any]:
+    """The SARIF log of one gate result (at most max_results results: open before waived, most severe first)."""
     severities = {f["rule"]: f["severity"] for f in result["findings"]}
+    order = list(LEVELS)
+    kept = sorted(result["findings"], key=lambda f: (f["waived"], order.index(f["severity"])))[:max_results]
     rule_ids = sorted(catalog)
     rules = [_rule(rule_id, catalog[rule_id], severities.get(rule_id), guide_url) for rule_id in rule_ids]
     index = {rule_id: i for i, rule_id in enumerate(rule_ids)}
@@ -87,8 +92,10 @@ def build(result: dict[str, Any], catalog: dict[str, Any], bom_path: str, guide_
                 "rules": rules,
             }},
             "automationDetails": {"id": f"carnot-gate/{result['profile']}/"},
-            "results": [_result(f, index[f["rule"]], bom_path) for f in result["findings"]],
+            "results": [_result(f, index[f["rule"]], bom_path) for f in kept],
             "properties": {"profile": result["profile"], "mode": result["mode"], "engine": result["engine"],
-                           "policy_digest": result["policy_digest"]},
+                           "policy_digest": result["policy_digest"],
+                           "findings": len(result["findings"]),
+                           "results_omitted": len(result["findings"]) - len(kept)},
         }],
     }

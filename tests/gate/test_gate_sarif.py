@@ -73,3 +73,16 @@ def test_cbom_inside_the_checkout_is_referenced_relative_to_it(estate_cbom: Path
     results = _sarif(estate_cbom, tmp_path / "out")["runs"][0]["results"]
     kms = next(r for r in results if r["properties"]["bom_ref"] == "kms:untagged-unrotated")
     assert kms["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "estate.cdx.json"
+
+
+def test_results_are_capped_keeping_open_and_most_severe_findings(estate_cbom: Path, tmp_path: Path) -> None:
+    from assess.gate import sarif
+
+    outcome = evaluate(estate_cbom, GateOptions(policies=POLICIES, profile="balanced", engine=EngineChoice.REGORUS,
+                                                now=NOW))
+    log = sarif.build(outcome.result, outcome.bundle.catalog, "estate.cdx.json", "https://example.invalid/g.md",
+                      max_results=6)
+    run = log["runs"][0]
+    assert [r["properties"]["severity"] for r in run["results"]] == ["high"] * 6
+    assert run["properties"]["results_omitted"] == len(outcome.result["findings"]) - 6
+    assert sarif.MAX_RESULTS == 25_000  # GitHub code scanning rejects runs above this
