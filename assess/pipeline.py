@@ -234,8 +234,13 @@ def stage_attest(config: Config, layout: Layout) -> StageRecord:
 
 
 def stage_viz(config: Config, layout: Layout) -> StageRecord:
-    return _run("viz", _carnot("viz", "--bom", layout / "merged.cdx.json", "--gate", layout.gate,
-                               "--out", layout.assessment), [layout / "hndl_sankey.png"])
+    args: list[str | Path] = ["viz", "--bom", layout / "merged.cdx.json", "--gate", layout.gate,
+                              "--out", layout.assessment]
+    if config.path:
+        args += ["--config", config.path]  # the Sankey scores exposure with the same assumptions as attest
+    if (layout.dist / "assessments_manifest.json").exists():
+        args += ["--history", layout.dist]  # earlier assessments: trend charts
+    return _run("viz", _carnot(*args), [layout / "hndl_sankey.png"])
 
 
 def stage_report(config: Config, layout: Layout) -> StageRecord:
