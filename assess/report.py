@@ -25,7 +25,7 @@ import re
 import tomllib
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -152,8 +152,8 @@ def find_bundle(folder: Path, dist: Path, leave_out: Iterable[Path] = ()) -> Bun
     skipped_names = {p.relative_to(folder.resolve()).as_posix() for p in skip if p.is_relative_to(folder.resolve())}
     mine = folder_digests(folder, leave_out)
     match_index = None
-    for index, entry in enumerate(entries):
-        files = {k: v for k, v in entry["files"].items() if k not in skipped_names}
+    for index, candidate in enumerate(entries):
+        files = {k: v for k, v in candidate["files"].items() if k not in skipped_names}
         if files == mine:
             match_index = index
     entry = entries[match_index] if match_index is not None else None
@@ -227,13 +227,14 @@ def readiness(n: Mapping[str, Any], scored: bool) -> tuple[str, str, str]:
     share = ("no TLS handshakes were observed" if n["pq_share"] is None else
              f"{n['pq_share']:.1f}% of the {n['handshakes']} observed TLS handshakes used a hybrid post-quantum "
              "key exchange")
+    exposed, past = n["hndl_exposed"], n["signature_past_deadline"]
     parts = [
         f"Of {n['assets']} cryptographic assets inventoried, {n['vulnerable']} rely on algorithms a quantum "
-        f"computer would break; {n['hndl_exposed']} protect data whose confidentiality outlives the expected "
-        "arrival of such a computer plus the time to migrate, so traffic recorded today is exposed "
-        "(harvest now, decrypt later)"
-        + (f", and {n['signature_past_deadline']} signatures stay valid past the deadline for quantum-vulnerable "
-           "signatures" if n["signature_past_deadline"] else "") + ".",
+        f"computer would break; {exposed} {'protects' if exposed == 1 else 'protect'} data whose confidentiality "
+        "outlives the expected arrival of such a computer plus the time to migrate, so traffic recorded today is "
+        "exposed (harvest now, decrypt later)"
+        + (f", and {past} {'signature stays' if past == 1 else 'signatures stay'} valid past the deadline for "
+           "quantum-vulnerable signatures" if past else "") + ".",
         f"{share[0].upper()}{share[1:]}.",
         f"The policy gate reports {n['open']} open findings, {n['high_critical']} of them high or critical"
         + (f" ({n['waived']} more are waived)" if n["waived"] else "") + ".",
@@ -243,12 +244,16 @@ def readiness(n: Mapping[str, Any], scored: bool) -> tuple[str, str, str]:
     return verdict, css, " ".join(parts)
 
 
-def _trend(current: Assessment, earlier: tuple[Assessment, ...], current_id: str) -> dict[str, Any] | None:
+def _trend(current: Assessment, earlier: tuple[Assessment, ...],
+           entry: Mapping[str, Any] | None) -> dict[str, Any] | None:
     if not earlier:
         return None
+    if entry is not None:  # dated like the earlier ones: by its bundle
+        current = replace(current, id=str(entry["id"]), created=str(entry.get("created") or current.created))
     rows = []
-    for a, label in [*((e, e.id) for e in earlier), (current, current_id)]:
+    for a in (*earlier, current):
         n = key_numbers(a)
+        label = a.id if a is not current or entry is not None else "this assessment"
         rows.append({"id": clip(label, 60), "created": clip(a.created or "—", 40), "open": n["open"],
                      "high_critical": n["high_critical"], "hndl_exposed": n["hndl_exposed"],
                      "pq_share": "n/a" if n["pq_share"] is None else f"{n['pq_share']:.1f}%",
@@ -271,7 +276,8 @@ def findings_by_severity(findings: Iterable[Mapping[str, Any]], catalog: Mapping
             continue
         entries = []
         for rule, hits in sorted(rules.items(), key=lambda kv: (-len(kv[1]), kv[0])):
-            meta = catalog.get(rule) if isinstance(catalog.get(rule), Mapping) else {}
+            found = catalog.get(rule)
+            meta: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
             hits = sorted(hits, key=lambda f: (bool(f.get("waived")), str(f.get("bom_ref"))))
             entries.append({
                 "rule": clip(rule, 80), "title": clip(meta.get("title") or "", 200),
@@ -408,7 +414,7 @@ def report_html(folder: str | Path, *, dist: str | Path | None = None, brand: Br
             "bundle_sha256": clip(match.entry["sha256"], 64) if match.entry else None,
             "attestation_sha256": sha256_file(attestation) if attestation.is_file() else None,
         },
-        "trend": _trend(a, match.earlier, assessment_id or "this assessment"),
+        "trend": _trend(a, match.earlier, match.entry),
         "trend_notes": list(match.notes),
         "severity_groups": findings_by_severity(a.findings, _policy_catalog()),
         "roadmap": roadmap(a),
