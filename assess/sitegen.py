@@ -459,9 +459,13 @@ def _load_folder(folder: Path) -> Assessment:
         results, findings = facts_from_predicate(predicate)
     else:
         predicate, results = None, []
-        gate = read_json(folder / GATE_RESULT) if (folder / GATE_RESULT).exists() else {}
+        # `carnot assess` writes the gate's results under gate/; a hand-made folder may hold them at the top
+        gate_path = next((p for p in (folder / GATE_RESULT, folder / "gate" / GATE_RESULT) if p.exists()), None)
+        gate = read_json(gate_path) if gate_path else {}
         findings = list(gate.get("findings") or []) if isinstance(gate, dict) else []
         notes.append("no attestation.json: exposure was not scored for this assessment")
+        if gate_path is None:
+            notes.append("no opa_result.json: the policy gate did not run")
     created = str((predicate or {}).get("generated_at", ""))
     return Assessment(id=folder.name, bundle="", sha256="", size=0, created=created,
                       files=tuple(sorted(p.name for p in folder.iterdir())), predicate=predicate,

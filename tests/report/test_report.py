@@ -239,3 +239,15 @@ def test_folder_without_assessment_json_gets_neutral_cover(default_assessment: P
     words = flat(pdftotext(Path(result.out)))
     assert "Client not recorded" in words and "Scope not recorded" in words
     assert result.bundle is None and result.pages >= 8
+
+
+def test_folder_without_attestation_is_not_scored_but_keeps_every_finding(default_assessment: Path, tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = copy_assessment(default_assessment, tmp_path / "assessment")
+    (folder / "attestation.json").unlink()
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
+    text = pdftotext(Path(write_report(folder, tmp_path / "r.pdf").out))
+    assert "Not scored" in text and "exposure was not scored" in flat(text)
+    findings = json.loads((folder / "gate" / "opa_result.json").read_text())["findings"]
+    assert findings and all(f["rule"] in text and f["bom_ref"] in text for f in findings)
+    assert "No policy findings" not in text
