@@ -195,6 +195,9 @@ def test_truncated_pcapng_block_names_the_packet(recording: Recording, tmp_path:
     (b"GET / HTTP/1.1\r\n\r\n" * 10, "not a pcap or pcapng capture"),
     (b"\xd4\xc3\xb2\xa1\x02\x00", "not a readable capture"),
     (b"\xd4\xc3\xb2\xa1\x02\x00\x04\x00" + b"\0" * 8 + b"\xff\xff\x00\x00" + b"\x69\x00\x00\x00", "link type 105"),
+    # a record that claims a 4 GB packet: read as far as the file goes, not allocated
+    (b"\xd4\xc3\xb2\xa1\x02\x00\x04\x00" + b"\0" * 8 + b"\xff\xff\x00\x00\x01\x00\x00\x00"
+     + b"\x01\0\0\0\0\0\0\0" + b"\xf0\xff\xff\xff" * 2 + b"x" * 100, "damaged at packet 1 (byte offset 24)"),
 ])
 def test_not_a_capture_is_a_clean_error(tmp_path: Path, content: bytes, message: str) -> None:
     bad = tmp_path / "bad.pcap"
@@ -235,3 +238,66 @@ def test_a_capture_rotated_into_two_files_loses_no_handshake(pq_streams: tuple[b
     [line] = handshakes(out)
     assert_pq_line(line)
     assert line["capture"] == str(second)
+
+
+def test_a_handshake_silent_past_the_idle_timeout_is_written_as_unfinished(pq_streams: tuple[bytes, bytes],
+                                                                           tmp_path: Path) -> None:
+    client, server = pq_streams
+    n = hello_length(client)
+    stalled = [(1.7e9 + i * 0.001, ethernet(p)) for i, p in enumerate(
+        tcp_packets(pq_conn(), [Seg(True, 0, client[:n]), Seg(False, 0, server)]))]  # no client Finished
+    chatter = tcp_packets(Conn("10.0.0.8", 41000, "10.0.0.9", 80), [Seg(True, i * 10, b"GET /chatter ")
+                                                                   for i in range(1100)])
+    later = [(1.7e9 + 120 + i * 0.001, ethernet(p)) for i, p in enumerate(chatter)]  # two minutes on
+    ng = write_pcapng(tmp_path / "stalled.pcapng", stalled + later)
+    code, err, lines = run(ng, "--idle-timeout", "30")
+    assert code == 0, err
+    [line] = [r for r in lines if r["type"] == "handshake"]
+    assert line["negotiated_group"] == "X25519MLKEM768" and line["success"] is None  # not seen to finish
+    assert lines[-1]["idle_timeouts"] == lines[-1]["correlation_timeouts"] == 1
+    assert lines[-1]["not_tls"] == 1
+
+
+def test_hostile_frames_never_break_the_decoder(pq_streams: tuple[bytes, bytes]) -> None:
+    import random
+
+    from assess.sources.capture.packets import SUPPORTED_LINKTYPES, Skip, TcpSegment, decode
+
+    client, _ = pq_streams
+    rng = random.Random(1)
+    ip4 = tcp_packets(pq_conn(), [Seg(True, 0, client[:200])])[-1]
+    ip6 = tcp_packets(Conn("2001:db8::1", 1, "2001:db8::2", 443), [Seg(True, 0, client[:200])])[-1]
+    frames = [ethernet(ip4, (1, 2)), linux_sll(ip6), linux_sll2(ip4), bsd_null(ip6), ip4, ip6]
+    for linktype in sorted(SUPPORTED_LINKTYPES):
+        for frame in frames:
+            for cut in range(0, len(frame), 7):
+                assert isinstance(decode(linktype, frame[:cut]), (Skip, TcpSegment))
+            for _ in range(200):
+                mangled = bytearray(frame)
+                for _ in range(rng.randint(1, 8)):
+                    mangled[rng.randrange(len(mangled))] = rng.randrange(256)
+                assert isinstance(decode(linktype, bytes(mangled)), (Skip, TcpSegment))
+
+
+@pytest.mark.parametrize("form", ["pcap", "pcapng"])
+def test_mangled_capture_files_give_lines_or_a_clean_error(recording: Recording, tmp_path: Path, form: str) -> None:
+    import random
+
+    from assess.errors import InputError
+    from assess.sources.capture.importer import import_pcaps
+
+    packets = read_pcap(recording.pcap)[:40]
+    whole = write_pcap(tmp_path / "w.pcap", [f for _, f in packets]) if form == "pcap" else \
+        write_pcapng(tmp_path / "w.pcapng", packets)
+    data = whole.read_bytes()
+    rng = random.Random(7)
+    for i in range(60):
+        mangled = bytearray(data)
+        for _ in range(rng.randint(1, 6)):
+            mangled[rng.randrange(len(mangled))] = rng.randrange(256)
+        bad = tmp_path / f"mangled{i}.{form}"
+        bad.write_bytes(bytes(mangled))
+        try:
+            import_pcaps([bad], tmp_path / "out.jsonl")
+        except InputError as e:
+            assert str(bad) in e.one_line()

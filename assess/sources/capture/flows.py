@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import asdict, dataclass
+from enum import Enum
 
 from assess.sources.capture.packets import TcpSegment
 from assess.sources.runtime.correlate import WireFlow
@@ -38,6 +39,15 @@ class FlowCounters:
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
+
+
+class _Reason(Enum):
+    """Why a connection is handed over before its handshake was seen to finish."""
+
+    CLOSED = "closed"  # FIN or RST
+    IDLE = "idle"  # silent for idle_timeout seconds of capture time
+    EVICTED = "evicted"  # pushed out of a full table
+    CAPTURE_END = "capture_end"  # the last file ended
 
 
 class _EmptyStream:
@@ -70,30 +80,30 @@ class HandshakeTracker:
     def add(self, seg: TcpSegment, ts: float) -> list[WireFlow]:
         self.counters.segments += 1
         self._now = max(self._now, ts)
+        out: list[WireFlow] = []
+        if self.counters.segments % _SWEEP_EVERY == 0:
+            out.extend(self._sweep(self._now - self.idle_timeout))
         key = connection_key(seg.src, seg.dst)
         if hash(key) in self._done:
             if not (seg.syn and not seg.payload):
-                return []
+                return out
             del self._done[hash(key)]  # the port pair is reused by a new connection
-        out: list[WireFlow] = []
         if key not in self._reassembler and len(self._reassembler) >= self.max_connections:
             oldest = self._reassembler.oldest()
             if oldest is not None:
                 self.counters.evictions += 1
-                out.extend(self._hand_over(*oldest, closed=oldest[1].closed, ended=True))
+                out.extend(self._hand_over(*oldest, closed=oldest[1].closed, reason=_Reason.EVICTED))
         _, conn = self._reassembler.add(seg.src, seg.dst, seg.seq, seg.payload, ts, syn=seg.syn, fin=seg.fin,
                                         rst=seg.rst)
         if seg.payload or seg.fin or seg.rst:
             out.extend(self._examine(key, conn))
-        if self.counters.segments % _SWEEP_EVERY == 0:
-            out.extend(self._sweep(self._now - self.idle_timeout))
         return out
 
     def finish(self) -> list[WireFlow]:
         """Everything still held: what each connection showed before the capture ended."""
         out: list[WireFlow] = []
         for key, conn in self._reassembler.connections():
-            out.extend(self._hand_over(key, conn, closed=conn.closed, ended=True))
+            out.extend(self._hand_over(key, conn, closed=conn.closed, reason=_Reason.CAPTURE_END))
         return out
 
     # --- internals ---------------------------------------------------------------------------
@@ -101,7 +111,7 @@ class HandshakeTracker:
     def _sweep(self, older_than: float) -> list[WireFlow]:
         out: list[WireFlow] = []
         for key, conn in self._reassembler.idle(older_than):
-            out.extend(self._hand_over(key, conn, closed=True, idle=True))
+            out.extend(self._hand_over(key, conn, closed=True, reason=_Reason.IDLE))
         return out
 
     def _examine(self, key: Key, conn: Connection) -> list[WireFlow]:
@@ -113,15 +123,14 @@ class HandshakeTracker:
             return []
         client = _client_direction(directions)
         if client is None:
-            return self._hand_over(key, conn, closed=True) if conn.closed else []
+            return self._hand_over(key, conn, closed=True, reason=_Reason.CLOSED) if conn.closed else []
         summary = self._summary(conn, client, closed=conn.closed)
         if not summary.complete:
             return []
         return self._emit(key, conn, client, summary)
 
-    def _hand_over(self, key: Key, conn: Connection, *, closed: bool, idle: bool = False,
-                   ended: bool = False) -> list[WireFlow]:
-        """Give up waiting on a connection: emit what it showed, if it showed a ClientHello."""
+    def _hand_over(self, key: Key, conn: Connection, *, closed: bool, reason: _Reason) -> list[WireFlow]:
+        """Stop waiting on a connection: emit what it showed, if it showed a ClientHello."""
         directions = [(pair, stream.data) for pair, stream in conn.streams.items()]
         client = _client_direction(directions)
         if client is None:
@@ -130,11 +139,13 @@ class HandshakeTracker:
                 self.counters.not_tls += 1
             return []
         summary = self._summary(conn, client, closed=closed)
-        if idle and summary.completed_at is None and not summary.alert:
+        unfinished = summary.completed_at is None and not summary.alert
+        if reason is _Reason.IDLE and unfinished:
             self.counters.idle_timeouts += 1
-        if ended and not summary.complete:
+        if reason is _Reason.CAPTURE_END and not summary.complete:
             self.counters.unfinished_at_end += 1
-        return self._emit(key, conn, client, summary, timed_out=idle or (ended and not summary.complete))
+        timed_out = unfinished and reason is not _Reason.CLOSED
+        return self._emit(key, conn, client, summary, timed_out=timed_out)
 
     def _summary(self, conn: Connection, client: Key, *, closed: bool) -> WireHandshake:
         c_src, c_dst = client

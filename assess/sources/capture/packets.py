@@ -8,6 +8,7 @@ Nothing here raises on hostile bytes: dpkt's decoding errors mean "not usable", 
 from __future__ import annotations
 
 import socket
+import struct
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -55,7 +56,8 @@ def decode(linktype: int, frame: bytes) -> TcpSegment | Skip:
     """The TCP segment in a captured frame, or why there is none."""
     try:
         return _decode(linktype, frame)
-    except (dpkt.UnpackError, ValueError, IndexError, KeyError):
+    except (dpkt.UnpackError, struct.error, ValueError, IndexError, KeyError, AttributeError, TypeError):
+        # dpkt leaves attributes unset (e.g. IP6.p) or lets struct errors through on mangled headers.
         return Skip.MALFORMED
 
 

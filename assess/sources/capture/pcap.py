@@ -6,6 +6,7 @@ flow table (see flows.py). Damage (a file cut mid-packet, a corrupt block) stops
 from __future__ import annotations
 
 import io
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,10 @@ from assess.sources.capture.packets import SUPPORTED_LINKTYPES
 
 PCAP_MAGICS = frozenset({b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\xc3\xd4", b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\x3c\x4d"})
 PCAPNG_MAGIC = b"\x0a\x0d\x0d\x0a"
+
+
+# What dpkt's readers raise on a damaged file (it does not wrap struct or attribute errors).
+_READER_ERRORS = (ValueError, dpkt.UnpackError, struct_error, IndexError, AttributeError, TypeError)
 
 
 class CaptureDamage(InputError):
@@ -37,8 +42,9 @@ class Packet:
 class _CountingReader(io.RawIOBase):
     """A file whose reads remember when they came back short: dpkt's readers do not say so."""
 
-    def __init__(self, raw: IO[bytes]) -> None:
+    def __init__(self, raw: IO[bytes], size: int) -> None:
         self._raw = raw
+        self._size = size
         self.position = 0
         self.short_read = False  # some read came back with fewer bytes than asked, but not none
         self.last_read_short = False
@@ -47,10 +53,15 @@ class _CountingReader(io.RawIOBase):
         return True
 
     def read(self, n: int = -1) -> bytes:
-        data = self._raw.read(n)
+        if n is None or n < 0:
+            # dpkt never reads "everything" on purpose: a negative size is a corrupt block length.
+            self.short_read = self.last_read_short = True
+            return b""
+        # A corrupt length field can ask for gigabytes: never ask for more than the file still holds.
+        data = self._raw.read(min(n, max(self._size - self.position, 0)))
         # The last read before dpkt hands out a packet is its body: short means the file ends inside it.
-        self.last_read_short = n is not None and n > 0 and len(data) < n
-        self.short_read = self.short_read or (n is not None and 0 < len(data) < n)
+        self.last_read_short = len(data) < n
+        self.short_read = self.short_read or 0 < len(data) < n
         self.position += len(data)
         return data
 
@@ -70,7 +81,7 @@ def read_packets(path: Path) -> Iterator[Packet]:
     except OSError as e:
         raise InputError(f"cannot read: {e.strerror}", path=path) from e
     with fh:
-        src = _CountingReader(fh)
+        src = _CountingReader(fh, os.fstat(fh.fileno()).st_size)
         magic = fh.read(4)
         fh.seek(0)
         try:
@@ -80,7 +91,7 @@ def read_packets(path: Path) -> Iterator[Packet]:
                 reader = dpkt.pcapng.Reader(src)
             else:
                 raise InputError("not a pcap or pcapng capture (unknown magic number)", path=path)
-        except (ValueError, dpkt.UnpackError, struct_error) as e:
+        except _READER_ERRORS as e:
             raise InputError(f"not a readable capture: {e or type(e).__name__}", path=path) from e
         linktype = int(reader.datalink())
         if linktype not in SUPPORTED_LINKTYPES:
@@ -95,7 +106,7 @@ def read_packets(path: Path) -> Iterator[Packet]:
                 if src.short_read:
                     raise _damage(path, number + 1, offset, "the file ends inside this packet record") from None
                 break
-            except (ValueError, dpkt.UnpackError, struct_error) as e:
+            except _READER_ERRORS as e:
                 raise _damage(path, number + 1, offset, "a corrupt or cut packet record") from e
             number += 1
             if src.last_read_short or src.short_read:
