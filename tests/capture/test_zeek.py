@@ -173,3 +173,26 @@ def test_not_an_ssl_log_is_a_clean_error(tmp_path: Path, content: str, line: int
     log.write_text(content)
     code, err, _ = from_zeek(tmp_path, log)
     assert code == 2 and err.startswith(f"carnot: error: {log}:{line}: ") and message in err, err
+
+
+@pytest.mark.parametrize("form", ["tsv", "json"])
+def test_mangled_logs_give_lines_or_a_clean_error(tmp_path: Path, form: str) -> None:
+    import random
+
+    from assess.errors import InputError
+    from assess.sources.capture.importer import import_zeek_logs
+
+    text = tsv(ROWS) if form == "tsv" else "\n".join(as_json(r) for r in ROWS) + "\n"
+    rng = random.Random(3)
+    for i in range(150):
+        mangled = bytearray(text.encode())
+        for _ in range(rng.randint(1, 4)):
+            mangled[rng.randrange(len(mangled))] = rng.choice(b"\t\n{}\",:-0Tx\xff\x00")
+        log = tmp_path / f"ssl{i}.log"
+        log.write_bytes(bytes(mangled))
+        try:
+            import_zeek_logs([log], tmp_path / "out.jsonl")
+        except InputError as e:
+            assert e.one_line().startswith(f"{log}:")
+        for line in read_lines(tmp_path / "out.jsonl"):
+            json.dumps(line)  # every line written is whole JSON
