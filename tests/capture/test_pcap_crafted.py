@@ -301,3 +301,14 @@ def test_mangled_capture_files_give_lines_or_a_clean_error(recording: Recording,
             import_pcaps([bad], tmp_path / "out.jsonl")
         except InputError as e:
             assert str(bad) in e.one_line()
+
+
+def test_tls_already_past_its_handshake_is_counted_apart(pq_streams: tuple[bytes, bytes], tmp_path: Path) -> None:
+    client, server = pq_streams
+    n = hello_length(client)
+    # The capture began after the handshake: only the client's encrypted records are in it.
+    frames = [ethernet(p) for p in tcp_packets(pq_conn(), [Seg(True, n, client[n:])], handshake=False)]
+    code, err, lines = run(write_pcap(tmp_path / "mid_stream.pcap", frames))
+    assert code == 0, err
+    assert [r for r in lines if r["type"] == "handshake"] == []
+    assert (lines[-1]["tls_mid_stream"], lines[-1]["not_tls"]) == (1, 0)

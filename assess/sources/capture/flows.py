@@ -30,7 +30,8 @@ DONE_CAPACITY = 65536
 class FlowCounters:
     segments: int = 0
     tls_flows: int = 0  # connections with a ClientHello, handed over
-    not_tls: int = 0  # connections whose bytes are not a TLS handshake
+    not_tls: int = 0  # connections whose bytes are not TLS
+    tls_mid_stream: int = 0  # TLS connections already past their handshake when the capture began
     no_client_hello: int = 0  # TLS-looking connections that ended before a whole ClientHello
     idle_timeouts: int = 0  # handed over after `idle_timeout` without the handshake finishing
     evictions: int = 0  # pushed out of a full table
@@ -116,10 +117,15 @@ class HandshakeTracker:
 
     def _examine(self, key: Key, conn: Connection) -> list[WireFlow]:
         directions = [(pair, stream.data) for pair, stream in conn.streams.items()]
-        if any(data and not _may_be_handshake(data) for _, data in directions):
-            # Either direction's first bytes rule TLS out (HTTP on 443, SSH, garbage): forget it now.
+        ruled_out = [data for _, data in directions if data and not _may_be_handshake(data)]
+        if ruled_out:
+            # Either direction's first bytes rule a handshake out (HTTP on 443, SSH, garbage, or TLS
+            # records of a connection that was past its handshake when the capture began): forget it.
             self._retire(key)
-            self.counters.not_tls += 1
+            if all(_is_tls_record(data) for data in ruled_out):
+                self.counters.tls_mid_stream += 1
+            else:
+                self.counters.not_tls += 1
             return []
         client = _client_direction(directions)
         if client is None:
@@ -182,6 +188,11 @@ def _may_be_handshake(data: bytes) -> bool:
     if len(data) >= 2 and data[1] != 3:
         return False
     return len(data) < 6 or data[5] in (CLIENT_HELLO, 2)
+
+
+def _is_tls_record(data: bytes) -> bool:
+    """TLS records other than a handshake's start (application data, alert, change_cipher_spec)."""
+    return data[0] in (20, 21, 22, 23) and data[1:2] in (b"\x03", b"")
 
 
 def _client_direction(directions: list[tuple[Key, bytes]]) -> Key | None:
