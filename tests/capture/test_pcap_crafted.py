@@ -304,7 +304,7 @@ def test_mangled_capture_files_give_lines_or_a_clean_error(recording: Recording,
 
 
 def test_tls_already_past_its_handshake_is_counted_apart(pq_streams: tuple[bytes, bytes], tmp_path: Path) -> None:
-    client, server = pq_streams
+    client, _ = pq_streams
     n = hello_length(client)
     # The capture began after the handshake: only the client's encrypted records are in it.
     frames = [ethernet(p) for p in tcp_packets(pq_conn(), [Seg(True, n, client[n:])], handshake=False)]
