@@ -12,6 +12,7 @@ from __future__ import annotations
 import bisect
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 _SEQ_MOD = 1 << 32
 _HALF = 1 << 31
@@ -19,8 +20,9 @@ _HALF = 1 << 31
 _MAX_REBASE = 1 << 20
 
 
-@dataclass(frozen=True, order=True)
-class Endpoint:
+class Endpoint(NamedTuple):
+    """An (ip, port) pair; a tuple, so hashing and ordering it costs no Python code per packet."""
+
     ip: str
     port: int
 

@@ -414,6 +414,8 @@ class Sensor:
         c_stream = conn.stream(c_src, c_dst)
         s_stream = conn.stream(c_dst, c_src)
         assert c_stream is not None
+        if not (s_stream and s_stream.data) and not (conn.closed or idle):
+            return  # nothing can have finished before the server has spoken
         summary = summarise_handshake(c_stream, s_stream or _EMPTY, closed=conn.closed or idle)
         if not summary.complete:
             return
