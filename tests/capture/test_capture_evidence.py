@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import Recording, carnot
+from capture_testing import Recording, carnot
 from cyclonedx.model.crypto import CryptoAssetType, CryptoProperties
 
 from assess.attest import evidence_sources

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import dpkt
 import pytest
-from conftest import Line, Recording, carnot, handshakes, read_lines
+from capture_testing import Line, Recording, carnot, handshakes, read_lines
 from pcapcraft import (
     Conn,
     Seg,

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import Line, carnot, handshakes, tcpdump
+from capture_testing import Line, carnot, handshakes, tcpdump
 
 from assess.doctor import sensor_readiness
 from assess.sources.runtime.workload import Credentials, TlsliteServer, openssl_client, openssl_server, tlslite_client

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import Line, carnot, read_lines
+from capture_testing import Line, carnot, read_lines
 
 FIELDS = ["ts", "uid", "id.orig_h", "id.orig_p", "id.resp_h", "id.resp_p", "version", "cipher", "curve",
           "server_name", "resumed", "last_alert", "next_protocol", "established", "ssl_history", "cert_chain_fps",
