@@ -23,6 +23,9 @@
 #define K_ERROR 11
 
 #define SSL_CTRL_SET_TLSEXT_HOSTNAME 55
+#define SSL_ERROR_SSL 1
+#define SSL_ERROR_SYSCALL 5
+#define SSL_ERROR_ZERO_RETURN 6
 #define SNI_MAX 256
 
 struct ssl_key {
@@ -211,8 +214,8 @@ static __always_inline int on_return(struct pt_regs *ctx, u32 enter_kind) {
     if (ret > 0) {
         u8 one = 1;
         done.update(&key, &one);
-    } else if (enter_kind == K_IO_ENTER) {
-        return 0;  // an implicit handshake still in progress (WANT_READ/WANT_WRITE) says nothing yet
+    } else if (enter_kind == K_IO_ENTER || ret < 0) {
+        return 0;  // "call again" or an error: SSL_get_error tells which, and only fatal ones are sent
     }
     struct event_t *e = new_event(enter_kind + 1);
     if (!e)
@@ -300,11 +303,14 @@ int get_error_return(struct pt_regs *ctx) {
         return 0;
     u64 s = *ssl;
     asking_error.delete(&tid);
+    int code = (int)PT_REGS_RC(ctx);
+    if (code != SSL_ERROR_SSL && code != SSL_ERROR_SYSCALL && code != SSL_ERROR_ZERO_RETURN)
+        return 0;  // WANT_READ, WANT_WRITE, ...: the handshake goes on
     struct event_t *e = new_event(K_ERROR);
     if (!e)
         return 0;
     e->ssl = s;
-    e->ret = (int)PT_REGS_RC(ctx);
+    e->ret = code;
     events.perf_submit(ctx, e, EVENT_SIZE_NO_SNI);
     return 0;
 }
