@@ -129,3 +129,23 @@ def streams(path: Path, server_port: int) -> tuple[bytes, bytes]:
         seen.add((tcp.dport == server_port, tcp.seq))
         (client if tcp.dport == server_port else server).extend(tcp.data)
     return bytes(client), bytes(server)
+
+
+def write_multi_interface_pcapng(path: Path, linktypes: list[int], packets: Iterable[tuple[int, float, bytes]],
+                                 tsresol_exponent: int = 9) -> Path:
+    """A pcapng with one interface per link type (nanosecond times), packets as (interface, time, frame):
+    what dumpcap writes when capturing on several interfaces at once."""
+    shb = dpkt.pcapng.SectionHeaderBlockLE()
+    blocks = [bytes(shb)]
+    for linktype in linktypes:
+        tsresol = dpkt.pcapng.PcapngOptionLE(code=dpkt.pcapng.PCAPNG_OPT_IF_TSRESOL, data=bytes([tsresol_exponent]))
+        end = dpkt.pcapng.PcapngOptionLE(code=dpkt.pcapng.PCAPNG_OPT_ENDOFOPT)
+        blocks.append(bytes(dpkt.pcapng.InterfaceDescriptionBlockLE(linktype=linktype, snaplen=262144,
+                                                                     opts=[tsresol, end])))
+    for iface, ts, frame in packets:
+        ticks = int(round(ts * 10**tsresol_exponent))
+        blocks.append(bytes(dpkt.pcapng.EnhancedPacketBlockLE(iface_id=iface, ts_high=ticks >> 32,
+                                                               ts_low=ticks & 0xFFFFFFFF, caplen=len(frame),
+                                                               pkt_len=len(frame), pkt_data=frame)))
+    path.write_bytes(b"".join(blocks))
+    return path

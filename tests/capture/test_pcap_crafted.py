@@ -312,3 +312,25 @@ def test_tls_already_past_its_handshake_is_counted_apart(pq_streams: tuple[bytes
     assert code == 0, err
     assert [r for r in lines if r["type"] == "handshake"] == []
     assert (lines[-1]["tls_mid_stream"], lines[-1]["not_tls"]) == (1, 0)
+
+
+def test_pcapng_with_interfaces_of_different_link_types(pq_streams: tuple[bytes, bytes], tmp_path: Path) -> None:
+    from pcapcraft import write_multi_interface_pcapng
+
+    client, server = pq_streams
+    conn = pq_conn()
+    packets = []
+    for i, ip in enumerate(tcp_packets(conn, [Seg(True, 0, client[:900]), Seg(True, 900, client[900:]),
+                                              Seg(False, 0, server)])):
+        to_server = dpkt.ip.IP(ip).dst == bytes([10, 0, 0, 2])
+        # Client-to-server packets were seen on an Ethernet interface, the answers on a raw-IP tunnel.
+        packets.append((0, 1.7e9 + i * 0.25, ethernet(ip)) if to_server else (1, 1.7e9 + i * 0.25, ip))
+    packets.insert(2, (2, 1.7e9 + 0.3, b"\x00" * 40))  # a frame from an 802.11 interface
+    ng = write_multi_interface_pcapng(tmp_path / "three_interfaces.pcapng",
+                                      [dpkt.pcap.DLT_EN10MB, dpkt.pcap.DLT_RAW, 105], packets)
+    code, err, lines = run(ng)
+    assert code == 0, err
+    [line] = [r for r in lines if r["type"] == "handshake"]
+    assert_pq_line(line)
+    assert line["ts"].startswith("2023-11-14T22:13:2")  # nanosecond resolution read from the interface
+    assert lines[-1]["skipped_unsupported_link_type"] == 1

@@ -33,6 +33,7 @@ SUPPORTED_LINKTYPES = frozenset({LINKTYPE_NULL, LINKTYPE_ETHERNET, LINKTYPE_LOOP
 class Skip(StrEnum):
     """Why a frame gave no segment (the counters of `carnot runtime from-pcap`)."""
 
+    UNSUPPORTED_LINK = "unsupported_link_type"  # a pcapng interface we cannot decode (e.g. 802.11)
     NOT_IP = "not_ip"
     NOT_TCP = "not_tcp"
     FRAGMENT = "ip_fragment"
@@ -76,7 +77,7 @@ def _decode(linktype: int, frame: bytes) -> TcpSegment | Skip:
     elif linktype in RAW_LINKTYPES:
         ip = _raw_ip(frame)
     else:
-        return Skip.NOT_IP
+        return Skip.UNSUPPORTED_LINK
     if isinstance(ip, dpkt.ip.IP):
         if ip.mf or ip.offset:
             return Skip.FRAGMENT
