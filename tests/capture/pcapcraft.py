@@ -143,7 +143,7 @@ def write_multi_interface_pcapng(path: Path, linktypes: list[int], packets: Iter
         blocks.append(bytes(dpkt.pcapng.InterfaceDescriptionBlockLE(linktype=linktype, snaplen=262144,
                                                                      opts=[tsresol, end])))
     for iface, ts, frame in packets:
-        ticks = int(round(ts * 10**tsresol_exponent))
+        ticks = round(ts * 10**tsresol_exponent)
         blocks.append(bytes(dpkt.pcapng.EnhancedPacketBlockLE(iface_id=iface, ts_high=ticks >> 32,
                                                                ts_low=ticks & 0xFFFFFFFF, caplen=len(frame),
                                                                pkt_len=len(frame), pkt_data=frame)))
