@@ -1,75 +1,13 @@
-"""A live sensor for the runtime tests: `carnot runtime capture` in a subprocess, read as it writes."""
+"""Fixtures of the runtime tests: TLS credentials and one live sensor per test module."""
 
 from __future__ import annotations
 
-import json
-import signal
-import subprocess
-import sys
-import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from collections.abc import Iterator
 
 import pytest
+from live_sensor import LiveCapture, start_capture
 
-from assess.doctor import sensor_readiness
 from assess.sources.runtime.workload import Credentials, make_credentials
-
-Record = dict[str, Any]
-
-
-@dataclass
-class LiveCapture:
-    proc: subprocess.Popen[str]
-    out: Path
-
-    def lines(self) -> list[Record]:
-        text = self.out.read_text() if self.out.exists() else ""
-        return [json.loads(line) for line in text.splitlines() if line.strip()]
-
-    def handshakes(self) -> list[Record]:
-        return [r for r in self.lines() if r["type"] == "handshake"]
-
-    def wait_for(self, match: Callable[[Record], bool], count: int = 1, timeout: float = 20.0) -> list[Record]:
-        """Handshake records matching `match`, once there are `count` of them (fails after `timeout`)."""
-        deadline = time.monotonic() + timeout
-        found: list[Record] = []
-        while time.monotonic() < deadline:
-            found = [r for r in self.handshakes() if match(r)]
-            if len(found) >= count:
-                return found
-            if self.proc.poll() is not None:
-                pytest.fail(f"the sensor exited early: {self.proc.stderr.read() if self.proc.stderr else ''}")
-            time.sleep(0.2)
-        pytest.fail(f"{len(found)} of {count} expected handshake record(s) after {timeout}s: {found}")
-
-    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30.0) -> int:
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-        return self.proc.wait(timeout)
-
-
-def start_capture(out: Path, *extra: str, ready_timeout: float = 90.0) -> LiveCapture:
-    readiness = sensor_readiness()
-    if not readiness.ok:
-        pytest.fail("the eBPF sensor cannot run here, and these tests must: " + "; ".join(readiness.reasons))
-    out.unlink(missing_ok=True)  # a ready line left from an earlier run must not count
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "assess", "runtime", "capture", "--out", str(out), *extra],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-    )
-    capture = LiveCapture(proc, out)
-    deadline = time.monotonic() + ready_timeout
-    while time.monotonic() < deadline:
-        if out.exists() and out.read_text().startswith('{"type": "ready"'):
-            return capture
-        if proc.poll() is not None:
-            pytest.fail(f"the sensor exited before it was ready: {proc.stderr.read() if proc.stderr else ''}")
-        time.sleep(0.1)
-    proc.kill()
-    pytest.fail(f"the sensor was not ready after {ready_timeout}s")
 
 
 @pytest.fixture(scope="module")

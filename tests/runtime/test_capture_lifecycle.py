@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import start_capture
+from live_sensor import start_capture
 from tlsbytes import client_hello, records
 
 from assess.doctor import sensor_readiness

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import LiveCapture
+from live_sensor import LiveCapture
 from tlsbytes import client_hello, records
 
 from assess.sources.runtime.workload import (
