@@ -101,3 +101,14 @@ def test_pid_filter_limits_the_process_view_to_one_process(tmp_path: Path, creds
     capture.stop()
     assert mine["pid"] == os.getpid() and mine["source"] == "uprobe+wire"
     assert all(r["source"] == "wire" and r["pid"] is None for r in others)  # seen on the wire, not attributed
+
+
+def test_demo_workload_capture_sees_classical_and_hybrid_handshakes(tmp_path: Path) -> None:
+    from assess.sources.runtime.demo import capture_demo_workload
+
+    result = capture_demo_workload(tmp_path / "runtime.jsonl", 2.0)
+    assert result.workload.pq_handshakes > 0 and result.workload.failures == 0
+    records = [json.loads(line) for line in result.out.read_text().splitlines()]
+    groups = {r["negotiated_group"] for r in records if r["type"] == "handshake"}
+    assert {"x25519", "X25519MLKEM768"} <= groups
+    assert json.loads(result.metrics.read_text())["stopped_by"] == "SIGTERM"
