@@ -396,9 +396,18 @@ class Sensor:
         if not payload and (src, dst) not in self._reassembler:
             return  # the close of a connection already handed over
         key, conn = self._reassembler.add(src, dst, seq, payload, ts, fin=bool(flags & 0x01), rst=bool(flags & 0x04))
-        self._examine(key, conn, time.time())
+        self._examine(key, conn, time.time(), sender=src, first_byte=payload[:1])
 
-    def _examine(self, key: tuple[Endpoint, Endpoint], conn: Connection, now: float, *, idle: bool = False) -> None:
+    def _examine(
+        self,
+        key: tuple[Endpoint, Endpoint],
+        conn: Connection,
+        now: float,
+        *,
+        idle: bool = False,
+        sender: Endpoint | None = None,
+        first_byte: bytes = b"",
+    ) -> None:
         # The client is the side whose bytes begin with a ClientHello (0x16 record, handshake type 1).
         client = next(
             (pair for pair, st in conn.streams.items() if st.data[:1] == b"\x16" and st.data[5:6] in (b"\x01", b"")),
@@ -414,8 +423,13 @@ class Sensor:
         c_stream = conn.stream(c_src, c_dst)
         s_stream = conn.stream(c_dst, c_src)
         assert c_stream is not None
-        if not (s_stream and s_stream.data) and not (conn.closed or idle):
-            return  # nothing can have finished before the server has spoken
+        if not (conn.closed or idle):
+            if not (s_stream and s_stream.data):
+                return  # nothing can have finished before the server has spoken
+            if sender == c_dst and first_byte not in (b"\x14", b"\x15"):
+                # A server segment ends a handshake only if it is an alert or (TLS 1.2) its closing
+                # ChangeCipherSpec; anything else waits for the client's next segment or the close.
+                return
         summary = summarise_handshake(c_stream, s_stream or _EMPTY, closed=conn.closed or idle)
         if not summary.complete:
             return
