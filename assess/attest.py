@@ -25,7 +25,6 @@ import json
 import os
 import platform
 import subprocess
-import tomllib
 import zipfile
 from collections import Counter
 from collections.abc import Iterable, Mapping
@@ -43,7 +42,7 @@ from assess.cbom import CbomDocument, document_assets, document_timestamp, read_
 from assess.clock import build_time, iso, source_date_epoch
 from assess.errors import CbomError, ConfigError, InputError, VerificationError
 from assess.exposure import ExposureConfig, assess_exposure
-from assess.fsio import pretty_json, read_json, require_file, write_atomic
+from assess.fsio import pretty_json, read_json, read_toml, require_file, write_atomic
 from assess.model import Asset, Gap, Prop, Source
 from assess.redact import RedactionConfig, Redactor
 
@@ -73,11 +72,8 @@ class AttestConfig:
 
     @classmethod
     def load(cls, path: str | Path) -> AttestConfig:
-        p = require_file(path)
-        try:
-            data = tomllib.loads(p.read_text(encoding="utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-            raise ConfigError(f"not valid TOML: {e}", path=p) from e
+        p = Path(path)
+        _, data = read_toml(p)
         try:
             exposure = ExposureConfig.from_toml_table(data.get("exposure", {}))
             redaction = RedactionConfig.from_toml_table(data.get("redaction", {}))

@@ -10,13 +10,12 @@ is reported before anything runs.
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from assess.errors import ConfigError
-from assess.fsio import require_file
+from assess.fsio import read_toml, toml_key_line
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_ESTATE = REPO_ROOT / "examples" / "estate"
@@ -89,7 +88,7 @@ class _Table:
         self.used: set[str] = set()
 
     def _error(self, key: str, message: str) -> ConfigError:
-        return ConfigError(f"[{self.name}] {key}: {message}", path=self.file, line=_line_of(self.text, key))
+        return ConfigError(f"[{self.name}] {key}: {message}", path=self.file, line=toml_key_line(self.text, key))
 
     def get(self, key: str, kind: type | tuple[type, ...], default: Any) -> Any:
         self.used.add(key)
@@ -132,28 +131,12 @@ class _Table:
             raise self._error(unknown[0], "unknown setting (see carnot.example.toml)")
 
 
-def _line_of(text: str, key: str) -> int | None:
-    match = re.search(rf"^[ \t]*{re.escape(key)}[ \t]*=", text, re.MULTILINE)
-    return text.count("\n", 0, match.start()) + 1 if match else None
-
-
-_TOML_POSITION = re.compile(r"\(at line (\d+), column \d+\)")
-
-
 def load_config(path: str | Path | None) -> Config:
     """The embedded default when path is None; else the file, checked completely before anything runs."""
     if path is None:
         return Config()
-    p = require_file(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-        data = tomllib.loads(text)
-    except UnicodeDecodeError as e:
-        raise ConfigError("not UTF-8 text", path=p) from e
-    except tomllib.TOMLDecodeError as e:
-        found = _TOML_POSITION.search(str(e))
-        message = _TOML_POSITION.sub("", str(e)).strip()
-        raise ConfigError(f"not valid TOML: {message}", path=p, line=int(found.group(1)) if found else None) from e
+    p = Path(path)
+    text, data = read_toml(p)
 
     known = {"assessment", "scan", "runtime", "aws", "gate", "exposure", "redaction"}
     for name in data:
@@ -165,7 +148,7 @@ def load_config(path: str | Path | None) -> Config:
     def table(name: str) -> _Table:
         raw = data.get(name, {})
         if not isinstance(raw, dict):
-            raise ConfigError(f"[{name}] must be a table", path=p, line=_line_of(text, name))
+            raise ConfigError(f"[{name}] must be a table", path=p, line=toml_key_line(text, name))
         return _Table(raw, name, p, text)
 
     t = table("assessment")

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
+import tomllib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
-from assess.errors import InputError, OutputError
+from assess.errors import ConfigError, InputError, OutputError
 
 # Inputs larger than this are refused before they are read into memory.
 MAX_JSON_INPUT_BYTES = 512 * 1024 * 1024
@@ -64,6 +66,31 @@ def parse_json_bytes(raw: bytes, origin: str | Path) -> Any:
         return json.loads(text)
     except json.JSONDecodeError as e:
         raise InputError(f"invalid JSON: {e.msg} (column {e.colno})", path=origin, line=e.lineno) from e
+
+
+_TOML_POSITION = re.compile(r"\(at line (\d+), column \d+\)")
+
+
+def read_toml(path: str | Path) -> tuple[str, dict[str, Any]]:
+    """A TOML file's text and tables; a syntax error is a ConfigError naming the file and line."""
+    p = require_file(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise ConfigError("not UTF-8 text", path=p) from e
+    try:
+        return text, tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        found = _TOML_POSITION.search(str(e))
+        line = int(found.group(1)) if found else text.count("\n") + (0 if text.endswith("\n") else 1)
+        message = _TOML_POSITION.sub("", str(e)).replace("(at end of document)", "at the end of the file").strip()
+        raise ConfigError(f"not valid TOML: {message}", path=p, line=line) from e
+
+
+def toml_key_line(text: str, key: str) -> int | None:
+    """The line where `key =` is first set in a TOML text (for errors about a value)."""
+    match = re.search(rf"^[ \t]*{re.escape(key)}[ \t]*=", text, re.MULTILINE)
+    return text.count("\n", 0, match.start()) + 1 if match else None
 
 
 def write_atomic(path: str | Path, data: bytes) -> Path:

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import base64
 import re
-import tomllib
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
@@ -34,7 +33,7 @@ from assess.assessment_info import read_assessment_info
 from assess.bundle import MANIFEST_NAME, read_manifest, sha256_file, verify_bundle
 from assess.clock import build_time, iso
 from assess.errors import ConfigError, InputError, OutputError
-from assess.fsio import write_atomic
+from assess.fsio import read_toml, toml_key_line, write_atomic
 from assess.sitegen import SITE_DIR, ChartView, assessment_view, clip, environment, load_source
 from assess.viz import CHARTS, TRENDS
 from assess.viz.data import SEVERITIES, trends_data
@@ -44,7 +43,6 @@ REPORT_NAME = "report.pdf"
 ROADMAP_ROWS = 15  # per wave; the rest are counted, and every asset is in the bundle
 ASSETS_PER_RULE = 20
 _COLOUR = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
-_TOML_POSITION = re.compile(r"\(at line (\d+), column \d+\)")
 _LOGO_MAX_BYTES = 2 * 1024 * 1024
 _LOGO_TYPES = {b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg"}
 
@@ -62,11 +60,6 @@ class Brand:
     logo: str | None = None  # a data: URI built here from a checked PNG or JPEG
 
 
-def _line_of(text: str, key: str) -> int | None:
-    match = re.search(rf"^[ \t]*{re.escape(key)}[ \t]*=", text, re.MULTILINE)
-    return text.count("\n", 0, match.start()) + 1 if match else None
-
-
 def load_brand(path: str | Path | None) -> Brand:
     """The neutral default for None; else a TOML file of name, contact, logo and [colours]."""
     if path is None:
@@ -74,19 +67,10 @@ def load_brand(path: str | Path | None) -> Brand:
     p = Path(path)
     if not p.is_file():
         raise ConfigError("no such brand file", path=p)
-    try:
-        text = p.read_text(encoding="utf-8")
-        data = tomllib.loads(text)
-    except UnicodeDecodeError as e:
-        raise ConfigError("not UTF-8 text", path=p) from e
-    except tomllib.TOMLDecodeError as e:
-        found = _TOML_POSITION.search(str(e))
-        line = int(found.group(1)) if found else text.count("\n") + (0 if text.endswith("\n") else 1)
-        message = _TOML_POSITION.sub("", str(e)).replace("(at end of document)", "at the end of the file").strip()
-        raise ConfigError(f"not valid TOML: {message}", path=p, line=line) from e
+    text, data = read_toml(p)
 
     def error(key: str, message: str) -> ConfigError:
-        return ConfigError(f"{key}: {message}", path=p, line=_line_of(text, key.split(".")[-1]))
+        return ConfigError(f"{key}: {message}", path=p, line=toml_key_line(text, key.split(".")[-1]))
 
     def string(table: Mapping[str, Any], key: str, default: str, where: str = "") -> str:
         value = table.get(key, default)
@@ -99,7 +83,7 @@ def load_brand(path: str | Path | None) -> Brand:
         raise error(unknown[0], "unknown setting (known: name, contact, logo, [colours])")
     colours = data.get("colours", {})
     if not isinstance(colours, dict):
-        raise ConfigError("colours must be a table: [colours]", path=p, line=_line_of(text, "colours"))
+        raise ConfigError("colours must be a table: [colours]", path=p, line=toml_key_line(text, "colours"))
     unknown = sorted(set(colours) - {"primary", "accent"})
     if unknown:
         raise error(f"colours.{unknown[0]}", "unknown colour (known: primary, accent)")
@@ -112,7 +96,7 @@ def load_brand(path: str | Path | None) -> Brand:
         picked[key] = value
     logo = string(data, "logo", "")
     return Brand(name=string(data, "name", default.name)[:120], contact=string(data, "contact", "")[:300],
-                 logo=_logo_uri(p.parent / logo, p, _line_of(text, "logo")) if logo else None, **picked)
+                 logo=_logo_uri(p.parent / logo, p, toml_key_line(text, "logo")) if logo else None, **picked)
 
 
 def _logo_uri(path: Path, brand_file: Path, line: int | None) -> str:
