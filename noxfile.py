@@ -77,7 +77,7 @@ def typecheck(session: nox.Session) -> None:
     _install(session)
     session.install("mypy", "types-PyYAML")
     session.run("mypy", "assess/model.py", "assess/merge.py", "assess/cbom.py", "assess/bundle.py",
-                "assess/errors.py", "assess/fsio.py", *session.posargs)
+                "assess/errors.py", "assess/fsio.py", "assess/config.py", "assess/pipeline.py", *session.posargs)
 
 
 @nox.session
@@ -90,7 +90,7 @@ def bench(session: nox.Session) -> None:
 
 @nox.session
 def runtime(session: nox.Session) -> None:
-    """eBPF TLS sensor, needs root: `nox -s runtime -- --out runtime.jsonl [--duration S]` (default: 30 s with the demo workload)."""
+    """eBPF TLS sensor, needs root: `nox -s runtime -- --out FILE [--duration S]` (default: 30 s, demo workload)."""
     _provision(session)
     _install(session)
     if session.posargs:
@@ -109,7 +109,7 @@ def captures(session: nox.Session) -> None:
 
 @nox.session
 def stress(session: nox.Session) -> None:
-    """Sensor overhead, needs root: TLS load on loopback, sensor off/on alternating; writes stress/metrics.json and docs/OVERHEAD_RESULTS.md."""
+    """Sensor overhead, needs root: loopback TLS load, sensor off/on alternating -> stress/metrics.json, docs."""
     _provision(session)
     _install(session)
     session.run("python", "-m", "stress", *session.posargs)

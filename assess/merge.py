@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from assess.clock import iso, source_date_epoch
 from assess.cbom import CbomDocument, serial_number_for
+from assess.clock import iso, source_date_epoch
 from assess.fsio import canonical_json
 from assess.model import Prop
 
@@ -246,7 +246,7 @@ def _merge_metadata(docs: Sequence[CbomDocument]) -> dict[str, Any]:
         "description": "The union of the CBOMs merged into this document.",
     }
     merged["tools"] = {"components": _union(tools)}
-    merged["properties"] = _union(properties + [merger.conflict_properties()])
+    merged["properties"] = _union([*properties, merger.conflict_properties()])
     return merged
 
 

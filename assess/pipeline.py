@@ -148,8 +148,8 @@ def stage_runtime(config: Config, layout: Layout) -> StageRecord:
             if not _wait_ready(jsonl, sensor, timeout=180):
                 sensor.kill()
                 _, err = sensor.communicate()
-                return StageRecord("runtime", "failed", " ".join(err.split())[-_TAIL:] or "the sensor never became ready",
-                                   time.monotonic() - started)
+                reason = " ".join(err.split())[-_TAIL:] or "the sensor never became ready"
+                return StageRecord("runtime", "failed", reason, time.monotonic() - started)
             if r.workload == "demo":
                 from assess.sources.runtime.workload import run_demo_workload
 

@@ -67,7 +67,7 @@ def test_conformance_cboms_merge_without_losing_any_component_field_or_dependenc
     by_ref = {c["bom-ref"]: c for c in merged["components"]}
     checked = 0
     for doc in docs:
-        incoming = list(doc.data["components"]) + [doc.data["metadata"]["component"]]
+        incoming = [*list(doc.data["components"]), doc.data["metadata"]["component"]]
         for comp in incoming:
             ident = component_identity(comp)
             assert ident in by_ref, f"{doc.path}: component {comp.get('name')} lost"
@@ -144,7 +144,7 @@ def test_every_sources_evidence_is_kept_when_two_shards_report_one_asset(monkeyp
 
 def test_merge_is_deterministic_commutative_and_associative(conformance_cboms, monkeypatch, tmp_path):
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
-    docs = _docs(conformance_cboms)[:4] + [validate_document(_shard_doc(Source.STATIC, "x.py", 1), "shard")]
+    docs = [*_docs(conformance_cboms)[:4], validate_document(_shard_doc(Source.STATIC, "x.py", 1), "shard")]
 
     def as_doc(data: dict[str, Any], name: str):
         return validate_document(json.loads(json.dumps(data)), name)
@@ -155,7 +155,9 @@ def test_merge_is_deterministic_commutative_and_associative(conformance_cboms, m
         assert canonical_json(merge_documents(list(order))[0]) == expected
     left, _ = merge_documents([as_doc(merge_documents(docs[:2])[0], "l"), *docs[2:]])
     right, _ = merge_documents([docs[0], as_doc(merge_documents(docs[1:])[0], "r")])
-    middle, _ = merge_documents([as_doc(merge_documents(docs[:3])[0], "m1"), as_doc(merge_documents(docs[3:])[0], "m2")])
+    middle, _ = merge_documents(
+        [as_doc(merge_documents(docs[:3])[0], "m1"), as_doc(merge_documents(docs[3:])[0], "m2")]
+    )
     assert canonical_json(left) == expected
     assert canonical_json(right) == expected
     assert canonical_json(middle) == expected

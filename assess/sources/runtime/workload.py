@@ -14,7 +14,7 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -248,12 +248,13 @@ def run_demo_workload(duration_s: float = 5.0) -> WorkloadReport:
         creds = make_credentials(Path(tmp))
         with openssl_server(creds) as server, TlsliteServer(creds) as pq_server:
             port = server.port  # type: ignore[attr-defined]
+            steps: tuple[Callable[[], bool], ...] = (
+                lambda: openssl_client(port, "demo.localhost").returncode == 0,
+                lambda: curl_client(port).returncode == 0,
+                lambda: python_client(port, "demo.localhost") > 0,
+            )
             while time.monotonic() - started < duration_s:
-                for step in (
-                    lambda: openssl_client(port, "demo.localhost").returncode == 0,
-                    lambda: curl_client(port).returncode == 0,
-                    lambda: python_client(port, "demo.localhost") > 0,
-                ):
+                for step in steps:
                     try:
                         ok = step()
                     except (OSError, subprocess.SubprocessError):
