@@ -32,7 +32,7 @@ from cyclonedx.output.json import JsonV1Dot6, JsonV1Dot7
 from cyclonedx.schema import SchemaVersion
 
 from assess import __version__
-from assess.clock import build_time, iso
+from assess.clock import build_time
 from assess.errors import CbomError
 from assess.fsio import canonical_json, pretty_json, read_json, write_atomic
 from assess.model import Asset, Evidence, Gap, Prop, Shard, Source
@@ -299,7 +299,3 @@ def document_assets(doc: CbomDocument) -> list[Asset]:
 def document_timestamp(doc: CbomDocument) -> str | None:
     ts = doc.data.get("metadata", {}).get("timestamp")
     return str(ts) if ts else None
-
-
-def now_iso() -> str:
-    return iso(build_time())

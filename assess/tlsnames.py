@@ -31,6 +31,12 @@ GROUPS: dict[int, str] = {
 PQ_HYBRID_GROUPS: frozenset[int] = frozenset({0x11EB, 0x11EC, 0x11ED, 0x6399})
 PQ_PURE_GROUPS: frozenset[int] = frozenset({0x0200, 0x0201, 0x0202})
 PQ_GROUPS: frozenset[int] = PQ_HYBRID_GROUPS | PQ_PURE_GROUPS
+# What each PQ group is made of: the ML-KEM (Kyber) parameter set and the classical curve it is
+# combined with (None for pure ML-KEM).
+PQ_GROUP_PARTS: dict[int, tuple[int, str | None]] = {
+    0x0200: (512, None), 0x0201: (768, None), 0x0202: (1024, None),
+    0x11EB: (768, "secp256r1"), 0x11EC: (768, "x25519"), 0x11ED: (1024, "secp384r1"), 0x6399: (768, "x25519"),
+}
 
 _ALIASES: dict[str, int] = {
     # OpenSSL / nginx / Apache spellings

@@ -48,6 +48,8 @@ def test_handshakes_aggregate_per_process_endpoint_and_group() -> None:
     groups = {a.name: a for a in shard.assets if a.crypto.algorithm_properties is not None}
     assert set(groups) == {"X25519MLKEM768", "x25519"}
     assert prop(groups["X25519MLKEM768"], Prop.ALGORITHM) == "ML-KEM"
+    assert prop(groups["X25519MLKEM768"], Prop.KEY_BITS) == "768"
+    assert prop(groups["X25519MLKEM768"], Prop.CURVE) == "x25519"
     assert [str(r) for r in pq.crypto.protocol_properties.crypto_refs] == [groups["X25519MLKEM768"].bom_ref]
 
 

@@ -28,7 +28,7 @@ from assess.errors import InputError
 from assess.fsio import require_file
 from assess.model import Asset, Evidence, Prop, Shard, Source, props, stable_ref
 from assess.sources.static.algorithms import algorithm_asset
-from assess.tlsnames import group_code, is_pq_group, normalise_group
+from assess.tlsnames import PQ_GROUP_PARTS, group_code, is_pq_group, normalise_group
 
 STAGE = "runtime"
 HANDSHAKE_KEYS: dict[str, tuple[type, ...]] = {
@@ -223,12 +223,8 @@ def _group_algorithm(group: str) -> tuple[str, int | None, str | None, CryptoPri
     code = group_code(group)
     if code is None:
         return None
-    if 0x0200 <= code <= 0x0202:
-        return "ML-KEM", {0x0200: 512, 0x0201: 768, 0x0202: 1024}[code], None, CryptoPrimitive.KEM
-    hybrids = {0x11EB: (768, "secp256r1"), 0x11EC: (768, "x25519"), 0x11ED: (1024, "secp384r1"),
-               0x6399: (768, "x25519")}
-    if code in hybrids:
-        bits, curve = hybrids[code]
+    if code in PQ_GROUP_PARTS:
+        bits, curve = PQ_GROUP_PARTS[code]
         return "ML-KEM", bits, curve, CryptoPrimitive.KEM
     if code == 0x001D:
         return "X25519", None, "x25519", CryptoPrimitive.KEY_AGREE
