@@ -27,6 +27,7 @@ from typing import Any
 from assess.errors import CarnotError
 from assess.fsio import pretty_json, write_atomic
 from assess.sources.runtime.correlate import Correlator, Kind, ProbeEvent, ProcessInfo, WireFlow, endpoint_from_raw
+from assess.sources.runtime.probepoints import probe_point
 from assess.sources.runtime.reassembly import Connection, Endpoint, Reassembler
 from assess.sources.runtime.wire import summarise_handshake
 
@@ -44,17 +45,18 @@ DRAIN_INTERVAL = 0.1  # seconds between passes of the correlator over what is wa
 # every event: on a busy host a wake-up per event costs the observed programs more than the probes.
 WAKEUP_EVENTS = 32
 
-# (symbol, entry function, return function or None): the OpenSSL functions the sensor watches.
-UPROBES: tuple[tuple[str, str, str | None], ...] = (
-    ("SSL_do_handshake", "handshake_enter", "handshake_return"),
-    ("SSL_read", "io_enter", "io_return"),
-    ("SSL_write", "io_enter", "io_return"),
-    ("SSL_read_ex", "io_enter", "io_return"),
-    ("SSL_write_ex", "io_enter", "io_return"),
-    ("SSL_get_error", "get_error_enter", "get_error_return"),
-    ("SSL_ctrl", "ssl_ctrl_enter", None),
-    ("SSL_set_fd", "ssl_set_fd_enter", None),
-    ("SSL_free", "ssl_free_enter", None),
+# (symbol, entry function, return function or None, argument registers the entry function reads):
+# the OpenSSL functions the sensor watches.
+UPROBES: tuple[tuple[str, str, str | None, int], ...] = (
+    ("SSL_do_handshake", "handshake_enter", "handshake_return", 1),
+    ("SSL_read", "io_enter", "io_return", 1),
+    ("SSL_write", "io_enter", "io_return", 1),
+    ("SSL_read_ex", "io_enter", "io_return", 1),
+    ("SSL_write_ex", "io_enter", "io_return", 1),
+    ("SSL_get_error", "get_error_enter", "get_error_return", 1),
+    ("SSL_ctrl", "ssl_ctrl_enter", None, 4),
+    ("SSL_set_fd", "ssl_set_fd_enter", None, 2),
+    ("SSL_free", "ssl_free_enter", None, 1),
 )
 _ROLES = {1: "client", 2: "server"}  # sock_t.role in bpf/tls_probes.c
 _OPENSSL_VERSION = re.compile(rb"OpenSSL (\d+\.\d+\.\d+[a-z]*)(?:-[\w.]+)? +\d{1,2} \w{3} \d{4}")
@@ -194,6 +196,7 @@ class Sensor:
     counters: Counters = field(default_factory=Counters)
     libraries: list[Library] = field(default_factory=list)
     probes: list[str] = field(default_factory=list)
+    single_stepped: list[str] = field(default_factory=list)  # uprobes the kernel cannot emulate (slow)
 
     def __post_init__(self) -> None:
         self._bpf: Any = None
@@ -229,15 +232,8 @@ class Sensor:
         self.libraries = [describe_library(p) for p in find_libssl(self.options.pid)]
         pid = self.options.pid if self.options.pid is not None else -1
         for lib in self.libraries:
-            for sym, enter, ret in UPROBES:
-                try:
-                    self._bpf.attach_uprobe(name=lib.path, sym=sym, fn_name=enter, pid=pid)
-                    if ret:
-                        self._bpf.attach_uretprobe(name=lib.path, sym=sym, fn_name=ret, pid=pid)
-                except Exception as e:
-                    log.warning("cannot probe %s in %s: %s", sym, lib.path, e)
-                    continue
-                self.probes.append(f"uprobe:{lib.path}:{sym}")
+            for sym, enter, ret, args in UPROBES:
+                self._attach_uprobe(lib.path, sym, enter, ret, args, pid)
         self._events = self._bpf["events"]
         self._events.open_perf_buffer(
             self._on_event, page_cnt=self.options.perf_pages, lost_cb=self._on_lost, wakeup_events=WAKEUP_EVENTS
@@ -247,6 +243,29 @@ class Sensor:
         self._flow_table = self._bpf["flows"]
         self._owner_table = self._bpf["owner_by_client"]
         self._open_packet_sockets()
+
+    def _attach_uprobe(self, path: str, sym: str, enter: str, ret: str | None, args: int, pid: int) -> None:
+        """Probe `sym` where the kernel emulates the instruction (see probepoints.py), at its entry
+        when there is no such place; the entry and return programs share the point."""
+        found = probe_point(path, sym, args=args, return_probe=ret is not None)
+        try:
+            if found is None:  # not in the dynamic symbol table as a function: let bcc resolve it
+                self._bpf.attach_uprobe(name=path, sym=sym, fn_name=enter, pid=pid)
+                if ret:
+                    self._bpf.attach_uretprobe(name=path, sym=sym, fn_name=ret, pid=pid)
+            else:
+                address, point = found
+                self._bpf.attach_uprobe(name=path, addr=address + point.offset, fn_name=enter, pid=pid)
+                if ret:
+                    self._bpf.attach_uretprobe(name=path, addr=address + point.offset, fn_name=ret, pid=pid)
+        except Exception as e:  # bcc raises bare Exceptions
+            log.warning("cannot probe %s in %s: %s", sym, path, e)
+            return
+        where = f"+0x{point.offset:x}" if found and point.offset else ""
+        self.probes.append(f"uprobe:{path}:{sym}{where}")
+        if found is None or not point.emulated:
+            self.single_stepped.append(f"{path}:{sym}")
+            log.debug("%s in %s is single-stepped: %s", sym, path, point.reason if found else "no symbol size")
 
     def _tracepoints(self) -> list[str]:
         return [
@@ -563,6 +582,7 @@ def capture(options: CaptureOptions, *, on_ready: Callable[[dict[str, Any]], Non
                 "ifaces": list(options.ifaces) or ["any"],
                 "libraries": [{"path": lib.path, "name": lib.name, "version": lib.version} for lib in sensor.libraries],
                 "probes": sensor.probes,
+                "single_stepped_probes": sensor.single_stepped,
             }
             writer.write(ready)
             if on_ready:
