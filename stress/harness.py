@@ -80,10 +80,11 @@ def percentiles(values: list[float]) -> dict[str, float | None]:
     return {"p50": at(0.50), "p95": at(0.95), "p99": at(0.99)}
 
 
-def _start_sensor(out: Path) -> subprocess.Popen[bytes]:
+def _start_sensor(out: Path, priority: str) -> subprocess.Popen[bytes]:
     out.unlink(missing_ok=True)  # a ready line left from an earlier run must not count
     proc = subprocess.Popen(
-        [sys.executable, "-m", "assess", "runtime", "capture", "--out", str(out), "--metrics-interval", "1"],
+        [sys.executable, "-m", "assess", "runtime", "capture", "--out", str(out), "--metrics-interval", "1",
+         "--priority", priority],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )
     deadline = time.monotonic() + 120
@@ -133,7 +134,9 @@ def _stop_sensor(
     return final, len(matched), failures
 
 
-def run_stress(*, rounds: int = 3, phase_seconds: float = 8.0, workers: int = 2) -> dict[str, Any]:
+def run_stress(*, rounds: int = 6, phase_seconds: float = 6.0, workers: int = 2, priority: str = "idle") -> dict[str, Any]:
+    """Phases off, on, off, on, ..., off: every sensor-on phase sits between two sensor-off phases,
+    and its ratio is taken against their mean, which cancels a drift of the machine's speed."""
     phases: list[Phase] = []
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="carnot-stress-") as tmp:
@@ -142,26 +145,25 @@ def run_stress(*, rounds: int = 3, phase_seconds: float = 8.0, workers: int = 2)
         with openssl_server(creds) as server:
             port = int(server.port)  # type: ignore[attr-defined]
             run_load(port, 2.0, workers)  # warm-up
-            for r in range(rounds):
-                order = (False, True) if r % 2 == 0 else (True, False)
-                for sensor_on in order:
-                    print(f"stress: round {r + 1}/{rounds}, sensor {'on' if sensor_on else 'off'}", flush=True)
-                    if not sensor_on:
-                        phases.append(Phase(r, False, run_load(port, phase_seconds, workers)))
-                        continue
-                    out = folder / f"phase-{r}.jsonl"
-                    proc = _start_sensor(out)
-                    cpu_before = _cpu_seconds(proc.pid)
-                    try:
-                        load = run_load(port, phase_seconds, workers)
-                    finally:
-                        final, reported, failures = _stop_sensor(proc, out, port, load, cpu_before)
-                    phases.append(Phase(r, True, load, final, reported, failures))
-    return summarise(phases, load_before, os.getloadavg(), phase_seconds, workers)
+            for r in range(rounds + 1):
+                print(f"stress: round {r + 1}/{rounds + 1}, sensor off", flush=True)
+                phases.append(Phase(r, False, run_load(port, phase_seconds, workers)))
+                if r == rounds:
+                    break
+                print(f"stress: round {r + 1}/{rounds + 1}, sensor on", flush=True)
+                out = folder / f"phase-{r}.jsonl"
+                proc = _start_sensor(out, priority)
+                cpu_before = _cpu_seconds(proc.pid)
+                try:
+                    load = run_load(port, phase_seconds, workers)
+                finally:
+                    final, reported, failures = _stop_sensor(proc, out, port, load, cpu_before)
+                phases.append(Phase(r, True, load, final, reported, failures))
+    return summarise(phases, load_before, os.getloadavg(), phase_seconds, workers, priority)
 
 
 def summarise(phases: list[Phase], load_before: tuple[float, ...], load_after: tuple[float, ...],
-              phase_seconds: float, workers: int) -> dict[str, Any]:
+              phase_seconds: float, workers: int, priority: str = "idle") -> dict[str, Any]:
     on = [p for p in phases if p.sensor]
     off = [p for p in phases if not p.sensor]
 
@@ -173,13 +175,16 @@ def summarise(phases: list[Phase], load_before: tuple[float, ...], load_after: t
     drops = sum(p.sensor_metrics["kernel_drops"] for p in on if p.sensor_metrics)
     events = sum(p.sensor_metrics["events_received"] for p in on if p.sensor_metrics)
     failures = sum(p.correlation_failures or 0 for p in on)
-    ratio = mean_rate(on) / mean_rate(off) if mean_rate(off) else 0.0
-    rounds = sorted({p.round for p in phases})
-    per_round = [
-        round(mean_rate([p for p in on if p.round == r]) / mean_rate([p for p in off if p.round == r]), 3)
-        for r in rounds
-        if mean_rate([p for p in off if p.round == r])
-    ]
+    # Each on phase against the mean of the off phases either side of it (drift cancels).
+    per_round = []
+    for i, p in enumerate(phases):
+        if p.sensor:
+            around = [q.load.rate for q in (phases[i - 1] if i else None, phases[i + 1] if i + 1 < len(phases) else None)
+                      if q is not None and not q.sensor]
+            if around and sum(around):
+                per_round.append(round(p.load.rate / (sum(around) / len(around)), 4))
+    ratio = sum(per_round) / len(per_round) if per_round else 0.0
+    ratio_of_means = mean_rate(on) / mean_rate(off) if mean_rate(off) else 0.0
     def side(ps: list[Phase]) -> dict[str, Any]:
         latencies = [x for p in ps for x in p.load.latencies_ms]
         return {"handshakes_per_s": round(mean_rate(ps), 1),
@@ -193,6 +198,7 @@ def summarise(phases: list[Phase], load_before: tuple[float, ...], load_after: t
         "sensor_cpu_ms_per_handshake": round(1000 * sensor_cpu / total_on, 3) if total_on else None,
         "rate_ratio_on_off": round(ratio, 4),
         "rate_ratio_per_round": per_round,
+        "rate_ratio_of_means": round(ratio_of_means, 4),
         "reported_fraction": round(reported / total_on, 5) if total_on else None,
         "kernel_drops": drops,
         "kernel_drop_rate": round(drops / (events + drops), 6) if events + drops else 0.0,
@@ -205,6 +211,7 @@ def summarise(phases: list[Phase], load_before: tuple[float, ...], load_after: t
         },
         "setup": {
             "phase_seconds": phase_seconds, "workers": workers, "server": "openssl s_server -www (P-256)",
+            "sensor_priority": priority,
             "client": "Python ssl, TLS 1.3, new connection per handshake",
             "cpus": os.cpu_count(), "load_average_before": [round(x, 2) for x in load_before],
             "load_average_after": [round(x, 2) for x in load_after], "platform": platform.platform(),

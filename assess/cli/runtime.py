@@ -30,6 +30,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                      help="perf buffer pages per CPU for probe events, a power of two (default 1024)")
     cap.add_argument("--socket-buffer", type=int, default=8 << 20, metavar="BYTES",
                      help="receive buffer of each packet socket (default 8 MiB)")
+    cap.add_argument("--priority", choices=("idle", "normal"), default="idle",
+                     help="idle (default): the sensor uses only CPU time nothing else wants, so it never "
+                          "slows the observed programs, and falls behind (drops, counted) on a saturated host; "
+                          "normal: it competes for CPU like any process")
     add_common(cap, json_report=True)
     cap.set_defaults(handler=run_capture)
 
@@ -62,6 +66,7 @@ def run_capture(args: argparse.Namespace) -> int:
         metrics_interval=args.metrics_interval,
         perf_pages=args.buffer_pages,
         packet_rcvbuf=args.socket_buffer,
+        priority=args.priority,
     )
 
     def ready(_: object) -> None:

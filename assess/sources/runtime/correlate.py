@@ -10,12 +10,14 @@ waits too long is emitted with what is known and counted as a correlation timeou
 from __future__ import annotations
 
 import itertools
+import math
 import socket
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import IntEnum
+from functools import lru_cache
 from typing import Any
 
 from assess.sources.runtime.reassembly import Endpoint
@@ -267,6 +269,8 @@ class Correlator:
             if pending is not None and sock is not None:
                 out.append(self._record(hs, sock, pending.flow))
                 pending.claimed.add(sock.role)
+                if len(pending.claimed) == 2:  # both ends have their record: nothing left to join
+                    del self._flows[sock.client]
             elif final or now - hs.retired_at >= self.join_wait:
                 if sock is not None:
                     self.correlation_timeouts += 1  # its connection is known, yet the wire view never came
@@ -275,8 +279,10 @@ class Correlator:
                 continue
             del self._finished[serial]
         for client, pending in list(self._flows.items()):
+            if not final and now - pending.done_at < self.join_wait:
+                break  # flows are held in arrival order: the rest are younger still
             held = client in waiting
-            if not final and now - pending.done_at < (self.timeout if held else self.join_wait):
+            if not final and held and now - pending.done_at < self.timeout:
                 continue
             if held:
                 self.correlation_timeouts += 1
@@ -402,8 +408,8 @@ class Correlator:
             "dst_port": server.port if server else None,
             "tls_version": version_name(wire.tls_version) if wire else None,
             "cipher_suite": cipher_suite_name(sh.cipher_suite) if sh else None,
-            "groups_offered": [group_name(g) for g in ch.groups] if ch else None,
-            "key_shares_offered": [group_name(g) for g in wire.key_shares_offered] if ch and wire else None,
+            "groups_offered": list(_group_names(ch.groups)) if ch else None,
+            "key_shares_offered": list(_group_names(wire.key_shares_offered)) if ch and wire else None,
             "negotiated_group": group_name(negotiated) if negotiated is not None else None,
             "pq_hybrid": is_pq_group(negotiated) if negotiated is not None else None,
             "success": success,
@@ -412,8 +418,23 @@ class Correlator:
         }
 
 
+@lru_cache(maxsize=256)
+def _group_names(codes: tuple[int, ...]) -> tuple[str, ...]:
+    return tuple(group_name(g) for g in codes)
+
+
 def _iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """UTC time with microseconds, as datetime prints it (written per record, so cached per second)."""
+    seconds = math.floor(ts)
+    micro = round((ts - seconds) * 1_000_000)
+    if micro == 1_000_000:
+        seconds, micro = seconds + 1, 0
+    return f"{_iso_second(seconds)}.{micro:06d}Z"
+
+
+@lru_cache(maxsize=64)
+def _iso_second(seconds: int) -> str:
+    return datetime.fromtimestamp(seconds, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S")
 
 
 def endpoint_from_raw(family: int, addr: bytes, port: int) -> Endpoint | None:

@@ -9,6 +9,7 @@ only touches bcc, sockets and /proc.
 
 from __future__ import annotations
 
+import ctypes
 import json
 import logging
 import os
@@ -18,7 +19,7 @@ import socket
 import struct
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,9 +42,12 @@ SO_RCVBUFFORCE = 33
 SOL_PACKET = 263
 PACKET_STATISTICS = 6
 DRAIN_INTERVAL = 0.1  # seconds between passes of the correlator over what is waiting
-# The kernel wakes the sensor once this many events are waiting (or the 20 ms poll ends), not for
-# every event: on a busy host a wake-up per event costs the observed programs more than the probes.
-WAKEUP_EVENTS = 32
+# The sensor works in batches: it wakes every POLL_MS, or sooner when a CPU's perf buffer holds
+# WAKEUP_EVENTS events (capped at a quarter of the buffer), never once per event. Each wake-up is
+# paid for by the observed program that submitted the event, so fewer wake-ups cost it less.
+POLL_MS = 100
+WAKEUP_EVENTS = 1024
+PRIORITIES = ("idle", "normal")
 
 # (symbol, entry function, return function or None, argument registers the entry function reads):
 # the OpenSSL functions the sensor watches.
@@ -59,6 +63,14 @@ UPROBES: tuple[tuple[str, str, str | None, int], ...] = (
     ("SSL_free", "ssl_free_enter", None, 1),
 )
 _ROLES = {1: "client", 2: "server"}  # sock_t.role in bpf/tls_probes.c
+# struct event_t of bpf/tls_probes.c up to its SNI buffer (EVENT_SIZE_NO_SNI); checked at attach.
+_EVENT_FIELDS = (("ts_ns", "Q"), ("ssl", "Q"), ("ret", "q"), ("tgid", "I"), ("tid", "I"), ("kind", "I"),
+                 ("fd", "i"), ("family", "H"), ("sport", "H"), ("dport", "H"), ("sni_len", "H"),
+                 ("saddr", "16s"), ("daddr", "16s"), ("comm", "16s"))
+_EVENT = struct.Struct("<" + "".join(code for _, code in _EVENT_FIELDS))
+_TIMESPEC = struct.Struct("qq")
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": ")).encode
+_TCP_PORTS_SEQ = struct.Struct("!HHI")
 _OPENSSL_VERSION = re.compile(rb"OpenSSL (\d+\.\d+\.\d+[a-z]*)(?:-[\w.]+)? +\d{1,2} \w{3} \d{4}")
 
 
@@ -74,6 +86,7 @@ class CaptureOptions:
     ifaces: tuple[str, ...] = ()
     metrics_interval: float = 5.0
     perf_pages: int = 1024  # per CPU, a power of two
+    priority: str = "idle"  # "idle": run only on CPU time nothing else wants (SCHED_IDLE); "normal"
     packet_rcvbuf: int | None = 8 << 20  # bytes; None keeps the kernel default
     max_flow_packets: int = 1024  # segments per connection passed to user space before it gives up
     join_wait: float = 2.0
@@ -179,6 +192,15 @@ class ProcessResolver:
         return ProcessInfo(exe, lib.name if lib else None, lib.version if lib else None)
 
 
+def _check_event_layout(event_class: Any) -> None:
+    """`_EVENT` must describe bpf/tls_probes.c's struct event_t exactly; bcc knows the real layout."""
+    offsets = [getattr(event_class, name).offset for name, _ in _EVENT_FIELDS]
+    expected = [struct.calcsize("<" + "".join(code for _, code in _EVENT_FIELDS[:i])) for i in range(len(_EVENT_FIELDS))]
+    if offsets != expected or event_class.sni.offset != _EVENT.size:
+        raise SensorUnavailable(f"struct event_t does not match the decoder: offsets {offsets}, sni at "
+                                f"{event_class.sni.offset}; sensor.py's _EVENT needs updating")
+
+
 def _source(name: str) -> str:
     path = BPF_DIR / name
     try:
@@ -208,6 +230,10 @@ class Sensor:
         self._events: Any = None
         self._first_events: Any = None
         self._owner_table: Any = None
+        self._comms: dict[bytes, str] = {}
+        self._ips: dict[bytes, str] = {}
+        self._packet_buffer = bytearray(65536)
+        self._packet_view = memoryview(self._packet_buffer)
 
     # --- setup -------------------------------------------------------------------------------
 
@@ -235,8 +261,10 @@ class Sensor:
             for sym, enter, ret, args in UPROBES:
                 self._attach_uprobe(lib.path, sym, enter, ret, args, pid)
         self._events = self._bpf["events"]
+        _check_event_layout(type(self._events.event(ctypes.create_string_buffer(1024))))
         self._events.open_perf_buffer(
-            self._on_event, page_cnt=self.options.perf_pages, lost_cb=self._on_lost, wakeup_events=WAKEUP_EVENTS
+            self._on_event, page_cnt=self.options.perf_pages, lost_cb=self._on_lost,
+            wakeup_events=max(1, min(WAKEUP_EVENTS, self.options.perf_pages * 4096 // 4 // _EVENT.size)),
         )
         self._first_events = self._bpf["first_events"]
         self._first_events.open_perf_buffer(self._on_event, page_cnt=64, lost_cb=self._on_lost)
@@ -309,7 +337,7 @@ class Sensor:
 
                 # Close the per-CPU perf buffers while their map exists (bcc would try at exit, and fail).
                 for table in (self._events, self._first_events):
-                    for cpu in get_online_cpus():
+                    for cpu in get_online_cpus() if table is not None else ():
                         del table[cpu]
                 self._events = self._first_events = None
             self._bpf.cleanup()
@@ -352,52 +380,56 @@ class Sensor:
     def _on_lost(self, count: int) -> None:
         self.counters.perf_lost += count
 
-    def _on_event(self, _cpu: int, data: Any, _size: int) -> None:
+    def _on_event(self, _cpu: int, data: Any, size: int) -> None:
+        # Decoded with one precompiled struct rather than bcc's ctypes view: this runs for every
+        # probe event, and the sensor's CPU time is taken from the programs it watches.
         self.counters.probe_events += 1
-        ev = self._events.event(data)
-        kind = Kind(ev.kind)
+        raw = ctypes.string_at(data, size)
+        ts_ns, ssl, ret, tgid, tid, kind, fd, family, sport, dport, sni_len, saddr, daddr, comm = _EVENT.unpack_from(raw)
         src = dst = None
         role = None
-        if kind == Kind.FD and ev.family:  # the kernel attached the handshake's socket
-            role = _ROLES.get(ev.ret)
-            src = endpoint_from_raw(ev.family, bytes(ev.saddr), ev.sport)
-            dst = endpoint_from_raw(ev.family, bytes(ev.daddr), ev.dport) if ev.dport else None
+        if kind == Kind.FD and family:  # the kernel attached the handshake's socket
+            role = _ROLES.get(ret)
+            src = endpoint_from_raw(family, saddr, sport)
+            dst = endpoint_from_raw(family, daddr, dport) if dport else None
         sni = None
         if kind == Kind.SNI:
-            sni = bytes(ev.sni)[: ev.sni_len].decode("utf-8", errors="backslashreplace")
-        probe = ProbeEvent(
-                kind=kind,
-                ts=ev.ts_ns / 1e9 + self._clock_offset,
-                tgid=ev.tgid,
-                tid=ev.tid,
-                comm=bytes(ev.comm).split(b"\0", 1)[0].decode("utf-8", errors="backslashreplace"),
-                ssl=ev.ssl,
-                ret=ev.ret,
-                fd=ev.fd,
-                src=src,
-                dst=dst,
-                sni=sni,
-                role=role,
+            sni = raw[_EVENT.size : _EVENT.size + sni_len].decode("utf-8", errors="backslashreplace")
+        name = self._comms.get(comm)
+        if name is None:
+            name = self._comms[comm] = comm.split(b"\0", 1)[0].decode("utf-8", errors="backslashreplace")
+            if len(self._comms) > 4096:
+                self._comms.clear()
+        self._batch.append(
+            ProbeEvent(Kind(kind), ts_ns / 1e9 + self._clock_offset, tgid, tid, name, ssl, ret, fd, src, dst, sni, role)
         )
-        self._batch.append(probe)
 
     # --- packets -----------------------------------------------------------------------------
 
     def _drain_socket(self, sock: socket.socket, *, keep: bool) -> None:
+        recv, buf, view = sock.recvmsg_into, self._packet_buffer, self._packet_view
         while True:
             try:
-                data, anc, _flags, _addr = sock.recvmsg(65535, 64)
+                size, anc, _flags, _addr = recv([buf], 64)
             except (BlockingIOError, InterruptedError):
                 return
             if not keep:
                 continue
             self.counters.packets += 1
-            ts = time.time()
+            ts = None
             for level, kind, value in anc:
-                if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(value) >= 16:
-                    sec, nsec = struct.unpack("qq", value[:16])
+                if kind == SO_TIMESTAMPNS and level == socket.SOL_SOCKET and len(value) >= 16:
+                    sec, nsec = _TIMESPEC.unpack_from(value)
                     ts = sec + nsec / 1e9
-            self._on_packet(data, ts)
+            self._on_packet(bytes(view[:size]), ts if ts is not None else time.time())
+
+    def _ip(self, raw: bytes) -> str:
+        ip = self._ips.get(raw)
+        if ip is None:
+            if len(self._ips) > 4096:
+                self._ips.clear()
+            ip = self._ips[raw] = socket.inet_ntoa(raw)
+        return ip
 
     def _on_packet(self, data: bytes, ts: float) -> None:
         if len(data) < 20 or data[0] >> 4 != 4:
@@ -406,16 +438,16 @@ class Sensor:
         total = min(int.from_bytes(data[2:4], "big"), len(data))
         if len(data) < ihl + 20:
             return
-        sport, dport, seq = struct.unpack_from("!HHI", data, ihl)
+        sport, dport, seq = _TCP_PORTS_SEQ.unpack_from(data, ihl)
         doff = (data[ihl + 12] >> 4) * 4
         flags = data[ihl + 13]
-        src = Endpoint(socket.inet_ntoa(data[12:16]), sport)
-        dst = Endpoint(socket.inet_ntoa(data[16:20]), dport)
+        src = Endpoint(self._ip(data[12:16]), sport)
+        dst = Endpoint(self._ip(data[16:20]), dport)
         payload = data[ihl + doff : total]
         if not payload and (src, dst) not in self._reassembler:
             return  # the close of a connection already handed over
         key, conn = self._reassembler.add(src, dst, seq, payload, ts, fin=bool(flags & 0x01), rst=bool(flags & 0x04))
-        self._examine(key, conn, time.time(), sender=src, first_byte=payload[:1])
+        self._examine(key, conn, time.time(), sender=src, head=payload[:7])
 
     def _examine(
         self,
@@ -425,7 +457,7 @@ class Sensor:
         *,
         idle: bool = False,
         sender: Endpoint | None = None,
-        first_byte: bytes = b"",
+        head: bytes = b"",
     ) -> None:
         # The client is the side whose bytes begin with a ClientHello (0x16 record, handshake type 1).
         client = next(
@@ -445,7 +477,7 @@ class Sensor:
         if not (conn.closed or idle):
             if not (s_stream and s_stream.data):
                 return  # nothing can have finished before the server has spoken
-            if sender == c_dst and first_byte not in (b"\x14", b"\x15"):
+            if sender == c_dst and head[:1] not in (b"\x14", b"\x15"):
                 # A server segment ends a handshake only if it is an alert or (TLS 1.2) its closing
                 # ChangeCipherSpec; anything else waits for the client's next segment or the close.
                 return
@@ -453,8 +485,8 @@ class Sensor:
         if not summary.complete:
             return
         self._reassembler.pop(key)
-        if not conn.closed:
-            self._forget_flow(key)
+        if not conn.closed and not (sender == c_src and _ends_handshake(head)):
+            self._forget_flow(key)  # (the filter forgets by itself at the client's first encrypted record)
         if summary.client_hello is None:
             self.counters.wire_not_tls += 1
             return
@@ -499,6 +531,13 @@ class Sensor:
             pass
 
 
+def _ends_handshake(head: bytes) -> bool:
+    """The test of bpf/tls_wire.c's handshake_over(): a client segment opening with an encrypted
+    record, alone or after the one-byte ChangeCipherSpec record, after which the filter forgets
+    the connection by itself."""
+    return head[:1] == b"\x17" or (head[:1] == b"\x14" and head[6:7] == b"\x17")
+
+
 class _EmptyStream:
     data = b""
 
@@ -514,7 +553,8 @@ def _ip_int(ip: str) -> int:
 
 
 class JsonLines:
-    """Appends one JSON object per line, each with a single write(), so every line on disk is whole."""
+    """Appends JSON objects one per line; every write() holds whole lines only, so every line on
+    disk is whole whenever the process is killed."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -525,7 +565,14 @@ class JsonLines:
             raise CarnotError(f"cannot write: {e.strerror}", path=path) from e
 
     def write(self, obj: dict[str, Any]) -> None:
-        os.write(self._fd, (json.dumps(obj, ensure_ascii=False, separators=(", ", ": ")) + "\n").encode("utf-8"))
+        self.write_many((obj,))
+
+    def write_many(self, objs: Iterable[dict[str, Any]]) -> None:
+        """Several lines with one write() (a batch of handshakes costs one system call, not one each)."""
+        data = "".join(_dumps(obj) + "\n" for obj in objs).encode("utf-8")
+        view = memoryview(data)
+        while view:
+            view = view[os.write(self._fd, view):]
 
     def close(self) -> None:
         os.close(self._fd)
@@ -574,6 +621,7 @@ def capture(options: CaptureOptions, *, on_ready: Callable[[dict[str, Any]], Non
         with stop.installed():
             sensor.attach()
             correlator.resolve = ProcessResolver(sensor.libraries)
+            _set_priority(options.priority)
             ready = {
                 "type": "ready",
                 "ts": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -583,6 +631,7 @@ def capture(options: CaptureOptions, *, on_ready: Callable[[dict[str, Any]], Non
                 "libraries": [{"path": lib.path, "name": lib.name, "version": lib.version} for lib in sensor.libraries],
                 "probes": sensor.probes,
                 "single_stepped_probes": sensor.single_stepped,
+                "priority": options.priority,
             }
             writer.write(ready)
             if on_ready:
@@ -591,10 +640,9 @@ def capture(options: CaptureOptions, *, on_ready: Callable[[dict[str, Any]], Non
             next_metrics = time.monotonic() + options.metrics_interval
             next_drain = 0.0
             while not stop.raised and (deadline is None or time.monotonic() < deadline):
-                sensor.poll(20)
+                sensor.poll(POLL_MS)
                 if time.monotonic() >= next_drain:
-                    for record in correlator.drain(time.time()):
-                        writer.write(record)
+                    writer.write_many(correlator.drain(time.time()))
                     next_drain = time.monotonic() + DRAIN_INTERVAL
                 if time.monotonic() >= next_metrics:
                     sensor.read_drops()
@@ -602,8 +650,7 @@ def capture(options: CaptureOptions, *, on_ready: Callable[[dict[str, Any]], Non
                     next_metrics += options.metrics_interval
             sensor.poll(0)
             sensor.finish()
-            for record in correlator.drain(time.time(), final=True):
-                writer.write(record)
+            writer.write_many(correlator.drain(time.time(), final=True))
             sensor.close()
             final = metrics_line(sensor.counters, correlator, sensor._reassembler.evictions)
             final["final"] = True
@@ -615,6 +662,19 @@ def capture(options: CaptureOptions, *, on_ready: Callable[[dict[str, Any]], Non
     metrics_path = options.out.with_name("sensor_metrics.json")
     write_atomic(metrics_path, pretty_json({k: v for k, v in final.items() if k != "type"}))
     return CaptureSummary(options.out, metrics_path, final)
+
+
+def _set_priority(priority: str) -> None:
+    """"idle" puts the sensor under SCHED_IDLE once its probes are attached: it then runs only on
+    CPU time no other task wants, so it never delays the programs it observes. On a host with no
+    idle CPU at all it falls behind, its buffers fill, and the loss is counted as kernel drops."""
+    if priority == "idle":
+        try:
+            os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+        except OSError as e:
+            log.warning("cannot lower the sensor's priority (SCHED_IDLE): %s", e.strerror)
+    elif priority != "normal":
+        raise CarnotError(f"unknown priority {priority!r} (expected one of {', '.join(PRIORITIES)})")
 
 
 class _StopFlag:

@@ -121,8 +121,11 @@ def _u16_list(data: bytes) -> tuple[int, ...]:
     return struct.unpack(f">{len(data) // 2}H", data)
 
 
+_GREASE = frozenset(v for v in range(0x0A0A, 0x10000, 0x1010) if is_grease(v))
+
+
 def _no_grease(values: tuple[int, ...]) -> tuple[int, ...]:
-    return tuple(v for v in values if not is_grease(v))
+    return tuple(v for v in values if v not in _GREASE)
 
 
 def _extensions(reader: _Reader) -> dict[int, bytes]:
@@ -161,7 +164,7 @@ def parse_client_hello(body: bytes) -> ClientHello:
         while entries.remaining():
             group = entries.u16()
             entries.vector(2)
-            if not is_grease(group):
+            if group not in _GREASE:
                 shares.append(group)
     return ClientHello(
         legacy_version=legacy_version,
