@@ -109,6 +109,7 @@ struct owner_key {
 };
 
 struct owner_t {
+    u64 ts_ns;  // when the socket was connected or accepted: tells a reused client port apart
     u32 tgid;
     u32 tid;
     s32 fd;
@@ -124,7 +125,7 @@ static __always_inline void remember_socket(u32 tgid, u32 tid, s32 fd, const cha
     sock_by_fd.update(&fk, sock);
     struct owner_key ok = {.port = sock->client_port, .role = sock->role};
     __builtin_memcpy(ok.addr, sock->client_addr, 16);
-    struct owner_t owner = {.tgid = tgid, .tid = tid, .fd = fd};
+    struct owner_t owner = {.ts_ns = bpf_ktime_get_ns(), .tgid = tgid, .tid = tid, .fd = fd};
     __builtin_memcpy(owner.comm, comm, TASK_COMM_LEN);
     owner_by_client.update(&ok, &owner);
 }

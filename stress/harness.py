@@ -134,7 +134,9 @@ def _stop_sensor(
     return final, len(matched), failures
 
 
-def run_stress(*, rounds: int = 6, phase_seconds: float = 6.0, workers: int = 2, priority: str = "idle") -> dict[str, Any]:
+def run_stress(
+    *, rounds: int = 6, phase_seconds: float = 6.0, workers: int = 2, priority: str = "idle"
+) -> dict[str, Any]:
     """Phases off, on, off, on, ..., off: every sensor-on phase sits between two sensor-off phases,
     and its ratio is taken against their mean, which cancels a drift of the machine's speed."""
     phases: list[Phase] = []
@@ -179,8 +181,8 @@ def summarise(phases: list[Phase], load_before: tuple[float, ...], load_after: t
     per_round = []
     for i, p in enumerate(phases):
         if p.sensor:
-            around = [q.load.rate for q in (phases[i - 1] if i else None, phases[i + 1] if i + 1 < len(phases) else None)
-                      if q is not None and not q.sensor]
+            neighbours = (phases[i - 1] if i else None, phases[i + 1] if i + 1 < len(phases) else None)
+            around = [q.load.rate for q in neighbours if q is not None and not q.sensor]
             if around and sum(around):
                 per_round.append(round(p.load.rate / (sum(around) / len(around)), 4))
     ratio = sum(per_round) / len(per_round) if per_round else 0.0

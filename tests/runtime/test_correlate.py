@@ -102,3 +102,34 @@ def test_fd_and_ssl_address_reused_by_many_connections_before_a_drain_each_join_
     assert len(records) == 40
     assert all(r["source"] == "uprobe+wire" for r in records)
     assert sorted(r["src_port"] for r in records) == list(range(41000, 41040))
+
+
+def test_owners_of_a_wire_only_flow_are_looked_up_only_when_its_join_window_closes() -> None:
+    asked: list[tuple[Endpoint, Endpoint, float]] = []
+
+    def owners(client: Endpoint, server: Endpoint, before: float) -> list[ProbeEvent]:
+        asked.append((client, server, before))
+        return [ProbeEvent(Kind.ACCEPT, 9.9, tgid=77, tid=78, comm="tlslite", fd=9, src=client)]
+
+    c = Correlator(host="h", lookup_owners=owners, join_wait=1.0)
+    c.on_flow(wire_flow(0x001D), now=10.01)
+    assert c.drain(10.5) == [] and asked == []
+    [record] = c.drain(11.1)
+    assert asked == [(CLIENT, SERVER, 10.01)]
+    assert (record["source"], record["role"], record["pid"], record["comm"]) == ("wire", "server", 77, "tlslite")
+
+
+def test_a_flow_both_of_whose_ends_joined_a_process_view_never_asks_for_owners() -> None:
+    def owners(client: Endpoint, server: Endpoint, before: float) -> list[ProbeEvent]:
+        raise AssertionError("no owner lookup was needed")
+
+    c = Correlator(host="h", lookup_owners=owners, join_wait=1.0)
+    for tgid, role, ssl in ((42, "client", 7), (43, "server", 8)):
+        c.on_probe(ProbeEvent(Kind.HANDSHAKE_ENTER, 10.0, tgid=tgid, tid=tgid, comm="x", ssl=ssl))
+        c.on_probe(ProbeEvent(Kind.FD, 10.0, tgid=tgid, tid=tgid, comm="x", ssl=ssl, fd=5, src=CLIENT, dst=SERVER,
+                              role=role))
+        c.on_probe(ProbeEvent(Kind.HANDSHAKE_RETURN, 10.004, tgid=tgid, tid=tgid, comm="x", ssl=ssl, ret=1))
+    c.on_flow(wire_flow(), now=10.01)
+    records = c.drain(10.02)
+    assert sorted((r["role"], r["source"]) for r in records) == [("client", "uprobe+wire"), ("server", "uprobe+wire")]
+    assert c.drain(99.0) == []

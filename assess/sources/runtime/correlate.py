@@ -137,6 +137,9 @@ class _PendingFlow:
 
 
 Resolver = Callable[[int], ProcessInfo]
+# (client, server, time the wire view finished) -> CONNECT/ACCEPT events of the processes at the
+# ends of that connection, from a table of sockets kept elsewhere (the sensor's kernel table).
+OwnerLookup = Callable[[Endpoint, Endpoint, float], list[ProbeEvent]]
 
 
 def _no_process_info(_: int) -> ProcessInfo:
@@ -151,12 +154,14 @@ class Correlator:
         *,
         host: str,
         resolve: Resolver = _no_process_info,
+        lookup_owners: OwnerLookup | None = None,
         join_wait: float = 2.0,
         timeout: float = 15.0,
         max_entries: int = 65536,
     ) -> None:
         self.host = host
         self.resolve = resolve
+        self.lookup_owners = lookup_owners
         self.join_wait = join_wait
         self.timeout = timeout
         self.max_entries = max_entries
@@ -354,6 +359,15 @@ class Correlator:
 
     def _wire_records(self, pending: _PendingFlow) -> list[dict[str, Any]]:
         flow = pending.flow
+        missing = [r for r in ("client", "server")
+                   if r not in pending.claimed and (flow.client, r) not in self._by_client]
+        if missing and self.lookup_owners is not None:
+            # Asked only now, for the ends no probe handshake claimed: most TLS connections are
+            # OpenSSL's at both ends and never need it.
+            for ev in self.lookup_owners(flow.client, flow.server, pending.done_at):
+                role = "client" if ev.kind == Kind.CONNECT else "server"
+                if role in missing and ev.src is not None:
+                    self._note_socket(ev, role)
         records = []
         for role in ("client", "server"):
             sock = self._by_client.get((flow.client, role))

@@ -60,7 +60,7 @@ def is_emulated(code: bytes) -> bool:
     if b0 == 0x41 and len(code) == 2 and 0x50 <= code[1] <= 0x57:
         return True
     if b0 == 0x66:  # operand-size prefixed nops (66 90, 66 0F 1F ...)
-        return code[1:2] == b"\x90" and len(code) == 2 or code[1:3] == b"\x0f\x1f"
+        return (code[1:2] == b"\x90" and len(code) == 2) or code[1:3] == b"\x0f\x1f"
     if b0 == 0x0F and len(code) >= 3 and code[1] == 0x1F:
         return True
     if b0 in (0xE8, 0xE9) and len(code) == 5:

@@ -195,7 +195,8 @@ class ProcessResolver:
 def _check_event_layout(event_class: Any) -> None:
     """`_EVENT` must describe bpf/tls_probes.c's struct event_t exactly; bcc knows the real layout."""
     offsets = [getattr(event_class, name).offset for name, _ in _EVENT_FIELDS]
-    expected = [struct.calcsize("<" + "".join(code for _, code in _EVENT_FIELDS[:i])) for i in range(len(_EVENT_FIELDS))]
+    expected = [struct.calcsize("<" + "".join(code for _, code in _EVENT_FIELDS[:i]))
+                for i in range(len(_EVENT_FIELDS))]
     if offsets != expected or event_class.sni.offset != _EVENT.size:
         raise SensorUnavailable(f"struct event_t does not match the decoder: offsets {offsets}, sni at "
                                 f"{event_class.sni.offset}; sensor.py's _EVENT needs updating")
@@ -385,7 +386,8 @@ class Sensor:
         # probe event, and the sensor's CPU time is taken from the programs it watches.
         self.counters.probe_events += 1
         raw = ctypes.string_at(data, size)
-        ts_ns, ssl, ret, tgid, tid, kind, fd, family, sport, dport, sni_len, saddr, daddr, comm = _EVENT.unpack_from(raw)
+        (ts_ns, ssl, ret, tgid, tid, kind, fd, family, sport, dport, sni_len, saddr, daddr,
+         comm) = _EVENT.unpack_from(raw)
         src = dst = None
         role = None
         if kind == Kind.FD and family:  # the kernel attached the handshake's socket
@@ -493,13 +495,12 @@ class Sensor:
         self.counters.wire_flows += 1
         if idle and summary.completed_at is None and not summary.alert:
             self.counters.wire_timeouts += 1
-        for probe in self._owners(c_src, c_dst, conn.first_seen):
-            self.correlator.on_probe(probe, now)
         self.correlator.on_flow(WireFlow(c_src, c_dst, summary, conn.first_seen, timed_out=idle), now)
 
-    def _owners(self, client: Endpoint, server: Endpoint, ts: float) -> list[ProbeEvent]:
+    def owners(self, client: Endpoint, server: Endpoint, before: float) -> list[ProbeEvent]:
         """The processes at either end of a TLS connection, from the kernel's table of who connected
-        and who accepted (filled by the connect/accept tracepoints), as socket events."""
+        and who accepted (filled by the connect/accept tracepoints), as socket events. An entry made
+        after `before` (when the wire view finished) is a later connection from the same port."""
         out = []
         for code, kind in ((1, Kind.CONNECT), (2, Kind.ACCEPT)):
             key = self._owner_table.Key()
@@ -509,8 +510,11 @@ class Sensor:
                 owner = self._owner_table[key]
             except KeyError:
                 continue
+            seen = owner.ts_ns / 1e9 + self._clock_offset
+            if seen > before + 0.1:
+                continue
             comm = bytes(owner.comm).split(b"\0", 1)[0].decode("utf-8", errors="backslashreplace")
-            out.append(ProbeEvent(kind, ts, owner.tgid, owner.tid, comm, fd=owner.fd, src=client,
+            out.append(ProbeEvent(kind, seen, owner.tgid, owner.tid, comm, fd=owner.fd, src=client,
                                   dst=server if kind == Kind.CONNECT else None))
         return out
 
@@ -621,6 +625,7 @@ def capture(options: CaptureOptions, *, on_ready: Callable[[dict[str, Any]], Non
         with stop.installed():
             sensor.attach()
             correlator.resolve = ProcessResolver(sensor.libraries)
+            correlator.lookup_owners = sensor.owners
             _set_priority(options.priority)
             ready = {
                 "type": "ready",

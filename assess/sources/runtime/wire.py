@@ -85,148 +85,146 @@ class ServerHello:
         return self.selected_version if self.selected_version is not None else self.legacy_version
 
 
-class _Reader:
-    """Bounds-checked big-endian reads; every overrun is a WireParseError."""
-
-    def __init__(self, data: bytes) -> None:
-        self.data = data
-        self.pos = 0
-
-    def take(self, n: int) -> bytes:
-        if n < 0 or self.pos + n > len(self.data):
-            raise WireParseError(f"truncated: wanted {n} bytes at {self.pos} of {len(self.data)}")
-        chunk = self.data[self.pos : self.pos + n]
-        self.pos += n
-        return chunk
-
-    def u8(self) -> int:
-        return self.take(1)[0]
-
-    def u16(self) -> int:
-        return int.from_bytes(self.take(2), "big")
-
-    def u24(self) -> int:
-        return int.from_bytes(self.take(3), "big")
-
-    def vector(self, length_bytes: int) -> bytes:
-        return self.take(int.from_bytes(self.take(length_bytes), "big"))
-
-    def remaining(self) -> int:
-        return len(self.data) - self.pos
+# The hello parsers index the bytes directly instead of going through a reader object: the live
+# sensor parses two hellos per connection, and a method call per field was most of its CPU time.
 
 
-def _u16_list(data: bytes) -> tuple[int, ...]:
-    if len(data) % 2:
-        raise WireParseError("odd length in a list of 16-bit values")
-    return struct.unpack(f">{len(data) // 2}H", data)
+def _vector(data: bytes, pos: int, width: int, limit: int) -> tuple[int, int]:
+    """(start, end) of the vector at `pos` whose length takes `width` bytes; it must end by `limit`."""
+    start = pos + width
+    if start > limit:
+        raise WireParseError(f"truncated: wanted {width} bytes at {pos} of {limit}")
+    length = data[pos] if width == 1 else (data[pos] << 8) | data[pos + 1]
+    end = start + length
+    if end > limit:
+        raise WireParseError(f"truncated: wanted {length} bytes at {start} of {limit}")
+    return start, end
+
+
+def _u16(data: bytes, pos: int, limit: int) -> int:
+    if pos + 2 > limit:
+        raise WireParseError(f"truncated: wanted 2 bytes at {pos} of {limit}")
+    return (data[pos] << 8) | data[pos + 1]
 
 
 _GREASE = frozenset(v for v in range(0x0A0A, 0x10000, 0x1010) if is_grease(v))
 
 
-def _no_grease(values: tuple[int, ...]) -> tuple[int, ...]:
+def _u16_list(data: bytes, start: int, end: int) -> tuple[int, ...]:
+    """The 16-bit values in data[start:end], GREASE values dropped."""
+    if (end - start) % 2:
+        raise WireParseError("odd length in a list of 16-bit values")
+    values = struct.unpack_from(f">{(end - start) // 2}H", data, start)
     return tuple(v for v in values if v not in _GREASE)
 
 
-def _extensions(reader: _Reader) -> dict[int, bytes]:
-    """Extensions of a hello; the first occurrence of a type wins (duplicates are illegal anyway)."""
-    out: dict[int, bytes] = {}
-    if reader.remaining() == 0:
+def _extensions(data: bytes, pos: int) -> dict[int, tuple[int, int]]:
+    """Extensions of a hello starting at `pos`, as type -> (start, end) of the body; the first
+    occurrence of a type wins (duplicates are illegal anyway). No extensions block is no extensions."""
+    out: dict[int, tuple[int, int]] = {}
+    if pos == len(data):
         return out
-    block = _Reader(reader.vector(2))
-    while block.remaining():
-        ext_type = block.u16()
-        body = block.vector(2)
+    p, end = _vector(data, pos, 2, len(data))
+    while p < end:
+        ext_type = _u16(data, p, end)
+        body = _vector(data, p + 2, 2, end)
         out.setdefault(ext_type, body)
+        p = body[1]
     return out
+
+
+def _hello_prefix(body: bytes) -> int:
+    """Position after legacy_version, random and the session id of a hello."""
+    if len(body) < 35:
+        raise WireParseError(f"truncated: wanted 35 bytes at 0 of {len(body)}")
+    return _vector(body, 34, 1, len(body))[1]
 
 
 @lru_cache(maxsize=1024)  # a live connection is summarised again as each segment arrives
 def parse_client_hello(body: bytes) -> ClientHello:
     """Parse a ClientHello handshake message body (without the 4-byte handshake header)."""
-    r = _Reader(body)
-    legacy_version = r.u16()
-    r.take(32)  # random
-    r.vector(1)  # legacy_session_id
-    suites = _no_grease(_u16_list(r.vector(2)))
-    r.vector(1)  # compression methods
-    ext = _extensions(r)
+    n = len(body)
+    pos = _hello_prefix(body)
+    start, pos = _vector(body, pos, 2, n)
+    suites = _u16_list(body, start, pos)
+    pos = _vector(body, pos, 1, n)[1]  # compression methods
+    ext = _extensions(body, pos)
 
     versions: tuple[int, ...] = ()
-    if EXT_SUPPORTED_VERSIONS in ext:
-        versions = _no_grease(_u16_list(_Reader(ext[EXT_SUPPORTED_VERSIONS]).vector(1)))
+    if (found := ext.get(EXT_SUPPORTED_VERSIONS)) is not None:
+        versions = _u16_list(body, *_vector(body, found[0], 1, found[1]))
     groups: tuple[int, ...] = ()
-    if EXT_SUPPORTED_GROUPS in ext:
-        groups = _no_grease(_u16_list(_Reader(ext[EXT_SUPPORTED_GROUPS]).vector(2)))
+    if (found := ext.get(EXT_SUPPORTED_GROUPS)) is not None:
+        groups = _u16_list(body, *_vector(body, found[0], 2, found[1]))
     shares: list[int] = []
-    if EXT_KEY_SHARE in ext:
-        entries = _Reader(_Reader(ext[EXT_KEY_SHARE]).vector(2))
-        while entries.remaining():
-            group = entries.u16()
-            entries.vector(2)
+    if (found := ext.get(EXT_KEY_SHARE)) is not None:
+        p, end = _vector(body, found[0], 2, found[1])
+        while p < end:
+            group = _u16(body, p, end)
+            p = _vector(body, p + 2, 2, end)[1]
             if group not in _GREASE:
                 shares.append(group)
     return ClientHello(
-        legacy_version=legacy_version,
+        legacy_version=(body[0] << 8) | body[1],
         cipher_suites=suites,
         supported_versions=versions,
         groups=groups,
         key_shares=tuple(shares),
-        sni=_server_name(ext.get(EXT_SERVER_NAME)),
-        alpn=_alpn(ext.get(EXT_ALPN)),
+        sni=_server_name(body, ext.get(EXT_SERVER_NAME)),
+        alpn=_alpn(body, ext.get(EXT_ALPN)),
     )
 
 
-def _server_name(body: bytes | None) -> str | None:
-    if body is None:
+def _server_name(data: bytes, where: tuple[int, int] | None) -> str | None:
+    if where is None:
         return None
-    names = _Reader(_Reader(body).vector(2))
-    while names.remaining():
-        name_type = names.u8()
-        name = names.vector(2)
+    p, end = _vector(data, where[0], 2, where[1])
+    while p < end:
+        name_type = data[p]
+        start, p = _vector(data, p + 1, 2, end)
         if name_type == 0:  # host_name
             # An SNI is attacker-controlled bytes; keep them all, undecodable ones escaped.
-            return name.decode("utf-8", errors="backslashreplace")
+            return data[start:p].decode("utf-8", errors="backslashreplace")
     return None
 
 
-def _alpn(body: bytes | None) -> tuple[str, ...]:
-    if body is None:
+def _alpn(data: bytes, where: tuple[int, int] | None) -> tuple[str, ...]:
+    if where is None:
         return ()
-    protos = _Reader(_Reader(body).vector(2))
+    p, end = _vector(data, where[0], 2, where[1])
     out: list[str] = []
-    while protos.remaining():
-        out.append(protos.vector(1).decode("utf-8", errors="backslashreplace"))
+    while p < end:
+        start, p = _vector(data, p, 1, end)
+        out.append(data[start:p].decode("utf-8", errors="backslashreplace"))
     return tuple(out)
 
 
 @lru_cache(maxsize=1024)
 def parse_server_hello(body: bytes) -> ServerHello:
     """Parse a ServerHello (or HelloRetryRequest) body."""
-    r = _Reader(body)
-    legacy_version = r.u16()
-    random = r.take(32)
-    r.vector(1)  # legacy_session_id_echo
-    suite = r.u16()
-    r.u8()  # compression
-    ext = _extensions(r)
-    hello_retry = random == HELLO_RETRY_RANDOM
+    n = len(body)
+    pos = _hello_prefix(body)
+    suite = _u16(body, pos, n)
+    if pos + 3 > n:
+        raise WireParseError(f"truncated: wanted 1 bytes at {pos + 2} of {n}")  # compression
+    ext = _extensions(body, pos + 3)
     selected = None
-    if EXT_SUPPORTED_VERSIONS in ext:
-        selected = _Reader(ext[EXT_SUPPORTED_VERSIONS]).u16()
+    if (found := ext.get(EXT_SUPPORTED_VERSIONS)) is not None:
+        selected = _u16(body, found[0], found[1])
     group = None
-    if EXT_KEY_SHARE in ext:
+    if (found := ext.get(EXT_KEY_SHARE)) is not None:
         # ServerHello: KeyShareEntry (group, key); HelloRetryRequest: just the selected group.
-        group = _Reader(ext[EXT_KEY_SHARE]).u16()
-    return ServerHello(legacy_version, suite, selected, group, hello_retry)
+        group = _u16(body, found[0], found[1])
+    return ServerHello((body[0] << 8) | body[1], suite, selected, group, body[2:34] == HELLO_RETRY_RANDOM)
 
 
 def parse_ecdhe_server_key_exchange(body: bytes) -> int | None:
     """The named group of a TLS 1.2 ECDHE ServerKeyExchange, or None when it is not a named curve."""
-    r = _Reader(body)
-    if r.u8() != 3:  # ECCurveType.named_curve
+    if not body:
+        raise WireParseError("truncated: wanted 1 bytes at 0 of 0")
+    if body[0] != 3:  # ECCurveType.named_curve
         return None
-    return r.u16()
+    return _u16(body, 1, len(body))
 
 
 def scan_records(stream: bytes) -> tuple[list[Record], int]:
