@@ -105,22 +105,22 @@ def test_fd_and_ssl_address_reused_by_many_connections_before_a_drain_each_join_
 
 
 def test_owners_of_a_wire_only_flow_are_looked_up_only_when_its_join_window_closes() -> None:
-    asked: list[tuple[Endpoint, Endpoint, float]] = []
+    asked: list[tuple[Endpoint, Endpoint, float, tuple[str, ...]]] = []
 
-    def owners(client: Endpoint, server: Endpoint, before: float) -> list[ProbeEvent]:
-        asked.append((client, server, before))
+    def owners(client: Endpoint, server: Endpoint, before: float, roles: tuple[str, ...]) -> list[ProbeEvent]:
+        asked.append((client, server, before, roles))
         return [ProbeEvent(Kind.ACCEPT, 9.9, tgid=77, tid=78, comm="tlslite", fd=9, src=client)]
 
     c = Correlator(host="h", lookup_owners=owners, join_wait=1.0)
     c.on_flow(wire_flow(0x001D), now=10.01)
     assert c.drain(10.5) == [] and asked == []
     [record] = c.drain(11.1)
-    assert asked == [(CLIENT, SERVER, 10.01)]
+    assert asked == [(CLIENT, SERVER, 10.01, ("client", "server"))]
     assert (record["source"], record["role"], record["pid"], record["comm"]) == ("wire", "server", 77, "tlslite")
 
 
 def test_a_flow_both_of_whose_ends_joined_a_process_view_never_asks_for_owners() -> None:
-    def owners(client: Endpoint, server: Endpoint, before: float) -> list[ProbeEvent]:
+    def owners(client: Endpoint, server: Endpoint, before: float, roles: tuple[str, ...]) -> list[ProbeEvent]:
         raise AssertionError("no owner lookup was needed")
 
     c = Correlator(host="h", lookup_owners=owners, join_wait=1.0)

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import IntEnum
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from assess.sources.runtime.reassembly import Endpoint
 from assess.sources.runtime.wire import WireHandshake, version_name
@@ -47,8 +47,7 @@ SOCKETS_PER_FD = 16
 FATAL_SSL_ERRORS = frozenset({1, 5, 6})
 
 
-@dataclass(frozen=True)
-class ProbeEvent:
+class ProbeEvent(NamedTuple):  # a tuple: the sensor makes several per handshake, and tuples are cheap
     kind: Kind
     ts: float  # wall-clock seconds
     tgid: int
@@ -137,9 +136,10 @@ class _PendingFlow:
 
 
 Resolver = Callable[[int], ProcessInfo]
-# (client, server, time the wire view finished) -> CONNECT/ACCEPT events of the processes at the
-# ends of that connection, from a table of sockets kept elsewhere (the sensor's kernel table).
-OwnerLookup = Callable[[Endpoint, Endpoint, float], list[ProbeEvent]]
+# (client, server, time the wire view finished, roles wanted) -> CONNECT/ACCEPT events of the
+# processes at those ends of the connection, from a table of sockets kept elsewhere (the sensor's
+# kernel table).
+OwnerLookup = Callable[[Endpoint, Endpoint, float, tuple[str, ...]], list[ProbeEvent]]
 
 
 def _no_process_info(_: int) -> ProcessInfo:
@@ -364,7 +364,7 @@ class Correlator:
         if missing and self.lookup_owners is not None:
             # Asked only now, for the ends no probe handshake claimed: most TLS connections are
             # OpenSSL's at both ends and never need it.
-            for ev in self.lookup_owners(flow.client, flow.server, pending.done_at):
+            for ev in self.lookup_owners(flow.client, flow.server, pending.done_at, tuple(missing)):
                 role = "client" if ev.kind == Kind.CONNECT else "server"
                 if role in missing and ev.src is not None:
                     self._note_socket(ev, role)

@@ -497,12 +497,16 @@ class Sensor:
             self.counters.wire_timeouts += 1
         self.correlator.on_flow(WireFlow(c_src, c_dst, summary, conn.first_seen, timed_out=idle), now)
 
-    def owners(self, client: Endpoint, server: Endpoint, before: float) -> list[ProbeEvent]:
+    def owners(
+        self, client: Endpoint, server: Endpoint, before: float, roles: tuple[str, ...] = ("client", "server")
+    ) -> list[ProbeEvent]:
         """The processes at either end of a TLS connection, from the kernel's table of who connected
         and who accepted (filled by the connect/accept tracepoints), as socket events. An entry made
         after `before` (when the wire view finished) is a later connection from the same port."""
         out = []
-        for code, kind in ((1, Kind.CONNECT), (2, Kind.ACCEPT)):
+        for code, kind, role in ((1, Kind.CONNECT, "client"), (2, Kind.ACCEPT, "server")):
+            if role not in roles:
+                continue
             key = self._owner_table.Key()
             key.addr[:4] = list(socket.inet_aton(client.ip))
             key.port, key.role = client.port, code

@@ -10,7 +10,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from assess.tlsnames import is_grease
 
@@ -53,8 +53,7 @@ def version_name(code: int | None) -> str | None:
     return VERSION_NAMES.get(code, f"0x{code:04X}")
 
 
-@dataclass(frozen=True)
-class Record:
+class Record(NamedTuple):
     content_type: int
     version: int
     fragment: bytes
@@ -115,7 +114,7 @@ def _u16_list(data: bytes, start: int, end: int) -> tuple[int, ...]:
     if (end - start) % 2:
         raise WireParseError("odd length in a list of 16-bit values")
     values = struct.unpack_from(f">{(end - start) // 2}H", data, start)
-    return tuple(v for v in values if v not in _GREASE)
+    return values if _GREASE.isdisjoint(values) else tuple([v for v in values if v not in _GREASE])
 
 
 def _extensions(data: bytes, pos: int) -> dict[int, tuple[int, int]]:
@@ -249,8 +248,7 @@ def scan_records(stream: bytes) -> tuple[list[Record], int]:
     return records, pos
 
 
-@dataclass(frozen=True)
-class HandshakeMessage:
+class HandshakeMessage(NamedTuple):
     msg_type: int
     body: bytes
     end_offset: int  # stream offset of the last byte of the record that completed it
