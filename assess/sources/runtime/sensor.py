@@ -28,6 +28,7 @@ from typing import Any
 from assess.errors import CarnotError
 from assess.fsio import pretty_json, write_atomic
 from assess.sources.runtime.correlate import Correlator, Kind, ProbeEvent, ProcessInfo, WireFlow, endpoint_from_raw
+from assess.sources.runtime.packetring import PacketRing
 from assess.sources.runtime.probepoints import probe_point
 from assess.sources.runtime.reassembly import Connection, Endpoint, Reassembler
 from assess.sources.runtime.wire import summarise_handshake
@@ -35,12 +36,6 @@ from assess.sources.runtime.wire import summarise_handshake
 log = logging.getLogger(__name__)
 
 BPF_DIR = Path(__file__).resolve().parents[3] / "bpf"
-ETH_P_ALL = 0x0003
-SO_ATTACH_BPF = 50
-SO_TIMESTAMPNS = 35
-SO_RCVBUFFORCE = 33
-SOL_PACKET = 263
-PACKET_STATISTICS = 6
 DRAIN_INTERVAL = 0.1  # seconds between passes of the correlator over what is waiting
 # The sensor works in batches: it wakes every POLL_MS, or sooner when a CPU's perf buffer holds
 # WAKEUP_EVENTS events (capped at a quarter of the buffer), never once per event. Each wake-up is
@@ -68,7 +63,6 @@ _EVENT_FIELDS = (("ts_ns", "Q"), ("ssl", "Q"), ("ret", "q"), ("tgid", "I"), ("ti
                  ("fd", "i"), ("family", "H"), ("sport", "H"), ("dport", "H"), ("sni_len", "H"),
                  ("saddr", "16s"), ("daddr", "16s"), ("comm", "16s"))
 _EVENT = struct.Struct("<" + "".join(code for _, code in _EVENT_FIELDS))
-_TIMESPEC = struct.Struct("qq")
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": ")).encode
 _TCP_PORTS_SEQ = struct.Struct("!HHI")
 _OPENSSL_VERSION = re.compile(rb"OpenSSL (\d+\.\d+\.\d+[a-z]*)(?:-[\w.]+)? +\d{1,2} \w{3} \d{4}")
@@ -223,7 +217,7 @@ class Sensor:
 
     def __post_init__(self) -> None:
         self._bpf: Any = None
-        self._sockets: list[socket.socket] = []
+        self._rings: list[PacketRing] = []
         self._reassembler = Reassembler(max_bytes=65536)
         self._clock_offset = time.time() - time.monotonic()
         self._flow_table: Any = None
@@ -233,8 +227,6 @@ class Sensor:
         self._owner_table: Any = None
         self._comms: dict[bytes, str] = {}
         self._ips: dict[bytes, str] = {}
-        self._packet_buffer = bytearray(65536)
-        self._packet_view = memoryview(self._packet_buffer)
 
     # --- setup -------------------------------------------------------------------------------
 
@@ -309,29 +301,22 @@ class Sensor:
         from bcc import BPF
 
         fn = self._bpf.load_func("tls_wire", BPF.SOCKET_FILTER)
+        size = self.options.packet_rcvbuf if self.options.packet_rcvbuf is not None else 8 << 20
         for iface in self.options.ifaces or ("",):
-            sock = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(ETH_P_ALL))
             try:
-                if self.options.packet_rcvbuf is not None:
-                    sock.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, self.options.packet_rcvbuf)
-                sock.setsockopt(socket.SOL_SOCKET, SO_ATTACH_BPF, fn.fd)
-                sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
-                if iface:
-                    sock.bind((iface, ETH_P_ALL))
+                ring = PacketRing(iface, fn.fd, size, retire_ms=max(1, POLL_MS // 2))
             except OSError as e:
-                sock.close()
                 raise SensorUnavailable(f"cannot capture on interface {iface or 'any'}: {e.strerror}") from e
-            sock.setblocking(False)
-            self._drain_socket(sock, keep=False)  # packets queued before the filter was attached
-            self._packet_stats(sock)
-            self._sockets.append(sock)
+            ring.drain(None)  # packets caught while the ring was being set up
+            ring.stats()
+            self._rings.append(ring)
             self.probes.append(f"socket_filter:{iface or 'any'}")
 
     def close(self) -> None:
-        for sock in self._sockets:
-            self.counters.packet_drops += self._packet_stats(sock)[1]
-            sock.close()
-        self._sockets = []
+        for ring in self._rings:
+            self.counters.packet_drops += ring.stats()[1]
+            ring.close()
+        self._rings = []
         if self._bpf is not None:
             if self._events is not None:
                 from bcc.utils import get_online_cpus
@@ -359,22 +344,17 @@ class Sensor:
                 log.debug("probe %s", probe)
             self.correlator.on_probe(probe, received)
         self._batch.clear()
-        for sock in self._sockets:
-            self._drain_socket(sock, keep=True)
+        for ring in self._rings:
+            self.counters.packets += ring.drain(self._on_packet)
         self._expire_flows(time.time())
 
     def read_drops(self) -> None:
-        for sock in self._sockets:
-            self.counters.packet_drops += self._packet_stats(sock)[1]
+        for ring in self._rings:
+            self.counters.packet_drops += ring.stats()[1]
 
     def finish(self) -> None:
         """Hand every connection still in reassembly to the correlator."""
         self._expire_flows(float("inf"))
-
-    def _packet_stats(self, sock: socket.socket) -> tuple[int, int]:
-        raw = sock.getsockopt(SOL_PACKET, PACKET_STATISTICS, 8)
-        packets, drops = struct.unpack("II", raw)
-        return packets, drops
 
     # --- probe events ------------------------------------------------------------------------
 
@@ -407,23 +387,6 @@ class Sensor:
         )
 
     # --- packets -----------------------------------------------------------------------------
-
-    def _drain_socket(self, sock: socket.socket, *, keep: bool) -> None:
-        recv, buf, view = sock.recvmsg_into, self._packet_buffer, self._packet_view
-        while True:
-            try:
-                size, anc, _flags, _addr = recv([buf], 64)
-            except (BlockingIOError, InterruptedError):
-                return
-            if not keep:
-                continue
-            self.counters.packets += 1
-            ts = None
-            for level, kind, value in anc:
-                if kind == SO_TIMESTAMPNS and level == socket.SOL_SOCKET and len(value) >= 16:
-                    sec, nsec = _TIMESPEC.unpack_from(value)
-                    ts = sec + nsec / 1e9
-            self._on_packet(bytes(view[:size]), ts if ts is not None else time.time())
 
     def _ip(self, raw: bytes) -> str:
         ip = self._ips.get(raw)
