@@ -60,6 +60,8 @@ class Phase:
                 "reported_fraction": round(self.reported / self.load.handshakes, 5) if self.load.handshakes else None,
                 "correlation_failures": self.correlation_failures,
                 "kernel_drops": m["kernel_drops"],
+                "perf_lost": m.get("perf_lost"),
+                "packet_drops": m.get("packet_drops"),
                 "kernel_drop_rate": m["kernel_drop_rate"],
                 "events_received": m["events_received"],
                 "correlation_timeouts": m["correlation_timeouts"],

@@ -29,7 +29,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     cap.add_argument("--buffer-pages", type=int, default=1024, metavar="N",
                      help="perf buffer pages per CPU for probe events, a power of two (default 1024)")
     cap.add_argument("--socket-buffer", type=int, default=8 << 20, metavar="BYTES",
-                     help="receive buffer of each packet socket (default 8 MiB)")
+                     help="size of each packet socket's ring of captured packets (default 8 MiB)")
     cap.add_argument("--priority", choices=("idle", "normal"), default="idle",
                      help="idle (default): the sensor uses only CPU time nothing else wants, so it never "
                           "slows the observed programs, and falls behind (drops, counted) on a saturated host; "

@@ -112,3 +112,22 @@ def test_demo_workload_capture_sees_classical_and_hybrid_handshakes(tmp_path: Pa
     groups = {r["negotiated_group"] for r in records if r["type"] == "handshake"}
     assert {"x25519", "X25519MLKEM768"} <= groups
     assert json.loads(result.metrics.read_text())["stopped_by"] == "SIGTERM"
+
+
+def test_a_capture_that_cannot_start_leaves_an_earlier_capture_in_out_untouched(tmp_path: Path) -> None:
+    out = tmp_path / "runtime.jsonl"
+    earlier = '{"type": "handshake", "pid": 1}\n'
+    out.write_text(earlier)
+    proc = subprocess.run(
+        [sys.executable, "-m", "assess", "runtime", "capture", "--out", str(out), "--duration", "1",
+         "--iface", "no-such-if0"],
+        capture_output=True, text=True, timeout=180,
+    )
+    assert proc.returncode == 2
+    assert "no-such-if0" in proc.stderr and "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+    assert out.read_text() == earlier
+    fresh = tmp_path / "never-written.jsonl"
+    subprocess.run([sys.executable, "-m", "assess", "runtime", "capture", "--out", str(fresh), "--iface",
+                    "no-such-if0"], capture_output=True, timeout=180)
+    assert not fresh.exists()

@@ -16,9 +16,9 @@ MARK = b"carnot-ring-test"
 
 @pytest.mark.parametrize(
     ("size", "expected"),
-    [(8 << 20, (1 << 20, 8)), (4096, (mmap.PAGESIZE, 1)), (100_000, (32768, 3)), (1, (mmap.PAGESIZE, 1))],
+    [(8 << 20, (1 << 17, 64)), (4096, (mmap.PAGESIZE, 1)), (100_000, (32768, 3)), (1, (mmap.PAGESIZE, 1))],
 )
-def test_ring_geometry_is_page_to_mebibyte_blocks(size: int, expected: tuple[int, int]) -> None:
+def test_ring_geometry_is_blocks_of_a_page_to_128_kib(size: int, expected: tuple[int, int]) -> None:
     assert ring_geometry(size) == expected
 
 

@@ -81,7 +81,7 @@ class CaptureOptions:
     metrics_interval: float = 5.0
     perf_pages: int = 1024  # per CPU, a power of two
     priority: str = "idle"  # "idle": run only on CPU time nothing else wants (SCHED_IDLE); "normal"
-    packet_rcvbuf: int | None = 8 << 20  # bytes; None keeps the kernel default
+    packet_rcvbuf: int | None = 8 << 20  # bytes of packet ring per packet socket (None: 8 MiB)
     max_flow_packets: int = 1024  # segments per connection passed to user space before it gives up
     join_wait: float = 2.0
     timeout: float = 15.0
@@ -531,9 +531,12 @@ class JsonLines:
         self.path = path
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND, 0o644)
+            self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
         except OSError as e:
             raise CarnotError(f"cannot write: {e.strerror}", path=path) from e
+
+    def truncate(self) -> None:
+        os.ftruncate(self._fd, 0)
 
     def write(self, obj: dict[str, Any]) -> None:
         self.write_many((obj,))
@@ -587,10 +590,14 @@ def capture(options: CaptureOptions, *, on_ready: Callable[[dict[str, Any]], Non
     correlator = Correlator(host=host, join_wait=options.join_wait, timeout=options.timeout)
     sensor = Sensor(options, correlator)
     stop = _StopFlag()
-    writer = JsonLines(options.out)
+    existed = options.out.exists()
+    writer = JsonLines(options.out)  # opened (so an unwritable --out fails first) but not emptied yet
+    attached = False
     try:
         with stop.installed():
             sensor.attach()
+            attached = True
+            writer.truncate()  # an earlier capture in --out is replaced only once this one can run
             correlator.resolve = ProcessResolver(sensor.libraries)
             correlator.lookup_owners = sensor.owners
             _set_priority(options.priority)
@@ -631,6 +638,8 @@ def capture(options: CaptureOptions, *, on_ready: Callable[[dict[str, Any]], Non
     finally:
         sensor.close()
         writer.close()
+        if not attached and not existed:
+            options.out.unlink(missing_ok=True)
     metrics_path = options.out.with_name("sensor_metrics.json")
     write_atomic(metrics_path, pretty_json({k: v for k, v in final.items() if k != "type"}))
     return CaptureSummary(options.out, metrics_path, final)
