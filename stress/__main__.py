@@ -11,9 +11,9 @@ from stress.harness import METRICS, REPORT, run_stress, write_outputs
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m stress", description=__doc__)
-    parser.add_argument("--rounds", type=int, default=6,
-                        help="sensor-on phases, each between two off phases (default 6)")
-    parser.add_argument("--phase-seconds", type=float, default=6.0, help="load per phase (default 6)")
+    parser.add_argument("--rounds", type=int, default=12,
+                        help="sensor-on phases, each between two off phases (default 12)")
+    parser.add_argument("--phase-seconds", type=float, default=5.0, help="load per phase (default 5)")
     parser.add_argument("--workers", type=int, default=2, help="load generator processes (default 2)")
     parser.add_argument("--priority", choices=("idle", "normal"), default="idle",
                         help="the sensor's --priority (default idle, as `carnot runtime capture` runs it)")

@@ -140,7 +140,7 @@ def _stop_sensor(
 
 
 def run_stress(
-    *, rounds: int = 6, phase_seconds: float = 6.0, workers: int = 2, priority: str = "idle"
+    *, rounds: int = 12, phase_seconds: float = 5.0, workers: int = 2, priority: str = "idle"
 ) -> dict[str, Any]:
     """Phases off, on, off, on, ..., off: every sensor-on phase sits between two sensor-off phases,
     and its ratio is taken against their mean, which cancels a drift of the machine's speed."""

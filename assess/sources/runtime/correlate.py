@@ -283,7 +283,8 @@ class Correlator:
             else:
                 continue
             del self._finished[serial]
-        for client, pending in list(self._flows.items()):
+        done: list[Endpoint] = []
+        for client, pending in self._flows.items():  # (not copied: thousands wait at a high rate)
             if not final and now - pending.done_at < self.join_wait:
                 break  # flows are held in arrival order: the rest are younger still
             held = client in waiting
@@ -292,6 +293,8 @@ class Correlator:
             if held:
                 self.correlation_timeouts += 1
             out.extend(self._wire_records(pending))
+            done.append(client)
+        for client in done:
             del self._flows[client]
         self.handshakes_emitted += len(out)
         self._age(now - 4 * self.timeout)
