@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from assess.sources.runtime.probepoints import choose, function_code, is_emulated, probe_point
@@ -95,4 +97,7 @@ def test_an_unknown_symbol_or_a_file_that_is_not_elf_gives_none(tmp_path) -> Non
     junk = tmp_path / "libssl.so.3"
     junk.write_bytes(b"not an ELF file")
     assert function_code(str(junk), "SSL_free") is None
+    truncated = tmp_path / "libssl-truncated.so.3"
+    truncated.write_bytes(Path(find_libssl()[0]).read_bytes()[:4096])
+    assert function_code(str(truncated), "SSL_free") is None
     assert function_code(find_libssl()[0], "No_Such_Function") is None

@@ -20,11 +20,22 @@ hand for this would be a liability. `function_code()` is the small ELF adapter (
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from capstone import CS_ARCH_X86, CS_GRP_CALL, CS_GRP_INT, CS_GRP_IRET, CS_GRP_JUMP, CS_GRP_RET, CS_MODE_64, Cs
+from capstone import (
+    CS_ARCH_X86,
+    CS_GRP_CALL,
+    CS_GRP_INT,
+    CS_GRP_IRET,
+    CS_GRP_JUMP,
+    CS_GRP_RET,
+    CS_MODE_64,
+    Cs,
+    CsError,
+)
 from capstone.x86_const import X86_OP_IMM
 
 MAX_PREFIX_INSTRUCTIONS = 8
@@ -117,7 +128,10 @@ def choose(code: bytes, *, args: int, return_probe: bool, whole_function: bool =
             break
         if any(insn.group(g) for g in (CS_GRP_JUMP, CS_GRP_CALL, CS_GRP_RET, CS_GRP_INT, CS_GRP_IRET)):
             return ProbePoint(0, first, False, f"'{text}' transfers control before an emulated instruction")
-        _, written = insn.regs_access()
+        try:
+            _, written = insn.regs_access()
+        except CsError:  # an instruction capstone cannot describe: do not guess past it
+            return ProbePoint(0, first, False, f"'{text}' has no register description")
         clobbered = {md.reg_name(r) for r in written} & needed
         if clobbered:
             return ProbePoint(0, first, False, f"'{text}' changes {', '.join(sorted(clobbered))} first")
@@ -134,13 +148,14 @@ class FunctionCode:
 @lru_cache(maxsize=16)
 def _dynamic_symbols(path: str) -> dict[str, tuple[int, int]]:
     from elftools.elf.elffile import ELFFile
+    from elftools.elf.sections import SymbolTableSection
 
     with open(path, "rb") as fh:
         elf = ELFFile(fh)
         symbols: dict[str, tuple[int, int]] = {}
         for section_name in (".dynsym", ".symtab"):
             section = elf.get_section_by_name(section_name)
-            if section is None:
+            if not isinstance(section, SymbolTableSection):
                 continue
             for sym in section.iter_symbols():
                 if sym["st_info"]["type"] == "STT_FUNC" and sym["st_value"]:
@@ -167,7 +182,7 @@ def function_code(path: str, symbol: str, *, fallback_bytes: int = 64) -> Functi
                 if seg["p_vaddr"] <= address < seg["p_vaddr"] + seg["p_filesz"]:
                     fh.seek(seg["p_offset"] + address - seg["p_vaddr"])
                     return FunctionCode(address, fh.read(size or fallback_bytes), bool(size))
-    except (OSError, ELFError):
+    except (OSError, ELFError, ValueError, struct.error):  # unreadable or malformed: bcc resolves it
         return None
     return None
 
