@@ -65,7 +65,7 @@ def run_capture(args: argparse.Namespace) -> int:
         ifaces=tuple(args.iface),
         metrics_interval=args.metrics_interval,
         perf_pages=args.buffer_pages,
-        packet_rcvbuf=args.socket_buffer,
+        packet_ring_bytes=args.socket_buffer,
         priority=args.priority,
     )
 

@@ -82,7 +82,7 @@ class CaptureOptions:
     metrics_interval: float = 5.0
     perf_pages: int = 1024  # per CPU, a power of two
     priority: str = "idle"  # "idle": run only on CPU time nothing else wants (SCHED_IDLE); "normal"
-    packet_rcvbuf: int | None = 8 << 20  # bytes of packet ring per packet socket (None: 8 MiB)
+    packet_ring_bytes: int = 8 << 20  # the PACKET_MMAP ring of each packet socket
     max_flow_packets: int = 1024  # segments per connection passed to user space before it gives up
     join_wait: float = 2.0
     timeout: float = 15.0
@@ -302,10 +302,9 @@ class Sensor:
         from bcc import BPF
 
         fn = self._bpf.load_func("tls_wire", BPF.SOCKET_FILTER)
-        size = self.options.packet_rcvbuf if self.options.packet_rcvbuf is not None else 8 << 20
         for iface in self.options.ifaces or ("",):
             try:
-                ring = PacketRing(iface, fn.fd, size, retire_ms=max(1, POLL_MS // 2))
+                ring = PacketRing(iface, fn.fd, self.options.packet_ring_bytes, retire_ms=max(1, POLL_MS // 2))
             except OSError as e:
                 raise SensorUnavailable(f"cannot capture on interface {iface or 'any'}: {e.strerror}") from e
             ring.drain(None)  # packets caught while the ring was being set up
