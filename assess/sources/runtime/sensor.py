@@ -66,11 +66,47 @@ _EVENT_FIELDS = (("ts_ns", "Q"), ("ssl", "Q"), ("ret", "q"), ("tgid", "I"), ("ti
 _EVENT = struct.Struct("<" + "".join(code for _, code in _EVENT_FIELDS))
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": ")).encode
 _TCP_PORTS_SEQ = struct.Struct("!HHI")
+# struct owner_key / owner_t of bpf/tls_probes.c and struct flow_key of bpf/tls_wire.c; checked at attach.
+_OWNER_KEY = struct.Struct("<16sHHI")
+_OWNER = struct.Struct("<QIIiI16s")
+_FLOW_KEY = struct.Struct("=IIHH")
 _OPENSSL_VERSION = re.compile(rb"OpenSSL (\d+\.\d+\.\d+[a-z]*)(?:-[\w.]+)? +\d{1,2} \w{3} \d{4}")
 
 
 class SensorUnavailable(CarnotError):
     """The sensor cannot run on this machine; the message says why."""
+
+
+class RawMap:
+    """Lookups and deletes in a BPF map through libbcc's C calls on preallocated buffers.
+
+    bcc's Python tables build a ctypes key object per access; the sensor asks once or twice per
+    connection, so it packs bytes with a precompiled struct instead. The layouts are checked
+    against the ctypes classes bcc derived from the C source, so a change there fails at attach.
+    """
+
+    def __init__(self, table: Any, key: struct.Struct, leaf: struct.Struct | None = None) -> None:
+        from bcc.libbcc import lib
+
+        for name, layout, ctype in (("key", key, table.Key), ("value", leaf, table.Leaf)):
+            if layout is not None and layout.size != ctypes.sizeof(ctype):
+                raise SensorUnavailable(f"map {table.name!r}: the decoder's {name} is {layout.size} bytes, "
+                                        f"the program's {ctypes.sizeof(ctype)}; sensor.py needs updating")
+        self._lib, self._fd = lib, table.map_fd
+        self._key, self._leaf = key, leaf
+        self._key_buf = ctypes.create_string_buffer(key.size)
+        self._leaf_buf = ctypes.create_string_buffer(leaf.size if leaf else 1)
+
+    def get(self, *key: Any) -> tuple[Any, ...] | None:
+        assert self._leaf is not None
+        self._key.pack_into(self._key_buf, 0, *key)
+        if self._lib.bpf_lookup_elem(self._fd, self._key_buf, self._leaf_buf) != 0:
+            return None
+        return self._leaf.unpack_from(self._leaf_buf)
+
+    def delete(self, *key: Any) -> None:
+        self._key.pack_into(self._key_buf, 0, *key)
+        self._lib.bpf_delete_elem(self._fd, self._key_buf)
 
 
 @dataclass(frozen=True)
@@ -262,8 +298,8 @@ class Sensor:
         )
         self._first_events = self._bpf["first_events"]
         self._first_events.open_perf_buffer(self._on_event, page_cnt=64, lost_cb=self._on_lost)
-        self._flow_table = self._bpf["flows"]
-        self._owner_table = self._bpf["owner_by_client"]
+        self._flow_table = RawMap(self._bpf["flows"], _FLOW_KEY)
+        self._owner_table = RawMap(self._bpf["owner_by_client"], _OWNER_KEY, _OWNER)
         self._open_packet_sockets()
 
     def _attach_uprobe(self, path: str, sym: str, enter: str, ret: str | None, args: int, pid: int) -> None:
@@ -470,18 +506,15 @@ class Sensor:
         for code, kind, role in ((1, Kind.CONNECT, "client"), (2, Kind.ACCEPT, "server")):
             if role not in roles:
                 continue
-            key = self._owner_table.Key()
-            key.addr[:4] = list(socket.inet_aton(client.ip))
-            key.port, key.role = client.port, code
-            try:
-                owner = self._owner_table[key]
-            except KeyError:
+            owner = self._owner_table.get(socket.inet_aton(client.ip), client.port, code, 0)
+            if owner is None:
                 continue
-            seen = owner.ts_ns / 1e9 + self._clock_offset
+            ts_ns, tgid, tid, fd, _, raw_comm = owner
+            seen = ts_ns / 1e9 + self._clock_offset
             if seen > before + 0.1:
                 continue
-            comm = bytes(owner.comm).split(b"\0", 1)[0].decode("utf-8", errors="backslashreplace")
-            out.append(ProbeEvent(kind, seen, owner.tgid, owner.tid, comm, fd=owner.fd, src=client,
+            comm = raw_comm.split(b"\0", 1)[0].decode("utf-8", errors="backslashreplace")
+            out.append(ProbeEvent(kind, seen, tgid, tid, comm, fd=fd, src=client,
                                   dst=server if kind == Kind.CONNECT else None))
         return out
 
@@ -492,14 +525,8 @@ class Sensor:
     def _forget_flow(self, key: tuple[Endpoint, Endpoint]) -> None:
         """Tell the kernel filter to stop passing this connection's segments."""
         a, b = key
-        k = self._flow_table.Key()
-        pairs = sorted([(_ip_int(a.ip), a.port), (_ip_int(b.ip), b.port)])
-        k.a_ip, k.a_port = pairs[0]
-        k.b_ip, k.b_port = pairs[1]
-        try:
-            del self._flow_table[k]
-        except KeyError:
-            pass
+        (a_ip, a_port), (b_ip, b_port) = sorted([(_ip_int(a.ip), a.port), (_ip_int(b.ip), b.port)])
+        self._flow_table.delete(a_ip, b_ip, a_port, b_port)
 
 
 def _ends_handshake(head: bytes) -> bool:
