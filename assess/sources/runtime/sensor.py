@@ -67,9 +67,9 @@ _EVENT = struct.Struct("<" + "".join(code for _, code in _EVENT_FIELDS))
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": ")).encode
 _TCP_PORTS_SEQ = struct.Struct("!HHI")
 # struct owner_key / owner_t of bpf/tls_probes.c and struct flow_key of bpf/tls_wire.c; checked at attach.
-_OWNER_KEY = struct.Struct("<16sHHI")
-_OWNER = struct.Struct("<QIIiI16s")
-_FLOW_KEY = struct.Struct("=IIHH")
+_OWNER_KEY = ("16s", "H", "H", "I")
+_OWNER = ("Q", "I", "I", "i", "I", "16s")
+_FLOW_KEY = ("I", "I", "H", "H")
 _OPENSSL_VERSION = re.compile(rb"OpenSSL (\d+\.\d+\.\d+[a-z]*)(?:-[\w.]+)? +\d{1,2} \w{3} \d{4}")
 
 
@@ -81,21 +81,19 @@ class RawMap:
     """Lookups and deletes in a BPF map through libbcc's C calls on preallocated buffers.
 
     bcc's Python tables build a ctypes key object per access; the sensor asks once or twice per
-    connection, so it packs bytes with a precompiled struct instead. The layouts are checked
-    against the ctypes classes bcc derived from the C source, so a change there fails at attach.
+    connection, so it packs bytes with a precompiled struct instead. The layouts are checked field
+    by field against the ctypes classes bcc derived from the C source: a change there fails at attach.
     """
 
-    def __init__(self, table: Any, key: struct.Struct, leaf: struct.Struct | None = None) -> None:
+    def __init__(self, bpf: Any, name: str, key: tuple[str, ...], leaf: tuple[str, ...] | None = None) -> None:
         from bcc.libbcc import lib
 
-        for name, layout, ctype in (("key", key, table.Key), ("value", leaf, table.Leaf)):
-            if layout is not None and layout.size != ctypes.sizeof(ctype):
-                raise SensorUnavailable(f"map {table.name!r}: the decoder's {name} is {layout.size} bytes, "
-                                        f"the program's {ctypes.sizeof(ctype)}; sensor.py needs updating")
+        table = bpf[name]
         self._lib, self._fd = lib, table.map_fd
-        self._key, self._leaf = key, leaf
-        self._key_buf = ctypes.create_string_buffer(key.size)
-        self._leaf_buf = ctypes.create_string_buffer(leaf.size if leaf else 1)
+        self._key = _layout(name, "key", table.Key, key)
+        self._leaf = _layout(name, "value", table.Leaf, leaf) if leaf else None
+        self._key_buf = ctypes.create_string_buffer(self._key.size)
+        self._leaf_buf = ctypes.create_string_buffer(self._leaf.size if self._leaf else 1)
 
     def get(self, *key: Any) -> tuple[Any, ...] | None:
         assert self._leaf is not None
@@ -107,6 +105,18 @@ class RawMap:
     def delete(self, *key: Any) -> None:
         self._key.pack_into(self._key_buf, 0, *key)
         self._lib.bpf_delete_elem(self._fd, self._key_buf)
+
+
+def _layout(table: str, what: str, ctype: Any, codes: tuple[str, ...]) -> struct.Struct:
+    """A little-endian struct of `codes` (one per C field, no implicit padding), checked field by
+    field against the ctypes class bcc derived from the C source."""
+    layout = struct.Struct("<" + "".join(codes))
+    wanted = [struct.calcsize("<" + "".join(codes[:i])) for i in range(len(codes))]
+    actual = [getattr(ctype, name).offset for name, *_ in getattr(ctype, "_fields_", ())]
+    if actual != wanted or layout.size != ctypes.sizeof(ctype):
+        raise SensorUnavailable(f"map {table!r}: its {what} has field offsets {actual} ({ctypes.sizeof(ctype)} "
+                                f"bytes), the decoder {wanted} ({layout.size} bytes); sensor.py needs updating")
+    return layout
 
 
 @dataclass(frozen=True)
@@ -298,8 +308,8 @@ class Sensor:
         )
         self._first_events = self._bpf["first_events"]
         self._first_events.open_perf_buffer(self._on_event, page_cnt=64, lost_cb=self._on_lost)
-        self._flow_table = RawMap(self._bpf["flows"], _FLOW_KEY)
-        self._owner_table = RawMap(self._bpf["owner_by_client"], _OWNER_KEY, _OWNER)
+        self._flow_table = RawMap(self._bpf, "flows", _FLOW_KEY)
+        self._owner_table = RawMap(self._bpf, "owner_by_client", _OWNER_KEY, _OWNER)
         self._open_packet_sockets()
 
     def _attach_uprobe(self, path: str, sym: str, enter: str, ret: str | None, args: int, pid: int) -> None:
