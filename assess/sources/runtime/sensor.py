@@ -111,12 +111,18 @@ def _layout(table: str, what: str, ctype: Any, codes: tuple[str, ...]) -> struct
     """A little-endian struct of `codes` (one per C field, no implicit padding), checked field by
     field against the ctypes class bcc derived from the C source."""
     layout = struct.Struct("<" + "".join(codes))
-    wanted = [struct.calcsize("<" + "".join(codes[:i])) for i in range(len(codes))]
+    wanted = _offsets(codes)
     actual = [getattr(ctype, name).offset for name, *_ in getattr(ctype, "_fields_", ())]
     if actual != wanted or layout.size != ctypes.sizeof(ctype):
         raise SensorUnavailable(f"map {table!r}: its {what} has field offsets {actual} ({ctypes.sizeof(ctype)} "
                                 f"bytes), the decoder {wanted} ({layout.size} bytes); sensor.py needs updating")
     return layout
+
+
+def _offsets(codes: Iterable[str]) -> list[int]:
+    """Where each field of a packed little-endian struct of these codes starts."""
+    codes = list(codes)
+    return [struct.calcsize("<" + "".join(codes[:i])) for i in range(len(codes))]
 
 
 @dataclass(frozen=True)
@@ -236,8 +242,7 @@ class ProcessResolver:
 def _check_event_layout(event_class: Any) -> None:
     """`_EVENT` must describe bpf/tls_probes.c's struct event_t exactly; bcc knows the real layout."""
     offsets = [getattr(event_class, name).offset for name, _ in _EVENT_FIELDS]
-    expected = [struct.calcsize("<" + "".join(code for _, code in _EVENT_FIELDS[:i]))
-                for i in range(len(_EVENT_FIELDS))]
+    expected = _offsets(code for _, code in _EVENT_FIELDS)
     if offsets != expected or event_class.sni.offset != _EVENT.size:
         raise SensorUnavailable(f"struct event_t does not match the decoder: offsets {offsets}, sni at "
                                 f"{event_class.sni.offset}; sensor.py's _EVENT needs updating")
