@@ -6,12 +6,32 @@
 // per-connection budget runs out. A connection is a candidate from its SYN; its first client byte
 // decides (0x16 = a TLS handshake record). Connections already open when the sensor started are
 // picked up at a segment that begins with a TLS handshake record header. IPv4 only for now.
+//
+// The common case is summarised here instead of passed: when the server's first segment holds a
+// whole TLS 1.3 ServerHello (not a HelloRetryRequest), the filter keeps its version, cipher suite
+// and group, swallows the rest of the handshake, and sends one `wire_end_t` when the client's
+// first encrypted record (or an alert, or the close) ends it. The ClientHello is always passed,
+// so user space still parses it and, for anything else (TLS 1.2, a retry, a split or odd
+// ServerHello), has every byte it had before: the decision is made before anything is swallowed.
 #include <bcc/proto.h>
 #include <uapi/linux/if_packet.h>
 #include <uapi/linux/if_ether.h>
 
 #define ST_CANDIDATE 1
-#define ST_TLS 2
+#define ST_TLS 2      // segments are passed to user space
+#define ST_SUMMARY 3  // TLS 1.3 after a whole ServerHello: summarised here, swallowed
+#define MAX_SH_EXTENSIONS 16
+#ifndef SUMMARISE
+#define SUMMARISE 1  // 0: pass every segment of a TLS connection to user space, summarise nothing here
+#endif
+
+// How a summarised handshake ended (wire_end_t.outcome); sensor.py's WireOutcome.
+#define END_FINISHED 1        // the client's first encrypted record, its Finished
+#define END_ENCRYPTED_ALERT 2 // ... which was an alert instead (19 bytes: a refused certificate)
+#define END_ALERT 3           // a plaintext alert record from either side
+#define END_CLOSED 4          // FIN or RST before the handshake finished
+#define END_UNEXPECTED 5      // a plaintext handshake record from the client after the ServerHello
+#define END_BUDGET 6          // more than MAX_PACKETS segments without an end
 #define TCP_FIN 0x01
 #define TCP_SYN 0x02
 #define TCP_RST 0x04
@@ -31,7 +51,27 @@ struct flow_state {
     u16 state;
     u32 packets;
     u32 server_spoke;
+    u32 client_next;  // sequence number after the client's bytes before the server spoke
+    u16 sh_version;   // ST_SUMMARY: the ServerHello's legacy_version, cipher suite and key-share group
+    u16 suite;
+    u16 group;
+    u16 pad;
 };
+
+struct wire_end_t {
+    u64 ts_ns;
+    u32 client_ip;
+    u32 server_ip;
+    u16 client_port;
+    u16 server_port;
+    u16 sh_version;
+    u16 suite;
+    u16 group;
+    u16 outcome;
+    u32 pad;
+};
+
+BPF_PERF_OUTPUT(wire_ends);
 
 BPF_TABLE("lru_hash", struct flow_key, struct flow_state, flows, 65536);
 
@@ -43,6 +83,122 @@ static __always_inline int handshake_over(struct __sk_buff *skb, u32 payload, u3
     if (first == 0x17)
         return 1;
     return first == 0x14 && plen >= 7 && load_byte(skb, payload + 6) == 0x17;
+}
+
+// The HelloRetryRequest's fixed "random" (RFC 8446 4.1.3), as eight big-endian words.
+static __always_inline int is_retry_random(struct __sk_buff *skb, u32 at) {
+    return load_word(skb, at) == 0xCF21AD74 && load_word(skb, at + 4) == 0xE59A6111 &&
+           load_word(skb, at + 8) == 0xBE1D8C02 && load_word(skb, at + 12) == 0x1E65B891 &&
+           load_word(skb, at + 16) == 0xC2A21116 && load_word(skb, at + 20) == 0x7ABB8C5E &&
+           load_word(skb, at + 24) == 0x079E09E2 && load_word(skb, at + 28) == 0xC8A8339C;
+}
+
+// Whether the server segment at `payload` opens with a whole TLS 1.3 ServerHello this filter can
+// summarise; if so its fields go into `st`. Anything unusual says no, and user space gets the bytes.
+static __always_inline int summarisable_server_hello(struct __sk_buff *skb, u32 payload, u32 plen,
+                                                     struct flow_state *st) {
+    if (plen < 5 + 4 + 38 || load_byte(skb, payload) != 0x16 || load_byte(skb, payload + 1) != 3)
+        return 0;
+    u32 rec_len = load_half(skb, payload + 3);
+    if (5 + rec_len > plen || load_byte(skb, payload + 5) != 2)
+        return 0;  // the record is split across segments, or it is not a ServerHello
+    u32 hs_len = (load_byte(skb, payload + 6) << 16) | load_half(skb, payload + 7);
+    if (4 + hs_len > rec_len)
+        return 0;  // the message spans records
+    u32 body = payload + 9;
+    u32 end = body + hs_len;
+    if (hs_len < 38 || is_retry_random(skb, body + 2))
+        return 0;
+    u32 sid_len = load_byte(skb, body + 34);
+    if (sid_len > 32)
+        return 0;
+    u32 pos = body + 35 + sid_len;
+    if (pos + 5 > end)
+        return 0;
+    u16 suite = load_half(skb, pos);
+    u32 ext_end = pos + 5 + load_half(skb, pos + 3);
+    if (ext_end != end)
+        return 0;
+    pos += 5;
+    u16 version = 0, group = 0;
+    int have_group = 0;
+    #pragma unroll
+    for (int i = 0; i < MAX_SH_EXTENSIONS; i++) {
+        if (pos + 4 > end)
+            break;
+        u16 type = load_half(skb, pos);
+        u32 len = load_half(skb, pos + 2);
+        pos += 4;
+        if (pos + len > end)
+            return 0;
+        if (type == 43 && len == 2)
+            version = load_half(skb, pos);
+        else if (type == 51 && len >= 2) {
+            group = load_half(skb, pos);
+            have_group = 1;
+        }
+        pos += len;
+    }
+    if (pos != end || version != 0x0304 || !have_group)
+        return 0;
+    u32 next = payload + 5 + rec_len;  // what follows in the segment: a ChangeCipherSpec or encrypted records
+    if (next < payload + plen) {
+        u8 type = load_byte(skb, next);
+        if (type != 0x14 && type != 0x17)
+            return 0;
+    }
+    st->sh_version = load_half(skb, body);
+    st->suite = suite;
+    st->group = group;
+    return 1;
+}
+
+static __always_inline void send_end(struct __sk_buff *skb, struct flow_key *key, struct flow_state *st,
+                                     u16 outcome) {
+    struct wire_end_t end = {.ts_ns = bpf_ktime_get_ns(), .client_ip = st->client_ip,
+                             .client_port = st->client_port, .sh_version = st->sh_version,
+                             .suite = st->suite, .group = st->group, .outcome = outcome};
+    if (key->a_ip == st->client_ip && key->a_port == st->client_port) {
+        end.server_ip = key->b_ip;
+        end.server_port = key->b_port;
+    } else {
+        end.server_ip = key->a_ip;
+        end.server_port = key->a_port;
+    }
+    wire_ends.perf_submit(skb, &end, sizeof(end));
+}
+
+// seq is at or before `mark` (32-bit wrap-around).
+static __always_inline int seq_before_or_at(u32 seq, u32 mark) {
+    return (s32)(seq - mark) <= 0;
+}
+
+// A segment of a summarised handshake: swallowed; the one that ends it sends the summary.
+static __always_inline int in_summary(struct __sk_buff *skb, struct flow_key *key, struct flow_state *st,
+                                      int from_client, u32 seq, u32 payload, u32 plen) {
+    u8 first = load_byte(skb, payload);
+    u16 outcome = 0;
+    if (!from_client) {
+        if (first == 0x15)
+            outcome = END_ALERT;
+    } else if (seq_before_or_at(seq + plen, st->client_next)) {
+        return 0;  // a retransmission of what the client sent before the ServerHello
+    } else if (first == 0x15) {
+        outcome = END_ALERT;
+    } else if (first == 0x16) {
+        outcome = END_UNEXPECTED;
+    } else {
+        u32 at = payload;
+        if (first == 0x14 && plen >= 7)
+            at = payload + 6;  // after the one-byte compatibility ChangeCipherSpec
+        if (load_byte(skb, at) == 0x17 && at + 5 <= payload + plen)
+            outcome = load_half(skb, at + 3) == 19 ? END_ENCRYPTED_ALERT : END_FINISHED;
+    }
+    if (outcome) {
+        send_end(skb, key, st, outcome);
+        flows.delete(key);
+    }
+    return 0;
 }
 
 int tls_wire(struct __sk_buff *skb) {
@@ -96,6 +252,8 @@ int tls_wire(struct __sk_buff *skb) {
     }
     if (flags & (TCP_FIN | TCP_RST)) {
         u16 state = st->state;
+        if (state == ST_SUMMARY)
+            send_end(skb, &key, st, END_CLOSED);
         flows.delete(&key);
         return state == ST_TLS ? -1 : 0;
     }
@@ -114,12 +272,23 @@ int tls_wire(struct __sk_buff *skb) {
     }
     st->packets += 1;
     if (st->packets > MAX_PACKETS) {
+        if (st->state == ST_SUMMARY)
+            send_end(skb, &key, st, END_BUDGET);
         flows.delete(&key);
         return 0;
     }
     int from_client = saddr == st->client_ip && sport == st->client_port;
+    if (st->state == ST_SUMMARY)
+        return in_summary(skb, &key, st, from_client, seq, payload, plen);
     if (!from_client) {
+        if (!st->server_spoke && SUMMARISE && summarisable_server_hello(skb, payload, plen, st)) {
+            st->state = ST_SUMMARY;
+            return 0;
+        }
         st->server_spoke = 1;
+    } else if (!st->server_spoke) {
+        if (!st->client_next || seq_before_or_at(st->client_next, seq + plen))
+            st->client_next = seq + plen;
     } else if (st->server_spoke && handshake_over(skb, payload, plen)) {
         flows.delete(&key);  // this is the last segment user space needs; pass it, stop after it
     }

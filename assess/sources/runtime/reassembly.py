@@ -207,6 +207,9 @@ class Reassembler:
             conn.closed = True
         return key, conn
 
+    def get(self, key: tuple[Endpoint, Endpoint]) -> Connection | None:
+        return self._connections.get(key)
+
     def pop(self, key: tuple[Endpoint, Endpoint]) -> Connection | None:
         return self._connections.pop(key, None)
 

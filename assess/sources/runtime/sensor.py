@@ -20,9 +20,11 @@ import socket
 import struct
 import subprocess
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from enum import IntEnum
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +33,8 @@ from assess.fsio import pretty_json, write_atomic
 from assess.sources.runtime.correlate import Correlator, Kind, ProbeEvent, ProcessInfo, WireFlow, endpoint_from_raw
 from assess.sources.runtime.packetring import PacketRing
 from assess.sources.runtime.probepoints import probe_point
-from assess.sources.runtime.reassembly import Connection, Endpoint, Reassembler
-from assess.sources.runtime.wire import summarise_handshake
+from assess.sources.runtime.reassembly import Connection, Endpoint, Reassembler, connection_key
+from assess.sources.runtime.wire import TLS1_3, ServerHello, summarise_client_side, summarise_handshake
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +72,20 @@ _TCP_PORTS_SEQ = struct.Struct("!HHI")
 _OWNER_KEY = ("16s", "H", "H", "I")
 _OWNER = ("Q", "I", "I", "i", "I", "16s")
 _FLOW_KEY = ("I", "I", "H", "H")
+# struct wire_end_t of bpf/tls_wire.c: a handshake the socket filter summarised; checked at attach.
+_WIRE_END = ("Q", "I", "I", "H", "H", "H", "H", "H", "H", "I")
 _OPENSSL_VERSION = re.compile(rb"OpenSSL (\d+\.\d+\.\d+[a-z]*)(?:-[\w.]+)? +\d{1,2} \w{3} \d{4}")
+
+
+class WireOutcome(IntEnum):
+    """How a handshake the socket filter summarised ended (END_* in bpf/tls_wire.c)."""
+
+    FINISHED = 1  # the client's first encrypted record, its Finished
+    ENCRYPTED_ALERT = 2  # that record was an alert instead (a refused certificate)
+    ALERT = 3  # a plaintext alert from either side
+    CLOSED = 4  # FIN or RST before it finished
+    UNEXPECTED = 5  # a plaintext handshake record from the client after the ServerHello
+    BUDGET = 6  # the connection's segment budget ran out first
 
 
 class SensorUnavailable(CarnotError):
@@ -136,6 +151,10 @@ class CaptureOptions:
     priority: str = "idle"  # "idle": run only on CPU time nothing else wants (SCHED_IDLE); "normal"
     packet_ring_bytes: int = 8 << 20  # the PACKET_MMAP ring of each packet socket
     max_flow_packets: int = 1024  # segments per connection passed to user space before it gives up
+    # TLS 1.3 handshakes whose ServerHello is whole in one segment are summarised by the socket
+    # filter (one small event instead of the server's and the client's last segments); False
+    # passes every segment to user space, as for everything else.
+    wire_summary: bool = True
     join_wait: float = 2.0
     timeout: float = 15.0
 
@@ -156,10 +175,11 @@ class Counters:
     wire_flows: int = 0
     wire_not_tls: int = 0
     wire_timeouts: int = 0
+    wire_summaries: int = 0  # handshakes the socket filter summarised (wire_ends events)
 
     @property
     def events_received(self) -> int:
-        return self.probe_events + self.packets
+        return self.probe_events + self.packets + self.wire_summaries
 
     @property
     def kernel_drops(self) -> int:
@@ -279,6 +299,11 @@ class Sensor:
         self._owner_table: Any = None
         self._comms: dict[bytes, str] = {}
         self._ips: dict[bytes, str] = {}
+        self._wire_end: struct.Struct | None = None
+        self._wire_ends: Any = None
+        # Summaries from the socket filter, with when they were received, until their ClientHello
+        # (passed through a packet ring, so possibly a little later) is there to join.
+        self._summaries: deque[tuple[tuple[Any, ...], float]] = deque()
 
     # --- setup -------------------------------------------------------------------------------
 
@@ -287,7 +312,7 @@ class Sensor:
             from bcc import BPF  # Debian's python3-bpfcc; PyPI's `bcc` is another project
         except ImportError as e:
             raise SensorUnavailable("the bcc Python module is not importable (install python3-bpfcc)") from e
-        cflags = [f"-DMAX_PACKETS={self.options.max_flow_packets}"]
+        cflags = [f"-DMAX_PACKETS={self.options.max_flow_packets}", f"-DSUMMARISE={int(self.options.wire_summary)}"]
         if self.options.pid is not None:
             cflags.append(f"-DFILTER_TGID={self.options.pid}")
         try:
@@ -313,6 +338,10 @@ class Sensor:
         )
         self._first_events = self._bpf["first_events"]
         self._first_events.open_perf_buffer(self._on_event, page_cnt=64, lost_cb=self._on_lost)
+        self._wire_ends = self._bpf["wire_ends"]
+        self._wire_end = _layout("wire_ends", "event", type(self._wire_ends.event(ctypes.create_string_buffer(64))),
+                                 _WIRE_END)
+        self._wire_ends.open_perf_buffer(self._on_wire_end, page_cnt=64, lost_cb=self._on_lost)
         self._flow_table = RawMap(self._bpf, "flows", _FLOW_KEY)
         self._owner_table = RawMap(self._bpf, "owner_by_client", _OWNER_KEY, _OWNER)
         self._open_packet_sockets()
@@ -373,10 +402,10 @@ class Sensor:
                 from bcc.utils import get_online_cpus
 
                 # Close the per-CPU perf buffers while their map exists (bcc would try at exit, and fail).
-                for table in (self._events, self._first_events):
+                for table in (self._events, self._first_events, self._wire_ends):
                     for cpu in get_online_cpus() if table is not None else ():
                         del table[cpu]
-                self._events = self._first_events = None
+                self._events = self._first_events = self._wire_ends = None
             self._bpf.cleanup()
             self._bpf = None
 
@@ -397,6 +426,7 @@ class Sensor:
         self._batch.clear()
         for ring in self._rings:
             self.counters.packets += ring.drain(self._on_packet)
+        self._join_summaries(time.time())
         self._expire_flows(time.time())
 
     def read_drops(self) -> None:
@@ -405,6 +435,7 @@ class Sensor:
 
     def finish(self) -> None:
         """Hand every connection still in reassembly to the correlator."""
+        self._join_summaries(time.time(), final=True)
         self._expire_flows(float("inf"))
 
     # --- probe events ------------------------------------------------------------------------
@@ -510,6 +541,51 @@ class Sensor:
         if idle and summary.completed_at is None and not summary.alert:
             self.counters.wire_timeouts += 1
         self.correlator.on_flow(WireFlow(c_src, c_dst, summary, conn.first_seen, timed_out=idle), now)
+
+    # --- handshakes the socket filter summarised ------------------------------------------------
+
+    def _on_wire_end(self, _cpu: int, data: Any, size: int) -> None:
+        assert self._wire_end is not None
+        self.counters.wire_summaries += 1
+        self._summaries.append((self._wire_end.unpack_from(ctypes.string_at(data, size)), time.time()))
+
+    def _join_summaries(self, now: float, *, final: bool = False) -> None:
+        """Each summary with the ClientHello user space holds for its connection. The ClientHello
+        comes through a packet ring, whose blocks are handed over up to `retire_ms` late, so a
+        summary waits for it up to `join_wait`; one still without it then (the ring dropped it) is
+        counted as a timeout, and its connection, if the rest comes after all, times out in reassembly."""
+        waiting = self._summaries
+        for _ in range(len(waiting)):
+            summary, received = waiting.popleft()
+            ts_ns, client_ip, server_ip, client_port, server_port, version, suite, group, outcome, _ = summary
+            client = Endpoint(self._ip(client_ip.to_bytes(4, "big")), client_port)
+            server = Endpoint(self._ip(server_ip.to_bytes(4, "big")), server_port)
+            key = connection_key(client, server)
+            conn = self._reassembler.get(key)
+            c_stream = conn.stream(client, server) if conn is not None else None
+            alert = outcome in (WireOutcome.ENCRYPTED_ALERT, WireOutcome.ALERT)
+            finished = ts_ns / 1e9 + self._clock_offset if outcome == WireOutcome.FINISHED else None
+            handshake = None
+            if c_stream is not None:
+                handshake = summarise_client_side(c_stream, ServerHello(version, suite, TLS1_3, group, False),
+                                                  completed_at=finished, alert=alert)
+            given_up = final or now - received >= self.options.join_wait
+            if handshake is None or handshake.client_hello is None:
+                if not given_up:
+                    waiting.append((summary, received))
+                elif handshake is None:
+                    self.counters.wire_timeouts += 1
+                else:
+                    self._reassembler.pop(key)
+                    self.counters.wire_not_tls += 1
+                continue
+            assert conn is not None
+            self._reassembler.pop(key)
+            self.counters.wire_flows += 1
+            timed_out = outcome == WireOutcome.BUDGET
+            if timed_out:
+                self.counters.wire_timeouts += 1
+            self.correlator.on_flow(WireFlow(client, server, handshake, conn.first_seen, timed_out=timed_out), now)
 
     def owners(
         self, client: Endpoint, server: Endpoint, before: float, roles: tuple[str, ...] = ("client", "server")
@@ -618,6 +694,7 @@ def metrics_line(counters: Counters, correlator: Correlator, reassembler_evictio
         "packet_drops": counters.packet_drops,
         "wire_flows": counters.wire_flows,
         "wire_not_tls": counters.wire_not_tls,
+        "wire_summaries": counters.wire_summaries,
     }
 
 

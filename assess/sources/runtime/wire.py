@@ -393,6 +393,40 @@ def _summarise(client: StreamView, server: StreamView, closed: bool) -> WireHand
     )
 
 
+def summarise_client_side(
+    client: StreamView, server_hello: ServerHello, *, completed_at: float | None, alert: bool
+) -> WireHandshake:
+    """A TLS 1.3 handshake whose server side was read elsewhere (the sensor's socket filter parsed
+    the ServerHello and saw how the handshake ended): the client's bytes give its ClientHello.
+
+    Gives what `summarise_handshake` gives for the same connection's bytes: `completed_at` is when
+    the client's first encrypted record arrived (None when it did not finish), `alert` whether an
+    alert ended it instead.
+    """
+    try:
+        records, _ = scan_records(client.data)
+        messages, _ = handshake_messages(records, ignore_ccs=True)
+        hellos = [(m, parse_client_hello(m.body)) for m in messages if m.msg_type == CLIENT_HELLO]
+    except WireParseError as e:
+        return WireHandshake(None, None, False, (), None, None, None, False, True, str(e))
+    if not hellos:
+        return WireHandshake(None, server_hello, False, (), None, None, None, alert, True,
+                             "no ClientHello before the ServerHello")
+    first, ch = hellos[0]
+    return WireHandshake(
+        client_hello=ch,
+        server_hello=server_hello,
+        hello_retry=False,
+        key_shares_offered=tuple(dict.fromkeys(ch.key_shares)),
+        negotiated_group=server_hello.key_share_group,
+        started_at=client.time_at(first.end_offset),
+        completed_at=None if alert else completed_at,
+        alert=alert,
+        complete=True,
+        parse_error=None,
+    )
+
+
 def _plaintext(records: list[Record], end: Record | None) -> list[Record]:
     return [r for r in records if end is None or r.offset < end.offset]
 
