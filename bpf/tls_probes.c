@@ -1,8 +1,11 @@
 // Process view of TLS handshakes: OpenSSL uprobes plus syscall and sock tracepoints (no kprobes).
 //
 // Compiled by bcc (assess/sources/runtime/sensor.py). Events go to user space through one perf
-// buffer, whose lost-sample callback is the sensor's kernel-drop counter. The kernel side only
-// filters and forwards; joining events into handshakes is user space's (correlate.py).
+// buffer, whose lost-sample callback is the sensor's kernel-drop counter. The kernel side filters
+// and forwards; joining events into handshakes is user space's (correlate.py). One join is made
+// here, because it halves the events of a typical handshake: the fd (with its socket) and the SNI
+// a program sets on an SSL object before its handshake starts are kept in maps and sent with the
+// handshake's first event (flags E_FD, E_SNI), not as events of their own.
 //
 // Handshakes are explicit (SSL_do_handshake, which SSL_connect/SSL_accept call) or implicit (the
 // first SSL_read/SSL_write drives it). A handshake is done once SSL_do_handshake returns 1 or a
@@ -27,6 +30,8 @@
 #define SSL_ERROR_SYSCALL 5
 #define SSL_ERROR_ZERO_RETURN 6
 #define SNI_MAX 256
+#define E_FD 1   // event_t carries an fd (and, when family != 0, its socket)
+#define E_SNI 2  // event_t carries an SNI
 
 struct ssl_key {
     u32 tgid;
@@ -54,7 +59,8 @@ struct event_t {
     s64 ret;
     u32 tgid;
     u32 tid;
-    u32 kind;
+    u16 kind;
+    u16 flags;
     s32 fd;
     u16 family;
     u16 sport;
@@ -120,6 +126,23 @@ struct owner_t {
 BPF_TABLE("lru_hash", struct fd_key, struct sock_t, sock_by_fd, 65536);
 BPF_TABLE("lru_hash", struct owner_key, struct owner_t, owner_by_client, 65536);
 
+// What SSL_set_fd and SSL_set_tlsext_host_name said about an SSL object whose handshake has not
+// started yet: sent with its first handshake event.
+struct fd_info_t {
+    s32 fd;
+    u32 has_sock;
+    struct sock_t sock;
+};
+
+struct sni_t {
+    u16 len;
+    char name[SNI_MAX];
+};
+
+BPF_TABLE("lru_hash", struct ssl_key, struct fd_info_t, fd_before, 16384);
+BPF_TABLE("lru_hash", struct ssl_key, struct sni_t, sni_before, 16384);
+BPF_PERCPU_ARRAY(sni_scratch, struct sni_t, 1);
+
 static __always_inline void remember_socket(u32 tgid, u32 tid, s32 fd, const char *comm, struct sock_t *sock) {
     struct fd_key fk = {.tgid = tgid, .fd = fd};
     sock_by_fd.update(&fk, sock);
@@ -130,8 +153,11 @@ static __always_inline void remember_socket(u32 tgid, u32 tid, s32 fd, const cha
     owner_by_client.update(&ok, &owner);
 }
 
-// The FD event of a handshake carries its socket: role in ret, client in saddr/sport, server in daddr/dport.
+// An event that carries an fd (E_FD) carries its socket too, when the connect/accept tracepoints
+// saw it: role in ret, client in saddr/sport, server in daddr/dport.
 static __always_inline void attach_socket(struct event_t *e, u32 tgid, s32 fd) {
+    e->flags |= E_FD;
+    e->fd = fd;
     struct fd_key fk = {.tgid = tgid, .fd = fd};
     struct sock_t *sock = sock_by_fd.lookup(&fk);
     if (!sock)
@@ -142,6 +168,20 @@ static __always_inline void attach_socket(struct event_t *e, u32 tgid, s32 fd) {
     e->dport = sock->server_port;
     __builtin_memcpy(e->saddr, sock->client_addr, 16);
     __builtin_memcpy(e->daddr, sock->server_addr, 16);
+}
+
+// The same, from what SSL_set_fd left in fd_before.
+static __always_inline void attach_saved_fd(struct event_t *e, struct fd_info_t *info) {
+    e->flags |= E_FD;
+    e->fd = info->fd;
+    if (!info->has_sock)
+        return;
+    e->ret = info->sock.role;
+    e->family = info->sock.family;
+    e->sport = info->sock.client_port;
+    e->dport = info->sock.server_port;
+    __builtin_memcpy(e->saddr, info->sock.client_addr, 16);
+    __builtin_memcpy(e->daddr, info->sock.server_addr, 16);
 }
 
 static __always_inline int wanted(u32 tgid) {
@@ -164,6 +204,7 @@ static __always_inline struct event_t *new_event(u32 kind) {
     e->tgid = id >> 32;
     e->tid = (u32)id;
     e->kind = kind;
+    e->flags = 0;
     e->fd = -1;
     e->family = 0;
     e->sport = 0;
@@ -196,10 +237,27 @@ static __always_inline int on_enter(struct pt_regs *ctx, u32 kind) {
     if (!e)
         return 0;
     e->ssl = key.ssl;
+    struct fd_info_t *info = fd_before.lookup(&key);
+    if (info) {
+        attach_saved_fd(e, info);
+        fd_before.delete(&key);
+    }
+    u32 size = EVENT_SIZE_NO_SNI;
+    struct sni_t *sni = sni_before.lookup(&key);
+    if (sni) {
+        u32 n = sni->len;
+        if (n > SNI_MAX - 1)
+            n = SNI_MAX - 1;
+        e->flags |= E_SNI;
+        e->sni_len = n;
+        __builtin_memcpy(e->sni, sni->name, SNI_MAX);
+        sni_before.delete(&key);
+        size = sizeof(*e);
+    }
     if (first)
-        first_events.perf_submit(ctx, e, EVENT_SIZE_NO_SNI);
+        first_events.perf_submit(ctx, e, size);
     else
-        events.perf_submit(ctx, e, EVENT_SIZE_NO_SNI);
+        events.perf_submit(ctx, e, size);
     return 0;
 }
 
@@ -232,6 +290,8 @@ int handshake_return(struct pt_regs *ctx) { return on_return(ctx, K_HS_ENTER); }
 int io_enter(struct pt_regs *ctx) { return on_enter(ctx, K_IO_ENTER); }
 int io_return(struct pt_regs *ctx) { return on_return(ctx, K_IO_ENTER); }
 
+// SSL_set_tlsext_host_name (a macro over SSL_ctrl). Before the handshake starts (the usual order)
+// the name waits in sni_before for the first handshake event; after, it is an event of its own.
 int ssl_ctrl_enter(struct pt_regs *ctx) {
     if (PT_REGS_PARM2(ctx) != SSL_CTRL_SET_TLSEXT_HOSTNAME)
         return 0;
@@ -239,29 +299,53 @@ int ssl_ctrl_enter(struct pt_regs *ctx) {
     void *name = (void *)PT_REGS_PARM4(ctx);
     if (!wanted(tgid) || !name)
         return 0;
+    struct ssl_key key = {.tgid = tgid, .ssl = PT_REGS_PARM1(ctx)};
+    if (!known.lookup(&key)) {
+        int zero = 0;
+        struct sni_t *sni = sni_scratch.lookup(&zero);
+        if (!sni)
+            return 0;
+        int n = bpf_probe_read_user_str(sni->name, SNI_MAX, name);
+        sni->len = n > 0 ? n - 1 : 0;
+        sni_before.update(&key, sni);
+        return 0;
+    }
     struct event_t *e = new_event(K_SNI);
     if (!e)
         return 0;
-    e->ssl = PT_REGS_PARM1(ctx);
+    e->ssl = key.ssl;
+    e->flags = E_SNI;
     int n = bpf_probe_read_user_str(e->sni, SNI_MAX, name);
     e->sni_len = n > 0 ? n - 1 : 0;
     events.perf_submit(ctx, e, sizeof(*e));
     return 0;
 }
 
+// SSL_set_fd: like the SNI, kept for the first handshake event when the handshake has not started.
 int ssl_set_fd_enter(struct pt_regs *ctx) {
     u32 tgid = bpf_get_current_pid_tgid() >> 32;
     if (!wanted(tgid))
         return 0;
     struct ssl_key key = {.tgid = tgid, .ssl = PT_REGS_PARM1(ctx)};
+    s32 fd = (int)PT_REGS_PARM2(ctx);
     u8 one = 1;
     fd_known.update(&key, &one);
+    if (!known.lookup(&key)) {
+        struct fd_info_t info = {.fd = fd};
+        struct fd_key fk = {.tgid = tgid, .fd = fd};
+        struct sock_t *sock = sock_by_fd.lookup(&fk);
+        if (sock) {
+            info.has_sock = 1;
+            info.sock = *sock;
+        }
+        fd_before.update(&key, &info);
+        return 0;
+    }
     struct event_t *e = new_event(K_FD);
     if (!e)
         return 0;
     e->ssl = key.ssl;
-    e->fd = (int)PT_REGS_PARM2(ctx);
-    attach_socket(e, tgid, e->fd);
+    attach_socket(e, tgid, fd);
     events.perf_submit(ctx, e, EVENT_SIZE_NO_SNI);
     return 0;
 }
@@ -269,8 +353,14 @@ int ssl_set_fd_enter(struct pt_regs *ctx) {
 int ssl_free_enter(struct pt_regs *ctx) {
     u32 tgid = bpf_get_current_pid_tgid() >> 32;
     struct ssl_key key = {.tgid = tgid, .ssl = PT_REGS_PARM1(ctx)};
-    if (!known.lookup(&key))
+    if (!known.lookup(&key)) {
+        // An SSL object freed before any handshake: forget what was kept for it (malloc reuses
+        // the address for the next object, which must not inherit its fd or SNI).
+        fd_before.delete(&key);
+        sni_before.delete(&key);
+        fd_known.delete(&key);
         return 0;
+    }
     known.delete(&key);
     fd_known.delete(&key);
     if (done.lookup(&key)) {
@@ -333,7 +423,6 @@ static __always_inline int on_io_syscall(void *ctx, int fd) {
     if (!e)
         return 0;
     e->ssl = key.ssl;
-    e->fd = fd;
     attach_socket(e, key.tgid, fd);
     events.perf_submit(ctx, e, EVENT_SIZE_NO_SNI);
     return 0;

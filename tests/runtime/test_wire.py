@@ -23,6 +23,7 @@ from assess.sources.runtime.wire import (
     WireParseError,
     parse_client_hello,
     parse_server_hello,
+    summarise_client_side,
     summarise_handshake,
 )
 
@@ -161,3 +162,30 @@ def test_a_handshake_message_that_lies_about_its_length_is_a_parse_failure() -> 
     hello[4 + 2 + 32] = 200  # session id length beyond the message
     hs = summarise_handshake(stream(records(22, bytes(hello))), stream(records(22, server_hello())), closed=True)
     assert hs.parse_error is not None and hs.success is False
+
+
+@pytest.mark.parametrize("ending", ["finished", "encrypted-alert", "plaintext-alert", "closed"])
+def test_client_side_summary_with_the_kernels_server_hello_equals_the_whole_summary(ending: str) -> None:
+    """The socket filter parses a TLS 1.3 ServerHello and says how the handshake ended; user space
+    joins that with the ClientHello it holds. For the same bytes, both ways give the same answer."""
+    hello = client_hello(groups=(X25519MLKEM768, X25519), shares=((X25519MLKEM768, 1216), (X25519, 32), (X25519, 32)),
+                         sni=b"same.test")
+    last = {"finished": ccs() + app_data(), "encrypted-alert": ccs() + records(23, os.urandom(19)),
+            "plaintext-alert": alert(), "closed": b""}[ending]
+    client = stream(records(22, hello), last, start=20.0, step=0.010)
+    server = stream(records(22, server_hello(suite=0x1302, share=X25519MLKEM768)) + ccs() + app_data(900), start=20.005)
+    whole = summarise_handshake(client, server, closed=ending == "closed")
+    sh = whole.server_hello
+    assert sh is not None
+    finished = client.time_at(len(client.data) - 1) if ending == "finished" else None
+    summary = summarise_client_side(stream(records(22, hello), start=20.0), sh, completed_at=finished,
+                                    alert=ending.endswith("alert"))
+    assert summary == whole
+    assert summary.key_shares_offered == (X25519MLKEM768, X25519)  # each group once
+
+
+def test_client_side_summary_without_a_clienthello_says_so() -> None:
+    sh = parse_server_hello(server_hello()[4:])
+    garbage = summarise_client_side(stream(b"\x16\x03\x01\x00\x05hello"), sh, completed_at=None, alert=False)
+    assert garbage.client_hello is None and garbage.parse_error
+    assert summarise_client_side(stream(app_data()), sh, completed_at=None, alert=False).client_hello is None

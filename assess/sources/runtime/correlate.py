@@ -189,7 +189,9 @@ class Correlator:
         key = (ev.tgid, ev.ssl)
         if ev.kind in (Kind.HANDSHAKE_ENTER, Kind.IO_ENTER):
             self._remember_process(ev.tgid)
-            fd_entry, sni_entry = self._ssl_fds.get(key), self._ssl_snis.get(key)
+            # The kernel sends the fd and SNI set before the handshake with its first event.
+            fd_entry = (ev.ts, ev.fd, self._taken_socket(ev)) if ev.fd >= 0 else self._ssl_fds.get(key)
+            sni_entry = (ev.ts, ev.sni) if ev.sni is not None else self._ssl_snis.get(key)
             if key in self._active:  # the same SSL object (or a new one at a reused address) starts again
                 self._active[key].fail(ev.ts)
                 self._retire(key)
@@ -215,11 +217,7 @@ class Correlator:
         if ev.kind == Kind.SNI:
             self._put(self._ssl_snis, key, (ev.ts, ev.sni or ""))
         elif ev.kind == Kind.FD:
-            # The kernel names the socket while the fd still means it: bind to that, not a guess.
-            sock = self._note_socket(ev, ev.role) if ev.src is not None and ev.role else None
-            if sock is not None:
-                sock.taken = True
-            self._put(self._ssl_fds, key, (ev.ts, ev.fd, sock))
+            self._put(self._ssl_fds, key, (ev.ts, ev.fd, self._taken_socket(ev)))
         elif ev.kind == Kind.FREE:
             self._ssl_fds.pop(key, None)
             self._ssl_snis.pop(key, None)
@@ -307,6 +305,15 @@ class Correlator:
         history = [*self._sockets.get((ev.tgid, ev.fd), [])[-(SOCKETS_PER_FD - 1) :], sock]
         self._put(self._sockets, (ev.tgid, ev.fd), history)
         self._put(self._by_client, (ev.src, role), sock)
+        return sock
+
+    def _taken_socket(self, ev: ProbeEvent) -> _Socket | None:
+        """The socket an event carrying an fd names (the kernel looked it up while the fd still
+        meant it): bound to that handshake, not guessed later."""
+        if ev.src is None or not ev.role:
+            return None
+        sock = self._note_socket(ev, ev.role)
+        sock.taken = True
         return sock
 
     def _retire(self, key: tuple[int, int]) -> None:

@@ -61,9 +61,10 @@ UPROBES: tuple[tuple[str, str, str | None, int], ...] = (
     ("SSL_free", "ssl_free_enter", None, 1),
 )
 _ROLES = {1: "client", 2: "server"}  # sock_t.role in bpf/tls_probes.c
+_E_FD, _E_SNI = 1, 2  # event_t.flags in bpf/tls_probes.c: the event carries an fd (and socket), an SNI
 # struct event_t of bpf/tls_probes.c up to its SNI buffer (EVENT_SIZE_NO_SNI); checked at attach.
-_EVENT_FIELDS = (("ts_ns", "Q"), ("ssl", "Q"), ("ret", "q"), ("tgid", "I"), ("tid", "I"), ("kind", "I"),
-                 ("fd", "i"), ("family", "H"), ("sport", "H"), ("dport", "H"), ("sni_len", "H"),
+_EVENT_FIELDS = (("ts_ns", "Q"), ("ssl", "Q"), ("ret", "q"), ("tgid", "I"), ("tid", "I"), ("kind", "H"),
+                 ("flags", "H"), ("fd", "i"), ("family", "H"), ("sport", "H"), ("dport", "H"), ("sni_len", "H"),
                  ("saddr", "16s"), ("daddr", "16s"), ("comm", "16s"))
 _EVENT = struct.Struct("<" + "".join(code for _, code in _EVENT_FIELDS))
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": ")).encode
@@ -448,16 +449,17 @@ class Sensor:
         # probe event, and the sensor's CPU time is taken from the programs it watches.
         self.counters.probe_events += 1
         raw = ctypes.string_at(data, size)
-        (ts_ns, ssl, ret, tgid, tid, kind, fd, family, sport, dport, sni_len, saddr, daddr,
+        (ts_ns, ssl, ret, tgid, tid, kind, flags, fd, family, sport, dport, sni_len, saddr, daddr,
          comm) = _EVENT.unpack_from(raw)
         src = dst = None
         role = None
-        if kind == Kind.FD and family:  # the kernel attached the handshake's socket
+        if flags & _E_FD and family:  # the kernel attached the handshake's socket
             role = _ROLES.get(ret)
+            ret = 0
             src = endpoint_from_raw(family, saddr, sport)
             dst = endpoint_from_raw(family, daddr, dport) if dport else None
         sni = None
-        if kind == Kind.SNI:
+        if flags & _E_SNI:
             sni = raw[_EVENT.size : _EVENT.size + sni_len].decode("utf-8", errors="backslashreplace")
         name = self._comms.get(comm)
         if name is None:
