@@ -34,6 +34,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                      help="idle (default): the sensor uses only CPU time nothing else wants, so it never "
                           "slows the observed programs, and falls behind (drops, counted) on a saturated host; "
                           "normal: it competes for CPU like any process")
+    cap.add_argument("--wire-summary", action=argparse.BooleanOptionalAction, default=True,
+                     help="summarise TLS 1.3 handshakes whose ServerHello fits one segment in the kernel's "
+                          "packet filter (default); --no-wire-summary passes every segment to user space")
     add_common(cap, json_report=True)
     cap.set_defaults(handler=run_capture)
 
@@ -67,6 +70,7 @@ def run_capture(args: argparse.Namespace) -> int:
         perf_pages=args.buffer_pages,
         packet_ring_bytes=args.socket_buffer,
         priority=args.priority,
+        wire_summary=args.wire_summary,
     )
 
     def ready(_: object) -> None:

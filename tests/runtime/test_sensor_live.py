@@ -10,10 +10,11 @@ import ssl
 import subprocess
 import time
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
-from live_sensor import LiveCapture
+from live_sensor import LiveCapture, start_capture
 from tlsbytes import client_hello, records
 
 from assess.sources.runtime.workload import (
@@ -243,3 +244,55 @@ def test_metrics_lines_follow_the_contract(sensor: LiveCapture) -> None:
                 "kernel_drops", "kernel_drop_rate"):
         assert isinstance(metrics[-1][key], (int, float)), key
     assert metrics[-1]["events_received"] > 0
+
+
+
+def _openssl_client(port: int, *args: str) -> int:
+    client = subprocess.Popen(["openssl", "s_client", "-connect", f"{HOST}:{port}", *args],
+                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    assert client.wait(30) == 0
+    return client.pid
+
+
+def test_kernel_summary_and_passed_segments_give_the_same_records(
+    sensor: LiveCapture, server: subprocess.Popen[bytes], creds: Credentials, tmp_path: Path
+) -> None:
+    """The socket filter summarises TLS 1.3 handshakes whose ServerHello fits one segment; a second
+    sensor with --no-wire-summary is passed every segment. The same handshakes, seen by both, give
+    the same records: finished, PQ hybrid, a refused certificate (an encrypted alert), and two the
+    filter passes to both (TLS 1.2, a HelloRetryRequest)."""
+    passed = start_capture(tmp_path / "passed.jsonl", "--no-wire-summary", "--metrics-interval", "1")
+    try:
+        ports = [_python_handshake(port_of(server), "same.test"),
+                 _python_handshake(port_of(server), "localhost", verify=True)]
+        with TlsliteServer(creds) as pq_server:
+            tlslite_client(pq_server.port, sni="pq.test")
+            ports += [r["src_port"] for r in sensor.wait_for(lambda r: r["dst_port"] == pq_server.port, count=2)[:1]]
+        pids = [_openssl_client(port_of(server), "-tls1_2")]
+        with openssl_server(creds, None, "-groups", "X25519") as x25519_only:
+            pids.append(_openssl_client(port_of(x25519_only), "-groups", "P-256:X25519"))
+        for pid in pids:
+            ports += [r["src_port"] for r in sensor.wait_for(lambda r, pid=pid: r["pid"] == pid)]
+        seen = []
+        for capture in (sensor, passed):
+            records = capture.wait_for(lambda r: r["src_port"] in ports, count=len(ports) * 2)
+            seen.append({(r["src_port"], r["role"]): r for r in records})
+        summarised, whole = seen
+        assert summarised.keys() == whole.keys() and len(whole) == 10
+        for key, record in whole.items():
+            other = summarised[key]
+            assert abs(datetime.fromisoformat(other["ts"]) - datetime.fromisoformat(record["ts"])).total_seconds() < 0.01
+            assert (other["handshake_ms"] is None) == (record["handshake_ms"] is None)
+            ignore = {"ts", "handshake_ms"}
+            assert {k: v for k, v in other.items() if k not in ignore} == {k: v for k, v in record.items() if k not in ignore}
+        assert summarised[(ports[2], "client")]["pq_hybrid"] is True
+        assert whole[(ports[3], "client")]["tls_version"] == "TLSv1.2"
+    finally:
+        passed.stop()
+    metrics = [r for r in sensor.lines() if r["type"] == "metrics"]
+    assert [r for r in passed.lines() if r["type"] == "metrics"][-1]["wire_summaries"] == 0
+    sensor.wait_for(lambda r: True)
+    deadline = time.monotonic() + 5
+    while not (metrics := [r for r in sensor.lines() if r["type"] == "metrics"]) or not metrics[-1]["wire_summaries"]:
+        assert time.monotonic() < deadline, "the summarising sensor summarised nothing"
+        time.sleep(0.2)

@@ -45,6 +45,7 @@ DRAIN_INTERVAL = 0.1  # seconds between passes of the correlator over what is wa
 # paid for by the observed program that submitted the event, so fewer wake-ups cost it less.
 POLL_MS = 100
 WAKEUP_EVENTS = 1024
+WIRE_END_PAGES = 256  # per CPU: 1 MiB holds about 26,000 summaries of 40 bytes
 PRIORITIES = ("idle", "normal")
 
 # (symbol, entry function, return function or None, argument registers the entry function reads):
@@ -342,7 +343,9 @@ class Sensor:
         self._wire_ends = self._bpf["wire_ends"]
         self._wire_end = _layout("wire_ends", "event", type(self._wire_ends.event(ctypes.create_string_buffer(64))),
                                  _WIRE_END)
-        self._wire_ends.open_perf_buffer(self._on_wire_end, page_cnt=64, lost_cb=self._on_lost)
+        # Batched like the probe events: a wake-up per summary would be one per handshake.
+        self._wire_ends.open_perf_buffer(self._on_wire_end, page_cnt=WIRE_END_PAGES, lost_cb=self._on_lost,
+                                         wakeup_events=WAKEUP_EVENTS)
         self._flow_table = RawMap(self._bpf, "flows", _FLOW_KEY)
         self._owner_table = RawMap(self._bpf, "owner_by_client", _OWNER_KEY, _OWNER)
         self._open_packet_sockets()
