@@ -23,6 +23,7 @@ BENCHMARKS: dict[str, str] = {
     "api": "bench.api_bench",
     "gate": "bench.gate_bench",
     "runtime": "bench.runtime_bench",
+    "sensor": "bench.sensor_bench",
     "site": "bench.site_bench",
     "pcap": "bench.pcap_bench",
 }

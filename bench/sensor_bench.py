@@ -1,0 +1,146 @@
+"""The live sensor's user space per handshake, replayed from what its kernel side sends.
+
+The stress run (`nox -s stress`) measures what the sensor costs the programs it watches, but on
+this project's VM its figures drift by several per cent between phases. This benchmark measures
+the cause instead, without the noise: the Python CPU time the sensor spends per handshake. It
+builds, byte for byte in the kernel's layouts (sensor.py's structs), what a loopback TLS 1.3
+handshake of the stress workload sends: the client's start and end probe events (fd, socket and
+SNI joined into the start, as bpf/tls_probes.c sends them), its ClientHello segment, and either
+the socket filter's summary (`wire_ends`) or, as with `--no-wire-summary`, the server's flight and
+the client's Finished as segments. They go through the sensor's own callbacks, the Correlator and
+the JSON writer's encoder in 100 ms batches, on a clock that follows the synthetic timestamps.
+The server's side is attributed through an owner lookup answered from memory (the kernel table
+costs one bpf() call on top).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import struct
+import time
+from typing import Any
+from unittest import mock
+
+from assess.sources.runtime import sensor as sensor_module
+from assess.sources.runtime.correlate import Correlator, Kind, ProbeEvent
+from assess.sources.runtime.reassembly import Endpoint
+from assess.sources.runtime.sensor import _EVENT, _WIRE_END, CaptureOptions, Sensor, WireOutcome, _dumps
+from bench.pcap_bench import ACK, PSH, _client_hello, _packet, _record, _server_flight
+
+HANDSHAKES = 3000
+RATE = 800.0  # handshakes per second of synthetic time: the stress workload's rate here
+BATCH_S = 0.1
+SERVER_IP, CLIENT_IP = 0x7F000001, 0x7F000001
+SERVER_PORT = 4433
+WIRE_END = struct.Struct("<" + "".join(_WIRE_END))
+
+
+class _Clock:
+    """`time.time()` for the sensor module, following the replay instead of the wall."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def time(self) -> float:
+        return self.now
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(time, name)
+
+
+def _event(kind: int, ts_ns: int, tgid: int, ssl: int, *, ret: int = 0, flags: int = 0, fd: int = -1,
+           port: int = 0, sni: bytes = b"") -> bytes:
+    addr = (CLIENT_IP.to_bytes(4, "big") + bytes(12), SERVER_IP.to_bytes(4, "big") + bytes(12))
+    head = _EVENT.pack(ts_ns, ssl, ret, tgid, tgid, kind, flags, fd, 2 if port else 0, port,
+                       SERVER_PORT if port else 0, len(sni), *(addr if port else (bytes(16), bytes(16))),
+                       b"python3".ljust(16, b"\0"))
+    return head + sni.ljust(256, b"\0") if flags & 2 else head
+
+
+def _connection(i: int, t0: float, summarised: bool) -> list[tuple[float, str, bytes]]:
+    """(wall time, channel, bytes) of one handshake, as the kernel side hands them over."""
+    start = t0 + i / RATE
+    ns = int((start - _OFFSET) * 1e9)
+    port, ssl, tgid = 20000 + i % 40000, 0x5500_0000 + (i % 64) * 0x1000, 1000 + i % 2
+    hello = _client_hello(0x001D, 32, b"stress.localhost", True)
+    flight = _server_flight(0x001D, 32, True)
+    finish = _record(20, b"\x01") + _record(23, os.urandom(53))
+    ip = lambda src_port, dst_port, seq, payload: _packet(  # noqa: E731
+        CLIENT_IP, SERVER_IP, src_port, dst_port, seq, ACK | PSH, payload)[14:]
+    out = [
+        (start, "event", _event(Kind.HANDSHAKE_ENTER, ns, tgid, ssl, ret=1, flags=3, fd=5, port=port,
+                                sni=b"stress.localhost")),
+        (start + 0.0001, "packet", ip(port, SERVER_PORT, 1, hello)),
+    ]
+    if summarised:
+        out.append((start + 0.0009, "end", WIRE_END.pack(ns + 900_000, CLIENT_IP, SERVER_IP, port, SERVER_PORT,
+                                                         0x0303, 0x1301, 0x001D, WireOutcome.FINISHED, 0)))
+    else:
+        out.append((start + 0.0005, "packet", ip(SERVER_PORT, port, 1, flight)))
+        out.append((start + 0.0009, "packet", ip(port, SERVER_PORT, 1 + len(hello), finish)))
+    out.append((start + 0.001, "event", _event(Kind.HANDSHAKE_RETURN, ns + 1_000_000, tgid, ssl, ret=1)))
+    return out
+
+
+_OFFSET = time.time() - time.monotonic()
+
+
+def _replay(summarised: bool) -> tuple[float, int]:
+    """Seconds of CPU for HANDSHAKES handshakes, and how many records came out."""
+    clock = _Clock()
+    t0 = time.time()
+    stream = sorted((item for i in range(HANDSHAKES) for item in _connection(i, t0, summarised)),
+                    key=lambda item: item[0])
+    buffers = [(ts, channel, ctypes.create_string_buffer(data, len(data)) if channel != "packet" else data)
+               for ts, channel, data in stream]
+    correlator = Correlator(host="bench")
+    sensor = Sensor(CaptureOptions(out=None, wire_summary=summarised), correlator)  # type: ignore[arg-type]
+    sensor._clock_offset = _OFFSET
+    sensor._wire_end = WIRE_END
+    sensor._flow_table = mock.Mock()
+    correlator.lookup_owners = lambda client, server, before, roles: [
+        ProbeEvent(Kind.ACCEPT, before - 0.001, 7, 7, "openssl", fd=4, src=client)]
+    records = 0
+    with mock.patch.object(sensor_module, "time", clock):
+        started = time.process_time()
+        position = 0
+        edge = t0
+        while position < len(buffers):
+            edge += BATCH_S
+            clock.now = edge
+            packets = []
+            while position < len(buffers) and buffers[position][0] < edge:
+                ts, channel, data = buffers[position]
+                if channel == "event":
+                    sensor._on_event(0, ctypes.addressof(data), len(data))
+                elif channel == "end":
+                    sensor._on_wire_end(0, ctypes.addressof(data), len(data))
+                else:
+                    packets.append((data, ts))
+                position += 1
+            sensor._batch.sort(key=lambda p: p.ts)
+            for probe in sensor._batch:
+                correlator.on_probe(probe, edge)
+            sensor._batch.clear()
+            for data, ts in packets:
+                sensor._on_packet(data, ts)
+            sensor._join_summaries(edge)
+            sensor._expire_flows(edge)
+            records += len("".join(_dumps(r) + "\n" for r in correlator.drain(edge)).splitlines())
+        clock.now = edge + 60
+        sensor.finish()
+        records += len(correlator.drain(edge + 60, final=True))
+        elapsed = time.process_time() - started
+    return elapsed, records
+
+
+def run() -> dict[str, Any]:
+    figures: dict[str, Any] = {"handshakes": HANDSHAKES}
+    for name, summarised in (("summarised", True), ("passed", False)):
+        best = min(_replay(summarised) for _ in range(3))
+        if best[1] != 2 * HANDSHAKES:
+            raise AssertionError(f"{name}: {best[1]} records for {HANDSHAKES} handshakes (want a client and a server each)")
+        figures[f"us_per_handshake_{name}"] = round(best[0] / HANDSHAKES * 1e6, 1)
+    figures["summarised_over_passed"] = round(figures["us_per_handshake_summarised"] / figures["us_per_handshake_passed"], 3)
+    return figures
