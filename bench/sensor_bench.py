@@ -24,7 +24,6 @@ from unittest import mock
 
 from assess.sources.runtime import sensor as sensor_module
 from assess.sources.runtime.correlate import Correlator, Kind, ProbeEvent
-from assess.sources.runtime.reassembly import Endpoint
 from assess.sources.runtime.sensor import _EVENT, _WIRE_END, CaptureOptions, Sensor, WireOutcome, _dumps
 from bench.pcap_bench import ACK, PSH, _client_hello, _packet, _record, _server_flight
 
@@ -140,7 +139,9 @@ def run() -> dict[str, Any]:
     for name, summarised in (("summarised", True), ("passed", False)):
         best = min(_replay(summarised) for _ in range(3))
         if best[1] != 2 * HANDSHAKES:
-            raise AssertionError(f"{name}: {best[1]} records for {HANDSHAKES} handshakes (want a client and a server each)")
+            raise AssertionError(f"{name}: {best[1]} records for {HANDSHAKES} handshakes "
+                                 "(want a client and a server record each)")
         figures[f"us_per_handshake_{name}"] = round(best[0] / HANDSHAKES * 1e6, 1)
-    figures["summarised_over_passed"] = round(figures["us_per_handshake_summarised"] / figures["us_per_handshake_passed"], 3)
+    summarised, passed = figures["us_per_handshake_summarised"], figures["us_per_handshake_passed"]
+    figures["summarised_over_passed"] = round(summarised / passed, 3)
     return figures

@@ -1,0 +1,17 @@
+"""The sensor benchmark replays synthetic kernel output through the sensor's own user space; it
+must keep producing a client and a server record per handshake as that user space changes."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench import sensor_bench
+
+
+@pytest.mark.parametrize("summarised", [True, False], ids=["kernel-summary", "passed-segments"])
+def test_each_synthetic_handshake_gives_a_client_and_a_server_record(
+    summarised: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sensor_bench, "HANDSHAKES", 50)
+    seconds, records = sensor_bench._replay(summarised)
+    assert records == 100 and seconds > 0
