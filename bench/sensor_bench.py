@@ -24,7 +24,16 @@ from unittest import mock
 
 from assess.sources.runtime import sensor as sensor_module
 from assess.sources.runtime.correlate import Correlator, Kind, ProbeEvent
-from assess.sources.runtime.sensor import _EVENT, _WIRE_END, CaptureOptions, Sensor, WireOutcome, _dumps
+from assess.sources.runtime.sensor import (
+    _E_FD,
+    _E_SNI,
+    _EVENT,
+    _WIRE_END,
+    CaptureOptions,
+    Sensor,
+    WireOutcome,
+    _dumps,
+)
 from bench.pcap_bench import ACK, PSH, _client_hello, _packet, _record, _server_flight
 
 HANDSHAKES = 3000
@@ -54,7 +63,7 @@ def _event(kind: int, ts_ns: int, tgid: int, ssl: int, *, ret: int = 0, flags: i
     head = _EVENT.pack(ts_ns, ssl, ret, tgid, tgid, kind, flags, fd, 2 if port else 0, port,
                        SERVER_PORT if port else 0, len(sni), *(addr if port else (bytes(16), bytes(16))),
                        b"python3".ljust(16, b"\0"))
-    return head + sni.ljust(256, b"\0") if flags & 2 else head
+    return head + sni.ljust(256, b"\0") if flags & _E_SNI else head
 
 
 def _connection(i: int, t0: float, summarised: bool) -> list[tuple[float, str, bytes]]:
@@ -65,10 +74,12 @@ def _connection(i: int, t0: float, summarised: bool) -> list[tuple[float, str, b
     hello = _client_hello(0x001D, 32, b"stress.localhost", True)
     flight = _server_flight(0x001D, 32, True)
     finish = _record(20, b"\x01") + _record(23, os.urandom(53))
-    ip = lambda src_port, dst_port, seq, payload: _packet(  # noqa: E731
-        CLIENT_IP, SERVER_IP, src_port, dst_port, seq, ACK | PSH, payload)[14:]
+
+    def ip(src_port: int, dst_port: int, seq: int, payload: bytes) -> bytes:  # from the IP header on
+        return _packet(CLIENT_IP, SERVER_IP, src_port, dst_port, seq, ACK | PSH, payload)[14:]
+
     out = [
-        (start, "event", _event(Kind.HANDSHAKE_ENTER, ns, tgid, ssl, ret=1, flags=3, fd=5, port=port,
+        (start, "event", _event(Kind.HANDSHAKE_ENTER, ns, tgid, ssl, ret=1, flags=_E_FD | _E_SNI, fd=5, port=port,
                                 sni=b"stress.localhost")),
         (start + 0.0001, "packet", ip(port, SERVER_PORT, 1, hello)),
     ]
