@@ -289,7 +289,7 @@ int tls_wire(struct __sk_buff *skb) {
     } else if (!st->server_spoke) {
         if (!st->client_next || seq_before_or_at(st->client_next, seq + plen))
             st->client_next = seq + plen;
-    } else if (st->server_spoke && handshake_over(skb, payload, plen)) {
+    } else if (handshake_over(skb, payload, plen)) {
         flows.delete(&key);  // this is the last segment user space needs; pass it, stop after it
     }
     return -1;

@@ -406,13 +406,13 @@ def summarise_client_side(
     try:
         records, _ = scan_records(client.data)
         messages, _ = handshake_messages(records, ignore_ccs=True)
-        hellos = [(m, parse_client_hello(m.body)) for m in messages if m.msg_type == CLIENT_HELLO]
+        first = next((m for m in messages if m.msg_type == CLIENT_HELLO), None)
+        ch = parse_client_hello(first.body) if first is not None else None
     except WireParseError as e:
         return WireHandshake(None, None, False, (), None, None, None, False, True, str(e))
-    if not hellos:
+    if first is None or ch is None:
         return WireHandshake(None, server_hello, False, (), None, None, None, alert, True,
                              "no ClientHello before the ServerHello")
-    first, ch = hellos[0]
     return WireHandshake(
         client_hello=ch,
         server_hello=server_hello,
