@@ -84,8 +84,9 @@ def _connection(i: int, t0: float, summarised: bool) -> list[tuple[float, str, b
         (start + 0.0001, "packet", ip(port, SERVER_PORT, 1, hello)),
     ]
     if summarised:
+        owners = (ns - 100_000, tgid, tgid, 5, 0, b"python3", ns - 100_000, 7, 7, 4, 0, b"openssl")
         out.append((start + 0.0009, "end", WIRE_END.pack(ns + 900_000, CLIENT_IP, SERVER_IP, port, SERVER_PORT,
-                                                         0x0303, 0x1301, 0x001D, WireOutcome.FINISHED, 0)))
+                                                         0x0303, 0x1301, 0x001D, WireOutcome.FINISHED, 0, *owners)))
     else:
         out.append((start + 0.0005, "packet", ip(SERVER_PORT, port, 1, flight)))
         out.append((start + 0.0009, "packet", ip(port, SERVER_PORT, 1 + len(hello), finish)))

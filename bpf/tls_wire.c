@@ -69,8 +69,26 @@ struct wire_end_t {
     u16 group;
     u16 outcome;
     u32 pad;
+    // The processes at the two ends, as the connect/accept tracepoints left them in owner_by_client
+    // (bpf/tls_probes.c): user space needs them for each end no OpenSSL probe saw, and a lookup
+    // here costs it nothing, where one from user space is a system call. tgid 0: not known.
+    // Spelt out field by field: bcc cannot describe nested structs of perf events to Python.
+    u64 client_seen_ns;  // the client's owner (connect)
+    u32 client_tgid;
+    u32 client_tid;
+    s32 client_fd;
+    u32 client_pad;
+    char client_comm[TASK_COMM_LEN];
+    u64 server_seen_ns;  // the server's owner (accept)
+    u32 server_tgid;
+    u32 server_tid;
+    s32 server_fd;
+    u32 server_pad;
+    char server_comm[TASK_COMM_LEN];
 };
 
+_Static_assert(offsetof(struct wire_end_t, server_seen_ns) - offsetof(struct wire_end_t, client_seen_ns) ==
+               sizeof(struct owner_t), "wire_end_t's owner fields must be laid out as struct owner_t");
 BPF_PERF_OUTPUT(wire_ends);
 
 BPF_TABLE("lru_hash", struct flow_key, struct flow_state, flows, 65536);
@@ -165,6 +183,17 @@ static __always_inline void send_end(struct __sk_buff *skb, struct flow_key *key
         end.server_ip = key->a_ip;
         end.server_port = key->a_port;
     }
+    struct owner_key ok = {.port = st->client_port};
+    u32 ip = bpf_htonl(st->client_ip);  // owner keys hold the address as the socket does, big-endian
+    __builtin_memcpy(ok.addr, &ip, 4);
+    ok.role = 1;
+    struct owner_t *owner = owner_by_client.lookup(&ok);
+    if (owner)
+        __builtin_memcpy(&end.client_seen_ns, owner, sizeof(*owner));
+    ok.role = 2;
+    owner = owner_by_client.lookup(&ok);
+    if (owner)
+        __builtin_memcpy(&end.server_seen_ns, owner, sizeof(*owner));
     wire_ends.perf_submit(skb, &end, sizeof(end));
 }
 

@@ -46,6 +46,20 @@ def test_signals_stop_the_sensor_cleanly_with_a_summary(tmp_path: Path, sig: sig
     assert summary["stopped_by"] == sig.name
 
 
+def test_handshakes_just_before_a_stop_keep_their_wire_view(tmp_path: Path, creds: Credentials) -> None:
+    # The packet ring hands its current block over only some milliseconds after the block's first
+    # packet: a sensor that stopped at once would lose these ClientHellos.
+    with openssl_server(creds) as server:
+        capture = start_capture(tmp_path / "runtime.jsonl")
+        for i in range(5):
+            python_client(server.port, f"last{i}.test")  # type: ignore[attr-defined]
+        assert capture.stop() == 0
+    clients = [r for r in capture.handshakes() if r["role"] == "client" and r["sni"].startswith("last")]
+    assert sorted(r["sni"] for r in clients) == [f"last{i}.test" for i in range(5)]
+    assert {r["source"] for r in clients} == {"uprobe+wire"}
+    assert capture.lines()[-1]["correlation_timeouts"] == 0
+
+
 def test_a_flood_larger_than_the_buffers_is_counted_as_kernel_drops(tmp_path: Path) -> None:
     capture = start_capture(tmp_path / "runtime.jsonl", "--socket-buffer", "4096", "--buffer-pages", "1")
     hello = records(22, client_hello(groups=(0x11EC, 0x1D), shares=((0x11EC, 1216), (0x1D, 32))))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from tlsbytes import app_data, ccs, client_hello, records, server_hello
 
 from assess.sources.runtime.correlate import Correlator, Kind, ProbeEvent, ProcessInfo, WireFlow
@@ -137,6 +139,22 @@ def test_owners_of_a_wire_only_flow_are_looked_up_only_when_its_join_window_clos
     [record] = c.drain(11.1)
     assert asked == [(CLIENT, SERVER, 10.01, ("client", "server"))]
     assert (record["source"], record["role"], record["pid"], record["comm"]) == ("wire", "server", 77, "tlslite")
+
+
+def test_owners_the_wire_view_brought_are_used_instead_of_a_lookup() -> None:
+    def owners(client: Endpoint, server: Endpoint, before: float, roles: tuple[str, ...]) -> list[ProbeEvent]:
+        raise AssertionError("the flow said who owns its ends")
+
+    c = Correlator(host="h", lookup_owners=owners, join_wait=1.0)
+    c.on_probe(ProbeEvent(Kind.HANDSHAKE_ENTER, 10.0, tgid=42, tid=42, comm="curl", ssl=7, fd=5, src=CLIENT,
+                          dst=SERVER, role="client"))
+    c.on_probe(ProbeEvent(Kind.HANDSHAKE_RETURN, 10.004, tgid=42, tid=42, comm="curl", ssl=7, ret=1))
+    brought = (ProbeEvent(Kind.CONNECT, 9.9, tgid=42, tid=42, comm="curl", fd=5, src=CLIENT, dst=SERVER),
+               ProbeEvent(Kind.ACCEPT, 9.9, tgid=77, tid=78, comm="nginx", fd=9, src=CLIENT))
+    c.on_flow(replace(wire_flow(), owners=brought), now=10.01)
+    records = c.drain(10.02) + c.drain(11.1)
+    assert sorted((r["role"], r["source"], r["pid"], r["comm"]) for r in records) == [
+        ("client", "uprobe+wire", 42, "curl"), ("server", "wire", 77, "nginx")]
 
 
 def test_a_flow_both_of_whose_ends_joined_a_process_view_never_asks_for_owners() -> None:

@@ -13,7 +13,7 @@ import itertools
 import math
 import socket
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import IntEnum
@@ -71,6 +71,10 @@ class WireFlow:
     handshake: WireHandshake
     first_seen: float
     timed_out: bool = False
+    # The processes at the ends as the wire view's source knew them when it finished (CONNECT and
+    # ACCEPT events; the sensor's socket filter sends them with its summary). None: not known, so
+    # `lookup_owners` is asked.
+    owners: tuple[ProbeEvent, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -371,10 +375,15 @@ class Correlator:
         flow = pending.flow
         missing = [r for r in ("client", "server")
                    if r not in pending.claimed and (flow.client, r) not in self._by_client]
-        if missing and self.lookup_owners is not None:
+        if missing and (flow.owners is not None or self.lookup_owners is not None):
             # Asked only now, for the ends no probe handshake claimed: most TLS connections are
             # OpenSSL's at both ends and never need it.
-            for ev in self.lookup_owners(flow.client, flow.server, pending.done_at, tuple(missing)):
+            if flow.owners is not None:
+                owners: Iterable[ProbeEvent] = flow.owners
+            else:
+                assert self.lookup_owners is not None
+                owners = self.lookup_owners(flow.client, flow.server, pending.done_at, tuple(missing))
+            for ev in owners:
                 role = "client" if ev.kind == Kind.CONNECT else "server"
                 if role in missing and ev.src is not None:
                     self._note_socket(ev, role)

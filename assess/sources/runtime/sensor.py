@@ -44,6 +44,7 @@ DRAIN_INTERVAL = 0.1  # seconds between passes of the correlator over what is wa
 # WAKEUP_EVENTS events (capped at a quarter of the buffer), never once per event. Each wake-up is
 # paid for by the observed program that submitted the event, so fewer wake-ups cost it less.
 POLL_MS = 100
+RETIRE_MS = POLL_MS // 2  # a packet ring's block is handed over this long after its first packet at the latest
 WAKEUP_EVENTS = 1024
 WIRE_END_PAGES = 256  # per CPU: 1 MiB holds about 26,000 summaries of 40 bytes
 PRIORITIES = ("idle", "normal")
@@ -75,7 +76,9 @@ _OWNER_KEY = ("16s", "H", "H", "I")
 _OWNER = ("Q", "I", "I", "i", "I", "16s")
 _FLOW_KEY = ("I", "I", "H", "H")
 # struct wire_end_t of bpf/tls_wire.c: a handshake the socket filter summarised; checked at attach.
-_WIRE_END = ("Q", "I", "I", "H", "H", "H", "H", "H", "H", "I")
+# It ends with the owner_t of the client and of the server (tgid 0: not known).
+_WIRE_END = ("Q", "I", "I", "H", "H", "H", "H", "H", "H", "I", *_OWNER, *_OWNER)
+_WIRE_END_OWNERS = ((10, Kind.CONNECT), (10 + len(_OWNER), Kind.ACCEPT))  # where each owner starts
 _OPENSSL_VERSION = re.compile(rb"OpenSSL (\d+\.\d+\.\d+[a-z]*)(?:-[\w.]+)? +\d{1,2} \w{3} \d{4}")
 
 
@@ -388,7 +391,7 @@ class Sensor:
         fn = self._bpf.load_func("tls_wire", BPF.SOCKET_FILTER)
         for iface in self.options.ifaces or ("",):
             try:
-                ring = PacketRing(iface, fn.fd, self.options.packet_ring_bytes, retire_ms=max(1, POLL_MS // 2))
+                ring = PacketRing(iface, fn.fd, self.options.packet_ring_bytes, retire_ms=RETIRE_MS)
             except OSError as e:
                 raise SensorUnavailable(f"cannot capture on interface {iface or 'any'}: {e.strerror}") from e
             ring.drain(None)  # packets caught while the ring was being set up
@@ -433,6 +436,14 @@ class Sensor:
         self._join_summaries(time.time())
         self._expire_flows(time.time())
 
+    def flush(self) -> None:
+        """Take in everything the kernel side holds: a packet ring hands over its current block only
+        `RETIRE_MS` after the block's first packet, so the last packets before a stop would be lost
+        (and their handshakes reported without a ClientHello) if the sensor did not wait for it."""
+        if self._rings:
+            time.sleep(2 * RETIRE_MS / 1000)
+        self.poll(0)
+
     def read_drops(self) -> None:
         for ring in self._rings:
             self.counters.packet_drops += ring.stats()[1]
@@ -464,14 +475,16 @@ class Sensor:
         sni = None
         if flags & _E_SNI:
             sni = raw[_EVENT.size : _EVENT.size + sni_len].decode("utf-8", errors="backslashreplace")
-        name = self._comms.get(comm)
+        self._batch.append(ProbeEvent(Kind(kind), ts_ns / 1e9 + self._clock_offset, tgid, tid, self._comm(comm), ssl,
+                                      ret, fd, src, dst, sni, role))
+
+    def _comm(self, raw: bytes) -> str:
+        name = self._comms.get(raw)
         if name is None:
-            name = self._comms[comm] = comm.split(b"\0", 1)[0].decode("utf-8", errors="backslashreplace")
             if len(self._comms) > 4096:
                 self._comms.clear()
-        self._batch.append(
-            ProbeEvent(Kind(kind), ts_ns / 1e9 + self._clock_offset, tgid, tid, name, ssl, ret, fd, src, dst, sni, role)
-        )
+            name = self._comms[raw] = raw.split(b"\0", 1)[0].decode("utf-8", errors="backslashreplace")
+        return name
 
     # --- packets -----------------------------------------------------------------------------
 
@@ -562,7 +575,7 @@ class Sensor:
         waiting = self._summaries
         for _ in range(len(waiting)):
             summary, received = waiting.popleft()
-            ts_ns, client_ip, server_ip, client_port, server_port, version, suite, group, outcome, _ = summary
+            ts_ns, client_ip, server_ip, client_port, server_port, version, suite, group, outcome, _ = summary[:10]
             client = Endpoint(self._ip(client_ip.to_bytes(4, "big")), client_port)
             server = Endpoint(self._ip(server_ip.to_bytes(4, "big")), server_port)
             key = connection_key(client, server)
@@ -590,7 +603,19 @@ class Sensor:
             timed_out = outcome == WireOutcome.BUDGET
             if timed_out:
                 self.counters.wire_timeouts += 1
-            self.correlator.on_flow(WireFlow(client, server, handshake, conn.first_seen, timed_out=timed_out), now)
+            owners = self._end_owners(summary, client, server)
+            self.correlator.on_flow(WireFlow(client, server, handshake, conn.first_seen, timed_out=timed_out,
+                                             owners=owners), now)
+
+    def _end_owners(self, summary: tuple[Any, ...], client: Endpoint, server: Endpoint) -> tuple[ProbeEvent, ...]:
+        """The CONNECT and ACCEPT events of the processes the socket filter found at the ends."""
+        out = []
+        for at, kind in _WIRE_END_OWNERS:
+            ts_ns, tgid, tid, fd, _, raw_comm = summary[at : at + 6]
+            if tgid:
+                out.append(ProbeEvent(kind, ts_ns / 1e9 + self._clock_offset, tgid, tid, self._comm(raw_comm), fd=fd,
+                                      src=client, dst=server if kind == Kind.CONNECT else None))
+        return tuple(out)
 
     def owners(
         self, client: Endpoint, server: Endpoint, before: float, roles: tuple[str, ...] = ("client", "server")
@@ -609,8 +634,7 @@ class Sensor:
             seen = ts_ns / 1e9 + self._clock_offset
             if seen > before + 0.1:
                 continue
-            comm = raw_comm.split(b"\0", 1)[0].decode("utf-8", errors="backslashreplace")
-            out.append(ProbeEvent(kind, seen, tgid, tid, comm, fd=fd, src=client,
+            out.append(ProbeEvent(kind, seen, tgid, tid, self._comm(raw_comm), fd=fd, src=client,
                                   dst=server if kind == Kind.CONNECT else None))
         return out
 
@@ -752,7 +776,7 @@ def capture(options: CaptureOptions, *, on_ready: Callable[[dict[str, Any]], Non
                     sensor.read_drops()
                     writer.write(metrics_line(sensor.counters, correlator, sensor._reassembler.evictions))
                     next_metrics += options.metrics_interval
-            sensor.poll(0)
+            sensor.flush()
             sensor.finish()
             writer.write_many(correlator.drain(time.time(), final=True))
             sensor.close()
