@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from tlsbytes import app_data, ccs, client_hello, records, server_hello
 
 from assess.sources.runtime.correlate import Correlator, Kind, ProbeEvent, ProcessInfo, WireFlow
@@ -151,7 +149,7 @@ def test_owners_the_wire_view_brought_are_used_instead_of_a_lookup() -> None:
     c.on_probe(ProbeEvent(Kind.HANDSHAKE_RETURN, 10.004, tgid=42, tid=42, comm="curl", ssl=7, ret=1))
     brought = (ProbeEvent(Kind.CONNECT, 9.9, tgid=42, tid=42, comm="curl", fd=5, src=CLIENT, dst=SERVER),
                ProbeEvent(Kind.ACCEPT, 9.9, tgid=77, tid=78, comm="nginx", fd=9, src=CLIENT))
-    c.on_flow(replace(wire_flow(), owners=brought), now=10.01)
+    c.on_flow(wire_flow()._replace(owners=brought), now=10.01)
     records = c.drain(10.02) + c.drain(11.1)
     assert sorted((r["role"], r["source"], r["pid"], r["comm"]) for r in records) == [
         ("client", "uprobe+wire", 42, "curl"), ("server", "wire", 77, "nginx")]

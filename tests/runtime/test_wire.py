@@ -184,6 +184,20 @@ def test_client_side_summary_with_the_kernels_server_hello_equals_the_whole_summ
     assert summary.key_shares_offered == (X25519MLKEM768, X25519)  # each group once
 
 
+def test_client_side_summary_reads_a_clienthello_split_across_records_like_one_in_a_single_record() -> None:
+    hello = client_hello(groups=(X25519MLKEM768, X25519), shares=((X25519MLKEM768, 1216),), sni=b"split.test")
+    sh = parse_server_hello(server_hello(share=X25519MLKEM768)[4:])
+
+    def record(chunk: bytes) -> bytes:
+        return bytes([22, 3, 3]) + len(chunk).to_bytes(2, "big") + chunk
+
+    lone = summarise_client_side(stream(record(hello)), sh, completed_at=None, alert=False)
+    split = summarise_client_side(stream(record(hello[:300]) + record(hello[300:])), sh, completed_at=None,
+                                  alert=False)
+    assert lone.client_hello is not None and lone.client_hello.sni == "split.test"
+    assert split == lone
+
+
 def test_client_side_summary_without_a_clienthello_says_so() -> None:
     sh = parse_server_hello(server_hello()[4:])
     garbage = summarise_client_side(stream(b"\x16\x03\x01\x00\x05hello"), sh, completed_at=None, alert=False)

@@ -62,8 +62,7 @@ class ProbeEvent(NamedTuple):  # a tuple: the sensor makes several per handshake
     role: str | None = None  # FD events: the role of the socket the handshake runs on, when known
 
 
-@dataclass(frozen=True)
-class WireFlow:
+class WireFlow(NamedTuple):
     """A connection whose bytes the wire view has finished with."""
 
     client: Endpoint
@@ -137,6 +136,7 @@ class _PendingFlow:
     flow: WireFlow
     done_at: float
     claimed: set[str] = field(default_factory=set)
+    fields: dict[str, Any] | None = None  # its records' wire fields, once made (see _wire_fields)
 
 
 Resolver = Callable[[int], ProcessInfo]
@@ -274,7 +274,7 @@ class Correlator:
             sock = self._socket_of(hs)
             pending = self._flows.get(sock.client) if sock else None
             if pending is not None and sock is not None:
-                out.append(self._record(hs, sock, pending.flow))
+                out.append(self._record(hs, sock, pending))
                 pending.claimed.add(sock.role)
                 if len(pending.claimed) == 2:  # both ends have their record: nothing left to join
                     del self._flows[sock.client]
@@ -392,20 +392,23 @@ class Correlator:
             sock = self._by_client.get((flow.client, role))
             if role in pending.claimed or sock is None:
                 continue
-            records.append(self._record(None, sock, flow))
+            records.append(self._record(None, sock, pending))
         if not records and not pending.claimed:
-            records.append(self._record(None, None, flow))
+            records.append(self._record(None, None, pending))
         return records
 
-    def _record(self, hs: _ProbeHandshake | None, sock: _Socket | None, flow: WireFlow | None) -> dict[str, Any]:
+    def _record(self, hs: _ProbeHandshake | None, sock: _Socket | None, pending: _PendingFlow | None) -> dict[str, Any]:
         tgid = hs.tgid if hs else sock.tgid if sock else None
-        info = self._info.get(tgid, ProcessInfo(None, None, None)) if tgid is not None else None
+        info = self._info.get(tgid) if tgid is not None else None
+        flow = pending.flow if pending else None
         wire = flow.handshake if flow else None
         ch = wire.client_hello if wire else None
-        sh = wire.server_hello if wire else None
-        client = flow.client if flow else sock.client if sock else None
-        server = flow.server if flow else sock.server if sock else None
-        negotiated = wire.negotiated_group if wire else None
+        if pending is not None:
+            if pending.fields is None:  # the same for both ends of the connection: made once
+                pending.fields = _wire_fields(pending.flow)
+            fields = pending.fields
+        else:
+            fields = _socket_fields(sock)
 
         if hs is not None:
             started = hs.started
@@ -435,20 +438,47 @@ class Correlator:
             "library_version": info.library_version if info and hs else None,
             "role": sock.role if sock else None,
             "sni": sni,
-            "src_ip": client.ip if client else None,
-            "src_port": client.port if client else None,
-            "dst_ip": server.ip if server else None,
-            "dst_port": server.port if server else None,
-            "tls_version": version_name(wire.tls_version) if wire else None,
-            "cipher_suite": cipher_suite_name(sh.cipher_suite) if sh else None,
-            "groups_offered": list(_group_names(ch.groups)) if ch else None,
-            "key_shares_offered": list(_group_names(wire.key_shares_offered)) if ch and wire else None,
-            "negotiated_group": group_name(negotiated) if negotiated is not None else None,
-            "pq_hybrid": is_pq_group(negotiated) if negotiated is not None else None,
+            **fields,
             "success": success,
             "handshake_ms": handshake_ms,
             "source": source,
         }
+
+
+def _wire_fields(flow: WireFlow) -> dict[str, Any]:
+    """The fields of a handshake record that come from the wire view: the endpoints and what was
+    negotiated. The records of both ends of a connection share them (lists included)."""
+    wire = flow.handshake
+    ch, sh, negotiated = wire.client_hello, wire.server_hello, wire.negotiated_group
+    return {
+        "src_ip": flow.client.ip,
+        "src_port": flow.client.port,
+        "dst_ip": flow.server.ip,
+        "dst_port": flow.server.port,
+        "tls_version": version_name(wire.tls_version),
+        "cipher_suite": cipher_suite_name(sh.cipher_suite) if sh else None,
+        "groups_offered": list(_group_names(ch.groups)) if ch else None,
+        "key_shares_offered": list(_group_names(wire.key_shares_offered)) if ch else None,
+        "negotiated_group": group_name(negotiated) if negotiated is not None else None,
+        "pq_hybrid": is_pq_group(negotiated) if negotiated is not None else None,
+    }
+
+
+def _socket_fields(sock: _Socket | None) -> dict[str, Any]:
+    """The same fields for a handshake the wire view never saw: only the endpoints, if known."""
+    client, server = (sock.client, sock.server) if sock else (None, None)
+    return {
+        "src_ip": client.ip if client else None,
+        "src_port": client.port if client else None,
+        "dst_ip": server.ip if server else None,
+        "dst_port": server.port if server else None,
+        "tls_version": None,
+        "cipher_suite": None,
+        "groups_offered": None,
+        "key_shares_offered": None,
+        "negotiated_group": None,
+        "pq_hybrid": None,
+    }
 
 
 @lru_cache(maxsize=256)

@@ -1,6 +1,7 @@
 """TLS on the wire, parsed: records, ClientHello, ServerHello, ServerKeyExchange, and a whole handshake.
 
-Pure: bytes in, frozen dataclasses out. Nothing here raises on bad input; a truncated or hostile
+Pure: bytes in, named tuples out (immutable, and cheaper to make than frozen dataclasses: the
+sensor makes several per handshake). Nothing here raises on bad input; a truncated or hostile
 stream gives `WireParseError` from the message parsers, which `summarise_handshake` turns into a
 `parse_error` value. GREASE values (RFC 8701) are dropped from every list.
 """
@@ -8,7 +9,6 @@ stream gives `WireParseError` from the message parsers, which `summarise_handsha
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import NamedTuple, Protocol
 
@@ -60,8 +60,7 @@ class Record(NamedTuple):
     offset: int  # where the record header starts in its direction's stream
 
 
-@dataclass(frozen=True)
-class ClientHello:
+class ClientHello(NamedTuple):
     legacy_version: int
     cipher_suites: tuple[int, ...]
     supported_versions: tuple[int, ...]
@@ -71,8 +70,7 @@ class ClientHello:
     alpn: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class ServerHello:
+class ServerHello(NamedTuple):
     legacy_version: int
     cipher_suite: int
     selected_version: int | None  # from supported_versions (TLS 1.3), else None
@@ -124,11 +122,16 @@ def _extensions(data: bytes, pos: int) -> dict[int, tuple[int, int]]:
     if pos == len(data):
         return out
     p, end = _vector(data, pos, 2, len(data))
-    while p < end:
-        ext_type = _u16(data, p, end)
-        body = _vector(data, p + 2, 2, end)
-        out.setdefault(ext_type, body)
-        p = body[1]
+    while p < end:  # _u16 and _vector written out: a ClientHello has a dozen or more extensions
+        if p + 4 > end:
+            raise WireParseError(f"truncated: wanted 2 bytes at {p if p + 2 > end else p + 2} of {end}")
+        ext_type = (data[p] << 8) | data[p + 1]
+        start = p + 4
+        p = start + ((data[p + 2] << 8) | data[p + 3])
+        if p > end:
+            raise WireParseError(f"truncated: wanted {p - start} bytes at {start} of {end}")
+        if ext_type not in out:
+            out[ext_type] = (start, p)
     return out
 
 
@@ -139,8 +142,7 @@ def _hello_prefix(body: bytes) -> int:
     return _vector(body, 34, 1, len(body))[1]
 
 
-@lru_cache(maxsize=1024)  # a live connection is summarised again as each segment arrives
-def parse_client_hello(body: bytes) -> ClientHello:
+def _parse_client_hello(body: bytes) -> ClientHello:
     """Parse a ClientHello handshake message body (without the 4-byte handshake header)."""
     n = len(body)
     pos = _hello_prefix(body)
@@ -172,6 +174,10 @@ def parse_client_hello(body: bytes) -> ClientHello:
         sni=_server_name(body, ext.get(EXT_SERVER_NAME)),
         alpn=_alpn(body, ext.get(EXT_ALPN)),
     )
+
+
+# A live connection is summarised again as each segment arrives.
+parse_client_hello = lru_cache(maxsize=1024)(_parse_client_hello)
 
 
 def _server_name(data: bytes, where: tuple[int, int] | None) -> str | None:
@@ -287,8 +293,7 @@ class StreamView(Protocol):
     def time_at(self, offset: int) -> float | None: ...
 
 
-@dataclass(frozen=True)
-class WireHandshake:
+class WireHandshake(NamedTuple):
     """What the bytes of one connection say about its TLS handshake. None means not (yet) seen."""
 
     client_hello: ClientHello | None
@@ -404,10 +409,12 @@ def summarise_client_side(
     alert ended it instead.
     """
     try:
-        records, _ = scan_records(client.data)
-        messages, _ = handshake_messages(records, ignore_ccs=True)
-        first = next((m for m in messages if m.msg_type == CLIENT_HELLO), None)
-        ch = parse_client_hello(first.body) if first is not None else None
+        first = _lone_client_hello(client.data)
+        if first is None:
+            records, _ = scan_records(client.data)
+            messages, _ = handshake_messages(records, ignore_ccs=True)
+            first = next((m for m in messages if m.msg_type == CLIENT_HELLO), None)
+        ch = _parse_client_hello(first.body) if first is not None else None  # parsed once: not cached
     except WireParseError as e:
         return WireHandshake(None, None, False, (), None, None, None, False, True, str(e))
     if first is None or ch is None:
@@ -425,6 +432,17 @@ def summarise_client_side(
         complete=True,
         parse_error=None,
     )
+
+
+def _lone_client_hello(data: bytes) -> HandshakeMessage | None:
+    """The ClientHello when the bytes are exactly one handshake record holding exactly one whole
+    ClientHello (the usual first flight); None for anything else, which takes the general path."""
+    if len(data) < 9 or data[0] != HANDSHAKE or data[1] != 3 or data[5] != CLIENT_HELLO:
+        return None
+    length = (data[3] << 8) | data[4]
+    if 5 + length != len(data) or length > MAX_RECORD_LENGTH or (data[6] << 16 | data[7] << 8 | data[8]) + 4 != length:
+        return None
+    return HandshakeMessage(CLIENT_HELLO, data[9:], len(data) - 1)
 
 
 def _plaintext(records: list[Record], end: Record | None) -> list[Record]:
