@@ -68,6 +68,7 @@ class Phase:
                 "cache_evictions": m["cache_evictions"],
                 "sensor_cpu_s": m["sensor_cpu_s"],
                 "unreported_positions": m["unreported_positions"],
+                "failed_records": m["failed_records"],
                 "sensor_cpu_ms_per_handshake": round(1000 * m["sensor_cpu_s"] / self.load.handshakes, 3)
                 if self.load.handshakes else None,
             }
@@ -126,7 +127,11 @@ def _stop_sensor(
         if r["type"] == "handshake" and r["role"] == "client" and r["dst_port"] == port:
             records.setdefault(r["src_port"], []).append(r)
     matched = [r for p, n in wanted.items() for r in records.get(p, [])[:n]]
-    failures = sum(1 for r in matched if r["source"] != "uprobe+wire")
+    failed = [r for r in matched if r["source"] != "uprobe+wire"]
+    failures = len(failed)
+    # Kept whole (with every other record of the same client port) so a failure can be looked into.
+    final["failed_records"] = [r for f in failed[:5] for r in lines
+                               if r["type"] == "handshake" and r["src_port"] == f["src_port"]]
     # Where in the phase the unreported handshakes fell (0 = first), to tell start/end effects from drops.
     seen = Counter({p: len(rs) for p, rs in records.items()})
     unreported = []

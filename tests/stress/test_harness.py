@@ -15,7 +15,8 @@ def load(rate: float, seconds: float = 5.0) -> LoadResult:
 
 def sensor_metrics() -> dict[str, object]:
     return {"kernel_drops": 0, "kernel_drop_rate": 0.0, "events_received": 100, "correlation_timeouts": 0,
-            "cache_evictions": 0, "sensor_cpu_s": 0.5, "unreported_positions": []}
+            "cache_evictions": 0, "sensor_cpu_s": 0.5, "unreported_positions": [],
+            "failed_records": []}
 
 
 def on(round_: int, rate: float) -> Phase:
