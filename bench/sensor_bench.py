@@ -4,13 +4,15 @@ The stress run (`nox -s stress`) measures what the sensor costs the programs it 
 this project's VM its figures drift by several per cent between phases. This benchmark measures
 the cause instead, without the noise: the Python CPU time the sensor spends per handshake. It
 builds, byte for byte in the kernel's layouts (sensor.py's structs), what a loopback TLS 1.3
-handshake of the stress workload sends: the client's start and end probe events (fd, socket and
-SNI joined into the start, as bpf/tls_probes.c sends them), its ClientHello segment, and either
+handshake of the stress workload sends: the client's probe event (its start, with fd, socket and
+SNI, held in the kernel until the handshake's success and sent with it, as bpf/tls_probes.c
+does), its ClientHello segment, and either
 the socket filter's summary (`wire_ends`) or, as with `--no-wire-summary`, the server's flight and
 the client's Finished as segments. They go through the sensor's own callbacks, the Correlator and
 the JSON writer's encoder in 100 ms batches, on a clock that follows the synthetic timestamps.
-The server's side is attributed through an owner lookup answered from memory (the kernel table
-costs one bpf() call on top).
+The server's side is attributed through the owners the socket filter sends with its summary (or,
+with segments passed, through an owner lookup answered from memory; the kernel table costs one
+bpf() call on top).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from unittest import mock
 from assess.sources.runtime import sensor as sensor_module
 from assess.sources.runtime.correlate import Correlator, Kind, ProbeEvent
 from assess.sources.runtime.sensor import (
+    _E_DONE,
     _E_FD,
     _E_SNI,
     _EVENT,
@@ -58,9 +61,9 @@ class _Clock:
 
 
 def _event(kind: int, ts_ns: int, tgid: int, ssl: int, *, ret: int = 0, flags: int = 0, fd: int = -1,
-           port: int = 0, sni: bytes = b"") -> bytes:
+           port: int = 0, sni: bytes = b"", done_ns: int = 0) -> bytes:
     addr = (CLIENT_IP.to_bytes(4, "big") + bytes(12), SERVER_IP.to_bytes(4, "big") + bytes(12))
-    head = _EVENT.pack(ts_ns, ssl, ret, tgid, tgid, kind, flags, fd, 2 if port else 0, port,
+    head = _EVENT.pack(ts_ns, done_ns, ssl, ret, tgid, tgid, kind, flags, fd, 2 if port else 0, port,
                        SERVER_PORT if port else 0, len(sni), *(addr if port else (bytes(16), bytes(16))),
                        b"python3".ljust(16, b"\0"))
     return head + sni.ljust(256, b"\0") if flags & _E_SNI else head
@@ -78,11 +81,7 @@ def _connection(i: int, t0: float, summarised: bool) -> list[tuple[float, str, b
     def ip(src_port: int, dst_port: int, seq: int, payload: bytes) -> bytes:  # from the IP header on
         return _packet(CLIENT_IP, SERVER_IP, src_port, dst_port, seq, ACK | PSH, payload)[14:]
 
-    out = [
-        (start, "event", _event(Kind.HANDSHAKE_ENTER, ns, tgid, ssl, ret=1, flags=_E_FD | _E_SNI, fd=5, port=port,
-                                sni=b"stress.localhost")),
-        (start + 0.0001, "packet", ip(port, SERVER_PORT, 1, hello)),
-    ]
+    out = [(start + 0.0001, "packet", ip(port, SERVER_PORT, 1, hello))]
     if summarised:
         owners = (ns - 100_000, tgid, tgid, 5, 0, b"python3", ns - 100_000, 7, 7, 4, 0, b"openssl")
         out.append((start + 0.0009, "end", WIRE_END.pack(ns + 900_000, CLIENT_IP, SERVER_IP, port, SERVER_PORT,
@@ -90,7 +89,10 @@ def _connection(i: int, t0: float, summarised: bool) -> list[tuple[float, str, b
     else:
         out.append((start + 0.0005, "packet", ip(SERVER_PORT, port, 1, flight)))
         out.append((start + 0.0009, "packet", ip(port, SERVER_PORT, 1 + len(hello), finish)))
-    out.append((start + 0.001, "event", _event(Kind.HANDSHAKE_RETURN, ns + 1_000_000, tgid, ssl, ret=1)))
+    # The start event, held in the kernel until the handshake's success and sent with it.
+    out.append((start + 0.001, "event", _event(Kind.HANDSHAKE_ENTER, ns, tgid, ssl, ret=1,
+                                               flags=_E_FD | _E_SNI | _E_DONE, fd=5, port=port,
+                                               sni=b"stress.localhost", done_ns=ns + 1_000_000)))
     return out
 
 

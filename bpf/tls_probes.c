@@ -5,7 +5,11 @@
 // and forwards; joining events into handshakes is user space's (correlate.py). One join is made
 // here, because it halves the events of a typical handshake: the fd (with its socket) and the SNI
 // a program sets on an SSL object before its handshake starts are kept in maps and sent with the
-// handshake's first event (flags E_FD, E_SNI), not as events of their own.
+// handshake's first event (flags E_FD, E_SNI), not as events of their own. And the start event
+// itself is held in the kernel until the handshake ends: a handshake that succeeds is then one
+// event (E_DONE, with the time it ended) instead of two. Anything else that happens to a held
+// handshake (a failure, an SNI or fd set late, SSL_free) sends the start first, as it was. User
+// space takes what is held longer than a moment, and what a process left when it exits.
 //
 // Handshakes are explicit (SSL_do_handshake, which SSL_connect/SSL_accept call) or implicit (the
 // first SSL_read/SSL_write drives it). A handshake is done once SSL_do_handshake returns 1 or a
@@ -32,6 +36,7 @@
 #define SNI_MAX 256
 #define E_FD 1   // event_t carries an fd (and, when family != 0, its socket)
 #define E_SNI 2  // event_t carries an SNI
+#define E_DONE 4 // a start event whose handshake succeeded at done_ns (held until then)
 
 struct ssl_key {
     u32 tgid;
@@ -55,6 +60,7 @@ struct pending_t {
 
 struct event_t {
     u64 ts_ns;
+    u64 done_ns;  // E_DONE: when the handshake returned success
     u64 ssl;
     s64 ret;
     u32 tgid;
@@ -79,6 +85,10 @@ BPF_PERF_OUTPUT(first_events);
 // Events other than K_SNI leave out the SNI buffer: a third of the size, so the buffer holds more.
 #define EVENT_SIZE_NO_SNI offsetof(struct event_t, sni)
 BPF_PERCPU_ARRAY(scratch, struct event_t, 1);
+// Start events held until their handshake ends (see the top of this file). A hash, not an LRU:
+// when it is full a start event is sent at once, never dropped.
+BPF_HASH(held, struct ssl_key, struct event_t, 4096);
+BPF_PERCPU_ARRAY(held_scratch, struct event_t, 1);
 BPF_TABLE("lru_hash", struct ssl_key, u8, done, 65536);
 BPF_TABLE("lru_hash", struct ssl_key, u8, known, 65536);
 BPF_TABLE("lru_hash", struct ssl_key, u8, fd_known, 65536);
@@ -199,6 +209,7 @@ static __always_inline struct event_t *new_event(u32 kind) {
         return 0;
     u64 id = bpf_get_current_pid_tgid();
     e->ts_ns = bpf_ktime_get_ns();
+    e->done_ns = 0;
     e->ssl = 0;
     e->ret = 0;
     e->tgid = id >> 32;
@@ -256,9 +267,39 @@ static __always_inline int on_enter(struct pt_regs *ctx, u32 kind) {
     }
     if (first)
         first_events.perf_submit(ctx, e, size);
-    else
-        events.perf_submit(ctx, e, size);
+    else if (held.update(&key, e) != 0)
+        events.perf_submit(ctx, e, size);  // no room to hold it
     return 0;
+}
+
+// The held start event of `key`, taken out of the map (a copy in held_scratch), or 0. Whoever
+// deletes the entry sends it: this program, or user space when it takes an old one.
+static __always_inline struct event_t *take_held(struct ssl_key *key) {
+    struct event_t *h = held.lookup(key);
+    if (!h)
+        return 0;
+    int zero = 0;
+    struct event_t *copy = held_scratch.lookup(&zero);
+    if (!copy)
+        return 0;
+    __builtin_memcpy(copy, h, sizeof(*copy));
+    if (held.delete(key) != 0)
+        return 0;
+    return copy;
+}
+
+static __always_inline void send_held(void *ctx, struct event_t *e) {
+    if (e->flags & E_SNI)
+        events.perf_submit(ctx, e, sizeof(*e));
+    else
+        events.perf_submit(ctx, e, EVENT_SIZE_NO_SNI);
+}
+
+// Something other than success happens to a handshake: its start goes out first, as it was.
+static __always_inline void flush_held(void *ctx, struct ssl_key *key) {
+    struct event_t *h = take_held(key);
+    if (h)
+        send_held(ctx, h);
 }
 
 static __always_inline int on_return(struct pt_regs *ctx, u32 enter_kind) {
@@ -273,8 +314,17 @@ static __always_inline int on_return(struct pt_regs *ctx, u32 enter_kind) {
     if (ret > 0) {
         u8 one = 1;
         done.update(&key, &one);
+        struct event_t *h = take_held(&key);
+        if (h) {  // start and success in one event
+            h->flags |= E_DONE;
+            h->done_ns = bpf_ktime_get_ns();
+            send_held(ctx, h);
+            return 0;
+        }
     } else if (enter_kind == K_IO_ENTER || ret < 0) {
         return 0;  // "call again" or an error: SSL_get_error tells which, and only fatal ones are sent
+    } else {
+        flush_held(ctx, &key);  // SSL_do_handshake returned 0: it failed
     }
     struct event_t *e = new_event(enter_kind + 1);
     if (!e)
@@ -310,6 +360,7 @@ int ssl_ctrl_enter(struct pt_regs *ctx) {
         sni_before.update(&key, sni);
         return 0;
     }
+    flush_held(ctx, &key);
     struct event_t *e = new_event(K_SNI);
     if (!e)
         return 0;
@@ -341,6 +392,7 @@ int ssl_set_fd_enter(struct pt_regs *ctx) {
         fd_before.update(&key, &info);
         return 0;
     }
+    flush_held(ctx, &key);
     struct event_t *e = new_event(K_FD);
     if (!e)
         return 0;
@@ -367,6 +419,7 @@ int ssl_free_enter(struct pt_regs *ctx) {
         done.delete(&key);
         return 0;  // user space closed this handshake at its successful return; nothing to say
     }
+    flush_held(ctx, &key);
     struct event_t *e = new_event(K_FREE);
     if (!e)
         return 0;
@@ -397,6 +450,8 @@ int get_error_return(struct pt_regs *ctx) {
     int code = (int)PT_REGS_RC(ctx);
     if (code != SSL_ERROR_SSL && code != SSL_ERROR_SYSCALL && code != SSL_ERROR_ZERO_RETURN)
         return 0;  // WANT_READ, WANT_WRITE, ...: the handshake goes on
+    struct ssl_key key = {.tgid = bpf_get_current_pid_tgid() >> 32, .ssl = s};
+    flush_held(ctx, &key);
     struct event_t *e = new_event(K_ERROR);
     if (!e)
         return 0;
@@ -419,6 +474,11 @@ static __always_inline int on_io_syscall(void *ctx, int fd) {
         return 0;
     u8 one = 1;
     fd_known.update(&key, &one);
+    struct event_t *h = held.lookup(&key);
+    if (h) {
+        attach_socket(h, key.tgid, fd);  // joined into the held start event, like SSL_set_fd's
+        return 0;
+    }
     struct event_t *e = new_event(K_FD);
     if (!e)
         return 0;

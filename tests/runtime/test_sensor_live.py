@@ -8,6 +8,7 @@ import os
 import socket
 import ssl
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from datetime import datetime
@@ -161,6 +162,39 @@ def test_refused_certificate_is_a_failed_handshake(sensor: LiveCapture, server: 
     [rec] = sensor.wait_for(lambda r: r["src_port"] == port and r["role"] == "client")
     assert rec["success"] is False and rec["pid"] == os.getpid()
     assert rec["negotiated_group"] == "x25519"  # the key exchange happened; the certificate did not pass
+
+
+_STALLED_CLIENT = """
+import socket, ssl, sys
+from assess.sources.runtime.workload import python_client
+python_client(int(sys.argv[1]), "warm.test")  # a process's first handshake start is sent at once; later ones are held
+ctx = ssl.create_default_context()
+ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
+raw = socket.create_connection(("127.0.0.1", int(sys.argv[2])))
+print(raw.getsockname()[1], flush=True)
+ctx.wrap_socket(raw, server_hostname="stalled.test")  # the server never answers
+"""
+
+
+@pytest.mark.parametrize("stall", [0.1, 1.0], ids=["killed-while-held", "taken-before-killed"])
+def test_a_handshake_whose_process_is_killed_midway_is_reported_as_failed(
+    sensor: LiveCapture, server: subprocess.Popen[bytes], stall: float
+) -> None:
+    """The kernel holds a handshake's start event until the handshake ends. A process that dies
+    first leaves it there: the sensor takes it at the exit (or, held long, before)."""
+    with socket.socket() as silent:
+        silent.bind((HOST, 0))
+        silent.listen()
+        client = subprocess.Popen([sys.executable, "-c", _STALLED_CLIENT, str(port_of(server)),
+                                   str(silent.getsockname()[1])], stdout=subprocess.PIPE, text=True)
+        assert client.stdout is not None
+        port = int(client.stdout.readline())
+        time.sleep(stall)
+        client.kill()
+        client.wait(10)
+    [rec] = sensor.wait_for(lambda r: r["src_port"] == port and r["role"] == "client")
+    assert (rec["pid"], rec["sni"], rec["success"]) == (client.pid, "stalled.test", False)
+    assert rec["source"] == "uprobe+wire"  # the start event was not lost
 
 
 def _send_raw_hello(port: int, hello: bytes, *, piece: int | None = None) -> int:

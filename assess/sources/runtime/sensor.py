@@ -63,11 +63,17 @@ UPROBES: tuple[tuple[str, str, str | None, int], ...] = (
     ("SSL_free", "ssl_free_enter", None, 1),
 )
 _ROLES = {1: "client", 2: "server"}  # sock_t.role in bpf/tls_probes.c
-_E_FD, _E_SNI = 1, 2  # event_t.flags in bpf/tls_probes.c: the event carries an fd (and socket), an SNI
+# event_t.flags in bpf/tls_probes.c: the event carries an fd (and socket), an SNI; it is a start
+# event the kernel held until its handshake succeeded (at done_ns), so it stands for two events.
+_E_FD, _E_SNI, _E_DONE = 1, 2, 4
+# Start events the kernel holds longer than this are taken by user space (checked every HELD_SWEEP_S):
+# a handshake in progress must be known before its wire view is joined (the correlator's join_wait).
+HELD_MAX_S = 0.5
+HELD_SWEEP_S = 0.25
 # struct event_t of bpf/tls_probes.c up to its SNI buffer (EVENT_SIZE_NO_SNI); checked at attach.
-_EVENT_FIELDS = (("ts_ns", "Q"), ("ssl", "Q"), ("ret", "q"), ("tgid", "I"), ("tid", "I"), ("kind", "H"),
-                 ("flags", "H"), ("fd", "i"), ("family", "H"), ("sport", "H"), ("dport", "H"), ("sni_len", "H"),
-                 ("saddr", "16s"), ("daddr", "16s"), ("comm", "16s"))
+_EVENT_FIELDS = (("ts_ns", "Q"), ("done_ns", "Q"), ("ssl", "Q"), ("ret", "q"), ("tgid", "I"), ("tid", "I"),
+                 ("kind", "H"), ("flags", "H"), ("fd", "i"), ("family", "H"), ("sport", "H"), ("dport", "H"),
+                 ("sni_len", "H"), ("saddr", "16s"), ("daddr", "16s"), ("comm", "16s"))
 _EVENT = struct.Struct("<" + "".join(code for _, code in _EVENT_FIELDS))
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": ")).encode
 _TCP_PORTS_SEQ = struct.Struct("!HHI")
@@ -305,6 +311,8 @@ class Sensor:
         self._comms: dict[bytes, str] = {}
         self._ips: dict[bytes, str] = {}
         self._wire_end: struct.Struct | None = None
+        self._held: Any = None
+        self._next_sweep = 0.0
         self._wire_ends: Any = None
         # Summaries from the socket filter, with when they were received, until their ClientHello
         # (passed through a packet ring, so possibly a little later) is there to join.
@@ -341,6 +349,7 @@ class Sensor:
             self._on_event, page_cnt=self.options.perf_pages, lost_cb=self._on_lost,
             wakeup_events=max(1, min(WAKEUP_EVENTS, self.options.perf_pages * 4096 // 4 // _EVENT.size)),
         )
+        self._held = self._bpf["held"]
         self._first_events = self._bpf["first_events"]
         self._first_events.open_perf_buffer(self._on_event, page_cnt=64, lost_cb=self._on_lost)
         self._wire_ends = self._bpf["wire_ends"]
@@ -412,7 +421,7 @@ class Sensor:
                 for table in (self._events, self._first_events, self._wire_ends):
                     for cpu in get_online_cpus() if table is not None else ():
                         del table[cpu]
-                self._events = self._first_events = self._wire_ends = None
+                self._events = self._first_events = self._wire_ends = self._held = None
             self._bpf.cleanup()
             self._bpf = None
 
@@ -421,6 +430,10 @@ class Sensor:
     def poll(self, timeout_ms: int) -> None:
         self._bpf.perf_buffer_poll(timeout=timeout_ms)
         self._bpf.perf_buffer_consume()  # what is below the wake-up threshold, too
+        if (now := time.monotonic()) >= self._next_sweep:
+            self._next_sweep = now + HELD_SWEEP_S
+            cutoff = time.monotonic_ns() - int(HELD_MAX_S * 1e9)
+            self._take_held(lambda _, ts_ns: ts_ns < cutoff)
         # Each CPU has its own perf buffer: a thread that migrated has its events split between
         # them, so one poll's events are put back in time order before they are joined.
         self._batch.sort(key=lambda p: p.ts)
@@ -450,6 +463,11 @@ class Sensor:
 
     def finish(self) -> None:
         """Hand every connection still in reassembly to the correlator."""
+        self._take_held(lambda _tgid, _ts: True)
+        self._batch.sort(key=lambda p: p.ts)
+        for probe in self._batch:
+            self.correlator.on_probe(probe, time.time())
+        self._batch.clear()
         self._join_summaries(time.time(), final=True)
         self._expire_flows(float("inf"))
 
@@ -463,7 +481,7 @@ class Sensor:
         # probe event, and the sensor's CPU time is taken from the programs it watches.
         self.counters.probe_events += 1
         raw = ctypes.string_at(data, size)
-        (ts_ns, ssl, ret, tgid, tid, kind, flags, fd, family, sport, dport, sni_len, saddr, daddr,
+        (ts_ns, done_ns, ssl, ret, tgid, tid, kind, flags, fd, family, sport, dport, sni_len, saddr, daddr,
          comm) = _EVENT.unpack_from(raw)
         src = dst = None
         role = None
@@ -475,8 +493,13 @@ class Sensor:
         sni = None
         if flags & _E_SNI:
             sni = raw[_EVENT.size : _EVENT.size + sni_len].decode("utf-8", errors="backslashreplace")
-        self._batch.append(ProbeEvent(Kind(kind), ts_ns / 1e9 + self._clock_offset, tgid, tid, self._comm(comm), ssl,
-                                      ret, fd, src, dst, sni, role))
+        name = self._comm(comm)
+        self._batch.append(ProbeEvent(Kind(kind), ts_ns / 1e9 + self._clock_offset, tgid, tid, name, ssl, ret, fd, src,
+                                      dst, sni, role))
+        if flags & _E_DONE:  # its success, sent with it
+            self._batch.append(ProbeEvent(Kind(kind + 1), done_ns / 1e9 + self._clock_offset, tgid, tid, name, ssl, 1))
+        elif kind == Kind.EXIT:
+            self._take_held(lambda held_tgid, _: held_tgid == tgid)  # what the process left unfinished
 
     def _comm(self, raw: bytes) -> str:
         name = self._comms.get(raw)
@@ -485,6 +508,25 @@ class Sensor:
                 self._comms.clear()
             name = self._comms[raw] = raw.split(b"\0", 1)[0].decode("utf-8", errors="backslashreplace")
         return name
+
+    def _take_held(self, wanted: Callable[[int, int], bool]) -> None:
+        """Take the start events the kernel holds whose (tgid, ts_ns) are `wanted`, as if it had sent
+        them: the kernel sends a held event only if it deletes it itself, so each goes out once."""
+        if self._held is None:
+            return
+        for key in list(self._held.keys()):  # a handful at a time: only handshakes in progress are held
+            try:
+                raw = bytes(self._held[key])
+            except KeyError:
+                continue  # it ended meanwhile
+            if not wanted(key.tgid, _EVENT.unpack_from(raw)[0]):
+                continue
+            try:
+                del self._held[key]
+            except KeyError:
+                continue  # the kernel sent it meanwhile
+            buffer = ctypes.create_string_buffer(raw, len(raw))
+            self._on_event(-1, ctypes.addressof(buffer), len(raw))
 
     # --- packets -----------------------------------------------------------------------------
 
