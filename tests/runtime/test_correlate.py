@@ -155,6 +155,37 @@ def test_owners_the_wire_view_brought_are_used_instead_of_a_lookup() -> None:
         ("client", "uprobe+wire", 42, "curl"), ("server", "wire", 77, "nginx")]
 
 
+def test_connections_from_a_reused_client_port_within_the_join_window_keep_their_own_records() -> None:
+    """A busy client reuses a port seconds later (closed with a reset, it never waits in TIME_WAIT).
+    The second connection's wire flow arrives while the first's server end still waits for its
+    join: each client handshake joins its own flow, and each server end keeps its record."""
+    c = Correlator(host="h", join_wait=2.0)
+
+    def connection(t: float, client_pid: int, server_pid: int, sni: bytes) -> None:
+        ssl = 0x5500 + client_pid
+        c.on_probe(ProbeEvent(Kind.HANDSHAKE_ENTER, t, tgid=client_pid, tid=client_pid, comm="python3", ssl=ssl,
+                              fd=5, src=CLIENT, dst=SERVER, role="client"), t)
+        c.on_probe(ProbeEvent(Kind.HANDSHAKE_RETURN, t + 0.002, tgid=client_pid, tid=client_pid, comm="python3",
+                              ssl=ssl, ret=1), t + 0.01)
+        cs, ss = Stream(), Stream()
+        cs.add(1, records(22, client_hello(sni=sni)) + ccs() + app_data(), t + 0.0005)
+        ss.add(1, records(22, server_hello()) + ccs() + app_data(), t + 0.001)
+        owners = (ProbeEvent(Kind.CONNECT, t - 0.001, tgid=client_pid, tid=client_pid, comm="python3", fd=5,
+                             src=CLIENT, dst=SERVER),
+                  ProbeEvent(Kind.ACCEPT, t - 0.0005, tgid=server_pid, tid=server_pid, comm="openssl", fd=4,
+                             src=CLIENT))
+        c.on_flow(WireFlow(CLIENT, SERVER, summarise_handshake(cs, ss), t + 0.0005, owners=owners), t + 0.01)
+
+    connection(10.0, 41, 71, b"first.test")
+    out = c.drain(10.1)
+    connection(11.5, 42, 72, b"second.test")  # the first flow's server end is still waiting
+    out += c.drain(11.6) + c.drain(20.0)
+    got = sorted((r["sni"], r["role"], r["source"], r["pid"]) for r in out)
+    assert got == [("first.test", "client", "uprobe+wire", 41), ("first.test", "server", "wire", 71),
+                   ("second.test", "client", "uprobe+wire", 42), ("second.test", "server", "wire", 72)]
+    assert c.correlation_timeouts == 0
+
+
 def test_a_flow_both_of_whose_ends_joined_a_process_view_never_asks_for_owners() -> None:
     def owners(client: Endpoint, server: Endpoint, before: float, roles: tuple[str, ...]) -> list[ProbeEvent]:
         raise AssertionError("no owner lookup was needed")

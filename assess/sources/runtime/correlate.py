@@ -13,7 +13,7 @@ import itertools
 import math
 import socket
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import IntEnum
@@ -43,6 +43,8 @@ class Kind(IntEnum):
 
 
 SOCKETS_PER_FD = 16
+# Clocks differ a little between the views (kernel time of a probe, packet time of a ClientHello).
+FLOW_SLACK = 0.05
 # SSL_get_error() codes that end a handshake (SSL_ERROR_SSL, SSL_ERROR_SYSCALL, SSL_ERROR_ZERO_RETURN).
 FATAL_SSL_ERRORS = frozenset({1, 5, 6})
 
@@ -131,10 +133,11 @@ class _ProbeHandshake:
         return self.done
 
 
-@dataclass
+@dataclass(eq=False)  # found by identity in _flows_by_client
 class _PendingFlow:
     flow: WireFlow
     done_at: float
+    serial: int = 0
     claimed: set[str] = field(default_factory=set)
     fields: dict[str, Any] | None = None  # its records' wire fields, once made (see _wire_fields)
 
@@ -181,7 +184,10 @@ class Correlator:
         self._received = 0.0
         self._ssl_fds: OrderedDict[tuple[int, int], tuple[float, int, _Socket | None]] = OrderedDict()
         self._ssl_snis: OrderedDict[tuple[int, int], tuple[float, str]] = OrderedDict()
-        self._flows: OrderedDict[Endpoint, _PendingFlow] = OrderedDict()
+        # Wire flows waiting for their process views, in arrival order, and by client endpoint: a
+        # busy client reuses its ports within seconds, so one endpoint can have several connections.
+        self._flows: OrderedDict[int, _PendingFlow] = OrderedDict()
+        self._flows_by_client: dict[Endpoint, list[_PendingFlow]] = {}
         self._info: dict[int, ProcessInfo] = {}
 
     # --- input -------------------------------------------------------------------------------
@@ -252,7 +258,12 @@ class Correlator:
     def on_flow(self, flow: WireFlow, now: float) -> None:
         if flow.handshake.client_hello is None:
             return  # not a TLS handshake after all (garbage that began like one)
-        self._put(self._flows, flow.client, _PendingFlow(flow, now))
+        pending = _PendingFlow(flow, now, serial=next(self._serial))
+        self._flows[pending.serial] = pending
+        self._flows_by_client.setdefault(flow.client, []).append(pending)
+        while len(self._flows) > self.max_entries:
+            self._drop_flow(next(iter(self._flows.values())))
+            self.cache_evictions += 1
 
     # --- output ------------------------------------------------------------------------------
 
@@ -272,12 +283,12 @@ class Correlator:
                 waiting.add(sock.client)
         for serial, hs in list(self._finished.items()):
             sock = self._socket_of(hs)
-            pending = self._flows.get(sock.client) if sock else None
+            pending = self._flow_of(hs, sock) if sock else None
             if pending is not None and sock is not None:
                 out.append(self._record(hs, sock, pending))
                 pending.claimed.add(sock.role)
                 if len(pending.claimed) == 2:  # both ends have their record: nothing left to join
-                    del self._flows[sock.client]
+                    self._drop_flow(pending)
             elif final or now - hs.retired_at >= self.join_wait:
                 if sock is not None:
                     self.correlation_timeouts += 1  # its connection is known, yet the wire view never came
@@ -285,22 +296,45 @@ class Correlator:
             else:
                 continue
             del self._finished[serial]
-        done: list[Endpoint] = []
-        for client, pending in self._flows.items():  # (not copied: thousands wait at a high rate)
+        done: list[_PendingFlow] = []
+        for pending in self._flows.values():  # (not copied: thousands wait at a high rate)
             if not final and now - pending.done_at < self.join_wait:
                 break  # flows are held in arrival order: the rest are younger still
-            held = client in waiting
+            held = pending.flow.client in waiting
             if not final and held and now - pending.done_at < self.timeout:
                 continue
             if held:
                 self.correlation_timeouts += 1
             out.extend(self._wire_records(pending))
-            done.append(client)
-        for client in done:
-            del self._flows[client]
+            done.append(pending)
+        for pending in done:
+            self._drop_flow(pending)
         self.handshakes_emitted += len(out)
         self._age(now - 4 * self.timeout)
         return out
+
+    def _flow_of(self, hs: _ProbeHandshake, sock: _Socket) -> _PendingFlow | None:
+        """The waiting wire flow of the handshake's connection: of those from its client endpoint,
+        the latest whose ClientHello came before the handshake ended (a later one is the next
+        connection from a reused port) and whose end of it has no record yet."""
+        end = (hs.ended or hs.started) + FLOW_SLACK
+        # A client's ClientHello also comes after its handshake started; a server may take up a
+        # connection (and its ClientHello) long after it arrived.
+        start = hs.started - FLOW_SLACK if sock.role == "client" else float("-inf")
+        match = None
+        for pending in self._flows_by_client.get(sock.client, ()):
+            if start <= pending.flow.first_seen <= end and sock.role not in pending.claimed:
+                match = pending
+        return match
+
+    def _drop_flow(self, pending: _PendingFlow) -> None:
+        self._flows.pop(pending.serial, None)
+        same = self._flows_by_client.get(pending.flow.client)
+        if same is not None:
+            if pending in same:
+                same.remove(pending)
+            if not same:
+                del self._flows_by_client[pending.flow.client]
 
     def _note_socket(self, ev: ProbeEvent, role: str) -> _Socket:
         assert ev.src is not None
@@ -372,27 +406,30 @@ class Correlator:
         return hs.sock
 
     def _wire_records(self, pending: _PendingFlow) -> list[dict[str, Any]]:
+        """Records for the ends of a flow no probe handshake claimed, attributed to the processes
+        that connected and accepted it: as the flow's source found them when it finished, else from
+        the sockets the process view noted, else asked of `lookup_owners` now (most TLS connections
+        are OpenSSL's at both ends and never need it)."""
         flow = pending.flow
-        missing = [r for r in ("client", "server")
-                   if r not in pending.claimed and (flow.client, r) not in self._by_client]
-        if missing and (flow.owners is not None or self.lookup_owners is not None):
-            # Asked only now, for the ends no probe handshake claimed: most TLS connections are
-            # OpenSSL's at both ends and never need it.
-            if flow.owners is not None:
-                owners: Iterable[ProbeEvent] = flow.owners
-            else:
-                assert self.lookup_owners is not None
-                owners = self.lookup_owners(flow.client, flow.server, pending.done_at, tuple(missing))
-            for ev in owners:
+        wanted = [r for r in ("client", "server") if r not in pending.claimed]
+        socks: dict[str, _Socket] = {}
+        for ev in flow.owners or ():
+            role = "client" if ev.kind == Kind.CONNECT else "server"
+            if role in wanted and ev.src is not None:
+                socks[role] = _Socket(ev.ts, ev.tgid, ev.tid, ev.comm, role, ev.src, ev.dst)
+                self._remember_process(ev.tgid)
+        for role in wanted:
+            # A socket noted later than the flow ended is the next connection from a reused port.
+            sock = self._by_client.get((flow.client, role))
+            if role not in socks and sock is not None and sock.seen <= pending.done_at + FLOW_SLACK:
+                socks[role] = sock
+        missing = tuple(r for r in wanted if r not in socks)
+        if missing and flow.owners is None and self.lookup_owners is not None:
+            for ev in self.lookup_owners(flow.client, flow.server, pending.done_at, missing):
                 role = "client" if ev.kind == Kind.CONNECT else "server"
                 if role in missing and ev.src is not None:
-                    self._note_socket(ev, role)
-        records = []
-        for role in ("client", "server"):
-            sock = self._by_client.get((flow.client, role))
-            if role in pending.claimed or sock is None:
-                continue
-            records.append(self._record(None, sock, pending))
+                    socks[role] = self._note_socket(ev, role)
+        records = [self._record(None, socks[role], pending) for role in wanted if role in socks]
         if not records and not pending.claimed:
             records.append(self._record(None, None, pending))
         return records
