@@ -22,6 +22,7 @@ from assess.sources.runtime.wire import (
     TLS1_3,
     WireParseError,
     parse_client_hello,
+    parse_client_hello_by_shape,
     parse_server_hello,
     summarise_client_side,
     summarise_handshake,
@@ -196,6 +197,28 @@ def test_client_side_summary_reads_a_clienthello_split_across_records_like_one_i
                                   alert=False)
     assert lone.client_hello is not None and lone.client_hello.sni == "split.test"
     assert split == lone
+
+
+def test_a_hello_parsed_by_its_shape_equals_a_fresh_parse() -> None:
+    """Hellos that differ only in the bytes each connection makes anew (random, session id, key
+    shares) parse the same; any other difference (here an SNI of the same length) is parsed."""
+    rng = random.Random(7)
+
+    def hello(sni: bytes) -> bytes:
+        body = bytearray(client_hello(groups=(X25519MLKEM768, X25519), shares=((X25519MLKEM768, 1216), (X25519, 32)),
+                                      sni=sni)[4:])
+        body[2:34] = rng.randbytes(32)  # the random
+        body[35 : 35 + body[34]] = rng.randbytes(body[34])  # the session id
+        return bytes(body)
+
+    parsed = []
+    for sni in (b"one.test", b"two.test", b"one.test", b"two.test"):
+        body = hello(sni)
+        parsed.append(parse_client_hello_by_shape(body))
+        assert parsed[-1] == parse_client_hello(body) and parsed[-1].sni == sni.decode()
+    assert parsed[2] is parsed[0] and parsed[3] is parsed[1]  # the same shapes again: not parsed anew
+    with pytest.raises(WireParseError):
+        parse_client_hello_by_shape(hello(b"one.test")[:-3])  # same shape, truncated: parsed, and fails
 
 
 def test_client_side_summary_without_a_clienthello_says_so() -> None:
