@@ -57,7 +57,8 @@ _BY_LOWER_NAME: dict[str, int] = {name.lower(): code for code, name in GROUPS.it
 
 def group_name(code: int) -> str:
     """IANA name of a group code point; unknown code points are named by their hex value."""
-    return GROUPS.get(code, f"0x{code:04X}")
+    name = GROUPS.get(code)  # (not a .get default: that would format the hex name every time)
+    return name if name is not None else f"0x{code:04X}"
 
 
 def group_code(name: str) -> int | None:
@@ -173,4 +174,5 @@ CIPHER_SUITES: dict[int, str] = {
 
 def cipher_suite_name(code: int) -> str:
     """IANA name of a cipher suite code point; unknown code points are named by their hex value."""
-    return CIPHER_SUITES.get(code, f"0x{code:04X}")
+    name = CIPHER_SUITES.get(code)
+    return name if name is not None else f"0x{code:04X}"

@@ -44,9 +44,9 @@ DRAIN_INTERVAL = 0.1  # seconds between passes of the correlator over what is wa
 # WAKEUP_EVENTS events (capped at a quarter of the buffer), never once per event. Each wake-up is
 # paid for by the observed program that submitted the event, so fewer wake-ups cost it less.
 POLL_MS = 100
-RETIRE_MS = POLL_MS // 2  # a packet ring's block is handed over this long after its first packet at the latest
+RETIRE_MS = POLL_MS // 2  # a packet ring hands a block over this long after its first packet, at the latest
 WAKEUP_EVENTS = 1024
-WIRE_END_PAGES = 256  # per CPU: 1 MiB holds about 26,000 summaries of 40 bytes
+WIRE_END_PAGES = 256  # per CPU: 1 MiB holds about 9,000 summaries of 112 bytes (with their owners)
 PRIORITIES = ("idle", "normal")
 
 # (symbol, entry function, return function or None, argument registers the entry function reads):
@@ -465,8 +465,9 @@ class Sensor:
         """Hand every connection still in reassembly to the correlator."""
         self._take_held(lambda _tgid, _ts: True)
         self._batch.sort(key=lambda p: p.ts)
+        now = time.time()
         for probe in self._batch:
-            self.correlator.on_probe(probe, time.time())
+            self.correlator.on_probe(probe, now)
         self._batch.clear()
         self._join_summaries(time.time(), final=True)
         self._expire_flows(float("inf"))
