@@ -68,7 +68,7 @@ struct wire_end_t {
     u16 suite;
     u16 group;
     u16 outcome;
-    u32 pad;
+    u32 client_isn;  // the client's initial sequence number: tells a reused port's connections apart
     // The processes at the two ends, as the connect/accept tracepoints left them in owner_by_client
     // (bpf/tls_probes.c): user space needs them for each end no OpenSSL probe saw, and a lookup
     // here costs it nothing, where one from user space is a system call. tgid 0: not known.
@@ -175,7 +175,8 @@ static __always_inline void send_end(struct __sk_buff *skb, struct flow_key *key
                                      u16 outcome) {
     struct wire_end_t end = {.ts_ns = bpf_ktime_get_ns(), .client_ip = st->client_ip,
                              .client_port = st->client_port, .sh_version = st->sh_version,
-                             .suite = st->suite, .group = st->group, .outcome = outcome};
+                             .suite = st->suite, .group = st->group, .outcome = outcome,
+                             .client_isn = st->isn};
     if (key->a_ip == st->client_ip && key->a_port == st->client_port) {
         end.server_ip = key->b_ip;
         end.server_port = key->b_port;

@@ -54,6 +54,18 @@ class Stream:
     def has_gap(self) -> bool:
         return bool(self._pending)
 
+    @property
+    def first_seq(self) -> int | None:
+        """The sequence number of byte 0 (None before any byte)."""
+        return self._base
+
+    def continues(self, seq: int, window: int = 1 << 16) -> bool:
+        """Whether a segment at `seq` belongs to this stream: from its first byte up to `window`
+        bytes beyond what it holds (a retransmission, the next bytes, or some out of order)."""
+        if self._base is None:
+            return True
+        return (seq - self._base) % _SEQ_MOD <= len(self._data) + window
+
     def time_at(self, offset: int) -> float | None:
         """When the byte at `offset` became part of the contiguous stream (None if it has not)."""
         i = bisect.bisect_right(self._ends, offset)

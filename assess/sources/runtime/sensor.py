@@ -20,7 +20,7 @@ import socket
 import struct
 import subprocess
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -46,6 +46,7 @@ DRAIN_INTERVAL = 0.1  # seconds between passes of the correlator over what is wa
 POLL_MS = 100
 RETIRE_MS = POLL_MS // 2  # a packet ring hands a block over this long after its first packet, at the latest
 WAKEUP_EVENTS = 1024
+MAX_SUPERSEDED = 4096  # connections set aside for a summary when a new one reused their ports
 WIRE_END_PAGES = 256  # per CPU: 1 MiB holds about 9,000 summaries of 112 bytes (with their owners)
 PRIORITIES = ("idle", "normal")
 
@@ -317,6 +318,8 @@ class Sensor:
         # Summaries from the socket filter, with when they were received, until their ClientHello
         # (passed through a packet ring, so possibly a little later) is there to join.
         self._summaries: deque[tuple[tuple[Any, ...], float]] = deque()
+        # Connections a new one on the same ports replaced in reassembly before their summary came.
+        self._superseded: OrderedDict[tuple[Endpoint, Endpoint], list[Connection]] = OrderedDict()
 
     # --- setup -------------------------------------------------------------------------------
 
@@ -554,8 +557,26 @@ class Sensor:
         payload = data[ihl + doff : total]
         if not payload and (src, dst) not in self._reassembler:
             return  # the close of a connection already handed over
+        if payload[:1] == b"\x16" and payload[5:6] == b"\x01":
+            self._supersede(src, dst, seq)
         key, conn = self._reassembler.add(src, dst, seq, payload, ts, fin=bool(flags & 0x01), rst=bool(flags & 0x04))
         self._examine(key, conn, time.time(), sender=src, head=payload[:7])
+
+    def _supersede(self, src: Endpoint, dst: Endpoint, seq: int) -> None:
+        """A ClientHello that does not continue what `src` sent to `dst` before opens a new
+        connection on reused ports (a client that closes with a reset reuses a port within a second
+        or two). The old connection is set aside, not added to: its summary may still be on its way."""
+        key = connection_key(src, dst)
+        conn = self._reassembler.get(key)
+        stream = conn.stream(src, dst) if conn is not None else None
+        if conn is None or stream is None or stream.continues(seq):
+            return
+        self._reassembler.pop(key)
+        self._superseded.setdefault(key, []).append(conn)
+        self._superseded.move_to_end(key)
+        while len(self._superseded) > MAX_SUPERSEDED:
+            for old in self._superseded.popitem(last=False)[1]:
+                self._examine(key, old, time.time(), idle=True, set_aside=True)
 
     def _examine(
         self,
@@ -566,6 +587,7 @@ class Sensor:
         idle: bool = False,
         sender: Endpoint | None = None,
         head: bytes = b"",
+        set_aside: bool = False,
     ) -> None:
         # The client is the side whose bytes begin with a ClientHello (0x16 record, handshake type 1).
         client = next(
@@ -574,8 +596,9 @@ class Sensor:
         )
         if client is None:
             if conn.closed or idle:
-                self._reassembler.pop(key)
-                self._forget_flow(key)
+                if not set_aside:
+                    self._reassembler.pop(key)
+                    self._forget_flow(key)
                 self.counters.wire_not_tls += 1
             return
         c_src, c_dst = client
@@ -592,9 +615,10 @@ class Sensor:
         summary = summarise_handshake(c_stream, s_stream or _EMPTY, closed=conn.closed or idle)
         if not summary.complete:
             return
-        self._reassembler.pop(key)
-        if not conn.closed and not (sender == c_src and _ends_handshake(head)):
-            self._forget_flow(key)  # (the filter forgets by itself at the client's first encrypted record)
+        if not set_aside:
+            self._reassembler.pop(key)
+            if not conn.closed and not (sender == c_src and _ends_handshake(head)):
+                self._forget_flow(key)  # (the filter forgets by itself at the client's first encrypted record)
         if summary.client_hello is None:
             self.counters.wire_not_tls += 1
             return
@@ -618,11 +642,11 @@ class Sensor:
         waiting = self._summaries
         for _ in range(len(waiting)):
             summary, received = waiting.popleft()
-            ts_ns, client_ip, server_ip, client_port, server_port, version, suite, group, outcome, _ = summary[:10]
+            ts_ns, client_ip, server_ip, client_port, server_port, version, suite, group, outcome, isn = summary[:10]
             client = Endpoint(self._ip(client_ip.to_bytes(4, "big")), client_port)
             server = Endpoint(self._ip(server_ip.to_bytes(4, "big")), server_port)
             key = connection_key(client, server)
-            conn = self._reassembler.get(key)
+            conn = self._connection_of(key, client, server, (isn + 1) % (1 << 32))
             c_stream = conn.stream(client, server) if conn is not None else None
             alert = outcome in (WireOutcome.ENCRYPTED_ALERT, WireOutcome.ALERT)
             finished = ts_ns / 1e9 + self._clock_offset if outcome == WireOutcome.FINISHED else None
@@ -637,11 +661,12 @@ class Sensor:
                 elif handshake is None:
                     self.counters.wire_timeouts += 1
                 else:
-                    self._reassembler.pop(key)
+                    assert conn is not None
+                    self._release(key, conn)
                     self.counters.wire_not_tls += 1
                 continue
             assert conn is not None
-            self._reassembler.pop(key)
+            self._release(key, conn)
             self.counters.wire_flows += 1
             timed_out = outcome == WireOutcome.BUDGET
             if timed_out:
@@ -649,6 +674,27 @@ class Sensor:
             owners = self._end_owners(summary, client, server)
             self.correlator.on_flow(WireFlow(client, server, handshake, conn.first_seen, timed_out=timed_out,
                                              owners=owners), now)
+
+    def _connection_of(self, key: tuple[Endpoint, Endpoint], client: Endpoint, server: Endpoint,
+                       first_seq: int) -> Connection | None:
+        """The connection a summary is about: the one in reassembly, or one a later connection on
+        the same ports set aside, told apart by the client's first sequence number."""
+        conn = self._reassembler.get(key)
+        for candidate in self._superseded.get(key, ()):
+            stream = candidate.stream(client, server)
+            if stream is not None and stream.first_seq == first_seq:
+                return candidate
+        return conn
+
+    def _release(self, key: tuple[Endpoint, Endpoint], conn: Connection) -> None:
+        """Done with a connection: out of reassembly, or out of the set-aside ones."""
+        aside = self._superseded.get(key)
+        if aside is not None and any(c is conn for c in aside):
+            aside[:] = [c for c in aside if c is not conn]
+            if not aside:
+                del self._superseded[key]
+        elif self._reassembler.get(key) is conn:
+            self._reassembler.pop(key)
 
     def _end_owners(self, summary: tuple[Any, ...], client: Endpoint, server: Endpoint) -> tuple[ProbeEvent, ...]:
         """The CONNECT and ACCEPT events of the processes the socket filter found at the ends."""
@@ -684,6 +730,13 @@ class Sensor:
     def _expire_flows(self, now: float) -> None:
         for key, conn in self._reassembler.idle(now - self.options.timeout):
             self._examine(key, conn, min(now, time.time()), idle=True)
+        while self._superseded:  # set aside, and no summary came for them: as if they went idle
+            key, aside = next(iter(self._superseded.items()))
+            if aside[-1].last_seen >= now - self.options.timeout:
+                break
+            del self._superseded[key]
+            for conn in aside:
+                self._examine(key, conn, min(now, time.time()), idle=True, set_aside=True)
 
     def _forget_flow(self, key: tuple[Endpoint, Endpoint]) -> None:
         """Tell the kernel filter to stop passing this connection's segments."""
