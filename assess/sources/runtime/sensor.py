@@ -431,6 +431,9 @@ class Sensor:
     # --- the loop ----------------------------------------------------------------------------
 
     def poll(self, timeout_ms: int) -> None:
+        # Kernel times are CLOCK_MONOTONIC, packet times wall-clock: the offset between the two is
+        # taken anew each poll, so a step of the wall clock does not skew the join by time for long.
+        self._clock_offset = time.time() - time.monotonic()
         self._bpf.perf_buffer_poll(timeout=timeout_ms)
         self._bpf.perf_buffer_consume()  # what is below the wake-up threshold, too
         if (now := time.monotonic()) >= self._next_sweep:
