@@ -192,7 +192,7 @@ class _Shape(NamedTuple):
     hello: ClientHello
 
 
-_SHAPES: list[_Shape] = []  # the most recent first
+_SHAPES: list[_Shape] = []  # the most recently seen first
 MAX_SHAPES = 16
 
 
@@ -201,25 +201,26 @@ def parse_client_hello_by_shape(body: bytes) -> ClientHello:
     same hello each time but for its fresh bytes, so a hello whose other bytes all equal a recent
     one's is that one's parse, and comparing bytes costs a fraction of parsing them."""
     n = len(body)
-    for shape in _SHAPES:
+    for i, shape in enumerate(_SHAPES):
         if shape.length == n:
             for at, part in shape.fixed:
                 if body[at : at + len(part)] != part:
                     break
             else:
+                if i:
+                    _SHAPES.insert(0, _SHAPES.pop(i))
                 return shape.hello
     fresh: list[tuple[int, int]] = []
-    hello = _parse_client_hello(body, fresh)
-    if n >= 35:
-        fresh.extend(((2, 34), (35, 35 + body[34])))  # the random, the session id
-        fixed, at = [], 0
-        for start, end in sorted(fresh):
-            if start > at:
-                fixed.append((at, body[at:start]))
-            at = max(at, end)
-        fixed.append((at, body[at:]))
-        _SHAPES.insert(0, _Shape(n, tuple(fixed), hello))
-        del _SHAPES[MAX_SHAPES:]
+    hello = _parse_client_hello(body, fresh)  # (a body shorter than 35 bytes raises here)
+    fresh.extend(((2, 34), (35, 35 + body[34])))  # the random, the session id
+    fixed, at = [], 0
+    for start, end in sorted(fresh):
+        if start > at:
+            fixed.append((at, body[at:start]))
+        at = max(at, end)
+    fixed.append((at, body[at:]))
+    _SHAPES.insert(0, _Shape(n, tuple(fixed), hello))
+    del _SHAPES[MAX_SHAPES:]
     return hello
 
 
