@@ -6,10 +6,10 @@ the cause instead, without the noise: the Python CPU time the sensor spends per 
 builds, byte for byte in the kernel's layouts (sensor.py's structs), what a loopback TLS 1.3
 handshake of the stress workload sends: the client's probe event (its start, with fd, socket and
 SNI, held in the kernel until the handshake's success and sent with it, as bpf/tls_probes.c
-does), its ClientHello segment, and either
-the socket filter's summary (`wire_ends`) or, as with `--no-wire-summary`, the server's flight and
-the client's Finished as segments. They go through the sensor's own callbacks, the Correlator and
-the JSON writer's encoder in 100 ms batches, on a clock that follows the synthetic timestamps.
+does), its ClientHello segment, and either the socket filter's summary (`wire_ends`) or, as with
+`--no-wire-summary`, the server's flight and the client's Finished as segments. They go through
+the sensor's own callbacks, the Correlator and the JSON writer's encoder in 100 ms batches, on a
+clock that follows the synthetic timestamps.
 The server's side is attributed through the owners the socket filter sends with its summary (or,
 with segments passed, through an owner lookup answered from memory; the kernel table costs one
 bpf() call on top).

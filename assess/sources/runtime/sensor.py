@@ -578,8 +578,9 @@ class Sensor:
         self._superseded.setdefault(key, []).append(conn)
         self._superseded.move_to_end(key)
         while len(self._superseded) > MAX_SUPERSEDED:
-            for old in self._superseded.popitem(last=False)[1]:
-                self._examine(key, old, time.time(), idle=True, set_aside=True)
+            old_key, aside = self._superseded.popitem(last=False)
+            for old in aside:
+                self._examine(old_key, old, time.time(), idle=True, set_aside=True)
 
     def _examine(
         self,
