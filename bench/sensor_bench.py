@@ -8,7 +8,7 @@ handshake of the stress workload sends: the client's probe event (its start, wit
 SNI, held in the kernel until the handshake's success and sent with it, as bpf/tls_probes.c
 does), its ClientHello segment, and either the socket filter's summary (`wire_ends`) or, as with
 `--no-wire-summary`, the server's flight and the client's Finished as segments. They go through
-the sensor's own callbacks, the Correlator and the JSON writer's encoder in 100 ms batches, on a
+the sensor's own callbacks and the Correlator, which makes the JSON lines, in 100 ms batches, on a
 clock that follows the synthetic timestamps.
 The server's side is attributed through the owners the socket filter sends with its summary (or,
 with segments passed, through an owner lookup answered from memory; the kernel table costs one
@@ -17,7 +17,6 @@ bpf() call on top).
 
 from __future__ import annotations
 
-import ctypes
 import os
 import struct
 import time
@@ -35,7 +34,6 @@ from assess.sources.runtime.sensor import (
     CaptureOptions,
     Sensor,
     WireOutcome,
-    _dumps,
 )
 from bench.pcap_bench import ACK, PSH, _client_hello, _packet, _record, _server_flight
 
@@ -105,8 +103,13 @@ def _replay(summarised: bool) -> tuple[float, int]:
     t0 = time.time()
     stream = sorted((item for i in range(HANDSHAKES) for item in _connection(i, t0, summarised)),
                     key=lambda item: item[0])
-    buffers = [(ts, channel, ctypes.create_string_buffer(data, len(data)) if channel != "packet" else data)
-               for ts, channel, data in stream]
+    # The records of the kernel's ring buffers, one after another as in the ring's shared memory.
+    ring = b"".join(data for _, channel, data in stream if channel != "packet")
+    buffers: list[tuple[float, str, Any]] = []
+    at = 0
+    for ts, channel, data in stream:
+        buffers.append((ts, channel, data if channel == "packet" else (at, len(data))))
+        at += 0 if channel == "packet" else len(data)
     correlator = Correlator(host="bench")
     sensor = Sensor(CaptureOptions(out=None, wire_summary=summarised), correlator)  # type: ignore[arg-type]
     sensor._clock_offset = _OFFSET
@@ -126,9 +129,9 @@ def _replay(summarised: bool) -> tuple[float, int]:
             while position < len(buffers) and buffers[position][0] < edge:
                 ts, channel, data = buffers[position]
                 if channel == "event":
-                    sensor._on_event(0, ctypes.addressof(data), len(data))
+                    sensor._on_event(ring, *data)
                 elif channel == "end":
-                    sensor._on_wire_end(0, ctypes.addressof(data), len(data))
+                    sensor._on_wire_end(ring, *data)
                 else:
                     packets.append((data, ts))
                 position += 1
@@ -140,10 +143,10 @@ def _replay(summarised: bool) -> tuple[float, int]:
                 sensor._on_packet(data, ts)
             sensor._join_summaries(edge)
             sensor._expire_flows(edge)
-            records += len("".join(_dumps(r) + "\n" for r in correlator.drain(edge)).splitlines())
+            records += "".join(line + "\n" for line in correlator.drain_json(edge)).count("\n")
         clock.now = edge + 60
         sensor.finish()
-        records += len(correlator.drain(edge + 60, final=True))
+        records += len(correlator.drain_json(edge + 60, final=True))
         elapsed = time.process_time() - started
     return elapsed, records
 

@@ -1,7 +1,8 @@
 // Process view of TLS handshakes: OpenSSL uprobes plus syscall and sock tracepoints (no kprobes).
 //
-// Compiled by bcc (assess/sources/runtime/sensor.py). Events go to user space through one perf
-// buffer, whose lost-sample callback is the sensor's kernel-drop counter. The kernel side filters
+// Compiled by bcc (assess/sources/runtime/sensor.py). Events go to user space through one BPF ring
+// buffer, which user space reads in shared memory (ringbuf.py); an event that finds it full is
+// counted in ring_stats, the sensor's kernel-drop counter. The kernel side filters
 // and forwards; joining events into handshakes is user space's (correlate.py). One join is made
 // here, because it halves the events of a typical handshake: the fd (with its socket) and the SNI
 // a program sets on an SSL object before its handshake starts are kept in maps and sent with the
@@ -78,10 +79,49 @@ struct event_t {
     char sni[SNI_MAX];
 };
 
-BPF_PERF_OUTPUT(events);
-// The first handshake event of a process goes here instead: user space is woken at once, so it can
-// read the process's exe from /proc before a short-lived client (s_client, curl) has exited.
-BPF_PERF_OUTPUT(first_events);
+#ifndef EVENT_RING_PAGES
+#define EVENT_RING_PAGES 2048
+#endif
+#ifndef WAKEUP_EVERY
+#define WAKEUP_EVERY 1024  // records per CPU between wake-ups of user space (see emit_event)
+#endif
+BPF_RINGBUF_OUTPUT(events, EVENT_RING_PAGES);
+// Per CPU: [RS_LOST] records that found a ring full (both rings), [RS_EVENTS] and [RS_WIRE] records
+// written to each ring since its last wake-up.
+#define RS_LOST 0
+#define RS_EVENTS 1
+#define RS_WIRE 2
+BPF_PERCPU_ARRAY(ring_stats, u64, 3);
+
+// User space is not woken per record, which would cost the observed program a wake-up each time:
+// it reads the rings every 100 ms, or sooner once a CPU has written WAKEUP_EVERY records to one.
+// `urgent` wakes it at once: the first event of a process, so it can read the process's exe from
+// /proc before a short-lived client (s_client, curl) has exited.
+static __always_inline u64 wakeup_flags(u32 ring, int urgent) {
+    u64 *since = ring_stats.lookup(&ring);
+    if (!since)
+        return 0;
+    *since += 1;
+    if (urgent || *since >= WAKEUP_EVERY) {
+        *since = 0;
+        return BPF_RB_FORCE_WAKEUP;
+    }
+    return BPF_RB_NO_WAKEUP;
+}
+
+static __always_inline void count_lost(void) {
+    u32 at = RS_LOST;
+    u64 *lost = ring_stats.lookup(&at);
+    if (lost)
+        *lost += 1;
+}
+
+static __always_inline void emit_event(void *data, u32 size, int urgent) {
+    if (events.ringbuf_output(data, size, wakeup_flags(RS_EVENTS, urgent)) != 0)
+        count_lost();
+}
+// Never written: the sensor checks its decoder against the layout bcc derives for this map's values.
+BPF_ARRAY(event_layout, struct event_t, 1);
 // Events other than K_SNI leave out the SNI buffer: a third of the size, so the buffer holds more.
 #define EVENT_SIZE_NO_SNI offsetof(struct event_t, sni)
 BPF_PERCPU_ARRAY(scratch, struct event_t, 1);
@@ -266,9 +306,9 @@ static __always_inline int on_enter(struct pt_regs *ctx, u32 kind) {
         size = sizeof(*e);
     }
     if (first)
-        first_events.perf_submit(ctx, e, size);
+        emit_event(e, size, 1);
     else if (held.update(&key, e) != 0)
-        events.perf_submit(ctx, e, size);  // no room to hold it
+        emit_event(e, size, 0);  // no room to hold it
     return 0;
 }
 
@@ -290,9 +330,9 @@ static __always_inline struct event_t *take_held(struct ssl_key *key) {
 
 static __always_inline void send_held(void *ctx, struct event_t *e) {
     if (e->flags & E_SNI)
-        events.perf_submit(ctx, e, sizeof(*e));
+        emit_event(e, sizeof(*e), 0);
     else
-        events.perf_submit(ctx, e, EVENT_SIZE_NO_SNI);
+        emit_event(e, EVENT_SIZE_NO_SNI, 0);
 }
 
 // Something other than success happens to a handshake: its start goes out first, as it was.
@@ -331,7 +371,7 @@ static __always_inline int on_return(struct pt_regs *ctx, u32 enter_kind) {
         return 0;
     e->ssl = key.ssl;
     e->ret = ret;
-    events.perf_submit(ctx, e, EVENT_SIZE_NO_SNI);
+    emit_event(e, EVENT_SIZE_NO_SNI, 0);
     return 0;
 }
 
@@ -368,7 +408,7 @@ int ssl_ctrl_enter(struct pt_regs *ctx) {
     e->flags = E_SNI;
     int n = bpf_probe_read_user_str(e->sni, SNI_MAX, name);
     e->sni_len = n > 0 ? n - 1 : 0;
-    events.perf_submit(ctx, e, sizeof(*e));
+    emit_event(e, sizeof(*e), 0);
     return 0;
 }
 
@@ -398,7 +438,7 @@ int ssl_set_fd_enter(struct pt_regs *ctx) {
         return 0;
     e->ssl = key.ssl;
     attach_socket(e, tgid, fd);
-    events.perf_submit(ctx, e, EVENT_SIZE_NO_SNI);
+    emit_event(e, EVENT_SIZE_NO_SNI, 0);
     return 0;
 }
 
@@ -424,7 +464,7 @@ int ssl_free_enter(struct pt_regs *ctx) {
     if (!e)
         return 0;
     e->ssl = key.ssl;
-    events.perf_submit(ctx, e, EVENT_SIZE_NO_SNI);
+    emit_event(e, EVENT_SIZE_NO_SNI, 0);
     return 0;
 }
 
@@ -457,7 +497,7 @@ int get_error_return(struct pt_regs *ctx) {
         return 0;
     e->ssl = s;
     e->ret = code;
-    events.perf_submit(ctx, e, EVENT_SIZE_NO_SNI);
+    emit_event(e, EVENT_SIZE_NO_SNI, 0);
     return 0;
 }
 
@@ -484,7 +524,7 @@ static __always_inline int on_io_syscall(void *ctx, int fd) {
         return 0;
     e->ssl = key.ssl;
     attach_socket(e, key.tgid, fd);
-    events.perf_submit(ctx, e, EVENT_SIZE_NO_SNI);
+    emit_event(e, EVENT_SIZE_NO_SNI, 0);
     return 0;
 }
 
@@ -600,6 +640,6 @@ TRACEPOINT_PROBE(sched, sched_process_exit) {
     tls_pids.delete(&tgid);
     struct event_t *e = new_event(K_EXIT);
     if (e)
-        events.perf_submit(args, e, EVENT_SIZE_NO_SNI);
+        emit_event(e, EVENT_SIZE_NO_SNI, 0);
     return 0;
 }

@@ -89,7 +89,16 @@ struct wire_end_t {
 
 _Static_assert(offsetof(struct wire_end_t, server_seen_ns) - offsetof(struct wire_end_t, client_seen_ns) ==
                sizeof(struct owner_t), "wire_end_t's owner fields must be laid out as struct owner_t");
-BPF_PERF_OUTPUT(wire_ends);
+BPF_ARRAY(wire_end_layout, struct wire_end_t, 1);  // never written: the decoder is checked against it
+#ifndef WIRE_RING_PAGES
+#define WIRE_RING_PAGES 1024
+#endif
+BPF_RINGBUF_OUTPUT(wire_ends, WIRE_RING_PAGES);
+
+static __always_inline void emit_wire(void *data, u32 size) {
+    if (wire_ends.ringbuf_output(data, size, wakeup_flags(RS_WIRE, 0)) != 0)
+        count_lost();
+}
 
 BPF_TABLE("lru_hash", struct flow_key, struct flow_state, flows, 65536);
 
@@ -195,7 +204,7 @@ static __always_inline void send_end(struct __sk_buff *skb, struct flow_key *key
     owner = owner_by_client.lookup(&ok);
     if (owner)
         __builtin_memcpy(&end.server_seen_ns, owner, sizeof(*owner));
-    wire_ends.perf_submit(skb, &end, sizeof(end));
+    emit_wire(&end, sizeof(end));
 }
 
 // seq is at or before `mark` (32-bit wrap-around).

@@ -200,3 +200,43 @@ def test_a_flow_both_of_whose_ends_joined_a_process_view_never_asks_for_owners()
     records = c.drain(10.02)
     assert sorted((r["role"], r["source"]) for r in records) == [("client", "uprobe+wire"), ("server", "uprobe+wire")]
     assert c.drain(99.0) == []
+
+
+def _scenario(c: Correlator, comm: str, sni: str | None, wire: bool, port: int) -> None:
+    client = Endpoint("127.0.0.1", port)
+    ev = lambda kind, ts, **kw: ProbeEvent(kind=kind, ts=ts, tgid=port, tid=port + 1, comm=comm, **kw)  # type: ignore[arg-type]  # noqa: E731
+    c.on_probe(ev(Kind.CONNECT, 9.9, fd=5, src=client, dst=SERVER))
+    if sni is not None:
+        c.on_probe(ev(Kind.SNI, 9.95, ssl=7, sni=sni))
+    c.on_probe(ev(Kind.HANDSHAKE_ENTER, 10.0, ssl=7))
+    c.on_probe(ev(Kind.FD, 10.0, ssl=7, fd=5))
+    c.on_probe(ev(Kind.HANDSHAKE_RETURN, 10.004, ssl=7, ret=1 if port % 2 else 0))
+    c.on_probe(ev(Kind.ACCEPT, 9.91, fd=9, src=client))
+    if wire:
+        flow = wire_flow(0x11EC if port % 3 else 0x1D)
+        c.on_flow(flow._replace(client=client), now=10.01)
+
+
+def test_records_as_json_text_are_exactly_the_records_json_encoded() -> None:
+    """The sensor writes records rendered from cached parts (drain_json); other callers get dicts
+    (drain). Both come from the same values: the text must be what json.dumps writes of the dict,
+    hostile strings included, for joined, wire-only and process-only records alike."""
+    import json
+
+    encode = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": ")).encode
+    # The SNI of a record whose ClientHello was seen is the wire's; the others show the probe's.
+    cases = [("curl", "pq.test", True), ('q"u\\ote', 'sni "with" \\ and \n newline', False),
+             ("ünï", "non-ascii-ünïcødé.test", False), ("c\x01", "bad-utf8-\\xff.test\x00", False),
+             ("python3", None, False), ("python3", "</script><b>", True)]
+    resolvers = {True: lambda pid: ProcessInfo("/usr/bin/ünï \"x\"", "OpenSSL", "3.0.19"),
+                 False: lambda pid: ProcessInfo(None, None, None)}
+    for known in (True, False):
+        as_dicts, as_text = (Correlator(host='h"ost', resolve=resolvers[known], join_wait=1.0) for _ in range(2))
+        for i, (comm, sni, wire) in enumerate(cases):
+            for c in (as_dicts, as_text):
+                _scenario(c, comm, sni, wire, 40100 + i)
+        dicts = as_dicts.drain(30.0, final=True)
+        texts = as_text.drain_json(30.0, final=True)
+        assert len(dicts) == len(texts) == sum(2 if wire else 1 for _, _, wire in cases)
+        assert {r["source"] for r in dicts} == {"uprobe+wire", "uprobe", "wire"}
+        assert texts == [encode(r) for r in dicts]

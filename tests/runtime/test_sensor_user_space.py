@@ -3,7 +3,6 @@ byte for byte in the kernel's layouts (as the sensor benchmark builds it)."""
 
 from __future__ import annotations
 
-import ctypes
 from unittest import mock
 
 from assess.sources.runtime.correlate import Correlator
@@ -27,12 +26,11 @@ def hello_segment(isn: int, sni: bytes) -> bytes:
     return _packet(CLIENT_IP, SERVER_IP, PORT, SERVER_PORT, isn + 1, ACK | PSH, hello)[14:]  # from the IP header
 
 
-def summary(isn: int, end: float, server_pid: int) -> ctypes.Array[ctypes.c_char]:
+def summary(isn: int, end: float, server_pid: int) -> bytes:
     ns = int(end * 1e9)
     owners = (ns, 41, 41, 5, 0, b"python3", ns, server_pid, server_pid, 4, 0, b"openssl")
-    data = WIRE_END.pack(ns, CLIENT_IP, SERVER_IP, PORT, SERVER_PORT, 0x0303, 0x1301, 0x001D, WireOutcome.FINISHED,
+    return WIRE_END.pack(ns, CLIENT_IP, SERVER_IP, PORT, SERVER_PORT, 0x0303, 0x1301, 0x001D, WireOutcome.FINISHED,
                          isn, *owners)
-    return ctypes.create_string_buffer(data, len(data))
 
 
 def test_a_summary_joins_its_own_connection_when_a_new_one_reused_the_ports_first() -> None:
@@ -44,7 +42,7 @@ def test_a_summary_joins_its_own_connection_when_a_new_one_reused_the_ports_firs
     s._on_packet(hello_segment(3_000_000_000, b"second.test"), 10.120)  # same ports, a new connection
     for isn, end, server_pid in ((1000, 10.002, 71), (3_000_000_000, 10.122, 72)):
         buffer = summary(isn, end, server_pid)
-        s._on_wire_end(0, ctypes.addressof(buffer), len(buffer))
+        s._on_wire_end(buffer, 0, len(buffer))
     s._join_summaries(10.2)
     records = s.correlator.drain(20.0, final=True)
     got = sorted((r["sni"], r["role"], r["pid"], r["tls_version"], r["success"]) for r in records)
@@ -58,6 +56,6 @@ def test_a_retransmitted_clienthello_is_not_a_new_connection() -> None:
     s._on_packet(hello_segment(1000, b"again.test"), 10.000)
     s._on_packet(hello_segment(1000, b"again.test"), 10.200)  # at the same sequence number: a retransmission
     buffer = summary(1000, 10.202, 71)
-    s._on_wire_end(0, ctypes.addressof(buffer), len(buffer))
+    s._on_wire_end(buffer, 0, len(buffer))
     s._join_summaries(10.3)
     assert not s._superseded and s.counters.wire_flows == 1

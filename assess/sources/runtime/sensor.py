@@ -13,8 +13,10 @@ import ctypes
 import gc
 import json
 import logging
+import mmap
 import os
 import re
+import select
 import signal
 import socket
 import struct
@@ -34,20 +36,21 @@ from assess.sources.runtime.correlate import Correlator, Kind, ProbeEvent, Proce
 from assess.sources.runtime.packetring import PacketRing
 from assess.sources.runtime.probepoints import probe_point
 from assess.sources.runtime.reassembly import Connection, Endpoint, Reassembler, connection_key
+from assess.sources.runtime.ringbuf import RingBuffer
 from assess.sources.runtime.wire import TLS1_3, ServerHello, summarise_client_side, summarise_handshake
 
 log = logging.getLogger(__name__)
 
 BPF_DIR = Path(__file__).resolve().parents[3] / "bpf"
 DRAIN_INTERVAL = 0.1  # seconds between passes of the correlator over what is waiting
-# The sensor works in batches: it wakes every POLL_MS, or sooner when a CPU's perf buffer holds
-# WAKEUP_EVENTS events (capped at a quarter of the buffer), never once per event. Each wake-up is
-# paid for by the observed program that submitted the event, so fewer wake-ups cost it less.
+# The sensor works in batches: it wakes every POLL_MS, or sooner when a CPU has written WAKEUP_EVENTS
+# records to a ring (capped so that every CPU together fill at most a quarter of it), never once per
+# event. Each wake-up is paid for by the observed program that wrote the record, so fewer cost it less.
 POLL_MS = 100
 RETIRE_MS = POLL_MS // 2  # a packet ring hands a block over this long after its first packet, at the latest
 WAKEUP_EVENTS = 1024
 MAX_SUPERSEDED = 4096  # connections set aside for a summary when a new one reused their ports
-WIRE_END_PAGES = 256  # per CPU: 1 MiB holds about 9,000 summaries of 112 bytes (with their owners)
+WIRE_RING_BYTES = 4 << 20  # the socket filter's ring: about 35,000 summaries of 120 bytes (with their owners)
 PRIORITIES = ("idle", "normal")
 
 # (symbol, entry function, return function or None, argument registers the entry function reads):
@@ -302,19 +305,20 @@ class Sensor:
     def __post_init__(self) -> None:
         self._bpf: Any = None
         self._rings: list[PacketRing] = []
+        self._event_ring: RingBuffer | None = None
+        self._wire_ring: RingBuffer | None = None
+        self._ring_stats: Any = None
+        self._epoll: select.epoll | None = None
         self._reassembler = Reassembler(max_bytes=65536)
         self._clock_offset = time.time() - time.monotonic()
         self._flow_table: Any = None
         self._batch: list[ProbeEvent] = []
-        self._events: Any = None
-        self._first_events: Any = None
         self._owner_table: Any = None
         self._comms: dict[bytes, str] = {}
         self._ips: dict[bytes, str] = {}
         self._wire_end: struct.Struct | None = None
         self._held: Any = None
         self._next_sweep = 0.0
-        self._wire_ends: Any = None
         # Summaries from the socket filter, with when they were received, until their ClientHello
         # (passed through a packet ring, so possibly a little later) is there to join.
         self._summaries: deque[tuple[tuple[Any, ...], float]] = deque()
@@ -328,7 +332,13 @@ class Sensor:
             from bcc import BPF  # Debian's python3-bpfcc; PyPI's `bcc` is another project
         except ImportError as e:
             raise SensorUnavailable("the bcc Python module is not importable (install python3-bpfcc)") from e
-        cflags = [f"-DMAX_PACKETS={self.options.max_flow_packets}", f"-DSUMMARISE={int(self.options.wire_summary)}"]
+        cpus = os.cpu_count() or 1
+        event_ring = _power_of_two(self.options.perf_pages * cpus) * mmap.PAGESIZE
+        record = _EVENT.size + 8  # an event without its SNI, with the ring's record header
+        wakeup = max(1, min(WAKEUP_EVENTS, event_ring // 4 // cpus // record))
+        cflags = [f"-DMAX_PACKETS={self.options.max_flow_packets}", f"-DSUMMARISE={int(self.options.wire_summary)}",
+                  f"-DEVENT_RING_PAGES={event_ring // mmap.PAGESIZE}",
+                  f"-DWIRE_RING_PAGES={WIRE_RING_BYTES // mmap.PAGESIZE}", f"-DWAKEUP_EVERY={wakeup}"]
         if self.options.pid is not None:
             cflags.append(f"-DFILTER_TGID={self.options.pid}")
         try:
@@ -346,21 +356,19 @@ class Sensor:
         for lib in self.libraries:
             for sym, enter, ret, args in UPROBES:
                 self._attach_uprobe(lib.path, sym, enter, ret, args, pid)
-        self._events = self._bpf["events"]
-        _check_event_layout(type(self._events.event(ctypes.create_string_buffer(1024))))
-        self._events.open_perf_buffer(
-            self._on_event, page_cnt=self.options.perf_pages, lost_cb=self._on_lost,
-            wakeup_events=max(1, min(WAKEUP_EVENTS, self.options.perf_pages * 4096 // 4 // _EVENT.size)),
-        )
+        events, wire_ends = self._bpf["events"], self._bpf["wire_ends"]
+        _check_event_layout(self._bpf["event_layout"].Leaf)
+        self._wire_end = _layout("wire_ends", "event", self._bpf["wire_end_layout"].Leaf, _WIRE_END)
         self._held = self._bpf["held"]
-        self._first_events = self._bpf["first_events"]
-        self._first_events.open_perf_buffer(self._on_event, page_cnt=64, lost_cb=self._on_lost)
-        self._wire_ends = self._bpf["wire_ends"]
-        self._wire_end = _layout("wire_ends", "event", type(self._wire_ends.event(ctypes.create_string_buffer(64))),
-                                 _WIRE_END)
-        # Batched like the probe events: a wake-up per summary would be one per handshake.
-        self._wire_ends.open_perf_buffer(self._on_wire_end, page_cnt=WIRE_END_PAGES, lost_cb=self._on_lost,
-                                         wakeup_events=WAKEUP_EVENTS)
+        self._ring_stats = self._bpf["ring_stats"]
+        self._epoll = select.epoll()
+        try:
+            self._event_ring = RingBuffer(events.map_fd, event_ring)
+            self._wire_ring = RingBuffer(wire_ends.map_fd, WIRE_RING_BYTES)
+        except OSError as e:
+            raise SensorUnavailable(f"cannot map the sensor's ring buffers: {e.strerror}") from e
+        for table in (events, wire_ends):
+            self._epoll.register(table.map_fd, select.EPOLLIN)
         self._flow_table = RawMap(self._bpf, "flows", _FLOW_KEY)
         self._owner_table = RawMap(self._bpf, "owner_by_client", _OWNER_KEY, _OWNER)
         self._open_packet_sockets()
@@ -416,15 +424,18 @@ class Sensor:
             self.counters.packet_drops += ring.stats()[1]
             ring.close()
         self._rings = []
+        if self._ring_stats is not None:
+            self._read_ring_losses()
+            self._ring_stats = None
+        for buffer in (self._event_ring, self._wire_ring):
+            if buffer is not None:
+                buffer.close()
+        self._event_ring = self._wire_ring = None
+        if self._epoll is not None:
+            self._epoll.close()
+            self._epoll = None
         if self._bpf is not None:
-            if self._events is not None:
-                from bcc.utils import get_online_cpus
-
-                # Close the per-CPU perf buffers while their map exists (bcc would try at exit, and fail).
-                for table in (self._events, self._first_events, self._wire_ends):
-                    for cpu in get_online_cpus() if table is not None else ():
-                        del table[cpu]
-                self._events = self._first_events = self._wire_ends = self._held = None
+            self._held = None
             self._bpf.cleanup()
             self._bpf = None
 
@@ -434,8 +445,11 @@ class Sensor:
         # Kernel times are CLOCK_MONOTONIC, packet times wall-clock: the offset between the two is
         # taken anew each poll, so a step of the wall clock does not skew the join by time for long.
         self._clock_offset = time.time() - time.monotonic()
-        self._bpf.perf_buffer_poll(timeout=timeout_ms)
-        self._bpf.perf_buffer_consume()  # what is below the wake-up threshold, too
+        assert self._epoll is not None and self._event_ring is not None and self._wire_ring is not None
+        if timeout_ms > 0:
+            self._epoll.poll(timeout_ms / 1000)
+        self._event_ring.drain(self._on_event)
+        self._wire_ring.drain(self._on_wire_end)
         if (now := time.monotonic()) >= self._next_sweep:
             self._next_sweep = now + HELD_SWEEP_S
             cutoff = time.monotonic_ns() - int(HELD_MAX_S * 1e9)
@@ -466,6 +480,12 @@ class Sensor:
     def read_drops(self) -> None:
         for ring in self._rings:
             self.counters.packet_drops += ring.stats()[1]
+        self._read_ring_losses()
+
+    def _read_ring_losses(self) -> None:
+        """Records the BPF programs could not write because a ring was full (they count them)."""
+        if self._ring_stats is not None:
+            self.counters.perf_lost = sum(int(v) for v in self._ring_stats[ctypes.c_int(0)])
 
     def finish(self) -> None:
         """Hand every connection still in reassembly to the correlator."""
@@ -480,16 +500,12 @@ class Sensor:
 
     # --- probe events ------------------------------------------------------------------------
 
-    def _on_lost(self, count: int) -> None:
-        self.counters.perf_lost += count
-
-    def _on_event(self, _cpu: int, data: Any, size: int) -> None:
-        # Decoded with one precompiled struct rather than bcc's ctypes view: this runs for every
-        # probe event, and the sensor's CPU time is taken from the programs it watches.
+    def _on_event(self, data: Any, start: int, size: int) -> None:
+        # Decoded in place with one precompiled struct: this runs for every probe event, and the
+        # sensor's CPU time is taken from the programs it watches.
         self.counters.probe_events += 1
-        raw = ctypes.string_at(data, size)
         (ts_ns, done_ns, ssl, ret, tgid, tid, kind, flags, fd, family, sport, dport, sni_len, saddr, daddr,
-         comm) = _EVENT.unpack_from(raw)
+         comm) = _EVENT.unpack_from(data, start)
         src = dst = None
         role = None
         if flags & _E_FD and family:  # the kernel attached the handshake's socket
@@ -499,7 +515,8 @@ class Sensor:
             dst = endpoint_from_raw(family, daddr, dport) if dport else None
         sni = None
         if flags & _E_SNI:
-            sni = raw[_EVENT.size : _EVENT.size + sni_len].decode("utf-8", errors="backslashreplace")
+            at = start + _EVENT.size
+            sni = data[at : at + min(sni_len, size - _EVENT.size)].decode("utf-8", errors="backslashreplace")
         name = self._comm(comm)
         self._batch.append(ProbeEvent(Kind(kind), ts_ns / 1e9 + self._clock_offset, tgid, tid, name, ssl, ret, fd, src,
                                       dst, sni, role))
@@ -532,8 +549,7 @@ class Sensor:
                 del self._held[key]
             except KeyError:
                 continue  # the kernel sent it meanwhile
-            buffer = ctypes.create_string_buffer(raw, len(raw))
-            self._on_event(-1, ctypes.addressof(buffer), len(raw))
+            self._on_event(raw, 0, len(raw))
 
     # --- packets -----------------------------------------------------------------------------
 
@@ -633,10 +649,10 @@ class Sensor:
 
     # --- handshakes the socket filter summarised ------------------------------------------------
 
-    def _on_wire_end(self, _cpu: int, data: Any, size: int) -> None:
+    def _on_wire_end(self, data: Any, start: int, size: int) -> None:
         assert self._wire_end is not None
         self.counters.wire_summaries += 1
-        self._summaries.append((self._wire_end.unpack_from(ctypes.string_at(data, size)), time.time()))
+        self._summaries.append((self._wire_end.unpack_from(data, start), time.time()))
 
     def _join_summaries(self, now: float, *, final: bool = False) -> None:
         """Each summary with the ClientHello user space holds for its connection. The ClientHello
@@ -766,6 +782,11 @@ class _EmptyStream:
 _EMPTY = _EmptyStream()
 
 
+def _power_of_two(n: int) -> int:
+    """The least power of two at or above n (a ring buffer's size must be one)."""
+    return 1 << max(0, n - 1).bit_length()
+
+
 def _ip_int(ip: str) -> int:
     return int.from_bytes(socket.inet_aton(ip), "big")
 
@@ -790,7 +811,13 @@ class JsonLines:
 
     def write_many(self, objs: Iterable[dict[str, Any]]) -> None:
         """Several lines with one write() (a batch of handshakes costs one system call, not one each)."""
-        data = "".join(_dumps(obj) + "\n" for obj in objs).encode("utf-8")
+        self.write_lines([_dumps(obj) for obj in objs])
+
+    def write_lines(self, lines: list[str]) -> None:
+        """Lines of JSON text (without their newlines), with one write()."""
+        if not lines:
+            return
+        data = ("\n".join(lines) + "\n").encode("utf-8")
         view = memoryview(data)
         while view:
             view = view[os.write(self._fd, view):]
@@ -870,7 +897,7 @@ def capture(options: CaptureOptions, *, on_ready: Callable[[dict[str, Any]], Non
             while not stop.raised and (deadline is None or time.monotonic() < deadline):
                 sensor.poll(POLL_MS)
                 if time.monotonic() >= next_drain:
-                    writer.write_many(correlator.drain(time.time()))
+                    writer.write_lines(correlator.drain_json(time.time()))
                     next_drain = time.monotonic() + DRAIN_INTERVAL
                 if time.monotonic() >= next_metrics:
                     sensor.read_drops()
@@ -878,7 +905,7 @@ def capture(options: CaptureOptions, *, on_ready: Callable[[dict[str, Any]], Non
                     next_metrics += options.metrics_interval
             sensor.flush()
             sensor.finish()
-            writer.write_many(correlator.drain(time.time(), final=True))
+            writer.write_lines(correlator.drain_json(time.time(), final=True))
             sensor.close()
             final = metrics_line(sensor.counters, correlator, sensor._reassembler.evictions)
             final["final"] = True
