@@ -6,10 +6,10 @@ the cause instead, without the noise: the Python CPU time the sensor spends per 
 builds, byte for byte in the kernel's layouts (sensor.py's structs), what a loopback TLS 1.3
 handshake of the stress workload sends: the client's probe event (its start, with fd, socket and
 SNI, held in the kernel until the handshake's success and sent with it, as bpf/tls_probes.c
-does), its ClientHello segment, and either the socket filter's summary (`wire_ends`) or, as with
-`--no-wire-summary`, the server's flight and the client's Finished as segments. They go through
-the sensor's own callbacks and the Correlator, which makes the JSON lines, in 100 ms batches, on a
-clock that follows the synthetic timestamps.
+does), and either the socket filter's summary with the ClientHello it held (`wire_ends`) or, as
+with `--no-wire-summary`, the ClientHello, the server's flight and the client's Finished as
+segments. They go through the sensor's own callbacks and the Correlator, which makes the JSON
+lines, in 100 ms batches, on a clock that follows the synthetic timestamps.
 The server's side is attributed through the owners the socket filter sends with its summary (or,
 with segments passed, through an owner lookup answered from memory; the kernel table costs one
 bpf() call on top).
@@ -79,12 +79,14 @@ def _connection(i: int, t0: float, summarised: bool) -> list[tuple[float, str, b
     def ip(src_port: int, dst_port: int, seq: int, payload: bytes) -> bytes:  # from the IP header on
         return _packet(CLIENT_IP, SERVER_IP, src_port, dst_port, seq, ACK | PSH, payload)[14:]
 
-    out = [(start + 0.0001, "packet", ip(port, SERVER_PORT, 1, hello))]
-    if summarised:
+    out = []
+    if summarised:  # the filter held the ClientHello and sends it with its summary
         owners = (ns - 100_000, tgid, tgid, 5, 0, b"python3", ns - 100_000, 7, 7, 4, 0, b"openssl")
         out.append((start + 0.0009, "end", WIRE_END.pack(ns + 900_000, CLIENT_IP, SERVER_IP, port, SERVER_PORT,
-                                                         0x0303, 0x1301, 0x001D, WireOutcome.FINISHED, 0, *owners)))
+                                                         0x0303, 0x1301, 0x001D, WireOutcome.FINISHED, 0, *owners,
+                                                         ns + 100_000, len(hello), 0) + hello))
     else:
+        out.append((start + 0.0001, "packet", ip(port, SERVER_PORT, 1, hello)))
         out.append((start + 0.0005, "packet", ip(SERVER_PORT, port, 1, flight)))
         out.append((start + 0.0009, "packet", ip(port, SERVER_PORT, 1 + len(hello), finish)))
     # The start event, held in the kernel until the handshake's success and sent with it.

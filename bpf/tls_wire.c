@@ -10,9 +10,13 @@
 // The common case is summarised here instead of passed: when the server's first segment holds a
 // whole TLS 1.3 ServerHello (not a HelloRetryRequest), the filter keeps its version, cipher suite
 // and group, swallows the rest of the handshake, and sends one `wire_end_t` when the client's
-// first encrypted record (or an alert, or the close) ends it. The ClientHello is always passed,
-// so user space still parses it and, for anything else (TLS 1.2, a retry, a split or odd
-// ServerHello), has every byte it had before: the decision is made before anything is swallowed.
+// first encrypted record (or an alert, or the close) ends it. A ClientHello that is one whole
+// record in the connection's first client segment (always, on loopback) is held in `hellos`
+// meanwhile and sent with the summary, so such a handshake reaches user space as one record.
+// Anything else (TLS 1.2, a retry, a split or odd ServerHello, more client bytes before the server
+// speaks, the close) first hands the held ClientHello over as the connection's first segment
+// (END_PASSED), then passes what follows: user space has every byte it had before, and the
+// decision is made before anything but the ClientHello is swallowed.
 #include <bcc/proto.h>
 #include <uapi/linux/if_packet.h>
 #include <uapi/linux/if_ether.h>
@@ -32,6 +36,10 @@
 #define END_CLOSED 4          // FIN or RST before the handshake finished
 #define END_UNEXPECTED 5      // a plaintext handshake record from the client after the ServerHello
 #define END_BUDGET 6          // more than MAX_PACKETS segments without an end
+#define END_PASSED 7          // not a summary: the held ClientHello, handed over as a segment
+#ifndef HELLO_MAX
+#define HELLO_MAX 2048        // the largest ClientHello segment held (bigger ones are passed)
+#endif
 #define TCP_FIN 0x01
 #define TCP_SYN 0x02
 #define TCP_RST 0x04
@@ -55,7 +63,7 @@ struct flow_state {
     u16 sh_version;   // ST_SUMMARY: the ServerHello's legacy_version, cipher suite and key-share group
     u16 suite;
     u16 group;
-    u16 pad;
+    u16 hello;  // the ClientHello is held in `hellos`
 };
 
 struct wire_end_t {
@@ -85,6 +93,15 @@ struct wire_end_t {
     s32 server_fd;
     u32 server_pad;
     char server_comm[TASK_COMM_LEN];
+    u64 hello_ns;    // when the ClientHello that follows this struct arrived
+    u32 hello_len;   // its length; 0: none follows (user space has it from the packet ring)
+    u32 hello_pad;
+};
+
+// A held ClientHello: the wire_end_t that will carry it, its endpoints already set, and its bytes.
+struct hello_t {
+    struct wire_end_t end;
+    u8 data[HELLO_MAX];
 };
 
 _Static_assert(offsetof(struct wire_end_t, server_seen_ns) - offsetof(struct wire_end_t, client_seen_ns) ==
@@ -101,6 +118,84 @@ static __always_inline void emit_wire(void *data, u32 size) {
 }
 
 BPF_TABLE("lru_hash", struct flow_key, struct flow_state, flows, 65536);
+// A hash, not an LRU: when it is full a ClientHello is passed as before, never dropped. User space
+// takes entries held longer than a moment (a slow server, a connection this filter lost track of).
+BPF_HASH(hellos, struct flow_key, struct hello_t, 4096);
+BPF_PERCPU_ARRAY(hello_scratch, struct hello_t, 1);
+
+static __always_inline void set_ends(struct wire_end_t *end, struct flow_key *key, struct flow_state *st) {
+    end->client_ip = st->client_ip;
+    end->client_port = st->client_port;
+    end->client_isn = st->isn;
+    if (key->a_ip == st->client_ip && key->a_port == st->client_port) {
+        end->server_ip = key->b_ip;
+        end->server_port = key->b_port;
+    } else {
+        end->server_ip = key->a_ip;
+        end->server_port = key->a_port;
+    }
+}
+
+// Hold the client's first segment when it is exactly one whole ClientHello record.
+static __always_inline int hold_hello(struct __sk_buff *skb, struct flow_key *key, struct flow_state *st,
+                                      u32 payload, u32 plen) {
+    if (plen < 9 || plen > HELLO_MAX || load_byte(skb, payload + 5) != 1 || 5 + load_half(skb, payload + 3) != plen)
+        return 0;
+    int zero = 0;
+    struct hello_t *h = hello_scratch.lookup(&zero);
+    if (!h)
+        return 0;
+    set_ends(&h->end, key, st);
+    h->end.hello_ns = bpf_ktime_get_ns();
+    h->end.hello_len = plen;
+    // The length is checked again on the very register the helper gets (the compiler would test a copy).
+    u64 n = plen;
+    asm volatile("" : "+r"(n));
+    if (n > HELLO_MAX)
+        return 0;
+    asm volatile("" : "+r"(n));
+    if (n == 0 || bpf_skb_load_bytes(skb, payload, h->data, n) != 0)
+        return 0;
+    if (hellos.update(key, h) != 0)
+        return 0;  // full: pass it
+    st->hello = 1;
+    return 1;
+}
+
+// The held ClientHello, taken out of the map (a copy in hello_scratch), or 0. Whoever deletes the
+// entry sends it: this program, or user space when it takes an old one.
+static __always_inline struct hello_t *take_hello(struct flow_key *key, struct flow_state *st) {
+    if (!st->hello)
+        return 0;
+    st->hello = 0;
+    struct hello_t *h = hellos.lookup(key);
+    if (!h)
+        return 0;
+    int zero = 0;
+    struct hello_t *copy = hello_scratch.lookup(&zero);
+    if (!copy || bpf_probe_read_kernel(copy, sizeof(*copy), h) != 0 || hellos.delete(key) != 0)
+        return 0;
+    return copy;
+}
+
+static __always_inline void emit_hello(struct hello_t *h) {
+    u32 n = h->end.hello_len;
+    if (n > HELLO_MAX)
+        n = HELLO_MAX;
+    emit_wire(h, sizeof(struct wire_end_t) + n);
+}
+
+// Hand the held ClientHello over as the connection's first segment: the rest is passed.
+static __always_inline void release_hello(struct flow_key *key, struct flow_state *st) {
+    struct hello_t *h = take_hello(key, st);
+    if (!h)
+        return;
+    h->end.ts_ns = h->end.hello_ns;
+    h->end.outcome = END_PASSED;
+    h->end.sh_version = h->end.suite = h->end.group = 0;
+    h->end.client_tgid = h->end.server_tgid = 0;
+    emit_hello(h);
+}
 
 // A client segment that opens with an encrypted record (TLS 1.3 Finished), alone or after the
 // one-byte compatibility ChangeCipherSpec, ends the handshake. A ChangeCipherSpec followed by a
@@ -182,29 +277,38 @@ static __always_inline int summarisable_server_hello(struct __sk_buff *skb, u32 
 
 static __always_inline void send_end(struct __sk_buff *skb, struct flow_key *key, struct flow_state *st,
                                      u16 outcome) {
-    struct wire_end_t end = {.ts_ns = bpf_ktime_get_ns(), .client_ip = st->client_ip,
-                             .client_port = st->client_port, .sh_version = st->sh_version,
-                             .suite = st->suite, .group = st->group, .outcome = outcome,
-                             .client_isn = st->isn};
-    if (key->a_ip == st->client_ip && key->a_port == st->client_port) {
-        end.server_ip = key->b_ip;
-        end.server_port = key->b_port;
-    } else {
-        end.server_ip = key->a_ip;
-        end.server_port = key->a_port;
+    struct hello_t *h = take_hello(key, st);
+    if (!h) {
+        int zero = 0;
+        h = hello_scratch.lookup(&zero);
+        if (!h)
+            return;
+        set_ends(&h->end, key, st);
+        h->end.hello_ns = 0;
+        h->end.hello_len = 0;
     }
+    struct wire_end_t *end = &h->end;
+    end->ts_ns = bpf_ktime_get_ns();
+    end->sh_version = st->sh_version;
+    end->suite = st->suite;
+    end->group = st->group;
+    end->outcome = outcome;
     struct owner_key ok = {.port = st->client_port};
     u32 ip = bpf_htonl(st->client_ip);  // owner keys hold the address as the socket does, big-endian
     __builtin_memcpy(ok.addr, &ip, 4);
     ok.role = 1;
     struct owner_t *owner = owner_by_client.lookup(&ok);
     if (owner)
-        __builtin_memcpy(&end.client_seen_ns, owner, sizeof(*owner));
+        __builtin_memcpy(&end->client_seen_ns, owner, sizeof(*owner));
+    else
+        end->client_tgid = 0;
     ok.role = 2;
     owner = owner_by_client.lookup(&ok);
     if (owner)
-        __builtin_memcpy(&end.server_seen_ns, owner, sizeof(*owner));
-    emit_wire(&end, sizeof(end));
+        __builtin_memcpy(&end->server_seen_ns, owner, sizeof(*owner));
+    else
+        end->server_tgid = 0;
+    emit_hello(h);
 }
 
 // seq is at or before `mark` (32-bit wrap-around).
@@ -277,6 +381,8 @@ int tls_wire(struct __sk_buff *skb) {
 
     if (flags & TCP_SYN) {
         if (!(flags & TCP_ACK)) {
+            if (st)
+                release_hello(&key, st);  // a new connection on the same ports: the old one's is not lost
             struct flow_state fresh = {.client_ip = saddr, .isn = seq, .client_port = sport, .state = ST_CANDIDATE};
             flows.update(&key, &fresh);
         }
@@ -293,6 +399,8 @@ int tls_wire(struct __sk_buff *skb) {
         u16 state = st->state;
         if (state == ST_SUMMARY)
             send_end(skb, &key, st, END_CLOSED);
+        else
+            release_hello(&key, st);
         flows.delete(&key);
         return state == ST_TLS ? -1 : 0;
     }
@@ -313,6 +421,8 @@ int tls_wire(struct __sk_buff *skb) {
     if (st->packets > MAX_PACKETS) {
         if (st->state == ST_SUMMARY)
             send_end(skb, &key, st, END_BUDGET);
+        else
+            release_hello(&key, st);
         flows.delete(&key);
         return 0;
     }
@@ -324,8 +434,17 @@ int tls_wire(struct __sk_buff *skb) {
             st->state = ST_SUMMARY;
             return 0;
         }
+        release_hello(&key, st);
         st->server_spoke = 1;
     } else if (!st->server_spoke) {
+        if (st->hello) {
+            if (seq_before_or_at(seq + plen, st->client_next))
+                return 0;  // a retransmission of the held ClientHello
+            release_hello(&key, st);  // more client bytes before the server spoke: pass them all
+        } else if (SUMMARISE && !st->client_next && seq == st->isn + 1 && hold_hello(skb, &key, st, payload, plen)) {
+            st->client_next = seq + plen;
+            return 0;
+        }
         if (!st->client_next || seq_before_or_at(st->client_next, seq + plen))
             st->client_next = seq + plen;
     } else if (handshake_over(skb, payload, plen)) {

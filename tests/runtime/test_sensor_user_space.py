@@ -30,7 +30,7 @@ def summary(isn: int, end: float, server_pid: int) -> bytes:
     ns = int(end * 1e9)
     owners = (ns, 41, 41, 5, 0, b"python3", ns, server_pid, server_pid, 4, 0, b"openssl")
     return WIRE_END.pack(ns, CLIENT_IP, SERVER_IP, PORT, SERVER_PORT, 0x0303, 0x1301, 0x001D, WireOutcome.FINISHED,
-                         isn, *owners)
+                         isn, *owners, 0, 0, 0)
 
 
 def test_a_summary_joins_its_own_connection_when_a_new_one_reused_the_ports_first() -> None:

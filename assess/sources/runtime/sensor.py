@@ -37,7 +37,14 @@ from assess.sources.runtime.packetring import PacketRing
 from assess.sources.runtime.probepoints import probe_point
 from assess.sources.runtime.reassembly import Connection, Endpoint, Reassembler, connection_key
 from assess.sources.runtime.ringbuf import RingBuffer
-from assess.sources.runtime.wire import TLS1_3, ServerHello, summarise_client_side, summarise_handshake
+from assess.sources.runtime.wire import (
+    TLS1_3,
+    ServerHello,
+    StreamView,
+    WireHandshake,
+    summarise_client_side,
+    summarise_handshake,
+)
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +57,12 @@ POLL_MS = 100
 RETIRE_MS = POLL_MS // 2  # a packet ring hands a block over this long after its first packet, at the latest
 WAKEUP_EVENTS = 1024
 MAX_SUPERSEDED = 4096  # connections set aside for a summary when a new one reused their ports
-WIRE_RING_BYTES = 4 << 20  # the socket filter's ring: about 35,000 summaries of 120 bytes (with their owners)
+# The socket filter's ring: about 2,000 summaries with a ClientHello of 2 KiB, 30,000 without.
+WIRE_RING_BYTES = 4 << 20
+HELLO_MAX = 2048  # the largest ClientHello segment the socket filter holds for its summary
+# ClientHellos the socket filter holds longer than this (a slow server, a connection it lost track
+# of) are taken by user space and go the way of passed segments (checked every HELD_SWEEP_S).
+HELLO_HOLD_MAX_S = 1.0
 PRIORITIES = ("idle", "normal")
 
 # (symbol, entry function, return function or None, argument registers the entry function reads):
@@ -87,8 +99,11 @@ _OWNER = ("Q", "I", "I", "i", "I", "16s")
 _FLOW_KEY = ("I", "I", "H", "H")
 # struct wire_end_t of bpf/tls_wire.c: a handshake the socket filter summarised; checked at attach.
 # It ends with the owner_t of the client and of the server (tgid 0: not known).
-_WIRE_END = ("Q", "I", "I", "H", "H", "H", "H", "H", "H", "I", *_OWNER, *_OWNER)
+# It ends with the owner_t of the client and of the server (tgid 0: not known), then when the
+# ClientHello that follows it arrived and its length (0: none follows).
+_WIRE_END = ("Q", "I", "I", "H", "H", "H", "H", "H", "H", "I", *_OWNER, *_OWNER, "Q", "I", "I")
 _WIRE_END_OWNERS = ((10, Kind.CONNECT), (10 + len(_OWNER), Kind.ACCEPT))  # where each owner starts
+_HELLO_NS = 10 + 2 * len(_OWNER)  # where hello_ns and hello_len are
 _OPENSSL_VERSION = re.compile(rb"OpenSSL (\d+\.\d+\.\d+[a-z]*)(?:-[\w.]+)? +\d{1,2} \w{3} \d{4}")
 
 
@@ -101,6 +116,7 @@ class WireOutcome(IntEnum):
     CLOSED = 4  # FIN or RST before it finished
     UNEXPECTED = 5  # a plaintext handshake record from the client after the ServerHello
     BUDGET = 6  # the connection's segment budget ran out first
+    PASSED = 7  # not a summary: the ClientHello the filter held, handed over as the first segment
 
 
 class SensorUnavailable(CarnotError):
@@ -318,7 +334,9 @@ class Sensor:
         self._ips: dict[bytes, str] = {}
         self._wire_end: struct.Struct | None = None
         self._held: Any = None
+        self._hellos: Any = None
         self._next_sweep = 0.0
+        self._packets: list[tuple[bytes, float]] = []
         # Summaries from the socket filter, with when they were received, until their ClientHello
         # (passed through a packet ring, so possibly a little later) is there to join.
         self._summaries: deque[tuple[tuple[Any, ...], float]] = deque()
@@ -338,7 +356,8 @@ class Sensor:
         wakeup = max(1, min(WAKEUP_EVENTS, event_ring // 4 // cpus // record))
         cflags = [f"-DMAX_PACKETS={self.options.max_flow_packets}", f"-DSUMMARISE={int(self.options.wire_summary)}",
                   f"-DEVENT_RING_PAGES={event_ring // mmap.PAGESIZE}",
-                  f"-DWIRE_RING_PAGES={WIRE_RING_BYTES // mmap.PAGESIZE}", f"-DWAKEUP_EVERY={wakeup}"]
+                  f"-DWIRE_RING_PAGES={WIRE_RING_BYTES // mmap.PAGESIZE}", f"-DWAKEUP_EVERY={wakeup}",
+                  f"-DHELLO_MAX={HELLO_MAX}"]
         if self.options.pid is not None:
             cflags.append(f"-DFILTER_TGID={self.options.pid}")
         try:
@@ -360,6 +379,10 @@ class Sensor:
         _check_event_layout(self._bpf["event_layout"].Leaf)
         self._wire_end = _layout("wire_ends", "event", self._bpf["wire_end_layout"].Leaf, _WIRE_END)
         self._held = self._bpf["held"]
+        self._hellos = self._bpf["hellos"]
+        if ctypes.sizeof(self._hellos.Leaf) != self._wire_end.size + HELLO_MAX:
+            raise SensorUnavailable(f"struct hello_t is {ctypes.sizeof(self._hellos.Leaf)} bytes, the decoder "
+                                    f"expects {self._wire_end.size + HELLO_MAX}; sensor.py needs updating")
         self._ring_stats = self._bpf["ring_stats"]
         self._epoll = select.epoll()
         try:
@@ -435,7 +458,7 @@ class Sensor:
             self._epoll.close()
             self._epoll = None
         if self._bpf is not None:
-            self._held = None
+            self._held = self._hellos = None
             self._bpf.cleanup()
             self._bpf = None
 
@@ -448,12 +471,19 @@ class Sensor:
         assert self._epoll is not None and self._event_ring is not None and self._wire_ring is not None
         if timeout_ms > 0:
             self._epoll.poll(timeout_ms / 1000)
+        # The packet rings are read before the filter's ring: a ClientHello it held and then handed
+        # over (WireOutcome.PASSED) is in its ring before any packet passed after it, so it reaches
+        # reassembly first.
+        for ring in self._rings:
+            self.counters.packets += ring.drain(self._keep_packet)
         self._event_ring.drain(self._on_event)
         self._wire_ring.drain(self._on_wire_end)
         if (now := time.monotonic()) >= self._next_sweep:
             self._next_sweep = now + HELD_SWEEP_S
             cutoff = time.monotonic_ns() - int(HELD_MAX_S * 1e9)
             self._take_held(lambda _, ts_ns: ts_ns < cutoff)
+            hello_cutoff = time.monotonic_ns() - int(HELLO_HOLD_MAX_S * 1e9)
+            self._take_hellos(lambda ts_ns: ts_ns < hello_cutoff)
         # Each CPU has its own perf buffer: a thread that migrated has its events split between
         # them, so one poll's events are put back in time order before they are joined.
         self._batch.sort(key=lambda p: p.ts)
@@ -464,8 +494,9 @@ class Sensor:
                 log.debug("probe %s", probe)
             self.correlator.on_probe(probe, received)
         self._batch.clear()
-        for ring in self._rings:
-            self.counters.packets += ring.drain(self._on_packet)
+        for data, ts in self._packets:
+            self._on_packet(data, ts)
+        self._packets.clear()
         self._join_summaries(time.time())
         self._expire_flows(time.time())
 
@@ -490,6 +521,7 @@ class Sensor:
     def finish(self) -> None:
         """Hand every connection still in reassembly to the correlator."""
         self._take_held(lambda _tgid, _ts: True)
+        self._take_hellos(lambda _ts: True)
         self._batch.sort(key=lambda p: p.ts)
         now = time.time()
         for probe in self._batch:
@@ -561,6 +593,9 @@ class Sensor:
             ip = self._ips[raw] = socket.inet_ntoa(raw)
         return ip
 
+    def _keep_packet(self, data: bytes, ts: float) -> None:
+        self._packets.append((data, ts))
+
     def _on_packet(self, data: bytes, ts: float) -> None:
         if len(data) < 20 or data[0] >> 4 != 4:
             return
@@ -573,7 +608,9 @@ class Sensor:
         flags = data[ihl + 13]
         src = Endpoint(self._ip(data[12:16]), sport)
         dst = Endpoint(self._ip(data[16:20]), dport)
-        payload = data[ihl + doff : total]
+        self._on_segment(src, dst, seq, data[ihl + doff : total], ts, flags)
+
+    def _on_segment(self, src: Endpoint, dst: Endpoint, seq: int, payload: bytes, ts: float, flags: int) -> None:
         if not payload and (src, dst) not in self._reassembler:
             return  # the close of a connection already handed over
         if payload[:1] == b"\x16" and payload[5:6] == b"\x01":
@@ -651,8 +688,52 @@ class Sensor:
 
     def _on_wire_end(self, data: Any, start: int, size: int) -> None:
         assert self._wire_end is not None
+        summary = self._wire_end.unpack_from(data, start)
+        at = start + self._wire_end.size
+        hello = data[at : at + min(summary[_HELLO_NS + 1], size - self._wire_end.size)]
+        if summary[8] == WireOutcome.PASSED:
+            self._hello_segment(summary, hello)
+            return
         self.counters.wire_summaries += 1
-        self._summaries.append((self._wire_end.unpack_from(data, start), time.time()))
+        if not hello:
+            self._summaries.append((summary, time.time()))  # its ClientHello comes through a packet ring
+            return
+        client, server = self._ends(summary)
+        first_seen = summary[_HELLO_NS] / 1e9 + self._clock_offset
+        handshake = self._summary_handshake(summary, _HelloView(hello, first_seen))
+        self._summary_flow(summary, client, server, handshake, first_seen, time.time())
+
+    def _ends(self, summary: tuple[Any, ...]) -> tuple[Endpoint, Endpoint]:
+        _, client_ip, server_ip, client_port, server_port = summary[:5]
+        return (Endpoint(self._ip(client_ip.to_bytes(4, "big")), client_port),
+                Endpoint(self._ip(server_ip.to_bytes(4, "big")), server_port))
+
+    def _hello_segment(self, summary: tuple[Any, ...], hello: bytes) -> None:
+        """A ClientHello the socket filter held, handed over: the connection's first client segment."""
+        client, server = self._ends(summary)
+        self.counters.packets += 1
+        isn = summary[9]
+        self._on_segment(client, server, (isn + 1) % (1 << 32), hello, summary[_HELLO_NS] / 1e9 + self._clock_offset, 0)
+
+    def _take_hellos(self, wanted: Callable[[int], bool]) -> None:
+        """Take the ClientHellos the socket filter holds that arrived (hello_ns) when `wanted`, as if
+        it had handed them over: it sends a held one only if it deletes it itself, so each goes once."""
+        if self._hellos is None or self._wire_end is None:
+            return
+        for key in list(self._hellos.keys()):  # a handful: only handshakes whose server has not spoken
+            try:
+                raw = bytes(self._hellos[key])
+            except KeyError:
+                continue
+            summary = self._wire_end.unpack_from(raw)
+            if not wanted(summary[_HELLO_NS]):
+                continue
+            try:
+                del self._hellos[key]
+            except KeyError:
+                continue  # the filter sent it meanwhile
+            at = self._wire_end.size
+            self._hello_segment(summary, raw[at : at + min(summary[_HELLO_NS + 1], HELLO_MAX)])
 
     def _join_summaries(self, now: float, *, final: bool = False) -> None:
         """Each summary with the ClientHello user space holds for its connection. The ClientHello
@@ -662,21 +743,13 @@ class Sensor:
         waiting = self._summaries
         for _ in range(len(waiting)):
             summary, received = waiting.popleft()
-            ts_ns, client_ip, server_ip, client_port, server_port, version, suite, group, outcome, isn = summary[:10]
-            client = Endpoint(self._ip(client_ip.to_bytes(4, "big")), client_port)
-            server = Endpoint(self._ip(server_ip.to_bytes(4, "big")), server_port)
+            client, server = self._ends(summary)
             key = connection_key(client, server)
-            conn = self._connection_of(key, client, server, (isn + 1) % (1 << 32))
+            conn = self._connection_of(key, client, server, (summary[9] + 1) % (1 << 32))
             c_stream = conn.stream(client, server) if conn is not None else None
-            alert = outcome in (WireOutcome.ENCRYPTED_ALERT, WireOutcome.ALERT)
-            finished = ts_ns / 1e9 + self._clock_offset if outcome == WireOutcome.FINISHED else None
-            handshake = None
-            if c_stream is not None:
-                handshake = summarise_client_side(c_stream, ServerHello(version, suite, TLS1_3, group, False),
-                                                  completed_at=finished, alert=alert)
-            given_up = final or now - received >= self.options.join_wait
+            handshake = self._summary_handshake(summary, c_stream) if c_stream is not None else None
             if handshake is None or handshake.client_hello is None:
-                if not given_up:
+                if not (final or now - received >= self.options.join_wait):
                     waiting.append((summary, received))
                 elif handshake is None:
                     self.counters.wire_timeouts += 1
@@ -687,13 +760,28 @@ class Sensor:
                 continue
             assert conn is not None
             self._release(key, conn)
-            self.counters.wire_flows += 1
-            timed_out = outcome == WireOutcome.BUDGET
-            if timed_out:
-                self.counters.wire_timeouts += 1
-            owners = self._end_owners(summary, client, server)
-            self.correlator.on_flow(WireFlow(client, server, handshake, conn.first_seen, timed_out=timed_out,
-                                             owners=owners), now)
+            self._summary_flow(summary, client, server, handshake, conn.first_seen, now)
+
+    def _summary_handshake(self, summary: tuple[Any, ...], c_stream: StreamView) -> WireHandshake:
+        """A summarised handshake, read with the client's bytes (its ClientHello)."""
+        ts_ns, _, _, _, _, version, suite, group, outcome = summary[:9]
+        alert = outcome in (WireOutcome.ENCRYPTED_ALERT, WireOutcome.ALERT)
+        finished = ts_ns / 1e9 + self._clock_offset if outcome == WireOutcome.FINISHED else None
+        return summarise_client_side(c_stream, ServerHello(version, suite, TLS1_3, group, False),
+                                     completed_at=finished, alert=alert)
+
+    def _summary_flow(self, summary: tuple[Any, ...], client: Endpoint, server: Endpoint, handshake: WireHandshake,
+                      first_seen: float, now: float) -> None:
+        """A summarised handshake to the correlator."""
+        if handshake.client_hello is None:
+            self.counters.wire_not_tls += 1
+            return
+        self.counters.wire_flows += 1
+        timed_out = summary[8] == WireOutcome.BUDGET
+        if timed_out:
+            self.counters.wire_timeouts += 1
+        self.correlator.on_flow(WireFlow(client, server, handshake, first_seen, timed_out=timed_out,
+                                         owners=self._end_owners(summary, client, server)), now)
 
     def _connection_of(self, key: tuple[Endpoint, Endpoint], client: Endpoint, server: Endpoint,
                        first_seq: int) -> Connection | None:
@@ -770,6 +858,18 @@ def _ends_handshake(head: bytes) -> bool:
     record, alone or after the one-byte ChangeCipherSpec record, after which the filter forgets
     the connection by itself."""
     return head[:1] == b"\x17" or (head[:1] == b"\x14" and head[6:7] == b"\x17")
+
+
+class _HelloView:
+    """A ClientHello the socket filter held, as a client stream that is only that (see wire.StreamView)."""
+
+    __slots__ = ("data", "ts")
+
+    def __init__(self, data: bytes, ts: float) -> None:
+        self.data, self.ts = data, ts
+
+    def time_at(self, offset: int) -> float | None:
+        return self.ts
 
 
 class _EmptyStream:
