@@ -7,7 +7,7 @@ from unittest import mock
 
 from assess.sources.runtime.correlate import Correlator
 from assess.sources.runtime.sensor import CaptureOptions, Sensor, WireOutcome
-from bench.pcap_bench import ACK, PSH, _client_hello, _packet
+from bench.pcap_bench import ACK, FIN, PSH, _client_hello, _packet, _record, _server_flight
 from bench.sensor_bench import WIRE_END
 
 CLIENT_IP, SERVER_IP, PORT, SERVER_PORT = 0x0A000001, 0x0A000002, 40366, 4433
@@ -26,11 +26,23 @@ def hello_segment(isn: int, sni: bytes) -> bytes:
     return _packet(CLIENT_IP, SERVER_IP, PORT, SERVER_PORT, isn + 1, ACK | PSH, hello)[14:]  # from the IP header
 
 
-def summary(isn: int, end: float, server_pid: int) -> bytes:
+def summary(isn: int, end: float, server_pid: int, *, hello: bytes = b"", hello_at: float = 0.0,
+            outcome: WireOutcome = WireOutcome.FINISHED) -> bytes:
+    """A wire_end_t as the socket filter sends it; with `hello`, the ClientHello it held follows."""
     ns = int(end * 1e9)
     owners = (ns, 41, 41, 5, 0, b"python3", ns, server_pid, server_pid, 4, 0, b"openssl")
-    return WIRE_END.pack(ns, CLIENT_IP, SERVER_IP, PORT, SERVER_PORT, 0x0303, 0x1301, 0x001D, WireOutcome.FINISHED,
-                         isn, *owners, 0, 0, 0)
+    if outcome == WireOutcome.PASSED:
+        owners = (0, 0, 0, 0, 0, b"", 0, 0, 0, 0, 0, b"")
+    return WIRE_END.pack(ns, CLIENT_IP, SERVER_IP, PORT, SERVER_PORT, 0x0303, 0x1301, 0x001D, outcome,
+                         isn, *owners, int(hello_at * 1e9), len(hello), 0) + hello
+
+
+def server_segments(isn: int, hello_len: int) -> list[bytes]:
+    """The server's TLS 1.3 flight, the client's Finished and its FIN, from the IP header on."""
+    finish = _record(20, b"\x01") + _record(23, bytes(53))
+    return [_packet(SERVER_IP, CLIENT_IP, SERVER_PORT, PORT, 7000, ACK | PSH, _server_flight(0x001D, 32, True))[14:],
+            _packet(CLIENT_IP, SERVER_IP, PORT, SERVER_PORT, isn + 1 + hello_len, ACK | PSH, finish)[14:],
+            _packet(CLIENT_IP, SERVER_IP, PORT, SERVER_PORT, isn + 1 + hello_len + len(finish), ACK | FIN, b"")[14:]]
 
 
 def test_a_summary_joins_its_own_connection_when_a_new_one_reused_the_ports_first() -> None:
@@ -59,3 +71,43 @@ def test_a_retransmitted_clienthello_is_not_a_new_connection() -> None:
     s._on_wire_end(buffer, 0, len(buffer))
     s._join_summaries(10.3)
     assert not s._superseded and s.counters.wire_flows == 1
+
+
+def test_a_summary_carrying_its_clienthello_is_a_whole_handshake_without_any_segment() -> None:
+    s = sensor()
+    hello = _client_hello(0x001D, 32, b"held.test", True)
+    data = summary(1000, 10.002, 71, hello=hello, hello_at=10.0)
+    s._on_wire_end(data, 0, len(data))
+    records = s.correlator.drain(20.0, final=True)
+    got = sorted((r["sni"], r["role"], r["pid"], r["negotiated_group"], r["success"], r["handshake_ms"])
+                 for r in records)
+    assert got == [("held.test", "client", 41, "x25519", True, 2.0), ("held.test", "server", 71, "x25519", True, 2.0)]
+    assert s.counters.wire_summaries == 1 and s.counters.packets == 0 and not s._summaries
+
+
+def test_a_clienthello_handed_over_by_the_filter_is_the_first_segment_of_what_it_passes() -> None:
+    """TLS 1.2, a retry, a slow server: the filter hands the held ClientHello over (PASSED) and passes
+    the rest; reassembly sees the connection as if every segment had been passed."""
+    s = sensor()
+    hello = _client_hello(0x001D, 32, b"passed.test", True)
+    data = summary(1000, 10.0, 0, hello=hello, hello_at=10.0, outcome=WireOutcome.PASSED)
+    s._on_wire_end(data, 0, len(data))
+    for at, segment in enumerate(server_segments(1000, len(hello))):
+        s._on_packet(segment, 10.001 + at / 1000)
+    [record] = s.correlator.drain(20.0, final=True)
+    assert (record["sni"], record["negotiated_group"], record["success"]) == ("passed.test", "x25519", True)
+    assert s.counters.wire_summaries == 0 and s.counters.packets == 1 and s.counters.wire_flows == 1
+
+
+def test_clienthellos_held_too_long_are_taken_from_the_filter_and_go_the_way_of_segments() -> None:
+    s = sensor()
+    hello = _client_hello(0x001D, 32, b"slow.test", True)
+    held = summary(1000, 0.0, 0, hello=hello, hello_at=10.0)
+    s._hellos = {"young": summary(1000, 0.0, 0, hello=hello, hello_at=11.0).ljust(len(held) + 100, b"\0"),
+                 "old": held.ljust(len(held) + 100, b"\0")}  # a map value: the hello, then what is left of its buffer
+    s._take_hellos(lambda ts_ns: ts_ns < 10.5e9)
+    assert list(s._hellos) == ["young"]  # deleted, so the filter will not send it too
+    for at, segment in enumerate(server_segments(1000, len(hello))):
+        s._on_packet(segment, 10.5 + at / 1000)
+    [record] = s.correlator.drain(20.0, final=True)
+    assert (record["sni"], record["success"], record["source"]) == ("slow.test", True, "wire")
