@@ -19,10 +19,10 @@ _PROGRAM = r"""
 struct words_t {
     u64 w[8];
 };
-BPF_RINGBUF_OUTPUT(ring, %d);
+BPF_RINGBUF_OUTPUT(ring, RING_PAGES);
 BPF_ARRAY(counter, u64, 1);
 
-// Each getppid() from the test's process writes a record of 8 + (n %% 5) * 8 + 4 bytes, whose words
+// Each getppid() from the test's process writes a record of 8 + (n % 5) * 8 + 4 bytes, whose words
 // are n; every seventh record is reserved and discarded instead.
 TRACEPOINT_PROBE(syscalls, sys_enter_getppid) {
     if ((bpf_get_current_pid_tgid() >> 32) != TEST_PID)
@@ -33,25 +33,25 @@ TRACEPOINT_PROBE(syscalls, sys_enter_getppid) {
         return 0;
     u64 n = *count;
     *count = n + 1;
-    if (n %% 7 == 6) {
+    if (n % 7 == 6) {
         struct words_t *slot = ring.ringbuf_reserve(sizeof(struct words_t));
         if (slot)
             ring.ringbuf_discard(slot, 0);
         return 0;
     }
     struct words_t words = {.w = {n, n, n, n, n, n, n, n}};
-    u32 size = (8 + (n %% 5) * 8 + 4) & 63;  // (the mask tells the verifier it fits in words)
+    u32 size = (8 + (n % 5) * 8 + 4) & 63;  // (the mask tells the verifier it fits in words)
     ring.ringbuf_output(&words, size, 0);
     return 0;
 }
-""" % PAGES
+"""
 
 
 @pytest.fixture
 def ring() -> Iterator[tuple[Any, RingBuffer]]:
     from bcc import BPF
 
-    bpf = BPF(text=_PROGRAM, cflags=[f"-DTEST_PID={os.getpid()}"])
+    bpf = BPF(text=_PROGRAM, cflags=[f"-DTEST_PID={os.getpid()}", f"-DRING_PAGES={PAGES}"])
     buffer = RingBuffer(bpf["ring"].map_fd, PAGES * mmap.PAGESIZE)
     yield bpf, buffer
     buffer.close()
