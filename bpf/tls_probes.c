@@ -15,6 +15,10 @@
 // Handshakes are explicit (SSL_do_handshake, which SSL_connect/SSL_accept call) or implicit (the
 // first SSL_read/SSL_write drives it). A handshake is done once SSL_do_handshake returns 1 or a
 // read/write moves data (> 0); after that the hot SSL_read/SSL_write path costs one map lookup.
+// A failure is known from a 0 return, SSL_free before success, the next start on the same SSL
+// object or the process's exit. SSL_get_error is not probed: programs call it after every "call
+// again" return (the stress's s_server four times a handshake), and its entry and return probes
+// cost the observed program ~1.7 µs a call, for telling a failure a little earlier.
 #include <uapi/linux/ptrace.h>
 #include <linux/sched.h>
 #include <linux/socket.h>
@@ -28,12 +32,8 @@
 #define K_FD 6
 #define K_FREE 7
 #define K_EXIT 10
-#define K_ERROR 11
 
 #define SSL_CTRL_SET_TLSEXT_HOSTNAME 55
-#define SSL_ERROR_SSL 1
-#define SSL_ERROR_SYSCALL 5
-#define SSL_ERROR_ZERO_RETURN 6
 #define SNI_MAX 256
 #define E_FD 1   // event_t carries an fd (and, when family != 0, its socket)
 #define E_SNI 2  // event_t carries an SNI
@@ -85,6 +85,9 @@ struct event_t {
 #ifndef WAKEUP_EVERY
 #define WAKEUP_EVERY 1024  // records per CPU between wake-ups of user space (see emit_event)
 #endif
+#ifndef WIRE_WAKEUP_EVERY
+#define WIRE_WAKEUP_EVERY 128  // the same for the socket filter's ring, whose records are larger
+#endif
 BPF_RINGBUF_OUTPUT(events, EVENT_RING_PAGES);
 // Per CPU: [RS_LOST] records that found a ring full (both rings), [RS_EVENTS] and [RS_WIRE] records
 // written to each ring since its last wake-up.
@@ -94,7 +97,8 @@ BPF_RINGBUF_OUTPUT(events, EVENT_RING_PAGES);
 BPF_PERCPU_ARRAY(ring_stats, u64, 3);
 
 // User space is not woken per record, which would cost the observed program a wake-up each time:
-// it reads the rings every 100 ms, or sooner once a CPU has written WAKEUP_EVERY records to one.
+// it reads the rings every 100 ms, or sooner once a CPU has written WAKEUP_EVERY records to the
+// events ring (WIRE_WAKEUP_EVERY to the socket filter's).
 // `urgent` wakes it at once: the first event of a process, so it can read the process's exe from
 // /proc before a short-lived client (s_client, curl) has exited.
 static __always_inline u64 wakeup_flags(u32 ring, int urgent) {
@@ -102,7 +106,7 @@ static __always_inline u64 wakeup_flags(u32 ring, int urgent) {
     if (!since)
         return 0;
     *since += 1;
-    if (urgent || *since >= WAKEUP_EVERY) {
+    if (urgent || *since >= (ring == RS_WIRE ? WIRE_WAKEUP_EVERY : WAKEUP_EVERY)) {
         *since = 0;
         return BPF_RB_FORCE_WAKEUP;
     }
@@ -137,7 +141,6 @@ BPF_TABLE("lru_hash", u32, s32, connecting, 65536);
 BPF_TABLE("lru_hash", u64, struct pending_t, syn_sent, 65536);
 BPF_TABLE("lru_hash", u32, u64, accepting, 65536);
 BPF_TABLE("lru_hash", u32, u8, tls_pids, 65536);
-BPF_TABLE("lru_hash", u32, u64, asking_error, 65536);
 
 // Who owns which TCP connection, kept in the kernel rather than sent as events: a busy host opens
 // thousands of connections a second and only the TLS ones matter. FD events carry the socket of
@@ -362,7 +365,7 @@ static __always_inline int on_return(struct pt_regs *ctx, u32 enter_kind) {
             return 0;
         }
     } else if (enter_kind == K_IO_ENTER || ret < 0) {
-        return 0;  // "call again" or an error: SSL_get_error tells which, and only fatal ones are sent
+        return 0;  // "call again", or an error: SSL_free, the next start or the exit will tell
     } else {
         flush_held(ctx, &key);  // SSL_do_handshake returned 0: it failed
     }
@@ -464,39 +467,6 @@ int ssl_free_enter(struct pt_regs *ctx) {
     if (!e)
         return 0;
     e->ssl = key.ssl;
-    emit_event(e, EVENT_SIZE_NO_SNI, 0);
-    return 0;
-}
-
-// Why a handshake call returned <= 0: programs ask SSL_get_error(ssl, ret). WANT_READ/WANT_WRITE
-// mean "call again"; SSL_ERROR_SSL, SSL_ERROR_SYSCALL and ZERO_RETURN mean it failed.
-int get_error_enter(struct pt_regs *ctx) {
-    u64 id = bpf_get_current_pid_tgid();
-    struct ssl_key key = {.tgid = id >> 32, .ssl = PT_REGS_PARM1(ctx)};
-    if (!known.lookup(&key) || done.lookup(&key))
-        return 0;
-    u32 tid = (u32)id;
-    asking_error.update(&tid, &key.ssl);
-    return 0;
-}
-
-int get_error_return(struct pt_regs *ctx) {
-    u32 tid = (u32)bpf_get_current_pid_tgid();
-    u64 *ssl = asking_error.lookup(&tid);
-    if (!ssl)
-        return 0;
-    u64 s = *ssl;
-    asking_error.delete(&tid);
-    int code = (int)PT_REGS_RC(ctx);
-    if (code != SSL_ERROR_SSL && code != SSL_ERROR_SYSCALL && code != SSL_ERROR_ZERO_RETURN)
-        return 0;  // WANT_READ, WANT_WRITE, ...: the handshake goes on
-    struct ssl_key key = {.tgid = bpf_get_current_pid_tgid() >> 32, .ssl = s};
-    flush_held(ctx, &key);
-    struct event_t *e = new_event(K_ERROR);
-    if (!e)
-        return 0;
-    e->ssl = s;
-    e->ret = code;
     emit_event(e, EVENT_SIZE_NO_SNI, 0);
     return 0;
 }

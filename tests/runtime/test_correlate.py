@@ -79,18 +79,27 @@ def test_wire_only_flow_is_attributed_by_accept_and_waits_for_the_join() -> None
 def test_uprobe_only_handshake_failure_is_reported_after_ssl_free() -> None:
     c = correlator()
     c.on_probe(probe(Kind.HANDSHAKE_ENTER, 10.0, ssl=8))
-    c.on_probe(probe(Kind.HANDSHAKE_RETURN, 10.002, ssl=8, ret=-1))
-    c.on_probe(probe(Kind.ERROR, 10.003, ssl=8, ret=1))
-    c.on_probe(probe(Kind.FREE, 10.004, ssl=8))
-    [record] = c.drain(11.5)
+    c.on_probe(probe(Kind.HANDSHAKE_RETURN, 10.002, ssl=8, ret=-1))  # "call again", or failed: not known yet
+    [] = c.drain(11.0)
+    c.on_probe(probe(Kind.FREE, 11.004, ssl=8))
+    [record] = c.drain(12.5)  # (after waiting its join_wait for a wire view)
     assert record["source"] == "uprobe" and record["success"] is False
+    assert record["handshake_ms"] == 1004.0  # until SSL_free: when the failure became known
     assert record["negotiated_group"] is None and record["pq_hybrid"] is None  # not observed, so null
 
 
-def test_a_fatal_error_code_followed_by_success_is_a_success() -> None:
+def test_a_zero_return_is_a_failure_once_no_success_follows() -> None:
     c = correlator()
-    c.on_probe(probe(Kind.IO_ENTER, 10.0, ssl=9))
-    c.on_probe(probe(Kind.ERROR, 10.001, ssl=9, ret=5))  # s_client's zero-length write asks too
+    c.on_probe(probe(Kind.HANDSHAKE_ENTER, 10.0, ssl=8))
+    c.on_probe(probe(Kind.HANDSHAKE_RETURN, 10.002, ssl=8, ret=0))
+    assert c.drain(10.5) == []  # within the grace period a success could still follow
+    [record] = c.drain(12.1)
+    assert record["success"] is False and record["handshake_ms"] == 2.0
+
+
+def test_an_implicit_handshake_that_moves_data_is_a_success() -> None:
+    c = correlator()
+    c.on_probe(probe(Kind.IO_ENTER, 10.0, ssl=9))  # (the kernel sends neither "call again" returns nor restarts)
     c.on_probe(probe(Kind.IO_RETURN, 10.003, ssl=9, ret=1))
     [record] = c.drain(12.0)
     assert record["success"] is True

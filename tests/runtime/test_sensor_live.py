@@ -49,15 +49,13 @@ def test_ready_line_comes_first_and_lists_the_probes(sensor: LiveCapture) -> Non
     assert ready["libraries"] and ready["libraries"][0]["name"] == "OpenSSL"
 
 
-def test_free_and_get_error_are_probed_where_the_kernel_emulates_and_the_sensor_runs_idle(
-    sensor: LiveCapture,
-) -> None:
+def test_free_is_probed_where_the_kernel_emulates_and_the_sensor_runs_idle(sensor: LiveCapture) -> None:
     ready = sensor.lines()[0]
-    # OpenSSL 3.0 opens both with instructions the kernel would single-step (~9 us a hit here).
+    # OpenSSL 3.0 opens SSL_free with an instruction the kernel would single-step (~9 us a hit here).
     assert any(p.endswith(":SSL_free+0x3") for p in ready["probes"]), ready["probes"]
-    assert any(p.endswith(":SSL_get_error+0x4") for p in ready["probes"]), ready["probes"]
+    assert not any("SSL_get_error" in p for p in ready["probes"])  # called after every "call again"
     slow = {p.rsplit(":", 1)[1] for p in ready["single_stepped_probes"]}
-    assert slow.isdisjoint({"SSL_free", "SSL_get_error", "SSL_do_handshake", "SSL_ctrl", "SSL_set_fd"})
+    assert slow.isdisjoint({"SSL_free", "SSL_do_handshake", "SSL_ctrl", "SSL_set_fd"})
     assert ready["priority"] == "idle"
     assert "SCHED_IDLE" in subprocess.run(["chrt", "-p", str(sensor.proc.pid)], capture_output=True,
                                           text=True).stdout

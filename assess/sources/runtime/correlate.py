@@ -40,14 +40,11 @@ class Kind(IntEnum):
     CONNECT = 8
     ACCEPT = 9
     EXIT = 10
-    ERROR = 11
 
 
 SOCKETS_PER_FD = 16
 # Clocks differ a little between the views (kernel time of a probe, packet time of a ClientHello).
 FLOW_SLACK = 0.05
-# SSL_get_error() codes that end a handshake (SSL_ERROR_SSL, SSL_ERROR_SYSCALL, SSL_ERROR_ZERO_RETURN).
-FATAL_SSL_ERRORS = frozenset({1, 5, 6})
 
 
 class ProbeEvent(NamedTuple):  # a tuple: the sensor makes several per handshake, and tuples are cheap
@@ -247,12 +244,7 @@ class Correlator:
                 current.succeed(ev.ts)
                 self._retire(key)
             elif ev.kind == Kind.HANDSHAKE_RETURN and ev.ret == 0 and current.failed_at is None:
-                current.failed_at = ev.ts
-        elif ev.kind == Kind.ERROR:
-            # Programs also ask SSL_get_error after harmless calls (s_client's zero-length write),
-            # so a fatal code is final only if no success follows (see settle()).
-            if ev.ret in FATAL_SSL_ERRORS and current.failed_at is None:
-                current.failed_at = ev.ts
+                current.failed_at = ev.ts  # final only if no success follows (see settle())
         elif ev.kind == Kind.FREE:
             current.fail(ev.ts)
             self._retire(key)

@@ -73,7 +73,6 @@ UPROBES: tuple[tuple[str, str, str | None, int], ...] = (
     ("SSL_write", "io_enter", "io_return", 1),
     ("SSL_read_ex", "io_enter", "io_return", 1),
     ("SSL_write_ex", "io_enter", "io_return", 1),
-    ("SSL_get_error", "get_error_enter", "get_error_return", 1),
     ("SSL_ctrl", "ssl_ctrl_enter", None, 4),
     ("SSL_set_fd", "ssl_set_fd_enter", None, 2),
     ("SSL_free", "ssl_free_enter", None, 1),
@@ -354,9 +353,13 @@ class Sensor:
         event_ring = _power_of_two(self.options.perf_pages * cpus) * mmap.PAGESIZE
         record = _EVENT.size + 8  # an event without its SNI, with the ring's record header
         wakeup = max(1, min(WAKEUP_EVENTS, event_ring // 4 // cpus // record))
+        # A summary with the largest ClientHello: 4 MiB holds about 1,900, so a CPU wakes the sensor
+        # after a few hundred (a quarter of the ring for all CPUs together).
+        wire_wakeup = max(1, WIRE_RING_BYTES // 4 // cpus // (struct.calcsize("<" + "".join(_WIRE_END)) + HELLO_MAX))
         cflags = [f"-DMAX_PACKETS={self.options.max_flow_packets}", f"-DSUMMARISE={int(self.options.wire_summary)}",
                   f"-DEVENT_RING_PAGES={event_ring // mmap.PAGESIZE}",
                   f"-DWIRE_RING_PAGES={WIRE_RING_BYTES // mmap.PAGESIZE}", f"-DWAKEUP_EVERY={wakeup}",
+                  f"-DWIRE_WAKEUP_EVERY={wire_wakeup}",
                   f"-DHELLO_MAX={HELLO_MAX}"]
         if self.options.pid is not None:
             cflags.append(f"-DFILTER_TGID={self.options.pid}")
