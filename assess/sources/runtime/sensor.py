@@ -487,8 +487,9 @@ class Sensor:
             self._take_held(lambda _, ts_ns: ts_ns < cutoff)
             hello_cutoff = time.monotonic_ns() - int(HELLO_HOLD_MAX_S * 1e9)
             self._take_hellos(lambda ts_ns: ts_ns < hello_cutoff)
-        # Each CPU has its own perf buffer: a thread that migrated has its events split between
-        # them, so one poll's events are put back in time order before they are joined.
+        # The ring holds events in the order they were written, but each takes its time before
+        # that, and held start events (and those taken from the kernel above) come late: one
+        # poll's events are put back in time order before they are joined.
         self._batch.sort(key=lambda p: p.ts)
         received = time.time()
         debug = log.isEnabledFor(logging.DEBUG)
