@@ -331,7 +331,7 @@ static __always_inline struct event_t *take_held(struct ssl_key *key) {
     return copy;
 }
 
-static __always_inline void send_held(void *ctx, struct event_t *e) {
+static __always_inline void send_held(struct event_t *e) {
     if (e->flags & E_SNI)
         emit_event(e, sizeof(*e), 0);
     else
@@ -339,10 +339,10 @@ static __always_inline void send_held(void *ctx, struct event_t *e) {
 }
 
 // Something other than success happens to a handshake: its start goes out first, as it was.
-static __always_inline void flush_held(void *ctx, struct ssl_key *key) {
+static __always_inline void flush_held(struct ssl_key *key) {
     struct event_t *h = take_held(key);
     if (h)
-        send_held(ctx, h);
+        send_held(h);
 }
 
 static __always_inline int on_return(struct pt_regs *ctx, u32 enter_kind) {
@@ -361,13 +361,13 @@ static __always_inline int on_return(struct pt_regs *ctx, u32 enter_kind) {
         if (h) {  // start and success in one event
             h->flags |= E_DONE;
             h->done_ns = bpf_ktime_get_ns();
-            send_held(ctx, h);
+            send_held(h);
             return 0;
         }
     } else if (enter_kind == K_IO_ENTER || ret < 0) {
         return 0;  // "call again", or an error: SSL_free, the next start or the exit will tell
     } else {
-        flush_held(ctx, &key);  // SSL_do_handshake returned 0: it failed
+        flush_held(&key);  // SSL_do_handshake returned 0: it failed
     }
     struct event_t *e = new_event(enter_kind + 1);
     if (!e)
@@ -403,7 +403,7 @@ int ssl_ctrl_enter(struct pt_regs *ctx) {
         sni_before.update(&key, sni);
         return 0;
     }
-    flush_held(ctx, &key);
+    flush_held(&key);
     struct event_t *e = new_event(K_SNI);
     if (!e)
         return 0;
@@ -435,7 +435,7 @@ int ssl_set_fd_enter(struct pt_regs *ctx) {
         fd_before.update(&key, &info);
         return 0;
     }
-    flush_held(ctx, &key);
+    flush_held(&key);
     struct event_t *e = new_event(K_FD);
     if (!e)
         return 0;
@@ -462,7 +462,7 @@ int ssl_free_enter(struct pt_regs *ctx) {
         done.delete(&key);
         return 0;  // user space closed this handshake at its successful return; nothing to say
     }
-    flush_held(ctx, &key);
+    flush_held(&key);
     struct event_t *e = new_event(K_FREE);
     if (!e)
         return 0;

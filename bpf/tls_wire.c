@@ -275,8 +275,7 @@ static __always_inline int summarisable_server_hello(struct __sk_buff *skb, u32 
     return 1;
 }
 
-static __always_inline void send_end(struct __sk_buff *skb, struct flow_key *key, struct flow_state *st,
-                                     u16 outcome) {
+static __always_inline void send_end(struct flow_key *key, struct flow_state *st, u16 outcome) {
     struct hello_t *h = take_hello(key, st);
     if (!h) {
         int zero = 0;
@@ -338,7 +337,7 @@ static __always_inline int in_summary(struct __sk_buff *skb, struct flow_key *ke
             outcome = load_half(skb, at + 3) == 19 ? END_ENCRYPTED_ALERT : END_FINISHED;
     }
     if (outcome) {
-        send_end(skb, key, st, outcome);
+        send_end(key, st, outcome);
         flows.delete(key);
     }
     return 0;
@@ -398,7 +397,7 @@ int tls_wire(struct __sk_buff *skb) {
     if (flags & (TCP_FIN | TCP_RST)) {
         u16 state = st->state;
         if (state == ST_SUMMARY)
-            send_end(skb, &key, st, END_CLOSED);
+            send_end(&key, st, END_CLOSED);
         else
             release_hello(&key, st);
         flows.delete(&key);
@@ -420,7 +419,7 @@ int tls_wire(struct __sk_buff *skb) {
     st->packets += 1;
     if (st->packets > MAX_PACKETS) {
         if (st->state == ST_SUMMARY)
-            send_end(skb, &key, st, END_BUDGET);
+            send_end(&key, st, END_BUDGET);
         else
             release_hello(&key, st);
         flows.delete(&key);

@@ -570,22 +570,9 @@ class Sensor:
         return name
 
     def _take_held(self, wanted: Callable[[int, int], bool]) -> None:
-        """Take the start events the kernel holds whose (tgid, ts_ns) are `wanted`, as if it had sent
-        them: the kernel sends a held event only if it deletes it itself, so each goes out once."""
-        if self._held is None:
-            return
-        for key in list(self._held.keys()):  # a handful at a time: only handshakes in progress are held
-            try:
-                raw = bytes(self._held[key])
-            except KeyError:
-                continue  # it ended meanwhile
-            if not wanted(key.tgid, _EVENT.unpack_from(raw)[0]):
-                continue
-            try:
-                del self._held[key]
-            except KeyError:
-                continue  # the kernel sent it meanwhile
-            self._on_event(raw, 0, len(raw))
+        """Take the start events the kernel holds whose (tgid, ts_ns) are `wanted`, as if it had sent them."""
+        _take_from(self._held, lambda key, raw: wanted(key.tgid, _EVENT.unpack_from(raw)[0]),
+                   lambda raw: self._on_event(raw, 0, len(raw)))
 
     # --- packets -----------------------------------------------------------------------------
 
@@ -721,23 +708,16 @@ class Sensor:
 
     def _take_hellos(self, wanted: Callable[[int], bool]) -> None:
         """Take the ClientHellos the socket filter holds that arrived (hello_ns) when `wanted`, as if
-        it had handed them over: it sends a held one only if it deletes it itself, so each goes once."""
-        if self._hellos is None or self._wire_end is None:
+        it had handed them over."""
+        layout = self._wire_end
+        if layout is None:
             return
-        for key in list(self._hellos.keys()):  # a handful: only handshakes whose server has not spoken
-            try:
-                raw = bytes(self._hellos[key])
-            except KeyError:
-                continue
-            summary = self._wire_end.unpack_from(raw)
-            if not wanted(summary[_HELLO_NS]):
-                continue
-            try:
-                del self._hellos[key]
-            except KeyError:
-                continue  # the filter sent it meanwhile
-            at = self._wire_end.size
-            self._hello_segment(summary, raw[at : at + min(summary[_HELLO_NS + 1], HELLO_MAX)])
+
+        def hand_over(raw: bytes) -> None:
+            summary = layout.unpack_from(raw)
+            self._hello_segment(summary, raw[layout.size : layout.size + min(summary[_HELLO_NS + 1], HELLO_MAX)])
+
+        _take_from(self._hellos, lambda _, raw: wanted(layout.unpack_from(raw)[_HELLO_NS]), hand_over)
 
     def _join_summaries(self, now: float, *, final: bool = False) -> None:
         """Each summary with the ClientHello user space holds for its connection. The ClientHello
@@ -855,6 +835,26 @@ class Sensor:
         a, b = key
         (a_ip, a_port), (b_ip, b_port) = sorted([(_ip_int(a.ip), a.port), (_ip_int(b.ip), b.port)])
         self._flow_table.delete(a_ip, b_ip, a_port, b_port)
+
+
+def _take_from(table: Any, wanted: Callable[[Any, bytes], bool], send: Callable[[bytes], None]) -> None:
+    """Take the `wanted` entries of a kernel map whose BPF programs send an entry only if they
+    delete it themselves (held start events, held ClientHellos): whoever deletes it sends it, so
+    each goes out once. Only a handful are held at a time (handshakes in progress)."""
+    if table is None:
+        return
+    for key in list(table.keys()):
+        try:
+            raw = bytes(table[key])
+        except KeyError:
+            continue  # sent meanwhile
+        if not wanted(key, raw):
+            continue
+        try:
+            del table[key]
+        except KeyError:
+            continue  # sent meanwhile
+        send(raw)
 
 
 def _ends_handshake(head: bytes) -> bool:
