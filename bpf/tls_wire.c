@@ -108,7 +108,7 @@ _Static_assert(offsetof(struct wire_end_t, server_seen_ns) - offsetof(struct wir
                sizeof(struct owner_t), "wire_end_t's owner fields must be laid out as struct owner_t");
 BPF_ARRAY(wire_end_layout, struct wire_end_t, 1);  // never written: the decoder is checked against it
 #ifndef WIRE_RING_PAGES
-#define WIRE_RING_PAGES 1024
+#define WIRE_RING_PAGES 2048
 #endif
 BPF_RINGBUF_OUTPUT(wire_ends, WIRE_RING_PAGES);
 

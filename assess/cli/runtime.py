@@ -27,7 +27,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     cap.add_argument("--metrics-interval", type=float, default=5.0, metavar="SECONDS",
                      help="how often a metrics line is written (default 5)")
     cap.add_argument("--buffer-pages", type=int, default=1024, metavar="N",
-                     help="ring buffer pages per CPU for probe events, a power of two (default 1024)")
+                     help="pages per CPU of each of the sensor's two ring buffers, a power of two (default 1024)")
     cap.add_argument("--socket-buffer", type=int, default=8 << 20, metavar="BYTES",
                      help="size of each packet socket's ring of captured packets (default 8 MiB)")
     cap.add_argument("--priority", choices=("idle", "normal"), default="idle",

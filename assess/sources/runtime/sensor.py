@@ -57,8 +57,6 @@ POLL_MS = 100
 RETIRE_MS = POLL_MS // 2  # a packet ring hands a block over this long after its first packet, at the latest
 WAKEUP_EVENTS = 1024
 MAX_SUPERSEDED = 4096  # connections set aside for a summary when a new one reused their ports
-# The socket filter's ring: about 2,000 summaries with a ClientHello of 2 KiB, 30,000 without.
-WIRE_RING_BYTES = 4 << 20
 HELLO_MAX = 2048  # the largest ClientHello segment the socket filter holds for its summary
 # ClientHellos the socket filter holds longer than this (a slow server, a connection it lost track
 # of) are taken by user space and go the way of passed segments (checked every HELD_SWEEP_S).
@@ -349,16 +347,17 @@ class Sensor:
             from bcc import BPF  # Debian's python3-bpfcc; PyPI's `bcc` is another project
         except ImportError as e:
             raise SensorUnavailable("the bcc Python module is not importable (install python3-bpfcc)") from e
+        # Both rings (probe events; the socket filter's summaries) have --buffer-pages per CPU. A
+        # CPU wakes the sensor once it has filled a quarter of a ring divided among the CPUs: every
+        # 1024 events at most, every few hundred summaries with the largest ClientHello by default.
         cpus = os.cpu_count() or 1
-        event_ring = _power_of_two(self.options.perf_pages * cpus) * mmap.PAGESIZE
+        ring = _power_of_two(self.options.perf_pages * cpus) * mmap.PAGESIZE
         record = _EVENT.size + 8  # an event without its SNI, with the ring's record header
-        wakeup = max(1, min(WAKEUP_EVENTS, event_ring // 4 // cpus // record))
-        # A summary with the largest ClientHello: 4 MiB holds about 1,900, so a CPU wakes the sensor
-        # after a few hundred (a quarter of the ring for all CPUs together).
-        wire_wakeup = max(1, WIRE_RING_BYTES // 4 // cpus // (struct.calcsize("<" + "".join(_WIRE_END)) + HELLO_MAX))
+        wakeup = max(1, min(WAKEUP_EVENTS, ring // 4 // cpus // record))
+        wire_wakeup = max(1, ring // 4 // cpus // (struct.calcsize("<" + "".join(_WIRE_END)) + HELLO_MAX + 8))
         cflags = [f"-DMAX_PACKETS={self.options.max_flow_packets}", f"-DSUMMARISE={int(self.options.wire_summary)}",
-                  f"-DEVENT_RING_PAGES={event_ring // mmap.PAGESIZE}",
-                  f"-DWIRE_RING_PAGES={WIRE_RING_BYTES // mmap.PAGESIZE}", f"-DWAKEUP_EVERY={wakeup}",
+                  f"-DEVENT_RING_PAGES={ring // mmap.PAGESIZE}",
+                  f"-DWIRE_RING_PAGES={ring // mmap.PAGESIZE}", f"-DWAKEUP_EVERY={wakeup}",
                   f"-DWIRE_WAKEUP_EVERY={wire_wakeup}",
                   f"-DHELLO_MAX={HELLO_MAX}"]
         if self.options.pid is not None:
@@ -389,8 +388,8 @@ class Sensor:
         self._ring_stats = self._bpf["ring_stats"]
         self._epoll = select.epoll()
         try:
-            self._event_ring = RingBuffer(events.map_fd, event_ring)
-            self._wire_ring = RingBuffer(wire_ends.map_fd, WIRE_RING_BYTES)
+            self._event_ring = RingBuffer(events.map_fd, ring)
+            self._wire_ring = RingBuffer(wire_ends.map_fd, ring)
         except OSError as e:
             raise SensorUnavailable(f"cannot map the sensor's ring buffers: {e.strerror}") from e
         for table in (events, wire_ends):
