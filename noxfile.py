@@ -58,7 +58,7 @@ def tests(session: nox.Session) -> None:
     """Run the test suite (installs system packages first; eBPF tests need root)."""
     _provision(session)
     _install(session, "test")
-    session.run("pytest", "-q", "-rs", *session.posargs)
+    session.run("pytest", "-q", "-rfEs", *session.posargs)
 
 
 @nox.session
