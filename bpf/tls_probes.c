@@ -142,6 +142,16 @@ BPF_TABLE("lru_hash", u64, struct pending_t, syn_sent, 65536);
 BPF_TABLE("lru_hash", u32, u64, accepting, 65536);
 BPF_TABLE("lru_hash", u32, u8, tls_pids, 65536);
 
+// The file each process last executed, as execve was given it: user space reads a process's exe
+// from /proc, and a short-lived program (openssl s_client, curl) may be gone by then. Kept from
+// exec to exit; a TLS process's entry stays until user space has seen its exit (K_EXIT).
+#define EXEC_PATH_MAX 256
+struct exec_path_t {
+    char path[EXEC_PATH_MAX];
+};
+BPF_TABLE("lru_hash", u32, struct exec_path_t, exec_paths, 16384);
+BPF_PERCPU_ARRAY(exec_scratch, struct exec_path_t, 1);
+
 // Who owns which TCP connection, kept in the kernel rather than sent as events: a busy host opens
 // thousands of connections a second and only the TLS ones matter. FD events carry the socket of
 // the handshake (looked up here, while the fd still means that socket); user space looks up the
@@ -602,11 +612,26 @@ TRACEPOINT_PROBE(syscalls, sys_exit_accept4) { return on_accept_exit(args, args-
 TRACEPOINT_PROBE(syscalls, sys_enter_accept) { return on_accept_enter((u64)args->upeer_sockaddr); }
 TRACEPOINT_PROBE(syscalls, sys_exit_accept) { return on_accept_exit(args, args->ret); }
 
+TRACEPOINT_PROBE(sched, sched_process_exec) {
+    u32 tgid = bpf_get_current_pid_tgid() >> 32;
+    int zero = 0;
+    struct exec_path_t *slot = exec_scratch.lookup(&zero);
+    if (!slot || !wanted(tgid))
+        return 0;
+    TP_DATA_LOC_READ_STR(slot->path, filename, sizeof(slot->path));
+    exec_paths.update(&tgid, slot);
+    return 0;
+}
+
 TRACEPOINT_PROBE(sched, sched_process_exit) {
     u64 id = bpf_get_current_pid_tgid();
     u32 tgid = id >> 32;
-    if ((u32)id != tgid || !tls_pids.lookup(&tgid))
+    if ((u32)id != tgid)
         return 0;
+    if (!tls_pids.lookup(&tgid)) {
+        exec_paths.delete(&tgid);
+        return 0;
+    }
     tls_pids.delete(&tgid);
     struct event_t *e = new_event(K_EXIT);
     if (e)

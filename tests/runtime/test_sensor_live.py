@@ -5,6 +5,7 @@ the module; each test finds its handshakes by the client's pid or port."""
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import ssl
 import subprocess
@@ -78,6 +79,28 @@ def test_openssl_s_client_is_attributed_to_its_pid_and_comm(sensor: LiveCapture,
     assert rec["tls_version"] == "TLSv1.3" and rec["cipher_suite"].startswith("TLS_")
     assert rec["negotiated_group"] == "x25519" and rec["pq_hybrid"] is False
     assert "secp256r1" in rec["groups_offered"] and rec["key_shares_offered"] == ["x25519"]
+
+
+def test_a_program_gone_before_the_sensor_looks_keeps_the_exe_it_was_executed_as(
+    sensor: LiveCapture, server: Server, tmp_path: Path
+) -> None:
+    # The sensor is stopped while a client runs and exits (as a busy machine may keep it from
+    # running: it runs SCHED_IDLE), so /proc no longer has the client's exe when the sensor reads
+    # its events. The path the kernel saw executed stands in: this `#!` script's interpreter.
+    script = tmp_path / "gone-client"
+    script.write_text(f"#!{sys.executable}\nimport sys\nfrom assess.sources.runtime.workload import python_client\n"
+                      "python_client(int(sys.argv[1]), 'gone.test')\n")
+    script.chmod(0o755)
+    os.kill(sensor.proc.pid, signal.SIGSTOP)
+    try:
+        client = subprocess.run([str(script), str(port_of(server))], timeout=60)
+    finally:
+        os.kill(sensor.proc.pid, signal.SIGCONT)
+    assert client.returncode == 0
+    [rec] = sensor.wait_for(lambda r: r["sni"] == "gone.test" and r["role"] == "client")
+    assert not Path(f"/proc/{rec['pid']}").exists()
+    assert rec["exe"] == os.path.realpath(sys.executable) and rec["comm"] == "gone-client"
+    assert rec["library"] == "OpenSSL" and rec["source"] == "uprobe+wire"
     # The server's side of the same connection, attributed through accept().
     [srv] = sensor.wait_for(lambda r: r["role"] == "server" and r["src_port"] == rec["src_port"])
     assert (srv["pid"], srv["comm"]) == (server.pid, "openssl")

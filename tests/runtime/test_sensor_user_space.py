@@ -3,10 +3,13 @@ byte for byte in the kernel's layouts (as the sensor benchmark builds it)."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+from pathlib import Path
 from unittest import mock
 
 from assess.sources.runtime.correlate import Correlator
-from assess.sources.runtime.sensor import CaptureOptions, Sensor, WireOutcome
+from assess.sources.runtime.sensor import CaptureOptions, Library, ProcessResolver, Sensor, WireOutcome, executable_of
 from bench.pcap_bench import ACK, FIN, PSH, _client_hello, _packet, _record, _server_flight
 from bench.sensor_bench import WIRE_END
 
@@ -111,3 +114,42 @@ def test_clienthellos_held_too_long_are_taken_from_the_filter_and_go_the_way_of_
         s._on_packet(segment, 10.5 + at / 1000)
     [record] = s.correlator.drain(20.0, final=True)
     assert (record["sni"], record["success"], record["source"]) == ("slow.test", True, "wire")
+
+
+def test_the_exe_of_an_executed_path_has_its_symlinks_resolved(tmp_path: Path) -> None:
+    program = tmp_path / "bin" / "program"
+    program.parent.mkdir()
+    program.write_bytes(b"\x7fELF")
+    (tmp_path / "link").symlink_to(program)
+    assert executable_of(str(tmp_path / "link")) == str(program)
+
+
+def test_the_exe_of_a_script_is_its_interpreter_followed_as_the_kernel_does(tmp_path: Path) -> None:
+    interpreter = tmp_path / "interpreter"
+    interpreter.write_bytes(b"\x7fELF")
+    (tmp_path / "python").symlink_to(interpreter)
+    inner = tmp_path / "inner"
+    inner.write_text(f"#! {tmp_path / 'python'} -u\nprint()\n")
+    outer = tmp_path / "outer"
+    outer.write_text(f"#!{inner}\n")
+    assert executable_of(str(outer)) == str(interpreter)
+    looping = tmp_path / "looping"
+    looping.write_text(f"#!{looping}\n")
+    assert executable_of(str(looping)) == str(looping)  # the kernel gives up after four levels too
+
+
+def test_an_executed_path_that_cannot_be_read_back_gives_no_exe(tmp_path: Path) -> None:
+    assert executable_of("./server") is None  # relative to a working directory no longer known
+    assert executable_of("/dev/fd/3/x") is None and executable_of("/proc/self/fd/3") is None
+    assert executable_of(str(tmp_path / "removed")) == str(tmp_path / "removed")  # what there is
+
+
+def test_a_process_already_gone_keeps_the_exe_it_was_executed_as() -> None:
+    # a process that has exited and been reaped
+    pid = int(subprocess.run(["sh", "-c", "echo $$"], capture_output=True, text=True, check=True).stdout)
+    library = Library("/usr/lib/libssl.so.3", "OpenSSL", "3.0.0")
+    resolve = ProcessResolver([library], {pid: "/usr/bin/true"}.get)
+    assert resolve(pid).exe == os.path.realpath("/usr/bin/true")
+    assert resolve(pid).library == "OpenSSL"  # the only library the probes are attached to
+    assert resolve(os.getpid()).exe == os.readlink("/proc/self/exe")  # alive: /proc has it
+    assert ProcessResolver([library])(pid).exe is None

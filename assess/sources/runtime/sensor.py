@@ -261,17 +261,41 @@ def describe_library(path: str) -> Library:
     return Library(path, p.name, None)
 
 
-class ProcessResolver:
-    """exe and TLS library of a process, read from /proc while it is alive (None when it is gone)."""
+def executable_of(filename: str, *, depth: int = 4) -> str | None:
+    """The program a process runs, from the path it was executed by (when /proc no longer has it):
+    symlinks resolved, as /proc/PID/exe has them, and a `#!` script's interpreter followed, as the
+    kernel does (up to four levels). None for a path that cannot be read back from here: relative
+    (the process's working directory is unknown) or a descriptor's (/dev/fd, /proc)."""
+    if not filename.startswith("/") or filename.startswith(("/dev/fd/", "/proc/")):
+        return None
+    path = os.path.realpath(filename)
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(256)
+    except OSError:
+        return path  # gone or unreadable since: the path it ran from is what there is
+    if depth > 0 and head.startswith(b"#!"):
+        words = head[2:].split(b"\n", 1)[0].split()
+        if words:
+            return executable_of(os.fsdecode(words[0]), depth=depth - 1)
+    return path
 
-    def __init__(self, libraries: list[Library]) -> None:
+
+class ProcessResolver:
+    """exe and TLS library of a process, read from /proc while it is alive. A process already gone
+    keeps the exe it was executed as (`exec_path`, from the kernel's exec tracepoint), and the
+    library only where the probes are attached to one."""
+
+    def __init__(self, libraries: list[Library], exec_path: Callable[[int], str | None] = lambda _: None) -> None:
         self.libraries = {lib.path: lib for lib in libraries}
+        self.exec_path = exec_path
 
     def __call__(self, tgid: int) -> ProcessInfo:
         try:
             exe: str | None = os.readlink(f"/proc/{tgid}/exe")
         except OSError:
-            exe = None
+            executed = self.exec_path(tgid)
+            exe = executable_of(executed) if executed else None
         lib = None
         try:
             with open(f"/proc/{tgid}/maps", errors="replace") as fh:
@@ -332,6 +356,8 @@ class Sensor:
         self._wire_end: struct.Struct | None = None
         self._held: Any = None
         self._hellos: Any = None
+        self._exec_paths: Any = None
+        self._exited: list[int] = []
         self._next_sweep = 0.0
         self._packets: list[tuple[bytes, float]] = []
         # Summaries from the socket filter, with when they were received, until their ClientHello
@@ -382,6 +408,7 @@ class Sensor:
         self._wire_end = _layout("wire_ends", "event", self._bpf["wire_end_layout"].Leaf, _WIRE_END)
         self._held = self._bpf["held"]
         self._hellos = self._bpf["hellos"]
+        self._exec_paths = self._bpf["exec_paths"]
         if ctypes.sizeof(self._hellos.Leaf) != self._wire_end.size + HELLO_MAX:
             raise SensorUnavailable(f"struct hello_t is {ctypes.sizeof(self._hellos.Leaf)} bytes, the decoder "
                                     f"expects {self._wire_end.size + HELLO_MAX}; sensor.py needs updating")
@@ -460,7 +487,7 @@ class Sensor:
             self._epoll.close()
             self._epoll = None
         if self._bpf is not None:
-            self._held = self._hellos = None
+            self._held = self._hellos = self._exec_paths = None
             self._bpf.cleanup()
             self._bpf = None
 
@@ -497,6 +524,7 @@ class Sensor:
                 log.debug("probe %s", probe)
             self.correlator.on_probe(probe, received)
         self._batch.clear()
+        self._forget_exited()
         for data, ts in self._packets:
             self._on_packet(data, ts)
         self._packets.clear()
@@ -559,6 +587,22 @@ class Sensor:
             self._batch.append(ProbeEvent(Kind(kind + 1), done_ns / 1e9 + self._clock_offset, tgid, tid, name, ssl, 1))
         elif kind == Kind.EXIT:
             self._take_held(lambda held_tgid, _: held_tgid == tgid)  # what the process left unfinished
+            self._exited.append(tgid)
+
+    def exec_path(self, tgid: int) -> str | None:
+        """The path a process was last executed by, if it was executed while the sensor ran."""
+        if self._exec_paths is None:
+            return None
+        entry = self._exec_paths.get(ctypes.c_uint32(tgid))
+        return os.fsdecode(bytes(entry.path)) if entry is not None else None
+
+    def _forget_exited(self) -> None:
+        """The kernel forgets the exec path of a process without TLS at its exit; that of a TLS
+        process is kept until its exit event has gone through the correlator, which may still need it."""
+        if self._exited and self._exec_paths is not None:
+            for tgid in self._exited:
+                self._exec_paths.pop(ctypes.c_uint32(tgid), None)
+        self._exited.clear()
 
     def _comm(self, raw: bytes) -> str:
         name = self._comms.get(raw)
@@ -976,7 +1020,7 @@ def capture(options: CaptureOptions, *, on_ready: Callable[[dict[str, Any]], Non
             sensor.attach()
             attached = True
             writer.truncate()  # an earlier capture in --out is replaced only once this one can run
-            correlator.resolve = ProcessResolver(sensor.libraries)
+            correlator.resolve = ProcessResolver(sensor.libraries, sensor.exec_path)
             correlator.lookup_owners = sensor.owners
             _set_priority(options.priority)
             _quiet_garbage_collector()
