@@ -75,6 +75,7 @@ UPROBES: tuple[tuple[str, str, str | None, int], ...] = (
     ("SSL_set_fd", "ssl_set_fd_enter", None, 2),
     ("SSL_free", "ssl_free_enter", None, 1),
 )
+_TRACEPOINT_PROBE = re.compile(r"^TRACEPOINT_PROBE\((\w+), (\w+)\)", re.MULTILINE)
 _ROLES = {1: "client", 2: "server"}  # sock_t.role in bpf/tls_probes.c
 # event_t.flags in bpf/tls_probes.c: the event carries an fd (and socket), an SNI; it is a start
 # event the kernel held until its handshake succeeded (at done_ns), so it stands for two events.
@@ -397,7 +398,8 @@ class Sensor:
             self._bpf = BPF(text=text, cflags=cflags)
         except Exception as e:  # bcc raises bare Exceptions for compile and load failures
             raise SensorUnavailable(f"the eBPF programs did not load: {e}") from e
-        self.probes = [f"tracepoint:{tp}" for tp in self._tracepoints()]
+        # bcc attaches every TRACEPOINT_PROBE in the source as it loads it
+        self.probes = [f"tracepoint:{cat}:{name}" for cat, name in _TRACEPOINT_PROBE.findall(text)]
         self.libraries = [describe_library(p) for p in find_libssl(self.options.pid)]
         pid = self.options.pid if self.options.pid is not None else -1
         for lib in self.libraries:
@@ -447,15 +449,6 @@ class Sensor:
         if found is None or not point.emulated:
             self.single_stepped.append(f"{path}:{sym}")
             log.debug("%s in %s is single-stepped: %s", sym, path, point.reason if found else "no symbol size")
-
-    def _tracepoints(self) -> list[str]:
-        return [
-            "syscalls:sys_enter_connect", "syscalls:sys_exit_connect", "sock:inet_sock_set_state",
-            "syscalls:sys_enter_accept4", "syscalls:sys_exit_accept4", "syscalls:sys_enter_accept",
-            "syscalls:sys_exit_accept", "syscalls:sys_enter_read", "syscalls:sys_enter_write",
-            "syscalls:sys_enter_sendto", "syscalls:sys_enter_recvfrom", "syscalls:sys_enter_sendmsg",
-            "syscalls:sys_enter_recvmsg", "sched:sched_process_exit",
-        ]
 
     def _open_packet_sockets(self) -> None:
         from bcc import BPF
