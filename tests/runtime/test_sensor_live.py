@@ -79,6 +79,10 @@ def test_openssl_s_client_is_attributed_to_its_pid_and_comm(sensor: LiveCapture,
     assert rec["tls_version"] == "TLSv1.3" and rec["cipher_suite"].startswith("TLS_")
     assert rec["negotiated_group"] == "x25519" and rec["pq_hybrid"] is False
     assert "secp256r1" in rec["groups_offered"] and rec["key_shares_offered"] == ["x25519"]
+    # The server's side of the same connection, attributed through accept().
+    [srv] = sensor.wait_for(lambda r: r["role"] == "server" and r["src_port"] == rec["src_port"])
+    assert (srv["pid"], srv["comm"]) == (server.pid, "openssl")
+    assert srv["negotiated_group"] == "x25519"
 
 
 def test_a_program_gone_before_the_sensor_looks_keeps_the_exe_it_was_executed_as(
@@ -101,10 +105,6 @@ def test_a_program_gone_before_the_sensor_looks_keeps_the_exe_it_was_executed_as
     assert not Path(f"/proc/{rec['pid']}").exists()
     assert rec["exe"] == os.path.realpath(sys.executable) and rec["comm"] == "gone-client"
     assert rec["library"] == "OpenSSL" and rec["source"] == "uprobe+wire"
-    # The server's side of the same connection, attributed through accept().
-    [srv] = sensor.wait_for(lambda r: r["role"] == "server" and r["src_port"] == rec["src_port"])
-    assert (srv["pid"], srv["comm"]) == (server.pid, "openssl")
-    assert srv["negotiated_group"] == "x25519"
 
 
 def test_curl_is_attributed_to_its_pid_and_comm(sensor: LiveCapture, server: subprocess.Popen[bytes]) -> None:
