@@ -45,6 +45,7 @@ from assess.exposure import ExposureConfig, assess_exposure
 from assess.fsio import pretty_json, read_json, read_toml, require_file, write_atomic
 from assess.model import Asset, Gap, Prop, Source
 from assess.redact import RedactionConfig, Redactor
+from assess.resources import checkout
 
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
 PREDICATE_TYPE = "https://carnot.dev/attestation/pqc-assessment/v1"
@@ -206,8 +207,8 @@ def _git_commit() -> str | None:
     """The commit Carnot runs from: GITHUB_SHA in Actions, else the source checkout's HEAD."""
     if os.environ.get("GITHUB_SHA"):
         return os.environ["GITHUB_SHA"]
-    source = Path(__file__).resolve().parent.parent
-    if not (source / ".git").exists():
+    source = checkout()
+    if source is None or not (source / ".git").exists():
         return None
     try:
         out = subprocess.run(["git", "-C", str(source), "rev-parse", "HEAD"], capture_output=True, text=True,

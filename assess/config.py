@@ -16,9 +16,8 @@ from typing import Any
 
 from assess.errors import ConfigError
 from assess.fsio import read_toml, toml_key_line
+from assess.resources import sample_estate
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-SAMPLE_ESTATE = REPO_ROOT / "examples" / "estate"
 PROFILES = ("strict", "balanced", "dev")
 ENGINES = ("auto", "regorus", "opa")
 WORKLOADS = ("demo", "none")
@@ -27,7 +26,7 @@ WORKLOADS = ("demo", "none")
 @dataclass(frozen=True)
 class ScanSettings:
     enabled: bool = True
-    paths: tuple[Path, ...] = (SAMPLE_ESTATE,)
+    paths: tuple[Path, ...] = field(default_factory=lambda: (sample_estate(),))
     rules: Path | None = None
 
 

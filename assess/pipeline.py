@@ -86,7 +86,8 @@ class Outcome:
 
 
 def _carnot(*args: str | Path) -> list[str]:
-    return [sys.executable, "-m", "assess", *map(str, args)]
+    # -P: the installed package, never an `assess` folder that happens to be in the working directory.
+    return [sys.executable, "-P", "-m", "assess", *map(str, args)]
 
 
 def _run(name: str, argv: Sequence[str], outputs: Sequence[Path], *, ok_codes: tuple[int, ...] = (0,),
@@ -130,7 +131,7 @@ def stage_runtime(config: Config, layout: Layout) -> StageRecord:
     r = config.runtime
     if not r.enabled:
         return _not_run("runtime", "disabled in the configuration")
-    from assess.doctor import sensor_readiness
+    from assess.sources.runtime.readiness import sensor_readiness
 
     readiness = sensor_readiness()
     if not readiness.ok:

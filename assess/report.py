@@ -34,7 +34,8 @@ from assess.bundle import MANIFEST_NAME, read_manifest, sha256_file, verify_bund
 from assess.clock import build_time, iso
 from assess.errors import ConfigError, InputError, OutputError
 from assess.fsio import read_toml, toml_key_line, write_atomic
-from assess.sitegen import SITE_DIR, ChartView, assessment_view, clip, environment, load_source
+from assess.resources import resource
+from assess.sitegen import ChartView, assessment_view, clip, environment, load_source
 from assess.viz import CHARTS, TRENDS
 from assess.viz.data import SEVERITIES, trends_data
 from assess.viz.history import Assessment, load_assessment
@@ -404,8 +405,8 @@ def report_html(folder: str | Path, *, dist: str | Path | None = None, brand: Br
         "roadmap": roadmap(a),
         "appendix": _appendix(a),
         "generated": iso(build_time()),
-        "css": (SITE_DIR / "static" / "carnot.css").read_text(encoding="utf-8")
-        + (SITE_DIR / "templates" / "report" / "report.css").read_text(encoding="utf-8"),
+        "css": resource("site/static/carnot.css").read_text(encoding="utf-8")
+        + resource("site/templates/report/report.css").read_text(encoding="utf-8"),
     }
     return environment().get_template("report/report.html.j2").render(root="", **context), match
 

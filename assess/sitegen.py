@@ -47,6 +47,7 @@ from assess import __version__
 from assess.bundle import MANIFEST_NAME, verify_bundle
 from assess.errors import InputError, OutputError, VerificationError
 from assess.fsio import read_json
+from assess.resources import policy_guide, resource
 from assess.viz import CHARTS, TRENDS, interactive
 from assess.viz.data import SEVERITIES, TrendPoint, chart_data, trends_data
 from assess.viz.history import (
@@ -59,8 +60,6 @@ from assess.viz.history import (
     verify_dist,
 )
 
-SITE_DIR = Path(__file__).resolve().parents[1] / "site"
-POLICY_GUIDE = Path(__file__).resolve().parents[1] / "docs" / "POLICY_GUIDE.md"
 MARKER = ".carnot-site"  # marks a folder this module built, so a rebuild may replace it
 TOP_FINDINGS = 25
 TOP_EXPOSED = 15
@@ -211,10 +210,8 @@ def assessment_view(a: Assessment, charts: list[ChartView]) -> dict[str, Any]:
 
 # --- templates ---------------------------------------------------------------------------------
 
-def environment(site_dir: Path = SITE_DIR) -> Environment:
-    templates = site_dir / "templates"
-    if not templates.is_dir():
-        raise InputError("the site templates are missing (expected a Carnot source checkout)", path=templates)
+def environment() -> Environment:
+    templates = resource("site/templates")
     env = Environment(loader=FileSystemLoader(str(templates)), undefined=StrictUndefined,
                       autoescape=select_autoescape(default=True, default_for_string=True),
                       trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
@@ -288,9 +285,7 @@ def _write(path: Path, data: bytes | str) -> None:
     path.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
 
 
-def _guide_html() -> str | None:
-    if not POLICY_GUIDE.is_file():
-        return None
+def _guide_html() -> str:
     md = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
 
     def heading_open(renderer: Any, tokens: Any, idx: int, options: Any, env: Any) -> str:
@@ -301,7 +296,7 @@ def _guide_html() -> str | None:
         return str(renderer.renderToken(tokens, idx, options, env))
 
     md.add_render_rule("heading_open", heading_open)
-    return str(md.render(POLICY_GUIDE.read_text(encoding="utf-8")))
+    return str(md.render(policy_guide().read_text(encoding="utf-8")))
 
 
 # --- the site ----------------------------------------------------------------------------------
@@ -365,7 +360,7 @@ def _render_site(
 ) -> int:
     _write(root / MARKER, f"built by carnot {__version__}\n")
     for name in ("carnot.css", "charts.js"):
-        _write(root / "assets" / name, (SITE_DIR / "static" / name).read_bytes())
+        _write(root / "assets" / name, resource(f"site/static/{name}").read_bytes())
     _write(root / "assets" / "plotly.min.js", interactive.plotly_js())
 
     common = {"csp": CSP, "assessment_count": len(intact)}
@@ -480,6 +475,6 @@ def render_assessment_html(source: str | Path | Assessment, *, for_print: bool =
     rendered = render_charts(a.charts, interactive_charts=False)
     charts = _chart_views(rendered, lambda n: "data:image/png;base64,"
                           + base64.b64encode(rendered.pngs[n]).decode("ascii"))
-    css = (SITE_DIR / "static" / "carnot.css").read_text(encoding="utf-8")
+    css = resource("site/static/carnot.css").read_text(encoding="utf-8")
     return environment().get_template("standalone.html.j2").render(
         a=assessment_view(a, charts), css=css, for_print=for_print, csp=PRINT_CSP, root="")

@@ -17,8 +17,10 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from assess.resources import policies_dir
+
 COMPONENTS = 100_000
-POLICIES = Path(__file__).resolve().parents[1] / "policies"
+POLICIES = policies_dir()
 
 _CHILD = """
 import json, resource, sys, time

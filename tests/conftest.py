@@ -1,4 +1,4 @@
-"""Shared fixtures: the outside conformance set and a CLI runner."""
+"""Shared fixtures: the outside conformance set (tests/data/cyclonedx-cbom, see its NOTICE) and a CLI runner."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-CONFORMANCE = ROOT.parent / "shared" / "conformance" / "cyclonedx-cbom"
+CONFORMANCE = ROOT / "tests" / "data" / "cyclonedx-cbom"
 
 
 @pytest.fixture(scope="session")

@@ -10,8 +10,8 @@ import pytest
 
 from assess import pipeline
 from assess.config import Config, RuntimeSettings
-from assess.doctor import Readiness
 from assess.pipeline import ALL_STAGES, Layout
+from assess.sources.runtime.readiness import Readiness
 
 COLLECTED_AND_JUDGED = ("scan", "runtime", "aws", "merge", "gate")
 
@@ -74,9 +74,9 @@ def test_the_default_observes_a_hybrid_pq_handshake_and_labels_aws_as_simulated(
 
 
 def test_a_sensor_that_cannot_run_is_recorded_as_not_run_with_its_reason(monkeypatch, tmp_path):
-    import assess.doctor
+    import assess.sources.runtime.readiness as readiness
 
-    monkeypatch.setattr(assess.doctor, "sensor_readiness",
+    monkeypatch.setattr(readiness, "sensor_readiness",
                         lambda: Readiness(ok=False, reasons=("bcc is not installed (python3-bpfcc)",), checks=()))
     record = pipeline.stage_runtime(Config(runtime=RuntimeSettings()), Layout(tmp_path))
     assert record.status == "not_run"

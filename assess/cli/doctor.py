@@ -14,7 +14,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("doctor", help="say what this machine lacks for the runtime sensor, and fix it",
                        description=run.__doc__)
     p.add_argument("--fix", action="store_true",
-                   help="install and prepare what is missing (Debian/Ubuntu, as root: tools/provision.sh)")
+                   help="install and prepare what is missing (Debian/Ubuntu, as root): system packages, kernel "
+                        "headers, tracefs, and Debian's bcc module made importable by this Python")
     add_common(p, json_report=True)
     p.set_defaults(handler=run)
 
@@ -22,7 +23,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def run(args: argparse.Namespace) -> int:
     """Check what the eBPF runtime sensor needs (root or CAP_BPF, bcc, kernel headers, tracefs, libssl)
     and the tools the tests use. Exit 0 when the sensor can run, 2 when it cannot."""
-    from assess.doctor import fix, sensor_readiness, tool_checks
+    from assess.doctor import fix, tool_checks
+    from assess.sources.runtime.readiness import sensor_readiness
 
     if args.fix:
         output = fix()

@@ -16,7 +16,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
     p = sub.add_parser("explain", help="explain a policy rule", description=run.__doc__)
     p.add_argument("rule", metavar="RULE", help="a rule id, e.g. weak-rsa-key")
-    p.add_argument("--policies", metavar="DIR", help="the policy folder (default: ./policies)")
+    p.add_argument("--policies", metavar="DIR", help="the policy folder (default: the policies Carnot ships with)")
     add_common(p, json_report=True)
     p.set_defaults(handler=run)
 

@@ -24,7 +24,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--waivers", metavar="FILE", help="YAML or JSON list of {rule, bom_ref, until, reason}")
     p.add_argument("--engine", choices=[e.value for e in EngineChoice], default=EngineChoice.AUTO.value,
                    help="auto prefers the opa binary when it is on PATH, else the embedded regorus")
-    p.add_argument("--policies", metavar="DIR", help="the policy folder (default: ./policies)")
+    p.add_argument("--policies", metavar="DIR", help="the policy folder (default: the policies Carnot ships with)")
     add_common(p, json_report=True)
     p.set_defaults(handler=run)
 

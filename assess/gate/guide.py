@@ -12,6 +12,7 @@ from pathlib import Path
 
 from assess.fsio import write_atomic
 from assess.gate.engine import PolicyBundle, load_policies
+from assess.resources import policies_dir
 
 INTRO = """# Policy guide
 
@@ -99,7 +100,7 @@ def render(bundle: PolicyBundle) -> str:
 
 
 def main(argv: list[str]) -> int:
-    policies = Path(argv[0]) if argv else Path("policies")
+    policies = Path(argv[0]) if argv else policies_dir()
     out = Path(argv[1]) if len(argv) > 1 else Path("docs/POLICY_GUIDE.md")
     write_atomic(out, render(load_policies(policies)).encode("utf-8"))
     print(f"wrote {out}")

@@ -14,6 +14,7 @@ from pathlib import Path
 from assess.errors import CarnotError
 from assess.gate.engine import TEST_SUFFIX, load_policies
 from assess.gate.regorus_engine import run_rules
+from assess.resources import policies_dir
 
 _PACKAGE = re.compile(r"^package\s+([\w.]+)", re.MULTILINE)
 _TEST_RULE = re.compile(r"^(test_\w+)\s+if\b", re.MULTILINE)
@@ -61,9 +62,8 @@ def run_policy_tests(root: str | Path) -> list[RegoTestResult]:
 
 
 def main(argv: list[str]) -> int:
-    root = argv[0] if argv else "policies"
     try:
-        results = run_policy_tests(root)
+        results = run_policy_tests(argv[0] if argv else policies_dir())
     except CarnotError as e:
         print(f"policy tests: error: {e.one_line()}", file=sys.stderr)
         return 2

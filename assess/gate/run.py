@@ -25,6 +25,7 @@ from assess.gate.engine import REPORT_QUERY, PolicyBundle, PolicyEngine, PolicyE
 from assess.gate.opa_engine import OpaEngine
 from assess.gate.regorus_engine import RegorusEngine
 from assess.gate.waivers import load_waivers
+from assess.resources import policies_dir, policy_guide
 
 SEVERITIES = ("critical", "high", "medium", "low")
 RESULT_FILE = "opa_result.json"
@@ -71,9 +72,8 @@ class GateOutcome:
 
 
 def default_policies_dir() -> Path:
-    """./policies when run from a checkout, else the folder shipped beside the package."""
-    here = Path.cwd() / "policies"
-    return here if here.is_dir() else Path(__file__).resolve().parents[2] / "policies"
+    """The policies Carnot ships with (`--policies DIR` chooses others)."""
+    return policies_dir()
 
 
 def gate_input(document: dict[str, Any], origin: str) -> tuple[str, list[dict[str, Any]]]:
@@ -195,18 +195,18 @@ def summarise(result: dict[str, Any], failing: int) -> dict[str, Any]:
     }
 
 
-def guide_url(policies_root: Path) -> str:
-    """Absolute URL of docs/POLICY_GUIDE.md: on GitHub at this commit, else the file on disk."""
+def guide_url() -> str:
+    """Absolute URL of docs/POLICY_GUIDE.md: on GitHub at this commit, else the guide Carnot ships with."""
     server, repo, sha = (os.environ.get(k) for k in ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_SHA"))
     if server and repo and sha:
         return f"{server}/{repo}/blob/{sha}/docs/POLICY_GUIDE.md"
-    return (policies_root.resolve().parent / "docs" / "POLICY_GUIDE.md").as_uri()
+    return policy_guide().resolve().as_uri()
 
 
 def write_outputs(outcome: GateOutcome, out_dir: str | Path) -> list[Path]:
     """Write the four result files (each atomically) and append the step summary when on GitHub."""
     out = Path(out_dir)
-    url = guide_url(outcome.bundle.root)
+    url = guide_url()
     markdown = comment.pr_comment(outcome.result, outcome.summary, url)
     written = [
         write_atomic(out / RESULT_FILE, pretty_json(outcome.result)),

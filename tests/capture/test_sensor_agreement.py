@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from capture_testing import Line, carnot, handshakes, tcpdump
 
-from assess.doctor import sensor_readiness
+from assess.sources.runtime.readiness import sensor_readiness
 from assess.sources.runtime.workload import Credentials, TlsliteServer, openssl_client, openssl_server, tlslite_client
 
 pytestmark = [pytest.mark.root, pytest.mark.slow]

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from assess.doctor import sensor_readiness
+from assess.sources.runtime.readiness import sensor_readiness
 
 Record = dict[str, Any]
 

@@ -14,7 +14,7 @@ import pytest
 from live_sensor import start_capture
 from tlsbytes import client_hello, records
 
-from assess.doctor import sensor_readiness
+from assess.sources.runtime.readiness import sensor_readiness
 from assess.sources.runtime.workload import HOST, Credentials, openssl_server, python_client
 
 pytestmark = [pytest.mark.root]

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from assess.sources.runtime.libraries import find_libssl
 from assess.sources.runtime.probepoints import choose, function_code, is_emulated, probe_point
-from assess.sources.runtime.sensor import find_libssl
 
 # Machine code as OpenSSL 3.0 (Debian 12) starts these functions.
 SSL_GET_ERROR = bytes.fromhex("31c0" "85f6" "7e0a" "c3")  # xor eax,eax; test esi,esi; jle +10; ret

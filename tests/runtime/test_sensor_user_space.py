@@ -9,7 +9,8 @@ from pathlib import Path
 from unittest import mock
 
 from assess.sources.runtime.correlate import Correlator
-from assess.sources.runtime.sensor import CaptureOptions, Library, ProcessResolver, Sensor, WireOutcome, executable_of
+from assess.sources.runtime.libraries import Library
+from assess.sources.runtime.sensor import CaptureOptions, ProcessResolver, Sensor, WireOutcome, executable_of
 from bench.pcap_bench import ACK, FIN, PSH, _client_hello, _packet, _record, _server_flight
 from bench.sensor_bench import WIRE_END
 

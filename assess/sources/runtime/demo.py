@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from assess.doctor import sensor_readiness
+from assess.sources.runtime.readiness import sensor_readiness
 from assess.sources.runtime.sensor import SensorUnavailable
 from assess.sources.runtime.workload import WorkloadReport, run_demo_workload
 
@@ -38,8 +38,8 @@ def capture_demo_workload(out: Path, duration_s: float = 10.0) -> DemoCapture:
         raise SensorUnavailable("the runtime sensor cannot run here: " + "; ".join(readiness.reasons))
     out.parent.mkdir(parents=True, exist_ok=True)
     out.unlink(missing_ok=True)  # a ready line left from an earlier run must not count
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "assess", "runtime", "capture", "--out", str(out)],
+    proc = subprocess.Popen(  # -P: the installed package, never an `assess` folder in the working directory
+        [sys.executable, "-P", "-m", "assess", "runtime", "capture", "--out", str(out)],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )
     try:

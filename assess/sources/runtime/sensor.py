@@ -20,7 +20,6 @@ import select
 import signal
 import socket
 import struct
-import subprocess
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable, Iterator
@@ -32,9 +31,12 @@ from typing import Any
 
 from assess.errors import CarnotError
 from assess.fsio import pretty_json, write_atomic
+from assess.resources import ResourceError, resource
 from assess.sources.runtime.correlate import Correlator, Kind, ProbeEvent, ProcessInfo, WireFlow, endpoint_from_raw
+from assess.sources.runtime.libraries import Library, describe_library, find_libssl
 from assess.sources.runtime.packetring import PacketRing
 from assess.sources.runtime.probepoints import probe_point
+from assess.sources.runtime.readiness import sensor_readiness
 from assess.sources.runtime.reassembly import Connection, Endpoint, Reassembler, connection_key
 from assess.sources.runtime.ringbuf import RingBuffer
 from assess.sources.runtime.wire import (
@@ -48,7 +50,6 @@ from assess.sources.runtime.wire import (
 
 log = logging.getLogger(__name__)
 
-BPF_DIR = Path(__file__).resolve().parents[3] / "bpf"
 DRAIN_INTERVAL = 0.1  # seconds between passes of the correlator over what is waiting
 # The sensor works in batches: it wakes every POLL_MS, or sooner when a CPU has written WAKEUP_EVENTS
 # records to a ring (capped so that every CPU together fill at most a quarter of it), never once per
@@ -102,7 +103,7 @@ _FLOW_KEY = ("I", "I", "H", "H")
 _WIRE_END = ("Q", "I", "I", "H", "H", "H", "H", "H", "H", "I", *_OWNER, *_OWNER, "Q", "I", "I")
 _WIRE_END_OWNERS = ((10, Kind.CONNECT), (10 + len(_OWNER), Kind.ACCEPT))  # where each owner starts
 _HELLO_NS = 10 + 2 * len(_OWNER)  # where hello_ns and hello_len are
-_OPENSSL_VERSION = re.compile(rb"OpenSSL (\d+\.\d+\.\d+[a-z]*)(?:-[\w.]+)? +\d{1,2} \w{3} \d{4}")
+
 
 
 class WireOutcome(IntEnum):
@@ -188,13 +189,6 @@ class CaptureOptions:
     timeout: float = 15.0
 
 
-@dataclass(frozen=True)
-class Library:
-    path: str
-    name: str
-    version: str | None
-
-
 @dataclass
 class Counters:
     probe_events: int = 0
@@ -213,53 +207,6 @@ class Counters:
     @property
     def kernel_drops(self) -> int:
         return self.perf_lost + self.packet_drops
-
-
-def find_libssl(pid: int | None = None) -> list[str]:
-    """libssl files to probe: the linker cache's, and those mapped by running processes."""
-    found: dict[tuple[int, int], str] = {}
-
-    def add(path: str) -> None:
-        try:
-            st = os.stat(path)
-        except OSError:
-            return
-        found.setdefault((st.st_dev, st.st_ino), os.path.realpath(path))
-
-    if pid is None:
-        try:
-            cache = subprocess.run(["ldconfig", "-p"], capture_output=True, text=True, timeout=10).stdout
-        except (OSError, subprocess.SubprocessError):
-            cache = ""
-        for line in cache.splitlines():
-            if line.strip().startswith("libssl.so.") and "=>" in line:
-                add(line.split("=>")[-1].strip())
-    maps = [Path(f"/proc/{pid}/maps")] if pid is not None else Path("/proc").glob("[0-9]*/maps")
-    for m in maps:
-        try:
-            text = m.read_text(errors="replace")
-        except OSError:
-            continue
-        for line in text.splitlines():
-            parts = line.split(maxsplit=5)
-            if len(parts) == 6 and "/libssl.so" in parts[5]:
-                add(parts[5].strip())
-    return sorted(set(found.values()))
-
-
-def describe_library(path: str) -> Library:
-    """OpenSSL's version string lives in libcrypto next to libssl; read it from the file."""
-    p = Path(path)
-    candidates = [p.with_name(p.name.replace("libssl", "libcrypto")), p]
-    for cand in candidates:
-        try:
-            blob = cand.read_bytes()
-        except OSError:
-            continue
-        match = _OPENSSL_VERSION.search(blob)
-        if match:
-            return Library(path, "OpenSSL", match.group(1).decode())
-    return Library(path, p.name, None)
 
 
 def executable_of(filename: str, *, depth: int = 4) -> str | None:
@@ -322,7 +269,10 @@ def _check_event_layout(event_class: Any) -> None:
 
 
 def _source(name: str) -> str:
-    path = BPF_DIR / name
+    try:
+        path = resource(f"bpf/{name}")
+    except ResourceError as e:
+        raise SensorUnavailable(e.message, path=e.path) from e
     try:
         return path.read_text()
     except OSError as e:
@@ -996,8 +946,6 @@ def metrics_line(counters: Counters, correlator: Correlator, reassembler_evictio
 
 def capture(options: CaptureOptions, *, on_ready: Callable[[dict[str, Any]], None] | None = None) -> CaptureSummary:
     """Run the sensor until the duration ends or SIGINT/SIGTERM; see the module docstring."""
-    from assess.doctor import sensor_readiness
-
     readiness = sensor_readiness()
     if not readiness.ok:
         raise SensorUnavailable("the runtime sensor cannot run here: " + "; ".join(readiness.reasons))
