@@ -69,7 +69,8 @@ def typecheck(session: nox.Session) -> None:
     _install(session)
     session.install("mypy", "types-PyYAML")
     session.run("mypy", "assess/model.py", "assess/merge.py", "assess/cbom.py", "assess/bundle.py",
-                "assess/errors.py", "assess/fsio.py", "assess/config.py", "assess/pipeline.py", *session.posargs)
+                "assess/errors.py", "assess/fsio.py", "assess/config.py", "assess/pipeline.py", "assess/resources.py",
+                "assess/doctor.py", "assess/sources/runtime/readiness.py", *session.posargs)
 
 
 @nox.session

@@ -27,6 +27,9 @@ SHIPPED = ("bpf/tls_probes.c", "bpf/tls_wire.c", "policies/data.json", "policies
            "site/templates/base.html.j2", "site/static/carnot.css", "site/templates/report/report.css",
            "tools/provision.sh", "examples/estate/etc/ssh/sshd_config", "docs/POLICY_GUIDE.md")
 
+# Byte-compiling a hundred dependencies is half of an install's time and changes nothing run here.
+PIP_QUIET = ("--quiet", "--disable-pip-version-check", "--no-compile")
+
 pytestmark = [pytest.mark.slow]
 
 
@@ -82,8 +85,7 @@ def venv(built: Built, tmp_path_factory: pytest.TempPathFactory) -> Path:
     done = _run([sys.executable, "-m", "venv", home / "v"], cwd=home)
     assert done.returncode == 0, done.stderr
     bin_dir = home / "v" / "bin"
-    done = _run([bin_dir / "python", "-m", "pip", "install", "--quiet", "--disable-pip-version-check", built.wheel],
-                cwd=home)
+    done = _run([bin_dir / "python", "-m", "pip", "install", *PIP_QUIET, built.wheel], cwd=home)
     assert done.returncode == 0, done.stderr[-3000:]
     return bin_dir
 
@@ -170,7 +172,8 @@ def test_pipx_installs_the_checkout_and_doctor_fix_readies_its_own_venv(tmp_path
     home = tmp_path / "pipx"
     env = _outside_env(home / "bin", PIPX_HOME=str(home / "home"), PIPX_BIN_DIR=str(home / "bin"),
                        PIPX_MAN_DIR=str(home / "man"))
-    done = _run([sys.executable, "-m", "pipx", "install", ROOT], cwd=tmp_path, env=env)
+    done = _run([sys.executable, "-m", "pipx", "install", "--pip-args", " ".join(PIP_QUIET), ROOT], cwd=tmp_path,
+                env=env)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
     here = _decoy_folder(tmp_path / "work")
     carnot = home / "bin" / "carnot"
