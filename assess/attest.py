@@ -42,7 +42,7 @@ from assess.cbom import CbomDocument, document_assets, document_timestamp, read_
 from assess.clock import build_time, iso, source_date_epoch
 from assess.errors import CbomError, ConfigError, InputError, VerificationError
 from assess.exposure import ExposureConfig, assess_exposure
-from assess.fsio import pretty_json, read_json, read_toml, require_file, write_atomic
+from assess.fsio import MAX_CONFIG_BYTES, pretty_json, read_bounded, read_json, read_toml, write_atomic
 from assess.model import Asset, Gap, Prop, Source
 from assess.redact import RedactionConfig, Redactor
 from assess.resources import checkout
@@ -466,9 +466,9 @@ def read_folder_files(folder: str | Path) -> dict[str, bytes]:
 
 
 def load_private_key(path: str | Path) -> Ed25519PrivateKey:
-    p = require_file(path)
+    p = Path(path)
     try:
-        key = serialization.load_pem_private_key(p.read_bytes(), password=None)
+        key = serialization.load_pem_private_key(read_bounded(p, MAX_CONFIG_BYTES, "a key"), password=None)
     except (ValueError, TypeError) as e:
         raise InputError(f"not an unencrypted PEM private key: {e}", path=p) from e
     if not isinstance(key, Ed25519PrivateKey):
@@ -477,9 +477,9 @@ def load_private_key(path: str | Path) -> Ed25519PrivateKey:
 
 
 def load_public_key(path: str | Path) -> Ed25519PublicKey:
-    p = require_file(path)
+    p = Path(path)
     try:
-        key = serialization.load_pem_public_key(p.read_bytes())
+        key = serialization.load_pem_public_key(read_bounded(p, MAX_CONFIG_BYTES, "a key"))
     except (ValueError, TypeError) as e:
         raise InputError(f"not a PEM public key: {e}", path=p) from e
     if not isinstance(key, Ed25519PublicKey):

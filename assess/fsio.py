@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import stat
 import tempfile
 import tomllib
 from collections.abc import Iterator
@@ -20,6 +21,7 @@ from assess.errors import ConfigError, InputError, OutputError
 
 # Inputs larger than this are refused before they are read into memory.
 MAX_JSON_INPUT_BYTES = 512 * 1024 * 1024
+MAX_CONFIG_BYTES = 4 * 1024 * 1024  # carnot.toml, waivers, keys: small files a person writes
 
 
 def canonical_json(value: Any) -> bytes:
@@ -33,27 +35,42 @@ def pretty_json(value: Any) -> bytes:
 
 
 def require_file(path: str | Path) -> Path:
+    """A readable input file: a regular file or a pipe, never a device (/dev/zero), socket or folder."""
     p = Path(path)
-    if not p.exists():
-        raise InputError("no such file", path=p)
-    if p.is_dir():
+    try:
+        mode = p.stat().st_mode
+    except FileNotFoundError:
+        raise InputError("no such file", path=p) from None
+    except OSError as e:
+        raise InputError(f"cannot read: {e.strerror}", path=p) from e
+    if stat.S_ISDIR(mode):
         raise InputError("is a directory, expected a file", path=p)
+    if not (stat.S_ISREG(mode) or stat.S_ISFIFO(mode)):
+        raise InputError("not a regular file (a device or socket); expected a file", path=p)
     if not os.access(p, os.R_OK):
         raise InputError("permission denied", path=p)
     return p
 
 
-def read_json(path: str | Path, *, max_bytes: int = MAX_JSON_INPUT_BYTES) -> Any:
-    """Parse a JSON file, turning every failure into an InputError naming the file and line."""
+def read_bounded(path: str | Path, max_bytes: int, what: str = "input") -> bytes:
+    """A whole input file, refused once it passes max_bytes (a pipe's size is only known by reading)."""
     p = require_file(path)
-    size = p.stat().st_size
-    if size > max_bytes:
-        raise InputError(f"file is {size} bytes, larger than the {max_bytes} byte limit for JSON input", path=p)
     try:
-        raw = p.read_bytes()
+        with p.open("rb") as fh:
+            size = os.fstat(fh.fileno()).st_size
+            if size > max_bytes:
+                raise InputError(f"file is {size} bytes, larger than the {max_bytes} byte limit for {what}", path=p)
+            raw = fh.read(max_bytes + 1)
     except OSError as e:
         raise InputError(f"cannot read: {e.strerror}", path=p) from e
-    return parse_json_bytes(raw, p)
+    if len(raw) > max_bytes:
+        raise InputError(f"larger than the {max_bytes} byte limit for {what}", path=p)
+    return raw
+
+
+def read_json(path: str | Path, *, max_bytes: int = MAX_JSON_INPUT_BYTES) -> Any:
+    """Parse a JSON file, turning every failure into an InputError naming the file and line."""
+    return parse_json_bytes(read_bounded(path, max_bytes, "JSON input"), Path(path))
 
 
 def parse_json_bytes(raw: bytes, origin: str | Path) -> Any:
@@ -73,9 +90,9 @@ _TOML_POSITION = re.compile(r"\(at line (\d+), column \d+\)")
 
 def read_toml(path: str | Path) -> tuple[str, dict[str, Any]]:
     """A TOML file's text and tables; a syntax error is a ConfigError naming the file and line."""
-    p = require_file(path)
+    p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        text = read_bounded(p, MAX_CONFIG_BYTES, "a configuration file").decode("utf-8")
     except UnicodeDecodeError as e:
         raise ConfigError("not UTF-8 text", path=p) from e
     try:

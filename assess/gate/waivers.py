@@ -16,8 +16,8 @@ from pathlib import Path
 
 import yaml
 
-from assess.errors import ConfigError, InputError
-from assess.fsio import parse_json_bytes, require_file
+from assess.errors import ConfigError
+from assess.fsio import MAX_CONFIG_BYTES, parse_json_bytes, read_bounded
 
 FIELDS = ("rule", "bom_ref", "until", "reason")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -38,11 +38,8 @@ class Waiver:
 
 def load_waivers(path: str | Path, known_rules: Collection[str]) -> list[Waiver]:
     """Parse and check a waivers file; a ConfigError names the file and the line of any mistake."""
-    p = require_file(path)
-    try:
-        raw = p.read_bytes()
-    except OSError as e:
-        raise InputError(f"cannot read: {e.strerror}", path=p) from e
+    p = Path(path)
+    raw = read_bounded(p, MAX_CONFIG_BYTES, "a waivers file")
     if p.suffix.lower() == ".json":
         parse_json_bytes(raw, p)  # JSON syntax errors with JSON's own line numbers
     try:
