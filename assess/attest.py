@@ -25,31 +25,34 @@ import json
 import os
 import platform
 import subprocess
-import zipfile
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from assess import __version__
 from assess.attest_markdown import render_markdown
+from assess.bundle import read_member
 from assess.cbom import CbomDocument, document_assets, document_timestamp, read_cbom
 from assess.clock import build_time, iso, source_date_epoch
 from assess.errors import CbomError, ConfigError, InputError, VerificationError
 from assess.exposure import ExposureConfig, assess_exposure
-from assess.fsio import MAX_CONFIG_BYTES, pretty_json, read_bounded, read_json, read_toml, write_atomic
+from assess.fsio import pretty_json, read_json, read_toml, write_atomic
 from assess.model import Asset, Gap, Prop, Source
 from assess.redact import RedactionConfig, Redactor
 from assess.resources import checkout
+from assess.signing import (
+    INTOTO_PAYLOAD_TYPE,
+    open_envelope,
+    sign_envelope,
+)
 
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
 PREDICATE_TYPE = "https://carnot.dev/attestation/pqc-assessment/v1"
-PAYLOAD_TYPE = "application/vnd.in-toto+json"
+PAYLOAD_TYPE = INTOTO_PAYLOAD_TYPE
 ATTESTATION_JSON = "attestation.json"
 ATTESTATION_MD = "attestation.md"
 ATTESTATION_DSSE = "attestation.dsse.json"
@@ -354,105 +357,77 @@ def build_statement(
 
 # --- DSSE signing and verification -------------------------------------------------------------
 
-def pae(payload_type: str, payload: bytes) -> bytes:
-    """DSSE v1 pre-authentication encoding: "DSSEv1" SP len(type) SP type SP len(body) SP body."""
-    kind = payload_type.encode("utf-8")
-    return b"DSSEv1 %d %s %d %s" % (len(kind), kind, len(payload), payload)
-
-
-def key_id(public_key: Ed25519PublicKey) -> str:
-    spki = public_key.public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    return hashlib.sha256(spki).hexdigest()
-
-
-def sign_envelope(
-    payload: bytes, private_key: Ed25519PrivateKey, payload_type: str = PAYLOAD_TYPE
-) -> dict[str, Any]:
-    """A DSSE envelope over payload; Ed25519 is deterministic, so the envelope is too."""
-    signature = base64.b64encode(private_key.sign(pae(payload_type, payload))).decode("ascii")
-    return {
-        "payload": base64.b64encode(payload).decode("ascii"),
-        "payloadType": payload_type,
-        "signatures": [{"keyid": key_id(private_key.public_key()), "sig": signature}],
-    }
-
-
 def verify_envelope(envelope: Mapping[str, Any], public_key: Ed25519PublicKey) -> dict[str, Any]:
     """Check a DSSE envelope's Ed25519 signature; return the in-toto statement it carries."""
+    payload = open_envelope(envelope, public_key, PAYLOAD_TYPE)
     try:
-        payload = base64.b64decode(envelope["payload"], validate=True)
-        payload_type = envelope["payloadType"]
-        signatures = envelope["signatures"]
-    except (KeyError, TypeError, ValueError) as e:
-        raise VerificationError("not a DSSE envelope (payload, payloadType, signatures)") from e
-    if payload_type != PAYLOAD_TYPE:
-        raise VerificationError(f"unexpected payloadType {payload_type!r}, expected {PAYLOAD_TYPE}")
-    wanted = key_id(public_key)
-    message = pae(payload_type, payload)
-    for entry in signatures if isinstance(signatures, list) else []:
-        if not isinstance(entry, Mapping) or entry.get("keyid") not in (None, "", wanted):
-            continue
-        try:
-            public_key.verify(base64.b64decode(str(entry.get("sig", "")), validate=True), message)
-        except (InvalidSignature, ValueError):
-            continue
-        try:
-            statement = json.loads(payload)
-        except ValueError as e:
-            raise VerificationError("the signed payload is not JSON") from e
-        if not isinstance(statement, dict) or statement.get("_type") != STATEMENT_TYPE:
-            raise VerificationError("the signed payload is not an in-toto Statement v1")
-        return statement
-    raise VerificationError(f"no valid signature by key {wanted[:16]}… on the attestation envelope")
+        statement = json.loads(payload)
+    except ValueError as e:
+        raise VerificationError("the signed payload is not JSON") from e
+    if not isinstance(statement, dict) or statement.get("_type") != STATEMENT_TYPE:
+        raise VerificationError("the signed payload is not an in-toto Statement v1")
+    return statement
 
 
-def subject_problems(statement: Mapping[str, Any], files: Mapping[str, bytes]) -> list[str]:
-    """Subjects whose file is missing or whose bytes no longer match the recorded sha256."""
+def subject_problems(statement: Mapping[str, Any], digests: Mapping[str, str]) -> list[str]:
+    """Subjects whose file is missing or whose sha256 (digests: name -> hex) no longer matches."""
     problems: list[str] = []
-    for subject in statement.get("subject", []):
+    subjects = statement.get("subject")
+    for subject in subjects if isinstance(subjects, list) else []:
+        if not isinstance(subject, Mapping) or not isinstance(subject.get("digest"), Mapping):
+            problems.append("a subject of the statement is not {name, digest}")
+            continue
         name = str(subject.get("name"))
-        recorded = subject.get("digest", {}).get("sha256")
-        if name not in files:
+        if name not in digests:
             problems.append(f"attested file missing: {name}")
-        elif hashlib.sha256(files[name]).hexdigest() != recorded:
+        elif digests[name] != subject["digest"].get("sha256"):
             problems.append(f"attested file changed: {name}")
     return problems
 
 
-def verify_attestation_files(files: Mapping[str, bytes], public_key: Ed25519PublicKey | None) -> list[str]:
-    """Problems with the attestation among files {name: bytes}: envelope, statement, subjects."""
+def attestation_problems(statement_bytes: bytes | None, envelope_bytes: bytes | None,
+                         digests: Mapping[str, str], public_key: Ed25519PublicKey | None) -> list[str]:
+    """Problems with an attestation (and, with a key, its DSSE envelope) against files' digests."""
     problems: list[str] = []
-    if ATTESTATION_JSON not in files:
+    if statement_bytes is None:
         return [f"no {ATTESTATION_JSON} to verify"]
-    if public_key is not None:
-        if ATTESTATION_DSSE not in files:
-            return [f"a public key was given but there is no {ATTESTATION_DSSE}"]
+    if public_key is not None and envelope_bytes is not None:
         try:
-            envelope = json.loads(files[ATTESTATION_DSSE])
+            envelope = json.loads(envelope_bytes)
             verify_envelope(envelope, public_key)
         except (ValueError, VerificationError) as e:
             return [f"{ATTESTATION_DSSE}: {e}"]
-        if base64.b64decode(envelope["payload"]) != files[ATTESTATION_JSON]:
+        if base64.b64decode(envelope["payload"]) != statement_bytes:
             problems.append(f"{ATTESTATION_JSON} differs from the payload signed in {ATTESTATION_DSSE}")
+    elif public_key is not None:
+        return [f"a public key was given but there is no {ATTESTATION_DSSE}"]
     try:
-        statement = json.loads(files[ATTESTATION_JSON])
+        statement = json.loads(statement_bytes)
     except ValueError:
         return [*problems, f"{ATTESTATION_JSON} is not JSON"]
     if not isinstance(statement, dict) or statement.get("_type") != STATEMENT_TYPE:
         return [*problems, f"{ATTESTATION_JSON} is not an in-toto Statement v1"]
-    return problems + subject_problems(statement, files)
+    return problems + subject_problems(statement, digests)
 
 
-def bundle_attestation_problems(bundle: str | Path, public_key: Ed25519PublicKey) -> list[str]:
-    """Problems with the signed attestation inside a bundle zip (envelope, statement, subjects)."""
+def verify_attestation_files(files: Mapping[str, bytes], public_key: Ed25519PublicKey | None) -> list[str]:
+    """Problems with the attestation among files {name: bytes}: envelope, statement, subjects."""
+    digests = {name: hashlib.sha256(data).hexdigest() for name, data in files.items()}
+    return attestation_problems(files.get(ATTESTATION_JSON), files.get(ATTESTATION_DSSE), digests, public_key)
+
+
+def bundle_attestation_problems(bundle: str | Path, digests: Mapping[str, str],
+                                public_key: Ed25519PublicKey) -> list[str]:
+    """The signed attestation inside a bundle, if it has one, against the bundle's files' digests
+    (from `verify_bundle`, which streamed them); only the attestation's own files are read, bounded."""
+    if ATTESTATION_DSSE not in digests:
+        return []  # the bundle's own signature (bundle.dsse.json) covers attestation.json
     try:
-        with zipfile.ZipFile(bundle) as zf:
-            files = {info.filename: zf.read(info) for info in zf.infolist() if not info.is_dir()}
-    except Exception as e:  # an unreadable zip can raise almost anything; all of it means changed
-        return [f"cannot read the bundle to check its attestation: {e}"]
-    return [f"attestation: {p}" for p in verify_attestation_files(files, public_key)]
+        statement = read_member(bundle, ATTESTATION_JSON) if ATTESTATION_JSON in digests else None
+        envelope = read_member(bundle, ATTESTATION_DSSE)
+    except InputError as e:
+        return [f"attestation: {e.message}"]
+    return [f"attestation: {p}" for p in attestation_problems(statement, envelope, digests, public_key)]
 
 
 def read_folder_files(folder: str | Path) -> dict[str, bytes]:
@@ -463,29 +438,6 @@ def read_folder_files(folder: str | Path) -> dict[str, bytes]:
         path.relative_to(root).as_posix(): path.read_bytes()
         for path in sorted(root.rglob("*")) if path.is_file() and not path.is_symlink()
     }
-
-
-def load_private_key(path: str | Path) -> Ed25519PrivateKey:
-    p = Path(path)
-    try:
-        key = serialization.load_pem_private_key(read_bounded(p, MAX_CONFIG_BYTES, "a key"), password=None)
-    except (ValueError, TypeError) as e:
-        raise InputError(f"not an unencrypted PEM private key: {e}", path=p) from e
-    if not isinstance(key, Ed25519PrivateKey):
-        raise InputError(f"signing needs an Ed25519 key, this is {type(key).__name__}", path=p)
-    return key
-
-
-def load_public_key(path: str | Path) -> Ed25519PublicKey:
-    p = Path(path)
-    try:
-        key = serialization.load_pem_public_key(read_bounded(p, MAX_CONFIG_BYTES, "a key"))
-    except (ValueError, TypeError) as e:
-        raise InputError(f"not a PEM public key: {e}", path=p) from e
-    if not isinstance(key, Ed25519PublicKey):
-        raise InputError(f"attestations are verified with an Ed25519 key, this is {type(key).__name__}",
-                         path=p)
-    return key
 
 
 # --- writing -----------------------------------------------------------------------------------

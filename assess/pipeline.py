@@ -252,7 +252,10 @@ def stage_report(config: Config, layout: Layout) -> StageRecord:
 
 
 def stage_bundle(config: Config, layout: Layout) -> StageRecord:
-    return _run("bundle", _carnot("bundle", layout.assessment, "--dist", layout.dist), [layout.dist])
+    args: list[str | Path] = ["bundle", layout.assessment, "--dist", layout.dist]
+    if config.assessment.sign_key:
+        args += ["--sign-key", config.assessment.sign_key]  # every file of the bundle, not only the attested ones
+    return _run("bundle", _carnot(*args), [layout.dist])
 
 
 def stage_site(config: Config, layout: Layout) -> StageRecord:

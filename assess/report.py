@@ -153,7 +153,11 @@ def find_bundle(folder: Path, dist: Path, leave_out: Iterable[Path] = ()) -> Bun
         if not verify_bundle(path, manifest).intact:
             notes.append(f"earlier bundle {clip(e['bundle'], 80)} fails verification; left out of the trend")
             continue
-        earlier.append(load_assessment(path, e))
+        try:
+            earlier.append(load_assessment(path, e))
+        except InputError as error:
+            notes.append(f"earlier bundle {clip(e['bundle'], 80)} cannot be read ({clip(error.message, 160)}); "
+                         "left out of the trend")
     return BundleMatch(entry, tuple(sorted(earlier, key=lambda a: (a.created, a.id))), tuple(notes))
 
 

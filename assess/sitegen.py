@@ -40,6 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markdown_it import MarkdownIt
 
@@ -55,9 +56,11 @@ from assess.viz.history import (
     GATE_RESULT,
     Assessment,
     BundleStatus,
+    check_facts,
     facts_from_predicate,
     load_assessment,
     verify_dist,
+    with_problem,
 )
 
 MARKER = ".carnot-site"  # marks a folder this module built, so a rebuild may replace it
@@ -257,16 +260,29 @@ class PreparedAssessment:
     pngs: Mapping[str, bytes]
 
 
-def prepare_assessment(job: tuple[Path, Mapping[str, Any]]) -> PreparedAssessment:
-    """Read one verified bundle, draw its charts and shape its page view."""
+@dataclass(frozen=True)
+class Unrendered:
+    """A verified bundle the site could not read: skipped, and listed on the downloads page with why."""
+
+    bundle: str
+    reason: str
+
+
+def prepare_assessment(job: tuple[Path, Mapping[str, Any]]) -> PreparedAssessment | Unrendered:
+    """Read one verified bundle, draw its charts and shape its page view; what fails is data."""
     path, entry = job
-    a = load_assessment(path, entry)
-    rendered = render_charts(a.charts)
-    view = assessment_view(a, _chart_views(rendered, functools.partial(_chart_src, a.id)))
+    try:
+        a = load_assessment(path, entry)
+        rendered = render_charts(a.charts)
+        view = assessment_view(a, _chart_views(rendered, functools.partial(_chart_src, a.id)))
+    except InputError as e:
+        return Unrendered(path.name, f"unreadable: {e.message}")
+    except Exception as e:  # a value no check foresaw: this bundle is skipped, the site is still built
+        return Unrendered(path.name, f"could not be rendered: {type(e).__name__}: {str(e)[:200]}")
     return PreparedAssessment(a.id, a.created, a.charts, a.trend, view, rendered.pngs)
 
 
-def _prepare_all(jobs: list[tuple[Path, Mapping[str, Any]]]) -> Iterator[PreparedAssessment]:
+def _prepare_all(jobs: list[tuple[Path, Mapping[str, Any]]]) -> Iterator[PreparedAssessment | Unrendered]:
     """prepare_assessment over every bundle; parsing, matplotlib and plotly are CPU-bound, so processes."""
     workers = min(os.cpu_count() or 1, len(jobs))
     if workers < 2 or len(jobs) < 4:
@@ -315,21 +331,24 @@ class SiteResult:
                 "tampered": list(self.tampered), "pages": self.pages, "bytes": self.bytes}
 
 
-def build_site(dist: str | Path, out: str | Path, *, progress: Callable[[int], None] | None = None) -> SiteResult:
-    """Verify every bundle in dist and write the site to out (replacing a site built here before)."""
+def build_site(dist: str | Path, out: str | Path, *, public_key: Ed25519PublicKey | None = None,
+               progress: Callable[[int], None] | None = None) -> SiteResult:
+    """Verify every bundle in dist (with public_key, their signatures too) and write the site to out
+    (replacing a site built here before). Bundles that fail, or verify but cannot be read, are listed
+    with their reasons and not published."""
     dist_dir, out_dir = Path(dist), Path(out)
-    intact, statuses = verify_dist(dist_dir)
+    intact, statuses = verify_dist(dist_dir, public_key)
     _check_replaceable(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
     try:
-        pages = _render_site(staging, dist_dir, intact, statuses, environment(), progress)
+        pages, statuses, published = _render_site(staging, dist_dir, intact, statuses, environment(), progress)
         _swap_in(staging, out_dir)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     size = sum(p.stat().st_size for p in out_dir.rglob("*") if p.is_file())
-    return SiteResult(out=str(out_dir), assessments=len(intact), bundles=len(statuses),
+    return SiteResult(out=str(out_dir), assessments=published, bundles=len(statuses),
                       tampered=tuple(s.bundle for s in statuses if not s.intact), pages=pages, bytes=size)
 
 
@@ -357,13 +376,23 @@ def _render_site(
     statuses: list[BundleStatus],
     env: Environment,
     progress: Callable[[int], None] | None,
-) -> int:
+) -> tuple[int, list[BundleStatus], int]:
+    """Write the site into root; (pages written, every bundle's status, assessments published)."""
     _write(root / MARKER, f"built by carnot {__version__}\n")
     for name in ("carnot.css", "charts.js"):
         _write(root / "assets" / name, resource(f"site/static/{name}").read_bytes())
     _write(root / "assets" / "plotly.min.js", interactive.plotly_js())
 
-    common = {"csp": CSP, "assessment_count": len(intact)}
+    prepared: list[PreparedAssessment] = []
+    for a in _prepare_all(intact):
+        if isinstance(a, Unrendered):
+            statuses = [with_problem(s, a.reason) if s.bundle == a.bundle else s for s in statuses]
+        else:
+            prepared.append(a)
+        if progress:
+            progress(1)
+
+    common = {"csp": CSP, "assessment_count": len(prepared)}
     pages = 0
 
     def page(rel: str, template: str, **context: Any) -> None:
@@ -373,17 +402,13 @@ def _render_site(
         _write(root / rel, html)
         pages += 1
 
-    assessments: list[PreparedAssessment] = []
-    for a in _prepare_all(intact):
+    for a in prepared:
         folder = root / "assessments" / a.id
         for name, png in a.pngs.items():
             _write(folder / f"{name}.png", png)
         _write(folder / "viz_data.json", json.dumps(a.charts, sort_keys=True, indent=1, ensure_ascii=False))
         page(f"assessments/{a.id}.html", "assessment_page.html.j2", a=a.view)
-        assessments.append(a)
-        if progress:
-            progress(1)
-    assessments.sort(key=lambda a: (a.created, a.id))
+    assessments = sorted(prepared, key=lambda a: (a.created, a.id))
 
     latest = assessments[-1].view if assessments else None
     page("index.html", "index.html.j2", a=latest)
@@ -407,7 +432,7 @@ def _render_site(
     shutil.copyfile(dist / MANIFEST_NAME, _mkparent(root / "dist" / MANIFEST_NAME))
     page("downloads.html", "downloads.html.j2", bundles=list(reversed(statuses)))
     page("policy-guide.html", "policy_guide.html.j2", guide=_guide_html())
-    return pages
+    return pages, statuses, len(prepared)
 
 
 def _chart_src(assessment_id: str, chart: str) -> str:
@@ -451,13 +476,13 @@ def _load_folder(folder: Path) -> Assessment:
     predicate = statement.get("predicate") if isinstance(statement, dict) else None
     notes: list[str] = []
     if isinstance(predicate, dict):
-        results, findings = facts_from_predicate(predicate)
+        results, findings = facts_from_predicate(check_facts(predicate, f"{ATTESTATION}'s predicate", folder))
     else:
         predicate, results = None, []
         # `carnot assess` writes the gate's results under gate/; a hand-made folder may hold them at the top
         gate_path = next((p for p in (folder / GATE_RESULT, folder / "gate" / GATE_RESULT) if p.exists()), None)
-        gate = read_json(gate_path) if gate_path else {}
-        findings = list(gate.get("findings") or []) if isinstance(gate, dict) else []
+        gate = check_facts(read_json(gate_path), GATE_RESULT, folder) if gate_path else {}
+        findings = list(gate.get("findings") or [])
         notes.append("no attestation.json: exposure was not scored for this assessment")
         if gate_path is None:
             notes.append("no opa_result.json: the policy gate did not run")

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from assess.attest import AttestConfig, attest_folder, load_private_key
+from assess.attest import AttestConfig, attest_folder
 from assess.cli.output import emit_json, emit_table
+from assess.signing import load_private_key
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -1,4 +1,5 @@
-"""`carnot bundle DIR --dist DIR` and `carnot verify BUNDLE [--manifest FILE]`."""
+"""`carnot bundle DIR --dist DIR [--sign-key FILE]`, `carnot verify BUNDLE [--manifest FILE] [--public-key FILE]`
+and `carnot extract BUNDLE --out DIR [--manifest FILE] [--public-key FILE]`."""
 
 from __future__ import annotations
 
@@ -6,9 +7,11 @@ import argparse
 import dataclasses
 import sys
 
-from assess.attest import bundle_attestation_problems, load_public_key
-from assess.bundle import bundle_folder, verify_bundle
+from assess.attest import bundle_attestation_problems
+from assess.bundle import VerifyResult, bundle_folder, extract_bundle, verify_bundle
 from assess.cli.output import emit_json, emit_table, stderr
+from assess.errors import VerificationError
+from assess.signing import load_private_key, load_public_key
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -18,45 +21,87 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                        description=run_bundle.__doc__)
     p.add_argument("folder", metavar="DIR", help="the assessment folder")
     p.add_argument("--dist", required=True, metavar="DIR", help="where bundles and the manifest live")
+    p.add_argument("--sign-key", metavar="FILE",
+                   help="Ed25519 private key (PEM): sign every file of the bundle, its place in the history "
+                        "and the manifest's head")
     add_common(p, json_report=True)
     p.set_defaults(handler=run_bundle)
 
-    v = sub.add_parser("verify", help="check a bundle against the manifest (exit 0 intact, 1 tampered)",
-                       description=run_verify.__doc__)
-    v.add_argument("bundle", metavar="BUNDLE", help="an assessment-<id>.zip")
-    v.add_argument("--manifest", metavar="FILE", help="the manifest (default: the one beside the bundle)")
-    v.add_argument("--public-key", metavar="FILE",
-                   help="also verify the signed attestation inside (attestation.dsse.json, Ed25519 PEM key)")
-    add_common(v, json_report=True)
-    v.set_defaults(handler=run_verify)
+    for name, handler, what in (("verify", run_verify, "check a bundle against the manifest (exit 0 intact, "
+                                                        "1 tampered)"),
+                                ("extract", run_extract, "verify a bundle, then unpack it safely into a new folder")):
+        v = sub.add_parser(name, help=what, description=handler.__doc__)
+        v.add_argument("bundle", metavar="BUNDLE", help="an assessment-<id>.zip")
+        if name == "extract":
+            v.add_argument("--out", required=True, metavar="DIR", help="a new or empty folder to unpack into")
+        v.add_argument("--manifest", metavar="FILE", help="the manifest (default: the one beside the bundle)")
+        v.add_argument("--public-key", metavar="FILE",
+                       help="also verify the signatures (bundle.dsse.json, the manifest's head, "
+                            "attestation.dsse.json) with this Ed25519 public key (PEM)")
+        add_common(v, json_report=True)
+        v.set_defaults(handler=handler)
 
 
 def run_bundle(args: argparse.Namespace) -> int:
-    """Make a reproducible zip of an assessment folder and append it to the hash-chained manifest."""
-    entry = bundle_folder(args.folder, args.dist)
+    """Make a reproducible zip of an assessment folder and append it to the hash-chained manifest;
+    with --sign-key, sign it (every file, its id, time and place in the chain) and the manifest's head."""
+    key = load_private_key(args.sign_key) if args.sign_key else None
+    entry = bundle_folder(args.folder, args.dist, sign_key=key)
     if args.json:
-        emit_json(entry.as_dict())
+        emit_json({**entry.as_dict(), "signed": key is not None})
     else:
         emit_table(
             f"bundled {args.folder}",
             [("bundle", f"{args.dist}/{entry.bundle}"), ("sha256", entry.sha256), ("files", str(len(entry.files))),
-             ("previous entry", entry.previous or "none (first in the chain)")],
+             ("previous entry", entry.previous or "none (first in the chain)"),
+             ("signed", "yes" if key is not None else "no")],
         )
     return 0
 
 
+def _verify(args: argparse.Namespace) -> VerifyResult:
+    key = load_public_key(args.public_key) if args.public_key else None
+    result = verify_bundle(args.bundle, args.manifest, public_key=key)
+    if key is not None and result.digests:
+        extra = bundle_attestation_problems(args.bundle, result.digests, key)
+        result = dataclasses.replace(result, problems=result.problems + tuple(extra),
+                                     signature_ok=result.signature_ok and not extra)
+    return result
+
+
+def _report_tampered(args: argparse.Namespace, result: VerifyResult) -> None:
+    for problem in result.problems:
+        stderr.print(f"[red]tampered:[/red] {problem}", highlight=False, markup=True)
+    print(f"carnot: {args.bundle}: verification failed ({len(result.problems)} problem(s))", file=sys.stderr)
+
+
 def run_verify(args: argparse.Namespace) -> int:
-    """Verify a bundle: its SHA256, every file inside, and the manifest's chain. Exit 1 if anything changed."""
-    result = verify_bundle(args.bundle, args.manifest)
-    if args.public_key:
-        extra = bundle_attestation_problems(args.bundle, load_public_key(args.public_key))
-        result = dataclasses.replace(result, problems=result.problems + tuple(extra))
+    """Verify a bundle: its SHA256, its canonical form, every file inside, and the manifest's chain;
+    with --public-key, also its signatures. Exit 1 if anything changed."""
+    result = _verify(args)
     if args.json:
         emit_json(result.as_dict())
     elif result.intact:
-        emit_table(f"{args.bundle}: intact", [("manifest", result.manifest)])
+        rows = [("manifest", result.manifest)]
+        rows.append(("signature", f"verified (key {result.key[:16]}…)" if result.key else
+                     "not checked (no --public-key: this proves the bundle matches the manifest, not who made it)"))
+        emit_table(f"{args.bundle}: intact", rows)
     else:
-        for problem in result.problems:
-            stderr.print(f"[red]tampered:[/red] {problem}", highlight=False, markup=True)
-        print(f"carnot: {args.bundle}: verification failed ({len(result.problems)} problem(s))", file=sys.stderr)
+        _report_tampered(args, result)
     return 0 if result.intact else 1
+
+
+def run_extract(args: argparse.Namespace) -> int:
+    """Verify a bundle (exit 1 and nothing written if it fails), then write its files into a new or empty
+    folder: only the names verify accepted, as regular files, never outside the folder."""
+    result = _verify(args)
+    if not result.intact:
+        _report_tampered(args, result)
+        raise VerificationError("nothing was extracted", path=args.bundle)
+    written = extract_bundle(args.bundle, args.out, result.digests)
+    if args.json:
+        emit_json({**result.as_dict(), "out": args.out, "files": written})
+    else:
+        emit_table(f"extracted {args.bundle}", [("into", args.out), ("files", str(len(written))),
+                                                 ("signature", "verified" if result.signature_ok else "not checked")])
+    return 0

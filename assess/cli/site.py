@@ -1,4 +1,4 @@
-"""`carnot site build --dist DIR --out DIR`."""
+"""`carnot site build --dist DIR --out DIR [--public-key FILE]`."""
 
 from __future__ import annotations
 
@@ -18,6 +18,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                        "assessments_manifest.json")
     build.add_argument("--out", required=True, metavar="DIR", help="the site folder (replaced if Carnot built "
                        "it before; refused if it holds anything else)")
+    build.add_argument("--public-key", metavar="FILE", help="publish only bundles signed by this Ed25519 key (PEM), "
+                       "with a signed manifest head; the others are listed as failing")
     add_common(build, json_report=True)
     build.set_defaults(handler=run)
 
@@ -26,10 +28,12 @@ def run(args: argparse.Namespace) -> int:
     """Verify every bundle in dist/ and write a static site from them: landing page, latest
     assessment, one page per assessment, history with trends, downloads with SHA256s. It works
     from file:// and GitHub Pages and loads nothing from the internet."""
+    from assess.signing import load_public_key
     from assess.sitegen import build_site
 
+    key = load_public_key(args.public_key) if args.public_key else None
     with progress("rendering assessments") as advance:
-        result = build_site(args.dist, args.out, progress=advance)
+        result = build_site(args.dist, args.out, public_key=key, progress=advance)
     report = result.report()
     if args.json:
         emit_json(report)
@@ -39,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
             [
                 ("assessments published", str(report["assessments"])),
                 ("bundles listed", str(report["bundles"])),
-                ("bundles failing verification", ", ".join(report["tampered"]) or "none"),
+                ("bundles not published", ", ".join(report["tampered"]) or "none"),
                 ("pages", str(report["pages"])),
                 ("size", f"{report['bytes']:,} bytes"),
             ],

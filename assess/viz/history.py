@@ -1,9 +1,15 @@
 """Assessments read back from bundles in dist/: what the site and the trend charts draw from.
 
 Each bundle is opened as a zip (the original folder is not needed) and checked with
-`bundle.verify_bundle` first; what a bundle says about itself is used only when it verifies.
-The attestation's predicate is preferred (it is already redacted); without one, the gate's
-`opa_result.json` still gives the findings and the exposure is reported as missing.
+`bundle.verify_bundle` first (with a public key, its signatures too); what a bundle says about
+itself is used only when it verifies. The attestation's predicate is preferred (it is already
+redacted); without one, the gate's `opa_result.json` still gives the findings and the exposure
+is reported as missing.
+
+A bundle that verifies can still hold values of the wrong type (anyone with the key, or an
+older or foreign tool, can write them): the facts the site and the report read are checked
+against `FACTS_SCHEMA` where they enter, and a bundle that fails is skipped with its reason,
+never the end of the site.
 """
 
 from __future__ import annotations
@@ -16,7 +22,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from assess.bundle import MANIFEST_NAME, read_manifest, verify_bundle
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from jsonschema import Draft202012Validator
+
+from assess.bundle import MANIFEST_NAME, read_manifest, read_member, verify_bundle
 from assess.errors import InputError
 from assess.viz.data import TrendPoint, chart_data, trend_point
 
@@ -24,6 +33,59 @@ ATTESTATION = "attestation.json"
 GATE_RESULT = "opa_result.json"
 # Bundle names and ids become file names and links on the site: only what bundle_folder makes.
 SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+
+_TEXT = {"type": ["string", "null"]}
+_NUMBER = {"type": ["number", "null"]}
+_COUNT = {"type": ["integer", "null"], "minimum": 0}
+_FINDING = {
+    "type": "object",
+    "required": ["rule", "severity", "bom_ref"],
+    "properties": {"rule": {"type": "string"}, "severity": {"type": "string"}, "bom_ref": {"type": "string"},
+                   "message": _TEXT, "remediation": _TEXT, "waived": {"type": "boolean"}},
+}
+_RESULT = {
+    "type": "object",
+    "properties": {
+        "bom_ref": {"type": "string"}, "name": _TEXT, "asset_type": _TEXT, "risk": _TEXT, "algorithm": _TEXT,
+        "reason": _TEXT, "sources": {"type": "array", "items": {"type": "string"}},
+        "is_flow": {"type": "boolean"}, "exposed": {"type": "boolean"},
+        "exposure_years": _NUMBER, "probability_exposed": _NUMBER, "years_past_deadline": _NUMBER,
+        "flow": {"type": "object", "properties": {
+            "handshakes": {"anyOf": [{"type": "integer", "minimum": 0},
+                                     {"type": "string", "pattern": "^[0-9]{1,18}$"}]},
+            "sni": _TEXT, "endpoint": _TEXT}},
+    },
+}
+# The facts of an attestation predicate (or gate result) that the site, the report and the trends
+# read, with the types they read them as. Fields not named here are not read.
+FACTS_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "summary": {"type": "object", "properties": {"crypto_assets": _COUNT, "policy_status": _TEXT}},
+        "policy": {"type": "object", "properties": {
+            "status": _TEXT, "profile": _TEXT, "mode": _TEXT, "engine": _TEXT,
+            "findings": {"type": "array", "items": _FINDING}}},
+        "exposure": {"type": "object", "properties": {
+            "as_of": _TEXT, "assumptions": {"type": "object"},
+            "summary": {"type": "object", "properties": {
+                k: _COUNT for k in ("hndl_exposed", "signature_past_deadline", "flows", "flows_exposed")}},
+            "results": {"type": "array", "items": _RESULT}}},
+        "gaps": {"type": "array"},
+        "findings": {"type": "array", "items": _FINDING},
+    },
+}
+_FACTS = Draft202012Validator(FACTS_SCHEMA)
+
+
+def check_facts(facts: Any, origin: str, bundle: Path) -> Mapping[str, Any]:
+    """facts (a predicate or a gate result) if the site can read it; an InputError naming the bad value."""
+    if not isinstance(facts, dict):
+        raise InputError(f"{origin} inside the bundle is not a JSON object", path=bundle)
+    error = next(iter(sorted(_FACTS.iter_errors(facts), key=lambda e: [str(p) for p in e.absolute_path])), None)
+    if error is not None:
+        where = "/".join(str(p) for p in error.absolute_path) or "(top)"
+        raise InputError(f"{origin} inside the bundle: {where}: {error.message[:200]}", path=bundle)
+    return facts
 
 
 @dataclass(frozen=True)
@@ -70,29 +132,29 @@ def facts_from_predicate(predicate: Mapping[str, Any]) -> tuple[list[dict[str, A
     return results, findings
 
 
-def _read_member(zf: zipfile.ZipFile, name: str, bundle: Path) -> Any:
+def _read_json_member(bundle: Path, name: str) -> Any:
     try:
-        return json.loads(zf.read(name).decode("utf-8"))
-    except (ValueError, UnicodeDecodeError) as e:
-        raise InputError(f"{name} inside the bundle is not valid JSON: {e}", path=bundle) from e
+        return json.loads(read_member(bundle, name).decode("utf-8"))
+    except (ValueError, UnicodeDecodeError, RecursionError) as e:
+        raise InputError(f"{name} inside the bundle is not valid JSON: {str(e)[:200]}", path=bundle) from e
 
 
 def load_assessment(bundle: Path, entry: Mapping[str, Any]) -> Assessment:
-    """Read one (already verified) bundle's facts."""
+    """Read one (already verified) bundle's facts; InputError when they are not what the site reads."""
     notes: list[str] = []
     with zipfile.ZipFile(bundle) as zf:
         names = set(zf.namelist())
-        statement = _read_member(zf, ATTESTATION, bundle) if ATTESTATION in names else None
-        predicate = statement.get("predicate") if isinstance(statement, dict) else None
-        gate = None
-        if not isinstance(predicate, dict) and GATE_RESULT in names:
-            gate = _read_member(zf, GATE_RESULT, bundle)
-    if isinstance(predicate, dict):
+    statement = _read_json_member(bundle, ATTESTATION) if ATTESTATION in names else None
+    predicate = statement.get("predicate") if isinstance(statement, dict) else None
+    gate = None
+    if predicate is None and GATE_RESULT in names:
+        gate = check_facts(_read_json_member(bundle, GATE_RESULT), GATE_RESULT, bundle)
+    if statement is not None:
+        predicate = check_facts(predicate, f"{ATTESTATION}'s predicate", bundle)
         results, findings = facts_from_predicate(predicate)
     else:
-        predicate = None
         results = []
-        findings = list(gate.get("findings") or []) if isinstance(gate, dict) else []
+        findings = list(gate.get("findings") or []) if gate is not None else []
         notes.append("the bundle holds no attestation.json: exposure was not scored for this assessment")
         if gate is None:
             notes.append("the bundle holds no opa_result.json: the policy gate did not run")
@@ -104,16 +166,30 @@ def load_assessment(bundle: Path, entry: Mapping[str, Any]) -> Assessment:
     )
 
 
-def read_dist(dist: str | Path) -> tuple[list[Assessment], list[BundleStatus]]:
-    """Every bundle the manifest in dist lists: verified statuses, and the assessments that verified."""
-    intact, statuses = verify_dist(dist)
-    assessments = [load_assessment(path, entry) for path, entry in intact]
+def read_dist(dist: str | Path, public_key: Ed25519PublicKey | None = None
+              ) -> tuple[list[Assessment], list[BundleStatus]]:
+    """Every bundle the manifest in dist lists: statuses, and the assessments that verified and read."""
+    intact, statuses = verify_dist(dist, public_key)
+    assessments = []
+    for path, entry in intact:
+        try:
+            assessments.append(load_assessment(path, entry))
+        except InputError as e:
+            statuses = [with_problem(s, f"unreadable: {e.message}") if s.bundle == path.name else s
+                        for s in statuses]
     assessments.sort(key=lambda a: (a.created, a.id))
     return assessments, statuses
 
 
-def verify_dist(dist: str | Path) -> tuple[list[tuple[Path, Mapping[str, Any]]], list[BundleStatus]]:
-    """Verify every bundle the manifest lists: (the intact bundles with their entries, every status)."""
+def with_problem(status: BundleStatus, problem: str) -> BundleStatus:
+    return BundleStatus(status.id, status.bundle, status.sha256, status.size, status.created,
+                        (*status.problems, problem))
+
+
+def verify_dist(dist: str | Path, public_key: Ed25519PublicKey | None = None
+                ) -> tuple[list[tuple[Path, Mapping[str, Any]]], list[BundleStatus]]:
+    """Verify every bundle the manifest lists (with public_key, their signatures too): (the intact
+    bundles with their entries, every status)."""
     folder = Path(dist)
     manifest = folder / MANIFEST_NAME
     if not folder.is_dir():
@@ -125,11 +201,14 @@ def verify_dist(dist: str | Path) -> tuple[list[tuple[Path, Mapping[str, Any]]],
     for index, entry in enumerate(read_manifest(manifest)):
         name, ident = str(entry["bundle"]), str(entry["id"])
         if not SAFE_NAME.match(name) or not SAFE_NAME.match(ident) or not name.endswith(".zip"):
-            raise InputError(f"entry {index} names bundle {name[:80]!r} / id {ident[:80]!r}, which is not a "
-                             "bundle name Carnot writes", path=manifest)
+            # A name the site cannot use as a file name or link: listed (escaped), never opened.
+            statuses.append(BundleStatus(f"entry-{index}", f"entry-{index}", str(entry["sha256"]), 0, "",
+                                         (f"manifest entry {index} names bundle {name[:80]!r}, which is not a "
+                                          "bundle name Carnot writes",)))
+            continue
         path = folder / name
         if path.is_file():
-            problems = verify_bundle(path, manifest).problems
+            problems = verify_bundle(path, manifest, public_key=public_key).problems
         else:
             problems = ("the bundle file is missing from dist",)
         statuses.append(BundleStatus(ident, name, str(entry["sha256"]), int(entry.get("size", 0)),

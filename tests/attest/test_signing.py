@@ -12,14 +12,11 @@ from assess.attest import (
     ATTESTATION_DSSE,
     PAYLOAD_TYPE,
     attest_folder,
-    load_private_key,
-    load_public_key,
-    pae,
     read_folder_files,
-    sign_envelope,
     verify_attestation_files,
     verify_envelope,
 )
+from assess.signing import load_private_key, load_public_key, pae, sign_envelope
 from assess.errors import VerificationError
 
 
