@@ -393,8 +393,12 @@ def zip_problems(path: Path, zf: zipfile.ZipFile) -> tuple[list[str], list[zipfi
             continue
         total += info.file_size
         readable.append(info)
+    packed = sum(i.compress_size for i in readable)
     if total > MAX_BUNDLE_BYTES:
         return [*problems, f"the bundle inflates to {total} bytes, over the {MAX_BUNDLE_BYTES} limit"], []
+    if total > RATIO_FLOOR and total > MAX_RATIO * max(packed, 1):
+        return [*problems, f"the bundle inflates {total // max(packed, 1)} times as a whole, over the limit of "
+                           f"{MAX_RATIO}"], []
     problems += _layout_problems(path, zf, infos)
     return problems, readable
 
