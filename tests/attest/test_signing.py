@@ -16,8 +16,8 @@ from assess.attest import (
     verify_attestation_files,
     verify_envelope,
 )
-from assess.signing import load_private_key, load_public_key, pae, sign_envelope
 from assess.errors import VerificationError
+from assess.signing import load_private_key, load_public_key, pae, sign_envelope
 
 
 def test_pae_matches_the_dsse_specification_example():

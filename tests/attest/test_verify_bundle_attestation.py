@@ -10,8 +10,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from assess.attest import attest_folder
-from assess.signing import load_private_key
 from assess.bundle import bundle_folder
+from assess.signing import load_private_key
 
 
 def _attest(folder, key) -> None:
