@@ -7,11 +7,12 @@ file inside, and the digest of the previous entry, so history is a hash chain. B
 written to a temporary name and renamed, under a lock, so a crash or a concurrent run never leaves
 half a bundle or half a manifest.
 
-With a signing key, the bundle carries `bundle.dsse.json`: a DSSE envelope (Ed25519) over an
+Signed (by an `assess.signing.Signer`: an Ed25519 key, or Sigstore keyless in CI), the bundle
+carries `bundle.<kind>.json` (`bundle.dsse.json`, `bundle.sigstore.json`): a signature over an
 in-toto Statement whose subjects are every other file of the zip and whose predicate binds the
 bundle's id, name, creation time and the manifest entry before it; the manifest's head is signed
-too. A signed bundle cannot gain, lose or change a file, be renamed, or be replayed at another
-place in the history without the key.
+too (`head_<kind>`, over a statement naming the head digest). A signed bundle cannot gain, lose
+or change a file, be renamed, or be replayed at another place in the history without the key.
 
 `verify_bundle` recomputes all of it; it never trusts the bundle to describe itself. It accepts
 only the one canonical form `bundle_folder` writes (`zip_problems`): normalised relative names,
@@ -31,28 +32,28 @@ import stat
 import struct
 import tempfile
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-
 from assess.clock import build_time, iso
 from assess.errors import InputError, OutputError, VerificationError
 from assess.fsio import atomic_writer, canonical_json, pretty_json, read_json, write_atomic
-from assess.signing import INTOTO_PAYLOAD_TYPE, key_id, open_envelope, sign_envelope
+from assess.signing import Signer, Trust
 
 MANIFEST_NAME = "assessments_manifest.json"
 MANIFEST_FORMAT = "carnot-assessments-manifest/1"
 SUMS_NAME = "SHA256SUMS"
-SIGNATURE_NAME = "bundle.dsse.json"
-RESERVED_NAMES = frozenset({SUMS_NAME, SIGNATURE_NAME})
+SIGNATURE_KINDS = ("dsse", "sigstore")  # the Signer kinds, in the order their files follow SHA256SUMS
+SIGNATURE_NAMES = tuple(f"bundle.{kind}.json" for kind in SIGNATURE_KINDS)
+SIGNATURE_NAME = SIGNATURE_NAMES[0]
+RESERVED_NAMES = frozenset({SUMS_NAME, *SIGNATURE_NAMES})
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
 BUNDLE_PREDICATE_TYPE = "https://carnot.dev/bundle/v1"
-HEAD_PAYLOAD_TYPE = "application/vnd.carnot.manifest-head+json"
+HEAD_PREDICATE_TYPE = "https://carnot.dev/manifest-head/v1"
 _ZIP_EPOCH = datetime(1980, 1, 1, tzinfo=UTC)  # the earliest time a zip entry can carry
 _CHUNK = 1 << 20
 _FILE_MODE = 0o100644  # a regular file, rw-r--r--: every entry bundle_folder writes
@@ -99,7 +100,7 @@ class VerifyResult:
     bundle: str
     manifest: str
     problems: tuple[str, ...] = field(default_factory=tuple)
-    key: str | None = None  # the id of the public key the signatures were checked with, if one was given
+    trust: str | None = None  # whose signatures were checked (a key id, a Sigstore identity), if anyone's
     signature_ok: bool = False
     digests: dict[str, str] = field(default_factory=dict, compare=False)  # sha256 of every canonical entry
 
@@ -112,8 +113,8 @@ class VerifyResult:
             "bundle": self.bundle,
             "manifest": self.manifest,
             "status": "intact" if self.intact else "tampered",
-            "signature": "not checked" if self.key is None else "verified" if self.signature_ok else "failed",
-            "key": self.key,
+            "signature": "not checked" if self.trust is None else "verified" if self.signature_ok else "failed",
+            "trust": self.trust,
             "problems": list(self.problems),
         }
 
@@ -224,16 +225,24 @@ def read_manifest(path: Path) -> list[dict[str, Any]]:
     return list(read_manifest_document(path)["entries"])
 
 
-def _manifest_document(entries: list[dict[str, Any]], sign_key: Ed25519PrivateKey | None) -> dict[str, Any]:
+def _signature_name(kind: str) -> str:
+    return f"bundle.{kind}.json"
+
+
+def _manifest_document(entries: list[dict[str, Any]], signers: Sequence[Signer]) -> dict[str, Any]:
     head = entries[-1]["entry_digest"] if entries else None
     doc: dict[str, Any] = {"format": MANIFEST_FORMAT, "head": head, "entries": entries}
-    if sign_key is not None and head is not None:
-        doc["head_signature"] = sign_envelope(_head_payload(head, len(entries)), sign_key, HEAD_PAYLOAD_TYPE)
+    for signer in signers if head is not None else ():
+        doc[f"head_{signer.kind}"] = json.loads(signer.sign(head_statement(head, len(entries))))
     return doc
 
 
-def _head_payload(head: str, count: int) -> bytes:
-    return canonical_json({"format": MANIFEST_FORMAT, "head": head, "entries": count})
+def head_statement(head: str, count: int) -> bytes:
+    """The statement a signed manifest head carries: the head entry's digest, and how many entries."""
+    return pretty_json({"_type": STATEMENT_TYPE,
+                        "subject": [{"name": f"{MANIFEST_NAME}#head", "digest": {"sha256": head}}],
+                        "predicateType": HEAD_PREDICATE_TYPE,
+                        "predicate": {"format": MANIFEST_FORMAT, "entries": count}})
 
 
 def bundle_id_for(created: datetime, digests: dict[str, str]) -> str:
@@ -257,10 +266,10 @@ def bundle_statement(bundle_name: str, bundle_id: str, created: str, previous: s
     }
 
 
-def bundle_folder(folder: str | Path, dist: str | Path, *, sign_key: Ed25519PrivateKey | None = None) -> BundleEntry:
+def bundle_folder(folder: str | Path, dist: str | Path, *, signers: Sequence[Signer] = ()) -> BundleEntry:
     """Zip an assessment folder into dist and record it in the manifest; returns the new entry.
 
-    With sign_key the bundle holds bundle.dsse.json and the manifest's head is signed.
+    Each signer signs the bundle's statement (bundle.<kind>.json) and the manifest's head.
     """
     src, out = Path(folder), Path(dist)
     files = assessment_files(src)
@@ -280,11 +289,9 @@ def bundle_folder(folder: str | Path, dist: str | Path, *, sign_key: Ed25519Priv
                              "bundle the folder again after a change, or use another dist", path=manifest_path)
         earlier = entries[:existing] if existing is not None else entries
         previous = earlier[-1]["entry_digest"] if earlier else None
-        signature = None
-        if sign_key is not None:
-            subjects = {**digests, SUMS_NAME: hashlib.sha256(sums).hexdigest()}
-            statement = bundle_statement(bundle_name, bundle_id, iso(created), previous, subjects)
-            signature = pretty_json(sign_envelope(pretty_json(statement), sign_key))
+        subjects = {**digests, SUMS_NAME: hashlib.sha256(sums).hexdigest()}
+        statement = pretty_json(bundle_statement(bundle_name, bundle_id, iso(created), previous, subjects))
+        signatures = sorted((SIGNATURE_KINDS.index(s.kind), s.kind, s.sign(statement)) for s in signers)
         with atomic_writer(out / bundle_name) as fh:
             with zipfile.ZipFile(fh, "w") as zf:
                 for rel, path in files:
@@ -292,13 +299,13 @@ def bundle_folder(folder: str | Path, dist: str | Path, *, sign_key: Ed25519Priv
                         while chunk := src_fh.read(_CHUNK):
                             dst.write(chunk)
                 zf.writestr(_zip_info(SUMS_NAME, when), sums)
-                if signature is not None:
-                    zf.writestr(_zip_info(SIGNATURE_NAME, when), signature)
+                for _, kind, signature in signatures:
+                    zf.writestr(_zip_info(_signature_name(kind), when), signature)
         bundle_path = out / bundle_name
         bundle_sha = sha256_file(bundle_path)
         if existing is not None and entries[existing]["sha256"] == bundle_sha:
-            if sign_key is not None:  # the head may not have been signed by the run that made it
-                write_atomic(manifest_path, pretty_json(_manifest_document(entries, sign_key)))
+            if signers:  # the head may not have been signed by the run that made it
+                write_atomic(manifest_path, pretty_json(_manifest_document(entries, signers)))
             return _entry_from_dict(entries[existing])
         record: dict[str, Any] = {
             "id": bundle_id,
@@ -311,7 +318,7 @@ def bundle_folder(folder: str | Path, dist: str | Path, *, sign_key: Ed25519Priv
         }
         record["entry_digest"] = entry_digest(record)
         entries = [*earlier, record]
-        write_atomic(manifest_path, pretty_json(_manifest_document(entries, sign_key)))
+        write_atomic(manifest_path, pretty_json(_manifest_document(entries, signers)))
     return _entry_from_dict(record)
 
 
@@ -495,9 +502,9 @@ def extract_bundle(bundle: str | Path, out: str | Path, digests: dict[str, str])
 # --- verify ---------------------------------------------------------------------------------------
 
 def verify_bundle(bundle: str | Path, manifest: str | Path | None = None, *,
-                  public_key: Ed25519PublicKey | None = None) -> VerifyResult:
+                  trust: Trust | None = None) -> VerifyResult:
     """Check a bundle against its manifest entry, every file inside, and the manifest's chain; with
-    public_key, also the bundle's signed statement and the manifest's signed head.
+    trust, also the bundle's signed statement and the manifest's signed head.
 
     Raises InputError when there is nothing to verify against (a missing bundle or manifest, a
     manifest that does not list the bundle); returns the problems found otherwise.
@@ -525,12 +532,12 @@ def verify_bundle(bundle: str | Path, manifest: str | Path | None = None, *,
     digests, content = _zip_content(bundle_path, entry)
     problems += content
     signature: list[str] = []
-    if public_key is not None:
-        signature = signature_problems(bundle_path, entry, digests, public_key)
-        signature += head_signature_problems(document, public_key)
+    if trust is not None:
+        signature = signature_problems(bundle_path, entry, digests, trust)
+        signature += head_signature_problems(document, trust)
     return VerifyResult(bundle=str(bundle_path), manifest=str(manifest_path), problems=tuple(problems + signature),
-                        key=key_id(public_key) if public_key is not None else None,
-                        signature_ok=public_key is not None and not signature, digests=digests)
+                        trust=trust.description if trust is not None else None,
+                        signature_ok=trust is not None and not signature, digests=digests)
 
 
 def _zip_content(bundle_path: Path, entry: dict[str, Any]) -> tuple[dict[str, str], list[str]]:
@@ -544,7 +551,7 @@ def _zip_content(bundle_path: Path, entry: dict[str, Any]) -> tuple[dict[str, st
         return {}, [f"the bundle is not a readable zip any more: {e}"]
     problems += unreadable
     names = [i.filename for i in readable]
-    expected_order = sorted(recorded) + [n for n in (SUMS_NAME, SIGNATURE_NAME) if n in digests]
+    expected_order = sorted(recorded) + [n for n in (SUMS_NAME, *SIGNATURE_NAMES) if n in digests]
     inside = set(digests) - RESERVED_NAMES
     for name in sorted(inside - set(recorded)):
         problems.append(f"file added to the bundle: {name}")
@@ -572,34 +579,43 @@ def _parse_iso(text: str) -> datetime | None:
         return None
 
 
-def signature_problems(bundle_path: Path, entry: dict[str, Any], digests: dict[str, str],
-                       public_key: Ed25519PublicKey) -> list[str]:
-    """The bundle's signed statement against the key, its files and its manifest entry."""
-    if SIGNATURE_NAME not in digests:
-        return [f"the bundle is not signed (no {SIGNATURE_NAME})"]
+def _open_statement(document: bytes, trust: Trust, predicate_type: str, what: str) -> dict[str, Any]:
+    """The in-toto statement of predicate_type a trusted signature document signs; VerificationError otherwise."""
     try:
-        envelope = json.loads(read_member(bundle_path, SIGNATURE_NAME, 1 << 26))
-        statement = json.loads(open_envelope(envelope, public_key, INTOTO_PAYLOAD_TYPE))
-    except (InputError, VerificationError) as e:
-        return [f"{SIGNATURE_NAME}: {e.message}"]
-    except ValueError:
-        return [f"{SIGNATURE_NAME}: not JSON"]
+        statement = json.loads(trust.open(document))
+    except ValueError as e:
+        raise VerificationError(f"{what}: the signed payload is not JSON") from e
     if not isinstance(statement, dict) or statement.get("_type") != STATEMENT_TYPE or statement.get(
-            "predicateType") != BUNDLE_PREDICATE_TYPE or not isinstance(statement.get("predicate"), dict):
-        return [f"{SIGNATURE_NAME}: the signed payload is not a Carnot bundle statement"]
+            "predicateType") != predicate_type or not isinstance(statement.get("predicate"), dict):
+        raise VerificationError(f"{what}: the signed payload is not a {predicate_type} statement")
+    return statement
+
+
+def _signed_subjects(statement: dict[str, Any]) -> dict[str, Any]:
+    subjects = statement.get("subject")
+    return {str(s.get("name")): s["digest"].get("sha256") for s in (subjects if isinstance(subjects, list) else [])
+            if isinstance(s, dict) and isinstance(s.get("digest"), dict)}
+
+
+def signature_problems(bundle_path: Path, entry: dict[str, Any], digests: dict[str, str], trust: Trust) -> list[str]:
+    """The bundle's signed statement against the trusted signer, its files and its manifest entry."""
+    name = _signature_name(trust.kind)
+    if name not in digests:
+        return [f"the bundle is not signed for this verifier (no {name})"]
+    try:
+        statement = _open_statement(read_member(bundle_path, name, 1 << 26), trust, BUNDLE_PREDICATE_TYPE, name)
+    except (InputError, VerificationError) as e:
+        return [f"{name}: {e.message}" if not e.message.startswith(name) else e.message]
     problems: list[str] = []
-    signed: dict[str, Any] = {}
-    for subject in statement.get("subject") if isinstance(statement.get("subject"), list) else []:
-        if isinstance(subject, dict) and isinstance(subject.get("digest"), dict):
-            signed[str(subject.get("name"))] = subject["digest"].get("sha256")
-    present = {n: d for n, d in digests.items() if n != SIGNATURE_NAME}
-    for name in sorted(set(present) - set(signed)):
-        problems.append(f"file not covered by the signature: {name}")
-    for name in sorted(set(signed) - set(present)):
-        problems.append(f"signed file missing from the bundle: {name}")
-    for name in sorted(set(signed) & set(present)):
-        if signed[name] != present[name]:
-            problems.append(f"signed file changed: {name}")
+    signed = _signed_subjects(statement)
+    present = {n: d for n, d in digests.items() if n not in SIGNATURE_NAMES}
+    for missing in sorted(set(present) - set(signed)):
+        problems.append(f"file not covered by the signature: {missing}")
+    for gone in sorted(set(signed) - set(present)):
+        problems.append(f"signed file missing from the bundle: {gone}")
+    for both in sorted(set(signed) & set(present)):
+        if signed[both] != present[both]:
+            problems.append(f"signed file changed: {both}")
     predicate = statement["predicate"]
     for key, actual in (("id", entry["id"]), ("bundle", bundle_path.name), ("created", entry.get("created")),
                         ("previous", entry["previous"])):
@@ -609,18 +625,19 @@ def signature_problems(bundle_path: Path, entry: dict[str, Any], digests: dict[s
     return problems
 
 
-def head_signature_problems(document: dict[str, Any], public_key: Ed25519PublicKey) -> list[str]:
-    """The manifest's signed head: the key vouches for the whole chain up to it."""
-    envelope = document.get("head_signature")
-    if envelope is None:
-        return ["the manifest's head is not signed"]
+def head_signature_problems(document: dict[str, Any], trust: Trust) -> list[str]:
+    """The manifest's signed head: the trusted signer vouches for the whole chain up to it."""
+    field_name = f"head_{trust.kind}"
+    signed_head = document.get(field_name)
+    if signed_head is None:
+        return [f"the manifest's head is not signed for this verifier (no {field_name})"]
     try:
-        payload = json.loads(open_envelope(envelope, public_key, HEAD_PAYLOAD_TYPE))
+        statement = _open_statement(json.dumps(signed_head).encode("utf-8"), trust, HEAD_PREDICATE_TYPE,
+                                    f"manifest {field_name}")
     except VerificationError as e:
-        return [f"manifest head signature: {e.message}"]
-    except ValueError:
-        return ["manifest head signature: the payload is not JSON"]
+        return [e.message]
     entries = document["entries"]
-    if payload != json.loads(_head_payload(document.get("head") or "", len(entries))):
+    if _signed_subjects(statement) != {f"{MANIFEST_NAME}#head": document.get("head")} or statement["predicate"].get(
+            "entries") != len(entries):
         return ["the manifest's signed head is not its head (entries were added or removed after signing)"]
     return []

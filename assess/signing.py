@@ -1,8 +1,11 @@
-"""DSSE envelopes signed with Ed25519: the one signing mechanism of attestations, bundles and manifests.
+"""DSSE envelopes signed with Ed25519, and the Signer/Trust seam bundles are signed and verified through.
 
 A DSSE envelope (github.com/secure-systems-lab/dsse, protocol v1) carries a payload, its type,
 and signatures over PAE(type, payload), so a signature can never be replayed as another type of
 document. Keys are PEM files; the key id is the SHA-256 of the public key's SubjectPublicKeyInfo.
+
+Bundles and manifest heads are signed by a `Signer` and checked against a `Trust`: Ed25519 here
+(a consultant's offline key), Sigstore keyless in `assess.keyless` (a CI workflow's identity).
 """
 
 from __future__ import annotations
@@ -10,9 +13,11 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
@@ -89,3 +94,55 @@ def load_public_key(path: str | Path) -> Ed25519PublicKey:
     if not isinstance(key, Ed25519PublicKey):
         raise InputError(f"signatures are verified with an Ed25519 key, this is {type(key).__name__}", path=p)
     return key
+
+
+# --- signers and trust: how a bundle or a manifest head is signed, and whom a verifier trusts ------
+
+class Signer(Protocol):
+    """Signs an in-toto statement; `kind` names the signature file (`bundle.<kind>.json`) and the
+    manifest's head field (`head_<kind>`)."""
+
+    kind: str
+
+    def sign(self, statement: bytes) -> bytes:
+        """The signature document (JSON bytes) over the statement's exact bytes."""
+        ...
+
+
+class Trust(Protocol):
+    """What a verifier trusts: opens a signature document of its kind, giving the signed statement."""
+
+    kind: str
+    description: str
+
+    def open(self, document: bytes) -> bytes:
+        """The statement the document signs, if the trusted signer signed it; VerificationError otherwise."""
+        ...
+
+
+@dataclass(frozen=True)
+class Ed25519Signer:
+    """A consultant's offline key: a DSSE envelope (bundle.dsse.json)."""
+
+    key: Ed25519PrivateKey
+    kind: str = "dsse"
+
+    def sign(self, statement: bytes) -> bytes:
+        return (json.dumps(sign_envelope(statement, self.key), sort_keys=True, indent=2) + "\n").encode("utf-8")
+
+
+@dataclass(frozen=True)
+class Ed25519Trust:
+    public_key: Ed25519PublicKey
+    kind: str = "dsse"
+
+    @property
+    def description(self) -> str:
+        return f"Ed25519 key {key_id(self.public_key)}"
+
+    def open(self, document: bytes) -> bytes:
+        try:
+            envelope = json.loads(document)
+        except ValueError as e:
+            raise VerificationError("the signature is not JSON") from e
+        return open_envelope(envelope, self.public_key, INTOTO_PAYLOAD_TYPE)

@@ -40,7 +40,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markdown_it import MarkdownIt
 
@@ -49,6 +48,7 @@ from assess.bundle import MANIFEST_NAME, verify_bundle
 from assess.errors import InputError, OutputError, VerificationError
 from assess.fsio import read_json
 from assess.resources import policy_guide, resource
+from assess.signing import Trust
 from assess.viz import CHARTS, TRENDS, interactive
 from assess.viz.data import SEVERITIES, TrendPoint, chart_data, trends_data
 from assess.viz.history import (
@@ -331,13 +331,13 @@ class SiteResult:
                 "tampered": list(self.tampered), "pages": self.pages, "bytes": self.bytes}
 
 
-def build_site(dist: str | Path, out: str | Path, *, public_key: Ed25519PublicKey | None = None,
+def build_site(dist: str | Path, out: str | Path, *, trust: Trust | None = None,
                progress: Callable[[int], None] | None = None) -> SiteResult:
-    """Verify every bundle in dist (with public_key, their signatures too) and write the site to out
+    """Verify every bundle in dist (with trust, their signatures too) and write the site to out
     (replacing a site built here before). Bundles that fail, or verify but cannot be read, are listed
     with their reasons and not published."""
     dist_dir, out_dir = Path(dist), Path(out)
-    intact, statuses = verify_dist(dist_dir, public_key)
+    intact, statuses = verify_dist(dist_dir, trust)
     _check_replaceable(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))

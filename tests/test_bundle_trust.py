@@ -8,6 +8,7 @@ verify proves only that the bundle matches the manifest at hand (docs/SECURITY.m
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import os
@@ -17,32 +18,59 @@ import subprocess
 import sys
 import zipfile
 import zlib
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sigstore_instance import LocalSigstore
 
 from assess import bundle as bundle_mod
-from assess.bundle import MANIFEST_NAME, SIGNATURE_NAME, bundle_folder, bundle_id_for, entry_digest
-from assess.signing import load_private_key
+from assess.bundle import MANIFEST_NAME, bundle_folder, bundle_id_for, entry_digest
+from assess.signing import Ed25519Signer, Signer
 
 pytestmark = pytest.mark.filterwarnings("ignore:Duplicate name:UserWarning")  # the attacker's zips
 
 FORGED = b'{"forged": true}\n'
+RELEASE_IDENTITY = "https://github.com/example/carnot/.github/workflows/release.yml@refs/tags/v1.2.3"
 GENUINE_ATTESTATION = b'{"_type": "https://in-toto.io/Statement/v1", "predicate": {"verdict": "WARN"}}\n'
 
 
-@pytest.fixture
-def keys(tmp_path: Path) -> tuple[Path, Path]:
+@dataclass(frozen=True)
+class Kit:
+    """A way to sign bundles, and the `carnot verify` flags that trust it."""
+
+    kind: str
+    signer: Signer
+    verify: tuple[str, ...]
+
+
+def _ed25519(tmp_path: Path) -> Kit:
     key = Ed25519PrivateKey.generate()
-    private, public = tmp_path / "sign.key.pem", tmp_path / "sign.pub.pem"
-    private.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                          serialization.NoEncryption()))
+    public = tmp_path / "sign.pub.pem"
     public.write_bytes(key.public_key().public_bytes(serialization.Encoding.PEM,
                                                      serialization.PublicFormat.SubjectPublicKeyInfo))
-    return private, public
+    return Kit("ed25519", Ed25519Signer(key), ("--public-key", str(public)))
+
+
+def _sigstore(tmp_path: Path) -> Kit:
+    instance = LocalSigstore()
+    root = instance.trusted_root(tmp_path / "trusted_root.json")
+    return Kit("sigstore", instance.signer(RELEASE_IDENTITY),
+               ("--certificate-identity", RELEASE_IDENTITY, "--trusted-root", str(root)))
+
+
+@pytest.fixture(params=["ed25519", "sigstore"])
+def kit(request: pytest.FixtureRequest, tmp_path: Path) -> Kit:
+    """Each signature-bearing attack, against a consultant's key and against CI's keyless identity."""
+    return _ed25519(tmp_path) if request.param == "ed25519" else _sigstore(tmp_path)
+
+
+@pytest.fixture
+def ed25519(tmp_path: Path) -> Kit:
+    return _ed25519(tmp_path)
 
 
 def _assessment(folder: Path, verdict: str = "WARN") -> Path:
@@ -58,9 +86,9 @@ def _assessment(folder: Path, verdict: str = "WARN") -> Path:
     return folder
 
 
-def _signed_bundle(folder: Path, dist: Path, private: Path, epoch: int, monkeypatch: pytest.MonkeyPatch) -> Path:
+def _signed_bundle(folder: Path, dist: Path, kit: Kit, epoch: int, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("SOURCE_DATE_EPOCH", str(epoch))
-    return dist / bundle_folder(folder, dist, sign_key=load_private_key(private)).bundle
+    return dist / bundle_folder(folder, dist, signers=[kit.signer]).bundle
 
 
 def _members(bundle: Path) -> list[tuple[str, bytes]]:
@@ -103,11 +131,11 @@ def _forge(dist: Path, bundle: Path, members: list[tuple[str, bytes]] | None = N
     index = len(entries) if append else next(i for i, e in enumerate(entries) if e["bundle"] == bundle.name)
     entry = dict(entries[-1] if append else entries[index])
     if members is not None:
-        files = {n: hashlib.sha256(d).hexdigest() for n, d in members if n not in ("SHA256SUMS", SIGNATURE_NAME)}
+        files = {n: hashlib.sha256(d).hexdigest() for n, d in members if n not in bundle_mod.RESERVED_NAMES}
         sums = "".join(f"{files[n]}  {n}\n" for n in sorted(files)).encode()
         members = [(n, sums if n == "SHA256SUMS" else d) for n, d in members]
         _write_zip(bundle, members, mode=mode)
-    files = {n: d for n, d in _stream_digests(bundle).items() if n not in ("SHA256SUMS", SIGNATURE_NAME)}
+    files = {n: d for n, d in _stream_digests(bundle).items() if n not in bundle_mod.RESERVED_NAMES}
     entry["created"] = created or entry["created"]
     when = datetime.strptime(entry["created"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
     entry["id"] = bundle_id_for(when, files)
@@ -128,82 +156,82 @@ def _forge(dist: Path, bundle: Path, members: list[tuple[str, bytes]] | None = N
     return forged
 
 
-def test_a_signed_bundle_verifies_with_its_key_and_covers_every_file(tmp_path, keys, monkeypatch, carnot):
-    bundle = _signed_bundle(_assessment(tmp_path / "a"), tmp_path / "dist", keys[0], 1_780_000_000, monkeypatch)
-    done = carnot("verify", str(bundle), "--public-key", str(keys[1]), "--json")
+def test_a_signed_bundle_verifies_with_its_key_and_covers_every_file(tmp_path, kit, monkeypatch, carnot):
+    bundle = _signed_bundle(_assessment(tmp_path / "a"), tmp_path / "dist", kit, 1_780_000_000, monkeypatch)
+    done = carnot("verify", str(bundle), *kit.verify, "--json")
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
-    assert report["signature"] == "verified" and report["key"]
+    assert report["signature"] == "verified"
+    expected = "Ed25519 key " if kit.kind == "ed25519" else f"Sigstore identity {RELEASE_IDENTITY}"
+    assert report["trust"].startswith(expected)
     with zipfile.ZipFile(bundle) as zf:
-        envelope = json.loads(zf.read(SIGNATURE_NAME))
-    import base64
-
+        document = json.loads(zf.read(f"bundle.{kit.signer.kind}.json"))
+    envelope = document if kit.kind == "ed25519" else document["dsseEnvelope"]
     statement = json.loads(base64.b64decode(envelope["payload"]))
     subjects = {s["name"] for s in statement["subject"]}
-    assert subjects == {n for n, _ in _members(bundle)} - {SIGNATURE_NAME}
+    assert subjects == {n for n, _ in _members(bundle)} - {f"bundle.{kit.signer.kind}.json"}
     assert {"report.pdf", "attestation.md", "hndl_sankey.html", "hndl_sankey.png", "viz_data.json"} <= subjects
     assert statement["predicate"] == {"id": bundle.stem.removeprefix("assessment-"), "bundle": bundle.name,
                                       "created": "2026-05-28T20:26:40Z", "previous": None}
 
 
-def test_a_forged_report_and_a_softened_verdict_fail_verify_and_are_not_published(tmp_path, keys, monkeypatch,
+def test_a_forged_report_and_a_softened_verdict_fail_verify_and_are_not_published(tmp_path, kit, monkeypatch,
                                                                                   carnot):
     dist = tmp_path / "dist"
-    bundle = _signed_bundle(_assessment(tmp_path / "a"), dist, keys[0], 1_780_000_000, monkeypatch)
+    bundle = _signed_bundle(_assessment(tmp_path / "a"), dist, kit, 1_780_000_000, monkeypatch)
     members = [(n, b"%PDF-1.7\n% a forged report\n" if n == "report.pdf"
                 else d.replace(b"**WARN**", b"**PASS**") if n == "attestation.md" else d) for n, d in _members(bundle)]
     bundle = _forge(dist, bundle, members)
 
     assert carnot("verify", str(bundle)).returncode == 0  # what no key can tell: the manifest agrees
-    done = carnot("verify", str(bundle), "--public-key", str(keys[1]))
+    done = carnot("verify", str(bundle), *kit.verify)
     assert done.returncode == 1
     assert "signed file changed: report.pdf" in done.stderr
     assert "signed file changed: attestation.md" in done.stderr
     assert "signed id" in done.stderr  # its new name follows its new contents
     assert "manifest's signed head is not its head" in done.stderr
 
-    site = carnot("site", "build", "--dist", str(dist), "--out", str(tmp_path / "site"), "--public-key",
-                  str(keys[1]), "--json")
+    site = carnot("site", "build", "--dist", str(dist), "--out", str(tmp_path / "site"), *kit.verify, "--json")
     assert site.returncode == 0, site.stderr
     assert json.loads(site.stdout)["tampered"] == [bundle.name]
     assert not (tmp_path / "site" / "dist" / bundle.name).exists()
 
 
-def test_files_added_to_a_signed_bundle_are_not_covered_by_its_signature(tmp_path, keys, monkeypatch, carnot):
+def test_files_added_to_a_signed_bundle_are_not_covered_by_its_signature(tmp_path, kit, monkeypatch, carnot):
     dist = tmp_path / "dist"
-    bundle = _signed_bundle(_assessment(tmp_path / "a"), dist, keys[0], 1_780_000_000, monkeypatch)
+    bundle = _signed_bundle(_assessment(tmp_path / "a"), dist, kit, 1_780_000_000, monkeypatch)
     members = _members(bundle)
     bundle = _forge(dist, bundle, sorted([*members[:-2], ("zz-extra.html", b"<script>alert(1)</script>")])
                     + members[-2:])
-    done = carnot("verify", str(bundle), "--public-key", str(keys[1]))
+    done = carnot("verify", str(bundle), *kit.verify)
     assert done.returncode == 1 and "file not covered by the signature: zz-extra.html" in done.stderr
 
 
-def test_an_old_signed_bundle_renamed_to_a_later_id_is_a_replay_and_fails(tmp_path, keys, monkeypatch, carnot):
+def test_an_old_signed_bundle_renamed_to_a_later_id_is_a_replay_and_fails(tmp_path, kit, monkeypatch, carnot):
     dist = tmp_path / "dist"
-    old = _signed_bundle(_assessment(tmp_path / "a", "FAIL"), dist, keys[0], 1_770_000_000, monkeypatch)
-    _signed_bundle(_assessment(tmp_path / "b", "WARN"), dist, keys[0], 1_780_000_000, monkeypatch)
+    old = _signed_bundle(_assessment(tmp_path / "a", "FAIL"), dist, kit, 1_770_000_000, monkeypatch)
+    _signed_bundle(_assessment(tmp_path / "b", "WARN"), dist, kit, 1_780_000_000, monkeypatch)
     replayed = _forge(dist, old, created="2027-01-01T00:00:00Z", append=True)
     assert replayed != old and old.exists()
 
     assert carnot("verify", str(replayed)).returncode == 0  # consistent, as far as anyone without the key can say
-    done = carnot("verify", str(replayed), "--public-key", str(keys[1]))
+    done = carnot("verify", str(replayed), *kit.verify)
     assert done.returncode == 1
     for bound in ("signed id", "signed bundle", "signed created", "signed previous"):
         assert bound in done.stderr, bound
     assert "manifest's signed head is not its head" in done.stderr
 
 
-def test_a_recomputed_chain_without_the_key_fails_the_signed_head(tmp_path, keys, monkeypatch, carnot):
+def test_a_recomputed_chain_without_the_key_fails_the_signed_head(tmp_path, kit, monkeypatch, carnot):
     dist = tmp_path / "dist"
-    first = _signed_bundle(_assessment(tmp_path / "a"), dist, keys[0], 1_770_000_000, monkeypatch)
-    _signed_bundle(_assessment(tmp_path / "b"), dist, keys[0], 1_780_000_000, monkeypatch)
+    first = _signed_bundle(_assessment(tmp_path / "a"), dist, kit, 1_770_000_000, monkeypatch)
+    _signed_bundle(_assessment(tmp_path / "b"), dist, kit, 1_780_000_000, monkeypatch)
     manifest = json.loads((dist / MANIFEST_NAME).read_text())
     manifest["entries"] = manifest["entries"][:1]  # the later assessment is made to disappear
     manifest["head"] = manifest["entries"][0]["entry_digest"]
     (dist / MANIFEST_NAME).write_text(json.dumps(manifest))
     assert carnot("verify", str(first)).returncode == 0
-    done = carnot("verify", str(first), "--public-key", str(keys[1]))
+    done = carnot("verify", str(first), *kit.verify)
     assert done.returncode == 1 and "manifest's signed head is not its head" in done.stderr
 
 
@@ -222,19 +250,19 @@ ALIASES = {
 }
 
 
-def _aliased_bundle(tmp_path: Path, keys: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch,
+def _aliased_bundle(tmp_path: Path, kit: Kit, monkeypatch: pytest.MonkeyPatch,
                     form: str) -> tuple[Path, Path]:
     dist = tmp_path / "dist"
-    bundle = _signed_bundle(_assessment(tmp_path / "a"), dist, keys[0], 1_780_000_000, monkeypatch)
+    bundle = _signed_bundle(_assessment(tmp_path / "a"), dist, kit, 1_780_000_000, monkeypatch)
     name, mode = ALIASES[form]
     data = b"/etc/passwd" if form == "symlink" else b"" if form == "folder" else FORGED
     return dist, _forge(dist, bundle, [*_members(bundle), (name, data)], mode={name: mode} if mode else None)
 
 
 @pytest.mark.parametrize("form", sorted(ALIASES))
-def test_every_alias_form_is_refused_by_verify_and_extract_naming_the_entry(form, tmp_path, keys, monkeypatch,
+def test_every_alias_form_is_refused_by_verify_and_extract_naming_the_entry(form, tmp_path, ed25519, monkeypatch,
                                                                            carnot):
-    _, bundle = _aliased_bundle(tmp_path, keys, monkeypatch, form)
+    _, bundle = _aliased_bundle(tmp_path, ed25519, monkeypatch, form)
     done = carnot("verify", str(bundle))  # no key needed: carnot bundle never writes such an entry
     assert done.returncode == 1, done.stderr
     shown = json.dumps(ALIASES[form][0])[1:-1]
@@ -260,12 +288,12 @@ OVERWRITES.append(("dot-dot-inside", "jar xf"))
 
 @pytest.mark.parametrize(("form", "extractor"), OVERWRITES)
 def test_the_aliases_a_common_extractor_writes_over_the_genuine_file_are_the_ones_verify_refuses(
-        form, extractor, tmp_path, keys, monkeypatch, carnot):
+        form, extractor, tmp_path, ed25519, monkeypatch, carnot):
     """Why verify must refuse them: these extractors write the forged bytes over attestation.json."""
     if shutil.which(EXTRACTORS[extractor](Path("z"), Path("o"))[0]) is None or (
             extractor == "jar xf" and shutil.which("jar") is None):
         pytest.fail(f"{extractor} is not installed (tools/provision.sh and the JDK provide it)")
-    _, bundle = _aliased_bundle(tmp_path, keys, monkeypatch, form)
+    _, bundle = _aliased_bundle(tmp_path, ed25519, monkeypatch, form)
     out = tmp_path / "out"
     out.mkdir()
     subprocess.run(EXTRACTORS[extractor](bundle, out), capture_output=True, timeout=60, check=False)
@@ -273,10 +301,10 @@ def test_the_aliases_a_common_extractor_writes_over_the_genuine_file_are_the_one
     assert carnot("verify", str(bundle)).returncode == 1
 
 
-def test_carnot_extract_writes_exactly_the_verified_files(tmp_path, keys, monkeypatch, carnot):
-    bundle = _signed_bundle(_assessment(tmp_path / "a"), tmp_path / "dist", keys[0], 1_780_000_000, monkeypatch)
+def test_carnot_extract_writes_exactly_the_verified_files(tmp_path, kit, monkeypatch, carnot):
+    bundle = _signed_bundle(_assessment(tmp_path / "a"), tmp_path / "dist", kit, 1_780_000_000, monkeypatch)
     out = tmp_path / "x" / "extracted"
-    done = carnot("extract", str(bundle), "--out", str(out), "--public-key", str(keys[1]))
+    done = carnot("extract", str(bundle), "--out", str(out), *kit.verify)
     assert done.returncode == 0, done.stderr
     written = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
     assert written == sorted(n for n, _ in _members(bundle))
@@ -327,14 +355,14 @@ def _peak_rss_mib(argv: list[str]) -> tuple[int, float, str]:
 
 
 @pytest.mark.slow
-def test_a_one_megabyte_bundle_that_inflates_to_a_gigabyte_is_refused_from_its_headers(tmp_path, keys, monkeypatch):
+def test_a_one_megabyte_bundle_that_inflates_to_a_gigabyte_is_refused_from_its_headers(tmp_path, ed25519, monkeypatch):
     dist = tmp_path / "dist"
-    bundle = _signed_bundle(_assessment(tmp_path / "a"), dist, keys[0], 1_780_000_000, monkeypatch)
+    bundle = _signed_bundle(_assessment(tmp_path / "a"), dist, ed25519, 1_780_000_000, monkeypatch)
     _bomb(bundle, "runtime.jsonl", 1 << 30)
     bundle = _forge(dist, bundle)
     assert bundle.stat().st_size < 2 << 20
     carnot = [sys.executable, "-m", "assess"]
-    code, rss, err = _peak_rss_mib([*carnot, "verify", str(bundle), "--public-key", str(keys[1])])
+    code, rss, err = _peak_rss_mib([*carnot, "verify", str(bundle), *ed25519.verify])
     assert code == 1 and "inflates 1" in err and "times, over the limit of 100" in err, err
     assert rss < 300, f"verify held {rss:.0f} MiB"
     code, rss, err = _peak_rss_mib([*carnot, "site", "build", "--dist", str(dist), "--out", str(tmp_path / "s")])
@@ -344,9 +372,9 @@ def test_a_one_megabyte_bundle_that_inflates_to_a_gigabyte_is_refused_from_its_h
     assert "over the limit of 100" in downloads
 
 
-def test_many_small_zero_files_are_a_bomb_as_a_whole(tmp_path, keys, monkeypatch, carnot):
+def test_many_small_zero_files_are_a_bomb_as_a_whole(tmp_path, ed25519, monkeypatch, carnot):
     dist = tmp_path / "dist"
-    bundle = _signed_bundle(_assessment(tmp_path / "a"), dist, keys[0], 1_780_000_000, monkeypatch)
+    bundle = _signed_bundle(_assessment(tmp_path / "a"), dist, ed25519, 1_780_000_000, monkeypatch)
     for i in range(3):
         _bomb(bundle, f"part-{i}.bin", 8 << 20)  # each under the per-file floor; together 24 MiB from ~25 KiB
     bundle = _forge(dist, bundle)
@@ -354,9 +382,9 @@ def test_many_small_zero_files_are_a_bomb_as_a_whole(tmp_path, keys, monkeypatch
     assert done.returncode == 1 and "as a whole, over the limit of 100" in done.stderr
 
 
-def test_entries_that_overlap_or_hide_bytes_are_refused(tmp_path, keys, monkeypatch, carnot):
+def test_entries_that_overlap_or_hide_bytes_are_refused(tmp_path, ed25519, monkeypatch, carnot):
     dist = tmp_path / "dist"
-    bundle = _signed_bundle(_assessment(tmp_path / "a"), dist, keys[0], 1_780_000_000, monkeypatch)
+    bundle = _signed_bundle(_assessment(tmp_path / "a"), dist, ed25519, 1_780_000_000, monkeypatch)
     raw = bytearray(bundle.read_bytes())
     with zipfile.ZipFile(bundle) as zf:
         second = zf.infolist()[1]
@@ -372,8 +400,8 @@ def test_entries_that_overlap_or_hide_bytes_are_refused(tmp_path, keys, monkeypa
                                      or "cannot be read" in done.stderr), done.stderr
 
 
-def test_a_key_or_manifest_that_is_a_device_is_refused_at_once(tmp_path, keys, monkeypatch, carnot):
-    bundle = _signed_bundle(_assessment(tmp_path / "a"), tmp_path / "dist", keys[0], 1_780_000_000, monkeypatch)
+def test_a_key_or_manifest_that_is_a_device_is_refused_at_once(tmp_path, ed25519, monkeypatch, carnot):
+    bundle = _signed_bundle(_assessment(tmp_path / "a"), tmp_path / "dist", ed25519, 1_780_000_000, monkeypatch)
     for flag in ("--public-key", "--manifest"):
         done = carnot("verify", str(bundle), flag, "/dev/zero", timeout=30)
         assert done.returncode == 2, done.stderr
@@ -404,7 +432,7 @@ def _predicate() -> dict:
     }
 
 
-def test_a_verifying_bundle_with_malformed_fields_is_listed_and_the_others_are_published(tmp_path, keys,
+def test_a_verifying_bundle_with_malformed_fields_is_listed_and_the_others_are_published(tmp_path, kit,
                                                                                         monkeypatch, carnot):
     dist = tmp_path / "dist"
     good = []
@@ -415,14 +443,13 @@ def test_a_verifying_bundle_with_malformed_fields_is_listed_and_the_others_are_p
         spoil(predicate)
         (folder / "attestation.json").write_text(json.dumps({"_type": "https://in-toto.io/Statement/v1",
                                                              "predicate": predicate}))
-        _signed_bundle(folder, dist, keys[0], 1_770_000_000 + i * 86_400, monkeypatch)
+        _signed_bundle(folder, dist, kit, 1_770_000_000 + i * 86_400, monkeypatch)
         ok = tmp_path / f"good-{i}"
         ok.mkdir()
         (ok / "attestation.json").write_text(json.dumps({"_type": "https://in-toto.io/Statement/v1",
                                                          "predicate": _predicate()}))
-        good.append(_signed_bundle(ok, dist, keys[0], 1_770_000_000 + i * 86_400 + 3600, monkeypatch))
-    done = carnot("site", "build", "--dist", str(dist), "--out", str(tmp_path / "site"), "--public-key",
-                  str(keys[1]), "--json")
+        good.append(_signed_bundle(ok, dist, kit, 1_770_000_000 + i * 86_400 + 3600, monkeypatch))
+    done = carnot("site", "build", "--dist", str(dist), "--out", str(tmp_path / "site"), *kit.verify, "--json")
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     assert report["assessments"] == len(good) and len(report["tampered"]) == len(MALFORMED)

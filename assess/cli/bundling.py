@@ -1,5 +1,5 @@
-"""`carnot bundle DIR --dist DIR [--sign-key FILE]`, `carnot verify BUNDLE [--manifest FILE] [--public-key FILE]`
-and `carnot extract BUNDLE --out DIR [--manifest FILE] [--public-key FILE]`."""
+"""`carnot bundle DIR --dist DIR [--sign-key FILE] [--sign-keyless]`, `carnot verify BUNDLE [--manifest FILE]
+[--public-key FILE | --certificate-identity ID ...]` and `carnot extract BUNDLE --out DIR [...the same]`."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ import sys
 from assess.attest import bundle_attestation_problems
 from assess.bundle import VerifyResult, bundle_folder, extract_bundle, verify_bundle
 from assess.cli.output import emit_json, emit_table, stderr
+from assess.cli.trust import add_signing, add_trust, signers, trust
 from assess.errors import VerificationError
-from assess.signing import load_private_key, load_public_key
+from assess.signing import Ed25519Trust
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -21,9 +22,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                        description=run_bundle.__doc__)
     p.add_argument("folder", metavar="DIR", help="the assessment folder")
     p.add_argument("--dist", required=True, metavar="DIR", help="where bundles and the manifest live")
-    p.add_argument("--sign-key", metavar="FILE",
-                   help="Ed25519 private key (PEM): sign every file of the bundle, its place in the history "
-                        "and the manifest's head")
+    add_signing(p)
     add_common(p, json_report=True)
     p.set_defaults(handler=run_bundle)
 
@@ -35,35 +34,35 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         if name == "extract":
             v.add_argument("--out", required=True, metavar="DIR", help="a new or empty folder to unpack into")
         v.add_argument("--manifest", metavar="FILE", help="the manifest (default: the one beside the bundle)")
-        v.add_argument("--public-key", metavar="FILE",
-                       help="also verify the signatures (bundle.dsse.json, the manifest's head, "
-                            "attestation.dsse.json) with this Ed25519 public key (PEM)")
+        add_trust(v)
         add_common(v, json_report=True)
         v.set_defaults(handler=handler)
 
 
 def run_bundle(args: argparse.Namespace) -> int:
     """Make a reproducible zip of an assessment folder and append it to the hash-chained manifest;
-    with --sign-key, sign it (every file, its id, time and place in the chain) and the manifest's head."""
-    key = load_private_key(args.sign_key) if args.sign_key else None
-    entry = bundle_folder(args.folder, args.dist, sign_key=key)
+    with --sign-key or --sign-keyless, sign it (every file, its id, time and place in the chain) and
+    the manifest's head."""
+    chosen = signers(args)
+    entry = bundle_folder(args.folder, args.dist, signers=chosen)
+    signed = ", ".join(s.kind for s in chosen) or "no"
     if args.json:
-        emit_json({**entry.as_dict(), "signed": key is not None})
+        emit_json({**entry.as_dict(), "signed": [s.kind for s in chosen]})
     else:
         emit_table(
             f"bundled {args.folder}",
             [("bundle", f"{args.dist}/{entry.bundle}"), ("sha256", entry.sha256), ("files", str(len(entry.files))),
              ("previous entry", entry.previous or "none (first in the chain)"),
-             ("signed", "yes" if key is not None else "no")],
+             ("signed", signed)],
         )
     return 0
 
 
 def _verify(args: argparse.Namespace) -> VerifyResult:
-    key = load_public_key(args.public_key) if args.public_key else None
-    result = verify_bundle(args.bundle, args.manifest, public_key=key)
-    if key is not None and result.digests:
-        extra = bundle_attestation_problems(args.bundle, result.digests, key)
+    trusted = trust(args)
+    result = verify_bundle(args.bundle, args.manifest, trust=trusted)
+    if isinstance(trusted, Ed25519Trust) and result.digests:  # the attest stage signs with a key only
+        extra = bundle_attestation_problems(args.bundle, result.digests, trusted.public_key)
         result = dataclasses.replace(result, problems=result.problems + tuple(extra),
                                      signature_ok=result.signature_ok and not extra)
     return result
@@ -83,8 +82,9 @@ def run_verify(args: argparse.Namespace) -> int:
         emit_json(result.as_dict())
     elif result.intact:
         rows = [("manifest", result.manifest)]
-        rows.append(("signature", f"verified (key {result.key[:16]}…)" if result.key else
-                     "not checked (no --public-key: this proves the bundle matches the manifest, not who made it)"))
+        rows.append(("signature", f"verified: {result.trust}" if result.trust else
+                     "not checked (no --public-key or --certificate-identity: this proves the bundle matches "
+                     "the manifest, not who made it)"))
         emit_table(f"{args.bundle}: intact", rows)
     else:
         _report_tampered(args, result)

@@ -1,10 +1,11 @@
-"""`carnot site build --dist DIR --out DIR [--public-key FILE]`."""
+"""`carnot site build --dist DIR --out DIR [--public-key FILE | --certificate-identity ID ...]`."""
 
 from __future__ import annotations
 
 import argparse
 
 from assess.cli.output import emit_json, emit_table, progress
+from assess.cli.trust import add_trust, trust
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -18,8 +19,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                        "assessments_manifest.json")
     build.add_argument("--out", required=True, metavar="DIR", help="the site folder (replaced if Carnot built "
                        "it before; refused if it holds anything else)")
-    build.add_argument("--public-key", metavar="FILE", help="publish only bundles signed by this Ed25519 key (PEM), "
-                       "with a signed manifest head; the others are listed as failing")
+    add_trust(build)  # with a verifier, only bundles it trusts are published; the others are listed as failing
     add_common(build, json_report=True)
     build.set_defaults(handler=run)
 
@@ -28,12 +28,10 @@ def run(args: argparse.Namespace) -> int:
     """Verify every bundle in dist/ and write a static site from them: landing page, latest
     assessment, one page per assessment, history with trends, downloads with SHA256s. It works
     from file:// and GitHub Pages and loads nothing from the internet."""
-    from assess.signing import load_public_key
     from assess.sitegen import build_site
 
-    key = load_public_key(args.public_key) if args.public_key else None
     with progress("rendering assessments") as advance:
-        result = build_site(args.dist, args.out, public_key=key, progress=advance)
+        result = build_site(args.dist, args.out, trust=trust(args), progress=advance)
     report = result.report()
     if args.json:
         emit_json(report)

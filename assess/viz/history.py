@@ -22,11 +22,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from jsonschema import Draft202012Validator
 
 from assess.bundle import MANIFEST_NAME, read_manifest, read_member, verify_bundle
 from assess.errors import InputError
+from assess.signing import Trust
 from assess.viz.data import TrendPoint, chart_data, trend_point
 
 ATTESTATION = "attestation.json"
@@ -166,10 +166,10 @@ def load_assessment(bundle: Path, entry: Mapping[str, Any]) -> Assessment:
     )
 
 
-def read_dist(dist: str | Path, public_key: Ed25519PublicKey | None = None
+def read_dist(dist: str | Path, trust: Trust | None = None
               ) -> tuple[list[Assessment], list[BundleStatus]]:
     """Every bundle the manifest in dist lists: statuses, and the assessments that verified and read."""
-    intact, statuses = verify_dist(dist, public_key)
+    intact, statuses = verify_dist(dist, trust)
     assessments = []
     for path, entry in intact:
         try:
@@ -186,9 +186,9 @@ def with_problem(status: BundleStatus, problem: str) -> BundleStatus:
                         (*status.problems, problem))
 
 
-def verify_dist(dist: str | Path, public_key: Ed25519PublicKey | None = None
+def verify_dist(dist: str | Path, trust: Trust | None = None
                 ) -> tuple[list[tuple[Path, Mapping[str, Any]]], list[BundleStatus]]:
-    """Verify every bundle the manifest lists (with public_key, their signatures too): (the intact
+    """Verify every bundle the manifest lists (with trust, their signatures too): (the intact
     bundles with their entries, every status)."""
     folder = Path(dist)
     manifest = folder / MANIFEST_NAME
@@ -208,7 +208,7 @@ def verify_dist(dist: str | Path, public_key: Ed25519PublicKey | None = None
             continue
         path = folder / name
         if path.is_file():
-            problems = verify_bundle(path, manifest, public_key=public_key).problems
+            problems = verify_bundle(path, manifest, trust=trust).problems
         else:
             problems = ("the bundle file is missing from dist",)
         statuses.append(BundleStatus(ident, name, str(entry["sha256"]), int(entry.get("size", 0)),

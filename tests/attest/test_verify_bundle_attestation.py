@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from assess.attest import attest_folder
 from assess.bundle import bundle_folder
-from assess.signing import load_private_key
+from assess.signing import Ed25519Signer, load_private_key
 
 
 def _attest(folder, key) -> None:
@@ -19,7 +19,7 @@ def _attest(folder, key) -> None:
 
 
 def _bundle(folder, dist, key=None):
-    return dist / bundle_folder(folder, dist, sign_key=load_private_key(key) if key else None).bundle
+    return dist / bundle_folder(folder, dist, signers=[Ed25519Signer(load_private_key(key))] if key else ()).bundle
 
 
 def test_signed_bundle_verifies_with_the_public_key(assessment, signing_key, tmp_path, carnot):
