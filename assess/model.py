@@ -39,6 +39,8 @@ class Prop(StrEnum):
     SHELF_LIFE_YEARS = "carnot:shelf_life_years"
     SHELF_LIFE_DEFAULTED = "carnot:shelf_life_defaulted"
     TAG_PREFIX = "carnot:tag:"
+    # sightings beyond the source's limit of evidence occurrences per asset: counted, not listed
+    EVIDENCE_OMITTED = "carnot:evidence_omitted"
     # normalised algorithm facts, duplicated from the CycloneDX fields for simple policies
     ALGORITHM = "carnot:algorithm"
     KEY_BITS = "carnot:key_bits"

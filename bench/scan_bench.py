@@ -5,6 +5,11 @@ The tree mixes what a real repository or unpacked image holds: source files in f
 files, and a vendored `node_modules` the walker must skip. The real CLI scans it in a child
 process, whose peak RSS is read from the kernel. A second, 5x smaller tree is scanned in the same
 run: the ratio of the two peaks shows whether memory grows with the number of files.
+
+Hostile inputs follow, each at two sizes: a C file of nothing but `MD5(x);` lines (a match per
+line), the same calls on one single line (a minified file), and `RSA_generate_key_ex(` repeated
+without a comma (a regex that could backtrack to the end of the file from every call). The ratios
+of time and of peak memory between the two sizes show whether the scan stays linear.
 """
 
 from __future__ import annotations
@@ -24,6 +29,13 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 FILES = 50_000
 SMALL_FILES = 10_000
 FILES_PER_DIR = 100
+MIB = 1024 * 1024
+# name -> (the repeated text, the smaller size, the larger size); all under the 16 MiB file limit.
+HOSTILE: dict[str, tuple[str, int, int]] = {
+    "md5_lines": ("MD5(x);\n", 2 * MIB, 8 * MIB),
+    "md5_one_line": ("MD5(x);", 7 * MIB, 14 * MIB),
+    "rsa_keygen_no_comma": ("RSA_generate_key_ex(", 4 * MIB, 14 * MIB),
+}
 
 _FILLER = "// filler line\n" * 40
 _SOURCES = {
@@ -111,6 +123,27 @@ print(json.dumps({
 """
 
 
+def hostile(tmp: Path) -> dict[str, Any]:
+    """Scan seconds and peak RSS of each hostile input at its two sizes, and their ratios."""
+    figures: dict[str, Any] = {}
+    for name, (unit, small, large) in HOSTILE.items():
+        scanned = []
+        for size in (small, large):
+            source = Path(tmp, f"{name}.c")
+            source.write_text(unit * (size // len(unit)))
+            scanned.append(_scan(source, Path(tmp, f"{name}.cdx.json")))
+        for size, result in zip((small, large), scanned, strict=True):
+            figures[f"hostile_{name}_{size // MIB}mib_scan_seconds"] = round(result["scan_seconds"], 2)
+            figures[f"hostile_{name}_{size // MIB}mib_peak_rss_after_scan_mib"] = round(
+                result["rss_after_scan_kib"] / 1024, 1)
+        figures[f"hostile_{name}_size_ratio"] = round(large / small, 2)
+        figures[f"hostile_{name}_scan_seconds_ratio"] = round(
+            scanned[1]["scan_seconds"] / scanned[0]["scan_seconds"], 2)
+        figures[f"hostile_{name}_peak_rss_ratio"] = round(
+            scanned[1]["rss_after_scan_kib"] / scanned[0]["rss_after_scan_kib"], 2)
+    return figures
+
+
 def run() -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         big, small = Path(tmp, "big"), Path(tmp, "small")
@@ -120,6 +153,7 @@ def run() -> dict[str, Any]:
         generated = time.perf_counter() - started
         large = _scan(big, Path(tmp, "big.cdx.json"))
         little = _scan(small, Path(tmp, "small.cdx.json"))
+        attacks = hostile(Path(tmp))
     mib = 1024.0
     return {
         "files": large["files"],
@@ -138,4 +172,5 @@ def run() -> dict[str, Any]:
         "small_tree_files_per_second": round(little["files"] / little["scan_seconds"], 1),
         "small_tree_peak_rss_after_scan_mib": round(little["rss_after_scan_kib"] / mib, 1),
         "scan_peak_rss_ratio_5x_files": round(large["rss_after_scan_kib"] / little["rss_after_scan_kib"], 2),
+        **attacks,
     }

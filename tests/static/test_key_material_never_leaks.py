@@ -1,21 +1,26 @@
 """A private key's bytes never reach any output: not the shard, not the report, not the log.
 
 Keys are written in every encoding the scanner reads (PEM PKCS#8 and traditional, DER, OpenSSH,
-PKCS#12), plus a damaged one whose parse fails, and the scan runs both through the CLI with -v
-(stdout and stderr captured) and in-process with the log captured at DEBUG. Then every rendering of
-the secret (each PEM body line, the DER in hex and base64, the private numbers in decimal and hex)
-is searched for in everything produced.
+PKCS#12), plus a damaged one whose parse fails, an encrypted one, one beside a certificate, and one
+inside a text file, and the scan runs both through the CLI with -v (stdout and stderr captured) and
+in-process with the log captured at DEBUG. Then every rendering of the secret (each PEM body line,
+the DER in hex and base64, the private numbers in decimal and hex, and the SHA-256 of each
+private-key file and of each private DER, in hex and base64: a digest confirms a guessed key) is
+searched for in everything produced.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
+import json
 import logging
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
+from scan_testing import cert_pem, make_cert
 
 NONE = serialization.NoEncryption()
 PEM = serialization.Encoding.PEM
@@ -37,6 +42,15 @@ def _secret_renderings(pem: bytes, der: bytes, numbers: list[int], raw: list[byt
     for blob in raw:
         needles.add(blob.hex())
         needles.add(base64.b64encode(blob).decode().rstrip("="))
+    return needles
+
+
+def _digest_renderings(blobs: list[bytes]) -> set[str]:
+    needles: set[str] = set()
+    for blob in blobs:
+        digest = hashlib.sha256(blob).digest()
+        needles |= {digest.hex(), digest.hex().upper(), base64.b64encode(digest).decode().rstrip("="),
+                    base64.urlsafe_b64encode(digest).decode().rstrip("=")}
     return needles
 
 
@@ -68,6 +82,19 @@ def test_private_key_bytes_never_appear_in_shard_report_or_logs(
     (tree / "damaged.pem").write_text("\n".join(lines) + "\n")
     # A key inside a source file, seen through the PEM sniffing of files no rule names.
     (tree / "notes.txt").write_bytes(b"deploy key below\n" + ec_pem)
+    # A certificate with its key in one file (as HAProxy wants it), and an encrypted key.
+    cert_and_key = cert_pem(make_cert("combined.test", rsa_key)) + rsa_pem
+    (tree / "haproxy.pem").write_bytes(cert_and_key)
+    encrypted = ec_key.private_bytes(PEM, serialization.PrivateFormat.PKCS8,
+                                     serialization.BestAvailableEncryption(b"secret"))
+    (tree / "encrypted.key").write_bytes(encrypted)
+    private_files = [p.read_bytes() for p in tree.iterdir()]
+    private_ders = [
+        rsa_der, ec_der,
+        rsa_key.private_bytes(DER, serialization.PrivateFormat.TraditionalOpenSSL, NONE),
+        ec_key.private_bytes(DER, serialization.PrivateFormat.TraditionalOpenSSL, NONE),
+        ed_key.private_bytes(DER, serialization.PrivateFormat.PKCS8, NONE),
+    ]
 
     private = rsa_key.private_numbers()
     needles = (
@@ -76,6 +103,7 @@ def test_private_key_bytes_never_appear_in_shard_report_or_logs(
         | _secret_renderings(rsa_traditional, rsa_der, [], [])
         | _secret_renderings(ec_pem, ec_der, [ec_key.private_numbers().private_value], [])
         | _secret_renderings(ed_openssh, b"", [], [ed_raw])
+        | _digest_renderings(private_files + private_ders)
     )
     needles.discard("")
 
@@ -89,6 +117,7 @@ def test_private_key_bytes_never_appear_in_shard_report_or_logs(
     names = {c["name"] for c in scanned.of_type("related-crypto-material")}
     assert {"RSA-2048 private key", "ECDSA-secp256r1 private key", "Ed25519 private key"} <= names
     assert "broken PEM private key" in scanned.skip_reason("damaged.pem:1")
+    assert scanned.by_name("combined.test")["evidence"]["occurrences"][0]["location"] == "haproxy.pem"
     # ...and none of their secret bytes is anywhere in what the scan produced.
     produced = {
         "shard (CLI)": out.read_text(),
@@ -100,3 +129,7 @@ def test_private_key_bytes_never_appear_in_shard_report_or_logs(
     for where, text in produced.items():
         leaked = sorted(n for n in needles if n in text)
         assert not leaked, f"private key material in {where}: {leaked[:3]}"
+    # Evidence from a file that holds a private key carries no digest at all.
+    for component in scanned.components():
+        for occurrence in component["evidence"]["occurrences"]:
+            assert "sha256" not in json.loads(occurrence["additionalContext"]), occurrence

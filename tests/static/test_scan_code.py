@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 
 import pytest
 
 from assess.errors import ConfigError
+from assess.sources.static import scanner
 from assess.sources.static.code import load_rules
+from assess.sources.static.limits import MAX_MATCHES_PER_RULE, MAX_WINDOW_CHARS
 
 SOURCES = {
     "app/hashing.py": (
@@ -155,3 +159,83 @@ def test_malformed_rules_file_names_file_and_line(tmp_path: Path, text: str, lin
     assert caught.value.path == str(rules)
     assert caught.value.line == line, caught.value.one_line()
     assert needle in caught.value.message
+
+
+def test_matches_beyond_the_per_rule_limit_are_counted_in_a_skip_not_kept(tmp_path: Path, scan_tree) -> None:
+    extra = 7
+    _write(tmp_path, {"gen/digests.c": "MD5(x);\n" * (MAX_MATCHES_PER_RULE + extra)})
+
+    scanned = scan_tree(tmp_path)
+
+    occurrences = scanned.occurrences(scanned.by_name("MD5"))
+    assert occurrences == [("gen/digests.c", line) for line in range(1, MAX_MATCHES_PER_RULE + 1)]
+    reason = scanned.skip_reason(f"gen/digests.c:{MAX_MATCHES_PER_RULE + 1}")
+    assert reason.startswith(f"limit: {extra} more matches of rule c-md5 from this line on not examined")
+
+
+def test_a_minified_single_line_file_gets_one_occurrence_and_the_rest_counted(tmp_path: Path, scan_tree) -> None:
+    calls = MAX_MATCHES_PER_RULE + 500
+    _write(tmp_path, {"min.js": "var h=createHash('md5');" * calls})
+
+    scanned = scan_tree(tmp_path)
+
+    md5 = scanned.by_name("MD5")
+    assert scanned.occurrences(md5) == [("min.js", 1)]
+    [context] = {json.loads(o["additionalContext"])["context"] for o in md5["evidence"]["occurrences"]}
+    assert context == "rule js-createhash: createHash('md5'"
+    assert scanned.skip_reason("min.js:1").startswith("limit: 500 more matches of rule js-createhash")
+
+
+def test_line_numbers_and_comment_lines_hold_after_long_lines_and_many_matches(tmp_path: Path, scan_tree) -> None:
+    long_line = "x = 1; " * 20_000 + "hashlib.sha1(a)\n"
+    _write(tmp_path, {"lines.py": (
+        "import hashlib\n"
+        + long_line
+        + "    # hashlib.md5(in a comment)\n"
+        + "\u3000hashlib.sha256(b)  # after full-width indentation\n"
+        + "\r\n" * 3
+        + "hashlib.md5(c); hashlib.md5(d)  # two on one line\n"
+        + "  #\thashlib.sha256(commented)\n"
+        + "hashlib.sha256(last)"
+    )})
+
+    scanned = scan_tree(tmp_path)
+
+    assert _algorithms(scanned) == {
+        "SHA-1": [("lines.py", 2)],
+        "SHA-256": [("lines.py", 4), ("lines.py", 10)],
+        "MD5": [("lines.py", 8)],
+    }
+
+
+def test_a_key_size_is_searched_in_a_bounded_window_after_the_call(tmp_path: Path, scan_tree) -> None:
+    near = "rsa.generate_private_key(public_exponent=65537, key_size=3072)\n"
+    far = "rsa.generate_private_key(" + " " * MAX_WINDOW_CHARS + "key_size=1024)\n"
+    _write(tmp_path, {"near.py": near, "far.py": far})
+
+    scanned = scan_tree(tmp_path)
+
+    assert _algorithms(scanned) == {"RSA-3072": [("near.py", 1)], "RSA": [("far.py", 1)]}
+
+
+def test_builtin_rule_patterns_bound_what_they_skip() -> None:
+    # Python's regex engine backtracks: `[^,]+` after a call name that a file repeats without a comma
+    # rescans to the end of the file from every call, quadratic in the file size.
+    unbounded = re.compile(r"\[\^[^\]]*\][+*]|\.[+*]")
+
+    offenders = [r.id for r in load_rules() if unbounded.search(r.pattern.pattern)]
+
+    assert offenders == []
+
+
+def test_occurrences_beyond_the_per_asset_limit_are_counted_on_the_asset(
+    tmp_path: Path, scan_tree, monkeypatch
+) -> None:
+    monkeypatch.setattr(scanner, "MAX_OCCURRENCES_PER_ASSET", 3)
+    _write(tmp_path, {f"src/f{i}.go": 'import "crypto/md5"\nvar h = md5.New()\n' for i in range(3)})
+
+    scanned = scan_tree(tmp_path)
+
+    md5 = scanned.by_name("MD5")
+    assert scanned.occurrences(md5) == [("src/f0.go", 1), ("src/f0.go", 2), ("src/f1.go", 1)]
+    assert scanned.props(md5)["carnot:evidence_omitted"] == "3"

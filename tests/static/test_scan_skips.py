@@ -76,7 +76,7 @@ def test_every_unusable_file_is_skipped_with_its_reason_and_the_scan_completes(
     assert reasons["aaa-vanishes.pem"] == "vanished or broken symlink: no such file"
     assert reasons["broken.pem:1"].startswith("broken PEM certificate")
     assert reasons["truncated.crt:1"] == "broken PEM: PEM block 'CERTIFICATE' has no END line"
-    assert reasons["binary.pem"] == "binary file named binary.pem: not PEM, DER or PKCS#12"
+    assert reasons["binary.pem"] == "binary file with a certificate or key name: not PEM, DER or PKCS#12"
     assert reasons["loop.pem"] == "symlink loop"
     assert reasons["sub/back"] == "symlink loop: links to a directory that contains it"
     assert reasons["dangling.pem"] == "vanished or broken symlink: no such file"

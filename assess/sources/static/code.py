@@ -9,7 +9,6 @@ could hold a literal key or password).
 
 from __future__ import annotations
 
-import bisect
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from cyclonedx.model.crypto import CryptoPrimitive
 from assess.errors import ConfigError
 from assess.sources.static.algorithms import algorithm_asset, family_of, normalise_curve
 from assess.sources.static.interface import Finding, NotText, ScannedFile, suffix_of
+from assess.sources.static.limits import MAX_MATCHES_PER_RULE, MAX_SNIPPET_CHARS, MAX_WINDOW_CHARS
 
 LANGUAGES: dict[str, frozenset[str]] = {
     "python": frozenset({".py", ".pyw"}),
@@ -223,25 +223,78 @@ class CodeDetector:
         except NotText as e:
             yield file.skipped(str(e))
             return
-        starts: list[int] | None = None
         for rule in self._by_language[language]:
-            if rule.needle not in text:
-                continue
-            matches = list(rule.pattern.finditer(text))
-            for index, match in enumerate(matches):
-                if starts is None:
-                    starts = [0] + [m.end() for m in re.finditer("\n", text)]
-                line_index = bisect.bisect_right(starts, match.start()) - 1
-                line_start = starts[line_index]
-                if text[line_start:match.start()].lstrip().startswith(_COMMENT_PREFIXES[language]):
-                    continue
-                end_line = min(line_index + rule.lookahead + 1, len(starts) - 1)
-                window_end = starts[end_line] if end_line > line_index else len(text)
-                # A size stated after the next call of the same API belongs to that call.
-                if index + 1 < len(matches):
-                    window_end = min(window_end, matches[index + 1].start())
-                window = text[match.start():window_end]
-                yield _finding(rule, match, window, file, line_index + 1)
+            if rule.needle in text:
+                yield from _rule_findings(rule, text, _COMMENT_PREFIXES[language], file)
+
+
+class _Lines:
+    """Line numbers and comment lines for positions visited in increasing order.
+
+    Each step looks only at the text between the previous position and the next, so a rule's pass
+    over a file is linear however long its lines and however many its matches.
+    """
+
+    def __init__(self, text: str, comment_prefixes: tuple[str, ...]) -> None:
+        self._text = text
+        self._comment_prefixes = comment_prefixes
+        self._pos = 0
+        self._code_start = _code_start(text, 0)
+        self.number = 1
+
+    def advance(self, pos: int) -> None:
+        newlines = self._text.count("\n", self._pos, pos)
+        if newlines:
+            self.number += newlines
+            self._code_start = _code_start(self._text, self._text.rfind("\n", self._pos, pos) + 1)
+        self._pos = pos
+
+    def commented(self, pos: int) -> bool:
+        """Whether the current line starts as a comment before `pos`."""
+        return self._text.startswith(self._comment_prefixes, self._code_start, pos)
+
+
+_INDENT = re.compile(r"[^\S\n]*")
+
+
+def _code_start(text: str, line_start: int) -> int:
+    """Where the line starting at `line_start` has its first non-blank character."""
+    indent = _INDENT.match(text, line_start)
+    return indent.end() if indent else line_start
+
+
+def _rule_findings(rule: Rule, text: str, comment_prefixes: tuple[str, ...], file: ScannedFile) -> Iterator[Finding]:
+    """A rule's matches in one file outside comment lines, at most MAX_MATCHES_PER_RULE; the rest counted."""
+    lines = _Lines(text, comment_prefixes)
+    matches = rule.pattern.finditer(text)
+    match = next(matches, None)
+    kept = 0
+    while match is not None:
+        following = next(matches, None)
+        lines.advance(match.start())
+        if not lines.commented(match.start()):
+            if kept == MAX_MATCHES_PER_RULE:
+                rest = 1 + (following is not None) + sum(1 for _ in matches)
+                yield file.skipped(f"limit: {rest} more matches of rule {rule.id} from this line on not examined "
+                                   f"(at most {MAX_MATCHES_PER_RULE} per rule and file)", lines.number)
+                return
+            kept += 1
+            # A size stated after the next call of the same API belongs to that call.
+            limit = following.start() if following is not None else len(text)
+            window = text[match.start():_window_end(text, match.start(), rule.lookahead, limit)]
+            yield _finding(rule, match, window, file, lines.number)
+        match = following
+
+
+def _window_end(text: str, start: int, lookahead: int, limit: int) -> int:
+    """The end of the line `lookahead` lines after `start`'s, stopping at `limit` or MAX_WINDOW_CHARS."""
+    end = min(limit, start + MAX_WINDOW_CHARS)
+    for _ in range(lookahead + 1):
+        newline = text.find("\n", start, end)
+        if newline < 0:
+            return end
+        start = newline + 1
+    return start
 
 
 def _finding(rule: Rule, match: re.Match[str], window: str, file: ScannedFile, line: int) -> Finding:
@@ -261,7 +314,7 @@ def _finding(rule: Rule, match: re.Match[str], window: str, file: ScannedFile, l
     if family in ("RSA", "DSA", "DH"):
         curve = None  # a curve stated near an RSA call belongs to something else
     mode = (groups.get("mode") or _value(rule.mode, window) or mode or "").lower() or None
-    snippet = " ".join(match.group(0).split())[:80]
+    snippet = " ".join(window[: match.end() - match.start()].split())[:MAX_SNIPPET_CHARS]
     return algorithm_asset(
         family,
         file.evidence(line, f"rule {rule.id}: {snippet}"),

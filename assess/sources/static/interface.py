@@ -3,6 +3,8 @@
 The scanner walks and reads files; a detector looks at one file's bytes and yields what it found:
 assets (each with its evidence) and `Skipped` entries for parts it could not read. A detector
 never opens files, never logs file contents, and never puts key material into anything it yields.
+The file's digest is not the detector's business: the scanner adds it to the evidence once it
+knows whether the file holds private key material (then there is none).
 """
 
 from __future__ import annotations
@@ -32,7 +34,6 @@ class ScannedFile:
     location: str  # relative to the scanned root
     name: str  # the base name, for dialect decisions
     data: bytes
-    sha256: str
 
     def text(self) -> str:
         """The file as UTF-8 text (a BOM is dropped); NotText when it is not."""
@@ -52,7 +53,7 @@ class ScannedFile:
             return NotText(f"not UTF-8 text (invalid byte at line {line}, offset {e.start})")
 
     def evidence(self, line: int | None, context: str | None = None) -> Evidence:
-        return Evidence(Source.STATIC, self.location, line=line, sha256=self.sha256, context=context)
+        return Evidence(Source.STATIC, self.location, line=line, context=context)
 
     def skipped(self, reason: str, line: int | None = None) -> Skipped:
         return Skipped(f"{self.location}:{line}" if line else self.location, reason)

@@ -65,7 +65,7 @@ class PkiDetector:
                 text = file.text()
             except NotText as e:
                 if suffix not in _BINARY_OK:
-                    yield file.skipped(f"binary file named {suffix or file.name}, not PEM text: {e}")
+                    yield file.skipped(f"not PEM text: {e}")
                     return
             else:
                 yield from _pem_findings(file, text)
@@ -102,13 +102,13 @@ def pem_blocks(text: str) -> Iterator[PemBlock | tuple[int, str]]:
                 yield PemBlock(label, start, "\n".join(lines) + "\n",
                                any(x.startswith("Proc-Type:") and "ENCRYPTED" in x for x in lines))
             else:
-                yield start, f"PEM block {label!r} ends with END {end_label!r}"
+                yield start, f"PEM block {_quoted(label)} ends with END {_quoted(end_label)}"
             label = None
         elif line.startswith("-----BEGIN "):
-            yield start, f"PEM block {label!r} has no END line before the next BEGIN"
+            yield start, f"PEM block {_quoted(label)} has no END line before the next BEGIN"
             label, start, lines = line[len("-----BEGIN "):-5].strip(), number, [line]
     if label is not None:
-        yield start, f"PEM block {label!r} has no END line"
+        yield start, f"PEM block {_quoted(label)} has no END line"
 
 
 def _pem_findings(file: ScannedFile, text: str) -> Iterator[Finding]:
@@ -210,7 +210,7 @@ def _der_findings(file: ScannedFile, suffix: str) -> Iterator[Finding]:
     if suffix in _BINARY_OK:
         yield file.skipped(f"binary content in a {suffix} file is not a DER certificate or key")
     else:
-        yield file.skipped(f"binary file named {file.name}: not PEM, DER or PKCS#12")
+        yield file.skipped("binary file with a certificate or key name: not PEM, DER or PKCS#12")
 
 
 def _pkcs12_findings(file: ScannedFile) -> Iterator[Finding]:
@@ -234,6 +234,11 @@ def _pem_body(block: str) -> bytes:
 def _looks_der(data: bytes) -> bool:
     # A DER SEQUENCE with a long-form length is how every certificate and key starts.
     return len(data) > 4 and data[0] == 0x30 and data[1] in (0x81, 0x82, 0x83)
+
+
+def _quoted(label: str) -> str:
+    """A label read from the file, quoted and bounded for a skip reason (a hostile line can be megabytes)."""
+    return repr(label[:64])
 
 
 def _short(e: Exception) -> str:

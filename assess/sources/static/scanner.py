@@ -2,8 +2,10 @@
 
 Memory stays bounded by one file (at most `MAX_FILE_BYTES`) plus what was found: a file no
 detector wants is read only as far as its first 8 KiB. Assets with the same identity are joined
-into one asset with every evidence occurrence. A file that cannot be read, or that a detector
-cannot make sense of, becomes a `Skipped` with its reason, and the scan goes on.
+into one asset with their evidence occurrences (at most `MAX_OCCURRENCES_PER_ASSET`, the rest
+counted). A file that cannot be read, or that a detector cannot make sense of, becomes a `Skipped`
+with its reason, and the scan goes on. Evidence carries the file's SHA-256 unless the file holds
+private key material. Log lines escape file names: a name can hold terminal control sequences.
 """
 
 from __future__ import annotations
@@ -11,25 +13,33 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import re
 import time
 import warnings
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from cyclonedx.model.crypto import RelatedCryptoMaterialType
+
 from assess.errors import InputError
-from assess.model import Asset, Evidence, Shard, Skipped
+from assess.model import Asset, Evidence, Prop, Shard, Skipped
 from assess.sources.static.code import CodeDetector, Rule, load_rules
 from assess.sources.static.interface import Detector, Finding, ScannedFile
+from assess.sources.static.limits import HEAD_BYTES, MAX_FILE_BYTES, MAX_OCCURRENCES_PER_ASSET
 from assess.sources.static.pki import PkiDetector
 from assess.sources.static.ssh import SshDetector
 from assess.sources.static.tlsconf import TlsConfigDetector
-from assess.sources.static.walk import MAX_FILE_BYTES, Candidate, os_reason, walk
+from assess.sources.static.walk import Candidate, os_reason, walk
+from assess.text import printable
 
 log = logging.getLogger(__name__)
 
 STAGE = "static"
-HEAD_BYTES = 8192
+# The BEGIN line of any PEM-style private key, read or not: PKCS#8 (also encrypted), PKCS#1, SEC1,
+# DSA, OpenSSH, SSH2 ("---- BEGIN SSH2 ENCRYPTED PRIVATE KEY ----"); bounded, so it stays linear.
+_PRIVATE_KEY_LABEL = re.compile(rb"BEGIN [A-Z0-9 ]{0,40}PRIVATE KEY")
 
 
 @dataclass(frozen=True)
@@ -67,7 +77,8 @@ def scan(
     active = detectors(rules if rules is not None else load_rules())
     started = time.perf_counter()
     assets: dict[str, Asset] = {}  # first sighting of each identity
-    evidence: dict[str, set[Evidence]] = {}  # every sighting's evidence, joined at the end
+    evidence: dict[str, set[Evidence]] = {}  # the sightings' evidence, joined at the end
+    omitted: Counter[str] = Counter()  # sightings beyond MAX_OCCURRENCES_PER_ASSET
     skipped: list[Skipped] = []
     seen = read = nbytes = 0
     for root in paths:
@@ -77,7 +88,7 @@ def scan(
             if on_file is not None:
                 on_file()
             if isinstance(item, Skipped):
-                log.debug("skipped %s: %s", item.location, item.reason)
+                _log_skip(item)
                 skipped.append(item)
                 continue
             seen += 1
@@ -87,13 +98,17 @@ def scan(
                 nbytes += size
             for finding in findings:
                 if isinstance(finding, Skipped):
-                    log.debug("skipped %s: %s", finding.location, finding.reason)
+                    _log_skip(finding)
                     skipped.append(finding)
-                else:
-                    assets.setdefault(finding.bom_ref, finding)
-                    evidence.setdefault(finding.bom_ref, set()).update(finding.evidence)
-    joined = tuple(replace(assets[ref], evidence=tuple(sorted(evidence[ref], key=_evidence_order)))
-                   for ref in sorted(assets))
+                    continue
+                assets.setdefault(finding.bom_ref, finding)
+                kept = evidence.setdefault(finding.bom_ref, set())
+                for occurrence in finding.evidence:
+                    if len(kept) < MAX_OCCURRENCES_PER_ASSET or occurrence in kept:
+                        kept.add(occurrence)
+                    else:
+                        omitted[finding.bom_ref] += 1
+    joined = tuple(_joined(assets[ref], evidence[ref], omitted[ref]) for ref in sorted(assets))
     shard = Shard(stage=STAGE, assets=joined, skipped=tuple(skipped))
     return ScanResult(shard, seen, read, nbytes, time.perf_counter() - started)
 
@@ -115,7 +130,7 @@ def _scan_file(item: Candidate, active: tuple[Detector, ...], max_bytes: int) ->
     if len(data) > max_bytes:
         grew = f"too large: grew over the {max_bytes} byte limit while being read; not scanned"
         return [Skipped(item.location, grew)], 0
-    file = ScannedFile(item.location, name, data, hashlib.sha256(data).hexdigest())
+    file = ScannedFile(item.location, name, data)
     findings: list[Finding] = []
     for detector in wanting:
         try:
@@ -126,10 +141,36 @@ def _scan_file(item: Candidate, active: tuple[Detector, ...], max_bytes: int) ->
                 findings.extend(detector.detect(file))
         except Exception as e:  # a parser bug on a hostile file skips the file, not the scan
             # Only the exception's type: its message could quote file contents (a key).
-            log.warning("%s: %s detector failed with %s", item.location, detector.name, type(e).__name__)
+            log.warning("%s: %s detector failed with %s", printable(item.location), detector.name,
+                        type(e).__name__)
             findings.append(Skipped(item.location, f"{detector.name} detector failed: {type(e).__name__}"))
-    return findings, len(data)
+    return _with_file_digest(findings, data), len(data)
+
+
+def _with_file_digest(findings: list[Finding], data: bytes) -> list[Finding]:
+    """The findings with the file's SHA-256 on their evidence, unless the file holds private key
+    material (a PEM-style private key block, or a key a detector read): that digest would confirm a
+    guessed key."""
+    if _PRIVATE_KEY_LABEL.search(data) or any(map(_is_private_key, findings)):
+        return findings
+    digest = hashlib.sha256(data).hexdigest()
+    return [replace(f, evidence=tuple(replace(e, sha256=digest) for e in f.evidence)) if isinstance(f, Asset) else f
+            for f in findings]
+
+
+def _is_private_key(finding: Finding) -> bool:
+    material = finding.crypto.related_crypto_material_properties if isinstance(finding, Asset) else None
+    return material is not None and material.type is RelatedCryptoMaterialType.PRIVATE_KEY
+
+
+def _joined(asset: Asset, evidence: set[Evidence], omitted: int) -> Asset:
+    properties = asset.properties + (((Prop.EVIDENCE_OMITTED, str(omitted)),) if omitted else ())
+    return replace(asset, evidence=tuple(sorted(evidence, key=_evidence_order)), properties=properties)
 
 
 def _evidence_order(e: Evidence) -> tuple[str, int, str]:
     return (e.location, e.line or 0, e.context or "")
+
+
+def _log_skip(skip: Skipped) -> None:
+    log.debug("skipped %s: %s", printable(skip.location), printable(skip.reason))

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from assess.model import Skipped
+from assess.sources.static.limits import MAX_FILE_BYTES
 
 # Directories that hold other people's code or tool state, not the estate being assessed.
 SKIPPED_DIRS: dict[str, str] = {
@@ -40,9 +41,6 @@ SKIPPED_DIRS: dict[str, str] = {
     ".pytest_cache": "tool cache",
     ".ruff_cache": "tool cache",
 }
-
-# Files larger than this are skipped by size, without being opened.
-MAX_FILE_BYTES = 16 * 1024 * 1024
 
 _SPECIAL_KINDS = (
     (stat.S_ISFIFO, "a FIFO"),
@@ -72,11 +70,10 @@ def walk(
     root_real = Path(os.path.realpath(root))
     inside = (root_real, *(Path(os.path.realpath(p)) for p in also_inside))
     if not root.is_dir():
-        name = prefix or root.name
-        yield _classify(root, name, max_bytes)
+        yield _classify(root, _as_text(prefix or root.name), max_bytes)
         return
     visited: set[tuple[int, int]] = set()
-    pending: list[tuple[Path, str]] = [(root, prefix)]
+    pending: list[tuple[Path, str]] = [(root, _as_text(prefix))]
     while pending:
         directory, rel = pending.pop()
         try:
@@ -103,7 +100,7 @@ def walk(
             continue
         subdirs: list[tuple[Path, str]] = []
         for entry in entries:
-            location = f"{rel}/{entry.name}" if rel else entry.name
+            location = f"{rel}/{_as_text(entry.name)}" if rel else _as_text(entry.name)
             path = Path(entry.path)
             if entry.is_symlink():
                 outside = _outside(path, inside)
@@ -153,6 +150,12 @@ def _outside(link: Path, roots: tuple[Path, ...]) -> str | None:
     if not any(target == root or root in target.parents for root in roots):
         return "symlink points outside the scanned root(s); not followed"
     return None
+
+
+def _as_text(name: str) -> str:
+    """A file name as it is reported: bytes that are not UTF-8 (which the OS hands over as lone
+    surrogates, and no JSON or terminal can carry) are written as `\\xNN`."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def os_reason(e: OSError) -> str:
