@@ -63,6 +63,7 @@ class AssessmentSettings:
     client: str = "Carnot demo (simulated estate)"
     scope: str = "sample estate, loopback TLS workload, simulated AWS"
     sign_key: Path | None = None
+    sign_keyless: bool = False  # Sigstore, as the CI job's OIDC identity (assess.keyless)
 
 
 @dataclass(frozen=True)
@@ -155,6 +156,7 @@ def load_config(path: str | Path | None) -> Config:
         client=t.get("client", str, AssessmentSettings.client),
         scope=t.get("scope", str, AssessmentSettings.scope),
         sign_key=t.path("sign_key", None),
+        sign_keyless=t.get("sign_keyless", bool, False),
     )
     t.finish()
 

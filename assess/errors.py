@@ -21,11 +21,15 @@ class CarnotError(Exception):
         self.line = line
 
     def one_line(self) -> str:
+        """The path, line and message on one line, every control character escaped (a file name or
+        a parser's message can carry terminal escapes or line breaks: they must not forge output)."""
+        from assess.text import printable
+
         where = ""
         if self.path is not None:
             where = f"{self.path}:{self.line}: " if self.line is not None else f"{self.path}: "
         text = " ".join(self.message.split())
-        return f"{where}{text}"
+        return printable(f"{where}{text}")
 
 
 class InputError(CarnotError):

@@ -255,6 +255,8 @@ def stage_bundle(config: Config, layout: Layout) -> StageRecord:
     args: list[str | Path] = ["bundle", layout.assessment, "--dist", layout.dist]
     if config.assessment.sign_key:
         args += ["--sign-key", config.assessment.sign_key]  # every file of the bundle, not only the attested ones
+    if config.assessment.sign_keyless:
+        args.append("--sign-keyless")
     return _run("bundle", _carnot(*args), [layout.dist])
 
 

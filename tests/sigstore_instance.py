@@ -67,7 +67,8 @@ class LocalSigstore:
                           x509.NameAttribute(NameOID.ORGANIZATION_NAME, "carnot tests")])
         self.ca = (
             x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(self.ca_key.public_key())
-            .serial_number(1).not_valid_before(self.now - timedelta(days=1)).not_valid_after(self.now + timedelta(days=1))
+            .serial_number(1)
+            .not_valid_before(self.now - timedelta(days=1)).not_valid_after(self.now + timedelta(days=1))
             .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
             .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True)
             .add_extension(x509.SubjectKeyIdentifier.from_public_key(self.ca_key.public_key()), critical=False)

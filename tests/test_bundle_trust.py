@@ -457,3 +457,13 @@ def test_a_verifying_bundle_with_malformed_fields_is_listed_and_the_others_are_p
     assert downloads.count("unreadable: attestation.json&#39;s predicate inside the bundle") == len(MALFORMED)
     for bundle in good:
         assert (tmp_path / "site" / "dist" / bundle.name).is_file()
+
+
+def test_keyless_signing_without_an_ambient_identity_is_one_clean_error(tmp_path, carnot):
+    folder = _assessment(tmp_path / "a")
+    env = {k: "" for k in ("ACTIONS_ID_TOKEN_REQUEST_URL", "ACTIONS_ID_TOKEN_REQUEST_TOKEN", "SIGSTORE_ID_TOKEN")}
+    done = carnot("bundle", str(folder), "--dist", str(tmp_path / "dist"), "--sign-keyless", env=env)
+    assert done.returncode == 2
+    assert done.stderr.startswith("carnot: error: no OIDC identity for keyless signing") and \
+        done.stderr.count("\n") == 1, done.stderr
+    assert not (tmp_path / "dist").exists() or not list((tmp_path / "dist").glob("*.zip"))

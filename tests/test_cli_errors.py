@@ -111,3 +111,13 @@ def test_merge_json_report_is_machine_readable(carnot, conformance_cboms, tmp_pa
     report = json.loads(result.stdout)
     assert report["inputs"] == len(conformance_cboms)
     assert report["components_out"] == len(json.loads((tmp_path / "m.json").read_text())["components"])
+
+
+def test_control_characters_in_a_file_name_are_escaped_in_the_error_line(carnot, tmp_path):
+    # Printed raw, the name would erase the line and forge "merge clean", then hide what follows.
+    bad = tmp_path / "x\x1b[2K\rmerge clean\n\x1b[8m\u202e.cdx.json"
+    bad.write_text("{ not json")
+    done = carnot("merge", str(bad), "-o", str(tmp_path / "m.json"))
+    assert done.returncode == 2
+    assert not any(c in done.stderr for c in "\x1b\r\u202e") and done.stderr.count("\n") == 1
+    assert "\\x1b[2K\\rmerge clean\\n\\x1b[8m\\u202e.cdx.json" in done.stderr

@@ -30,6 +30,7 @@ from assess.cli import (
     viz,
 )
 from assess.errors import CarnotError
+from assess.text import printable
 
 # The registry of sub-command modules, in the order `carnot --help` lists them.
 COMMANDS: tuple[ModuleType, ...] = (
@@ -78,13 +79,19 @@ def add_common(parser: argparse.ArgumentParser, *, json_report: bool = False) ->
         parser.add_argument("--json", action="store_true", help="print the report as JSON on stdout")
 
 
+class PrintableFormatter(logging.Formatter):
+    """Log lines with every control character escaped: logged names and messages are data."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return "\n".join(printable(line) for line in super().format(record).split("\n"))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if getattr(args, "verbose", 0) > 0 else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
-    )
+    log = logging.StreamHandler()
+    log.setFormatter(PrintableFormatter("%(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.DEBUG if getattr(args, "verbose", 0) > 0 else logging.WARNING, handlers=[log])
     handler: Handler = args.handler
     try:
         return handler(args)
@@ -99,5 +106,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as e:  # a bug in Carnot: still one line unless asked for the traceback
         if getattr(args, "verbose", 0) > 0:
             raise
-        print(f"carnot: internal error: {type(e).__name__}: {e} (run with -v for the traceback)", file=sys.stderr)
+        print(printable(f"carnot: internal error: {type(e).__name__}: {e} (run with -v for the traceback)"),
+              file=sys.stderr)
         return 2

@@ -9,10 +9,11 @@ import sys
 
 from assess.attest import bundle_attestation_problems
 from assess.bundle import VerifyResult, bundle_folder, extract_bundle, verify_bundle
-from assess.cli.output import emit_json, emit_table, stderr
+from assess.cli.output import emit_json, emit_table, problem
 from assess.cli.trust import add_signing, add_trust, signers, trust
 from assess.errors import VerificationError
 from assess.signing import Ed25519Trust
+from assess.text import printable
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -69,9 +70,10 @@ def _verify(args: argparse.Namespace) -> VerifyResult:
 
 
 def _report_tampered(args: argparse.Namespace, result: VerifyResult) -> None:
-    for problem in result.problems:
-        stderr.print(f"[red]tampered:[/red] {problem}", highlight=False, markup=True)
-    print(f"carnot: {args.bundle}: verification failed ({len(result.problems)} problem(s))", file=sys.stderr)
+    for text in result.problems:
+        problem("tampered", text)
+    print(printable(f"carnot: {args.bundle}: verification failed ({len(result.problems)} problem(s))"),
+          file=sys.stderr)
 
 
 def run_verify(args: argparse.Namespace) -> int:

@@ -11,6 +11,9 @@ from typing import Any, TypeVar
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
+
+from assess.text import printable
 
 T = TypeVar("T")
 
@@ -23,12 +26,18 @@ def emit_json(report: Any) -> None:
 
 
 def emit_table(title: str, rows: Iterable[tuple[str, str]]) -> None:
-    table = Table(title=title, show_header=False, title_justify="left")
+    """A two-column table; titles and values are text, never markup, with control characters escaped."""
+    table = Table(title=Text(printable(title)), show_header=False, title_justify="left")
     table.add_column(style="bold")
     table.add_column()
     for key, value in rows:
-        table.add_row(key, value)
+        table.add_row(Text(key), Text(printable(value)))
     stdout.print(table)
+
+
+def problem(label: str, text: str) -> None:
+    """One `label: text` line on stderr, the label in red; text is data (escaped, never markup)."""
+    stderr.print(Text.assemble((f"{label}: ", "red"), printable(text)), highlight=False)
 
 
 @contextmanager
