@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import os
 import shutil
 import stat
 import subprocess
@@ -345,13 +344,22 @@ def _bomb(bundle: Path, name: str, size: int) -> None:
         zf._didModify = True
 
 
+# Measures a command's peak RSS from a small launcher: a child's ru_maxrss starts at its parent's
+# resident size when it forks (the kernel carries it over fork and exec), so forking the command
+# straight from pytest, which holds hundreds of MiB after other tests, would count pytest's memory.
+_LAUNCHER = """
+import os, subprocess, sys
+proc = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL)
+_, status, usage = os.wait4(proc.pid, 0)
+print(os.waitstatus_to_exitcode(status), usage.ru_maxrss)
+"""
+
+
 def _peak_rss_mib(argv: list[str]) -> tuple[int, float, str]:
-    """Exit code, the kernel's peak resident set of the child (MiB), and its stderr."""
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    err = proc.stderr.read() if proc.stderr else ""
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    return proc.returncode, usage.ru_maxrss / 1024, err
+    """Exit code, the kernel's peak resident set of the command (MiB), and its stderr."""
+    done = subprocess.run([sys.executable, "-c", _LAUNCHER, *argv], capture_output=True, text=True, timeout=300)
+    code, maxrss_kib = done.stdout.split()
+    return int(code), int(maxrss_kib) / 1024, done.stderr
 
 
 @pytest.mark.slow
