@@ -549,6 +549,8 @@ def _zip_content(bundle_path: Path, entry: dict[str, Any]) -> tuple[dict[str, st
             digests, unreadable = _hash_members(zf, readable)
     except Exception as e:  # an unreadable zip can raise almost anything; all of it means changed
         return {}, [f"the bundle is not a readable zip any more: {e}"]
+    if problems and not readable:  # over a whole-bundle limit: nothing was read, so nothing to compare
+        return {}, problems
     problems += unreadable
     names = [i.filename for i in readable]
     expected_order = sorted(recorded) + [n for n in (SUMS_NAME, *SIGNATURE_NAMES) if n in digests]
