@@ -17,7 +17,7 @@ from enum import Enum
 from assess.sources.capture.packets import TcpSegment
 from assess.sources.runtime.correlate import WireFlow
 from assess.sources.runtime.reassembly import Connection, Endpoint, Reassembler, connection_key
-from assess.sources.runtime.wire import CLIENT_HELLO, HANDSHAKE, WireHandshake, summarise_handshake
+from assess.sources.runtime.wire import CLIENT_HELLO, HANDSHAKE, NO_BYTES, WireHandshake
 
 Key = tuple[Endpoint, Endpoint]
 # How often (in segments) idle connections are looked for.
@@ -49,16 +49,6 @@ class _Reason(Enum):
     IDLE = "idle"  # silent for idle_timeout seconds of capture time
     EVICTED = "evicted"  # pushed out of a full table
     CAPTURE_END = "capture_end"  # the last file ended
-
-
-class _EmptyStream:
-    data = b""
-
-    def time_at(self, offset: int) -> float | None:
-        return None
-
-
-_EMPTY = _EmptyStream()
 
 
 class HandshakeTracker:
@@ -158,7 +148,7 @@ class HandshakeTracker:
         c_stream = conn.stream(c_src, c_dst)
         assert c_stream is not None
         s_stream = conn.stream(c_dst, c_src)
-        return summarise_handshake(c_stream, s_stream or _EMPTY, closed=closed)
+        return conn.handshake.summarise(c_stream, s_stream or NO_BYTES, closed=closed)
 
     def _emit(self, key: Key, conn: Connection, client: Key, summary: WireHandshake, *,
               timed_out: bool = False) -> list[WireFlow]:
@@ -181,7 +171,7 @@ class HandshakeTracker:
             self._done.popitem(last=False)
 
 
-def _may_be_handshake(data: bytes) -> bool:
+def _may_be_handshake(data: bytes | bytearray) -> bool:
     """Could these be the first bytes of a TLS handshake record (ClientHello or ServerHello)?"""
     if data[0] != HANDSHAKE:
         return False
@@ -190,12 +180,12 @@ def _may_be_handshake(data: bytes) -> bool:
     return len(data) < 6 or data[5] in (CLIENT_HELLO, 2)
 
 
-def _is_tls_record(data: bytes) -> bool:
+def _is_tls_record(data: bytes | bytearray) -> bool:
     """TLS records other than a handshake's start (application data, alert, change_cipher_spec)."""
     return data[0] in (20, 21, 22, 23) and data[1:2] in (b"\x03", b"")
 
 
-def _client_direction(directions: list[tuple[Key, bytes]]) -> Key | None:
+def _client_direction(directions: list[tuple[Key, bytearray]]) -> Key | None:
     for pair, data in directions:
         if data[:1] == bytes([HANDSHAKE]) and data[5:6] in (bytes([CLIENT_HELLO]), b""):
             return pair

@@ -4,7 +4,8 @@ Pure and free of any capture library, so the live sensor and a pcap importer sha
 segments that arrive out of order, retransmissions and overlaps (the bytes seen first win), 32-bit
 sequence wrap-around, and a stream whose SYN was never seen (it starts at the lowest sequence
 number seen). Each direction keeps at most `max_bytes`; connections beyond `max_connections` are
-evicted oldest first and counted.
+evicted oldest first and counted. Each connection carries its TLS handshake as read so far
+(`wire.HandshakeReader`), so a segment's bytes are parsed once.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import bisect
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import NamedTuple
+
+from assess.sources.runtime.wire import HandshakeReader
 
 _SEQ_MOD = 1 << 32
 _HALF = 1 << 31
@@ -42,13 +45,11 @@ class Stream:
         self._ends: list[int] = []  # contiguous length after each extension ...
         self._times: list[float] = []  # ... and when that extension happened
         self.truncated = False  # bytes beyond max_bytes were dropped
-        self._frozen: bytes | None = None  # `data`, until the stream grows again
 
     @property
-    def data(self) -> bytes:
-        if self._frozen is None:
-            self._frozen = bytes(self._data)
-        return self._frozen
+    def data(self) -> bytearray:
+        """The contiguous bytes so far, not copied: read them, never change them."""
+        return self._data
 
     @property
     def has_gap(self) -> bool:
@@ -115,7 +116,6 @@ class Stream:
             moved[shift] = (bytes(self._data), self._times[-1])
         self._base = new_base
         self._data = bytearray()
-        self._frozen = None
         self._ends, self._times = [], []
         self._pending = moved
 
@@ -138,7 +138,6 @@ class Stream:
             new = new[:room]
             self.truncated = True
         if new:
-            self._frozen = None
             self._data += new
             self._ends.append(len(self._data))
             self._times.append(ts)
@@ -163,6 +162,7 @@ class Connection:
     last_seen: float
     streams: dict[tuple[Endpoint, Endpoint], Stream] = field(default_factory=dict)
     closed: bool = False
+    handshake: HandshakeReader = field(default_factory=HandshakeReader)  # its TLS, read so far
 
     def stream(self, src: Endpoint, dst: Endpoint) -> Stream | None:
         return self.streams.get((src, dst))

@@ -40,12 +40,12 @@ from assess.sources.runtime.readiness import sensor_readiness
 from assess.sources.runtime.reassembly import Connection, Endpoint, Reassembler, connection_key
 from assess.sources.runtime.ringbuf import RingBuffer
 from assess.sources.runtime.wire import (
+    NO_BYTES,
     TLS1_3,
     ServerHello,
     StreamView,
     WireHandshake,
     summarise_client_side,
-    summarise_handshake,
 )
 
 log = logging.getLogger(__name__)
@@ -623,9 +623,10 @@ class Sensor:
         head: bytes = b"",
         set_aside: bool = False,
     ) -> None:
-        # The client is the side whose bytes begin with a ClientHello (0x16 record, handshake type 1).
+        # The client is the side whose bytes begin with a ClientHello (0x16 record, handshake type 1 or not
+        # there yet: an empty slice is in any bytes).
         client = next(
-            (pair for pair, st in conn.streams.items() if st.data[:1] == b"\x16" and st.data[5:6] in (b"\x01", b"")),
+            (pair for pair, st in conn.streams.items() if st.data[:1] == b"\x16" and st.data[5:6] in b"\x01"),
             None,
         )
         if client is None:
@@ -646,7 +647,7 @@ class Sensor:
                 # A server segment ends a handshake only if it is an alert or (TLS 1.2) its closing
                 # ChangeCipherSpec; anything else waits for the client's next segment or the close.
                 return
-        summary = summarise_handshake(c_stream, s_stream or _EMPTY, closed=conn.closed or idle)
+        summary = conn.handshake.summarise(c_stream, s_stream or NO_BYTES, closed=conn.closed or idle)
         if not summary.complete:
             return
         if not set_aside:
@@ -854,22 +855,13 @@ class _HelloView:
     """A ClientHello the socket filter held, as a client stream that is only that (see wire.StreamView)."""
 
     __slots__ = ("data", "ts")
+    first_seq = None
 
     def __init__(self, data: bytes, ts: float) -> None:
         self.data, self.ts = data, ts
 
     def time_at(self, offset: int) -> float | None:
         return self.ts
-
-
-class _EmptyStream:
-    data = b""
-
-    def time_at(self, offset: int) -> float | None:
-        return None
-
-
-_EMPTY = _EmptyStream()
 
 
 def _power_of_two(n: int) -> int:
