@@ -915,7 +915,7 @@ class CaptureSummary:
     metrics: dict[str, Any]
 
 
-def metrics_line(counters: Counters, correlator: Correlator, reassembler_evictions: int) -> dict[str, Any]:
+def metrics_line(counters: Counters, correlator: Correlator, reassembler: Reassembler) -> dict[str, Any]:
     seen = counters.events_received + counters.kernel_drops
     return {
         "type": "metrics",
@@ -923,7 +923,7 @@ def metrics_line(counters: Counters, correlator: Correlator, reassembler_evictio
         "events_received": counters.events_received,
         "handshakes_emitted": correlator.handshakes_emitted,
         "correlation_timeouts": correlator.correlation_timeouts + counters.wire_timeouts,
-        "cache_evictions": correlator.cache_evictions + reassembler_evictions,
+        "cache_evictions": correlator.cache_evictions + reassembler.evictions,
         "kernel_drops": counters.kernel_drops,
         "kernel_drop_rate": round(counters.kernel_drops / seen, 6) if seen else 0.0,
         "probe_events": counters.probe_events,
@@ -933,6 +933,7 @@ def metrics_line(counters: Counters, correlator: Correlator, reassembler_evictio
         "wire_flows": counters.wire_flows,
         "wire_not_tls": counters.wire_not_tls,
         "wire_summaries": counters.wire_summaries,
+        "out_of_order_dropped": reassembler.out_of_order_dropped,
     }
 
 
@@ -981,13 +982,13 @@ def capture(options: CaptureOptions, *, on_ready: Callable[[dict[str, Any]], Non
                     next_drain = time.monotonic() + DRAIN_INTERVAL
                 if time.monotonic() >= next_metrics:
                     sensor.read_drops()
-                    writer.write(metrics_line(sensor.counters, correlator, sensor._reassembler.evictions))
+                    writer.write(metrics_line(sensor.counters, correlator, sensor._reassembler))
                     next_metrics += options.metrics_interval
             sensor.flush()
             sensor.finish()
             writer.write_lines(correlator.drain_json(time.time(), final=True))
             sensor.close()
-            final = metrics_line(sensor.counters, correlator, sensor._reassembler.evictions)
+            final = metrics_line(sensor.counters, correlator, sensor._reassembler)
             final["final"] = True
             final["stopped_by"] = stop.signal_name or "duration"
             writer.write(final)
