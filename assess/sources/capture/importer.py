@@ -117,7 +117,7 @@ def import_pcaps(paths: Sequence[Path], out: Path, *, limits: CaptureLimits = Ca
                     report.damaged.append(e.one_line())
                     first_error = first_error or e
                 if advance is not None:
-                    advance(path.stat().st_size - offset)
+                    advance(max(path.stat().st_size - offset, 0))  # a pipe has no size
             # What every connection still open showed before the end (or the damage) is kept.
             for flow in tracker.finish():
                 writer.write(wire_line(flow, source="pcap", capture=str(path)))
