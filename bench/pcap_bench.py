@@ -5,6 +5,9 @@ of handshake in turn: TLS 1.3 with an X25519MLKEM768 key share (a 1.3 KB ClientH
 segments), TLS 1.3 with x25519, and TLS 1.2 ECDHE (secp256r1 in the ServerKeyExchange). The real CLI
 reads it in a child process whose peak RSS the kernel reports; the same run on a capture a tenth the
 size shows that memory does not grow with the file.
+
+A second case is hostile: one connection whose ClientHello comes one byte per TLS record, one record
+per segment, at two sizes four times apart. Its CPU time must grow four times, not sixteen.
 """
 
 from __future__ import annotations
@@ -21,6 +24,9 @@ from typing import Any
 
 HANDSHAKES = 100_000
 CONCURRENT = 64
+# ClientHello bytes of the one-byte-records case: captures of 0.19 MB and 0.76 MB, TLS streams of 15
+# and 60 KB (a direction keeps at most 64 KiB, so the larger hello still fits whole).
+ONE_BYTE_RECORD_HELLOS = (2_500, 10_000)
 ETH = b"\x02\x00\x00\x00\x00\x02\x02\x00\x00\x00\x00\x01\x08\x00"
 SYN, ACK, FIN, PSH = 0x02, 0x10, 0x01, 0x08
 
@@ -121,6 +127,53 @@ def generate(path: Path, handshakes: int) -> int:
     return packets
 
 
+def one_byte_records_capture(path: Path, hello_bytes: int) -> None:
+    """One TLS 1.3 handshake whose ClientHello (`hello_bytes` long, padded) is sent one byte per
+    record, one record per TCP segment, and then answered and finished as usual."""
+    exts = _ext(0, _vec(2, b"\x00" + _vec(2, b"tiny.example"))) + _ext(10, _vec(2, b"\x00\x1d")) + \
+        _ext(43, _vec(1, b"\x03\x04")) + _ext(51, _vec(2, b"\x00\x1d" + _vec(2, os.urandom(32))))
+    body = b"\x03\x03" + os.urandom(32) + _vec(1, os.urandom(32)) + _vec(2, b"\x13\x01") + b"\x01\x00"
+    exts += _ext(21, bytes(hello_bytes - 4 - len(body) - 2 - len(exts) - 4))  # padding
+    hello = _handshake(1, body + _vec(2, exts))
+    client, server, sport = 0x0A000001, 0x0A000002, 40000
+    frames = [_packet(client, server, sport, 443, 1000, SYN, b""),
+              _packet(server, client, 443, sport, 9000, SYN | ACK, b"")]
+    seq = 1001
+    for i in range(len(hello)):
+        frames.append(_packet(client, server, sport, 443, seq, ACK | PSH, _record(22, hello[i : i + 1])))
+        seq += 6
+    frames.append(_packet(server, client, 443, sport, 9001, ACK | PSH, _server_flight(0x001D, 32, True)))
+    frames.append(_packet(client, server, sport, 443, seq, ACK | PSH, _record(23, os.urandom(53))))
+    frames.append(_packet(client, server, sport, 443, seq + 58, FIN | ACK, b""))
+    with path.open("wb") as fh:
+        fh.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 262144, 1))
+        for i, frame in enumerate(frames):
+            fh.write(struct.pack("<IIII", 1_760_000_000, i, len(frame), len(frame)) + frame)
+
+
+def _one_byte_records(tmp: Path) -> dict[str, Any]:
+    """CPU seconds of reading the one-byte-records capture at both sizes (best of three, in this
+    process: the child's start-up would hide them), and their ratio."""
+    from assess.sources.capture.importer import import_pcaps
+
+    figures: dict[str, Any] = {}
+    for hello_bytes in ONE_BYTE_RECORD_HELLOS:
+        pcap = tmp / f"hello_{hello_bytes}_in_1_byte_records.pcap"
+        one_byte_records_capture(pcap, hello_bytes)
+        times = []
+        for _ in range(3):
+            started = time.process_time()
+            report = import_pcaps([pcap], tmp / "one_byte_records.jsonl")
+            times.append(time.process_time() - started)
+        if report.handshakes != 1:
+            raise RuntimeError(f"the {hello_bytes}-byte ClientHello in one-byte records was not found")
+        figures[f"one_byte_records_{hello_bytes}_capture_mib"] = round(pcap.stat().st_size / 2**20, 2)
+        figures[f"one_byte_records_{hello_bytes}_cpu_s"] = round(min(times), 3)
+    small, large = (figures[f"one_byte_records_{n}_cpu_s"] for n in ONE_BYTE_RECORD_HELLOS)
+    figures["one_byte_records_cpu_ratio_4x_bytes"] = round(large / small, 2)
+    return figures
+
+
 def _measure(pcap: Path, out: Path) -> tuple[float, float, int, dict[str, Any]]:
     """(wall seconds, CPU seconds, peak RSS in MiB, the run's JSON report) of `carnot runtime from-pcap`
     in a child. CPU seconds are the steadier figure on a shared machine."""
@@ -147,7 +200,7 @@ def run() -> dict[str, Any]:
         elapsed, cpu, peak, report = _measure(big, Path(tmp) / "big.jsonl")
         if report["handshakes"] != HANDSHAKES:
             raise RuntimeError(f"expected {HANDSHAKES} handshakes, the importer found {report['handshakes']}")
-        return {
+        return _one_byte_records(Path(tmp)) | {
             "handshakes": HANDSHAKES,
             "packets": packets,
             "capture_mib": round(big.stat().st_size / 2**20, 1),

@@ -78,6 +78,36 @@ def test_clienthello_split_reordered_retransmitted_and_overlapping_is_reassemble
     assert (line["src_ip"], line["src_port"], line["dst_ip"], line["dst_port"]) == ("10.0.0.1", 51000, "10.0.0.2", 443)
 
 
+def test_clienthello_in_one_byte_records_one_per_segment_is_found(pq_streams: tuple[bytes, bytes],
+                                                                  tmp_path: Path) -> None:
+    client, server = pq_streams
+    n = hello_length(client)
+    one_byte_records = b"".join(b"\x16\x03\x03\x00\x01" + client[i : i + 1] for i in range(5, n))
+    segments = [Seg(True, i, one_byte_records[i : i + 6]) for i in range(0, len(one_byte_records), 6)]
+    segments += [Seg(False, 0, server), Seg(True, len(one_byte_records), client[n:])]
+    frames = [ethernet(p) for p in tcp_packets(pq_conn(), segments)]
+    code, err, lines = run(write_pcap(tmp_path / "clienthello_in_1_byte_records.pcap", frames))
+    assert code == 0, err
+    [line] = [r for r in lines if r["type"] == "handshake"]
+    assert_pq_line(line)
+
+
+def test_far_ahead_segments_are_held_only_up_to_the_limit_and_counted(pq_streams: tuple[bytes, bytes],
+                                                                      tmp_path: Path) -> None:
+    """Before its ClientHello, a client sends 2,000 overlapping segments far ahead of it (2.8 MB
+    that would all be held): its direction holds 64 KiB of them, drops the rest and says so."""
+    client, server = pq_streams
+    n = hello_length(client)
+    flood = [Seg(True, 5000 + i, b"\x17" * 1400) for i in range(2000)]
+    segments = [*flood, Seg(True, 0, client[:n]), Seg(False, 0, server), Seg(True, n, client[n:])]
+    frames = [ethernet(p) for p in tcp_packets(pq_conn(), segments)]
+    code, err, lines = run(write_pcap(tmp_path / "far_ahead_overlapping_flood.pcap", frames), "--json")
+    assert code == 0, err
+    [line] = [r for r in lines if r["type"] == "handshake"]
+    assert_pq_line(line)
+    assert lines[-1]["out_of_order_dropped"] == 2000 - 65536 // 1400
+
+
 @pytest.mark.parametrize(("linktype", "wrap"), [
     (dpkt.pcap.DLT_LINUX_SLL, linux_sll),
     (276, linux_sll2),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from assess.sources.runtime.reassembly import Endpoint, Reassembler, Stream
+from assess.sources.runtime.reassembly import Endpoint, OutOfOrder, Reassembler, Stream
 
 PAYLOAD = bytes(range(256)) * 8
 
@@ -65,6 +65,51 @@ def test_a_stream_stops_at_its_byte_limit_and_says_so() -> None:
     for seq, chunk in segments(PAYLOAD[:1000], 100):
         s.add(seq, chunk, 1.0)
     assert len(s.data) == 250 and s.truncated
+
+
+def test_far_ahead_segments_are_held_only_up_to_the_streams_limit_and_the_drops_counted() -> None:
+    """A hostile sender never fills the gap and sends overlapping segments far ahead: each one's
+    bytes would be held again. The direction holds at most its limit, what is in order included."""
+    pool = OutOfOrder(limit=1 << 30)
+    s = Stream(max_bytes=65536, out_of_order=pool)
+    s.add(999, b"", 0.0, syn=True)
+    s.add(1000, b"x" * 1000, 1.0)
+    for i in range(2000):
+        s.add(1000 + 5000 + i, b"y" * 1400, 2.0)  # each 1 byte further than the last, 1400 bytes long
+    assert len(s.data) + s.held <= 65536 and s.held == pool.held == (65536 - 1000) // 1400 * 1400
+    assert pool.dropped == 2000 - (65536 - 1000) // 1400
+    s.release()
+    assert pool.held == 0
+
+
+def test_out_of_order_bytes_of_every_connection_together_stop_at_the_total_limit() -> None:
+    r = Reassembler(max_out_of_order=100_000)
+    server = Endpoint("10.0.0.1", 443)
+    for port in range(100):
+        client = Endpoint("10.0.0.2", 40000 + port)
+        r.add(client, server, 1, b"", 0.0, syn=True)
+        for i in range(10):
+            r.add(client, server, 1000 + i * 2000, b"z" * 1400, 1.0)  # far ahead, never in order
+    assert r.out_of_order_held == 100_000 // 1400 * 1400
+    assert r.out_of_order_dropped == 100 * 10 - 100_000 // 1400
+    first = Endpoint("10.0.0.2", 40000)
+    key, _ = r.add(first, server, 2, b"in order", 2.0)
+    r.pop(key)  # a connection handed over gives its room back ...
+    assert r.out_of_order_held == 100_000 // 1400 * 1400 - 10 * 1400
+    r.add(first, server, 1, b"", 3.0, syn=True)  # ... to the others, and to a new one on the same ports
+    r.add(first, server, 5000, b"w" * 1400, 3.0)
+    assert r.out_of_order_held == 100_000 // 1400 * 1400 - 9 * 1400
+
+
+def test_a_gap_filled_after_many_segments_drains_them_in_order() -> None:
+    s = Stream()
+    s.add(999, b"", 0.0, syn=True)
+    chunks = [PAYLOAD[i : i + 1] for i in range(1, 2048)]
+    for i in reversed(range(len(chunks))):
+        s.add(1001 + i, chunks[i], 1.0)
+    assert s.data == b"" and s.held == 2047
+    s.add(1000, PAYLOAD[:1], 2.0)
+    assert s.data == PAYLOAD and s.held == 0 and not s.has_gap
 
 
 def test_connections_beyond_the_limit_are_evicted_and_counted() -> None:

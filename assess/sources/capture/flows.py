@@ -2,10 +2,12 @@
 and wire parser (`assess.sources.runtime.reassembly`, `assess.sources.runtime.wire`).
 
 Pure and bounded: at most `max_connections` connections are held, each direction keeps at most
-`max_bytes`, and a connection is handed over and forgotten as soon as its handshake is finished,
-its first bytes show it is not TLS, it closes, or it has been idle for `idle_timeout` seconds of
-capture time. A connection pushed out of a full table is examined first (what it showed is kept)
-and counted as an eviction. Time is the capture's own clock, never the wall clock.
+`max_bytes` (what it holds out of order included), all of them together hold at most
+`max_out_of_order` bytes out of order (a segment beyond a limit is dropped and counted), and a
+connection is handed over and forgotten as soon as its handshake is finished, its first bytes
+show it is not TLS, it closes, or it has been idle for `idle_timeout` seconds of capture time. A
+connection pushed out of a full table is examined first (what it showed is kept) and counted as
+an eviction. Time is the capture's own clock, never the wall clock.
 """
 
 from __future__ import annotations
@@ -16,8 +18,8 @@ from enum import Enum
 
 from assess.sources.capture.packets import TcpSegment
 from assess.sources.runtime.correlate import WireFlow
-from assess.sources.runtime.reassembly import Connection, Endpoint, Reassembler, connection_key
-from assess.sources.runtime.wire import CLIENT_HELLO, HANDSHAKE, WireHandshake, summarise_handshake
+from assess.sources.runtime.reassembly import MAX_OUT_OF_ORDER, Connection, Endpoint, Reassembler, connection_key
+from assess.sources.runtime.wire import CLIENT_HELLO, HANDSHAKE, NO_BYTES, WireHandshake
 
 Key = tuple[Endpoint, Endpoint]
 # How often (in segments) idle connections are looked for.
@@ -37,6 +39,7 @@ class FlowCounters:
     evictions: int = 0  # pushed out of a full table
     unfinished_at_end: int = 0  # still mid-handshake when the capture ended
     truncated_streams: int = 0  # a direction exceeded `max_bytes` before the handshake was read
+    out_of_order_dropped: int = 0  # segments not held out of order: a direction or all were at their limit
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -51,25 +54,17 @@ class _Reason(Enum):
     CAPTURE_END = "capture_end"  # the last file ended
 
 
-class _EmptyStream:
-    data = b""
-
-    def time_at(self, offset: int) -> float | None:
-        return None
-
-
-_EMPTY = _EmptyStream()
-
-
 class HandshakeTracker:
     """`add(segment, ts)` gives the WireFlows it finished; `finish()` gives the rest at the capture's end."""
 
-    def __init__(self, *, max_connections: int = 65536, max_bytes: int = 65536, idle_timeout: float = 60.0) -> None:
+    def __init__(self, *, max_connections: int = 65536, max_bytes: int = 65536, idle_timeout: float = 60.0,
+                 max_out_of_order: int = MAX_OUT_OF_ORDER) -> None:
         self.max_connections = max_connections
         self.idle_timeout = idle_timeout
         self.counters = FlowCounters()
         # One more than the limit, so the Reassembler never evicts silently: we evict first.
-        self._reassembler = Reassembler(max_connections=max_connections + 1, max_bytes=max_bytes)
+        self._reassembler = Reassembler(max_connections=max_connections + 1, max_bytes=max_bytes,
+                                        max_out_of_order=max_out_of_order)
         # Connections already handed over (or found not to be TLS), so their later segments (FIN, ACKs,
         # application data) are ignored. Kept by hash (a few bytes each), the most recent DONE_CAPACITY.
         self._done: OrderedDict[int, None] = OrderedDict()
@@ -96,6 +91,7 @@ class HandshakeTracker:
                 out.extend(self._hand_over(*oldest, closed=oldest[1].closed, reason=_Reason.EVICTED))
         _, conn = self._reassembler.add(seg.src, seg.dst, seg.seq, seg.payload, ts, syn=seg.syn, fin=seg.fin,
                                         rst=seg.rst)
+        self.counters.out_of_order_dropped = self._reassembler.out_of_order_dropped
         if seg.payload or seg.fin or seg.rst:
             out.extend(self._examine(key, conn))
         return out
@@ -158,7 +154,7 @@ class HandshakeTracker:
         c_stream = conn.stream(c_src, c_dst)
         assert c_stream is not None
         s_stream = conn.stream(c_dst, c_src)
-        return summarise_handshake(c_stream, s_stream or _EMPTY, closed=closed)
+        return conn.handshake.summarise(c_stream, s_stream or NO_BYTES, closed=closed)
 
     def _emit(self, key: Key, conn: Connection, client: Key, summary: WireHandshake, *,
               timed_out: bool = False) -> list[WireFlow]:
@@ -181,7 +177,7 @@ class HandshakeTracker:
             self._done.popitem(last=False)
 
 
-def _may_be_handshake(data: bytes) -> bool:
+def _may_be_handshake(data: bytes | bytearray) -> bool:
     """Could these be the first bytes of a TLS handshake record (ClientHello or ServerHello)?"""
     if data[0] != HANDSHAKE:
         return False
@@ -190,12 +186,12 @@ def _may_be_handshake(data: bytes) -> bool:
     return len(data) < 6 or data[5] in (CLIENT_HELLO, 2)
 
 
-def _is_tls_record(data: bytes) -> bool:
+def _is_tls_record(data: bytes | bytearray) -> bool:
     """TLS records other than a handshake's start (application data, alert, change_cipher_spec)."""
     return data[0] in (20, 21, 22, 23) and data[1:2] in (b"\x03", b"")
 
 
-def _client_direction(directions: list[tuple[Key, bytes]]) -> Key | None:
+def _client_direction(directions: list[tuple[Key, bytearray]]) -> Key | None:
     for pair, data in directions:
         if data[:1] == bytes([HANDSHAKE]) and data[5:6] in (bytes([CLIENT_HELLO]), b""):
             return pair

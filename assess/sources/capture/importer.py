@@ -28,6 +28,7 @@ from assess.sources.capture.packets import Skip, TcpSegment, decode
 from assess.sources.capture.pcap import read_packets
 from assess.sources.capture.zeek import read_ssl_log
 from assess.sources.runtime.correlate import Correlator, WireFlow
+from assess.sources.runtime.reassembly import MAX_OUT_OF_ORDER
 
 Advance = Callable[[int], None]
 
@@ -39,8 +40,9 @@ class ImportDamaged(InputError):
 @dataclass(frozen=True)
 class CaptureLimits:
     max_connections: int = 65536
-    max_bytes: int = 65536  # per direction of a connection
+    max_bytes: int = 65536  # per direction of a connection, what it holds out of order included
     idle_timeout: float = 60.0  # seconds of capture time
+    max_out_of_order: int = MAX_OUT_OF_ORDER  # bytes held out of order by all connections together
 
 
 @dataclass
@@ -94,7 +96,7 @@ def import_pcaps(paths: Sequence[Path], out: Path, *, limits: CaptureLimits = Ca
             # One flow table for all the files, read in the order given, so a capture rotated into
             # several files (tcpdump -C/-G) loses no handshake at a file boundary.
             tracker = HandshakeTracker(max_connections=limits.max_connections, max_bytes=limits.max_bytes,
-                                       idle_timeout=limits.idle_timeout)
+                                       idle_timeout=limits.idle_timeout, max_out_of_order=limits.max_out_of_order)
             path = files[0]
             for path in files:
                 offset = 0
@@ -115,7 +117,7 @@ def import_pcaps(paths: Sequence[Path], out: Path, *, limits: CaptureLimits = Ca
                     report.damaged.append(e.one_line())
                     first_error = first_error or e
                 if advance is not None:
-                    advance(path.stat().st_size - offset)
+                    advance(max(path.stat().st_size - offset, 0))  # a pipe has no size
             # What every connection still open showed before the end (or the damage) is kept.
             for flow in tracker.finish():
                 writer.write(wire_line(flow, source="pcap", capture=str(path)))

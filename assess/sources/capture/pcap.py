@@ -1,12 +1,13 @@
 """Read pcap and pcapng files with dpkt, streaming: one packet at a time, nothing held but the
 flow table (see flows.py). Damage (a file cut mid-packet, a corrupt block) stops that file with a
 `CaptureDamage` that names the packet number and byte offset; what was read before it is kept.
+Nothing is sought, so a pipe (`tcpdump -w - | ...`) reads like a file, and no length field is
+trusted beyond what libpcap accepts, so a corrupt or hostile one never makes us allocate it.
 """
 
 from __future__ import annotations
 
 import io
-import os
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,6 +21,10 @@ from assess.sources.capture.packets import SUPPORTED_LINKTYPES
 
 PCAP_MAGICS = frozenset({b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\xc3\xd4", b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\x3c\x4d"})
 PCAPNG_MAGIC = b"\x0a\x0d\x0d\x0a"
+# The largest packet record and pcapng block read, as libpcap has them: its maximum snapshot length
+# for every link type we decode (MAXIMUM_SNAPLEN), and its initial maximum block size.
+MAX_PACKET_RECORD = 262144
+MAX_PCAPNG_BLOCK = 16 << 20
 
 
 # What dpkt's readers raise on a damaged file (it does not wrap struct or attribute errors).
@@ -28,6 +33,10 @@ _READER_ERRORS = (ValueError, dpkt.UnpackError, struct.error, IndexError, Attrib
 
 class CaptureDamage(InputError):
     """A capture file is damaged at a position; everything before it was read."""
+
+
+class _Oversized(ValueError):
+    """A length field asks for more than any capture holds at once."""
 
 
 @dataclass(frozen=True)
@@ -40,11 +49,13 @@ class Packet:
 
 
 class _CountingReader(io.RawIOBase):
-    """A file whose reads remember when they came back short: dpkt's readers do not say so."""
+    """A file whose reads remember when they came back short (dpkt's readers do not say so) and
+    refuse a length beyond `max_read` before reading it. `head` is what was read already (the magic)."""
 
-    def __init__(self, raw: IO[bytes], size: int) -> None:
+    def __init__(self, raw: IO[bytes], head: bytes, max_read: int) -> None:
         self._raw = raw
-        self._size = size
+        self._head = head
+        self._max_read = max_read
         self.position = 0
         self.short_read = False  # some read came back with fewer bytes than asked, but not none
         self.last_read_short = False
@@ -52,72 +63,68 @@ class _CountingReader(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def read(self, n: int = -1) -> bytes:
+    def read(self, n: int | None = -1) -> bytes:
         if n is None or n < 0:
             # dpkt never reads "everything" on purpose: a negative size is a corrupt block length.
             self.short_read = self.last_read_short = True
             return b""
-        # A corrupt length field can ask for gigabytes: never ask for more than the file still holds.
-        data = self._raw.read(min(n, max(self._size - self.position, 0)))
+        if n > self._max_read:
+            raise _Oversized(f"a record that claims {n} bytes (at most {self._max_read} are read)")
+        data, self._head = self._head[:n], self._head[n:]
+        if len(data) < n:
+            data += self._raw.read(n - len(data))
         # The last read before dpkt hands out a packet is its body: short means the file ends inside it.
         self.last_read_short = len(data) < n
         self.short_read = self.short_read or 0 < len(data) < n
         self.position += len(data)
         return data
 
-    def seek(self, offset: int, whence: int = 0) -> int:
-        self.position = self._raw.seek(offset, whence)
-        return self.position
-
-    def tell(self) -> int:
-        return self.position
-
 
 def read_packets(path: Path) -> Iterator[Packet]:
-    """The packets of a pcap or pcapng file, in file order. Raises InputError for a file that is not a
-    capture (or a link type we cannot decode) and CaptureDamage where the file is damaged."""
+    """The packets of a pcap or pcapng file (or pipe), in file order. Raises InputError for a file
+    that is not a capture (or a link type we cannot decode) and CaptureDamage where it is damaged."""
     try:
-        fh = path.open("rb")
+        with path.open("rb") as fh:
+            src, records = _open(path, fh)
+            number = 0
+            offset = src.position
+            while True:
+                try:
+                    ts, linktype, frame = next(records)
+                except StopIteration:
+                    if src.short_read:
+                        raise _damage(path, number + 1, offset, "the file ends inside this packet record") from None
+                    return
+                except _Oversized as e:
+                    raise _damage(path, number + 1, offset, str(e)) from e
+                except _READER_ERRORS as e:
+                    raise _damage(path, number + 1, offset, "a corrupt or cut packet record") from e
+                number += 1
+                if src.last_read_short or src.short_read:
+                    raise _damage(path, number, offset, "the file ends inside this packet")
+                yield Packet(number, offset, float(ts), linktype, bytes(frame))
+                offset = src.position
     except OSError as e:
         raise InputError(f"cannot read: {e.strerror}", path=path) from e
-    with fh:
-        src = _CountingReader(fh, os.fstat(fh.fileno()).st_size)
-        magic = fh.read(4)
-        fh.seek(0)
-        records: Iterator[tuple[float, int, bytes]]
-        if magic in PCAP_MAGICS:
-            try:
-                reader = dpkt.pcap.Reader(src)
-            except _READER_ERRORS as e:
-                raise InputError(f"not a readable capture: {e or type(e).__name__}", path=path) from e
-            linktype = int(reader.datalink())
-            if linktype not in SUPPORTED_LINKTYPES:
-                raise InputError(f"link type {linktype} is not supported (see docs/CAPTURES.md)", path=path)
-            records = ((ts, linktype, frame) for ts, frame in reader)
-        elif magic == PCAPNG_MAGIC:
-            records = _pcapng_records(src)
-        else:
-            raise InputError("not a pcap or pcapng capture (unknown magic number)", path=path)
-        number = 0
-        offset = src.position
-        iterator = iter(records)
-        while True:
-            try:
-                item = next(iterator)
-            except StopIteration:
-                if src.short_read:
-                    raise _damage(path, number + 1, offset, "the file ends inside this packet record") from None
-                break
-            except _READER_ERRORS as e:
-                raise _damage(path, number + 1, offset, "a corrupt or cut packet record") from e
-            number += 1
-            if src.last_read_short or src.short_read:
-                raise _damage(path, number, offset, "the file ends inside this packet")
-            ts, linktype, frame = item
-            yield Packet(number, offset, float(ts), linktype, bytes(frame))
-            offset = src.position
-        if src.position < _size(fh):
-            raise _damage(path, number + 1, src.position, "trailing bytes that are not a packet record")
+
+
+def _open(path: Path, fh: IO[bytes]) -> tuple[_CountingReader, Iterator[tuple[float, int, bytes]]]:
+    """The reader of a capture by its magic number, and its (time, link type, frame) records."""
+    magic = fh.read(4)
+    if magic == PCAPNG_MAGIC:
+        src = _CountingReader(fh, magic, MAX_PCAPNG_BLOCK)
+        return src, _pcapng_records(src)
+    if magic not in PCAP_MAGICS:
+        raise InputError("not a pcap or pcapng capture (unknown magic number)", path=path)
+    src = _CountingReader(fh, magic, MAX_PACKET_RECORD)
+    try:
+        reader = dpkt.pcap.Reader(src)
+    except _READER_ERRORS as e:
+        raise InputError(f"not a readable capture: {e or type(e).__name__}", path=path) from e
+    linktype = int(reader.datalink())
+    if linktype not in SUPPORTED_LINKTYPES:
+        raise InputError(f"link type {linktype} is not supported (see docs/CAPTURES.md)", path=path)
+    return src, ((ts, linktype, frame) for ts, frame in reader)
 
 
 def _pcapng_records(src: _CountingReader) -> Iterator[tuple[float, int, bytes]]:
@@ -184,10 +191,6 @@ def _interface(idb: dpkt.pcapng.InterfaceDescriptionBlock, little: bool) -> tupl
         elif opt.code == dpkt.pcapng.PCAPNG_OPT_IF_TSOFFSET and len(opt.data) >= 8:
             ts_offset = float(struct.unpack("<q" if little else ">q", opt.data[:8])[0])
     return int(idb.linktype), divisor, ts_offset
-
-
-def _size(fh: IO[bytes]) -> int:
-    return fh.seek(0, io.SEEK_END)
 
 
 def _damage(path: Path, number: int, offset: int, what: str) -> CaptureDamage:

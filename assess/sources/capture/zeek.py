@@ -4,17 +4,19 @@ JSON lines, mapped to the runtime handshake lines. Zeek names are normalised thr
 
 Pure apart from reading the file: `read_ssl_log(path)` yields `(line_number, record)` pairs and
 raises `ZeekLogError` naming the line where the log stops making sense; the lines before it have
-been yielded already.
+been yielded already. A line longer than `MAX_LINE_BYTES` is such a line: it is never read whole,
+so a file that is not a log, or a pipe whose writer never ends its line, stops at the limit.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from assess.errors import InputError
 from assess.sources.runtime.wire import version_name
@@ -26,6 +28,11 @@ ZEEK_VERSIONS = {"SSLv2": "SSLv2", "SSLv3": "SSLv3", "TLSv10": "TLSv1", "TLSv11"
 _UNKNOWN = re.compile(r"unknown-(\d+)")
 _ESCAPE = re.compile(rb"\\x([0-9a-fA-F]{2})")
 REQUIRED_FIELDS = ("ts", "id.orig_h", "id.orig_p", "id.resp_h", "id.resp_p")
+# The longest line read, newline included. Zeek's ssl.log lines are a few hundred bytes, a few KiB
+# with every optional field logged.
+MAX_LINE_BYTES = 1 << 20
+
+Lines = Iterator[tuple[int, bytes]]
 
 
 class ZeekLogError(InputError):
@@ -33,39 +40,52 @@ class ZeekLogError(InputError):
 
 
 def read_ssl_log(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(line number, handshake line) for every record of an ssl.log, TSV or JSON."""
+    """(line number, handshake line) for every record of an ssl.log (or a pipe), TSV or JSON."""
     try:
-        fh = path.open("rb")
+        with path.open("rb") as fh:
+            lines = _lines(path, fh)
+            first = next(lines, (1, b""))
+            lines = itertools.chain([first], lines)
+            if first[1].lstrip().startswith(b"{"):
+                yield from _json_lines(path, lines)
+            elif first[1].startswith(b"#separator"):
+                yield from _tsv(path, lines)
+            else:
+                raise ZeekLogError("not a Zeek ssl.log: neither a #separator header nor a JSON object", path=path,
+                                   line=1)
     except OSError as e:
         raise InputError(f"cannot read: {e.strerror}", path=path) from e
-    with fh:
-        first = fh.readline()
-        fh.seek(0)
-        if first.lstrip().startswith(b"{"):
-            yield from _json_lines(path, fh)
-        elif first.startswith(b"#separator"):
-            yield from _tsv(path, fh)
-        else:
-            raise ZeekLogError("not a Zeek ssl.log: neither a #separator header nor a JSON object", path=path, line=1)
 
 
-def _json_lines(path: Path, fh: Any) -> Iterator[tuple[int, dict[str, Any]]]:
-    for number, raw in enumerate(fh, start=1):
+def _lines(path: Path, fh: IO[bytes]) -> Lines:
+    """(line number, bytes) of every line, none read beyond MAX_LINE_BYTES."""
+    for number in itertools.count(1):
+        raw = fh.readline(MAX_LINE_BYTES + 1)
+        if not raw:
+            return
+        if len(raw) > MAX_LINE_BYTES:
+            raise ZeekLogError(f"a line longer than {MAX_LINE_BYTES} bytes: not a Zeek log line", path=path,
+                               line=number)
+        yield number, raw
+
+
+def _json_lines(path: Path, lines: Lines) -> Iterator[tuple[int, dict[str, Any]]]:
+    for number, raw in lines:
         if not raw.strip():
             continue
         try:
             record = json.loads(raw)
-        except (ValueError, UnicodeDecodeError) as e:
+        except (ValueError, UnicodeDecodeError, RecursionError) as e:  # RecursionError: nesting like [[[[...
             raise ZeekLogError(f"not a JSON object: {e}", path=path, line=number) from e
         if not isinstance(record, dict):
             raise ZeekLogError("not a JSON object", path=path, line=number)
         yield number, to_handshake_line(record, path, number)
 
 
-def _tsv(path: Path, fh: Any) -> Iterator[tuple[int, dict[str, Any]]]:
+def _tsv(path: Path, lines: Lines) -> Iterator[tuple[int, dict[str, Any]]]:
     separator, set_separator, empty, unset = b"\t", b",", b"(empty)", b"-"
     fields: list[str] | None = None
-    for number, raw in enumerate(fh, start=1):
+    for number, raw in lines:
         line = raw.rstrip(b"\r\n")
         if not line:
             continue
@@ -89,9 +109,10 @@ def _tsv(path: Path, fh: Any) -> Iterator[tuple[int, dict[str, Any]]]:
             continue
         if fields is None:
             raise ZeekLogError("a record before the #fields header", path=path, line=number)
+        count = line.count(separator) + 1  # counted before splitting: a hostile line may hold a million
+        if count != len(fields):
+            raise ZeekLogError(f"{count} fields where #fields names {len(fields)}", path=path, line=number)
         values = line.split(separator)
-        if len(values) != len(fields):
-            raise ZeekLogError(f"{len(values)} fields where #fields names {len(fields)}", path=path, line=number)
         record: dict[str, Any] = {}
         for name, value in zip(fields, values, strict=True):
             if value == unset:

@@ -3,21 +3,29 @@
 Pure and free of any capture library, so the live sensor and a pcap importer share it. Handles
 segments that arrive out of order, retransmissions and overlaps (the bytes seen first win), 32-bit
 sequence wrap-around, and a stream whose SYN was never seen (it starts at the lowest sequence
-number seen). Each direction keeps at most `max_bytes`; connections beyond `max_connections` are
-evicted oldest first and counted.
+number seen). Each direction keeps at most `max_bytes`, what it holds out of order included;
+all connections together hold at most `max_out_of_order` bytes out of order; a segment either
+limit leaves no room for is dropped and counted. Connections beyond `max_connections` are
+evicted oldest first and counted. Each connection carries its TLS handshake as read so far
+(`wire.HandshakeReader`), so a segment's bytes are parsed once.
 """
 
 from __future__ import annotations
 
 import bisect
+import heapq
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import NamedTuple
+
+from assess.sources.runtime.wire import HandshakeReader
 
 _SEQ_MOD = 1 << 32
 _HALF = 1 << 31
 # A segment further than this before the start of an unanchored stream is not its beginning.
 _MAX_REBASE = 1 << 20
+# Bytes all the connections of a reassembler may hold out of order (each direction: max_bytes).
+MAX_OUT_OF_ORDER = 64 << 20
 
 
 class Endpoint(NamedTuple):
@@ -30,25 +38,37 @@ class Endpoint(NamedTuple):
         return f"[{self.ip}]:{self.port}" if ":" in self.ip else f"{self.ip}:{self.port}"
 
 
+class OutOfOrder:
+    """The bytes the streams of one reassembler hold out of order, against one limit."""
+
+    __slots__ = ("dropped", "held", "limit")
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.held = 0
+        self.dropped = 0  # segments not held: their stream or all streams together were at their limit
+
+
 class Stream:
     """One direction of a TCP connection: the bytes in order from its first byte, with arrival times."""
 
-    def __init__(self, max_bytes: int = 65536) -> None:
+    def __init__(self, max_bytes: int = 65536, out_of_order: OutOfOrder | None = None) -> None:
         self.max_bytes = max_bytes
         self._base: int | None = None  # sequence number of byte 0
         self._anchored = False  # byte 0 is known to be the first (a SYN was seen)
         self._data = bytearray()
         self._pending: dict[int, tuple[bytes, float]] = {}  # offset -> (bytes, time), out of order
+        self._waiting: list[int] = []  # the offsets in _pending, a heap: the next to fit is first
+        self.held = 0  # bytes in _pending
+        self._out_of_order = out_of_order if out_of_order is not None else OutOfOrder(max_bytes)
         self._ends: list[int] = []  # contiguous length after each extension ...
         self._times: list[float] = []  # ... and when that extension happened
         self.truncated = False  # bytes beyond max_bytes were dropped
-        self._frozen: bytes | None = None  # `data`, until the stream grows again
 
     @property
-    def data(self) -> bytes:
-        if self._frozen is None:
-            self._frozen = bytes(self._data)
-        return self._frozen
+    def data(self) -> bytearray:
+        """The contiguous bytes so far, not copied: read them, never change them."""
+        return self._data
 
     @property
     def has_gap(self) -> bool:
@@ -92,6 +112,13 @@ class Stream:
                 offset = 0
         self._place(offset, payload, ts)
 
+    def release(self) -> None:
+        """Forget what is held out of order (the connection is done with), giving its room back."""
+        self._out_of_order.held -= self.held
+        self.held = 0
+        self._pending.clear()
+        self._waiting.clear()
+
     def _relative(self, seq: int) -> int:
         assert self._base is not None
         rel = (seq - self._base) % _SEQ_MOD
@@ -112,25 +139,45 @@ class Stream:
         shift = (self._base - new_base) % _SEQ_MOD if self._base is not None else 0
         moved = {off + shift: chunk for off, chunk in self._pending.items()}
         if self._data:
+            # What was contiguous is now held until the bytes before it come: counted as held, even
+            # past the reassembler's limit (the bytes are in memory already; the stream's limit holds).
             moved[shift] = (bytes(self._data), self._times[-1])
+            self.held += len(self._data)
+            self._out_of_order.held += len(self._data)
         self._base = new_base
         self._data = bytearray()
-        self._frozen = None
         self._ends, self._times = [], []
         self._pending = moved
+        self._waiting = sorted(moved)
 
     def _place(self, offset: int, payload: bytes, ts: float) -> None:
         end = len(self._data)
         if offset > end:
-            if offset >= self.max_bytes:
-                self.truncated = True
-                return
-            held = self._pending.get(offset)
-            if held is None or len(held[0]) < len(payload):
-                self._pending[offset] = (payload, ts)
+            self._hold(offset, payload, ts)
             return
         self._extend(payload[end - offset :], ts)
         self._drain(ts)
+
+    def _hold(self, offset: int, payload: bytes, ts: float) -> None:
+        """Keep a segment that came before the bytes in front of it, within both limits."""
+        if offset + len(payload) > self.max_bytes:
+            payload = payload[: max(self.max_bytes - offset, 0)]
+            self.truncated = True
+            if not payload:
+                return
+        held = self._pending.get(offset)
+        growth = len(payload) - (len(held[0]) if held is not None else 0)
+        if growth <= 0:
+            return  # a retransmission of what is held, or less
+        pool = self._out_of_order
+        if len(self._data) + self.held + growth > self.max_bytes or pool.held + growth > pool.limit:
+            pool.dropped += 1
+            return
+        if held is None:
+            heapq.heappush(self._waiting, offset)
+        self._pending[offset] = (payload, ts)
+        self.held += growth
+        pool.held += growth
 
     def _extend(self, new: bytes, ts: float) -> None:
         room = self.max_bytes - len(self._data)
@@ -138,21 +185,19 @@ class Stream:
             new = new[:room]
             self.truncated = True
         if new:
-            self._frozen = None
             self._data += new
             self._ends.append(len(self._data))
             self._times.append(ts)
 
     def _drain(self, ts: float) -> None:
-        while self._pending:
-            end = len(self._data)
-            ready = [off for off in self._pending if off <= end]
-            if not ready:
-                return
-            for off in sorted(ready):
-                chunk, _ = self._pending.pop(off)
-                if off + len(chunk) > len(self._data):
-                    self._extend(chunk[len(self._data) - off :], ts)
+        waiting = self._waiting
+        while waiting and waiting[0] <= len(self._data):
+            off = heapq.heappop(waiting)
+            chunk, _ = self._pending.pop(off)
+            self.held -= len(chunk)
+            self._out_of_order.held -= len(chunk)
+            if off + len(chunk) > len(self._data):
+                self._extend(chunk[len(self._data) - off :], ts)
 
 
 @dataclass
@@ -163,6 +208,7 @@ class Connection:
     last_seen: float
     streams: dict[tuple[Endpoint, Endpoint], Stream] = field(default_factory=dict)
     closed: bool = False
+    handshake: HandshakeReader = field(default_factory=HandshakeReader)  # its TLS, read so far
 
     def stream(self, src: Endpoint, dst: Endpoint) -> Stream | None:
         return self.streams.get((src, dst))
@@ -175,14 +221,27 @@ def connection_key(a: Endpoint, b: Endpoint) -> tuple[Endpoint, Endpoint]:
 class Reassembler:
     """Many connections at once, bounded: the least recently active is evicted first."""
 
-    def __init__(self, *, max_connections: int = 65536, max_bytes: int = 65536) -> None:
+    def __init__(self, *, max_connections: int = 65536, max_bytes: int = 65536,
+                 max_out_of_order: int = MAX_OUT_OF_ORDER) -> None:
         self.max_connections = max_connections
         self.max_bytes = max_bytes
         self.evictions = 0
+        self._out_of_order = OutOfOrder(max_out_of_order)
         self._connections: OrderedDict[tuple[Endpoint, Endpoint], Connection] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self._connections)
+
+    @property
+    def out_of_order_held(self) -> int:
+        """Bytes held out of order by every connection, now."""
+        return self._out_of_order.held
+
+    @property
+    def out_of_order_dropped(self) -> int:
+        """Segments dropped because their direction, or all connections together, held as much
+        out of order as they may."""
+        return self._out_of_order.dropped
 
     def __contains__(self, pair: tuple[Endpoint, Endpoint]) -> bool:
         """Whether a connection between these two endpoints (either order, so a key too) is held."""
@@ -206,14 +265,14 @@ class Reassembler:
             conn = Connection(first_seen=ts, last_seen=ts)
             self._connections[key] = conn
             while len(self._connections) > self.max_connections:
-                self._connections.popitem(last=False)
+                _release(self._connections.popitem(last=False)[1])
                 self.evictions += 1
         else:
             self._connections.move_to_end(key)
         conn.last_seen = max(conn.last_seen, ts)
         stream = conn.streams.get((src, dst))
         if stream is None:
-            stream = conn.streams[(src, dst)] = Stream(self.max_bytes)
+            stream = conn.streams[(src, dst)] = Stream(self.max_bytes, self._out_of_order)
         stream.add(seq, payload, ts, syn=syn)
         if fin or rst:
             conn.closed = True
@@ -223,7 +282,11 @@ class Reassembler:
         return self._connections.get(key)
 
     def pop(self, key: tuple[Endpoint, Endpoint]) -> Connection | None:
-        return self._connections.pop(key, None)
+        """Take a connection out: it gets no more segments, and what it held out of order is forgotten."""
+        conn = self._connections.pop(key, None)
+        if conn is not None:
+            _release(conn)
+        return conn
 
     def oldest(self) -> tuple[tuple[Endpoint, Endpoint], Connection] | None:
         """The least recently active connection, left in place (a caller evicting it can examine it first)."""
@@ -241,3 +304,8 @@ class Reassembler:
                 break
             out.append((key, conn))
         return out
+
+
+def _release(conn: Connection) -> None:
+    for stream in conn.streams.values():
+        stream.release()

@@ -40,12 +40,12 @@ from assess.sources.runtime.readiness import sensor_readiness
 from assess.sources.runtime.reassembly import Connection, Endpoint, Reassembler, connection_key
 from assess.sources.runtime.ringbuf import RingBuffer
 from assess.sources.runtime.wire import (
+    NO_BYTES,
     TLS1_3,
     ServerHello,
     StreamView,
     WireHandshake,
     summarise_client_side,
-    summarise_handshake,
 )
 
 log = logging.getLogger(__name__)
@@ -623,9 +623,10 @@ class Sensor:
         head: bytes = b"",
         set_aside: bool = False,
     ) -> None:
-        # The client is the side whose bytes begin with a ClientHello (0x16 record, handshake type 1).
+        # The client is the side whose bytes begin with a ClientHello (0x16 record, handshake type 1 or not
+        # there yet: an empty slice is in any bytes).
         client = next(
-            (pair for pair, st in conn.streams.items() if st.data[:1] == b"\x16" and st.data[5:6] in (b"\x01", b"")),
+            (pair for pair, st in conn.streams.items() if st.data[:1] == b"\x16" and st.data[5:6] in b"\x01"),
             None,
         )
         if client is None:
@@ -646,7 +647,7 @@ class Sensor:
                 # A server segment ends a handshake only if it is an alert or (TLS 1.2) its closing
                 # ChangeCipherSpec; anything else waits for the client's next segment or the close.
                 return
-        summary = summarise_handshake(c_stream, s_stream or _EMPTY, closed=conn.closed or idle)
+        summary = conn.handshake.summarise(c_stream, s_stream or NO_BYTES, closed=conn.closed or idle)
         if not summary.complete:
             return
         if not set_aside:
@@ -854,22 +855,13 @@ class _HelloView:
     """A ClientHello the socket filter held, as a client stream that is only that (see wire.StreamView)."""
 
     __slots__ = ("data", "ts")
+    first_seq = None
 
     def __init__(self, data: bytes, ts: float) -> None:
         self.data, self.ts = data, ts
 
     def time_at(self, offset: int) -> float | None:
         return self.ts
-
-
-class _EmptyStream:
-    data = b""
-
-    def time_at(self, offset: int) -> float | None:
-        return None
-
-
-_EMPTY = _EmptyStream()
 
 
 def _power_of_two(n: int) -> int:
@@ -923,7 +915,7 @@ class CaptureSummary:
     metrics: dict[str, Any]
 
 
-def metrics_line(counters: Counters, correlator: Correlator, reassembler_evictions: int) -> dict[str, Any]:
+def metrics_line(counters: Counters, correlator: Correlator, reassembler: Reassembler) -> dict[str, Any]:
     seen = counters.events_received + counters.kernel_drops
     return {
         "type": "metrics",
@@ -931,7 +923,7 @@ def metrics_line(counters: Counters, correlator: Correlator, reassembler_evictio
         "events_received": counters.events_received,
         "handshakes_emitted": correlator.handshakes_emitted,
         "correlation_timeouts": correlator.correlation_timeouts + counters.wire_timeouts,
-        "cache_evictions": correlator.cache_evictions + reassembler_evictions,
+        "cache_evictions": correlator.cache_evictions + reassembler.evictions,
         "kernel_drops": counters.kernel_drops,
         "kernel_drop_rate": round(counters.kernel_drops / seen, 6) if seen else 0.0,
         "probe_events": counters.probe_events,
@@ -941,6 +933,7 @@ def metrics_line(counters: Counters, correlator: Correlator, reassembler_evictio
         "wire_flows": counters.wire_flows,
         "wire_not_tls": counters.wire_not_tls,
         "wire_summaries": counters.wire_summaries,
+        "out_of_order_dropped": reassembler.out_of_order_dropped,
     }
 
 
@@ -989,13 +982,13 @@ def capture(options: CaptureOptions, *, on_ready: Callable[[dict[str, Any]], Non
                     next_drain = time.monotonic() + DRAIN_INTERVAL
                 if time.monotonic() >= next_metrics:
                     sensor.read_drops()
-                    writer.write(metrics_line(sensor.counters, correlator, sensor._reassembler.evictions))
+                    writer.write(metrics_line(sensor.counters, correlator, sensor._reassembler))
                     next_metrics += options.metrics_interval
             sensor.flush()
             sensor.finish()
             writer.write_lines(correlator.drain_json(time.time(), final=True))
             sensor.close()
-            final = metrics_line(sensor.counters, correlator, sensor._reassembler.evictions)
+            final = metrics_line(sensor.counters, correlator, sensor._reassembler)
             final["final"] = True
             final["stopped_by"] = stop.signal_name or "duration"
             writer.write(final)

@@ -2,14 +2,15 @@
 
 Pure: bytes in, named tuples out (immutable, and cheaper to make than frozen dataclasses: the
 sensor makes several per handshake). Nothing here raises on bad input; a truncated or hostile
-stream gives `WireParseError` from the message parsers, which `summarise_handshake` turns into a
-`parse_error` value. GREASE values (RFC 8701) are dropped from every list.
+stream gives `WireParseError` from the message parsers, which the summaries turn into a
+`parse_error` value. GREASE values (RFC 8701) are dropped from every list. A connection's bytes
+are read incrementally (`HandshakeReader`), each byte once, however the peer cuts them into
+records and segments.
 """
 
 from __future__ import annotations
 
 import struct
-from functools import lru_cache
 from typing import NamedTuple, Protocol
 
 from assess.tlsnames import is_grease
@@ -51,13 +52,6 @@ def version_name(code: int | None) -> str | None:
     if code is None:
         return None
     return VERSION_NAMES.get(code, f"0x{code:04X}")
-
-
-class Record(NamedTuple):
-    content_type: int
-    version: int
-    fragment: bytes
-    offset: int  # where the record header starts in its direction's stream
 
 
 class ClientHello(NamedTuple):
@@ -142,7 +136,7 @@ def _hello_prefix(body: bytes) -> int:
     return _vector(body, 34, 1, len(body))[1]
 
 
-def _parse_client_hello(body: bytes, fresh: list[tuple[int, int]] | None = None) -> ClientHello:
+def parse_client_hello(body: bytes, fresh: list[tuple[int, int]] | None = None) -> ClientHello:
     """Parse a ClientHello handshake message body (without the 4-byte handshake header). `fresh`,
     if given, receives the (start, end) of each key share's key_exchange bytes."""
     n = len(body)
@@ -179,10 +173,6 @@ def _parse_client_hello(body: bytes, fresh: list[tuple[int, int]] | None = None)
     )
 
 
-# A live connection is summarised again as each segment arrives.
-parse_client_hello = lru_cache(maxsize=1024)(_parse_client_hello)
-
-
 class _Shape(NamedTuple):
     """A ClientHello's bytes apart from those each connection makes anew (the random, the session
     id, the key shares' key_exchange): two hellos equal in these parse the same."""
@@ -211,7 +201,7 @@ def parse_client_hello_by_shape(body: bytes) -> ClientHello:
                     _SHAPES.insert(0, _SHAPES.pop(i))
                 return shape.hello
     fresh: list[tuple[int, int]] = []
-    hello = _parse_client_hello(body, fresh)  # (a body shorter than 35 bytes raises here)
+    hello = parse_client_hello(body, fresh)  # (a body shorter than 35 bytes raises here)
     fresh.extend(((2, 34), (35, 35 + body[34])))  # the random, the session id
     fixed, at = [], 0
     for start, end in sorted(fresh):
@@ -248,7 +238,6 @@ def _alpn(data: bytes, where: tuple[int, int] | None) -> tuple[str, ...]:
     return tuple(out)
 
 
-@lru_cache(maxsize=1024)
 def parse_server_hello(body: bytes) -> ServerHello:
     """Parse a ServerHello (or HelloRetryRequest) body."""
     n = len(body)
@@ -276,65 +265,186 @@ def parse_ecdhe_server_key_exchange(body: bytes) -> int | None:
     return _u16(body, 1, len(body))
 
 
-def scan_records(stream: bytes) -> tuple[list[Record], int]:
-    """Complete TLS records at the start of a stream, and how many bytes they cover.
-
-    Raises WireParseError when the bytes at a record boundary cannot be a TLS record header.
-    """
-    records: list[Record] = []
-    pos = 0
-    while len(stream) - pos >= 5:
-        ctype = stream[pos]
-        version = int.from_bytes(stream[pos + 1 : pos + 3], "big")
-        length = int.from_bytes(stream[pos + 3 : pos + 5], "big")
-        if ctype not in (CHANGE_CIPHER_SPEC, ALERT, HANDSHAKE, APPLICATION_DATA, 24) or stream[pos + 1] != 3:
-            raise WireParseError(f"not a TLS record at stream offset {pos} (type {ctype}, version 0x{version:04X})")
-        if length > MAX_RECORD_LENGTH:
-            raise WireParseError(f"TLS record at stream offset {pos} claims {length} bytes")
-        if len(stream) - pos - 5 < length:
-            break
-        records.append(Record(ctype, version, stream[pos + 5 : pos + 5 + length], pos))
-        pos += 5 + length
-    return records, pos
-
-
-class HandshakeMessage(NamedTuple):
-    msg_type: int
-    body: bytes
-    end_offset: int  # stream offset of the last byte of the record that completed it
-
-
-def handshake_messages(records: list[Record], *, ignore_ccs: bool) -> tuple[list[HandshakeMessage], Record | None]:
-    """Plaintext handshake messages (reassembled across records) and the record where plaintext ended.
-
-    Plaintext ends at the first application_data record, or at ChangeCipherSpec unless `ignore_ccs`
-    (TLS 1.3 sends a dummy CCS for middleboxes; TLS 1.2 encrypts everything after it).
-    """
-    messages: list[HandshakeMessage] = []
-    pending = b""
-    for rec in records:
-        if rec.content_type == APPLICATION_DATA or (rec.content_type == CHANGE_CIPHER_SPEC and not ignore_ccs):
-            return messages, rec
-        if rec.content_type != HANDSHAKE:
-            continue
-        pending += rec.fragment
-        while len(pending) >= 4:
-            length = int.from_bytes(pending[1:4], "big")
-            if len(pending) < 4 + length:
-                break
-            record_end = rec.offset + 5 + len(rec.fragment) - 1
-            messages.append(HandshakeMessage(pending[0], pending[4 : 4 + length], record_end))
-            pending = pending[4 + length :]
-    return messages, None
+_RECORD_TYPES = frozenset({CHANGE_CIPHER_SPEC, ALERT, HANDSHAKE, APPLICATION_DATA, 24})  # 24: heartbeat
+# Handshake messages whose bodies say something; the bytes of the others are skipped, never copied.
+_READ_MESSAGES = frozenset({CLIENT_HELLO, SERVER_HELLO, SERVER_KEY_EXCHANGE})
 
 
 class StreamView(Protocol):
     """One direction of a TCP connection as reassembled so far (see reassembly.py)."""
 
     @property
-    def data(self) -> bytes: ...
+    def data(self) -> bytes | bytearray: ...  # the contiguous bytes so far: read them, never keep or change them
+
+    @property
+    def first_seq(self) -> int | None: ...  # when byte 0 moves (a SYN-less stream got earlier bytes), offsets do too
 
     def time_at(self, offset: int) -> float | None: ...
+
+
+class _NoBytes:
+    """A direction that has sent nothing."""
+
+    data = b""
+    first_seq = None
+
+    def time_at(self, offset: int) -> float | None:
+        return None
+
+
+NO_BYTES: StreamView = _NoBytes()
+
+
+class _Hellos(NamedTuple):
+    """What a direction's plaintext handshake messages said, folded in as each one completed. A
+    direction is read without knowing whether it is the client's: each kind of message is read
+    wherever it appears, and the summary takes the client's kind from one and the server's from
+    the other. Errors are kept, not raised: they count only where the summary uses that kind."""
+
+    client_hello: ClientHello | None = None  # the first
+    client_hello_end: int | None = None  # stream offset of the last byte of the record that completed it
+    key_shares: tuple[int, ...] = ()  # of every ClientHello, in order, each once
+    client_error: str | None = None  # the first ClientHello that would not parse
+    first_server_hello: ServerHello | None = None
+    server_hello: ServerHello | None = None  # the last one that is not a HelloRetryRequest
+    hello_retry: bool = False
+    server_error: str | None = None  # the first ServerHello that would not parse
+    key_exchange_group: int | None = None  # the last ServerKeyExchange's named group
+    key_exchange_error: str | None = None
+
+    def fold(self, msg_type: int, body: bytes, end: int) -> _Hellos:
+        """These hellos and one more message: a ClientHello, ServerHello or ServerKeyExchange body."""
+        if msg_type == CLIENT_HELLO and self.client_error is None:
+            try:
+                ch = parse_client_hello(body)
+            except WireParseError as e:
+                return self._replace(client_error=str(e))
+            shares = tuple(dict.fromkeys(self.key_shares + ch.key_shares))
+            if self.client_hello is None:
+                return self._replace(client_hello=ch, client_hello_end=end, key_shares=shares)
+            return self._replace(key_shares=shares)
+        if msg_type == SERVER_HELLO and self.server_error is None:
+            try:
+                sh = parse_server_hello(body)
+            except WireParseError as e:
+                return self._replace(server_error=str(e))
+            return self._replace(first_server_hello=self.first_server_hello or sh,
+                                 server_hello=self.server_hello if sh.is_hello_retry else sh,
+                                 hello_retry=self.hello_retry or sh.is_hello_retry)
+        if msg_type == SERVER_KEY_EXCHANGE and self.key_exchange_error is None:
+            try:
+                group = parse_ecdhe_server_key_exchange(body)
+            except WireParseError as e:
+                return self._replace(key_exchange_error=str(e))
+            return self._replace(key_exchange_group=group)
+        return self
+
+
+class _Span(NamedTuple):
+    offset: int  # where the record header starts in its direction's stream
+    length: int  # of its fragment
+
+
+class _Records:
+    """One direction's TLS records, read as its stream grows: every byte is looked at once, so a
+    ClientHello sent one byte per record costs what it costs in one record (not the square)."""
+
+    __slots__ = (
+        "alert",
+        "app_data",
+        "ccs",
+        "error",
+        "first_seq",
+        "fragments",
+        "hellos",
+        "hellos_before_ccs",
+        "read_to",
+        "source",
+    )
+
+    def __init__(self, source: StreamView | None = None) -> None:
+        self.source = source
+        self.first_seq = source.first_seq if source is not None else None
+        self.read_to = 0  # stream offset of the next record header
+        self.error: str | None = None  # the bytes at `read_to` are not a TLS record
+        self.fragments = bytearray()  # handshake bytes not yet a whole message
+        self.hellos = _Hellos()  # messages up to the first application_data record
+        self.hellos_before_ccs: _Hellos | None = None  # `hellos` when the first ChangeCipherSpec came before it
+        self.ccs: _Span | None = None  # the first ChangeCipherSpec record
+        self.app_data: _Span | None = None  # the first application_data record
+        self.alert: int | None = None  # offset of the first alert record
+
+    def read(self, view: StreamView) -> _Records:
+        """Read the records `view` completed since the last call (from the start if it is another
+        stream, or its first byte moved); returns the reader to use from now on."""
+        if view is not self.source or view.first_seq != self.first_seq:
+            return _Records(view).read(view)
+        data = view.data
+        n, pos = len(data), self.read_to
+        while n - pos >= 5 and self.error is None:
+            ctype, length = data[pos], (data[pos + 3] << 8) | data[pos + 4]
+            if ctype not in _RECORD_TYPES or data[pos + 1] != 3:
+                version = (data[pos + 1] << 8) | data[pos + 2]
+                self.error = f"not a TLS record at stream offset {pos} (type {ctype}, version 0x{version:04X})"
+            elif length > MAX_RECORD_LENGTH:
+                self.error = f"TLS record at stream offset {pos} claims {length} bytes"
+            elif n - pos - 5 < length:
+                break
+            else:
+                self._record(ctype, data, pos, length)
+                pos += 5 + length
+        self.read_to = pos
+        return self
+
+    def _record(self, ctype: int, data: bytes | bytearray, pos: int, length: int) -> None:
+        if ctype == HANDSHAKE:
+            if self.app_data is None:
+                self._handshake(data, pos + 5, pos + 5 + length)
+        elif ctype == APPLICATION_DATA:
+            if self.app_data is None:
+                self.app_data = _Span(pos, length)
+        elif ctype == CHANGE_CIPHER_SPEC:
+            if self.ccs is None:
+                self.ccs = _Span(pos, length)
+                if self.app_data is None:
+                    self.hellos_before_ccs = self.hellos
+        elif ctype == ALERT and self.alert is None:
+            self.alert = pos
+
+    def _handshake(self, data: bytes | bytearray, start: int, end: int) -> None:
+        """The handshake messages a record completes: from the record itself when no message was
+        left unfinished by the records before it (the usual case), else from what was left plus it."""
+        record_end = end - 1
+        left = self.fragments
+        if left:
+            left += data[start:end]
+            data, start, end = left, 0, len(left)
+        at = start
+        while end - at >= 4:
+            body_end = at + 4 + ((data[at + 1] << 16) | (data[at + 2] << 8) | data[at + 3])
+            if body_end > end:
+                break
+            if data[at] in _READ_MESSAGES:
+                self.hellos = self.hellos.fold(data[at], bytes(data[at + 4 : body_end]), record_end)
+            at = body_end
+        if data is left:
+            del left[:at]
+        else:
+            left += data[at:end]
+
+    def plaintext(self, tls13: bool) -> tuple[_Hellos, _Span | None]:
+        """The messages before plaintext ended, and the record where it did: the first
+        application_data record, or, unless TLS 1.3 (whose ChangeCipherSpec is a dummy for
+        middleboxes), the first ChangeCipherSpec."""
+        if tls13 or self.ccs is None or (self.app_data is not None and self.app_data.offset < self.ccs.offset):
+            return self.hellos, self.app_data
+        return self.hellos_before_ccs or self.hellos, self.ccs
+
+    def alert_before(self, end: _Span | None) -> bool:
+        return self.alert is not None and (end is None or self.alert < end.offset)
+
+
+_UNREAD = _Records()  # read by no one: its `read` gives a reader of its own to whoever calls it
 
 
 class WireHandshake(NamedTuple):
@@ -346,7 +456,7 @@ class WireHandshake(NamedTuple):
     key_shares_offered: tuple[int, ...]
     negotiated_group: int | None
     started_at: float | None  # when the first ClientHello was complete
-    completed_at: float | None  # when the handshake was seen to finish (see `summarise_handshake`)
+    completed_at: float | None  # when the handshake was seen to finish (see `HandshakeReader.summarise`)
     alert: bool  # a plaintext alert before the handshake finished
     complete: bool  # nothing more to learn from this connection's bytes
     parse_error: str | None
@@ -370,76 +480,78 @@ class WireHandshake(NamedTuple):
         return None
 
 
+def _unreadable(reason: str) -> WireHandshake:
+    return WireHandshake(None, None, False, (), None, None, None, False, True, reason)
+
+
+class HandshakeReader:
+    """A connection's TLS handshake, read as its streams grow: keep one per connection and call
+    `summarise` after each segment; each call reads only the bytes added since the last."""
+
+    __slots__ = ("_client", "_server")
+
+    def __init__(self) -> None:
+        self._client = self._server = _UNREAD
+
+    def summarise(self, client: StreamView, server: StreamView, *, closed: bool = False) -> WireHandshake:
+        """Everything the two directions of a connection say about its handshake so far.
+
+        Finished means: TLS 1.3, the client's first encrypted record (its Finished) after the
+        ServerHello; TLS 1.2, the client's ChangeCipherSpec and the server's ChangeCipherSpec.
+        `closed` says the connection ended, so a handshake that did not finish has failed.
+        """
+        c = self._client = self._client.read(client)
+        s = self._server = self._server.read(server)
+        # The server's first hello says whether ChangeCipherSpec records are TLS 1.3 dummies.
+        first = s.plaintext(tls13=False)[0]
+        error = c.error or s.error or (first.server_error if first.first_server_hello is None else None)
+        if error is not None:
+            return _unreadable(error)
+        tls13 = first.first_server_hello is not None and first.first_server_hello.version == TLS1_3
+        hellos, c_end = c.plaintext(tls13)
+        answers, s_end = s.plaintext(tls13)
+        sh = answers.server_hello
+        error = hellos.client_error or answers.server_error
+        if error is None and sh is not None and sh.version != TLS1_3:
+            error = answers.key_exchange_error
+        if error is not None:
+            return _unreadable(error)
+
+        negotiated = None
+        if sh is not None:
+            negotiated = sh.key_share_group if sh.version == TLS1_3 else answers.key_exchange_group
+        alert = c.alert_before(c_end) or s.alert_before(s_end)
+        if tls13 and c_end is not None and c_end.length == ENCRYPTED_ALERT_LENGTH:
+            alert = True  # the client's first encrypted record is an alert (a refused certificate), not Finished
+
+        completed = None
+        if sh is not None and not alert:
+            if tls13:
+                if c_end is not None:  # ignoring the dummy ChangeCipherSpec, plaintext ends at the client's Finished
+                    completed = client.time_at(c_end.offset + 4 + c_end.length)
+            else:
+                client_ccs = _time(client, c_end.offset if c_end else None)
+                server_ccs = _time(server, s_end.offset if s_end else None)
+                if client_ccs is not None and server_ccs is not None:
+                    completed = max(client_ccs, server_ccs)
+        ch = hellos.client_hello
+        return WireHandshake(
+            client_hello=ch,
+            server_hello=sh,
+            hello_retry=answers.hello_retry,
+            key_shares_offered=hellos.key_shares,
+            negotiated_group=negotiated,
+            started_at=_time(client, hellos.client_hello_end),
+            completed_at=completed,
+            alert=alert,
+            complete=completed is not None or alert or closed,
+            parse_error=None if ch is not None or not closed else "connection closed before a ClientHello",
+        )
+
+
 def summarise_handshake(client: StreamView, server: StreamView, *, closed: bool = False) -> WireHandshake:
-    """Everything the two directions of a connection say about its handshake so far.
-
-    Finished means: TLS 1.3, the client's first encrypted record (its Finished) after the
-    ServerHello; TLS 1.2, the client's ChangeCipherSpec and the server's ChangeCipherSpec.
-    `closed` says the connection ended, so a handshake that did not finish has failed.
-    """
-    try:
-        return _summarise(client, server, closed)
-    except WireParseError as e:
-        return WireHandshake(None, None, False, (), None, None, None, False, True, str(e))
-
-
-def _summarise(client: StreamView, server: StreamView, closed: bool) -> WireHandshake:
-    c_records, _ = scan_records(client.data)
-    s_records, _ = scan_records(server.data)
-    # The server's first hello says whether CCS records are TLS 1.3 dummies.
-    s_plain, _ = handshake_messages(s_records, ignore_ccs=False)
-    first_sh = next((parse_server_hello(m.body) for m in s_plain if m.msg_type == SERVER_HELLO), None)
-    tls13 = first_sh is not None and first_sh.version == TLS1_3
-    s_msgs, s_end = handshake_messages(s_records, ignore_ccs=tls13)
-    c_msgs, c_end = handshake_messages(c_records, ignore_ccs=tls13)
-
-    hellos = [parse_client_hello(m.body) for m in c_msgs if m.msg_type == CLIENT_HELLO]
-    server_hellos = [(m, parse_server_hello(m.body)) for m in s_msgs if m.msg_type == SERVER_HELLO]
-    ch = hellos[0] if hellos else None
-    retry = any(sh.is_hello_retry for _, sh in server_hellos)
-    final = [(m, sh) for m, sh in server_hellos if not sh.is_hello_retry]
-    sh_msg, sh = final[-1] if final else (None, None)
-
-    shares: list[int] = []
-    for hello in hellos:
-        shares.extend(g for g in hello.key_shares if g not in shares)
-
-    negotiated = None
-    if sh is not None and sh.version == TLS1_3:
-        negotiated = sh.key_share_group
-    elif sh is not None:
-        for m in s_msgs:
-            if m.msg_type == SERVER_KEY_EXCHANGE:
-                negotiated = parse_ecdhe_server_key_exchange(m.body)
-
-    started = _time(client, next((m.end_offset for m in c_msgs if m.msg_type == CLIENT_HELLO), None))
-    alert = any(r.content_type == ALERT for r in _plaintext(c_records, c_end) + _plaintext(s_records, s_end))
-    if tls13 and c_end is not None and len(c_end.fragment) == ENCRYPTED_ALERT_LENGTH:
-        alert = True  # the client's first encrypted record is an alert (a refused certificate), not Finished
-
-    completed = None
-    if sh is not None and sh_msg is not None and not alert:
-        if tls13:
-            if c_end is not None:  # with ignore_ccs, plaintext ends at the client's encrypted Finished
-                completed = _time(client, c_end.offset + 4 + len(c_end.fragment))
-        else:
-            client_ccs = _time(client, c_end.offset if c_end else None)
-            server_ccs = _time(server, s_end.offset if s_end else None)
-            if client_ccs is not None and server_ccs is not None:
-                completed = max(client_ccs, server_ccs)
-    done = completed is not None or alert or closed
-    return WireHandshake(
-        client_hello=ch,
-        server_hello=sh,
-        hello_retry=retry,
-        key_shares_offered=tuple(shares),
-        negotiated_group=negotiated,
-        started_at=started,
-        completed_at=completed,
-        alert=alert,
-        complete=done,
-        parse_error=None if ch is not None or not closed else "connection closed before a ClientHello",
-    )
+    """`HandshakeReader.summarise` of a connection's bytes read once."""
+    return HandshakeReader().summarise(client, server, closed=closed)
 
 
 def summarise_client_side(
@@ -452,16 +564,22 @@ def summarise_client_side(
     the client's first encrypted record arrived (None when it did not finish), `alert` whether an
     alert ended it instead.
     """
+    data = client.data
+    end = _lone_client_hello_end(data)
     try:
-        first = _lone_client_hello(client.data)
-        if first is None:
-            records, _ = scan_records(client.data)
-            messages, _ = handshake_messages(records, ignore_ccs=True)
-            first = next((m for m in messages if m.msg_type == CLIENT_HELLO), None)
-        ch = parse_client_hello_by_shape(first.body) if first is not None else None
+        if end is not None:
+            ch: ClientHello | None = parse_client_hello_by_shape(bytes(data[9:]))
+        else:
+            records = _Records(client).read(client)
+            if records.error is not None:
+                return _unreadable(records.error)
+            hellos = records.hellos
+            if hellos.client_hello is None and hellos.client_error is not None:
+                return _unreadable(hellos.client_error)
+            ch, end = hellos.client_hello, hellos.client_hello_end
     except WireParseError as e:
-        return WireHandshake(None, None, False, (), None, None, None, False, True, str(e))
-    if first is None or ch is None:
+        return _unreadable(str(e))
+    if ch is None or end is None:
         return WireHandshake(None, server_hello, False, (), None, None, None, alert, True,
                              "no ClientHello before the ServerHello")
     return WireHandshake(
@@ -470,7 +588,7 @@ def summarise_client_side(
         hello_retry=False,
         key_shares_offered=tuple(dict.fromkeys(ch.key_shares)),
         negotiated_group=server_hello.key_share_group,
-        started_at=client.time_at(first.end_offset),
+        started_at=client.time_at(end),
         completed_at=None if alert else completed_at,
         alert=alert,
         complete=True,
@@ -478,21 +596,16 @@ def summarise_client_side(
     )
 
 
-def _lone_client_hello(data: bytes) -> HandshakeMessage | None:
-    """The ClientHello when the bytes are exactly one handshake record holding exactly one whole
-    ClientHello (the usual first flight); None for anything else, which takes the general path."""
+def _lone_client_hello_end(data: bytes | bytearray) -> int | None:
+    """The offset of the last byte when the bytes are exactly one handshake record holding exactly
+    one whole ClientHello (the usual first flight); None for anything else, which takes the general path."""
     if len(data) < 9 or data[0] != HANDSHAKE or data[1] != 3 or data[5] != CLIENT_HELLO:
         return None
     length = (data[3] << 8) | data[4]
     if 5 + length != len(data) or length > MAX_RECORD_LENGTH or (data[6] << 16 | data[7] << 8 | data[8]) + 4 != length:
         return None
-    return HandshakeMessage(CLIENT_HELLO, data[9:], len(data) - 1)
-
-
-def _plaintext(records: list[Record], end: Record | None) -> list[Record]:
-    return [r for r in records if end is None or r.offset < end.offset]
+    return len(data) - 1
 
 
 def _time(view: StreamView, offset: int | None) -> float | None:
     return None if offset is None else view.time_at(offset)
-
