@@ -1,10 +1,20 @@
 """The attestation API: `POST /attest` with a CycloneDX CBOM as JSON -> attestation + Markdown.
 
-FastAPI on uvicorn (`carnot serve`). Nothing is kept between requests: every request builds its
-statement from its own body and the settings fixed when the app was made. The body limit is
-enforced while the body streams in (a declared Content-Length over the limit is refused before
-reading, and a chunked body is cut off as soon as it passes the limit), so an oversized request
-never sits whole in memory. Errors are JSON: `{"error": <code>, "message": <text>}`.
+FastAPI on uvicorn (`carnot serve`, or `serve(...)` here). Nothing is kept between requests: every
+request builds its statement from its own body and the settings fixed when the app was made.
+Errors are JSON: `{"error": <code>, "message": <text>}`.
+
+Hostile clients get bounded time and memory (docs/API.md, Limits):
+- the body limit holds while the body streams in (a declared Content-Length over it is refused
+  before reading; a chunked body is cut off as soon as it passes it);
+- a body must arrive within `body_timeout` seconds in all, with no gap longer than `idle_timeout`
+  (else 408, and the connection is closed);
+- at most `max_concurrent_uploads` requests receive a body at once; another waits up to
+  `idle_timeout` for a slot, then gets 503 with Retry-After; so bodies in memory stay under
+  max_concurrent_uploads x max_body_bytes;
+- a connection running no request (just opened, between requests, or still sending a body that was
+  already refused) is closed `idle_timeout` seconds after it went idle (`_Protocol`), and uvicorn
+  serves at most `max_connections` connections (503 beyond), with request heads up to 16 KiB.
 
 The API attests a CBOM alone: there are no gate results, so the policy is `not_assessed` and the
 gap list says so; the subject is the posted document (`bom.cdx.json`) with its sha256.
@@ -12,8 +22,10 @@ gap list says so; the subject is the posted document (`bom.cdx.json`) with its s
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import hashlib
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +33,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from assess import __version__
 from assess.attest import AttestConfig, Provenance, Subject, build_statement, collect_provenance
@@ -28,14 +42,20 @@ from assess.attest_markdown import render_markdown
 from assess.cbom import validate_document
 from assess.errors import CbomError, InputError
 from assess.fsio import parse_json_bytes
+from assess.model import parse_count
 
 DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024
+MAX_REQUEST_HEAD_BYTES = 16 * 1024  # request line and headers; h11 answers 400 beyond
 SUBJECT_NAME = "bom.cdx.json"
 
 
 @dataclass(frozen=True)
 class ApiSettings:
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    body_timeout: int = 60  # seconds to receive a whole body
+    idle_timeout: int = 10  # seconds a client may send nothing, mid-body or with no request running
+    max_concurrent_uploads: int = 8
+    max_connections: int = 100
     config: AttestConfig = field(default_factory=AttestConfig)
 
 
@@ -54,26 +74,63 @@ class Health(BaseModel):
     version: str
 
 
-class _TooLarge(Exception):
-    pass
+class _Refused(Exception):
+    """A request answered with an error before its body was (fully) received."""
+
+    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.response = _error(status, code, message, headers)
 
 
-def _error(status: int, code: str, message: str) -> JSONResponse:
-    return JSONResponse(status_code=status, content={"error": code, "message": message})
+def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(status_code=status, content={"error": code, "message": message}, headers=headers)
 
 
-async def _read_limited(request: Request, limit: int) -> bytes:
+async def _receive_body(request: Request, settings: ApiSettings, uploads: asyncio.Semaphore) -> bytes:
+    """The whole body, within the size limit and the timeouts, holding one of the upload slots."""
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise _TooLarge
+    if declared is not None:
+        length = parse_count(declared)  # h11 has checked the digits; None means over 18 of them
+        if length is None or length > settings.max_body_bytes:
+            raise _too_large(settings)
+    try:
+        await asyncio.wait_for(uploads.acquire(), settings.idle_timeout)
+    except TimeoutError:
+        raise _Refused(503, "too_many_uploads", f"{settings.max_concurrent_uploads} uploads are being received "
+                       "already; retry later", {"retry-after": str(settings.idle_timeout)}) from None
+    try:
+        return await _read_timed(request.stream(), settings)
+    finally:
+        uploads.release()
+
+
+async def _read_timed(stream: AsyncIterator[bytes], settings: ApiSettings) -> bytes:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + settings.body_timeout
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
+    while True:
+        left = deadline - loop.time()
+        try:
+            async with asyncio.timeout(min(settings.idle_timeout, left)):
+                chunk = await anext(stream)
+        except StopAsyncIteration:
+            return b"".join(chunks)
+        except TimeoutError:
+            why = (f"no body data for {settings.idle_timeout} s" if left > settings.idle_timeout
+                   else f"the body was not received within {settings.body_timeout} s")
+            # the client is stalled: answer, and close rather than wait for the rest
+            raise _Refused(408, "body_timeout", why, {"connection": "close"}) from None
+        except ClientDisconnect:
+            raise _Refused(400, "client_disconnected", "the client went away mid-body") from None
         size += len(chunk)
-        if size > limit:
-            raise _TooLarge
+        if size > settings.max_body_bytes:
+            raise _too_large(settings)
         chunks.append(chunk)
-    return b"".join(chunks)
+
+
+def _too_large(settings: ApiSettings) -> _Refused:
+    return _Refused(413, "body_too_large", f"request body is over the {settings.max_body_bytes} byte limit")
 
 
 def attest_body(body: bytes, config: AttestConfig, provenance: Provenance) -> dict[str, Any]:
@@ -96,6 +153,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     settings = settings or ApiSettings()
     # Tool, git and library versions do not change while the server runs: read them once.
     provenance = collect_provenance([])
+    uploads = asyncio.Semaphore(settings.max_concurrent_uploads)
     app = FastAPI(
         title="Carnot attestation API",
         version=__version__,
@@ -112,9 +170,15 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         response_model=AttestResponse,
         summary="Attest a CBOM",
         responses={
-            400: {"model": ErrorResponse, "description": "the body is not JSON"},
+            400: {"model": ErrorResponse, "description": "the body is not JSON, or nests too deep, or has a "
+                  "number out of bounds"},
+            408: {"model": ErrorResponse, "description": f"the body did not arrive within {settings.body_timeout} s, "
+                  f"or stalled for {settings.idle_timeout} s"},
             413: {"model": ErrorResponse, "description": f"the body is over {settings.max_body_bytes} bytes"},
-            422: {"model": ErrorResponse, "description": "the JSON is not valid CycloneDX 1.6/1.7"},
+            422: {"model": ErrorResponse, "description": "the JSON is not valid CycloneDX 1.6/1.7, or a carnot:* "
+                  "property has a value of the wrong type"},
+            503: {"model": ErrorResponse, "description": f"{settings.max_concurrent_uploads} uploads are being "
+                  "received already (see Retry-After)"},
         },
         openapi_extra={
             "requestBody": {
@@ -126,10 +190,9 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     )
     async def attest(request: Request) -> Any:
         try:
-            body = await _read_limited(request, settings.max_body_bytes)
-        except _TooLarge:
-            limit = settings.max_body_bytes
-            return _error(413, "body_too_large", f"request body is over the {limit} byte limit")
+            body = await _receive_body(request, settings, uploads)
+        except _Refused as refused:
+            return refused.response
         try:
             return await run_in_threadpool(attest_body, body, settings.config, provenance)
         except CbomError as e:
@@ -138,3 +201,51 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
             return _error(400, "malformed_json", e.one_line())
 
     return app
+
+
+class _Protocol(H11Protocol):
+    """uvicorn's h11 protocol, plus a deadline for a connection that runs no request.
+
+    uvicorn times out an idle connection only after a response, and cancels that timer on any byte:
+    a client that connects and sends nothing, trickles a request head, or stalls in the rest of a
+    body the app already refused would keep its connection forever. Here such a connection is
+    closed `timeout_keep_alive` seconds after it went idle, whatever trickles in; a request in the
+    app is bounded by the app's own body timeouts instead.
+    """
+
+    _deadline: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._restart_deadline()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        self._restart_deadline()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+        super().connection_lost(exc)
+
+    def _restart_deadline(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+        self._deadline = self.loop.call_later(self.timeout_keep_alive, self._on_deadline)
+
+    def _on_deadline(self) -> None:
+        running = self.cycle is not None and not self.cycle.response_complete
+        if not running and not self.transport.is_closing():
+            self.transport.close()
+
+
+def serve(settings: ApiSettings, host: str, port: int, *, verbose: bool = False) -> None:
+    """Run the API on uvicorn until interrupted, with the connection limits of `settings`."""
+    import uvicorn
+
+    uvicorn.run(
+        create_app(settings), host=host, port=port, http=_Protocol,
+        timeout_keep_alive=settings.idle_timeout, limit_concurrency=settings.max_connections,
+        h11_max_incomplete_event_size=MAX_REQUEST_HEAD_BYTES,
+        log_level="debug" if verbose else "warning", access_log=verbose,
+    )

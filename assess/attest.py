@@ -21,7 +21,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import importlib.metadata
-import json
 import os
 import platform
 import subprocess
@@ -38,10 +37,10 @@ from assess.attest_markdown import render_markdown
 from assess.bundle import read_member
 from assess.cbom import CbomDocument, document_assets, document_timestamp, read_cbom
 from assess.clock import build_time, iso, source_date_epoch
-from assess.errors import CbomError, ConfigError, InputError, VerificationError
+from assess.errors import ConfigError, InputError, VerificationError
 from assess.exposure import ExposureConfig, assess_exposure
-from assess.fsio import pretty_json, read_json, read_toml, write_atomic
-from assess.model import Asset, Gap, Prop, Source
+from assess.fsio import parse_json_bytes, pretty_json, read_json, read_toml, write_atomic
+from assess.model import Asset, Prop, Source, parse_count
 from assess.redact import RedactionConfig, Redactor
 from assess.resources import checkout
 from assess.signing import (
@@ -222,14 +221,6 @@ def _git_commit() -> str | None:
     return commit if out.returncode == 0 and len(commit) == 40 else None
 
 
-def cbom_gaps(doc: CbomDocument) -> list[Gap]:
-    try:
-        return doc.gaps()
-    except (ValueError, KeyError, TypeError) as e:
-        raise CbomError(f"a {Prop.GAP} metadata property is not {{stage, scope, reason}} JSON",
-                        path=doc.path) from e
-
-
 def _gap(stage: str, scope: str, reason: str, origin: str) -> dict[str, str]:
     return {"stage": stage, "scope": scope, "reason": reason, "origin": origin}
 
@@ -309,7 +300,7 @@ def build_statement(
     generated = build_time()
     assets = document_assets(doc)
     exposure = assess_exposure(assets, config.exposure, generated.date())
-    gaps = [_gap(g.stage, g.scope, g.reason, "cbom") for g in cbom_gaps(doc)]
+    gaps = [_gap(g.stage, g.scope, g.reason, "cbom") for g in doc.gaps()]
     for stage, record in sorted((stages or {}).items()):
         if record["status"] != "run":
             gaps.append(_gap(stage, record["status"], record["reason"], "stages"))
@@ -317,7 +308,7 @@ def build_statement(
         gaps.append(_gap("gate", "not_run", "no gate results were given", "attest"))
     gaps.sort(key=lambda g: (g["stage"], g["scope"], g["reason"], g["origin"]))
     asset_types = Counter(r.asset_type for r in exposure.results)
-    skipped_count = sum(int(v) for v in doc.metadata_properties(Prop.SKIPPED_COUNT) if v.isdigit())
+    skipped_count = sum(parse_count(v) or 0 for v in doc.metadata_properties(Prop.SKIPPED_COUNT))
     policy = policy_section(gate)
     predicate = {
         "generated_at": iso(generated),
@@ -361,9 +352,9 @@ def verify_envelope(envelope: Mapping[str, Any], public_key: Ed25519PublicKey) -
     """Check a DSSE envelope's Ed25519 signature; return the in-toto statement it carries."""
     payload = open_envelope(envelope, public_key, PAYLOAD_TYPE)
     try:
-        statement = json.loads(payload)
-    except ValueError as e:
-        raise VerificationError("the signed payload is not JSON") from e
+        statement = parse_json_bytes(payload, "the signed payload")
+    except InputError as e:
+        raise VerificationError(f"the signed payload is not JSON Carnot reads: {e.message}") from e
     if not isinstance(statement, dict) or statement.get("_type") != STATEMENT_TYPE:
         raise VerificationError("the signed payload is not an in-toto Statement v1")
     return statement
@@ -393,18 +384,20 @@ def attestation_problems(statement_bytes: bytes | None, envelope_bytes: bytes | 
         return [f"no {ATTESTATION_JSON} to verify"]
     if public_key is not None and envelope_bytes is not None:
         try:
-            envelope = json.loads(envelope_bytes)
+            envelope = parse_json_bytes(envelope_bytes, ATTESTATION_DSSE)
             verify_envelope(envelope, public_key)
-        except (ValueError, VerificationError) as e:
+        except InputError as e:
+            return [e.one_line()]
+        except VerificationError as e:
             return [f"{ATTESTATION_DSSE}: {e}"]
         if base64.b64decode(envelope["payload"]) != statement_bytes:
             problems.append(f"{ATTESTATION_JSON} differs from the payload signed in {ATTESTATION_DSSE}")
     elif public_key is not None:
         return [f"a public key was given but there is no {ATTESTATION_DSSE}"]
     try:
-        statement = json.loads(statement_bytes)
-    except ValueError:
-        return [*problems, f"{ATTESTATION_JSON} is not JSON"]
+        statement = parse_json_bytes(statement_bytes, ATTESTATION_JSON)
+    except InputError as e:
+        return [*problems, e.one_line()]
     if not isinstance(statement, dict) or statement.get("_type") != STATEMENT_TYPE:
         return [*problems, f"{ATTESTATION_JSON} is not an in-toto Statement v1"]
     return problems + subject_problems(statement, digests)

@@ -17,7 +17,7 @@ import uuid
 import warnings
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -33,9 +33,9 @@ from cyclonedx.schema import SchemaVersion
 
 from assess import __version__
 from assess.clock import build_time
-from assess.errors import CbomError
-from assess.fsio import canonical_json, pretty_json, read_json, write_atomic
-from assess.model import Asset, Evidence, Gap, Prop, Shard, Source
+from assess.errors import CbomError, InputError
+from assess.fsio import canonical_json, parse_json_bytes, pretty_json, read_json, write_atomic
+from assess.model import Asset, Evidence, Gap, Prop, Shard, Source, property_problem
 
 SUPPORTED_SPECS: dict[str, SchemaVersion] = {"1.6": SchemaVersion.V1_6, "1.7": SchemaVersion.V1_7}
 DEFAULT_SPEC = "1.6"
@@ -83,7 +83,34 @@ def validate_document(data: Any, origin: str) -> CbomDocument:
     error = _first_error(data, spec)
     if error is not None:
         raise CbomError(f"not valid CycloneDX {spec}: {error}", path=origin)
+    problem = _property_problem(data)
+    if problem is not None:
+        raise CbomError(problem, path=origin)
     return CbomDocument(path=origin, spec_version=spec, data=data)
+
+
+def _property_problem(data: dict[str, Any]) -> str | None:
+    """The first carnot:* property (metadata or component) whose value is not of its type."""
+    for prop in data.get("metadata", {}).get("properties", []):
+        problem = property_problem(prop["name"], prop.get("value", ""))
+        if problem is not None:
+            return f"metadata property {problem}"
+    for comp in _walk_components(data.get("components", [])):
+        for prop in comp.get("properties", []):
+            problem = property_problem(prop["name"], prop.get("value", ""))
+            if problem is not None:
+                return f"{_component_label(comp)}: {problem}"
+    return None
+
+
+def _component_label(comp: dict[str, Any]) -> str:
+    if "bom-ref" in comp:
+        return f"component {_quoted(comp['bom-ref'])}"
+    return f"component named {_quoted(comp.get('name', ''))}"
+
+
+def _quoted(text: str) -> str:
+    return repr(text if len(text) <= 80 else text[:80] + "…")
 
 
 @cache
@@ -109,8 +136,12 @@ def _validator(spec: str) -> Callable[[Any], Any]:
     formats: dict[str, Callable[[Any], bool]] = {
         "iri-reference": lambda v: _IRI_REFERENCE.match(v) is not None,
         "idn-email": lambda v: _IDN_EMAIL.match(v) is not None,
+        "date-time": _is_date_time,
+        "date": _is_date,
     }
-    digest = hashlib.sha256((schema_text + fastjsonschema.VERSION).encode()).hexdigest()[:16]
+    # the generated code differs with the set of custom formats: it is part of the cache key
+    key = schema_text + fastjsonschema.VERSION + ",".join(sorted(formats))
+    digest = hashlib.sha256(key.encode()).hexdigest()[:16]
     cached = _cache_dir() / f"cyclonedx-{spec}-{digest}.py"
     try:
         code = cached.read_text()
@@ -137,6 +168,27 @@ def _cache_dir() -> Path:
 
 _IRI_REFERENCE = re.compile(r"^[^\s<>\"{}|\\^`]*$")
 _IDN_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
+# RFC 3339 in ASCII digits, and a moment Python can hold: fastjsonschema's own check takes any
+# Unicode digit, a leap second or year 0, which cyclonedx-python-lib then fails to read.
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_DATE_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?"
+                        r"(?:Z|[+-][0-9]{2}:[0-9]{2})")
+
+
+def _is_date(value: str) -> bool:
+    return _DATE.fullmatch(value) is not None and _parses(date.fromisoformat, value)
+
+
+def _is_date_time(value: str) -> bool:
+    return _DATE_TIME.fullmatch(value) is not None and _parses(datetime.fromisoformat, value)
+
+
+def _parses(parse: Callable[[str], object], value: str) -> bool:
+    try:
+        parse(value)
+    except ValueError:
+        return False
+    return True
 
 
 def _first_error(data: dict[str, Any], spec: str) -> str | None:
@@ -251,14 +303,15 @@ def write_shard(shard: Shard, path: str | Path, spec: str = DEFAULT_SPEC) -> Pat
 # --- CycloneDX -> model -------------------------------------------------------------------------
 
 def _evidence_from_occurrence(occ: dict[str, Any]) -> Evidence:
+    # Carnot writes {source, sha256, context} as JSON here; other tools write free text.
     raw = occ.get("additionalContext")
     extra: dict[str, Any] = {}
     if raw:
         try:
-            parsed = json.loads(raw)
-            extra = parsed if isinstance(parsed, dict) else {"context": raw}
-        except ValueError:
-            extra = {"context": raw}
+            parsed = parse_json_bytes(raw, "additionalContext")
+        except InputError:
+            parsed = None
+        extra = parsed if isinstance(parsed, dict) else {"context": raw}
     try:
         source = Source(extra.get("source", ""))
     except ValueError:
@@ -267,9 +320,13 @@ def _evidence_from_occurrence(occ: dict[str, Any]) -> Evidence:
         source=source,
         location=str(occ.get("location", "")),
         line=occ.get("line"),
-        sha256=extra.get("sha256"),
-        context=extra.get("context"),
+        sha256=_text_or_none(extra.get("sha256")),
+        context=_text_or_none(extra.get("context")),
     )
+
+
+def _text_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 def document_assets(doc: CbomDocument) -> list[Asset]:
@@ -280,9 +337,13 @@ def document_assets(doc: CbomDocument) -> list[Asset]:
             continue
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            component = Component.from_json(  # type: ignore[attr-defined]
-                {k: v for k, v in raw.items() if k != "components"}
-            )
+            try:
+                component = Component.from_json(  # type: ignore[attr-defined]
+                    {k: v for k, v in raw.items() if k != "components"}
+                )
+            except Exception as e:  # the library raises what it likes on a value it cannot model
+                raise CbomError(f"{_component_label(raw)}: cyclonedx-python-lib cannot read it: "
+                                f"{type(e).__name__}: {str(e)[:120]!r}", path=doc.path) from e
         occurrences = raw.get("evidence", {}).get("occurrences", [])
         assets.append(
             Asset(

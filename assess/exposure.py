@@ -47,7 +47,7 @@ from cyclonedx.model.crypto import (
 )
 
 from assess.errors import ConfigError
-from assess.model import Asset, Prop, Source
+from assess.model import Asset, Prop, Source, parse_count, parse_years
 from assess.tlsnames import iana_cipher_suite, is_pq_group, normalise_group
 
 
@@ -203,13 +203,9 @@ class ExposureConfig:
         data_class = asset.prop(Prop.DATA_CLASS)
         stated = asset.prop(Prop.SHELF_LIFE_YEARS)
         defaulted = asset.prop(Prop.SHELF_LIFE_DEFAULTED) == "true"
-        if stated is not None and not defaulted:
-            try:
-                years = float(stated)
-            except ValueError:
-                years = -1.0
-            if years >= 0.0:
-                return years, ShelfLifeBasis.STATED, data_class
+        years = parse_years(stated) if stated is not None else None
+        if years is not None and not defaulted:
+            return years, ShelfLifeBasis.STATED, data_class
         if data_class is not None and not defaulted and data_class.lower() in self.shelf_life_by_class:
             return self.shelf_life_by_class[data_class.lower()], ShelfLifeBasis.DATA_CLASS, data_class
         return self.shelf_life_default_years, ShelfLifeBasis.DEFAULT, data_class
@@ -331,8 +327,7 @@ class ExposureResult:
 
 
 def _handshakes(result: ExposureResult) -> int:
-    raw = (result.flow or {}).get("handshakes", "0")
-    return int(raw) if raw.isdigit() else 0
+    return parse_count((result.flow or {}).get("handshakes", "0")) or 0
 
 
 def _round(value: float | None) -> float | None:

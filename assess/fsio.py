@@ -7,6 +7,7 @@ renamed over the target, so a crash never leaves half a file behind.
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import stat
@@ -22,6 +23,10 @@ from assess.errors import ConfigError, InputError, OutputError
 # Inputs larger than this are refused before they are read into memory.
 MAX_JSON_INPUT_BYTES = 512 * 1024 * 1024
 MAX_CONFIG_BYTES = 4 * 1024 * 1024  # carnot.toml, waivers, keys: small files a person writes
+# Every JSON input is refused past these (docs/API.md, Limits): deeper nesting would exhaust Python's
+# recursion in the parser or in schema validation; longer integers do not fit a double.
+MAX_JSON_DEPTH = 128
+MAX_JSON_INTEGER_DIGITS = 100
 
 
 def canonical_json(value: Any) -> bytes:
@@ -73,16 +78,65 @@ def read_json(path: str | Path, *, max_bytes: int = MAX_JSON_INPUT_BYTES) -> Any
     return parse_json_bytes(read_bounded(path, max_bytes, "JSON input"), Path(path))
 
 
-def parse_json_bytes(raw: bytes, origin: str | Path) -> Any:
+def parse_json_bytes(raw: bytes | str, origin: str | Path) -> Any:
+    """Parse JSON (bytes or text) from a file, a request body or a property value; every failure,
+    including the limits below, is an InputError naming origin (and the line, where JSON gives one)."""
+    if isinstance(raw, bytes):
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError as e:
+            line = raw[: e.start].count(b"\n") + 1
+            raise InputError(f"not UTF-8 text (byte {e.start})", path=origin, line=line) from e
+    else:
+        text = raw
     try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        line = raw[: e.start].count(b"\n") + 1
-        raise InputError(f"not UTF-8 text (byte {e.start})", path=origin, line=line) from e
-    try:
-        return json.loads(text)
+        value = json.loads(text, parse_int=_bounded_int, parse_float=_finite_float, parse_constant=_no_constant)
     except json.JSONDecodeError as e:
         raise InputError(f"invalid JSON: {e.msg} (column {e.colno})", path=origin, line=e.lineno) from e
+    except _NumberOutOfBounds as e:
+        raise InputError(f"invalid JSON: {e}", path=origin) from e
+    except RecursionError:
+        raise InputError(_TOO_DEEP, path=origin) from None
+    if _deeper_than(value, MAX_JSON_DEPTH):
+        raise InputError(_TOO_DEEP, path=origin)
+    return value
+
+
+class _NumberOutOfBounds(ValueError):
+    pass
+
+
+_TOO_DEEP = f"JSON nested deeper than {MAX_JSON_DEPTH} levels of arrays and objects"
+
+
+def _bounded_int(text: str) -> int:
+    # Python refuses over 4,300 digits with a ValueError of its own; far fewer already overflow a
+    # double, which is what other JSON tools (and the Rego engines) read numbers as.
+    if len(text.lstrip("-")) > MAX_JSON_INTEGER_DIGITS:
+        raise _NumberOutOfBounds(f"an integer of {len(text.lstrip('-'))} digits; at most "
+                                 f"{MAX_JSON_INTEGER_DIGITS} are read")
+    return int(text)
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise _NumberOutOfBounds(f"the number {text[:40]} is out of range for a double")
+    return value
+
+
+def _no_constant(name: str) -> Any:
+    raise _NumberOutOfBounds(f"{name} is not a JSON number")
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    """Whether arrays and objects nest deeper than limit; level by level, so no recursion to exhaust
+    (and three times faster than a stack of (node, depth) pairs)."""
+    level = [value] if type(value) in (dict, list) else []
+    for _ in range(limit):
+        level = [child for node in level for child in (node.values() if type(node) is dict else node)
+                 if type(child) is dict or type(child) is list]
+    return bool(level)
 
 
 _TOML_POSITION = re.compile(r"\(at line (\d+), column \d+\)")

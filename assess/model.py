@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+import re
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
 from cyclonedx.model.crypto import CryptoProperties
+
+from assess.errors import InputError
+from assess.fsio import parse_json_bytes
 
 
 class Source(StrEnum):
@@ -142,8 +146,11 @@ class Gap:
 
     @classmethod
     def from_json(cls, text: str) -> Gap:
-        data = json.loads(text)
-        return cls(stage=str(data["stage"]), scope=str(data["scope"]), reason=str(data["reason"]))
+        """A gap from its property value; ValueError unless it is a JSON {stage, scope, reason} of strings."""
+        data = _json_record(text, ("stage", "scope", "reason"))
+        if data is None:
+            raise ValueError(f"not a {Prop.GAP} record: {text[:60]!r}")
+        return cls(stage=data["stage"], scope=data["scope"], reason=data["reason"])
 
 
 @dataclass(frozen=True)
@@ -166,6 +173,65 @@ class Shard:
     gaps: tuple[Gap, ...] = ()
     skipped: tuple[Skipped, ...] = ()
     properties: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+
+
+# --- typed property values ---------------------------------------------------------------------
+# Property values are strings; these carnot:* ones carry a number, a flag or a JSON record. They are
+# checked when a CBOM is read (cbom.validate_document), so no stage ever meets a value it cannot use.
+
+_COUNT = re.compile(r"[0-9]{1,18}")
+_YEARS = re.compile(r"[0-9]{1,4}(?:\.[0-9]{1,6})?")
+
+
+def parse_count(text: str) -> int | None:
+    """A whole number in ASCII digits, else None. Never `str.isdigit()`: "²".isdigit() is True and
+    int("²") raises."""
+    return int(text) if _COUNT.fullmatch(text) else None
+
+
+def parse_years(text: str) -> float | None:
+    """A non-negative decimal number of years (e.g. "10", "7.5"), else None."""
+    return float(text) if _YEARS.fullmatch(text) else None
+
+
+def _json_record(text: str, keys: tuple[str, ...]) -> dict[str, str] | None:
+    try:
+        data = parse_json_bytes(text, "property value")
+    except InputError:
+        return None
+    if not isinstance(data, dict) or not all(isinstance(data.get(k), str) for k in keys):
+        return None
+    return {k: data[k] for k in keys}
+
+
+def _is_boolean(text: str) -> bool:
+    return text in ("true", "false")
+
+
+_PROPERTY_FORMATS: dict[str, tuple[str, Callable[[str], bool]]] = {
+    **{name: ("a whole number in ASCII digits", lambda v: parse_count(v) is not None) for name in (
+        Prop.KEY_BITS, Prop.CERT_PUBLIC_KEY_BITS, Prop.RUNTIME_HANDSHAKES, Prop.RUNTIME_FAILED,
+        Prop.SKIPPED_COUNT,
+    )},
+    **{name: ("true or false", _is_boolean) for name in (
+        Prop.SIMULATED, Prop.SHELF_LIFE_DEFAULTED, Prop.CERT_IS_CA, Prop.TLS_PQ_HYBRID,
+        Prop.AWS_ROTATION_ENABLED, Prop.AWS_TAGGED,
+    )},
+    Prop.SHELF_LIFE_YEARS: ("a non-negative number of years", lambda v: parse_years(v) is not None),
+    Prop.GAP: ("JSON {stage, scope, reason} of strings",
+               lambda v: _json_record(v, ("stage", "scope", "reason")) is not None),
+    Prop.SKIPPED: ("JSON {location, reason} of strings", lambda v: _json_record(v, ("location", "reason")) is not None),
+}
+
+
+def property_problem(name: str, value: str) -> str | None:
+    """Why a carnot:* property's value is unusable (it must be a number, a flag or a JSON record),
+    or None; other properties are free text."""
+    expected = _PROPERTY_FORMATS.get(name)
+    if expected is None or expected[1](value):
+        return None
+    shown = value if len(value) <= 40 else value[:40] + "…"
+    return f"{name} is {shown!r}, expected {expected[0]}"
 
 
 def stable_ref(kind: str, *parts: object) -> str:

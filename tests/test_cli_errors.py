@@ -79,8 +79,21 @@ def _case_binary(tmp: Path) -> tuple[Path, str]:
     return p, "not UTF-8"
 
 
+def _case_nested_100k_deep(tmp: Path) -> tuple[Path, str]:
+    p = tmp / "deep.cdx.json"
+    p.write_text('{"components": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    return p, "JSON nested deeper than 128 levels"
+
+
+def _case_integer_of_4400_digits(tmp: Path) -> tuple[Path, str]:
+    p = tmp / "long-number.cdx.json"
+    p.write_text('{"bomFormat": "CycloneDX", "specVersion": "1.6", "version": ' + "9" * 4400 + "}")
+    return p, "an integer of 4400 digits"
+
+
 CASES = [_case_truncated, _case_not_a_cbom, _case_unknown_spec, _case_old_spec, _case_schema_invalid,
-         _case_missing, _case_directory, _case_gigabyte_of_garbage, _case_binary]
+         _case_missing, _case_directory, _case_gigabyte_of_garbage, _case_binary, _case_nested_100k_deep,
+         _case_integer_of_4400_digits]
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.__name__[6:] for c in CASES])

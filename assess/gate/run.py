@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from assess.cbom import read_cbom
-from assess.errors import CbomError
-from assess.fsio import pretty_json, write_atomic
+from assess.errors import CbomError, InputError
+from assess.fsio import parse_json_bytes, pretty_json, write_atomic
 from assess.gate import comment, facts, sarif
 from assess.gate.engine import REPORT_QUERY, PolicyBundle, PolicyEngine, PolicyError, load_policies
 from assess.gate.opa_engine import OpaEngine
@@ -159,8 +159,8 @@ def evidence_locations(components: list[dict[str, Any]]) -> dict[str, dict[str, 
 
 def _is_file_evidence(occurrence: dict[str, Any]) -> bool:
     try:
-        context = json.loads(occurrence.get("additionalContext") or "{}")
-    except ValueError:
+        context = parse_json_bytes(occurrence.get("additionalContext") or "{}", "additionalContext")
+    except InputError:  # free text, as other tools write it
         context = {}
     source = context.get("source") if isinstance(context, dict) else None
     if source is not None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from assess.exposure import Risk
+from assess.model import parse_count
 
 SEVERITIES = ("critical", "high", "medium", "low")
 SANKEY_COLUMNS = ("source", "algorithm", "quantum risk", "policy outcome")
@@ -165,8 +166,7 @@ def violations_data(findings: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
 
 
 def _handshakes(result: Mapping[str, Any]) -> int:
-    raw = str((result.get("flow") or {}).get("handshakes", "0"))
-    return int(raw) if raw.isdigit() else 0
+    return parse_count(str((result.get("flow") or {}).get("handshakes", "0"))) or 0
 
 
 def pq_share_data(results: Iterable[Mapping[str, Any]]) -> dict[str, Any]:

@@ -109,3 +109,17 @@ def test_a_non_ed25519_or_garbage_key_is_a_clean_error(assessment, tmp_path, car
                       "--out", str(assessment), "--sign-key", str(key))
         assert done.returncode == 2 and key.name in done.stderr and words in done.stderr
         assert "Traceback" not in done.stderr
+
+
+def test_attestation_or_envelope_json_built_to_break_the_parser_is_a_problem_not_a_crash(assessment, signing_key):
+    private, public = signing_key
+    attest_folder(assessment / "merged.cdx.json", assessment, assessment, sign_key=load_private_key(private))
+    files = read_folder_files(assessment)
+    for hostile in (b"[" * 100_000 + b"]" * 100_000, b'{"_type": ' + b"9" * 4400 + b"}"):
+        problems = verify_attestation_files({**files, "attestation.json": hostile}, None)
+        assert len(problems) == 1 and problems[0].startswith("attestation.json: "), problems
+        problems = verify_attestation_files({**files, ATTESTATION_DSSE: hostile}, load_public_key(public))
+        assert len(problems) == 1 and problems[0].startswith(f"{ATTESTATION_DSSE}: "), problems
+    signed_deep = sign_envelope(b"[" * 100_000 + b"]" * 100_000, load_private_key(private))
+    with pytest.raises(VerificationError, match="nested deeper than 128"):
+        verify_envelope(signed_deep, load_public_key(public))
