@@ -41,7 +41,7 @@ from typing import Any
 
 from assess.clock import build_time, iso
 from assess.errors import InputError, OutputError, VerificationError
-from assess.fsio import atomic_writer, canonical_json, pretty_json, read_json, write_atomic
+from assess.fsio import atomic_writer, canonical_json, parse_json_bytes, pretty_json, read_json, write_atomic
 from assess.signing import Signer, Trust
 
 MANIFEST_NAME = "assessments_manifest.json"
@@ -584,9 +584,9 @@ def _parse_iso(text: str) -> datetime | None:
 def _open_statement(document: bytes, trust: Trust, predicate_type: str, what: str) -> dict[str, Any]:
     """The in-toto statement of predicate_type a trusted signature document signs; VerificationError otherwise."""
     try:
-        statement = json.loads(trust.open(document))
-    except ValueError as e:
-        raise VerificationError(f"{what}: the signed payload is not JSON") from e
+        statement = parse_json_bytes(trust.open(document), what)
+    except InputError as e:
+        raise VerificationError(f"{what}: the signed payload is not JSON Carnot reads: {e.message}") from e
     if not isinstance(statement, dict) or statement.get("_type") != STATEMENT_TYPE or statement.get(
             "predicateType") != predicate_type or not isinstance(statement.get("predicate"), dict):
         raise VerificationError(f"{what}: the signed payload is not a {predicate_type} statement")

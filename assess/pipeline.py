@@ -337,8 +337,10 @@ def outcome_report(outcome: Outcome) -> dict[str, Any]:
 
 
 def _latest_bundle(dist: Path) -> str | None:
-    manifest = dist / "assessments_manifest.json"
+    from assess.bundle import MANIFEST_NAME, read_manifest
+
+    manifest = dist / MANIFEST_NAME
     if not manifest.exists():
         return None
-    entries: list[dict[str, Any]] = json.loads(manifest.read_text()).get("entries", [])
+    entries = read_manifest(manifest)
     return str(dist / entries[-1]["bundle"]) if entries else None

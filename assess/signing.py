@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from assess.errors import InputError, VerificationError
-from assess.fsio import MAX_CONFIG_BYTES, read_bounded
+from assess.fsio import MAX_CONFIG_BYTES, parse_json_bytes, read_bounded
 
 INTOTO_PAYLOAD_TYPE = "application/vnd.in-toto+json"
 
@@ -142,7 +142,7 @@ class Ed25519Trust:
 
     def open(self, document: bytes) -> bytes:
         try:
-            envelope = json.loads(document)
-        except ValueError as e:
-            raise VerificationError("the signature is not JSON") from e
+            envelope = parse_json_bytes(document, "the signature")
+        except InputError as e:
+            raise VerificationError(f"the signature is not JSON Carnot reads: {e.message}") from e
         return open_envelope(envelope, self.public_key, INTOTO_PAYLOAD_TYPE)

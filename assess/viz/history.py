@@ -14,7 +14,6 @@ never the end of the site.
 
 from __future__ import annotations
 
-import json
 import re
 import zipfile
 from collections.abc import Mapping
@@ -26,6 +25,7 @@ from jsonschema import Draft202012Validator
 
 from assess.bundle import MANIFEST_NAME, read_manifest, read_member, verify_bundle
 from assess.errors import InputError
+from assess.fsio import parse_json_bytes
 from assess.signing import Trust
 from assess.viz.data import TrendPoint, chart_data, trend_point
 
@@ -134,9 +134,9 @@ def facts_from_predicate(predicate: Mapping[str, Any]) -> tuple[list[dict[str, A
 
 def _read_json_member(bundle: Path, name: str) -> Any:
     try:
-        return json.loads(read_member(bundle, name).decode("utf-8"))
-    except (ValueError, UnicodeDecodeError, RecursionError) as e:
-        raise InputError(f"{name} inside the bundle is not valid JSON: {str(e)[:200]}", path=bundle) from e
+        return parse_json_bytes(read_member(bundle, name), name)
+    except InputError as e:
+        raise InputError(f"{name} inside the bundle is not JSON Carnot reads: {e.message}", path=bundle) from e
 
 
 def load_assessment(bundle: Path, entry: Mapping[str, Any]) -> Assessment:
