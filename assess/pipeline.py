@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from assess.assessment_info import write_assessment_info
+from assess.bundle import MANIFEST_NAME, read_manifest
 from assess.config import Config
 from assess.fsio import pretty_json, write_atomic
 
@@ -337,8 +338,6 @@ def outcome_report(outcome: Outcome) -> dict[str, Any]:
 
 
 def _latest_bundle(dist: Path) -> str | None:
-    from assess.bundle import MANIFEST_NAME, read_manifest
-
     manifest = dist / MANIFEST_NAME
     if not manifest.exists():
         return None
