@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import json
 import os
 import re
@@ -207,6 +208,77 @@ def _describe_schema_error(error: fastjsonschema.JsonSchemaValueException) -> st
     return f"at /{path}: {message}" if path else message
 
 
+# Schema definitions whose values name another element by its bom-ref (in this or another BOM).
+_REF_TYPES = frozenset({"refType", "refLinkType", "bomLinkElementType"})
+
+
+@cache
+def _schema(spec: str) -> dict[str, Any]:
+    from cyclonedx.schema._res import BOM_JSON_STRICT
+
+    path = BOM_JSON_STRICT[SUPPORTED_SPECS[spec]]
+    assert path is not None
+    loaded: dict[str, Any] = json.loads(Path(path).read_text())
+    return loaded
+
+
+def rename_refs(data: Any, spec: str, rename: Callable[[str], str], definition: str | None = None) -> Any:
+    """A copy of a CycloneDX document (or of one element: `definition` names its schema definition,
+    e.g. "component") with every value the
+    schema types as a bom-ref — an element's own `bom-ref` and every reference to one (dependencies,
+    `cryptoRefArray`, `signatureAlgorithmRef`, compositions, …) — passed through rename.
+
+    The schema of the document's spec version says where references are, so fields a later version
+    adds are followed without a list kept by hand.
+    """
+    definitions = _schema(spec)["definitions"]
+
+    def expand(schemas: list[dict[str, Any]]) -> tuple[bool, list[dict[str, Any]]]:
+        """Every concrete variant the schemas allow (through $ref, oneOf, anyOf, allOf), and
+        whether one of them is a reference type."""
+        out: list[dict[str, Any]] = []
+        stack = list(schemas)
+        is_ref = False
+        while stack:
+            schema = stack.pop()
+            if "$ref" in schema:
+                name = schema["$ref"].rsplit("/", 1)[-1]
+                is_ref |= name in _REF_TYPES
+                if name not in _REF_TYPES and name in definitions:
+                    stack.append(definitions[name])
+                continue
+            out.append(schema)
+            stack.extend(v for k in ("oneOf", "anyOf", "allOf") for v in schema.get(k, []))
+        return is_ref, out
+
+    shapes: dict[tuple[int, ...], tuple[bool, dict[str, list[dict[str, Any]]], list[dict[str, Any]]]] = {}
+
+    def shape(schemas: list[dict[str, Any]]) -> tuple[bool, dict[str, list[dict[str, Any]]], list[dict[str, Any]]]:
+        """(is a reference, the schemas of each object field, the schemas of array items), once per schema set."""
+        key = tuple(id(s) for s in schemas)
+        if key not in shapes:
+            is_ref, variants = expand(schemas)
+            fields: dict[str, list[dict[str, Any]]] = {}
+            for variant in variants:
+                for name, sub in variant.get("properties", {}).items():
+                    fields.setdefault(name, []).append(sub)
+            items = [v["items"] for v in variants if isinstance(v.get("items"), dict)]
+            shapes[key] = (is_ref, fields, items)
+        return shapes[key]
+
+    def walk(schemas: list[dict[str, Any]], value: Any) -> Any:
+        is_ref, fields, items = shape(schemas)
+        if is_ref and isinstance(value, str):
+            return rename(value)
+        if isinstance(value, dict):
+            return {k: walk(fields[k], v) if k in fields else v for k, v in value.items()}
+        if isinstance(value, list):
+            return [walk(items, item) for item in value] if items else value
+        return value
+
+    return walk([definitions[definition] if definition else _schema(spec)], data)
+
+
 def read_cbom(path: str | Path) -> CbomDocument:
     """Read and validate one CBOM file; every failure is a CbomError/InputError naming the file."""
     return validate_document(read_json(path), str(path))
@@ -335,15 +407,7 @@ def document_assets(doc: CbomDocument) -> list[Asset]:
     for raw in doc.components():
         if raw.get("type") != "cryptographic-asset" or "cryptoProperties" not in raw:
             continue
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            try:
-                component = Component.from_json(  # type: ignore[attr-defined]
-                    {k: v for k, v in raw.items() if k != "components"}
-                )
-            except Exception as e:  # the library raises what it likes on a value it cannot model
-                raise CbomError(f"{_component_label(raw)}: cyclonedx-python-lib cannot read it: "
-                                f"{type(e).__name__}: {str(e)[:120]!r}", path=doc.path) from e
+        component = _library_component(raw, doc.path)
         occurrences = raw.get("evidence", {}).get("occurrences", [])
         assets.append(
             Asset(
@@ -355,6 +419,53 @@ def document_assets(doc: CbomDocument) -> list[Asset]:
             )
         )
     return assets
+
+
+_IKEV2_TRANSFORMS = ("encr", "prf", "integ", "ke", "auth")
+
+
+def _as_library_reads(raw: dict[str, Any]) -> dict[str, Any]:
+    """A component in the shapes cyclonedx-python-lib 11 models: 1.7's IKEv2 transforms are objects
+    naming their algorithm ({name, keyLength, algorithm}), which the library cannot hash; as in 1.6,
+    each becomes the ref of its algorithm. The document itself keeps the 1.7 form."""
+    component = {k: v for k, v in raw.items() if k != "components"}
+    protocol = component.get("cryptoProperties", {}).get("protocolProperties", {})
+    transforms = protocol.get("ikev2TransformTypes")
+    if isinstance(transforms, dict) and any(isinstance(t, dict) for k in _IKEV2_TRANSFORMS
+                                            for t in transforms.get(k, []) if isinstance(transforms.get(k), list)):
+        refs = {k: [t["algorithm"] if isinstance(t, dict) else t for t in transforms.get(k, [])
+                    if not isinstance(t, dict) or "algorithm" in t] for k in _IKEV2_TRANSFORMS if k in transforms}
+        component = {**component, "cryptoProperties": {**component["cryptoProperties"], "protocolProperties": {
+            **protocol, "ikev2TransformTypes": {**{k: v for k, v in transforms.items() if k not in refs}, **refs}}}}
+    return component
+
+
+def _without_one_field(component: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """The component with one cryptoProperties field left out, then one whole section, in turn."""
+    crypto = component.get("cryptoProperties", {})
+    for section in sorted(crypto):
+        if isinstance(crypto[section], dict):
+            for key in sorted(crypto[section]):
+                kept = {k: v for k, v in crypto[section].items() if k != key}
+                yield {**component, "cryptoProperties": {**crypto, section: kept}}
+    for section in sorted(crypto):
+        yield {**component, "cryptoProperties": {k: v for k, v in crypto.items() if k != section}}
+
+
+def _library_component(raw: dict[str, Any], origin: str) -> Component:
+    """The library's Component for a validated component. A field it still cannot model (a later
+    spec's shape) is left out of the library's view, field by field; the document keeps it."""
+    component = _as_library_reads(raw)
+    error: Exception | None = None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for attempt in itertools.chain([component], _without_one_field(component)):
+            try:
+                return Component.from_json(attempt)  # type: ignore[attr-defined,no-any-return]
+            except Exception as e:  # the library raises what it likes on a value it cannot model
+                error = error or e
+    raise CbomError(f"{_component_label(raw)}: cyclonedx-python-lib cannot read it: "
+                    f"{type(error).__name__}: {str(error)[:120]!r}", path=origin) from error
 
 
 def document_timestamp(doc: CbomDocument) -> str | None:

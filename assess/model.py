@@ -103,6 +103,7 @@ class Prop(StrEnum):
     SKIPPED_COUNT = "carnot:skipped_count"
     STAGE = "carnot:stage"
     MERGE_CONFLICT = "carnot:merge:conflict"
+    MERGE_SOURCE = "carnot:merge:source"  # metadata: a namespace (BOM-Link) and the document it stands for
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""Shared fixtures: the outside conformance set (tests/data/cyclonedx-cbom, see its NOTICE) and a CLI runner."""
+"""Shared fixtures: the outside CBOMs (tests/data/cyclonedx-cbom and tests/data/cbom-real, each with a NOTICE)
+and a CLI runner."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFORMANCE = ROOT / "tests" / "data" / "cyclonedx-cbom"
+REAL_CBOMS = ROOT / "tests" / "data" / "cbom-real"
 
 
 @pytest.fixture(scope="session")
@@ -19,6 +21,15 @@ def conformance_cboms() -> list[Path]:
     files = sorted(CONFORMANCE.glob("*.cdx.json"))
     if not files:
         pytest.fail(f"the CycloneDX conformance set is missing from {CONFORMANCE}")
+    return files
+
+
+@pytest.fixture(scope="session")
+def real_cboms() -> dict[str, Path]:
+    """CBOMs other tools wrote (CBOMkit, cbomkit-theia, CycloneDX's examples), by file name; see its NOTICE."""
+    files = {p.name: p for p in sorted(REAL_CBOMS.glob("*.json"))}
+    if not files:
+        pytest.fail(f"the real CBOM corpus is missing from {REAL_CBOMS}")
     return files
 
 

@@ -6,6 +6,7 @@ import json
 from itertools import permutations
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
 from cyclonedx.model.crypto import (
@@ -15,7 +16,7 @@ from cyclonedx.model.crypto import (
     CryptoProperties,
 )
 
-from assess.cbom import read_cbom, schema_errors, shard_to_document, validate_document
+from assess.cbom import read_cbom, rename_refs, schema_errors, shard_to_document, validate_document
 from assess.fsio import canonical_json
 from assess.merge import component_identity, merge_documents
 from assess.model import Asset, Evidence, Prop, Shard, Source, props
@@ -58,28 +59,71 @@ def _docs(paths: list[Path]):
     return [read_cbom(p) for p in paths]
 
 
+def _original(ref: str) -> str:
+    """The ref a merged component had in its own document (the fragment of its BOM-Link)."""
+    return unquote(ref.split("#", 1)[1]) if ref.startswith("urn:cdx:") else ref
+
+
+def _as_originally_named(component: dict[str, Any], spec: str) -> dict[str, Any]:
+    return rename_refs(component, spec, _original, "component")
+
+
+def _assert_nothing_lost(docs, merged) -> int:
+    """Every input component's every leaf, and every dependency, is in the merged document under
+    its renamed ref; returns how many leaves were checked."""
+    spec = merged["specVersion"]
+    by_original: dict[str, list[dict[str, Any]]] = {}
+    for comp in merged["components"]:
+        by_original.setdefault(_original(comp["bom-ref"]), []).append(_as_originally_named(comp, spec))
+    checked = 0
+    for doc in docs:
+        incoming = [*doc.components()]
+        if doc.data.get("metadata", {}).get("component"):
+            incoming.append(doc.data["metadata"]["component"])
+        for comp in incoming:
+            candidates = by_original.get(_original(component_identity(comp)), [])
+            leaves = [leaf for leaf in _leaves(comp) if not leaf[0].endswith("bom-ref")]
+            assert any(all(_kept(leaf, c) for leaf in leaves) for c in candidates), \
+                f"{doc.path}: {comp.get('name')} lost"
+            checked += len(leaves)
+        deps: dict[str, set[str]] = {}
+        for dep in merged.get("dependencies", []):
+            for key in ("dependsOn", "provides"):
+                deps.setdefault(f"{_original(dep['ref'])}/{key}", set()).update(map(_original, dep.get(key, [])))
+        for dep in doc.data.get("dependencies", []):
+            for key in ("dependsOn", "provides"):
+                assert set(dep.get(key, [])) <= deps.get(f"{dep['ref']}/{key}", set()), (doc.path, dep["ref"], key)
+    return checked
+
+
+def _dangling_refs(document: dict[str, Any]) -> set[str]:
+    """References in a document that name no element of it, as originally named."""
+    defined: list[str] = []
+    for comp in [*document.get("components", []), document.get("metadata", {}).get("component") or {}]:
+        stack = [comp]
+        while stack:
+            item = stack.pop()
+            defined.append(item.get("bom-ref", ""))
+            stack.extend(item.get("components", []))
+    for key in ("components", "services"):
+        defined += [t.get("bom-ref", "") for t in document.get("metadata", {}).get("tools", {}).get(key, [])]
+    named: list[str] = []
+    rename_refs(document, document["specVersion"], lambda r: named.append(r) or r)
+    return {_original(r) for r in named} - {_original(r) for r in defined}
+
+
+def _assert_references_resolve_as_they_did(docs, merged) -> None:
+    """A merge makes no reference dangle: what names nothing in the output named nothing in its input."""
+    assert _dangling_refs(merged) <= set().union(*(_dangling_refs(d.data) for d in docs))
+
+
 def test_conformance_cboms_merge_without_losing_any_component_field_or_dependency(conformance_cboms):
     docs = _docs(conformance_cboms)
     merged, report = merge_documents(docs)
 
     assert schema_errors(merged) is None
     assert merged["specVersion"] == "1.7"
-    by_ref = {c["bom-ref"]: c for c in merged["components"]}
-    checked = 0
-    for doc in docs:
-        incoming = [*list(doc.data["components"]), doc.data["metadata"]["component"]]
-        for comp in incoming:
-            ident = component_identity(comp)
-            assert ident in by_ref, f"{doc.path}: component {comp.get('name')} lost"
-            for leaf in _leaves(comp):
-                assert _kept(leaf, by_ref[ident]), f"{doc.path}: {comp.get('name')} lost {leaf}"
-                checked += 1
-        deps = {d["ref"]: d for d in merged["dependencies"]}
-        for dep in doc.data.get("dependencies", []):
-            assert dep["ref"] in deps
-            for key in ("dependsOn", "provides"):
-                assert set(dep.get(key, [])) <= set(deps[dep["ref"]].get(key, [])), (doc.path, dep["ref"], key)
-    assert checked > 200
+    assert _assert_nothing_lost(docs, merged) > 200
     assert report.components_in == sum(len(d.data["components"]) + 1 for d in docs)
 
 
@@ -87,23 +131,71 @@ def test_fields_the_library_does_not_model_survive_a_merge(conformance_cboms):
     pqc = next(p for p in conformance_cboms if p.name.startswith("Post-Quantum"))
     deps = next(p for p in conformance_cboms if p.name.startswith("Example-With-Dependencies"))
     merged, _ = merge_documents(_docs([pqc, deps]))
-    text = json.dumps(merged)
-    assert '"algorithmFamily": "ML-KEM"' in text
-    assert '"provides": ["aes128gcm"]' in text
+    assert '"algorithmFamily": "ML-KEM"' in json.dumps(merged)
+    provides = [list(map(_original, d["provides"])) for d in merged["dependencies"] if "provides" in d]
+    assert ["aes128gcm"] in provides
 
 
-def test_the_same_key_with_three_different_securedby_values_keeps_all_three_as_conflicts(conformance_cboms):
-    merged, report = merge_documents(_docs(conformance_cboms))
-    key = next(c for c in merged["components"] if c["bom-ref"] == "crypto/key/rsa-2048@1.2.840.113549.1.1.1")
-    secured_by = [v for p, v in _conflict_values(key) if p.endswith("securedBy")]
-    originals = []
-    for doc in _docs(conformance_cboms):
-        for comp in doc.data["components"]:
-            if comp.get("bom-ref") == key["bom-ref"]:
-                originals.append(comp["cryptoProperties"]["relatedCryptoMaterialProperties"]["securedBy"])
-    assert len({canonical_json(v) for v in originals}) == 3
-    assert {canonical_json(v) for v in secured_by} == {canonical_json(v) for v in originals}
-    assert report.conflicts >= 2
+def test_one_ref_with_three_contents_in_three_documents_stays_three_components(conformance_cboms):
+    """bom-refs are unique only within a document: the conformance set's rsa-2048 key differs in
+    each document (securedBy), so it is three components, each with its own facts, none a conflict."""
+    ref = "crypto/key/rsa-2048@1.2.840.113549.1.1.1"
+    merged, _ = merge_documents(_docs(conformance_cboms))
+    keys = [c for c in merged["components"] if _original(c["bom-ref"]) == ref]
+    originals = [c["cryptoProperties"]["relatedCryptoMaterialProperties"]["securedBy"]
+                 for doc in _docs(conformance_cboms) for c in doc.components() if c.get("bom-ref") == ref]
+    assert len(keys) == len(originals) == 3
+    secured = [_as_originally_named(k, merged["specVersion"])["cryptoProperties"]["relatedCryptoMaterialProperties"]
+               ["securedBy"] for k in keys]
+    assert {canonical_json(v) for v in secured} == {canonical_json(v) for v in originals}
+    assert all(not _conflict_values(k) for k in keys)
+    assert all(k["bom-ref"].startswith("urn:cdx:") for k in keys)
+
+
+def test_two_examples_that_both_say_asset_1_keep_two_assets_and_every_reference_resolves(real_cboms):
+    """CycloneDX's own 1.6 and 1.7 full examples both number their assets asset-1..4, for different
+    things: merged, AES stays AES and ECDH stays ECDH, and nothing conflicts."""
+    docs = _docs([real_cboms["valid-cryptography-full-1.6.json"], real_cboms["valid-cryptography-full-1.7.json"]])
+    merged, report = merge_documents(docs)
+    assert schema_errors(merged) is None and report.conflicts == 0
+    named = {(_original(c["bom-ref"]), c["name"]) for c in merged["components"]}
+    for doc in docs:
+        assert {(c["bom-ref"], c["name"]) for c in doc.components()} <= named
+    assert len(merged["components"]) == report.components_in
+    _assert_references_resolve_as_they_did(docs, merged)
+    assert _assert_nothing_lost(docs, merged) > 50
+
+
+def test_an_identical_component_in_two_documents_is_one_and_references_follow(real_cboms, tmp_path):
+    one = real_cboms["valid-cryptography-full-1.7.json"]
+    data = json.loads(one.read_text())
+    shared = len(data["components"])
+    # another document (its own serial, one more asset) holding the same four assets
+    data["serialNumber"] = "urn:uuid:00000000-0000-4000-8000-000000000001"
+    data["components"].append({"type": "cryptographic-asset", "bom-ref": "asset-5", "name": "SHA-384",
+                               "cryptoProperties": {"assetType": "algorithm"}})
+    twin = tmp_path / "twin.cdx.json"
+    twin.write_text(json.dumps(data))
+    docs = _docs([one, twin])
+    merged, report = merge_documents(docs)
+    assert (report.components_in, report.components_out) == (2 * shared + 1, shared + 1)
+    assert report.conflicts == 0
+    shared_refs = {c["bom-ref"] for c in merged["components"] if _original(c["bom-ref"]) != "asset-5"}
+    assert len({r.split("#")[0] for r in shared_refs}) == 1  # one namespace: the smaller of the two
+    _assert_references_resolve_as_they_did(docs, merged)
+
+
+def test_every_real_cbom_and_the_conformance_set_merge_into_one_valid_document(real_cboms, conformance_cboms):
+    docs = _docs([*real_cboms.values(), *conformance_cboms])
+    merged, report = merge_documents(docs)
+    assert schema_errors(merged) is None
+    assert report.components_in == sum(len(list(d.components())) + bool(d.data.get("metadata", {}).get("component"))
+                                       for d in docs)
+    _assert_references_resolve_as_they_did(docs, merged)
+    assert _assert_nothing_lost(docs, merged) > 5000
+    services = merged["metadata"]["tools"]["services"]
+    assert {"CBOMkit-theia", "SonarQube Crypto Scanner Plugin"} <= {s["name"] for s in services}
+    assert all(s["provider"]["name"] == "IBM Research" for s in services)
 
 
 def test_components_without_bom_ref_get_a_stable_identity_from_their_content(conformance_cboms):

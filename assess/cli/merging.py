@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from assess.cbom import read_cbom, write_document
+from assess.cbom import read_cbom, schema_errors, write_document
 from assess.cli.output import emit_json, emit_table, track
+from assess.errors import CbomError
 from assess.merge import merge_documents
 
 
@@ -23,7 +24,14 @@ def run(args: argparse.Namespace) -> int:
     """Merge any number of CBOMs: de-duplicated by identity, every source's evidence kept, deterministic."""
     docs = [read_cbom(path) for path in track(args.inputs, "reading CBOMs", total=len(args.inputs))]
     merged, report = merge_documents(docs)
-    write_document(merged, args.out)
+    try:
+        write_document(merged, args.out)
+    except CbomError as e:  # a shape merge does not know: name the input that brings it, if one alone does
+        culprit = next((d.path for d in docs if schema_errors(merge_documents([d])[0]) is not None), None)
+        if culprit is None:
+            raise
+        raise CbomError(f"merging this input gives a document that is not valid CycloneDX: {e.message}",
+                        path=culprit) from e
     if args.json:
         emit_json({"out": args.out, **report.as_dict()})
     else:

@@ -347,6 +347,7 @@ class _Facts:
             "negotiated_group": self.group(negotiated) if negotiated else None,
             "pq_hybrid": _bool(c.prop(Prop.TLS_PQ_HYBRID)), "policy": c.prop(Prop.TLS_POLICY),
             "cloud_service": c.prop(Prop.AWS_SERVICE), "sni": c.prop(Prop.RUNTIME_SNI),
+            "role": c.prop(Prop.RUNTIME_ROLE),
         }
 
     @staticmethod

@@ -8,7 +8,8 @@
 #   certificates: {ref, name, subject, not_after (RFC 3339, UTC), signature: {family, hash, name},
 #                  signature_hash, key: {family, bits, curve, curve_bits, from_ref}}
 #   tls:          {ref, name, versions ("SSLv3", "1.0" ... "1.3"), suites, groups: [{name, pq, ec_bits, ffdhe_bits}],
-#                  negotiated_group: {name, pq, ...}, pq_hybrid, policy, cloud_service, sni}
+#                  negotiated_group: {name, pq, ...}, pq_hybrid, policy, cloud_service, sni,
+#                  role ("server" or "client" where observed at runtime, else null)}
 #   ssh:          {ref, name, kex, ciphers, macs, host_key_algorithms}
 package carnot.assets
 

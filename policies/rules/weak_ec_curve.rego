@@ -19,9 +19,20 @@ violations contains {"bom_ref": c.ref, "message": msg} if {
 	msg := sprintf("certificate '%s' has a key on curve %s, below the %d-bit minimum", [c.subject, c.key.curve, min_bits])
 }
 
+# Configurations and clients: every curve they offer. A server observed at runtime is judged by
+# the curve it agreed to, not by what its clients merely offered.
 violations contains {"bom_ref": p.ref, "message": msg} if {
 	some p in data.carnot.assets.tls
+	p.role != "server"
 	small := [g.name | some g in p.groups; g.ec_bits != null; g.ec_bits < min_bits]
 	count(small) > 0
 	msg := sprintf("TLS '%s' offers curves below %d bits: %s", [p.name, min_bits, concat(", ", small)])
+}
+
+violations contains {"bom_ref": p.ref, "message": msg} if {
+	some p in data.carnot.assets.tls
+	p.role == "server"
+	p.negotiated_group.ec_bits != null
+	p.negotiated_group.ec_bits < min_bits
+	msg := sprintf("TLS server '%s' agreed to curve %s, below %d bits", [p.name, p.negotiated_group.name, min_bits])
 }

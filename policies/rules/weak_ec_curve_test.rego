@@ -24,3 +24,14 @@ test_compliant_p256_and_x25519 if {
 		with data.carnot.run as data.carnot.testing.run("strict", "2026-01-01T00:00:00Z")
 	count(result) == 0
 }
+
+test_a_server_is_judged_by_the_curve_it_agreed_to_not_by_what_a_client_offered if {
+	weak := object.union(data.carnot.testing.group("secp192r1", false), {"ec_bits": 192})
+	strong := object.union(data.carnot.testing.group("x25519", false), {"ec_bits": 256})
+	result := violations with input as data.carnot.testing.assets({"tls": [
+		data.carnot.testing.tls({"ref": "server-ok", "role": "server", "groups": [weak, strong], "negotiated_group": strong}),
+		data.carnot.testing.tls({"ref": "server-weak", "role": "server", "groups": [weak, strong], "negotiated_group": weak}),
+		data.carnot.testing.tls({"ref": "client", "role": "client", "groups": [weak, strong], "negotiated_group": strong}),
+	]})
+	data.carnot.testing.refs(result) == {"server-weak", "client"}
+}

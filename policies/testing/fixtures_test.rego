@@ -29,7 +29,7 @@ certificate(fields) := object.union(
 group(name, pq) := {"name": name, "pq": pq, "ec_bits": null, "ffdhe_bits": null}
 
 tls(fields) := object.union(
-	{"ref": "t", "name": "tls", "versions": [], "suites": [], "groups": [], "negotiated_group": null, "pq_hybrid": null, "policy": null, "cloud_service": null, "sni": null},
+	{"ref": "t", "name": "tls", "versions": [], "suites": [], "groups": [], "negotiated_group": null, "pq_hybrid": null, "policy": null, "cloud_service": null, "sni": null, "role": null},
 	fields,
 )
 
