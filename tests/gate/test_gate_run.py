@@ -184,3 +184,19 @@ def test_scanned_endpoints_that_configure_nothing_are_judged_on_their_assumed_de
     assert all("offers no post-quantum key exchange group" in m for m in by_rule["tls-no-hybrid-pq"])
     assert [m for m in by_rule["legacy-tls-version"] if "bare.test" in m]
     assert not [m for m in by_rule["legacy-tls-version"] if "HAProxy" in m]
+
+
+def test_scanned_jose_signatures_are_judged_quantum_vulnerable(tmp_path: Path) -> None:
+    tree = tmp_path / "src"
+    tree.mkdir()
+    (tree / "tokens.py").write_text(
+        "token = jwt.encode(claims, key, algorithm='RS256')\n"
+        "claims = jwt.decode(token, key, algorithms=['ES256', 'PS512', 'EdDSA', 'HS256'])\n"
+    )
+    cbom = tmp_path / "static.cdx.json"
+    write_shard(scan([tree]).shard, cbom)
+
+    findings = evaluate(cbom, _options(profile="balanced")).result["findings"]
+
+    vulnerable = {f["message"].split("'")[1] for f in findings if f["rule"] == "quantum-vulnerable-algorithm"}
+    assert vulnerable == {"RSA (JOSE RS256)", "ECDSA-secp256r1 (JOSE ES256)", "RSA (JOSE PS512)", "EdDSA (JOSE EdDSA)"}
