@@ -292,3 +292,14 @@ def test_documented_protocol_defaults_by_release(product: str, release: tuple[in
     assert defaults.versions == versions
     assert defaults.groups == ("x25519", "secp256r1", "x448", "secp521r1", "secp384r1")  # OpenSSL 1.1.1
     assert defaults.tls13_suites == (tuple(OPENSSL_TLS13.split(",")) if "TLSv1.3" in versions else ())
+
+
+def test_apache_include_in_a_vhost_is_named_in_the_defaults_basis(tmp_path: Path, scan_tree) -> None:
+    (tmp_path / "site.conf").write_text(
+        "<VirtualHost *:443>\n  ServerName inc.test\n  SSLEngine on\n"
+        "  Include /etc/letsencrypt/options-ssl-apache.conf\n</VirtualHost>\n"
+    )
+
+    [(props, _)] = _tls(scan_tree(tmp_path)).values()
+
+    assert props["carnot:tls:defaults_basis"].endswith("; include at line 4 not followed")

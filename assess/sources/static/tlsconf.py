@@ -53,7 +53,10 @@ _TLS_WORDS: tuple[bytes, ...] = (
 
 def mentions_tls(data: bytes) -> bool:
     lowered = data.lower()
-    return any(word in lowered for word in _TLS_WORDS) or (b"bind " in lowered and b" ssl" in lowered)
+    if any(word in lowered for word in _TLS_WORDS):
+        return True
+    # An nginx `listen 443 ssl` or HAProxy `bind :443 ssl` whose settings come from elsewhere.
+    return (b"listen " in lowered or b"bind " in lowered) and (b" ssl" in lowered or b" quic" in lowered)
 
 
 @dataclass(frozen=True)
@@ -103,6 +106,7 @@ class Endpoint:
     line: int
     settings: TlsSettings
     serves: bool = True  # False: settings with no endpoint of their own (a snippet, global defaults)
+    includes: tuple[int, ...] = ()  # lines of include directives around it, not followed
 
 
 class TlsConfigDetector:
@@ -143,7 +147,7 @@ def endpoints(name: str, text: str) -> list[Endpoint]:
         return _haproxy(text)
     if re.search(r"^\s*(SSLProtocol|SSLCipherSuite|SSLOpenSSLConfCmd|SSLEngine)\b", text, re.M | re.I):
         return _apache(text)
-    if re.search(r"^\s*ssl_", text, re.M):
+    if re.search(r"^\s*(ssl_|listen\s[^;\n]{0,200}\b(ssl|quic)\b)", text, re.M):
         return _nginx(text)
     return []
 
@@ -239,6 +243,9 @@ def _with_defaults(s: TlsSettings, defaults: ServerDefaults) -> tuple[TlsSetting
 def _asset(file: ScannedFile, endpoint: Endpoint, defaults: ServerDefaults | None) -> Asset:
     s, assumed = _with_defaults(endpoint.settings, defaults) if defaults else (endpoint.settings, ())
     basis = defaults.basis if defaults and assumed else None
+    if basis and endpoint.includes:
+        # What an included file states would replace some of these defaults.
+        basis += f"; include at line {', '.join(map(str, endpoint.includes))} not followed"
     versions = s.allowed_versions()
     configured = (s.ciphers or ()) + (s.tls13_suites or ())
     iana: list[str] = []
@@ -342,6 +349,10 @@ def _nginx_settings(children: list[_Block]) -> TlsSettings:
     return s
 
 
+def _includes(children: list[_Block]) -> tuple[int, ...]:
+    return tuple(d.line for d in children if d.name == "include" and d.children is None)
+
+
 def _nginx_is_tls(server: _Block) -> bool:
     for d in server.children or []:
         if d.name == "listen" and any(a in ("ssl", "quic") for a in d.args):
@@ -355,9 +366,10 @@ def _nginx(text: str) -> list[Endpoint]:
     found: list[Endpoint] = []
     outer_settings: list[TlsSettings] = []
 
-    def visit(children: list[_Block], inherited: TlsSettings) -> None:
+    def visit(children: list[_Block], inherited: TlsSettings, includes: tuple[int, ...]) -> None:
         here = _nginx_settings(children).over(inherited)
         outer_settings.append(here)
+        includes += _includes(children)
         for block in children:
             if block.children is None:
                 continue
@@ -367,11 +379,12 @@ def _nginx(text: str) -> list[Endpoint]:
                 if serves or own.stated():
                     names = [a for d in block.children if d.name == "server_name" for a in d.args]
                     label = names[0] if names else f"server at line {block.line}"
-                    found.append(Endpoint("nginx", label, block.line, own.over(here), serves))
+                    found.append(Endpoint("nginx", label, block.line, own.over(here), serves,
+                                          includes + _includes(block.children)))
             elif block.name in ("http", "stream", "mail"):
-                visit(block.children, here)
+                visit(block.children, here, includes)
 
-    visit(_nginx_tree(text), TlsSettings())
+    visit(_nginx_tree(text), TlsSettings(), ())
     if not found:
         # A snippet (e.g. ssl-params.conf included into servers): its own statements are the settings.
         merged = TlsSettings()
@@ -410,6 +423,7 @@ def _apache(text: str) -> list[Endpoint]:
     server_tls = False
     vhosts: list[tuple[str, int, TlsSettings, bool]] = []
     current: tuple[str, int, TlsSettings, bool] | None = None
+    includes: dict[int | None, list[int]] = {}  # vhost start line (None: server config) -> Include lines
     for number, line in _logical_lines(text):
         words = _split(line)
         if not words:
@@ -425,7 +439,9 @@ def _apache(text: str) -> list[Endpoint]:
             continue
         label, start, s, tls = current if current is not None else ("server config", 1, server, server_tls)
         args = words[1:]
-        if key == "servername" and current is not None and args:
+        if key in ("include", "includeoptional"):
+            includes.setdefault(current[1] if current else None, []).append(number)
+        elif key == "servername" and current is not None and args:
             label = args[0]
         elif key == "sslengine" and args:
             tls = tls or args[0].lower() == "on"
@@ -445,11 +461,12 @@ def _apache(text: str) -> list[Endpoint]:
             current = (label, start, s, tls)
         else:
             server, server_tls = s, tls
-    found = [Endpoint("apache", label, start, s.over(server), tls)
+    outer = tuple(includes.get(None, ()))
+    found = [Endpoint("apache", label, start, s.over(server), tls, outer + tuple(includes.get(start, ())))
              for label, start, s, tls in vhosts if tls or s.stated()]
     if not found and (server_tls or server.stated()):
         # The main server: an endpoint when it turns SSLEngine on, else defaults for vhosts elsewhere.
-        found.append(Endpoint("apache", "server config", 1, server, server_tls))
+        found.append(Endpoint("apache", "server config", 1, server, server_tls, outer))
     return found
 
 

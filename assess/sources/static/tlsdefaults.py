@@ -6,8 +6,8 @@ A configuration file rarely says which release reads it. When it does not, the d
 the widest (the least safe) among the releases that the supported LTS distributions ship — Debian
 12/13, Ubuntu 22.04/24.04, RHEL 9: nginx 1.18-1.26, Apache httpd 2.4.52+, HAProxy 2.4+, OpenSSL 3.0
 (Debian 13's OpenSSL 3.5 would offer X25519MLKEM768; assuming it would hide a classical endpoint).
-The one version statement that is read is the header of Mozilla's SSL configuration generator,
-which names the server and OpenSSL releases the file was written for.
+The one version statement that is read is the header of Mozilla's (now TLSRef's) SSL configuration
+generator, which names the server and OpenSSL releases the file was written for.
 """
 
 from __future__ import annotations
@@ -73,10 +73,11 @@ ASSUMED_RELEASE: dict[str, Release] = {"nginx": (1, 23, 4), "apache": (2, 4, 36)
                                        "openssl": (3, 0)}
 _NAMES = {"nginx": "nginx", "apache": "Apache httpd", "haproxy": "HAProxy", "openssl": "OpenSSL"}
 
-# Mozilla's generator writes "# generated 2024-12-09, Mozilla Guideline v5.7, nginx 1.27.3, OpenSSL
-# 3.4.0, intermediate config" as the first line; bounded, so it stays linear on any file.
+# Mozilla's generator (now TLSRef's) writes "# generated 2024-12-09, Mozilla Guideline v5.7, nginx
+# 1.27.3, OpenSSL 3.4.0, intermediate config"; bounded, so it stays linear on any file.
 _GENERATOR_HEADER = re.compile(
-    r"^#\s{0,4}generated [^,\n]{0,40}, Mozilla Guideline v[\d.]{1,8}, (?P<product>nginx|Apache|HAProxy)"
+    r"^[ \t]{0,16}#[ \t]{0,4}generated [^,\n]{0,40}, (?:Mozilla|TLSRef) Guideline v[\d.]{1,8}, "
+    r"(?P<product>nginx|Apache|HAProxy)"
     r" (?P<version>\d{1,3}(?:\.\d{1,4}){0,3})[^,\n]{0,20}, OpenSSL (?P<openssl>\d{1,3}(?:\.\d{1,4}){0,3})",
     re.MULTILINE | re.IGNORECASE,
 )
