@@ -224,8 +224,13 @@ def test_builtin_rule_patterns_bound_what_they_skip() -> None:
     # Python's regex engine backtracks: `[^,]+` after a call name that a file repeats without a comma
     # rescans to the end of the file from every call, quadratic in the file size.
     unbounded = re.compile(r"\[\^[^\]]*\][+*]|\.[+*]")
+    # `\s*[(]?\s*`: two runs of blanks around an optional item split one run of blanks in every
+    # way, quadratic in its length from every match (`algorithms=` and a megabyte of spaces).
+    split_blanks = re.compile(r"\\s\*(?:\\?.|\[[^\]]*\])\?\\s\*")
+    assert split_blanks.search(r"algorithms?\s*=\s*[\[(]?\s*['\"]")  # the shape it catches
 
-    offenders = [r.id for r in load_rules() if unbounded.search(r.pattern.pattern)]
+    offenders = [r.id for r in load_rules() if unbounded.search(r.pattern.pattern)
+                 or split_blanks.search(r.pattern.pattern)]
 
     assert offenders == []
 
