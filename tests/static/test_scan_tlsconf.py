@@ -303,3 +303,14 @@ def test_apache_include_in_a_vhost_is_named_in_the_defaults_basis(tmp_path: Path
     [(props, _)] = _tls(scan_tree(tmp_path)).values()
 
     assert props["carnot:tls:defaults_basis"].endswith("; include at line 4 not followed")
+
+
+def test_a_tls13_only_endpoint_gets_no_assumed_tls12_cipher_list(tmp_path: Path, scan_tree) -> None:
+    (tmp_path / "site.conf").write_text(
+        "server {\n  listen 443 ssl;\n  ssl_protocols TLSv1.3;\n  ssl_ecdh_curve X25519MLKEM768;\n}\n"
+    )
+
+    [(props, _)] = _tls(scan_tree(tmp_path)).values()
+
+    assert props["carnot:tls:assumed_defaults"] == "ciphersuites"
+    assert props["carnot:tls:cipher_suites"] == OPENSSL_TLS13

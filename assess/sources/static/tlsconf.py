@@ -227,10 +227,11 @@ def _with_defaults(s: TlsSettings, defaults: ServerDefaults) -> tuple[TlsSetting
     if s.allowed_versions() is None:
         s = replace(s, versions=defaults.versions)
         assumed.append("versions")
-    if s.ciphers is None:
+    # Each cipher setting only where a version that uses it is allowed (TLS 1.2 and below, TLS 1.3).
+    allowed = s.allowed_versions() or ()
+    if s.ciphers is None and any(v != "TLSv1.3" for v in allowed):
         s = replace(s, ciphers=defaults.ciphers)
         assumed.append("ciphers")
-    allowed = s.allowed_versions() or ()
     if s.tls13_suites is None and "TLSv1.3" in allowed:
         s = replace(s, tls13_suites=defaults.tls13_suites)
         assumed.append("ciphersuites")
