@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import struct
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -193,3 +194,18 @@ def test_a_damaged_keystore_keeps_the_entries_before_the_damage(tmp_path: Path, 
 
 def _context(occurrence: dict) -> str:
     return json.loads(occurrence["additionalContext"])["context"]
+
+
+def test_a_hostile_sealed_entry_is_damage_not_a_crash(tmp_path: Path, scan_tree) -> None:
+    # A JCEKS secret key entry whose Java object nests arrays of objects 1,000 deep.
+    array_of_objects = b"\x75\x72" + struct.pack(">H", 19) + b"[Ljava.lang.Object;" + bytes(8) + b"\x02\x00\x00\x78\x70"
+    nested = (array_of_objects + struct.pack(">I", 1)) * 1000 + b"\x70"
+    entry = struct.pack(">I", 3) + struct.pack(">H", 5) + b"deep!" + bytes(8) + b"\xac\xed\x00\x05" + nested
+    tree = tmp_path / "conf"
+    tree.mkdir()
+    (tree / "deep.jceks").write_bytes(b"\xce\xce\xce\xce" + struct.pack(">II", 2, 1) + entry + bytes(20))
+
+    scanned = scan_tree(tree)
+
+    assert scanned.skip_reason("deep.jceks") == (
+        "damaged JCEKS keystore (Java object nested too deep): entries from there on not read")

@@ -115,10 +115,10 @@ def _java_entry(file: ScannedFile, kind: str, version: int, reader: _Reader) -> 
         reader.skip(reader.u4())  # the encrypted key: never read
         yield KeyMaterial()
         chain = [_java_certificate(version, reader) for _ in range(reader.u4())]
-        yield from _chain_findings(file, f"{kind} private key entry {alias}", chain)
+        yield from _chain_findings(file, f"{kind} private key entry {alias}", chain, key_entry=True)
     elif tag == _TRUSTED_CERT_ENTRY:
         yield from _chain_findings(file, f"{kind} trusted certificate entry {alias}",
-                                   [_java_certificate(version, reader)])
+                                   [_java_certificate(version, reader)], key_entry=False)
     elif tag == _SECRET_KEY_ENTRY and kind == "JCEKS":
         _JavaObject(reader).skip_stream()  # a sealed object: its content is never read
         yield KeyMaterial()
@@ -138,20 +138,25 @@ def _java_certificate(version: int, reader: _Reader) -> x509.Certificate | None:
         return None
 
 
-def _chain_findings(file: ScannedFile, entry: str, chain: list[x509.Certificate | None]) -> Iterator[Finding]:
+def _chain_findings(file: ScannedFile, entry: str, chain: list[x509.Certificate | None], *,
+                    key_entry: bool) -> Iterator[Finding]:
     """Certificates of one entry; for a private key entry, the key as its first certificate states it."""
     for number, cert in enumerate(chain, start=1):
         where = f"{entry}, certificate {number} of {len(chain)}" if len(chain) > 1 else entry
         asset = _certificate(cert, file, where)
         yield asset if asset is not None else file.skipped(f"{where}: not a readable X.509 certificate")
-    if "private key entry" not in entry:
+    if not key_entry:
         return
-    try:
-        if not chain or chain[0] is None:
-            raise ValueError("no certificate")
-        yield public_half_asset(chain[0].public_key(), private=True, evidence=file.evidence(None, entry))
-    except _UNREADABLE:
+    public = None
+    if chain and chain[0] is not None:
+        try:
+            public = chain[0].public_key()
+        except _UNREADABLE:
+            public = None
+    if public is None:
         yield file.skipped(f"{entry} has no readable certificate: type and size not read")
+    else:
+        yield public_half_asset(public, private=True, evidence=file.evidence(None, entry))
 
 
 def _certificate(cert: x509.Certificate | None, file: ScannedFile, where: str) -> Finding | None:
