@@ -63,6 +63,8 @@ class Prop(StrEnum):
     TLS_NEGOTIATED_GROUP = "carnot:tls:negotiated_group"
     TLS_GROUP_CODEPOINT = "carnot:tls:group_codepoint"
     TLS_PQ_HYBRID = "carnot:tls:pq_hybrid"
+    TLS_ASSUMED_DEFAULTS = "carnot:tls:assumed_defaults"
+    TLS_DEFAULTS_BASIS = "carnot:tls:defaults_basis"
     TLS_POLICY = "carnot:tls:policy"
     # SSH
     SSH_KEX = "carnot:ssh:kex"

@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 from gate_fixtures import HOSTILE, NOW, POLICIES, estate_assets
 
-from assess.cbom import shard_to_document, write_document
+from assess.cbom import shard_to_document, write_document, write_shard
 from assess.gate import EngineChoice, GateOptions, evaluate, write_outputs
 from assess.model import Shard
+from assess.sources.static import scan
 
 EXPECTED_BALANCED = {
     ("weak-rsa-key", "key:rsa-1024"),
@@ -161,3 +162,41 @@ def test_every_conformance_cbom_gates_under_every_profile(conformance_cboms: lis
     rsa = {f["bom_ref"] for f in strict_only["findings"] if f["rule"] == "weak-rsa-key"}
     assert rsa == ({"crypto/key/rsa-2048@1.2.840.113549.1.1.1", "crypto/algorithm/rsa-2048@1.2.840.113549.1.1.1"}
                    if profile == "strict" else set())
+
+
+def test_scanned_endpoints_that_configure_nothing_are_judged_on_their_assumed_defaults(tmp_path: Path) -> None:
+    tree = tmp_path / "etc"
+    tree.mkdir()
+    (tree / "haproxy.cfg").write_text("frontend web\n    bind :443 ssl crt /etc/haproxy/site.pem\n")
+    (tree / "site.conf").write_text(
+        "server {\n  listen 443 ssl;\n  server_name bare.test;\n  ssl_certificate x.pem;\n}\n"
+    )
+    cbom = tmp_path / "static.cdx.json"
+    write_shard(scan([tree]).shard, cbom)
+
+    findings = evaluate(cbom, _options(profile="balanced")).result["findings"]
+
+    by_rule: dict[str, set[str]] = {}
+    for f in findings:
+        by_rule.setdefault(f["rule"], set()).add(f["message"])
+    # OpenSSL 3.0's default groups are classical; nginx 1.23.4-1.27.2 allows TLSv1 and TLSv1.1 by default.
+    assert len(by_rule["tls-no-hybrid-pq"]) == 2
+    assert all("offers no post-quantum key exchange group" in m for m in by_rule["tls-no-hybrid-pq"])
+    assert [m for m in by_rule["legacy-tls-version"] if "bare.test" in m]
+    assert not [m for m in by_rule["legacy-tls-version"] if "HAProxy" in m]
+
+
+def test_scanned_jose_signatures_are_judged_quantum_vulnerable(tmp_path: Path) -> None:
+    tree = tmp_path / "src"
+    tree.mkdir()
+    (tree / "tokens.py").write_text(
+        "token = jwt.encode(claims, key, algorithm='RS256')\n"
+        "claims = jwt.decode(token, key, algorithms=['ES256', 'PS512', 'EdDSA', 'HS256'])\n"
+    )
+    cbom = tmp_path / "static.cdx.json"
+    write_shard(scan([tree]).shard, cbom)
+
+    findings = evaluate(cbom, _options(profile="balanced")).result["findings"]
+
+    vulnerable = {f["message"].split("'")[1] for f in findings if f["rule"] == "quantum-vulnerable-algorithm"}
+    assert vulnerable == {"RSA (JOSE RS256)", "ECDSA-secp256r1 (JOSE ES256)", "RSA (JOSE PS512)", "EdDSA (JOSE EdDSA)"}

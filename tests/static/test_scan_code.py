@@ -146,6 +146,8 @@ def test_user_rules_extend_the_builtin_ones(tmp_path: Path, scan_tree) -> None:
         ("rules:\n  - id: x\n    languages: [c]\n    pattern: x\n", 2, "needs 'algorithm'"),
         ("rules:\n  - id: x\n    languages: [c]\n    pattern: x\n    algorithm: A\n    colour: red\n", 2,
          "unknown field"),
+        ("rules:\n  - id: x\n    languages: [c]\n    pattern: x\n    algorithm: A\n    jose: 'yes'\n", 2,
+         "'jose' must be true or false"),
         ("- just a list\n", 1, "a 'rules' list"),
     ],
 )
@@ -222,8 +224,13 @@ def test_builtin_rule_patterns_bound_what_they_skip() -> None:
     # Python's regex engine backtracks: `[^,]+` after a call name that a file repeats without a comma
     # rescans to the end of the file from every call, quadratic in the file size.
     unbounded = re.compile(r"\[\^[^\]]*\][+*]|\.[+*]")
+    # `\s*[(]?\s*`: two runs of blanks around an optional item split one run of blanks in every
+    # way, quadratic in its length from every match (`algorithms=` and a megabyte of spaces).
+    split_blanks = re.compile(r"\\s\*(?:\\?.|\[[^\]]*\])\?\\s\*")
+    assert split_blanks.search(r"algorithms?\s*=\s*[\[(]?\s*['\"]")  # the shape it catches
 
-    offenders = [r.id for r in load_rules() if unbounded.search(r.pattern.pattern)]
+    offenders = [r.id for r in load_rules() if unbounded.search(r.pattern.pattern)
+                 or split_blanks.search(r.pattern.pattern)]
 
     assert offenders == []
 
@@ -239,3 +246,111 @@ def test_occurrences_beyond_the_per_asset_limit_are_counted_on_the_asset(
     md5 = scanned.by_name("MD5")
     assert scanned.occurrences(md5) == [("src/f0.go", 1), ("src/f0.go", 2), ("src/f1.go", 1)]
     assert scanned.props(md5)["carnot:evidence_omitted"] == "3"
+
+
+def test_go_post_quantum_and_x_crypto_apis(tmp_path: Path, scan_tree) -> None:
+    _write(tmp_path, {"kem/kem.go": (
+        "package kem\n"
+        "\n"
+        "import (\n"
+        "\t\"crypto/ecdh\"\n"
+        "\t\"crypto/hpke\"\n"
+        "\t\"crypto/mlkem\"\n"
+        "\t\"golang.org/x/crypto/chacha20poly1305\"\n"
+        "\t\"golang.org/x/crypto/curve25519\"\n"
+        ")\n"
+        "\n"
+        "func keys() {\n"
+        "\tdk, _ := mlkem.GenerateKey768()\n"
+        "\tbig, _ := mlkem.NewDecapsulationKey1024(seed)\n"
+        "\tpriv, _ := ecdh.P384().GenerateKey(rand.Reader)\n"
+        "\tx, _ := ecdh.X25519().GenerateKey(rand.Reader)\n"
+        "\tshared, _ := curve25519.X25519(scalar, curve25519.Basepoint)\n"
+        "\taead, _ := chacha20poly1305.NewX(key)\n"
+        "\tpk, _ := hpke.MLKEM768X25519().GenerateKey()\n"
+        "\tct, _ := hpke.Seal(pk.PublicKey(), hpke.HKDFSHA256(), hpke.AES256GCM(), info, msg)\n"
+        "}\n"
+    )})
+
+    scanned = scan_tree(tmp_path)
+
+    algorithms = _algorithms(scanned)
+    assert algorithms["ML-KEM-768"] == [("kem/kem.go", 12)]
+    assert algorithms["ML-KEM-1024"] == [("kem/kem.go", 13)]
+    assert algorithms["ML-KEM-768-x25519"] == [("kem/kem.go", 18)]
+    assert algorithms["ML-KEM"] == [("kem/kem.go", 6)]  # the import says only the family
+    assert algorithms["ECDH-secp384r1"] == [("kem/kem.go", 14)]
+    assert algorithms["X25519"] == [("kem/kem.go", 8), ("kem/kem.go", 15), ("kem/kem.go", 16)]
+    assert algorithms["ChaCha20-Poly1305"] == [("kem/kem.go", 7), ("kem/kem.go", 17)]
+    assert algorithms["AES-256-GCM"] == [("kem/kem.go", 19)]
+    kem = scanned.by_name("ML-KEM-768")
+    assert kem["cryptoProperties"]["algorithmProperties"]["primitive"] == "kem"
+    assert kem["cryptoProperties"]["algorithmProperties"]["parameterSetIdentifier"] == "768"
+
+
+JOSE_PYTHON = (
+    "import jwt\n"
+    "from jose import jwt as jose_jwt\n"
+    "from jose.constants import ALGORITHMS\n"
+    "from authlib.jose import JsonWebSignature\n"
+    "\n"
+    "token = jwt.encode(claims, private_key, algorithm=\"RS256\")\n"
+    "claims = jwt.decode(token, public_key, algorithms=[\"RS256\", \"ES256\", 'PS384'])\n"
+    "mac = jose_jwt.encode(claims, secret, algorithm=ALGORITHMS.HS256)\n"
+    "jws = JsonWebSignature(algorithms=['EdDSA'])\n"
+    "header = {'alg': 'ES512'}\n"
+    "unsigned = jwt.decode(token, options={'verify_signature': False}, algorithms=['none'])\n"
+    "status = 'none'\n"
+)
+
+
+def test_jose_algorithm_names_in_python_mean_their_algorithms(tmp_path: Path, scan_tree) -> None:
+    _write(tmp_path, {"auth/tokens.py": JOSE_PYTHON})
+
+    scanned = scan_tree(tmp_path)
+
+    algorithms = _algorithms(scanned)
+    assert algorithms == {
+        "RSA (JOSE RS256)": [("auth/tokens.py", 6), ("auth/tokens.py", 7)],
+        "ECDSA-secp256r1 (JOSE ES256)": [("auth/tokens.py", 7)],
+        "RSA (JOSE PS384)": [("auth/tokens.py", 7)],
+        "HMAC (JOSE HS256)": [("auth/tokens.py", 8)],
+        "EdDSA (JOSE EdDSA)": [("auth/tokens.py", 9)],
+        "ECDSA-secp521r1 (JOSE ES512)": [("auth/tokens.py", 10)],
+        "none (JOSE none)": [("auth/tokens.py", 11)],  # line 12's 'none' is not an algorithm
+    }
+    rs256 = scanned.by_name("RSA (JOSE RS256)")
+    assert rs256["cryptoProperties"]["oid"] == "1.2.840.113549.1.1.11"  # sha256WithRSAEncryption
+    assert rs256["cryptoProperties"]["algorithmProperties"]["primitive"] == "signature"
+    assert scanned.by_name("RSA (JOSE PS384)")["cryptoProperties"]["oid"] == "1.2.840.113549.1.1.10"  # PSS
+    es256 = scanned.by_name("ECDSA-secp256r1 (JOSE ES256)")
+    assert scanned.props(es256)["carnot:curve"] == "secp256r1"
+    assert es256["cryptoProperties"]["oid"] == "1.2.840.10045.4.3.2"  # ecdsa-with-SHA256
+    assert scanned.by_name("HMAC (JOSE HS256)")["cryptoProperties"]["algorithmProperties"]["primitive"] == "mac"
+
+
+def test_jose_algorithm_names_in_go_java_and_javascript(tmp_path: Path, scan_tree) -> None:
+    _write(tmp_path, {
+        "sign.go": "token := jwt.NewWithClaims(jwt.SigningMethodPS256, claims)\n"
+                   "sig, _ := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES384, Key: k}, nil)\n",
+        "Sign.java": "String jws = Jwts.builder().signWith(key, Jwts.SIG.EdDSA).compact();\n"
+                     "JWSHeader h = new JWSHeader(JWSAlgorithm.ES256K);\n",
+        "sign.js": "jwt.sign(payload, key, { algorithm: 'HS512' });\n"
+                   "jwt.verify(token, key, { algorithms: ['RS384'] });\n"
+                   "await new SignJWT(claims).setProtectedHeader({ alg: 'Ed25519' }).sign(key);\n"
+                   "await crypto.subtle.generateKey({ name: 'RSA-OAEP', modulusLength: 4096 }, true, use);\n",
+    })
+
+    algorithms = _algorithms(scan_tree(tmp_path))
+
+    assert algorithms == {
+        "RSA (JOSE PS256)": [("sign.go", 1)],
+        "ECDSA-secp384r1 (JOSE ES384)": [("sign.go", 2)],
+        "EdDSA (JOSE EdDSA)": [("Sign.java", 1)],
+        "ECDSA-secp256k1 (JOSE ES256K)": [("Sign.java", 2)],
+        "HMAC (JOSE HS512)": [("sign.js", 1)],
+        "RSA (JOSE RS384)": [("sign.js", 2)],
+        "Ed25519 (JOSE Ed25519)": [("sign.js", 3)],
+        "RSA-4096": [("sign.js", 4)],  # WebCrypto's RSA-OAEP is not a JOSE name there
+    }
+

@@ -7,6 +7,7 @@ ten evidence occurrences, and RSA-1024 and RSA-2048 are two assets.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from cyclonedx.model.crypto import (
     AlgorithmProperties,
@@ -31,7 +32,8 @@ _FAMILIES: dict[str, str] = {
     "camellia": "Camellia", "cast5": "CAST5", "idea": "IDEA", "seed": "SEED",
     "rsa": "RSA", "rsaoaep": "RSA", "rsapss": "RSA", "rsassapkcs1v15": "RSA", "rsaencryption": "RSA",
     "dsa": "DSA", "dh": "DH", "diffiehellman": "DH", "ec": "ECDSA", "ecdsa": "ECDSA", "ecdh": "ECDH",
-    "ed25519": "Ed25519", "ed448": "Ed448", "x25519": "X25519", "x448": "X448",
+    "ed25519": "Ed25519", "ed448": "Ed448", "eddsa": "EdDSA", "x25519": "X25519", "curve25519": "X25519",
+    "x448": "X448",
     "hmac": "HMAC", "mlkem": "ML-KEM", "mldsa": "ML-DSA", "slhdsa": "SLH-DSA",
 }
 _PRIMITIVES: dict[str, CryptoPrimitive] = {
@@ -43,7 +45,7 @@ _PRIMITIVES: dict[str, CryptoPrimitive] = {
     "RC4": CryptoPrimitive.STREAM_CIPHER, "ChaCha20": CryptoPrimitive.STREAM_CIPHER,
     "ChaCha20-Poly1305": CryptoPrimitive.AE,
     "RSA": CryptoPrimitive.PKE, "DSA": CryptoPrimitive.SIGNATURE, "ECDSA": CryptoPrimitive.SIGNATURE,
-    "Ed25519": CryptoPrimitive.SIGNATURE, "Ed448": CryptoPrimitive.SIGNATURE,
+    "Ed25519": CryptoPrimitive.SIGNATURE, "Ed448": CryptoPrimitive.SIGNATURE, "EdDSA": CryptoPrimitive.SIGNATURE,
     "ML-DSA": CryptoPrimitive.SIGNATURE, "SLH-DSA": CryptoPrimitive.SIGNATURE,
     "DH": CryptoPrimitive.KEY_AGREE, "ECDH": CryptoPrimitive.KEY_AGREE,
     "X25519": CryptoPrimitive.KEY_AGREE, "X448": CryptoPrimitive.KEY_AGREE, "ML-KEM": CryptoPrimitive.KEM,
@@ -51,6 +53,38 @@ _PRIMITIVES: dict[str, CryptoPrimitive] = {
 }
 _MODES: dict[str, CryptoMode] = {
     m.value: m for m in CryptoMode if m not in (CryptoMode.OTHER, CryptoMode.UNKNOWN)
+}
+
+
+@dataclass(frozen=True)
+class Scheme:
+    """A name that fixes an algorithm with its hash and curve: a JOSE "alg" (RFC 7518, 8037, 8812, 9864)."""
+
+    family: str
+    primitive: CryptoPrimitive
+    oid: str | None = None  # the X.509/PKCS OID of the same scheme: it tells the gate the hash
+    curve: str | None = None
+
+
+_SIG, _MAC = CryptoPrimitive.SIGNATURE, CryptoPrimitive.MAC
+_RSA_SHA2 = {"256": "1.2.840.113549.1.1.11", "384": "1.2.840.113549.1.1.12", "512": "1.2.840.113549.1.1.13"}
+_ECDSA_SHA2 = {"256": "1.2.840.10045.4.3.2", "384": "1.2.840.10045.4.3.3", "512": "1.2.840.10045.4.3.4"}
+_ES_CURVES = {"256": "secp256r1", "384": "secp384r1", "512": "secp521r1"}
+JOSE: dict[str, Scheme] = {
+    **{f"HS{n}": Scheme("HMAC", _MAC, f"1.2.840.113549.2.{oid}") for n, oid in (("256", 9), ("384", 10), ("512", 11))},
+    **{f"RS{n}": Scheme("RSA", _SIG, _RSA_SHA2[n]) for n in _RSA_SHA2},  # RSASSA-PKCS1-v1_5
+    **{f"PS{n}": Scheme("RSA", _SIG, "1.2.840.113549.1.1.10") for n in _RSA_SHA2},  # RSASSA-PSS
+    **{f"ES{n}": Scheme("ECDSA", _SIG, _ECDSA_SHA2[n], _ES_CURVES[n]) for n in _ES_CURVES},
+    "ES256K": Scheme("ECDSA", _SIG, _ECDSA_SHA2["256"], "secp256k1"),
+    "EdDSA": Scheme("EdDSA", _SIG),  # Ed25519 or Ed448: the key's curve decides
+    "Ed25519": Scheme("Ed25519", _SIG, "1.3.101.112"),
+    "Ed448": Scheme("Ed448", _SIG, "1.3.101.113"),
+    "RSA1_5": Scheme("RSA", CryptoPrimitive.PKE, "1.2.840.113549.1.1.1"),  # JWE key encryption
+    "RSA-OAEP": Scheme("RSA", CryptoPrimitive.PKE, "1.2.840.113549.1.1.7"),
+    "RSA-OAEP-256": Scheme("RSA", CryptoPrimitive.PKE, "1.2.840.113549.1.1.7"),
+    **{name: Scheme("ECDH", CryptoPrimitive.KEY_AGREE)
+       for name in ("ECDH-ES", "ECDH-ES+A128KW", "ECDH-ES+A192KW", "ECDH-ES+A256KW")},
+    "none": Scheme("none", CryptoPrimitive.OTHER),  # an unsecured JWS: no signature at all
 }
 
 
@@ -105,17 +139,21 @@ def algorithm_asset(
     curve: str | None = None,
     mode: str | None = None,
     primitive: CryptoPrimitive | None = None,
+    scheme: str | None = None,
 ) -> Asset:
+    """An algorithm asset; `scheme` is a JOSE name (`JOSE`), which also fixes the primitive and OID."""
     if _PRIMITIVES.get(family) != CryptoPrimitive.BLOCK_CIPHER:
         mode = None  # JCA's "RSA/ECB/..." names a mode RSA does not have
+    named = JOSE[scheme] if scheme else None
     parts = [family] + [str(p) for p in (bits, curve, mode.upper() if mode else None) if p]
     return Asset(
-        bom_ref=stable_ref("algorithm", family, bits or "", curve or "", mode or ""),
-        name="-".join(parts),
+        bom_ref=stable_ref("algorithm", family, bits or "", curve or "", mode or "", *((scheme,) if scheme else ())),
+        name="-".join(parts) + (f" (JOSE {scheme})" if scheme else ""),
         crypto=CryptoProperties(
             asset_type=CryptoAssetType.ALGORITHM,
+            oid=named.oid if named else None,
             algorithm_properties=AlgorithmProperties(
-                primitive=primitive or _PRIMITIVES.get(family, CryptoPrimitive.UNKNOWN),
+                primitive=primitive or (named.primitive if named else _PRIMITIVES.get(family, CryptoPrimitive.UNKNOWN)),
                 parameter_set_identifier=str(bits) if bits else None,
                 curve=curve,
                 mode=_MODES.get(mode) if mode else None,

@@ -21,7 +21,7 @@ import yaml
 from cyclonedx.model.crypto import CryptoPrimitive
 
 from assess.errors import ConfigError
-from assess.sources.static.algorithms import algorithm_asset, family_of, normalise_curve
+from assess.sources.static.algorithms import JOSE, algorithm_asset, family_of, normalise_curve
 from assess.sources.static.interface import Finding, NotText, ScannedFile, suffix_of
 from assess.sources.static.limits import MAX_MATCHES_PER_RULE, MAX_SNIPPET_CHARS, MAX_WINDOW_CHARS
 
@@ -38,7 +38,7 @@ _COMMENT_PREFIXES: dict[str, tuple[str, ...]] = {
     **dict.fromkeys(("go", "java", "javascript", "c"), ("//", "/*", "*")),
 }
 _FIELDS = frozenset({"id", "languages", "pattern", "algorithm", "key_bits", "curve", "mode", "primitive",
-                     "lookahead"})
+                     "lookahead", "jose"})
 _PRIMITIVES = {p.value: p for p in CryptoPrimitive}
 
 
@@ -55,6 +55,7 @@ class Rule:
     mode: str | re.Pattern[str] | None = None
     primitive: CryptoPrimitive | None = None
     lookahead: int = 0
+    jose: bool = False  # the captured algorithm is a JOSE "alg" name (RS256, ES384, EdDSA, ...)
     origin: str = ""  # file:line where the rule was written, for messages
 
     @cached_property
@@ -169,6 +170,9 @@ def _rule(raw: dict[str, Any], index: int, origin: str) -> Rule:
     lookahead = raw.get("lookahead", 0)
     if not isinstance(lookahead, int) or isinstance(lookahead, bool) or not 0 <= lookahead <= 50:
         raise fail("'lookahead' must be a whole number of lines from 0 to 50")
+    jose = raw.get("jose", False)
+    if not isinstance(jose, bool):
+        raise fail("'jose' must be true or false")
     key_bits = raw.get("key_bits")
     if key_bits is not None and not (isinstance(key_bits, int) and not isinstance(key_bits, bool)):
         key_bits = _regex(key_bits, "key_bits", fail, group=True)
@@ -182,6 +186,7 @@ def _rule(raw: dict[str, Any], index: int, origin: str) -> Rule:
         mode=_fixed_or_regex(raw.get("mode"), "mode", fail),
         primitive=_PRIMITIVES[primitive] if primitive else None,
         lookahead=lookahead,
+        jose=jose,
         origin=f"{origin}:{line}",
     )
 
@@ -299,7 +304,11 @@ def _window_end(text: str, start: int, lookahead: int, limit: int) -> int:
 
 def _finding(rule: Rule, match: re.Match[str], window: str, file: ScannedFile, line: int) -> Finding:
     groups = match.groupdict()
-    if groups.get("algorithm"):
+    named = groups.get("algorithm") or rule.algorithm
+    scheme = named if rule.jose and named in JOSE else None
+    if scheme is not None:
+        family, bits, mode = JOSE[scheme].family, None, None
+    elif groups.get("algorithm"):
         family, bits, mode = family_of(groups["algorithm"])
     else:
         family, bits, mode = rule.algorithm or "", None, None
@@ -310,7 +319,7 @@ def _finding(rule: Rule, match: re.Match[str], window: str, file: ScannedFile, l
     elif isinstance(rule.key_bits, re.Pattern):
         found = _first_group(rule.key_bits, window)
         bits = int(found) if found and found.isdigit() else bits
-    curve = groups.get("curve") or _value(rule.curve, window)
+    curve = groups.get("curve") or _value(rule.curve, window) or (JOSE[scheme].curve if scheme else None)
     if family in ("RSA", "DSA", "DH"):
         curve = None  # a curve stated near an RSA call belongs to something else
     mode = (groups.get("mode") or _value(rule.mode, window) or mode or "").lower() or None
@@ -322,6 +331,7 @@ def _finding(rule: Rule, match: re.Match[str], window: str, file: ScannedFile, l
         curve=normalise_curve(curve) if curve else None,
         mode=mode,
         primitive=rule.primitive,
+        scheme=scheme,
     )
 
 

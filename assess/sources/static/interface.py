@@ -1,7 +1,8 @@
 """The seam between the scanner and its detectors.
 
 The scanner walks and reads files; a detector looks at one file's bytes and yields what it found:
-assets (each with its evidence) and `Skipped` entries for parts it could not read. A detector
+assets (each with its evidence), `Skipped` entries for parts it could not read, and `KeyMaterial`
+when the file holds key material it did not read. A detector
 never opens files, never logs file contents, and never puts key material into anything it yields.
 The file's digest is not the detector's business: the scanner adds it to the evidence once it
 knows whether the file holds private key material (then there is none).
@@ -59,7 +60,14 @@ class ScannedFile:
         return Skipped(f"{self.location}:{line}" if line else self.location, reason)
 
 
-Finding = Asset | Skipped
+@dataclass(frozen=True)
+class KeyMaterial:
+    """A detector's note that a file holds private or secret key material it could not read (an
+    encrypted or sealed keystore entry): the scanner then puts no digest of the file into any
+    evidence, as for a file with a private key block. Never written to any output."""
+
+
+Finding = Asset | Skipped | KeyMaterial
 
 
 class Detector(Protocol):

@@ -35,6 +35,12 @@ def public_fingerprint(public_key: object) -> str:
 def key_asset(key: object, *, private: bool, evidence: Evidence) -> Asset:
     """An asset for a key object (private or public), described by its public half only."""
     public = key.public_key() if private else key  # type: ignore[attr-defined]
+    return public_half_asset(public, private=private, evidence=evidence)
+
+
+def public_half_asset(public: object, *, private: bool, evidence: Evidence) -> Asset:
+    """An asset for a key known by its public half: for a private key, also one that is encrypted
+    but whose certificate is not (a Java keystore's private key entry)."""
     kind, bits, curve = public_key_facts(public)
     family = _FAMILY.get(kind, kind)
     role = "private-key" if private else "public-key"

@@ -1,4 +1,5 @@
-"""The detector for certificate and key files: PEM (any number of blocks), DER, PKCS#12, OpenSSH.
+"""The detector for certificate and key files: PEM (any number of blocks), DER, OpenSSH (PKCS#12
+stores are the `keystores` detector's).
 
 Blocks are routed to `certs` and `keys`. Failures become `Skipped` entries whose reasons are
 written here, never taken from a parser's exception text, because a key parser's message could
@@ -16,7 +17,7 @@ from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import dh
-from cryptography.hazmat.primitives.serialization import pkcs7, pkcs12
+from cryptography.hazmat.primitives.serialization import pkcs7
 
 from assess.sources.static.algorithms import algorithm_asset
 from assess.sources.static.certs import certificate_asset
@@ -24,13 +25,13 @@ from assess.sources.static.interface import Finding, NotText, ScannedFile, suffi
 from assess.sources.static.keys import key_asset
 
 SUFFIXES = frozenset({
-    ".pem", ".crt", ".cer", ".cert", ".der", ".key", ".p12", ".pfx", ".p7b", ".p7c", ".p8", ".pk8",
+    ".pem", ".crt", ".cer", ".cert", ".der", ".key", ".p7b", ".p7c", ".p8", ".pk8",
     ".ca-bundle", ".csr",
 })
 # SSH private keys by their conventional names (id_rsa, ssh_host_ed25519_key, ...).
 KEY_NAMES = frozenset({"id_rsa", "id_dsa", "id_ecdsa", "id_ed25519", "id_ecdsa_sk", "id_ed25519_sk"})
-# Files a PEM reader must accept even when they are binary: DER and PKCS#12 have no text form.
-_BINARY_OK = frozenset({".der", ".cer", ".crt", ".cert", ".key", ".p12", ".pfx", ".p7b", ".p8", ".pk8"})
+# Files a PEM reader must accept even when they are binary: DER has no text form.
+_BINARY_OK = frozenset({".der", ".cer", ".crt", ".cert", ".key", ".p7b", ".p8", ".pk8"})
 _PEM_MARK = b"-----BEGIN "
 _CERT_LABELS = frozenset({"CERTIFICATE", "X509 CERTIFICATE", "TRUSTED CERTIFICATE"})
 _PRIVATE_LABELS = frozenset({"PRIVATE KEY", "RSA PRIVATE KEY", "EC PRIVATE KEY", "DSA PRIVATE KEY"})
@@ -72,9 +73,6 @@ class PkiDetector:
                 return
         if not file.data.strip():
             yield file.skipped("empty file")
-            return
-        if suffix in {".p12", ".pfx"}:
-            yield from _pkcs12_findings(file)
             return
         if b"\x00" in file.data[:8192] or _looks_der(file.data):
             yield from _der_findings(file, suffix)
@@ -211,19 +209,6 @@ def _der_findings(file: ScannedFile, suffix: str) -> Iterator[Finding]:
         yield file.skipped(f"binary content in a {suffix} file is not a DER certificate or key")
     else:
         yield file.skipped("binary file with a certificate or key name: not PEM, DER or PKCS#12")
-
-
-def _pkcs12_findings(file: ScannedFile) -> Iterator[Finding]:
-    try:
-        key, cert, extra = pkcs12.load_key_and_certificates(file.data, None)
-    except (ValueError, TypeError, UnsupportedAlgorithm):
-        yield file.skipped("PKCS#12 store is protected by a password or damaged: not read")
-        return
-    ev = file.evidence(None, "PKCS#12")
-    if key is not None:
-        yield key_asset(key, private=True, evidence=ev)
-    for c in ([cert] if cert is not None else []) + list(extra):
-        yield certificate_asset(c, ev)
 
 
 def _pem_body(block: str) -> bytes:

@@ -26,7 +26,8 @@ from cyclonedx.model.crypto import RelatedCryptoMaterialType
 from assess.errors import InputError
 from assess.model import Asset, Evidence, Prop, Shard, Skipped
 from assess.sources.static.code import CodeDetector, Rule, load_rules
-from assess.sources.static.interface import Detector, Finding, ScannedFile
+from assess.sources.static.interface import Detector, Finding, KeyMaterial, ScannedFile
+from assess.sources.static.keystores import KeystoreDetector
 from assess.sources.static.limits import HEAD_BYTES, MAX_FILE_BYTES, MAX_OCCURRENCES_PER_ASSET
 from assess.sources.static.pki import PkiDetector
 from assess.sources.static.ssh import SshDetector
@@ -60,7 +61,7 @@ class ScanResult:
 
 def detectors(rules: list[Rule]) -> tuple[Detector, ...]:
     """The registry of detectors, in the order they see a file."""
-    return (PkiDetector(), SshDetector(), TlsConfigDetector(), CodeDetector(rules))
+    return (PkiDetector(), KeystoreDetector(), SshDetector(), TlsConfigDetector(), CodeDetector(rules))
 
 
 def scan(
@@ -97,6 +98,8 @@ def scan(
                 read += 1
                 nbytes += size
             for finding in findings:
+                if isinstance(finding, KeyMaterial):
+                    continue
                 if isinstance(finding, Skipped):
                     _log_skip(finding)
                     skipped.append(finding)
@@ -149,16 +152,18 @@ def _scan_file(item: Candidate, active: tuple[Detector, ...], max_bytes: int) ->
 
 def _with_file_digest(findings: list[Finding], data: bytes) -> list[Finding]:
     """The findings with the file's SHA-256 on their evidence, unless the file holds private key
-    material (a PEM-style private key block, or a key a detector read): that digest would confirm a
-    guessed key."""
-    if _PRIVATE_KEY_LABEL.search(data) or any(map(_is_private_key, findings)):
+    material (a PEM-style private key block, a key a detector read, or one it noted as unread):
+    that digest would confirm a guessed key."""
+    if _PRIVATE_KEY_LABEL.search(data) or any(map(_holds_key_material, findings)):
         return findings
     digest = hashlib.sha256(data).hexdigest()
     return [replace(f, evidence=tuple(replace(e, sha256=digest) for e in f.evidence)) if isinstance(f, Asset) else f
             for f in findings]
 
 
-def _is_private_key(finding: Finding) -> bool:
+def _holds_key_material(finding: Finding) -> bool:
+    if isinstance(finding, KeyMaterial):
+        return True
     material = finding.crypto.related_crypto_material_properties if isinstance(finding, Asset) else None
     return material is not None and material.type is RelatedCryptoMaterialType.PRIVATE_KEY
 

@@ -3,9 +3,12 @@
 Each dialect is parsed into `TlsSettings` (what the file states, with the line of each statement)
 for every place a TLS endpoint is configured: an nginx `server`, an Apache `<VirtualHost>`, a
 HAProxy `bind ... ssl`, an openssl.cnf section. Settings stated at an outer level (nginx `http`,
-Apache server config, HAProxy `global`) are inherited. What a file does not state is left out,
-never filled in from a server's built-in default. Groups go through `assess.tlsnames`, so
-`X25519MLKEM768`, `x25519_mlkem768` and `?X25519MLKEM768` are one group, and post-quantum.
+Apache server config, HAProxy `global`) are inherited. What an endpoint that serves TLS does not
+state is what its server software uses by default (`tlsdefaults`), and the asset names each such
+setting in `carnot:tls:assumed_defaults` with the releases assumed in `carnot:tls:defaults_basis`;
+settings with no endpoint (an nginx snippet, an openssl.cnf section) are reported as stated only.
+Groups go through `assess.tlsnames`, so `X25519MLKEM768`, `x25519_mlkem768` and `?X25519MLKEM768`
+are one group, and post-quantum.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from cyclonedx.model.crypto import (
 
 from assess.model import Asset, Prop, props, stable_ref
 from assess.sources.static.interface import Finding, NotText, ScannedFile, suffix_of
+from assess.sources.static.tlsdefaults import ServerDefaults, server_defaults, stated_releases
 from assess.tlsnames import iana_cipher_suite, is_pq_group, normalise_group
 
 VERSIONS: tuple[str, ...] = ("SSLv2", "SSLv3", "TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3")
@@ -38,17 +42,21 @@ _VERSION_ALIASES = {v.lower(): v for v in VERSIONS} | {
 _NAMES = frozenset({"nginx.conf", "httpd.conf", "apache2.conf", "ssl.conf", "haproxy.cfg", "openssl.cnf"})
 _SUFFIXES = frozenset({".conf", ".cnf", ".cfg", ".vhost"})
 # Lower-cased words that mark a file as TLS configuration (a substring test: much faster than a
-# case-insensitive regex over every file's first 8 KiB).
+# case-insensitive regex over every file's first 8 KiB): settings, and endpoints that state none
+# (nginx `ssl_certificate`, Apache `SSLEngine`, HAProxy `bind ... ssl`).
 _TLS_WORDS: tuple[bytes, ...] = (
     b"ssl_protocols", b"ssl_ciphers", b"ssl_ecdh_curve", b"ssl_conf_command", b"sslprotocol",
     b"sslciphersuite", b"sslopensslconfcmd", b"ssl-default-bind", b"minprotocol", b"cipherstring",
-    b"ciphersuites",
+    b"ciphersuites", b"ssl_certificate", b"sslengine",
 )
 
 
 def mentions_tls(data: bytes) -> bool:
     lowered = data.lower()
-    return any(word in lowered for word in _TLS_WORDS)
+    if any(word in lowered for word in _TLS_WORDS):
+        return True
+    # An nginx `listen 443 ssl` or HAProxy `bind :443 ssl` whose settings come from elsewhere.
+    return (b"listen " in lowered or b"bind " in lowered) and (b" ssl" in lowered or b" quic" in lowered)
 
 
 @dataclass(frozen=True)
@@ -97,6 +105,8 @@ class Endpoint:
     label: str  # server name, vhost, bind address, section
     line: int
     settings: TlsSettings
+    serves: bool = True  # False: settings with no endpoint of their own (a snippet, global defaults)
+    includes: tuple[int, ...] = ()  # lines of include directives around it, not followed
 
 
 class TlsConfigDetector:
@@ -117,9 +127,15 @@ class TlsConfigDetector:
         except NotText as e:
             yield file.skipped(str(e))
             return
-        for endpoint in endpoints(file.name, text):
-            if endpoint.settings.stated():
-                yield _asset(file, endpoint)
+        found = endpoints(file.name, text)
+        if not found:
+            return
+        defaults = None
+        if any(e.serves for e in found):
+            defaults = server_defaults(found[0].product, stated_releases(found[0].product, text))
+        for endpoint in found:
+            if endpoint.serves or endpoint.settings.stated():
+                yield _asset(file, endpoint, defaults if endpoint.serves else None)
 
 
 def endpoints(name: str, text: str) -> list[Endpoint]:
@@ -131,7 +147,7 @@ def endpoints(name: str, text: str) -> list[Endpoint]:
         return _haproxy(text)
     if re.search(r"^\s*(SSLProtocol|SSLCipherSuite|SSLOpenSSLConfCmd|SSLEngine)\b", text, re.M | re.I):
         return _apache(text)
-    if re.search(r"^\s*ssl_", text, re.M):
+    if re.search(r"^\s*(ssl_|listen\s[^;\n]{0,200}\b(ssl|quic)\b)", text, re.M):
         return _nginx(text)
     return []
 
@@ -205,8 +221,32 @@ def _signed_versions(tokens: list[str], start: tuple[str, ...]) -> tuple[str, ..
     return tuple(v for v in VERSIONS if v in allowed)
 
 
-def _asset(file: ScannedFile, endpoint: Endpoint) -> Asset:
-    s = endpoint.settings
+def _with_defaults(s: TlsSettings, defaults: ServerDefaults) -> tuple[TlsSettings, tuple[str, ...]]:
+    """The settings with each unstated one taken from the server's defaults, and the names of those."""
+    assumed: list[str] = []
+    if s.allowed_versions() is None:
+        s = replace(s, versions=defaults.versions)
+        assumed.append("versions")
+    # Each cipher setting only where a version that uses it is allowed (TLS 1.2 and below, TLS 1.3).
+    allowed = s.allowed_versions() or ()
+    if s.ciphers is None and any(v != "TLSv1.3" for v in allowed):
+        s = replace(s, ciphers=defaults.ciphers)
+        assumed.append("ciphers")
+    if s.tls13_suites is None and "TLSv1.3" in allowed:
+        s = replace(s, tls13_suites=defaults.tls13_suites)
+        assumed.append("ciphersuites")
+    if s.groups is None:
+        s = replace(s, groups=defaults.groups)
+        assumed.append("groups")
+    return s, tuple(assumed)
+
+
+def _asset(file: ScannedFile, endpoint: Endpoint, defaults: ServerDefaults | None) -> Asset:
+    s, assumed = _with_defaults(endpoint.settings, defaults) if defaults else (endpoint.settings, ())
+    basis = defaults.basis if defaults and assumed else None
+    if basis and endpoint.includes:
+        # What an included file states would replace some of these defaults.
+        basis += f"; include at line {', '.join(map(str, endpoint.includes))} not followed"
     versions = s.allowed_versions()
     configured = (s.ciphers or ()) + (s.tls13_suites or ())
     iana: list[str] = []
@@ -217,8 +257,12 @@ def _asset(file: ScannedFile, endpoint: Endpoint) -> Asset:
     statements = ("versions", "groups", "ciphers", "ciphersuites")
     line = next((s.lines[k] for k in statements if k in s.lines), endpoint.line)
     stated = ", ".join(f"{k} line {n}" for k, n in sorted(s.lines.items(), key=lambda kv: kv[1]))
+    if assumed:
+        stated = "; ".join(p for p in (stated, f"defaults assumed: {', '.join(assumed)}") if p)
+    # What was assumed is part of what the asset is: a stated TLSv1.2 and an assumed one differ.
     return Asset(
-        bom_ref=stable_ref("tls-config", endpoint.product, versions, configured, s.groups),
+        bom_ref=stable_ref("tls-config", endpoint.product, versions, configured, s.groups,
+                           *((assumed, basis) if assumed else ())),
         name=f"{_PRODUCTS[endpoint.product]} TLS ({endpoint.label})",
         crypto=CryptoProperties(
             asset_type=CryptoAssetType.PROTOCOL,
@@ -234,6 +278,8 @@ def _asset(file: ScannedFile, endpoint: Endpoint) -> Asset:
             Prop.TLS_CIPHER_SUITES: configured or None,
             Prop.TLS_GROUPS: s.groups,
             Prop.TLS_PQ_HYBRID: any(is_pq_group(g) for g in s.groups) if s.groups is not None else None,
+            Prop.TLS_ASSUMED_DEFAULTS: assumed or None,
+            Prop.TLS_DEFAULTS_BASIS: basis,
         }),
     )
 
@@ -304,6 +350,10 @@ def _nginx_settings(children: list[_Block]) -> TlsSettings:
     return s
 
 
+def _includes(children: list[_Block]) -> tuple[int, ...]:
+    return tuple(d.line for d in children if d.name == "include" and d.children is None)
+
+
 def _nginx_is_tls(server: _Block) -> bool:
     for d in server.children or []:
         if d.name == "listen" and any(a in ("ssl", "quic") for a in d.args):
@@ -317,28 +367,31 @@ def _nginx(text: str) -> list[Endpoint]:
     found: list[Endpoint] = []
     outer_settings: list[TlsSettings] = []
 
-    def visit(children: list[_Block], inherited: TlsSettings) -> None:
+    def visit(children: list[_Block], inherited: TlsSettings, includes: tuple[int, ...]) -> None:
         here = _nginx_settings(children).over(inherited)
         outer_settings.append(here)
+        includes += _includes(children)
         for block in children:
             if block.children is None:
                 continue
             if block.name == "server":
                 own = _nginx_settings(block.children)
-                if _nginx_is_tls(block) or own.stated():
+                serves = _nginx_is_tls(block)
+                if serves or own.stated():
                     names = [a for d in block.children if d.name == "server_name" for a in d.args]
                     label = names[0] if names else f"server at line {block.line}"
-                    found.append(Endpoint("nginx", label, block.line, own.over(here)))
+                    found.append(Endpoint("nginx", label, block.line, own.over(here), serves,
+                                          includes + _includes(block.children)))
             elif block.name in ("http", "stream", "mail"):
-                visit(block.children, here)
+                visit(block.children, here, includes)
 
-    visit(_nginx_tree(text), TlsSettings())
+    visit(_nginx_tree(text), TlsSettings(), ())
     if not found:
         # A snippet (e.g. ssl-params.conf included into servers): its own statements are the settings.
         merged = TlsSettings()
         for s in outer_settings:
             merged = s.over(merged)
-        return [Endpoint("nginx", "included settings", 1, merged)]
+        return [Endpoint("nginx", "included settings", 1, merged, serves=False)]
     return found
 
 
@@ -368,8 +421,10 @@ def _split(line: str) -> list[str]:
 
 def _apache(text: str) -> list[Endpoint]:
     server = TlsSettings()
+    server_tls = False
     vhosts: list[tuple[str, int, TlsSettings, bool]] = []
     current: tuple[str, int, TlsSettings, bool] | None = None
+    includes: dict[int | None, list[int]] = {}  # vhost start line (None: server config) -> Include lines
     for number, line in _logical_lines(text):
         words = _split(line)
         if not words:
@@ -383,9 +438,11 @@ def _apache(text: str) -> list[Endpoint]:
                 vhosts.append(current)
             current = None
             continue
-        label, start, s, tls = current if current is not None else ("server config", 1, server, False)
+        label, start, s, tls = current if current is not None else ("server config", 1, server, server_tls)
         args = words[1:]
-        if key == "servername" and current is not None and args:
+        if key in ("include", "includeoptional"):
+            includes.setdefault(current[1] if current else None, []).append(number)
+        elif key == "servername" and current is not None and args:
             label = args[0]
         elif key == "sslengine" and args:
             tls = tls or args[0].lower() == "on"
@@ -404,11 +461,13 @@ def _apache(text: str) -> list[Endpoint]:
         if current is not None:
             current = (label, start, s, tls)
         else:
-            server = s
-    found = [Endpoint("apache", label, start, s.over(server))
+            server, server_tls = s, tls
+    outer = tuple(includes.get(None, ()))
+    found = [Endpoint("apache", label, start, s.over(server), tls, outer + tuple(includes.get(start, ())))
              for label, start, s, tls in vhosts if tls or s.stated()]
-    if not found and server.stated():
-        found.append(Endpoint("apache", "server config", 1, server))
+    if not found and (server_tls or server.stated()):
+        # The main server: an endpoint when it turns SSLEngine on, else defaults for vhosts elsewhere.
+        found.append(Endpoint("apache", "server config", 1, server, server_tls, outer))
     return found
 
 
@@ -468,7 +527,7 @@ def _haproxy(text: str) -> list[Endpoint]:
             binds.append(Endpoint("haproxy", label, number, own))
     found = [replace(b, settings=b.settings.over(defaults)) for b in binds]
     if not found and defaults.stated():
-        found.append(Endpoint("haproxy", "global defaults", 1, defaults))
+        found.append(Endpoint("haproxy", "global defaults", 1, defaults, serves=False))
     return found
 
 
@@ -493,4 +552,4 @@ def _openssl_cnf(text: str) -> list[Endpoint]:
             continue
         name, start, s = sections[-1]
         sections[-1] = (name, start, _conf_command(s, key.strip(), value, number))
-    return [Endpoint("openssl", f"[{name}]", start, s) for name, start, s in sections if s.stated()]
+    return [Endpoint("openssl", f"[{name}]", start, s, serves=False) for name, start, s in sections if s.stated()]
