@@ -50,7 +50,7 @@ def tests(session: nox.Session) -> None:
     """Run the test suite (installs system packages first; eBPF tests need root)."""
     _install(session, "test")
     _prepare_host(session, *TEST_PACKAGES)
-    session.run("pytest", "-q", "-rfEs", *session.posargs)
+    session.run("pytest", "-q", "-rfEs", "--durations=15", *session.posargs)
 
 
 @nox.session
