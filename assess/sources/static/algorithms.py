@@ -17,7 +17,7 @@ from cyclonedx.model.crypto import (
     CryptoProperties,
 )
 
-from assess.model import Asset, Evidence, Prop, props, stable_ref
+from assess.model import Asset, Evidence, Prop, parse_count, props, stable_ref
 from assess.tlsnames import normalise_group
 
 # Spellings found in APIs (hashlib, JCA, OpenSSL/Node, WebCrypto, Go packages) -> profile family.
@@ -116,8 +116,8 @@ def family_of(name: str) -> tuple[str, int | None, str | None]:
     if _PRIMITIVES.get(family) != CryptoPrimitive.BLOCK_CIPHER:
         return family, None, None  # "RSA/ECB/..." in JCA names no mode; hashes have no key size
     for token in rest:
-        if token.isdigit() and bits is None:
-            bits = int(token)
+        if bits is None and (size := parse_count(token)) is not None:
+            bits = size
         elif token in _MODES and mode is None:
             mode = token
     return family, bits, mode

@@ -21,6 +21,7 @@ import yaml
 from cyclonedx.model.crypto import CryptoPrimitive
 
 from assess.errors import ConfigError
+from assess.model import parse_count
 from assess.sources.static.algorithms import JOSE, algorithm_asset, family_of, normalise_curve
 from assess.sources.static.interface import Finding, NotText, ScannedFile, suffix_of
 from assess.sources.static.limits import MAX_MATCHES_PER_RULE, MAX_SNIPPET_CHARS, MAX_WINDOW_CHARS
@@ -313,12 +314,12 @@ def _finding(rule: Rule, match: re.Match[str], window: str, file: ScannedFile, l
     else:
         family, bits, mode = rule.algorithm or "", None, None
     if groups.get("bits"):
-        bits = int(groups["bits"])
+        bits = parse_count(groups["bits"])  # a rule's own pattern may match digits no int() should take
     elif isinstance(rule.key_bits, int):
         bits = rule.key_bits
     elif isinstance(rule.key_bits, re.Pattern):
         found = _first_group(rule.key_bits, window)
-        bits = int(found) if found and found.isdigit() else bits
+        bits = (parse_count(found) if found else None) or bits
     curve = groups.get("curve") or _value(rule.curve, window) or (JOSE[scheme].curve if scheme else None)
     if family in ("RSA", "DSA", "DH"):
         curve = None  # a curve stated near an RSA call belongs to something else
