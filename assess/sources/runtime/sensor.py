@@ -41,12 +41,12 @@ from assess.sources.runtime.reassembly import Connection, Endpoint, Reassembler,
 from assess.sources.runtime.ringbuf import RingBuffer
 from assess.sources.runtime.wire import (
     NO_BYTES,
-    TLS1_3,
     ServerHello,
     StreamView,
     WireHandshake,
     summarise_client_side,
 )
+from assess.tlsnames import TLS1_3
 
 log = logging.getLogger(__name__)
 
@@ -647,7 +647,7 @@ class Sensor:
                 # A server segment ends a handshake only if it is an alert or (TLS 1.2) its closing
                 # ChangeCipherSpec; anything else waits for the client's next segment or the close.
                 return
-        summary = conn.handshake.summarise(c_stream, s_stream or NO_BYTES, closed=conn.closed or idle)
+        summary = conn.handshake.summarise(c_stream, s_stream or NO_BYTES, closed=conn.closed, idle=idle)
         if not summary.complete:
             return
         if not set_aside:
@@ -739,7 +739,7 @@ class Sensor:
         alert = outcome in (WireOutcome.ENCRYPTED_ALERT, WireOutcome.ALERT)
         finished = ts_ns / 1e9 + self._clock_offset if outcome == WireOutcome.FINISHED else None
         return summarise_client_side(c_stream, ServerHello(version, suite, TLS1_3, group, False),
-                                     completed_at=finished, alert=alert)
+                                     completed_at=finished, alert=alert, closed=outcome == WireOutcome.CLOSED)
 
     def _summary_flow(self, summary: tuple[Any, ...], client: Endpoint, server: Endpoint, handshake: WireHandshake,
                       first_seen: float, now: float) -> None:
