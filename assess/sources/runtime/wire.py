@@ -365,12 +365,14 @@ class _Records:
         "hellos_before_ccs",
         "read_to",
         "source",
+        "start",
     )
 
-    def __init__(self, source: StreamView | None = None) -> None:
+    def __init__(self, source: StreamView | None = None, start: int = 0) -> None:
         self.source = source
         self.first_seq = source.first_seq if source is not None else None
-        self.read_to = 0  # stream offset of the next record header
+        self.start = start  # where TLS begins in the stream (after a STARTTLS protocol's plaintext)
+        self.read_to = start  # stream offset of the next record header
         self.error: str | None = None  # the bytes at `read_to` are not a TLS record
         self.fragments = bytearray()  # handshake bytes not yet a whole message
         self.hellos = _Hellos()  # messages up to the first application_data record
@@ -383,7 +385,7 @@ class _Records:
         """Read the records `view` completed since the last call (from the start if it is another
         stream, or its first byte moved); returns the reader to use from now on."""
         if view is not self.source or view.first_seq != self.first_seq:
-            return _Records(view).read(view)
+            return _Records(view, self.start).read(view)
         data = view.data
         n, pos = len(data), self.read_to
         while n - pos >= 5 and self.error is None:
@@ -496,12 +498,14 @@ def _unreadable(reason: str) -> WireHandshake:
 
 class HandshakeReader:
     """A connection's TLS handshake, read as its streams grow: keep one per connection and call
-    `summarise` after each segment; each call reads only the bytes added since the last."""
+    `summarise` after each segment; each call reads only the bytes added since the last. TLS
+    begins at `client_start` and `server_start` of the two streams (not 0 after STARTTLS)."""
 
     __slots__ = ("_client", "_server")
 
-    def __init__(self) -> None:
-        self._client = self._server = _UNREAD
+    def __init__(self, client_start: int = 0, server_start: int = 0) -> None:
+        self._client = _Records(None, client_start) if client_start else _UNREAD
+        self._server = _Records(None, server_start) if server_start else _UNREAD
 
     def summarise(self, client: StreamView, server: StreamView, *, closed: bool = False,
                   idle: bool = False) -> WireHandshake:
