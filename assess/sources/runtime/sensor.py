@@ -856,6 +856,7 @@ class _HelloView:
 
     __slots__ = ("data", "ts")
     first_seq = None
+    skipped = 0
 
     def __init__(self, data: bytes, ts: float) -> None:
         self.data, self.ts = data, ts

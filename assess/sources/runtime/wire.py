@@ -271,6 +271,9 @@ class StreamView(Protocol):
     def data(self) -> bytes | bytearray: ...  # the contiguous bytes so far: read them, never keep or change them
 
     @property
+    def skipped(self) -> int: ...  # the stream offset of data[0] (bytes before it were read and let go)
+
+    @property
     def first_seq(self) -> int | None: ...  # when byte 0 moves (a SYN-less stream got earlier bytes), offsets do too
 
     def time_at(self, offset: int) -> float | None: ...
@@ -281,6 +284,7 @@ class _NoBytes:
 
     data = b""
     first_seq = None
+    skipped = 0
 
     def time_at(self, offset: int) -> float | None:
         return None
@@ -387,26 +391,29 @@ class _Records:
         if view is not self.source or view.first_seq != self.first_seq:
             return _Records(view, self.start).read(view)
         data = view.data
-        n, pos = len(data), self.read_to
+        skipped = view.skipped
+        n, pos = skipped + len(data), self.read_to
         while n - pos >= 5 and self.error is None:
-            ctype, length = data[pos], (data[pos + 3] << 8) | data[pos + 4]
-            if ctype not in _RECORD_TYPES or data[pos + 1] != 3:
-                version = (data[pos + 1] << 8) | data[pos + 2]
+            i = pos - skipped  # where the stream offset `pos` is in `data`
+            ctype, length = data[i], (data[i + 3] << 8) | data[i + 4]
+            if ctype not in _RECORD_TYPES or data[i + 1] != 3:
+                version = (data[i + 1] << 8) | data[i + 2]
                 self.error = f"not a TLS record at stream offset {pos} (type {ctype}, version 0x{version:04X})"
             elif length > MAX_RECORD_LENGTH:
                 self.error = f"TLS record at stream offset {pos} claims {length} bytes"
             elif n - pos - 5 < length:
                 break
             else:
-                self._record(ctype, data, pos, length)
+                self._record(ctype, data, i, pos, length)
                 pos += 5 + length
         self.read_to = pos
         return self
 
-    def _record(self, ctype: int, data: bytes | bytearray, pos: int, length: int) -> None:
+    def _record(self, ctype: int, data: bytes | bytearray, i: int, pos: int, length: int) -> None:
+        """The record at `data[i]`, stream offset `pos`."""
         if ctype == HANDSHAKE:
             if self.app_data is None:
-                self._handshake(data, pos + 5, pos + 5 + length)
+                self._handshake(data, i + 5, i + 5 + length, pos + 4 + length)
         elif ctype == APPLICATION_DATA:
             if self.app_data is None:
                 self.app_data = _Span(pos, length)
@@ -416,14 +423,14 @@ class _Records:
                 if self.app_data is None:
                     self.hellos_before_ccs = self.hellos
         elif ctype == ALERT and self.alert is None:
-            level, description = (data[pos + 5], data[pos + 6]) if length >= 2 else (None, None)
+            level, description = (data[i + 5], data[i + 6]) if length >= 2 else (None, None)
             if level != _WARNING or description == _CLOSE_NOTIFY:
                 self.alert = _Alert(pos, description)
 
-    def _handshake(self, data: bytes | bytearray, start: int, end: int) -> None:
-        """The handshake messages a record completes: from the record itself when no message was
-        left unfinished by the records before it (the usual case), else from what was left plus it."""
-        record_end = end - 1
+    def _handshake(self, data: bytes | bytearray, start: int, end: int, record_end: int) -> None:
+        """The handshake messages a record (`data[start:end]`, ending at stream offset `record_end`)
+        completes: from the record itself when no message was left unfinished by the records
+        before it (the usual case), else from what was left plus it."""
         left = self.fragments
         if left:
             left += data[start:end]
@@ -506,6 +513,12 @@ class HandshakeReader:
     def __init__(self, client_start: int = 0, server_start: int = 0) -> None:
         self._client = _Records(None, client_start) if client_start else _UNREAD
         self._server = _Records(None, server_start) if server_start else _UNREAD
+
+    @property
+    def read_to(self) -> tuple[int, int]:
+        """The client's and the server's stream offsets up to which every byte has been read (the
+        bytes before them may be let go: `reassembly.Stream.discard_before`)."""
+        return self._client.read_to, self._server.read_to
 
     def summarise(self, client: StreamView, server: StreamView, *, closed: bool = False,
                   idle: bool = False) -> WireHandshake:
