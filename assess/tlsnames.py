@@ -15,9 +15,9 @@ import csv
 import io
 import re
 from collections.abc import Iterator
-from importlib.resources import files
 
-_REGISTRY = files("assess") / "registry"
+from assess.resources import registry_file
+
 # A registry row's name is used when it is one token (not "Unassigned", "Reserved for ...").
 _NAME = re.compile(r"[A-Za-z0-9_.-]+")
 
@@ -25,7 +25,7 @@ _NAME = re.compile(r"[A-Za-z0-9_.-]+")
 def _registry(file: str) -> Iterator[tuple[int, str]]:
     """(code point, name) of every single code point a registry CSV names; ranges and reserved or
     unassigned rows are skipped, and IANA's " (OBSOLETE)" mark is not part of a name."""
-    with io.StringIO(_REGISTRY.joinpath(file).read_text(encoding="utf-8"), newline="") as text:
+    with io.StringIO(registry_file(file).read_text(encoding="utf-8"), newline="") as text:
         for row in csv.DictReader(text):
             value, name = row["Value"].strip(), row["Description"].strip().removesuffix(" (OBSOLETE)")
             if "-" in value or "*" in value or not _NAME.fullmatch(name) or name in ("Reserved", "Unassigned"):
