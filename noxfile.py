@@ -57,7 +57,7 @@ def tests(session: nox.Session) -> None:
 def lint(session: nox.Session) -> None:
     """Ruff on the code; the workflows against GitHub's schema and through zizmor (no high findings)."""
     session.install("ruff", "check-jsonschema", "zizmor")
-    session.run("ruff", "check", "assess", "tests", "bench", "stress", "noxfile.py", *session.posargs)
+    session.run("ruff", "check", "assess", "tests", "bench", "stress", "tools", "noxfile.py", *session.posargs)
     workflows = sorted(str(p) for p in (ROOT / ".github" / "workflows").glob("*.yml"))
     session.run("check-jsonschema", "--builtin-schema", "vendor.github-workflows", *workflows)
     session.run("zizmor", "--offline", "--min-severity", "high", str(ROOT / ".github" / "workflows"))
