@@ -78,6 +78,7 @@ def check_mapping(lines: list[Line], log: Path) -> None:
     assert (rsa["negotiated_group"], rsa["pq_hybrid"], rsa["sni"], rsa["dst_ip"]) == (None, None, None, "2001:db8::2")
     assert rsa["cipher_suite"] == "TLS_RSA_WITH_AES_128_GCM_SHA256"
     assert (failed["success"], failed["sni"], failed["cipher_suite"]) == (False, "evil\t<b>.example", None)
+    assert (failed["alert"], pq["alert"]) == ("handshake_failure", None)
     for line in found:
         assert line["source"] == "zeek" and line["capture"] == str(log)
         assert all(line[k] is None for k in ("host", "pid", "tid", "comm", "exe", "library", "library_version",

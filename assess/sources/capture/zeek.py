@@ -167,6 +167,7 @@ def to_handshake_line(record: dict[str, Any], path: Path, number: int) -> dict[s
     except (OverflowError, OSError, ValueError) as e:
         raise ZeekLogError(f"timestamp {ts} is out of range", path=path, line=number) from e
     group = _group(record.get("curve"))
+    success = _flag(record.get("established"), path, number)
     return {
         "type": "handshake",
         "ts": when.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
@@ -189,7 +190,8 @@ def to_handshake_line(record: dict[str, Any], path: Path, number: int) -> dict[s
         "key_shares_offered": _groups(record.get("client_key_share_groups")),
         "negotiated_group": group,
         "pq_hybrid": is_pq_group(group) if group is not None else None,
-        "success": _flag(record.get("established"), path, number),
+        "alert": _optional_text(record.get("last_alert")) if success is False else None,
+        "success": success,
         "handshake_ms": None,
         "source": "zeek",
         "capture": str(path),
