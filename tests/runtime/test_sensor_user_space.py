@@ -154,3 +154,26 @@ def test_a_process_already_gone_keeps_the_exe_it_was_executed_as() -> None:
     assert resolve(pid).library == "OpenSSL"  # the only library the probes are attached to
     assert resolve(os.getpid()).exe == os.readlink("/proc/self/exe")  # alive: /proc has it
     assert ProcessResolver([library])(pid).exe is None
+
+
+def test_a_long_certificate_chain_does_not_hide_the_tls12_group_from_the_packet_path() -> None:
+    """TLS 1.2 through the packet ring (the filter summarises only TLS 1.3): 200 KB of certificates,
+    three times what a direction holds, before the ServerKeyExchange."""
+    from tests.runtime.tlsbytes import ecdhe_server_key_exchange, handshake, records, server_hello
+
+    s = sensor()
+    isn, server_isn = 1000, 7000
+    hello = _client_hello(0x001D, 32, b"chain.test", False)
+    s._on_packet(_packet(CLIENT_IP, SERVER_IP, PORT, SERVER_PORT, isn + 1, ACK | PSH, hello)[14:], 10.0)
+    flight = records(22, server_hello(version=None, share=None, suite=0xC02F) + handshake(11, bytes(200_000))
+                     + ecdhe_server_key_exchange(0x0017) + handshake(14, b""))
+    for i in range(0, len(flight), 1400):
+        s._on_packet(_packet(SERVER_IP, CLIENT_IP, SERVER_PORT, PORT, server_isn + 1 + i, ACK,
+                             flight[i : i + 1400])[14:], 10.01)
+    finish = _record(20, b"\x01") + _record(22, bytes(40))
+    s._on_packet(_packet(CLIENT_IP, SERVER_IP, PORT, SERVER_PORT, isn + 1 + len(hello), ACK | PSH, finish)[14:], 10.02)
+    s._on_packet(_packet(SERVER_IP, CLIENT_IP, SERVER_PORT, PORT, server_isn + 1 + len(flight), ACK | PSH,
+                         finish)[14:], 10.03)
+    [record] = s.correlator.drain(20.0, final=True)
+    assert (record["sni"], record["tls_version"], record["negotiated_group"], record["success"]) == \
+        ("chain.test", "TLSv1.2", "secp256r1", True)

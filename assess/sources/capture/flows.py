@@ -26,7 +26,14 @@ from typing import NamedTuple
 from assess.sources.capture.packets import TcpSegment
 from assess.sources.capture.starttls import Upgrade, find_upgrade
 from assess.sources.runtime.correlate import WireFlow
-from assess.sources.runtime.reassembly import MAX_OUT_OF_ORDER, Connection, Endpoint, Reassembler, connection_key
+from assess.sources.runtime.reassembly import (
+    DISCARD_AFTER,
+    MAX_OUT_OF_ORDER,
+    Connection,
+    Endpoint,
+    Reassembler,
+    connection_key,
+)
 from assess.sources.runtime.wire import (
     ALERT,
     CLIENT_HELLO,
@@ -42,9 +49,7 @@ Key = tuple[Endpoint, Endpoint]
 _SWEEP_EVERY = 1024
 # Finished connections remembered so that their trailing segments are ignored.
 DONE_CAPACITY = 65536
-# A direction lets go of the bytes its handshake reader has read once they are this many, so that
-# what comes after a long certificate chain (a TLS 1.2 ServerKeyExchange) fits in `max_bytes`.
-_DISCARD_AFTER = 16384
+
 
 
 @dataclass
@@ -99,7 +104,6 @@ class HandshakeTracker:
         # application data) are ignored. Kept by hash (a few bytes each), the most recent DONE_CAPACITY.
         self._done: OrderedDict[int, None] = OrderedDict()
         self._captures: dict[Key, str] = {}  # the file each held connection's last segment came from
-        self._clients: dict[Key, Key] = {}  # held connections whose client direction is known
         self._upgrades: dict[Key, Upgrade] = {}  # held connections that opened like a STARTTLS protocol
         self._now = float("-inf")
 
@@ -157,15 +161,14 @@ class HandshakeTracker:
         """The client's direction of the TLS handshake on this connection, if one has begun: the
         direction that opens with a ClientHello, or that of a STARTTLS protocol once it upgraded
         (whose reader then starts where TLS does)."""
-        known = self._clients.get(key)
-        if known is not None:
-            return known
+        if conn.client is not None:
+            return conn.client
         upgrade = self._upgrades.get(key)
         if upgrade is not None:
             return upgrade.client if upgrade.started else None
         client = _client_direction([(pair, stream.data) for pair, stream in conn.streams.items()])
         if client is not None and len(conn.streams[client].data) > 5:  # (the message type is in)
-            self._clients[key] = client
+            conn.client = client
         return client
 
     def _examine(self, key: Key, conn: Connection) -> list[Finished]:
@@ -208,7 +211,7 @@ class HandshakeTracker:
             return None
         assert upgrade.client_start is not None and upgrade.server_start is not None
         conn.handshake = HandshakeReader(upgrade.client_start, upgrade.server_start)
-        self._clients[key] = upgrade.client
+        conn.client = upgrade.client
         self.counters.starttls += 1
         return upgrade.client
 
@@ -241,9 +244,8 @@ class HandshakeTracker:
         assert c_stream is not None
         s_stream = conn.stream(c_dst, c_src)
         summary = conn.handshake.summarise(c_stream, s_stream or NO_BYTES, closed=closed, idle=idle)
-        for stream, read_to in zip((c_stream, s_stream), conn.handshake.read_to, strict=True):
-            if stream is not None and read_to - stream.skipped >= _DISCARD_AFTER:
-                stream.discard_before(read_to)
+        if conn.client is not None:
+            conn.discard_read(DISCARD_AFTER)
         return summary
 
     def _emit(self, key: Key, conn: Connection, client: Key, summary: WireHandshake, *,
@@ -266,7 +268,6 @@ class HandshakeTracker:
     def _retire(self, key: Key) -> None:
         self._reassembler.pop(key)
         self._captures.pop(key, None)
-        self._clients.pop(key, None)
         self._upgrades.pop(key, None)
         self._done[hash(key)] = None
         while len(self._done) > max(DONE_CAPACITY, self.max_connections):

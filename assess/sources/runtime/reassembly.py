@@ -27,6 +27,9 @@ _HALF = 1 << 31
 _MAX_REBASE = 1 << 20
 # Bytes all the connections of a reassembler may hold out of order (each direction: max_bytes).
 MAX_OUT_OF_ORDER = 64 << 20
+# A direction lets go of the bytes its handshake reader has read once they are this many
+# (`Connection.discard_read`), so that what follows a long certificate chain fits in max_bytes.
+DISCARD_AFTER = 16384
 
 
 class Endpoint(NamedTuple):
@@ -224,9 +227,22 @@ class Connection:
     streams: dict[tuple[Endpoint, Endpoint], Stream] = field(default_factory=dict)
     closed: bool = False
     handshake: HandshakeReader = field(default_factory=HandshakeReader)  # its TLS, read so far
+    client: tuple[Endpoint, Endpoint] | None = None  # (sender, receiver) of the client's direction, once known
 
     def stream(self, src: Endpoint, dst: Endpoint) -> Stream | None:
         return self.streams.get((src, dst))
+
+    def discard_read(self, at_least: int) -> None:
+        """Let each direction go of the bytes its handshake reader has read, once there are
+        `at_least` of them: only unread bytes then count against `max_bytes`, so what follows a
+        long certificate chain (a TLS 1.2 ServerKeyExchange) is still read. Needs `client`: a
+        direction's first bytes no longer say whose it is once they are gone."""
+        assert self.client is not None
+        src, dst = self.client
+        for stream, read_to in zip((self.stream(src, dst), self.stream(dst, src)), self.handshake.read_to,
+                                   strict=True):
+            if stream is not None and read_to - stream.skipped >= at_least:
+                stream.discard_before(read_to)
 
 
 def connection_key(a: Endpoint, b: Endpoint) -> tuple[Endpoint, Endpoint]:

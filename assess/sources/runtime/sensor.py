@@ -37,7 +37,7 @@ from assess.sources.runtime.libraries import Library, describe_library, find_lib
 from assess.sources.runtime.packetring import PacketRing
 from assess.sources.runtime.probepoints import probe_point
 from assess.sources.runtime.readiness import sensor_readiness
-from assess.sources.runtime.reassembly import Connection, Endpoint, Reassembler, connection_key
+from assess.sources.runtime.reassembly import DISCARD_AFTER, Connection, Endpoint, Reassembler, connection_key
 from assess.sources.runtime.ringbuf import RingBuffer
 from assess.sources.runtime.wire import (
     NO_BYTES,
@@ -625,10 +625,12 @@ class Sensor:
     ) -> None:
         # The client is the side whose bytes begin with a ClientHello (0x16 record, handshake type 1 or not
         # there yet: an empty slice is in any bytes).
-        client = next(
+        client = conn.client or next(
             (pair for pair, st in conn.streams.items() if st.data[:1] == b"\x16" and st.data[5:6] in b"\x01"),
             None,
         )
+        if client is not None and conn.client is None and len(conn.streams[client].data) > 5:
+            conn.client = client  # (remembered: its first bytes go once read, see below)
         if client is None:
             if conn.closed or idle:
                 if not set_aside:
@@ -646,6 +648,11 @@ class Sensor:
             if sender == c_dst and head[:1] not in (b"\x14", b"\x15"):
                 # A server segment ends a handshake only if it is an alert or (TLS 1.2) its closing
                 # ChangeCipherSpec; anything else waits for the client's next segment or the close.
+                # A long certificate chain is read as it comes, so the per-direction cap never
+                # hides the ServerKeyExchange after it.
+                if conn.client is not None and len(s_stream.data) >= DISCARD_AFTER:
+                    conn.handshake.summarise(c_stream, s_stream)
+                    conn.discard_read(DISCARD_AFTER)
                 return
         summary = conn.handshake.summarise(c_stream, s_stream or NO_BYTES, closed=conn.closed, idle=idle)
         if not summary.complete:

@@ -393,6 +393,8 @@ class _Records:
         data = view.data
         skipped = view.skipped
         n, pos = skipped + len(data), self.read_to
+        if pos < skipped:
+            self.error = f"the bytes before stream offset {skipped} were let go before this reader read them"
         while n - pos >= 5 and self.error is None:
             i = pos - skipped  # where the stream offset `pos` is in `data`
             ctype, length = data[i], (data[i + 3] << 8) | data[i + 4]
