@@ -99,7 +99,8 @@ _FLOW_KEY = ("I", "I", "H", "H")
 # struct wire_end_t of bpf/tls_wire.c: a handshake the socket filter summarised; checked at attach.
 # It ends with the owner_t of the client and of the server (tgid 0: not known).
 # It ends with the owner_t of the client and of the server (tgid 0: not known), then when the
-# ClientHello that follows it arrived and its length (0: none follows).
+# ClientHello that follows it arrived, its length (0: none follows) and the alert that ended the
+# handshake (its AlertDescription + 1; 0: none, or not known).
 _WIRE_END = ("Q", "I", "I", "H", "H", "H", "H", "H", "H", "I", *_OWNER, *_OWNER, "Q", "I", "I")
 _WIRE_END_OWNERS = ((10, Kind.CONNECT), (10 + len(_OWNER), Kind.ACCEPT))  # where each owner starts
 _HELLO_NS = 10 + 2 * len(_OWNER)  # where hello_ns and hello_len are
@@ -745,8 +746,10 @@ class Sensor:
         ts_ns, _, _, _, _, version, suite, group, outcome = summary[:9]
         alert = outcome in (WireOutcome.ENCRYPTED_ALERT, WireOutcome.ALERT)
         finished = ts_ns / 1e9 + self._clock_offset if outcome == WireOutcome.FINISHED else None
+        description = summary[_HELLO_NS + 2] - 1 if summary[_HELLO_NS + 2] else None
         return summarise_client_side(c_stream, ServerHello(version, suite, TLS1_3, group, False),
-                                     completed_at=finished, alert=alert, closed=outcome == WireOutcome.CLOSED)
+                                     completed_at=finished, alert=alert, closed=outcome == WireOutcome.CLOSED,
+                                     alert_description=description)
 
     def _summary_flow(self, summary: tuple[Any, ...], client: Endpoint, server: Endpoint, handshake: WireHandshake,
                       first_seen: float, now: float) -> None:

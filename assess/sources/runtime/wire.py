@@ -589,14 +589,15 @@ def summarise_handshake(client: StreamView, server: StreamView, *, closed: bool 
 
 
 def summarise_client_side(
-    client: StreamView, server_hello: ServerHello, *, completed_at: float | None, alert: bool, closed: bool = False
+    client: StreamView, server_hello: ServerHello, *, completed_at: float | None, alert: bool, closed: bool = False,
+    alert_description: int | None = None,
 ) -> WireHandshake:
     """A TLS 1.3 handshake whose server side was read elsewhere (the sensor's socket filter parsed
     the ServerHello and saw how the handshake ended): the client's bytes give its ClientHello.
 
     Gives what `summarise_handshake` gives for the same connection's bytes: `completed_at` is when
     the client's first encrypted record arrived (None when it did not finish), `alert` whether an
-    alert ended it instead (the filter does not say which: no `alert_description`), `closed`
+    alert ended it instead (`alert_description`: which, when it was a plaintext one), `closed`
     whether the connection ended before either.
     """
     data = client.data
@@ -629,6 +630,7 @@ def summarise_client_side(
         complete=True,
         parse_error=None,
         closed=closed and not alert and completed_at is None,
+        alert_description=alert_description,
     )
 
 
