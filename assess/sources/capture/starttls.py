@@ -10,6 +10,7 @@ when its first client byte starts a TLS record.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -56,7 +57,7 @@ class Upgrade(NamedTuple):
         return self.client_start is not None and self.server_start is not None
 
 
-def find_upgrade(directions: list[tuple[Key, bytes | bytearray]]) -> Upgrade | None:
+def find_upgrade(directions: Sequence[tuple[Key, bytes | bytearray]]) -> Upgrade | None:
     """The STARTTLS protocol a connection's first bytes open, or None when they open none (or
     stayed plaintext beyond MAX_PLAINTEXT without asking for TLS)."""
     streams = dict(directions)

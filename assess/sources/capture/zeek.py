@@ -28,7 +28,6 @@ from assess.tlsnames import (
     iana_cipher_suite,
     is_grease,
     is_pq_group,
-    normalise_group,
     version_name,
 )
 
@@ -245,8 +244,8 @@ def _group(value: Any) -> str | None:
         code = _unknown_code(text)
         if code is None:
             code = group_code(text)
-            if code is None:
-                return normalise_group(text)
+    if code is None:
+        return text
     return None if is_grease(code) else group_name(code)
 
 
