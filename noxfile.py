@@ -16,8 +16,8 @@ nox.options.sessions = ["tests"]
 
 ROOT = Path(__file__).parent
 # Debian packages only the tests and benchmarks use: a browser for the site, poppler for the PDF,
-# tcpdump for recorded captures. What the product itself needs, `carnot doctor --fix` installs.
-TEST_PACKAGES = ("chromium", "chromium-driver", "tcpdump", "poppler-utils")
+# tcpdump for recorded captures, tshark (Wireshark) as the ground truth for reading them. What the product itself needs, `carnot doctor --fix` installs.
+TEST_PACKAGES = ("chromium", "chromium-driver", "tcpdump", "tshark", "poppler-utils")
 
 
 def _install(session: nox.Session, extras: str = "") -> None:
@@ -57,7 +57,7 @@ def tests(session: nox.Session) -> None:
 def lint(session: nox.Session) -> None:
     """Ruff on the code; the workflows against GitHub's schema and through zizmor (no high findings)."""
     session.install("ruff", "check-jsonschema", "zizmor")
-    session.run("ruff", "check", "assess", "tests", "bench", "stress", "noxfile.py", *session.posargs)
+    session.run("ruff", "check", "assess", "tests", "bench", "stress", "tools", "noxfile.py", *session.posargs)
     workflows = sorted(str(p) for p in (ROOT / ".github" / "workflows").glob("*.yml"))
     session.run("check-jsonschema", "--builtin-schema", "vendor.github-workflows", *workflows)
     session.run("zizmor", "--offline", "--min-severity", "high", str(ROOT / ".github" / "workflows"))

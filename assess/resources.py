@@ -85,3 +85,12 @@ def policy_guide() -> Path:
 def sample_estate() -> Path:
     """The example estate the embedded default assessment scans."""
     return resource("examples/estate")
+
+
+def registry_file(name: str) -> Path:
+    """One of the TLS registries `assess.tlsnames` reads (IANA's CSVs and Carnot's own); they live
+    inside the package, in a wheel and a checkout alike."""
+    path = _package_dir() / "registry" / name
+    if not path.is_file():
+        raise ResourceError(f"Carnot's registry file {name} is missing; reinstall Carnot", path=path)
+    return path

@@ -1,41 +1,59 @@
-"""The one place that knows TLS named-group code points and names (IANA TLS Supported Groups).
+"""The one place that knows TLS names: cipher suites, supported groups, signature schemes and
+protocol versions, by code point and by every common spelling.
 
-Every stage that meets a group name (wire parsing, configs, cloud policies, Zeek logs) normalises it
-here, so `X25519MLKEM768`, `x25519_mlkem768` and 0x11EC all mean the same thing.
+The names come from IANA's registries, vendored verbatim as CSV files in `assess/registry/`
+(their source and retrieval date in `assess/registry/NOTICE.md`; `tools/refresh_iana.py`
+refreshes them), plus the few code points seen in the wild that IANA never registered
+(`tls-groups-unregistered.csv`, each with its source). Wire parsing, configs, cloud policies, Zeek
+logs and the static scan all name things here, so `X25519MLKEM768`, `x25519_mlkem768` and 0x11EC
+mean the same thing everywhere, and a code point IANA names is never written as hex.
 """
 
 from __future__ import annotations
 
-# IANA "TLS Supported Groups" registry: code point -> IANA name.
-GROUPS: dict[int, str] = {
-    0x0001: "sect163k1", 0x0002: "sect163r1", 0x0003: "sect163r2", 0x0004: "sect193r1",
-    0x0005: "sect193r2", 0x0006: "sect233k1", 0x0007: "sect233r1", 0x0008: "sect239k1",
-    0x0009: "sect283k1", 0x000A: "sect283r1", 0x000B: "sect409k1", 0x000C: "sect409r1",
-    0x000D: "sect571k1", 0x000E: "sect571r1", 0x000F: "secp160k1", 0x0010: "secp160r1",
-    0x0011: "secp160r2", 0x0012: "secp192k1", 0x0013: "secp192r1", 0x0014: "secp224k1",
-    0x0015: "secp224r1", 0x0016: "secp256k1", 0x0017: "secp256r1", 0x0018: "secp384r1",
-    0x0019: "secp521r1", 0x001A: "brainpoolP256r1", 0x001B: "brainpoolP384r1",
-    0x001C: "brainpoolP512r1", 0x001D: "x25519", 0x001E: "x448",
-    0x001F: "brainpoolP256r1tls13", 0x0020: "brainpoolP384r1tls13", 0x0021: "brainpoolP512r1tls13",
-    0x0022: "GC256A", 0x0023: "GC256B", 0x0024: "GC256C", 0x0025: "GC256D",
-    0x0026: "GC512A", 0x0027: "GC512B", 0x0028: "GC512C", 0x0029: "curveSM2",
-    0x0100: "ffdhe2048", 0x0101: "ffdhe3072", 0x0102: "ffdhe4096", 0x0103: "ffdhe6144", 0x0104: "ffdhe8192",
-    0x0200: "MLKEM512", 0x0201: "MLKEM768", 0x0202: "MLKEM1024",
-    0x11EB: "SecP256r1MLKEM768", 0x11EC: "X25519MLKEM768", 0x11ED: "SecP384r1MLKEM1024",
-    # Pre-standard hybrid used by Chrome/Cloudflare in 2023-2024; still seen in the wild.
-    0x6399: "X25519Kyber768Draft00",
-    0xFF01: "arbitrary_explicit_prime_curves", 0xFF02: "arbitrary_explicit_char2_curves",
-}
+import csv
+import io
+import re
+from collections.abc import Iterator
 
-# Groups that resist a quantum adversary: hybrid ML-KEM and pure ML-KEM.
-PQ_HYBRID_GROUPS: frozenset[int] = frozenset({0x11EB, 0x11EC, 0x11ED, 0x6399})
+from assess.resources import registry_file
+
+# A registry row's name is used when it is one token (not "Unassigned", "Reserved for ...").
+_NAME = re.compile(r"[A-Za-z0-9_.-]+")
+
+
+def _registry(file: str) -> Iterator[tuple[int, str]]:
+    """(code point, name) of every single code point a registry CSV names; ranges and reserved or
+    unassigned rows are skipped, and IANA's " (OBSOLETE)" mark is not part of a name."""
+    with io.StringIO(registry_file(file).read_text(encoding="utf-8"), newline="") as text:
+        for row in csv.DictReader(text):
+            value, name = row["Value"].strip(), row["Description"].strip().removesuffix(" (OBSOLETE)")
+            if "-" in value or "*" in value or not _NAME.fullmatch(name) or name in ("Reserved", "Unassigned"):
+                continue
+            if "," in value:  # cipher suites: "0xC0,0x2F"
+                high, low = value.split(",")
+                yield (int(high, 16) << 8) | int(low, 16), name
+            else:
+                yield int(value, 0), name
+
+
+# IANA "TLS Supported Groups" (tls-parameters-8) and the unregistered groups seen in the wild.
+GROUPS: dict[int, str] = dict(_registry("tls-parameters-8.csv")) | dict(_registry("tls-groups-unregistered.csv"))
+# IANA "TLS Cipher Suites" (tls-parameters-4).
+CIPHER_SUITES: dict[int, str] = dict(_registry("tls-parameters-4.csv"))
+# IANA "TLS SignatureScheme" (tls-signaturescheme).
+SIGNATURE_SCHEMES: dict[int, str] = dict(_registry("tls-signaturescheme.csv"))
+
+# Groups that resist a quantum adversary: hybrid ML-KEM (and the Kyber drafts before it), pure ML-KEM.
+PQ_HYBRID_GROUPS: frozenset[int] = frozenset({0x11EB, 0x11EC, 0x11ED, 0x6399, 0x639A})
 PQ_PURE_GROUPS: frozenset[int] = frozenset({0x0200, 0x0201, 0x0202})
 PQ_GROUPS: frozenset[int] = PQ_HYBRID_GROUPS | PQ_PURE_GROUPS
 # What each PQ group is made of: the ML-KEM (Kyber) parameter set and the classical curve it is
 # combined with (None for pure ML-KEM).
 PQ_GROUP_PARTS: dict[int, tuple[int, str | None]] = {
     0x0200: (512, None), 0x0201: (768, None), 0x0202: (1024, None),
-    0x11EB: (768, "secp256r1"), 0x11EC: (768, "x25519"), 0x11ED: (1024, "secp384r1"), 0x6399: (768, "x25519"),
+    0x11EB: (768, "secp256r1"), 0x11EC: (768, "x25519"), 0x11ED: (1024, "secp384r1"),
+    0x6399: (768, "x25519"), 0x639A: (768, "secp256r1"),
 }
 
 _ALIASES: dict[str, int] = {
@@ -56,7 +74,7 @@ _BY_LOWER_NAME: dict[str, int] = {name.lower(): code for code, name in GROUPS.it
 
 
 def group_name(code: int) -> str:
-    """IANA name of a group code point; unknown code points are named by their hex value."""
+    """The name of a group code point; one no registry names is written as its hex value."""
     name = GROUPS.get(code)  # (not a .get default: that would format the hex name every time)
     return name if name is not None else f"0x{code:04X}"
 
@@ -84,8 +102,79 @@ def is_pq_group(name_or_code: str | int) -> bool:
 
 
 def is_grease(code: int) -> bool:
-    """RFC 8701 GREASE values (0x0A0A, 0x1A1A, ...) are noise, not groups or suites."""
+    """RFC 8701 GREASE values (0x0A0A, 0x1A1A, ...) are noise, not groups, suites or versions."""
     return (code & 0x0F0F) == 0x0A0A and (code >> 8) == (code & 0xFF)
+
+
+GREASE: frozenset[int] = frozenset(v for v in range(0x0A0A, 0x10000, 0x1010) if is_grease(v))
+
+
+def signature_scheme_name(code: int) -> str:
+    """The IANA name of a TLS SignatureScheme code point; an unnamed one is written as its hex value."""
+    name = SIGNATURE_SCHEMES.get(code)
+    return name if name is not None else f"0x{code:04X}"
+
+
+# Protocol versions. IANA keeps no registry of them; these are the names the runtime lines use
+# (docs/RUNTIME.md), one spelling each. TLS 1.3's pre-RFC versions are TLS 1.3 as a parser
+# reads them, but named apart: drafts 0x7F00+n "TLSv1.3-draft<n>", Facebook's builds of drafts
+# 23 and 26 (0xFB17, 0xFB1A) "TLSv1.3-fb<n>", Chrome's 2017 experiments on draft 18 (0x7E01-0x7E04)
+# "TLSv1.3-experiment<n>".
+TLS1_3 = 0x0304
+VERSIONS: dict[int, str] = {
+    0x0002: "SSLv2", 0x0300: "SSLv3", 0x0301: "TLSv1", 0x0302: "TLSv1.1", 0x0303: "TLSv1.2", TLS1_3: "TLSv1.3",
+    0xFEFF: "DTLSv1.0", 0xFEFD: "DTLSv1.2", 0xFEFC: "DTLSv1.3",
+    **{0x7F00 | n: f"TLSv1.3-draft{n}" for n in range(1, 29)},
+    **{0xFB00 | n: f"TLSv1.3-fb{n}" for n in (23, 26)},
+    **{0x7E00 | n: f"TLSv1.3-experiment{n}" for n in range(1, 5)},
+}
+TLS1_3_VERSIONS: frozenset[int] = frozenset(code for code, name in VERSIONS.items() if name.startswith("TLSv1.3"))
+_VERSION_BY_NAME: dict[str, int] = {name.lower(): code for code, name in VERSIONS.items()}
+
+
+def version_name(code: int) -> str:
+    """The name of a protocol version code point; an unnamed one is written as its hex value."""
+    name = VERSIONS.get(code)
+    return name if name is not None else f"0x{code:04X}"
+
+
+def version_code(name: str) -> int | None:
+    """The code point of a version name this module writes (or its hex value), else None."""
+    key = name.strip().lower()
+    if key.startswith("0x"):
+        try:
+            return int(key, 16)
+        except ValueError:
+            return None
+    return _VERSION_BY_NAME.get(key)
+
+
+def is_tls13(code: int) -> bool:
+    """TLS 1.3 or one of its pre-RFC versions: the handshake has TLS 1.3's shape."""
+    return code in TLS1_3_VERSIONS
+
+
+# TLS AlertDescription (RFC 8446 section 6 and the IANA "TLS Alerts" registry, tls-parameters-6,
+# whose CSV no public copy reachable from here vendors; tools/refresh_iana.py does not fetch it).
+ALERTS: dict[int, str] = {
+    0: "close_notify", 10: "unexpected_message", 20: "bad_record_mac", 21: "decryption_failed_RESERVED",
+    22: "record_overflow", 30: "decompression_failure_RESERVED", 40: "handshake_failure",
+    41: "no_certificate_RESERVED", 42: "bad_certificate", 43: "unsupported_certificate", 44: "certificate_revoked",
+    45: "certificate_expired", 46: "certificate_unknown", 47: "illegal_parameter", 48: "unknown_ca",
+    49: "access_denied", 50: "decode_error", 51: "decrypt_error", 52: "too_many_cids_requested",
+    60: "export_restriction_RESERVED", 70: "protocol_version", 71: "insufficient_security", 80: "internal_error",
+    86: "inappropriate_fallback", 90: "user_canceled", 100: "no_renegotiation_RESERVED", 109: "missing_extension",
+    110: "unsupported_extension", 111: "certificate_unobtainable_RESERVED", 112: "unrecognized_name",
+    113: "bad_certificate_status_response", 114: "bad_certificate_hash_value_RESERVED",
+    115: "unknown_psk_identity", 116: "certificate_required", 117: "general_error", 120: "no_application_protocol",
+    121: "ech_required",
+}
+
+
+def alert_name(code: int) -> str:
+    """The name of an AlertDescription; an unnamed one is written as its hex value."""
+    name = ALERTS.get(code)
+    return name if name is not None else f"0x{code:02X}"
 
 
 # OpenSSL cipher-suite names (as ELB, nginx, Apache and HAProxy configs state them) -> IANA names.
@@ -131,48 +220,7 @@ def iana_cipher_suite(name: str) -> str:
     return _OPENSSL_SUITES.get(key.upper(), key)
 
 
-# IANA "TLS Cipher Suites" registry: code point -> IANA name (the suites seen in practice; any
-# other code point is named by its hex value rather than guessed).
-CIPHER_SUITES: dict[int, str] = {
-    0x0000: "TLS_NULL_WITH_NULL_NULL",
-    0x0001: "TLS_RSA_WITH_NULL_MD5", 0x0002: "TLS_RSA_WITH_NULL_SHA",
-    0x0004: "TLS_RSA_WITH_RC4_128_MD5", 0x0005: "TLS_RSA_WITH_RC4_128_SHA",
-    0x000A: "TLS_RSA_WITH_3DES_EDE_CBC_SHA", 0x0016: "TLS_DHE_RSA_WITH_3DES_EDE_CBC_SHA",
-    0x002F: "TLS_RSA_WITH_AES_128_CBC_SHA", 0x0032: "TLS_DHE_DSS_WITH_AES_128_CBC_SHA",
-    0x0033: "TLS_DHE_RSA_WITH_AES_128_CBC_SHA", 0x0035: "TLS_RSA_WITH_AES_256_CBC_SHA",
-    0x0038: "TLS_DHE_DSS_WITH_AES_256_CBC_SHA", 0x0039: "TLS_DHE_RSA_WITH_AES_256_CBC_SHA",
-    0x003C: "TLS_RSA_WITH_AES_128_CBC_SHA256", 0x003D: "TLS_RSA_WITH_AES_256_CBC_SHA256",
-    0x0067: "TLS_DHE_RSA_WITH_AES_128_CBC_SHA256", 0x006B: "TLS_DHE_RSA_WITH_AES_256_CBC_SHA256",
-    0x008C: "TLS_PSK_WITH_AES_128_CBC_SHA", 0x008D: "TLS_PSK_WITH_AES_256_CBC_SHA",
-    0x009C: "TLS_RSA_WITH_AES_128_GCM_SHA256", 0x009D: "TLS_RSA_WITH_AES_256_GCM_SHA384",
-    0x009E: "TLS_DHE_RSA_WITH_AES_128_GCM_SHA256", 0x009F: "TLS_DHE_RSA_WITH_AES_256_GCM_SHA384",
-    0x00A2: "TLS_DHE_DSS_WITH_AES_128_GCM_SHA256", 0x00A3: "TLS_DHE_DSS_WITH_AES_256_GCM_SHA384",
-    0x00A8: "TLS_PSK_WITH_AES_128_GCM_SHA256", 0x00A9: "TLS_PSK_WITH_AES_256_GCM_SHA384",
-    0x00FF: "TLS_EMPTY_RENEGOTIATION_INFO_SCSV",
-    0x1301: "TLS_AES_128_GCM_SHA256", 0x1302: "TLS_AES_256_GCM_SHA384",
-    0x1303: "TLS_CHACHA20_POLY1305_SHA256", 0x1304: "TLS_AES_128_CCM_SHA256",
-    0x1305: "TLS_AES_128_CCM_8_SHA256", 0x1306: "TLS_AEGIS_256_SHA512", 0x1307: "TLS_AEGIS_128L_SHA256",
-    0x5600: "TLS_FALLBACK_SCSV",
-    0xC009: "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA", 0xC00A: "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA",
-    0xC012: "TLS_ECDHE_RSA_WITH_3DES_EDE_CBC_SHA",
-    0xC013: "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA", 0xC014: "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA",
-    0xC023: "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256", 0xC024: "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA384",
-    0xC027: "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256", 0xC028: "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384",
-    0xC02B: "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", 0xC02C: "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
-    0xC02F: "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", 0xC030: "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
-    0xC09C: "TLS_RSA_WITH_AES_128_CCM", 0xC09D: "TLS_RSA_WITH_AES_256_CCM",
-    0xC09E: "TLS_DHE_RSA_WITH_AES_128_CCM", 0xC09F: "TLS_DHE_RSA_WITH_AES_256_CCM",
-    0xC0AC: "TLS_ECDHE_ECDSA_WITH_AES_128_CCM", 0xC0AD: "TLS_ECDHE_ECDSA_WITH_AES_256_CCM",
-    0xC0AE: "TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8", 0xC0AF: "TLS_ECDHE_ECDSA_WITH_AES_256_CCM_8",
-    0xCCA8: "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
-    0xCCA9: "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256",
-    0xCCAA: "TLS_DHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
-    0xCCAB: "TLS_PSK_WITH_CHACHA20_POLY1305_SHA256",
-    0xCCAC: "TLS_ECDHE_PSK_WITH_CHACHA20_POLY1305_SHA256",
-}
-
-
 def cipher_suite_name(code: int) -> str:
-    """IANA name of a cipher suite code point; unknown code points are named by their hex value."""
+    """The IANA name of a cipher suite code point; an unnamed one is written as its hex value."""
     name = CIPHER_SUITES.get(code)
     return name if name is not None else f"0x{code:04X}"

@@ -12,7 +12,7 @@ import time
 from typing import Any
 
 from assess.sources.runtime.reassembly import Endpoint, Reassembler
-from assess.sources.runtime.wire import summarise_handshake
+from assess.sources.runtime.wire import NO_BYTES, summarise_handshake
 
 HANDSHAKES = 400
 
@@ -53,17 +53,10 @@ def _feed(segment_size: int) -> float:
             (1, server_bytes, server, client),
         ):
             key, conn = r.add(src, dst, seq, data, 0.0)
-            hs = summarise_handshake(conn.streams[(client, server)], conn.streams.get((server, client)) or _Empty())
+            hs = summarise_handshake(conn.streams[(client, server)], conn.streams.get((server, client)) or NO_BYTES)
         assert hs.negotiated_group == 0x11EC
         r.pop(key)
     return (time.perf_counter() - started) / HANDSHAKES
-
-
-class _Empty:
-    data = b""
-
-    def time_at(self, offset: int) -> float | None:
-        return None
 
 
 def run() -> dict[str, Any]:

@@ -95,7 +95,7 @@ struct wire_end_t {
     char server_comm[TASK_COMM_LEN];
     u64 hello_ns;    // when the ClientHello that follows this struct arrived
     u32 hello_len;   // its length; 0: none follows (user space has it from the packet ring)
-    u32 hello_pad;
+    u32 alert;       // END_ALERT: the alert's AlertDescription + 1; 0: not known
 };
 
 // A held ClientHello: the wire_end_t that will carry it, its endpoints already set, and its bytes.
@@ -275,7 +275,7 @@ static __always_inline int summarisable_server_hello(struct __sk_buff *skb, u32 
     return 1;
 }
 
-static __always_inline void send_end(struct flow_key *key, struct flow_state *st, u16 outcome) {
+static __always_inline void send_end(struct flow_key *key, struct flow_state *st, u16 outcome, u32 alert) {
     struct hello_t *h = take_hello(key, st);
     if (!h) {
         int zero = 0;
@@ -292,6 +292,7 @@ static __always_inline void send_end(struct flow_key *key, struct flow_state *st
     end->suite = st->suite;
     end->group = st->group;
     end->outcome = outcome;
+    end->alert = alert;
     struct owner_key ok = {.port = st->client_port};
     u32 ip = bpf_htonl(st->client_ip);  // owner keys hold the address as the socket does, big-endian
     __builtin_memcpy(ok.addr, &ip, 4);
@@ -320,6 +321,7 @@ static __always_inline int in_summary(struct __sk_buff *skb, struct flow_key *ke
                                       int from_client, u32 seq, u32 payload, u32 plen) {
     u8 first = load_byte(skb, payload);
     u16 outcome = 0;
+    u32 alert = 0;
     if (!from_client) {
         if (first == 0x15)
             outcome = END_ALERT;
@@ -336,8 +338,10 @@ static __always_inline int in_summary(struct __sk_buff *skb, struct flow_key *ke
         if (load_byte(skb, at) == 0x17 && at + 5 <= payload + plen)
             outcome = load_half(skb, at + 3) == 19 ? END_ENCRYPTED_ALERT : END_FINISHED;
     }
+    if (outcome == END_ALERT && plen >= 7)
+        alert = load_byte(skb, payload + 6) + 1;  // the description, after type, version, length, level
     if (outcome) {
-        send_end(key, st, outcome);
+        send_end(key, st, outcome, alert);
         flows.delete(key);
     }
     return 0;
@@ -397,7 +401,7 @@ int tls_wire(struct __sk_buff *skb) {
     if (flags & (TCP_FIN | TCP_RST)) {
         u16 state = st->state;
         if (state == ST_SUMMARY)
-            send_end(&key, st, END_CLOSED);
+            send_end(&key, st, END_CLOSED, 0);
         else
             release_hello(&key, st);
         flows.delete(&key);
@@ -419,7 +423,7 @@ int tls_wire(struct __sk_buff *skb) {
     st->packets += 1;
     if (st->packets > MAX_PACKETS) {
         if (st->state == ST_SUMMARY)
-            send_end(&key, st, END_BUDGET);
+            send_end(&key, st, END_BUDGET, 0);
         else
             release_hello(&key, st);
         flows.delete(&key);

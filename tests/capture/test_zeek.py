@@ -78,6 +78,7 @@ def check_mapping(lines: list[Line], log: Path) -> None:
     assert (rsa["negotiated_group"], rsa["pq_hybrid"], rsa["sni"], rsa["dst_ip"]) == (None, None, None, "2001:db8::2")
     assert rsa["cipher_suite"] == "TLS_RSA_WITH_AES_128_GCM_SHA256"
     assert (failed["success"], failed["sni"], failed["cipher_suite"]) == (False, "evil\t<b>.example", None)
+    assert (failed["alert"], pq["alert"]) == ("handshake_failure", None)
     for line in found:
         assert line["source"] == "zeek" and line["capture"] == str(log)
         assert all(line[k] is None for k in ("host", "pid", "tid", "comm", "exe", "library", "library_version",
@@ -196,3 +197,32 @@ def test_mangled_logs_give_lines_or_a_clean_error(tmp_path: Path, form: str) -> 
             assert e.one_line().startswith(f"{log}:")
         for line in read_lines(tmp_path / "out.jsonl"):
             json.dumps(line)  # every line written is whole JSON
+
+
+def test_zeek_and_pcap_agree_on_grease_and_version_spelling(tmp_path: Path) -> None:
+    """Zeek's ssl.log of two of the public captures (its names: GREASE as numbers or `grease_0x..`,
+    `TLSv13-draft23`) gives the lines from-pcap gives for the captures themselves."""
+    from assess.sources.capture import import_pcaps
+
+    captures = Path(__file__).parent.parent / "data" / "captures"
+    logged = {  # what Zeek (with ssl-log-ext) logs for each
+        "chrome-1250-tls-x25519-kyber.pcap": {"version": "TLSv13", "cipher": "TLS_AES_128_GCM_SHA256",
+                                              "curve": "X25519Kyber768Draft00",
+                                              "client_curves": [51914, 25497, 29, 23, 24]},
+        "tls13draft23-chrome67.0.3368.0-canary.pcap": {"version": "TLSv13-draft23", "cipher": "TLS_AES_128_GCM_SHA256",
+                                                       "curve": "x25519",
+                                                       "client_curves": ["grease_0x0A0A", "x25519", "secp256r1",
+                                                                         "secp384r1"]},
+    }
+    compared = ("tls_version", "cipher_suite", "negotiated_group", "groups_offered", "pq_hybrid")
+    for name, fields in logged.items():
+        out = tmp_path / f"{name}.jsonl"
+        import_pcaps([captures / name], out)
+        [pcap] = [r for r in read_lines(out) if r["type"] == "handshake"]
+        log = tmp_path / f"{name}.ssl.json"
+        log.write_text(json.dumps({"ts": 1.7e9, "id.orig_h": pcap["src_ip"], "id.orig_p": pcap["src_port"],
+                                   "id.resp_h": pcap["dst_ip"], "id.resp_p": pcap["dst_port"], "established": True,
+                                   **fields}) + "\n")
+        code, err, lines = from_zeek(tmp_path, log)
+        assert code == 0, err
+        assert {k: lines[0][k] for k in compared} == {k: pcap[k] for k in compared}, name

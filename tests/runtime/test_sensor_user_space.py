@@ -31,14 +31,14 @@ def hello_segment(isn: int, sni: bytes) -> bytes:
 
 
 def summary(isn: int, end: float, server_pid: int, *, hello: bytes = b"", hello_at: float = 0.0,
-            outcome: WireOutcome = WireOutcome.FINISHED) -> bytes:
+            outcome: WireOutcome = WireOutcome.FINISHED, alert: int = 0) -> bytes:
     """A wire_end_t as the socket filter sends it; with `hello`, the ClientHello it held follows."""
     ns = int(end * 1e9)
     owners = (ns, 41, 41, 5, 0, b"python3", ns, server_pid, server_pid, 4, 0, b"openssl")
     if outcome == WireOutcome.PASSED:
         owners = (0, 0, 0, 0, 0, b"", 0, 0, 0, 0, 0, b"")
     return WIRE_END.pack(ns, CLIENT_IP, SERVER_IP, PORT, SERVER_PORT, 0x0303, 0x1301, 0x001D, outcome,
-                         isn, *owners, int(hello_at * 1e9), len(hello), 0) + hello
+                         isn, *owners, int(hello_at * 1e9), len(hello), alert) + hello
 
 
 def server_segments(isn: int, hello_len: int) -> list[bytes]:
@@ -87,6 +87,16 @@ def test_a_summary_carrying_its_clienthello_is_a_whole_handshake_without_any_seg
                  for r in records)
     assert got == [("held.test", "client", 41, "x25519", True, 2.0), ("held.test", "server", 71, "x25519", True, 2.0)]
     assert s.counters.wire_summaries == 1 and s.counters.packets == 0 and not s._summaries
+
+
+def test_a_summary_ended_by_a_plaintext_alert_names_it() -> None:
+    s = sensor()
+    hello = _client_hello(0x001D, 32, b"refused.test", True)
+    data = summary(1000, 10.002, 71, hello=hello, hello_at=10.0, outcome=WireOutcome.ALERT, alert=48 + 1)
+    s._on_wire_end(data, 0, len(data))
+    records = s.correlator.drain(20.0, final=True)
+    assert {(r["role"], r["alert"], r["success"]) for r in records} == \
+        {("client", "unknown_ca", False), ("server", "unknown_ca", False)}
 
 
 def test_a_clienthello_handed_over_by_the_filter_is_the_first_segment_of_what_it_passes() -> None:
@@ -154,3 +164,26 @@ def test_a_process_already_gone_keeps_the_exe_it_was_executed_as() -> None:
     assert resolve(pid).library == "OpenSSL"  # the only library the probes are attached to
     assert resolve(os.getpid()).exe == os.readlink("/proc/self/exe")  # alive: /proc has it
     assert ProcessResolver([library])(pid).exe is None
+
+
+def test_a_long_certificate_chain_does_not_hide_the_tls12_group_from_the_packet_path() -> None:
+    """TLS 1.2 through the packet ring (the filter summarises only TLS 1.3): 200 KB of certificates,
+    three times what a direction holds, before the ServerKeyExchange."""
+    from tests.runtime.tlsbytes import ecdhe_server_key_exchange, handshake, records, server_hello
+
+    s = sensor()
+    isn, server_isn = 1000, 7000
+    hello = _client_hello(0x001D, 32, b"chain.test", False)
+    s._on_packet(_packet(CLIENT_IP, SERVER_IP, PORT, SERVER_PORT, isn + 1, ACK | PSH, hello)[14:], 10.0)
+    flight = records(22, server_hello(version=None, share=None, suite=0xC02F) + handshake(11, bytes(200_000))
+                     + ecdhe_server_key_exchange(0x0017) + handshake(14, b""))
+    for i in range(0, len(flight), 1400):
+        s._on_packet(_packet(SERVER_IP, CLIENT_IP, SERVER_PORT, PORT, server_isn + 1 + i, ACK,
+                             flight[i : i + 1400])[14:], 10.01)
+    finish = _record(20, b"\x01") + _record(22, bytes(40))
+    s._on_packet(_packet(CLIENT_IP, SERVER_IP, PORT, SERVER_PORT, isn + 1 + len(hello), ACK | PSH, finish)[14:], 10.02)
+    s._on_packet(_packet(SERVER_IP, CLIENT_IP, SERVER_PORT, PORT, server_isn + 1 + len(flight), ACK | PSH,
+                         finish)[14:], 10.03)
+    [record] = s.correlator.drain(20.0, final=True)
+    assert (record["sni"], record["tls_version"], record["negotiated_group"], record["success"]) == \
+        ("chain.test", "TLSv1.2", "secp256r1", True)

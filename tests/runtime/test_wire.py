@@ -24,7 +24,6 @@ from tlsbytes import (
 from assess.sources.runtime.reassembly import Stream
 from assess.sources.runtime.wire import (
     TLS1_2,
-    TLS1_3,
     HandshakeReader,
     WireHandshake,
     WireParseError,
@@ -34,6 +33,7 @@ from assess.sources.runtime.wire import (
     summarise_client_side,
     summarise_handshake,
 )
+from assess.tlsnames import TLS1_3
 
 X25519MLKEM768, X25519, SECP256R1 = 0x11EC, 0x001D, 0x0017
 T = TypeVar("T")
@@ -209,11 +209,55 @@ def test_hello_retry_request_then_hybrid_group() -> None:
 def test_plaintext_alert_is_a_failed_handshake() -> None:
     hs = summarise_handshake(stream(records(22, client_hello())), stream(alert(70)))
     assert hs.complete and hs.alert and hs.success is False
+    assert hs.alert_description == 70
 
 
-def test_connection_closed_after_clienthello_is_complete_but_not_successful() -> None:
+def test_warning_alert_before_the_server_hello_does_not_end_the_handshake() -> None:
+    warning = records(21, bytes([1, 112]))  # unrecognized_name, as a TLS 1.2 server sends it
+    client = stream(records(22, client_hello(versions=())), ccs(), records(22, b"\x14" + b"\0" * 40))
+    server = stream(warning, records(22, server_hello(version=None, share=None, suite=0xC02F)
+                                     + ecdhe_server_key_exchange(X25519)), ccs())
+    hs = summarise_handshake(client, server)
+    assert not hs.alert and hs.alert_description is None
+    assert hs.success is True and hs.negotiated_group == X25519
+
+
+def test_fatal_alert_after_a_warning_is_the_one_reported() -> None:
+    hs = summarise_handshake(stream(records(22, client_hello())), stream(records(21, bytes([1, 112])), alert(40)))
+    assert hs.alert and hs.alert_description == 40 and hs.success is False
+
+
+def test_connection_closed_after_clienthello_is_a_failed_handshake() -> None:
     hs = summarise_handshake(stream(records(22, client_hello())), stream(), closed=True)
-    assert hs.complete and hs.success is None and hs.server_hello is None
+    assert hs.complete and hs.success is False and hs.server_hello is None and hs.closed
+
+
+def test_idle_connection_after_clienthello_is_given_up_without_a_verdict() -> None:
+    hs = summarise_handshake(stream(records(22, client_hello())), stream(), idle=True)
+    assert hs.complete and hs.success is None
+
+
+def test_damage_after_both_hellos_keeps_what_was_parsed() -> None:
+    client = stream(records(22, client_hello(versions=())))
+    server = stream(records(22, server_hello(version=None, share=None, suite=0x0004)), b"\x00\x00garbage")
+    hs = summarise_handshake(client, server)
+    assert hs.client_hello is not None and hs.server_hello is not None
+    assert hs.server_hello.cipher_suite == 0x0004 and hs.parse_error is not None
+    assert hs.complete and hs.success is False
+
+
+def test_tls13_draft_server_hello_without_session_id_and_draft_key_share_is_read() -> None:
+    # draft 14 (0x7F0E): no legacy_session_id_echo, no compression, key_share is extension 40
+    body = bytes([0x7F, 0x0E]) + bytes(32) + bytes([0xCC, 0xA9]) + bytes([0, 8, 0, 40, 0, 4, 0, 0x1D, 0, 0])
+    sh = parse_server_hello(body)
+    assert (sh.version, sh.cipher_suite, sh.key_share_group) == (0x7F0E, 0xCCA9, X25519)
+
+
+def test_tls13_draft_23_handshake_negotiates_its_group() -> None:
+    client = stream(records(22, client_hello(versions=(0x7F17,))), ccs(), app_data())
+    server = stream(records(22, server_hello(version=0x7F17, share=X25519)), ccs(), app_data())
+    hs = summarise_handshake(client, server)
+    assert hs.tls_version == 0x7F17 and hs.negotiated_group == X25519 and hs.success is True
 
 
 def test_non_utf8_and_quoted_sni_is_kept_as_data() -> None:
@@ -266,7 +310,8 @@ def test_client_side_summary_with_the_kernels_server_hello_equals_the_whole_summ
     assert sh is not None
     finished = client.time_at(len(client.data) - 1) if ending == "finished" else None
     summary = summarise_client_side(stream(records(22, hello), start=20.0), sh, completed_at=finished,
-                                    alert=ending.endswith("alert"))
+                                    alert=ending.endswith("alert"), closed=ending == "closed",
+                                    alert_description=70 if ending == "plaintext-alert" else None)
     assert summary == whole
     assert summary.key_shares_offered == (X25519MLKEM768, X25519)  # each group once
 

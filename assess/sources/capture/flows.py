@@ -8,6 +8,12 @@ connection is handed over and forgotten as soon as its handshake is finished, it
 show it is not TLS, it closes, or it has been idle for `idle_timeout` seconds of capture time. A
 connection pushed out of a full table is examined first (what it showed is kept) and counted as
 an eviction. Time is the capture's own clock, never the wall clock.
+
+A connection whose client opens with a ClientHello is a TLS handshake whatever the server answers
+(an alert, garbage, a reset): its line says how it failed. One that opens like a STARTTLS protocol
+(`starttls.py`) is held while it stays plaintext, and read from where TLS begins once it upgrades.
+Each handshake is credited to the capture file of its connection's last segment; a file that is
+damaged hands over its open connections at the damage, so none is credited to the next file.
 """
 
 from __future__ import annotations
@@ -15,17 +21,35 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import asdict, dataclass
 from enum import Enum
+from typing import NamedTuple
 
 from assess.sources.capture.packets import TcpSegment
+from assess.sources.capture.starttls import Upgrade, find_upgrade
 from assess.sources.runtime.correlate import WireFlow
-from assess.sources.runtime.reassembly import MAX_OUT_OF_ORDER, Connection, Endpoint, Reassembler, connection_key
-from assess.sources.runtime.wire import CLIENT_HELLO, HANDSHAKE, NO_BYTES, WireHandshake
+from assess.sources.runtime.reassembly import (
+    DISCARD_AFTER,
+    MAX_OUT_OF_ORDER,
+    Connection,
+    Endpoint,
+    Reassembler,
+    connection_key,
+)
+from assess.sources.runtime.wire import (
+    ALERT,
+    CLIENT_HELLO,
+    HANDSHAKE,
+    NO_BYTES,
+    SERVER_HELLO,
+    HandshakeReader,
+    WireHandshake,
+)
 
 Key = tuple[Endpoint, Endpoint]
 # How often (in segments) idle connections are looked for.
 _SWEEP_EVERY = 1024
 # Finished connections remembered so that their trailing segments are ignored.
 DONE_CAPACITY = 65536
+
 
 
 @dataclass
@@ -40,6 +64,8 @@ class FlowCounters:
     unfinished_at_end: int = 0  # still mid-handshake when the capture ended
     truncated_streams: int = 0  # a direction exceeded `max_bytes` before the handshake was read
     out_of_order_dropped: int = 0  # segments not held out of order: a direction or all were at their limit
+    damaged_handshakes: int = 0  # bytes stopped being TLS after the ClientHello (written with what came before)
+    starttls: int = 0  # handshakes found after a STARTTLS protocol's plaintext upgrade
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -52,10 +78,19 @@ class _Reason(Enum):
     IDLE = "idle"  # silent for idle_timeout seconds of capture time
     EVICTED = "evicted"  # pushed out of a full table
     CAPTURE_END = "capture_end"  # the last file ended
+    DAMAGE = "damage"  # the file its last segment came from is damaged
+
+
+class Finished(NamedTuple):
+    """A connection handed over, and the capture file of its last segment."""
+
+    flow: WireFlow
+    capture: str
 
 
 class HandshakeTracker:
-    """`add(segment, ts)` gives the WireFlows it finished; `finish()` gives the rest at the capture's end."""
+    """`add(segment, ts, capture)` gives the connections it finished; `end_file(capture)` those a
+    damaged file leaves open; `finish()` the rest at the capture's end."""
 
     def __init__(self, *, max_connections: int = 65536, max_bytes: int = 65536, idle_timeout: float = 60.0,
                  max_out_of_order: int = MAX_OUT_OF_ORDER) -> None:
@@ -68,15 +103,17 @@ class HandshakeTracker:
         # Connections already handed over (or found not to be TLS), so their later segments (FIN, ACKs,
         # application data) are ignored. Kept by hash (a few bytes each), the most recent DONE_CAPACITY.
         self._done: OrderedDict[int, None] = OrderedDict()
+        self._captures: dict[Key, str] = {}  # the file each held connection's last segment came from
+        self._upgrades: dict[Key, Upgrade] = {}  # held connections that opened like a STARTTLS protocol
         self._now = float("-inf")
 
     def __len__(self) -> int:
         return len(self._reassembler)
 
-    def add(self, seg: TcpSegment, ts: float) -> list[WireFlow]:
+    def add(self, seg: TcpSegment, ts: float, capture: str) -> list[Finished]:
         self.counters.segments += 1
         self._now = max(self._now, ts)
-        out: list[WireFlow] = []
+        out: list[Finished] = []
         if self.counters.segments % _SWEEP_EVERY == 0:
             out.extend(self._sweep(self._now - self.idle_timeout))
         key = connection_key(seg.src, seg.dst)
@@ -88,76 +125,132 @@ class HandshakeTracker:
             oldest = self._reassembler.oldest()
             if oldest is not None:
                 self.counters.evictions += 1
-                out.extend(self._hand_over(*oldest, closed=oldest[1].closed, reason=_Reason.EVICTED))
+                out.extend(self._hand_over(*oldest, reason=_Reason.EVICTED))
         _, conn = self._reassembler.add(seg.src, seg.dst, seg.seq, seg.payload, ts, syn=seg.syn, fin=seg.fin,
                                         rst=seg.rst)
+        self._captures[key] = capture
         self.counters.out_of_order_dropped = self._reassembler.out_of_order_dropped
         if seg.payload or seg.fin or seg.rst:
             out.extend(self._examine(key, conn))
         return out
 
-    def finish(self) -> list[WireFlow]:
-        """Everything still held: what each connection showed before the capture ended."""
-        out: list[WireFlow] = []
+    def end_file(self, capture: str) -> list[Finished]:
+        """A damaged file stops here: what its open connections showed, credited to it."""
+        out: list[Finished] = []
         for key, conn in self._reassembler.connections():
-            out.extend(self._hand_over(key, conn, closed=conn.closed, reason=_Reason.CAPTURE_END))
+            if self._captures.get(key) == capture:
+                out.extend(self._hand_over(key, conn, reason=_Reason.DAMAGE))
+        return out
+
+    def finish(self) -> list[Finished]:
+        """Everything still held: what each connection showed before the capture ended."""
+        out: list[Finished] = []
+        for key, conn in self._reassembler.connections():
+            out.extend(self._hand_over(key, conn, reason=_Reason.CAPTURE_END))
         return out
 
     # --- internals ---------------------------------------------------------------------------
 
-    def _sweep(self, older_than: float) -> list[WireFlow]:
-        out: list[WireFlow] = []
+    def _sweep(self, older_than: float) -> list[Finished]:
+        out: list[Finished] = []
         for key, conn in self._reassembler.idle(older_than):
-            out.extend(self._hand_over(key, conn, closed=True, reason=_Reason.IDLE))
+            out.extend(self._hand_over(key, conn, reason=_Reason.IDLE))
         return out
 
-    def _examine(self, key: Key, conn: Connection) -> list[WireFlow]:
-        directions = [(pair, stream.data) for pair, stream in conn.streams.items()]
-        ruled_out = [data for _, data in directions if data and not _may_be_handshake(data)]
-        if ruled_out:
-            # Either direction's first bytes rule a handshake out (HTTP on 443, SSH, garbage, or TLS
-            # records of a connection that was past its handshake when the capture began): forget it.
-            self._retire(key)
-            if all(_is_tls_record(data) for data in ruled_out):
-                self.counters.tls_mid_stream += 1
-            else:
-                self.counters.not_tls += 1
-            return []
-        client = _client_direction(directions)
+    def _client(self, key: Key, conn: Connection) -> Key | None:
+        """The client's direction of the TLS handshake on this connection, if one has begun: the
+        direction that opens with a ClientHello, or that of a STARTTLS protocol once it upgraded
+        (whose reader then starts where TLS does)."""
+        if conn.client is not None:
+            return conn.client
+        upgrade = self._upgrades.get(key)
+        if upgrade is not None:
+            return upgrade.client if upgrade.started else None
+        client = _client_direction([(pair, stream.data) for pair, stream in conn.streams.items()])
+        if client is not None and len(conn.streams[client].data) > 5:  # (the message type is in)
+            conn.client = client
+        return client
+
+    def _examine(self, key: Key, conn: Connection) -> list[Finished]:
+        client = self._client(key, conn)
         if client is None:
-            return self._hand_over(key, conn, closed=True, reason=_Reason.CLOSED) if conn.closed else []
+            directions = [(pair, stream.data) for pair, stream in conn.streams.items()]
+            ruled_out = [data for _, data in directions if data and not _may_be_handshake(data)]
+            if ruled_out:
+                # Either direction's first bytes rule a handshake out (HTTP on 443, SSH, garbage, or TLS
+                # records of a connection that was past its handshake when the capture began), unless
+                # they open a STARTTLS protocol that may yet upgrade.
+                client = self._upgrade(key, conn, directions)
+                if client is None and key not in self._upgrades:
+                    self._retire(key)
+                    if all(_is_tls_record(data) for data in ruled_out):
+                        self.counters.tls_mid_stream += 1
+                    else:
+                        self.counters.not_tls += 1
+                    return []
+                if client is None:
+                    return self._hand_over(key, conn, reason=_Reason.CLOSED) if conn.closed else []
+            elif not conn.closed:
+                return []
+            else:
+                return self._hand_over(key, conn, reason=_Reason.CLOSED)
         summary = self._summary(conn, client, closed=conn.closed)
         if not summary.complete:
             return []
         return self._emit(key, conn, client, summary)
 
-    def _hand_over(self, key: Key, conn: Connection, *, closed: bool, reason: _Reason) -> list[WireFlow]:
+    def _upgrade(self, key: Key, conn: Connection, directions: list[tuple[Key, bytearray]]) -> Key | None:
+        """Follow a connection that opens like a STARTTLS protocol: its client's direction once TLS
+        has begun in both (a reader from there on), else None (held while it may still upgrade)."""
+        upgrade = find_upgrade(directions)
+        if upgrade is None:
+            self._upgrades.pop(key, None)
+            return None
+        self._upgrades[key] = upgrade
+        if not upgrade.started:
+            return None
+        assert upgrade.client_start is not None and upgrade.server_start is not None
+        conn.handshake = HandshakeReader(upgrade.client_start, upgrade.server_start)
+        conn.client = upgrade.client
+        self.counters.starttls += 1
+        return upgrade.client
+
+    def _hand_over(self, key: Key, conn: Connection, *, reason: _Reason) -> list[Finished]:
         """Stop waiting on a connection: emit what it showed, if it showed a ClientHello."""
-        directions = [(pair, stream.data) for pair, stream in conn.streams.items()]
-        client = _client_direction(directions)
+        client = self._client(key, conn)
+        upgrade = self._upgrades.get(key)
+        if client is None and upgrade is not None and upgrade.client_start is not None:
+            # It asked for TLS and sent its ClientHello, but the server never answered in TLS.
+            conn.handshake = HandshakeReader(upgrade.client_start, len(conn.streams.get(
+                (upgrade.client[1], upgrade.client[0]), NO_BYTES).data))
+            client = upgrade.client
         if client is None:
             self._retire(key)
-            if any(data for _, data in directions):
+            if any(stream.data for stream in conn.streams.values()):
                 self.counters.not_tls += 1
             return []
-        summary = self._summary(conn, client, closed=closed)
-        unfinished = summary.completed_at is None and not summary.alert
+        summary = self._summary(conn, client, closed=conn.closed, idle=reason is not _Reason.CLOSED)
+        unfinished = summary.completed_at is None and not summary.alert and summary.parse_error is None
         if reason is _Reason.IDLE and unfinished:
             self.counters.idle_timeouts += 1
-        if reason is _Reason.CAPTURE_END and not summary.complete:
+        if reason is _Reason.CAPTURE_END and unfinished and not conn.closed:
             self.counters.unfinished_at_end += 1
-        timed_out = unfinished and reason is not _Reason.CLOSED
+        timed_out = unfinished and not conn.closed and reason is not _Reason.CLOSED
         return self._emit(key, conn, client, summary, timed_out=timed_out)
 
-    def _summary(self, conn: Connection, client: Key, *, closed: bool) -> WireHandshake:
+    def _summary(self, conn: Connection, client: Key, *, closed: bool, idle: bool = False) -> WireHandshake:
         c_src, c_dst = client
         c_stream = conn.stream(c_src, c_dst)
         assert c_stream is not None
         s_stream = conn.stream(c_dst, c_src)
-        return conn.handshake.summarise(c_stream, s_stream or NO_BYTES, closed=closed)
+        summary = conn.handshake.summarise(c_stream, s_stream or NO_BYTES, closed=closed, idle=idle)
+        if conn.client is not None:
+            conn.discard_read(DISCARD_AFTER)
+        return summary
 
     def _emit(self, key: Key, conn: Connection, client: Key, summary: WireHandshake, *,
-              timed_out: bool = False) -> list[WireFlow]:
+              timed_out: bool = False) -> list[Finished]:
+        capture = self._captures.get(key, "")
         self._retire(key)
         if any(s.truncated for s in conn.streams.values()):
             self.counters.truncated_streams += 1
@@ -167,23 +260,28 @@ class HandshakeTracker:
             else:
                 self.counters.no_client_hello += 1
             return []
+        if summary.parse_error is not None:
+            self.counters.damaged_handshakes += 1
         self.counters.tls_flows += 1
-        return [WireFlow(client[0], client[1], summary, conn.first_seen, timed_out=timed_out)]
+        return [Finished(WireFlow(client[0], client[1], summary, conn.first_seen, timed_out=timed_out), capture)]
 
     def _retire(self, key: Key) -> None:
         self._reassembler.pop(key)
+        self._captures.pop(key, None)
+        self._upgrades.pop(key, None)
         self._done[hash(key)] = None
         while len(self._done) > max(DONE_CAPACITY, self.max_connections):
             self._done.popitem(last=False)
 
 
 def _may_be_handshake(data: bytes | bytearray) -> bool:
-    """Could these be the first bytes of a TLS handshake record (ClientHello or ServerHello)?"""
-    if data[0] != HANDSHAKE:
+    """Could these be the first bytes of a handshake's direction: a ClientHello or ServerHello
+    record, or an alert record (a server refusing a ClientHello)?"""
+    if data[0] not in (HANDSHAKE, ALERT):
         return False
     if len(data) >= 2 and data[1] != 3:
         return False
-    return len(data) < 6 or data[5] in (CLIENT_HELLO, 2)
+    return data[0] == ALERT or len(data) < 6 or data[5] in (CLIENT_HELLO, SERVER_HELLO)
 
 
 def _is_tls_record(data: bytes | bytearray) -> bool:

@@ -97,7 +97,6 @@ def import_pcaps(paths: Sequence[Path], out: Path, *, limits: CaptureLimits = Ca
             # several files (tcpdump -C/-G) loses no handshake at a file boundary.
             tracker = HandshakeTracker(max_connections=limits.max_connections, max_bytes=limits.max_bytes,
                                        idle_timeout=limits.idle_timeout, max_out_of_order=limits.max_out_of_order)
-            path = files[0]
             for path in files:
                 offset = 0
                 try:
@@ -108,19 +107,22 @@ def import_pcaps(paths: Sequence[Path], out: Path, *, limits: CaptureLimits = Ca
                             skips[f"skipped_{segment.value}"] += 1
                         else:
                             _count_segment(segment, skips)
-                            for flow in tracker.add(segment, packet.ts):
-                                writer.write(wire_line(flow, source="pcap", capture=str(path)))
+                            for flow, capture in tracker.add(segment, packet.ts, str(path)):
+                                writer.write(wire_line(flow, source="pcap", capture=capture))
                         if advance is not None:
                             advance(packet.offset - offset)
                             offset = packet.offset
                 except InputError as e:
                     report.damaged.append(e.one_line())
                     first_error = first_error or e
+                    # What its open connections showed before the damage is kept, and theirs alone.
+                    for flow, capture in tracker.end_file(str(path)):
+                        writer.write(wire_line(flow, source="pcap", capture=capture))
                 if advance is not None:
                     advance(max(path.stat().st_size - offset, 0))  # a pipe has no size
-            # What every connection still open showed before the end (or the damage) is kept.
-            for flow in tracker.finish():
-                writer.write(wire_line(flow, source="pcap", capture=str(path)))
+            # What every connection still open showed before the end is kept.
+            for flow, capture in tracker.finish():
+                writer.write(wire_line(flow, source="pcap", capture=capture))
             totals.update(tracker.counters.as_dict())
             totals.pop("segments", None)
             counts = {k: skips[k] for k in ("packets", "tcp_segments", "snapped_segments", "vlan_tagged_segments")}

@@ -1,6 +1,8 @@
 """Zeek's ssl.log, in its TSV form (`#separator`, `#fields`, `-` unset, `(empty)`, `#close`) or as
 JSON lines, mapped to the runtime handshake lines. Zeek names are normalised through
-`assess.tlsnames` (`unknown-4588` is code point 4588, i.e. X25519MLKEM768).
+`assess.tlsnames` (`unknown-4588` is code point 4588, i.e. X25519MLKEM768), so a line reads as the
+same handshake read from a packet capture would: GREASE values (`grease_0x0A0A`, 2570) are dropped
+and versions are spelled alike (`TLSv13-draft23` is `TLSv1.3-draft23`).
 
 Pure apart from reading the file: `read_ssl_log(path)` yields `(line_number, record)` pairs and
 raises `ZeekLogError` naming the line where the log stops making sense; the lines before it have
@@ -19,13 +21,22 @@ from pathlib import Path
 from typing import IO, Any
 
 from assess.errors import InputError
-from assess.sources.runtime.wire import version_name
-from assess.tlsnames import cipher_suite_name, group_name, iana_cipher_suite, is_pq_group, normalise_group
+from assess.tlsnames import (
+    cipher_suite_name,
+    group_code,
+    group_name,
+    iana_cipher_suite,
+    is_grease,
+    is_pq_group,
+    version_name,
+)
 
 # Zeek's version strings (base/protocols/ssl/consts.zeek) -> the contract's.
 ZEEK_VERSIONS = {"SSLv2": "SSLv2", "SSLv3": "SSLv3", "TLSv10": "TLSv1", "TLSv11": "TLSv1.1", "TLSv12": "TLSv1.2",
                  "TLSv13": "TLSv1.3", "DTLSv10": "DTLSv1.0", "DTLSv12": "DTLSv1.2", "DTLSv13": "DTLSv1.3"}
 _UNKNOWN = re.compile(r"unknown-(\d+)")
+_DRAFT = re.compile(r"TLSv13-draft(\d+)")  # Zeek's name of TLS 1.3 draft n (0x7F00 | n)
+_GREASE_NAME = re.compile(r"grease_0x([0-9A-Fa-f]{4})")
 _ESCAPE = re.compile(rb"\\x([0-9a-fA-F]{2})")
 REQUIRED_FIELDS = ("ts", "id.orig_h", "id.orig_p", "id.resp_h", "id.resp_p")
 # The longest line read, newline included. Zeek's ssl.log lines are a few hundred bytes, a few KiB
@@ -155,6 +166,7 @@ def to_handshake_line(record: dict[str, Any], path: Path, number: int) -> dict[s
     except (OverflowError, OSError, ValueError) as e:
         raise ZeekLogError(f"timestamp {ts} is out of range", path=path, line=number) from e
     group = _group(record.get("curve"))
+    success = _flag(record.get("established"), path, number)
     return {
         "type": "handshake",
         "ts": when.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
@@ -177,7 +189,8 @@ def to_handshake_line(record: dict[str, Any], path: Path, number: int) -> dict[s
         "key_shares_offered": _groups(record.get("client_key_share_groups")),
         "negotiated_group": group,
         "pq_hybrid": is_pq_group(group) if group is not None else None,
-        "success": _flag(record.get("established"), path, number),
+        "alert": _optional_text(record.get("last_alert")) if success is False else None,
+        "success": success,
         "handshake_ms": None,
         "source": "zeek",
         "capture": str(path),
@@ -206,6 +219,8 @@ def _version(value: Any) -> str | None:
         return None
     name = str(value)
     code = _unknown_code(name)
+    if code is None and (draft := _DRAFT.fullmatch(name)) is not None:
+        code = 0x7F00 | int(draft.group(1))
     return version_name(code) if code is not None else ZEEK_VERSIONS.get(name, name)
 
 
@@ -217,12 +232,21 @@ def _cipher(value: Any) -> str | None:
 
 
 def _group(value: Any) -> str | None:
+    """A group's name; None for none, and for GREASE (Zeek logs it as `grease_0x0A0A` or its number)."""
     if value is None or value == "":
         return None
-    if isinstance(value, int) or str(value).isdigit():
-        return group_name(int(value))  # ssl-log-ext logs code points as counts
-    code = _unknown_code(str(value))
-    return group_name(code) if code is not None else normalise_group(str(value))
+    text = str(value).strip()
+    if isinstance(value, int) or text.isdigit():
+        code: int | None = int(value)  # ssl-log-ext logs code points as counts
+    elif (grease := _GREASE_NAME.fullmatch(text)) is not None:
+        code = int(grease.group(1), 16)
+    else:
+        code = _unknown_code(text)
+        if code is None:
+            code = group_code(text)
+    if code is None:
+        return text
+    return None if is_grease(code) else group_name(code)
 
 
 def _groups(value: Any) -> list[str] | None:

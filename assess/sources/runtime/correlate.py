@@ -22,8 +22,8 @@ from functools import lru_cache
 from typing import Any, NamedTuple
 
 from assess.sources.runtime.reassembly import Endpoint
-from assess.sources.runtime.wire import WireHandshake, version_name
-from assess.tlsnames import cipher_suite_name, group_name, is_pq_group
+from assess.sources.runtime.wire import WireHandshake
+from assess.tlsnames import alert_name, cipher_suite_name, group_name, is_pq_group, version_name
 
 
 class Kind(IntEnum):
@@ -600,7 +600,7 @@ def _wire_fields(flow: WireFlow) -> _Fields:
     ch, sh = wire.client_hello, wire.server_hello
     return _Fields(flow.client, flow.server, _shape(
         wire.tls_version, sh.cipher_suite if sh else None, ch.groups if ch else None,
-        wire.key_shares_offered if ch else None, wire.negotiated_group))
+        wire.key_shares_offered if ch else None, wire.negotiated_group, wire.alert_description))
 
 
 def _socket_fields(sock: _Socket | None) -> _Fields:
@@ -610,22 +610,23 @@ def _socket_fields(sock: _Socket | None) -> _Fields:
 
 @lru_cache(maxsize=1024)
 def _shape(tls_version: int | None, suite: int | None, groups: tuple[int, ...] | None,
-           shares: tuple[int, ...] | None, negotiated: int | None) -> _Shape:
+           shares: tuple[int, ...] | None, negotiated: int | None, alert: int | None) -> _Shape:
     values = {
-        "tls_version": version_name(tls_version),
+        "tls_version": version_name(tls_version) if tls_version is not None else None,
         "cipher_suite": cipher_suite_name(suite) if suite is not None else None,
         "groups_offered": _group_names(groups) if groups is not None else None,
         "key_shares_offered": _group_names(shares) if shares is not None else None,
         "negotiated_group": group_name(negotiated) if negotiated is not None else None,
         "pq_hybrid": is_pq_group(negotiated) if negotiated is not None else None,
+        "alert": alert_name(alert) if alert is not None else None,
     }
     return _Shape(values, _encode(values)[1:-1])
 
 
 _NOT_SEEN = _Shape(dict.fromkeys(("tls_version", "cipher_suite", "groups_offered", "key_shares_offered",
-                                  "negotiated_group", "pq_hybrid")),
+                                  "negotiated_group", "pq_hybrid", "alert")),
                    '"tls_version": null, "cipher_suite": null, "groups_offered": null, "key_shares_offered": null, '
-                   '"negotiated_group": null, "pq_hybrid": null')
+                   '"negotiated_group": null, "pq_hybrid": null, "alert": null')
 
 
 @lru_cache(maxsize=256)

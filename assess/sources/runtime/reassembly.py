@@ -3,7 +3,8 @@
 Pure and free of any capture library, so the live sensor and a pcap importer share it. Handles
 segments that arrive out of order, retransmissions and overlaps (the bytes seen first win), 32-bit
 sequence wrap-around, and a stream whose SYN was never seen (it starts at the lowest sequence
-number seen). Each direction keeps at most `max_bytes`, what it holds out of order included;
+number seen). Each direction keeps at most `max_bytes`, what it holds out of order included (the
+bytes a reader has finished with can be let go, `Stream.discard_before`, and no longer count);
 all connections together hold at most `max_out_of_order` bytes out of order; a segment either
 limit leaves no room for is dropped and counted. Connections beyond `max_connections` are
 evicted oldest first and counted. Each connection carries its TLS handshake as read so far
@@ -26,6 +27,9 @@ _HALF = 1 << 31
 _MAX_REBASE = 1 << 20
 # Bytes all the connections of a reassembler may hold out of order (each direction: max_bytes).
 MAX_OUT_OF_ORDER = 64 << 20
+# A direction lets go of the bytes its handshake reader has read once they are this many
+# (`Connection.discard_read`), so that what follows a long certificate chain fits in max_bytes.
+DISCARD_AFTER = 16384
 
 
 class Endpoint(NamedTuple):
@@ -64,11 +68,25 @@ class Stream:
         self._ends: list[int] = []  # contiguous length after each extension ...
         self._times: list[float] = []  # ... and when that extension happened
         self.truncated = False  # bytes beyond max_bytes were dropped
+        self.skipped = 0  # stream offset of data[0]: the bytes before it were read and let go
 
     @property
     def data(self) -> bytearray:
-        """The contiguous bytes so far, not copied: read them, never change them."""
+        """The contiguous bytes so far (from offset `skipped`), not copied: read them, never change them."""
         return self._data
+
+    @property
+    def end(self) -> int:
+        """The stream offset just past the contiguous bytes."""
+        return self.skipped + len(self._data)
+
+    def discard_before(self, offset: int) -> None:
+        """Let go of the contiguous bytes before `offset` (a reader is done with them): they no
+        longer count against `max_bytes`, so a long certificate chain does not hide what follows it."""
+        cut = min(offset, self.end) - self.skipped
+        if cut > 0:
+            del self._data[:cut]
+            self.skipped += cut
 
     @property
     def has_gap(self) -> bool:
@@ -84,7 +102,7 @@ class Stream:
         bytes beyond what it holds (a retransmission, the next bytes, or some out of order)."""
         if self._base is None:
             return True
-        return (seq - self._base) % _SEQ_MOD <= len(self._data) + window
+        return (seq - self._base) % _SEQ_MOD <= self.end + window
 
     def time_at(self, offset: int) -> float | None:
         """When the byte at `offset` became part of the contiguous stream (None if it has not)."""
@@ -101,7 +119,7 @@ class Stream:
             self._base = seq
         offset = self._relative(seq)
         if offset < 0:
-            if self._anchored or -offset > _MAX_REBASE:
+            if self._anchored or -offset > _MAX_REBASE or self.skipped:
                 # Before the stream's first byte: keep the part that overlaps, if any.
                 payload = payload[-offset:]
                 if not payload:
@@ -151,7 +169,7 @@ class Stream:
         self._waiting = sorted(moved)
 
     def _place(self, offset: int, payload: bytes, ts: float) -> None:
-        end = len(self._data)
+        end = self.end
         if offset > end:
             self._hold(offset, payload, ts)
             return
@@ -160,8 +178,8 @@ class Stream:
 
     def _hold(self, offset: int, payload: bytes, ts: float) -> None:
         """Keep a segment that came before the bytes in front of it, within both limits."""
-        if offset + len(payload) > self.max_bytes:
-            payload = payload[: max(self.max_bytes - offset, 0)]
+        if offset - self.skipped + len(payload) > self.max_bytes:
+            payload = payload[: max(self.max_bytes - (offset - self.skipped), 0)]
             self.truncated = True
             if not payload:
                 return
@@ -186,18 +204,18 @@ class Stream:
             self.truncated = True
         if new:
             self._data += new
-            self._ends.append(len(self._data))
+            self._ends.append(self.end)
             self._times.append(ts)
 
     def _drain(self, ts: float) -> None:
         waiting = self._waiting
-        while waiting and waiting[0] <= len(self._data):
+        while waiting and waiting[0] <= self.end:
             off = heapq.heappop(waiting)
             chunk, _ = self._pending.pop(off)
             self.held -= len(chunk)
             self._out_of_order.held -= len(chunk)
-            if off + len(chunk) > len(self._data):
-                self._extend(chunk[len(self._data) - off :], ts)
+            if off + len(chunk) > self.end:
+                self._extend(chunk[self.end - off :], ts)
 
 
 @dataclass
@@ -209,9 +227,22 @@ class Connection:
     streams: dict[tuple[Endpoint, Endpoint], Stream] = field(default_factory=dict)
     closed: bool = False
     handshake: HandshakeReader = field(default_factory=HandshakeReader)  # its TLS, read so far
+    client: tuple[Endpoint, Endpoint] | None = None  # (sender, receiver) of the client's direction, once known
 
     def stream(self, src: Endpoint, dst: Endpoint) -> Stream | None:
         return self.streams.get((src, dst))
+
+    def discard_read(self, at_least: int) -> None:
+        """Let each direction go of the bytes its handshake reader has read, once there are
+        `at_least` of them: only unread bytes then count against `max_bytes`, so what follows a
+        long certificate chain (a TLS 1.2 ServerKeyExchange) is still read. Needs `client`: a
+        direction's first bytes no longer say whose it is once they are gone."""
+        assert self.client is not None
+        src, dst = self.client
+        for stream, read_to in zip((self.stream(src, dst), self.stream(dst, src)), self.handshake.read_to,
+                                   strict=True):
+            if stream is not None and read_to - stream.skipped >= at_least:
+                stream.discard_before(read_to)
 
 
 def connection_key(a: Endpoint, b: Endpoint) -> tuple[Endpoint, Endpoint]:

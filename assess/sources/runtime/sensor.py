@@ -37,16 +37,16 @@ from assess.sources.runtime.libraries import Library, describe_library, find_lib
 from assess.sources.runtime.packetring import PacketRing
 from assess.sources.runtime.probepoints import probe_point
 from assess.sources.runtime.readiness import sensor_readiness
-from assess.sources.runtime.reassembly import Connection, Endpoint, Reassembler, connection_key
+from assess.sources.runtime.reassembly import DISCARD_AFTER, Connection, Endpoint, Reassembler, connection_key
 from assess.sources.runtime.ringbuf import RingBuffer
 from assess.sources.runtime.wire import (
     NO_BYTES,
-    TLS1_3,
     ServerHello,
     StreamView,
     WireHandshake,
     summarise_client_side,
 )
+from assess.tlsnames import TLS1_3
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +99,8 @@ _FLOW_KEY = ("I", "I", "H", "H")
 # struct wire_end_t of bpf/tls_wire.c: a handshake the socket filter summarised; checked at attach.
 # It ends with the owner_t of the client and of the server (tgid 0: not known).
 # It ends with the owner_t of the client and of the server (tgid 0: not known), then when the
-# ClientHello that follows it arrived and its length (0: none follows).
+# ClientHello that follows it arrived, its length (0: none follows) and the alert that ended the
+# handshake (its AlertDescription + 1; 0: none, or not known).
 _WIRE_END = ("Q", "I", "I", "H", "H", "H", "H", "H", "H", "I", *_OWNER, *_OWNER, "Q", "I", "I")
 _WIRE_END_OWNERS = ((10, Kind.CONNECT), (10 + len(_OWNER), Kind.ACCEPT))  # where each owner starts
 _HELLO_NS = 10 + 2 * len(_OWNER)  # where hello_ns and hello_len are
@@ -625,10 +626,12 @@ class Sensor:
     ) -> None:
         # The client is the side whose bytes begin with a ClientHello (0x16 record, handshake type 1 or not
         # there yet: an empty slice is in any bytes).
-        client = next(
+        client = conn.client or next(
             (pair for pair, st in conn.streams.items() if st.data[:1] == b"\x16" and st.data[5:6] in b"\x01"),
             None,
         )
+        if client is not None and conn.client is None and len(conn.streams[client].data) > 5:
+            conn.client = client  # (remembered: its first bytes go once read, see below)
         if client is None:
             if conn.closed or idle:
                 if not set_aside:
@@ -646,8 +649,13 @@ class Sensor:
             if sender == c_dst and head[:1] not in (b"\x14", b"\x15"):
                 # A server segment ends a handshake only if it is an alert or (TLS 1.2) its closing
                 # ChangeCipherSpec; anything else waits for the client's next segment or the close.
+                # A long certificate chain is read as it comes, so the per-direction cap never
+                # hides the ServerKeyExchange after it.
+                if conn.client is not None and len(s_stream.data) >= DISCARD_AFTER:
+                    conn.handshake.summarise(c_stream, s_stream)
+                    conn.discard_read(DISCARD_AFTER)
                 return
-        summary = conn.handshake.summarise(c_stream, s_stream or NO_BYTES, closed=conn.closed or idle)
+        summary = conn.handshake.summarise(c_stream, s_stream or NO_BYTES, closed=conn.closed, idle=idle)
         if not summary.complete:
             return
         if not set_aside:
@@ -738,8 +746,10 @@ class Sensor:
         ts_ns, _, _, _, _, version, suite, group, outcome = summary[:9]
         alert = outcome in (WireOutcome.ENCRYPTED_ALERT, WireOutcome.ALERT)
         finished = ts_ns / 1e9 + self._clock_offset if outcome == WireOutcome.FINISHED else None
+        description = summary[_HELLO_NS + 2] - 1 if summary[_HELLO_NS + 2] else None
         return summarise_client_side(c_stream, ServerHello(version, suite, TLS1_3, group, False),
-                                     completed_at=finished, alert=alert)
+                                     completed_at=finished, alert=alert, closed=outcome == WireOutcome.CLOSED,
+                                     alert_description=description)
 
     def _summary_flow(self, summary: tuple[Any, ...], client: Endpoint, server: Endpoint, handshake: WireHandshake,
                       first_seen: float, now: float) -> None:
@@ -856,6 +866,7 @@ class _HelloView:
 
     __slots__ = ("data", "ts")
     first_seq = None
+    skipped = 0
 
     def __init__(self, data: bytes, ts: float) -> None:
         self.data, self.ts = data, ts

@@ -13,7 +13,7 @@ from __future__ import annotations
 import struct
 from typing import NamedTuple, Protocol
 
-from assess.tlsnames import is_grease
+from assess.tlsnames import GREASE, is_tls13
 
 # Record content types (RFC 8446 5.1).
 CHANGE_CIPHER_SPEC = 20
@@ -30,12 +30,11 @@ EXT_SUPPORTED_GROUPS = 10
 EXT_ALPN = 16
 EXT_SUPPORTED_VERSIONS = 43
 EXT_KEY_SHARE = 51
+EXT_KEY_SHARE_DRAFT = 40  # key_share's number until TLS 1.3 draft 23
 
 TLS1_2 = 0x0303
-TLS1_3 = 0x0304
-VERSION_NAMES: dict[int, str] = {
-    0x0300: "SSLv3", 0x0301: "TLSv1", 0x0302: "TLSv1.1", TLS1_2: "TLSv1.2", TLS1_3: "TLSv1.3",
-}
+# Before draft 22 a TLS 1.3 ServerHello had no legacy_session_id_echo and no compression method.
+_DRAFTS_WITHOUT_SESSION_ID = range(0x7F00, 0x7F16)
 # A ServerHello whose random is this value is a HelloRetryRequest (RFC 8446 4.1.3).
 HELLO_RETRY_RANDOM = bytes.fromhex("cf21ad74e59a6111be1d8c021e65b891c2a211167abb8c5e079e09e2c8a8339c")
 MAX_RECORD_LENGTH = 16384 + 2048
@@ -46,12 +45,6 @@ ENCRYPTED_ALERT_LENGTH = 19
 
 class WireParseError(ValueError):
     """The bytes are not the TLS message they should be (truncated, malformed, or not TLS)."""
-
-
-def version_name(code: int | None) -> str | None:
-    if code is None:
-        return None
-    return VERSION_NAMES.get(code, f"0x{code:04X}")
 
 
 class ClientHello(NamedTuple):
@@ -98,15 +91,12 @@ def _u16(data: bytes, pos: int, limit: int) -> int:
     return (data[pos] << 8) | data[pos + 1]
 
 
-_GREASE = frozenset(v for v in range(0x0A0A, 0x10000, 0x1010) if is_grease(v))
-
-
 def _u16_list(data: bytes, start: int, end: int) -> tuple[int, ...]:
     """The 16-bit values in data[start:end], GREASE values dropped."""
     if (end - start) % 2:
         raise WireParseError("odd length in a list of 16-bit values")
     values = struct.unpack_from(f">{(end - start) // 2}H", data, start)
-    return values if _GREASE.isdisjoint(values) else tuple([v for v in values if v not in _GREASE])
+    return values if GREASE.isdisjoint(values) else tuple([v for v in values if v not in GREASE])
 
 
 def _extensions(data: bytes, pos: int) -> dict[int, tuple[int, int]]:
@@ -153,14 +143,14 @@ def parse_client_hello(body: bytes, fresh: list[tuple[int, int]] | None = None) 
     if (found := ext.get(EXT_SUPPORTED_GROUPS)) is not None:
         groups = _u16_list(body, *_vector(body, found[0], 2, found[1]))
     shares: list[int] = []
-    if (found := ext.get(EXT_KEY_SHARE)) is not None:
+    if (found := ext.get(EXT_KEY_SHARE) or ext.get(EXT_KEY_SHARE_DRAFT)) is not None:
         p, end = _vector(body, found[0], 2, found[1])
         while p < end:
             group = _u16(body, p, end)
             key, p = _vector(body, p + 2, 2, end)
             if fresh is not None:
                 fresh.append((key, p))
-            if group not in _GREASE:
+            if group not in GREASE:
                 shares.append(group)
     return ClientHello(
         legacy_version=(body[0] << 8) | body[1],
@@ -241,16 +231,20 @@ def _alpn(data: bytes, where: tuple[int, int] | None) -> tuple[str, ...]:
 def parse_server_hello(body: bytes) -> ServerHello:
     """Parse a ServerHello (or HelloRetryRequest) body."""
     n = len(body)
-    pos = _hello_prefix(body)
-    suite = _u16(body, pos, n)
-    if pos + 3 > n:
-        raise WireParseError(f"truncated: wanted 1 bytes at {pos + 2} of {n}")  # compression
-    ext = _extensions(body, pos + 3)
+    if n >= 34 and (body[0] << 8 | body[1]) in _DRAFTS_WITHOUT_SESSION_ID:
+        suite = _u16(body, 34, n)
+        ext = _extensions(body, 36)
+    else:
+        pos = _hello_prefix(body)
+        suite = _u16(body, pos, n)
+        if pos + 3 > n:
+            raise WireParseError(f"truncated: wanted 1 bytes at {pos + 2} of {n}")  # compression
+        ext = _extensions(body, pos + 3)
     selected = None
     if (found := ext.get(EXT_SUPPORTED_VERSIONS)) is not None:
         selected = _u16(body, found[0], found[1])
     group = None
-    if (found := ext.get(EXT_KEY_SHARE)) is not None:
+    if (found := ext.get(EXT_KEY_SHARE) or ext.get(EXT_KEY_SHARE_DRAFT)) is not None:
         # ServerHello: KeyShareEntry (group, key); HelloRetryRequest: just the selected group.
         group = _u16(body, found[0], found[1])
     return ServerHello((body[0] << 8) | body[1], suite, selected, group, body[2:34] == HELLO_RETRY_RANDOM)
@@ -277,6 +271,9 @@ class StreamView(Protocol):
     def data(self) -> bytes | bytearray: ...  # the contiguous bytes so far: read them, never keep or change them
 
     @property
+    def skipped(self) -> int: ...  # the stream offset of data[0] (bytes before it were read and let go)
+
+    @property
     def first_seq(self) -> int | None: ...  # when byte 0 moves (a SYN-less stream got earlier bytes), offsets do too
 
     def time_at(self, offset: int) -> float | None: ...
@@ -287,6 +284,7 @@ class _NoBytes:
 
     data = b""
     first_seq = None
+    skipped = 0
 
     def time_at(self, offset: int) -> float | None:
         return None
@@ -345,6 +343,17 @@ class _Span(NamedTuple):
     length: int  # of its fragment
 
 
+class _Alert(NamedTuple):
+    offset: int  # where the alert record starts in its direction's stream
+    description: int | None  # AlertDescription (RFC 8446 6); None when the record is too short to say
+
+
+# A warning alert other than close_notify (e.g. unrecognized_name before a TLS 1.2 ServerHello)
+# does not end a handshake.
+_WARNING = 1
+_CLOSE_NOTIFY = 0
+
+
 class _Records:
     """One direction's TLS records, read as its stream grows: every byte is looked at once, so a
     ClientHello sent one byte per record costs what it costs in one record (not the square)."""
@@ -360,46 +369,53 @@ class _Records:
         "hellos_before_ccs",
         "read_to",
         "source",
+        "start",
     )
 
-    def __init__(self, source: StreamView | None = None) -> None:
+    def __init__(self, source: StreamView | None = None, start: int = 0) -> None:
         self.source = source
         self.first_seq = source.first_seq if source is not None else None
-        self.read_to = 0  # stream offset of the next record header
+        self.start = start  # where TLS begins in the stream (after a STARTTLS protocol's plaintext)
+        self.read_to = start  # stream offset of the next record header
         self.error: str | None = None  # the bytes at `read_to` are not a TLS record
         self.fragments = bytearray()  # handshake bytes not yet a whole message
         self.hellos = _Hellos()  # messages up to the first application_data record
         self.hellos_before_ccs: _Hellos | None = None  # `hellos` when the first ChangeCipherSpec came before it
         self.ccs: _Span | None = None  # the first ChangeCipherSpec record
         self.app_data: _Span | None = None  # the first application_data record
-        self.alert: int | None = None  # offset of the first alert record
+        self.alert: _Alert | None = None  # the first alert record that ends a handshake
 
     def read(self, view: StreamView) -> _Records:
         """Read the records `view` completed since the last call (from the start if it is another
         stream, or its first byte moved); returns the reader to use from now on."""
         if view is not self.source or view.first_seq != self.first_seq:
-            return _Records(view).read(view)
+            return _Records(view, self.start).read(view)
         data = view.data
-        n, pos = len(data), self.read_to
+        skipped = view.skipped
+        n, pos = skipped + len(data), self.read_to
+        if pos < skipped:
+            self.error = f"the bytes before stream offset {skipped} were let go before this reader read them"
         while n - pos >= 5 and self.error is None:
-            ctype, length = data[pos], (data[pos + 3] << 8) | data[pos + 4]
-            if ctype not in _RECORD_TYPES or data[pos + 1] != 3:
-                version = (data[pos + 1] << 8) | data[pos + 2]
+            i = pos - skipped  # where the stream offset `pos` is in `data`
+            ctype, length = data[i], (data[i + 3] << 8) | data[i + 4]
+            if ctype not in _RECORD_TYPES or data[i + 1] != 3:
+                version = (data[i + 1] << 8) | data[i + 2]
                 self.error = f"not a TLS record at stream offset {pos} (type {ctype}, version 0x{version:04X})"
             elif length > MAX_RECORD_LENGTH:
                 self.error = f"TLS record at stream offset {pos} claims {length} bytes"
             elif n - pos - 5 < length:
                 break
             else:
-                self._record(ctype, data, pos, length)
+                self._record(ctype, data, i, pos, length)
                 pos += 5 + length
         self.read_to = pos
         return self
 
-    def _record(self, ctype: int, data: bytes | bytearray, pos: int, length: int) -> None:
+    def _record(self, ctype: int, data: bytes | bytearray, i: int, pos: int, length: int) -> None:
+        """The record at `data[i]`, stream offset `pos`."""
         if ctype == HANDSHAKE:
             if self.app_data is None:
-                self._handshake(data, pos + 5, pos + 5 + length)
+                self._handshake(data, i + 5, i + 5 + length, pos + 4 + length)
         elif ctype == APPLICATION_DATA:
             if self.app_data is None:
                 self.app_data = _Span(pos, length)
@@ -409,12 +425,14 @@ class _Records:
                 if self.app_data is None:
                     self.hellos_before_ccs = self.hellos
         elif ctype == ALERT and self.alert is None:
-            self.alert = pos
+            level, description = (data[i + 5], data[i + 6]) if length >= 2 else (None, None)
+            if level != _WARNING or description == _CLOSE_NOTIFY:
+                self.alert = _Alert(pos, description)
 
-    def _handshake(self, data: bytes | bytearray, start: int, end: int) -> None:
-        """The handshake messages a record completes: from the record itself when no message was
-        left unfinished by the records before it (the usual case), else from what was left plus it."""
-        record_end = end - 1
+    def _handshake(self, data: bytes | bytearray, start: int, end: int, record_end: int) -> None:
+        """The handshake messages a record (`data[start:end]`, ending at stream offset `record_end`)
+        completes: from the record itself when no message was left unfinished by the records
+        before it (the usual case), else from what was left plus it."""
         left = self.fragments
         if left:
             left += data[start:end]
@@ -440,8 +458,9 @@ class _Records:
             return self.hellos, self.app_data
         return self.hellos_before_ccs or self.hellos, self.ccs
 
-    def alert_before(self, end: _Span | None) -> bool:
-        return self.alert is not None and (end is None or self.alert < end.offset)
+    def alert_before(self, end: _Span | None) -> _Alert | None:
+        """The alert that ended the handshake in plaintext, if one came before `end`."""
+        return self.alert if self.alert is not None and (end is None or self.alert.offset < end.offset) else None
 
 
 _UNREAD = _Records()  # read by no one: its `read` gives a reader of its own to whoever calls it
@@ -457,9 +476,11 @@ class WireHandshake(NamedTuple):
     negotiated_group: int | None
     started_at: float | None  # when the first ClientHello was complete
     completed_at: float | None  # when the handshake was seen to finish (see `HandshakeReader.summarise`)
-    alert: bool  # a plaintext alert before the handshake finished
+    alert: bool  # an alert (plaintext, or TLS 1.3's encrypted one in place of Finished) ended the handshake
     complete: bool  # nothing more to learn from this connection's bytes
-    parse_error: str | None
+    parse_error: str | None  # the bytes stopped being TLS (what was read before is kept)
+    closed: bool = False  # the connection ended (FIN, RST) before the handshake finished
+    alert_description: int | None = None  # the plaintext alert's AlertDescription
 
     @property
     def tls_version(self) -> int | None:
@@ -477,7 +498,7 @@ class WireHandshake(NamedTuple):
             return False
         if self.completed_at is not None:
             return True
-        return None
+        return False if self.closed else None
 
 
 def _unreadable(reason: str) -> WireHandshake:
@@ -486,46 +507,54 @@ def _unreadable(reason: str) -> WireHandshake:
 
 class HandshakeReader:
     """A connection's TLS handshake, read as its streams grow: keep one per connection and call
-    `summarise` after each segment; each call reads only the bytes added since the last."""
+    `summarise` after each segment; each call reads only the bytes added since the last. TLS
+    begins at `client_start` and `server_start` of the two streams (not 0 after STARTTLS)."""
 
     __slots__ = ("_client", "_server")
 
-    def __init__(self) -> None:
-        self._client = self._server = _UNREAD
+    def __init__(self, client_start: int = 0, server_start: int = 0) -> None:
+        self._client = _Records(None, client_start) if client_start else _UNREAD
+        self._server = _Records(None, server_start) if server_start else _UNREAD
 
-    def summarise(self, client: StreamView, server: StreamView, *, closed: bool = False) -> WireHandshake:
+    @property
+    def read_to(self) -> tuple[int, int]:
+        """The client's and the server's stream offsets up to which every byte has been read (the
+        bytes before them may be let go: `reassembly.Stream.discard_before`)."""
+        return self._client.read_to, self._server.read_to
+
+    def summarise(self, client: StreamView, server: StreamView, *, closed: bool = False,
+                  idle: bool = False) -> WireHandshake:
         """Everything the two directions of a connection say about its handshake so far.
 
         Finished means: TLS 1.3, the client's first encrypted record (its Finished) after the
         ServerHello; TLS 1.2, the client's ChangeCipherSpec and the server's ChangeCipherSpec.
-        `closed` says the connection ended, so a handshake that did not finish has failed.
+        `closed` says the connection ended, so a handshake that did not finish has failed; `idle`
+        says it is given up on without a verdict. Bytes that stop being TLS once the ClientHello
+        was read are damage: what was read before them is kept, in `parse_error` the damage.
         """
         c = self._client = self._client.read(client)
         s = self._server = self._server.read(server)
         # The server's first hello says whether ChangeCipherSpec records are TLS 1.3 dummies.
-        first = s.plaintext(tls13=False)[0]
-        error = c.error or s.error or (first.server_error if first.first_server_hello is None else None)
-        if error is not None:
-            return _unreadable(error)
-        tls13 = first.first_server_hello is not None and first.first_server_hello.version == TLS1_3
+        first = s.plaintext(tls13=False)[0].first_server_hello
+        tls13 = first is not None and is_tls13(first.version)
         hellos, c_end = c.plaintext(tls13)
         answers, s_end = s.plaintext(tls13)
-        sh = answers.server_hello
-        error = hellos.client_error or answers.server_error
-        if error is None and sh is not None and sh.version != TLS1_3:
-            error = answers.key_exchange_error
-        if error is not None:
+        ch, sh = hellos.client_hello, answers.server_hello
+        if ch is None and (error := c.error or hellos.client_error) is not None:
             return _unreadable(error)
+        damage = c.error or s.error or answers.server_error
+        if damage is None and sh is not None and not is_tls13(sh.version):
+            damage = answers.key_exchange_error
 
         negotiated = None
         if sh is not None:
-            negotiated = sh.key_share_group if sh.version == TLS1_3 else answers.key_exchange_group
+            negotiated = sh.key_share_group if is_tls13(sh.version) else answers.key_exchange_group
         alert = c.alert_before(c_end) or s.alert_before(s_end)
-        if tls13 and c_end is not None and c_end.length == ENCRYPTED_ALERT_LENGTH:
-            alert = True  # the client's first encrypted record is an alert (a refused certificate), not Finished
+        encrypted_alert = tls13 and c_end is not None and c_end.length == ENCRYPTED_ALERT_LENGTH
+        # (the client's first encrypted record is then an alert, e.g. a refused certificate, not Finished)
 
         completed = None
-        if sh is not None and not alert:
+        if sh is not None and not (alert or encrypted_alert or damage):
             if tls13:
                 if c_end is not None:  # ignoring the dummy ChangeCipherSpec, plaintext ends at the client's Finished
                     completed = client.time_at(c_end.offset + 4 + c_end.length)
@@ -534,7 +563,9 @@ class HandshakeReader:
                 server_ccs = _time(server, s_end.offset if s_end else None)
                 if client_ccs is not None and server_ccs is not None:
                     completed = max(client_ccs, server_ccs)
-        ch = hellos.client_hello
+        if ch is None and closed:
+            damage = "connection closed before a ClientHello"
+        ended = alert is not None or encrypted_alert
         return WireHandshake(
             client_hello=ch,
             server_hello=sh,
@@ -543,26 +574,31 @@ class HandshakeReader:
             negotiated_group=negotiated,
             started_at=_time(client, hellos.client_hello_end),
             completed_at=completed,
-            alert=alert,
-            complete=completed is not None or alert or closed,
-            parse_error=None if ch is not None or not closed else "connection closed before a ClientHello",
+            alert=ended,
+            complete=completed is not None or ended or damage is not None or closed or idle,
+            parse_error=damage,
+            closed=closed and completed is None,
+            alert_description=alert.description if alert is not None else None,
         )
 
 
-def summarise_handshake(client: StreamView, server: StreamView, *, closed: bool = False) -> WireHandshake:
+def summarise_handshake(client: StreamView, server: StreamView, *, closed: bool = False,
+                        idle: bool = False) -> WireHandshake:
     """`HandshakeReader.summarise` of a connection's bytes read once."""
-    return HandshakeReader().summarise(client, server, closed=closed)
+    return HandshakeReader().summarise(client, server, closed=closed, idle=idle)
 
 
 def summarise_client_side(
-    client: StreamView, server_hello: ServerHello, *, completed_at: float | None, alert: bool
+    client: StreamView, server_hello: ServerHello, *, completed_at: float | None, alert: bool, closed: bool = False,
+    alert_description: int | None = None,
 ) -> WireHandshake:
     """A TLS 1.3 handshake whose server side was read elsewhere (the sensor's socket filter parsed
     the ServerHello and saw how the handshake ended): the client's bytes give its ClientHello.
 
     Gives what `summarise_handshake` gives for the same connection's bytes: `completed_at` is when
     the client's first encrypted record arrived (None when it did not finish), `alert` whether an
-    alert ended it instead.
+    alert ended it instead (`alert_description`: which, when it was a plaintext one), `closed`
+    whether the connection ended before either.
     """
     data = client.data
     end = _lone_client_hello_end(data)
@@ -593,6 +629,8 @@ def summarise_client_side(
         alert=alert,
         complete=True,
         parse_error=None,
+        closed=closed and not alert and completed_at is None,
+        alert_description=alert_description,
     )
 
 
