@@ -16,7 +16,8 @@ nox.options.sessions = ["tests"]
 
 ROOT = Path(__file__).parent
 # Debian packages only the tests and benchmarks use: a browser for the site, poppler for the PDF,
-# tcpdump for recorded captures, tshark (Wireshark) as the ground truth for reading them. What the product itself needs, `carnot doctor --fix` installs.
+# tcpdump for recorded captures, tshark (Wireshark) as the ground truth for reading them. What the
+# product itself needs, `carnot doctor --fix` installs.
 TEST_PACKAGES = ("chromium", "chromium-driver", "tcpdump", "tshark", "poppler-utils")
 
 
