@@ -143,6 +143,8 @@ def tls_version(raw: str) -> str | None:
         return _SSL_VERSIONS.get(text)
     for prefix in ("tlsv", "tls", "v"):
         text = text.removeprefix(prefix)
+    if text.startswith("1.3-"):  # drafts and experiments of TLS 1.3 ("TLSv1.3-draft23"): TLS 1.3 as judged
+        return "1.3"
     return _TLS_VERSIONS.get(text)
 
 
