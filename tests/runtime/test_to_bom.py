@@ -89,3 +89,12 @@ def test_a_malformed_line_names_file_and_line_and_writes_nothing(tmp_path: Path,
     truncated.write_text(json.dumps(handshake())[:40])
     done = carnot("runtime", "to-bom", str(truncated), "--out", str(out))
     assert done.returncode == 2 and f"{truncated}:1:" in done.stderr and not out.exists()
+
+
+@pytest.mark.parametrize("line", ['{"type": "handshake", "pid": ' + "9" * 4400 + "}", "[" * 100_000])
+def test_a_line_built_to_break_the_json_parser_is_one_clean_error_naming_the_line(line, carnot, tmp_path):
+    path = tmp_path / "runtime.jsonl"
+    path.write_text('{"type": "ready"}\n' + line + "\n")
+    done = carnot("runtime", "to-bom", str(path), "--out", str(tmp_path / "r.cdx.json"))
+    assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
+    assert f"{path}:2: not a JSON line" in done.stderr

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from assess.errors import InputError
+from assess.model import parse_count
 from assess.tlsnames import (
     cipher_suite_name,
     group_code,
@@ -236,8 +237,9 @@ def _group(value: Any) -> str | None:
     if value is None or value == "":
         return None
     text = str(value).strip()
-    if isinstance(value, int) or text.isdigit():
-        code: int | None = int(value)  # ssl-log-ext logs code points as counts
+    number = value if isinstance(value, int) and not isinstance(value, bool) else parse_count(text)
+    if number is not None:
+        code: int | None = number  # ssl-log-ext logs code points as counts
     elif (grease := _GREASE_NAME.fullmatch(text)) is not None:
         code = int(grease.group(1), 16)
     else:

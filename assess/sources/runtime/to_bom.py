@@ -58,6 +58,9 @@ def parse_lines(lines: Iterable[str], origin: str) -> list[dict[str, Any]]:
             record = json.loads(line)
         except json.JSONDecodeError as e:
             raise InputError(f"not a JSON line: {e.msg} (column {e.colno})", path=origin, line=number) from e
+        except (ValueError, RecursionError) as e:  # a number of 4,300+ digits; nesting past Python's limit
+            raise InputError("not a JSON line Carnot reads (a number too long or nesting too deep)", path=origin,
+                             line=number) from e
         if not isinstance(record, dict) or not isinstance(record.get("type"), str):
             raise InputError("not a runtime record: expected an object with a \"type\"", path=origin, line=number)
         if record["type"] != "handshake":
