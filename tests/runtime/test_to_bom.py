@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from assess.cbom import read_cbom
 from assess.model import Prop
 from assess.sources.runtime.to_bom import handshakes_to_shard, parse_lines
