@@ -232,8 +232,9 @@ def _signature_name(kind: str) -> str:
 def _manifest_document(entries: list[dict[str, Any]], signers: Sequence[Signer]) -> dict[str, Any]:
     head = entries[-1]["entry_digest"] if entries else None
     doc: dict[str, Any] = {"format": MANIFEST_FORMAT, "head": head, "entries": entries}
-    for signer in signers if head is not None else ():
-        doc[f"head_{signer.kind}"] = json.loads(signer.sign(head_statement(head, len(entries))))
+    if head is not None:
+        for signer in signers:
+            doc[f"head_{signer.kind}"] = json.loads(signer.sign(head_statement(head, len(entries))))
     return doc
 
 
@@ -354,7 +355,7 @@ def _local_header_length(fh: Any, info: zipfile.ZipInfo) -> int | None:
     if len(head) != 30 or head[:4] != b"PK\x03\x04":
         return None
     name_len, extra_len = struct.unpack("<HH", head[26:30])
-    return 30 + name_len + extra_len
+    return 30 + int(name_len) + int(extra_len)
 
 
 def zip_problems(path: Path, zf: zipfile.ZipFile) -> tuple[list[str], list[zipfile.ZipInfo]]:

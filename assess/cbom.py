@@ -408,12 +408,15 @@ def document_assets(doc: CbomDocument) -> list[Asset]:
         if raw.get("type") != "cryptographic-asset" or "cryptoProperties" not in raw:
             continue
         component = _library_component(raw, doc.path)
+        crypto = component.crypto_properties
+        if crypto is None:  # the library dropped every section it could not model, assetType too
+            raise CbomError(f"{_component_label(raw)}: cyclonedx-python-lib reads no cryptoProperties", path=doc.path)
         occurrences = raw.get("evidence", {}).get("occurrences", [])
         assets.append(
             Asset(
                 bom_ref=str(raw.get("bom-ref") or component.bom_ref.value or ""),
                 name=str(raw.get("name", "")),
-                crypto=component.crypto_properties,
+                crypto=crypto,
                 evidence=tuple(_evidence_from_occurrence(o) for o in occurrences),
                 properties=tuple((str(p.get("name")), str(p.get("value", ""))) for p in raw.get("properties", [])),
             )
