@@ -79,15 +79,20 @@ def group_name(code: int) -> str:
     return name if name is not None else f"0x{code:04X}"
 
 
-def group_code(name: str) -> int | None:
-    """Code point for a group name in any common spelling, or None when it is not a known group."""
+def _code_of(name: str, by_lower_name: dict[str, int]) -> int | None:
+    """A code point from its name (any case) or its hex value ("0x11EC"), else None."""
     key = name.strip().lower()
     if key.startswith("0x"):
         try:
             return int(key, 16)
         except ValueError:
             return None
-    return _BY_LOWER_NAME.get(key)
+    return by_lower_name.get(key)
+
+
+def group_code(name: str) -> int | None:
+    """Code point for a group name in any common spelling, or None when it is not a known group."""
+    return _code_of(name, _BY_LOWER_NAME)
 
 
 def normalise_group(name: str) -> str:
@@ -140,13 +145,7 @@ def version_name(code: int) -> str:
 
 def version_code(name: str) -> int | None:
     """The code point of a version name this module writes (or its hex value), else None."""
-    key = name.strip().lower()
-    if key.startswith("0x"):
-        try:
-            return int(key, 16)
-        except ValueError:
-            return None
-    return _VERSION_BY_NAME.get(key)
+    return _code_of(name, _VERSION_BY_NAME)
 
 
 def is_tls13(code: int) -> bool:
