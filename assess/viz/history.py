@@ -50,10 +50,12 @@ _RESULT = {
         "reason": _TEXT, "sources": {"type": "array", "items": {"type": "string"}},
         "is_flow": {"type": "boolean"}, "exposed": {"type": "boolean"},
         "exposure_years": _NUMBER, "probability_exposed": _NUMBER, "years_past_deadline": _NUMBER,
+        "expected_exposed_years": _NUMBER,
         "flow": {"type": "object", "properties": {
             "handshakes": {"anyOf": [{"type": "integer", "minimum": 0},
                                      {"type": "string", "pattern": "^[0-9]{1,18}$"}]},
-            "sni": _TEXT, "endpoint": _TEXT}},
+            "sni": _TEXT, "endpoint": _TEXT, "host": _TEXT, "process": _TEXT, "role": _TEXT,
+            "negotiated_group": _TEXT}},
     },
 }
 # The facts of an attestation predicate (or gate result) that the site, the report and the trends
@@ -71,6 +73,7 @@ FACTS_SCHEMA = {
                 k: _COUNT for k in ("hndl_exposed", "signature_past_deadline", "flows", "flows_exposed")}},
             "results": {"type": "array", "items": _RESULT}}},
         "gaps": {"type": "array"},
+        "redaction": {"type": "object", "properties": {"enabled": {"type": "boolean"}}},
         "findings": {"type": "array", "items": _FINDING},
     },
 }
