@@ -3,7 +3,7 @@
 Each browser page (`assessments/<id>/inventory.html`, `flows.html`, `findings.html`, `changes.html`)
 is a small static HTML page; its rows are data files beside it (`data/<table>-<n>.js`), each one call
 
-    window.carnotExplorer.add("<table>", [field names], [[row], [row], ...]);
+    window.carnotExplorer.add("<table>", [field names], [[row], [row], ...], {field: [shared values]});
 
 that `assets/explore.js` (defined first, on every browser page) collects, then filters, searches and
 pages in the browser. Script files rather than JSON files because `fetch()` of a file next to a page
@@ -42,17 +42,29 @@ def remediation_anchor(finding: Mapping[str, Any]) -> str | None:
 
 @dataclass(frozen=True)
 class Table:
-    """One browser's rows: field names, then one array per row in that order."""
+    """One browser's rows: field names, then one array per row in that order. A shared field's values
+    are written once per data file and each row holds the value's position (statuses, types, rules, the
+    processes of many flows repeat on thousands of rows)."""
 
     name: str
     fields: tuple[str, ...]
     rows: list[list[Any]]
+    shared: tuple[str, ...] = ()
 
     def files(self, chunk: int = CHUNK_ROWS) -> list[tuple[str, bytes]]:
         """(file name, bytes) of the data files, in the order the page loads them."""
         out = []
+        columns = [self.fields.index(f) for f in self.shared]
         for n, start in enumerate(range(0, max(1, len(self.rows)), chunk)):
-            args = json.dumps([self.name, list(self.fields), self.rows[start:start + chunk]], ensure_ascii=False,
+            rows = [list(row) for row in self.rows[start:start + chunk]]
+            values: dict[str, list[Any]] = {}
+            for field, column in zip(self.shared, columns, strict=True):
+                seen: dict[str, int] = {}
+                for row in rows:
+                    key = json.dumps(row[column])
+                    row[column] = seen.setdefault(key, len(seen))
+                values[field] = [json.loads(key) for key in seen]
+            args = json.dumps([self.name, list(self.fields), rows, values], ensure_ascii=False,
                               separators=(",", ":"))
             out.append((f"{self.name}-{n}.js",
                         f"window.carnotExplorer.add({script_safe(args)[1:-1]});\n".encode()))
@@ -84,7 +96,7 @@ def asset_table(estate: Estate) -> Table:
              [[s.source, s.where, s.context] for s in a.evidence], a.evidence_unlisted,
              [list(d) for d in a.details], a.reason, by_asset.get(i, []), int(a.flow is not None)]
             for i, a in enumerate(estate.assets)]
-    return Table("assets", ASSET_FIELDS, rows)
+    return Table("assets", ASSET_FIELDS, rows, ("type", "algorithm", "bits", "group", "status", "sources", "reason"))
 
 
 def finding_table(estate: Estate) -> Table:
@@ -97,14 +109,14 @@ def finding_table(estate: Estate) -> Table:
         rows.append([_severity(f), clip(f.get("rule"), 80), asset, clip(ref),
                      estate.assets[asset].name if asset >= 0 else "", clip(f.get("message")), anchor or "",
                      "" if anchor else clip(f.get("remediation"), 200), int(bool(f.get("waived")))])
-    return Table("findings", FINDING_FIELDS, rows)
+    return Table("findings", FINDING_FIELDS, rows, ("severity", "rule", "anchor", "remediation"))
 
 
 def flow_table(estate: Estate) -> Table:
     rows = [[i, f.process, f.host, f.role, f.sni, f.endpoint, f.group, None if f.pq is None else int(f.pq),
              f.handshakes, f.failed, f.first_seen, f.last_seen, a.status]
             for i, a in estate.flows if (f := a.flow) is not None]
-    return Table("flows", FLOW_FIELDS, rows)
+    return Table("flows", FLOW_FIELDS, rows, ("process", "host", "role", "group", "status"))
 
 
 def change_table(d: Diff) -> Table:
@@ -120,7 +132,7 @@ def change_table(d: Diff) -> Table:
             side, index = ("old", f.old_index) if f.new_index is None else ("new", f.new_index)
             rows.append([CATEGORIES[category], f"{f.severity} · {clip(f.rule, 80)}", clip(f.message), clip(f.bom_ref),
                          side, index])
-    return Table("changes", CHANGE_FIELDS, rows)
+    return Table("changes", CHANGE_FIELDS, rows, ("change", "label"))
 
 
 Filter = tuple[str, str, list[tuple[str, str]]]  # (row field, label, [(value, label)])

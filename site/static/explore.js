@@ -1,5 +1,5 @@
 /* The site's browsers: inventory, flows, every finding, what changed. Loaded before the page's data files
-   (data/<table>-<n>.js), which call window.carnotExplorer.add(table, fields, rows); once the document is
+   (data/<table>-<n>.js), which call window.carnotExplorer.add(table, fields, rows, shared); once the document is
    parsed, the rows are filtered, searched and shown a page at a time.
    Safety: every value reaches the page through textContent or a form control's value, never as HTML;
    every link is built here from a row index (an integer) or a checked policy-guide anchor. */
@@ -8,9 +8,16 @@
 
   var tables = {};
   window.carnotExplorer = {
-    add: function (name, fields, rows) {
+    // shared: {field: [values]}; such a field holds the position of its value in that list
+    add: function (name, fields, rows, shared) {
       var table = tables[name] || (tables[name] = { fields: fields, rows: [] });
+      var columns = Object.keys(shared || {}).map(function (field) {
+        return [fields.indexOf(field), shared[field]];
+      });
       for (var i = 0; i < rows.length; i++) {
+        for (var c = 0; c < columns.length; c++) {
+          rows[i][columns[c][0]] = columns[c][1][rows[i][columns[c][0]]];
+        }
         table.rows.push(rows[i]);
       }
     }
@@ -310,13 +317,14 @@
       body.textContent = "";
       body.appendChild(fresh);
       status.textContent = "";
-      var what = matches.length === rows.length ? matches.length.toLocaleString() + " rows"
+      var what = matches.length === rows.length ? rows.length.toLocaleString() + " rows"
         : matches.length.toLocaleString() + " of " + rows.length.toLocaleString() + " rows match";
-      status.appendChild(document.createTextNode(
-        (shown.length ? "Rows " + (first + 1).toLocaleString() + "–" + (first + shown.length).toLocaleString() + " of " : "") +
-        what + "."));
+      var range = matches.length > shown.length
+        ? "; showing " + (first + 1).toLocaleString() + "–" + (first + shown.length).toLocaleString() : "";
+      status.appendChild(document.createTextNode(what + range + "."));
       if (focus) {
-        status.appendChild(document.createTextNode(" Showing one " + (focus.kind === "a" ? "asset" : "finding") + ". "));
+        status.appendChild(document.createTextNode(name === "assets" || focus.kind === "f"
+          ? " Showing one " + (focus.kind === "a" ? "asset" : "finding") + ". " : " Showing those of one asset. "));
         status.appendChild(link("#", "Show all"));
       }
       pager.querySelector("[data-page=prev]").disabled = view.page === 0;
