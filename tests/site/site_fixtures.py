@@ -41,7 +41,8 @@ HOSTILE: tuple[str, ...] = (
 TAGS_THAT_MUST_NOT_APPEAR = ("<script>alert", "<img src=x", "<svg onload", 'href="javascript:')
 
 
-def _flow(ref: str, group: str, sni: str, handshakes: int, data_class: str = "secret") -> Asset:
+def _flow(ref: str, group: str, sni: str, handshakes: int, data_class: str = "secret",
+          process: str = "nginx") -> Asset:
     return Asset(
         bom_ref=ref,
         name=f"TLS to {sni}",
@@ -49,12 +50,28 @@ def _flow(ref: str, group: str, sni: str, handshakes: int, data_class: str = "se
             asset_type=CryptoAssetType.PROTOCOL,
             protocol_properties=ProtocolProperties(type=ProtocolPropertiesType.TLS, version="1.3"),
         ),
-        evidence=(Evidence(Source.RUNTIME, f"web01/{sni}/nginx"),),
+        evidence=(Evidence(Source.RUNTIME, f"web01/{sni}/{process}"),),
         properties=props({
             Prop.SOURCE: "runtime", Prop.TLS_NEGOTIATED_GROUP: group, Prop.RUNTIME_SNI: sni,
             Prop.RUNTIME_HOST: "web01.corp.example", Prop.RUNTIME_ENDPOINT: "10.1.2.3:443",
+            Prop.RUNTIME_COMM: process, Prop.RUNTIME_EXE: f"/usr/sbin/{process[:100]}",
+            Prop.RUNTIME_FIRST_SEEN: "2026-01-01T00:00:00Z", Prop.RUNTIME_LAST_SEEN: "2026-01-02T00:00:00Z",
+            Prop.TLS_PQ_HYBRID: group == "X25519MLKEM768",
             Prop.RUNTIME_HANDSHAKES: str(handshakes), Prop.DATA_CLASS: data_class,
         }),
+    )
+
+
+def _cloud_key(ref: str, arn: str, tag: str) -> Asset:
+    """A KMS key as `carnot inventory aws` writes one, its ARN and tag attacker-chosen."""
+    return Asset(
+        bom_ref=ref,
+        name=f"KMS key {arn[-60:]}",
+        crypto=CryptoProperties(asset_type=CryptoAssetType.RELATED_CRYPTO_MATERIAL),
+        evidence=(Evidence(Source.AWS, arn, context="kms:DescribeKey"),),
+        properties=props({Prop.SOURCE: "aws", Prop.AWS_ARN: arn, Prop.AWS_ACCOUNT: "123456789012",
+                          Prop.AWS_REGION: "eu-west-1", Prop.AWS_SERVICE: "kms", Prop.ALGORITHM: "RSA",
+                          Prop.KEY_BITS: "2048", f"{Prop.TAG_PREFIX}Owner": tag}),
     )
 
 
@@ -74,11 +91,14 @@ def _certificate(ref: str, subject: str, path: str) -> Asset:
 
 
 def hostile_assets() -> tuple[Asset, ...]:
-    """Runtime flows whose SNIs, and certificates whose subjects and paths, are the hostile corpus."""
+    """Runtime flows whose SNIs and processes, certificates whose subjects and paths, and cloud keys whose ARNs
+    and tags are the hostile corpus."""
     assets: list[Asset] = []
     for i, text in enumerate(HOSTILE):
-        assets.append(_flow(f"carnot:tls:hostile-{i}:{text[:40]}", "x25519", text, 3 + i))
+        assets.append(_flow(f"carnot:tls:hostile-{i}:{text[:40]}", "x25519", text, 3 + i, process=text))
         assets.append(_certificate(f"carnot:cert:{i}:{text[:60]}", f"CN={text}", f"/etc/ssl/{text[:200]}.pem"))
+        assets.append(_cloud_key(f"carnot:aws-kms-key:{i}:{text[:40]}",
+                                 f"arn:aws:kms:eu-west-1:123456789012:key/{text}", text))
     assets.append(_flow("carnot:tls:hybrid", "X25519MLKEM768", "api.corp.example", 40))
     assets.append(_flow("carnot:tls:odd-group", HOSTILE[4], "odd.example", 2))
     return tuple(assets)
