@@ -46,7 +46,7 @@ from markdown_it import MarkdownIt
 
 from assess import __version__, sitedata
 from assess.bundle import MANIFEST_NAME, verify_bundle
-from assess.diff import CATEGORIES, Diff, Snapshot, diff, snapshot
+from assess.diff import CATEGORIES, AssetChange, Diff, FindingChange, Snapshot, diff, snapshot
 from assess.errors import InputError, OutputError, VerificationError
 from assess.fsio import pretty_json, read_json
 from assess.resources import policy_guide, resource
@@ -199,6 +199,7 @@ def assessment_view(a: Assessment, charts: list[ChartView], estate: Estate | Non
         "redaction": bool((p.get("redaction") or {}).get("enabled")),
         "browse": None if estate is None else {"assets": len(estate.assets), "flows": len(estate.flows),
                                                "findings": len(estate.findings)},
+        "changes": None,  # set by the site once the previous assessment is known (changes_view)
     }
 
 
@@ -404,17 +405,19 @@ def _render_site(
         if progress:
             progress(1)
 
-    assessments = sorted(prepared, key=lambda a: (a.created, a.id))
-    previous: PreparedAssessment | None = None
-    for a in assessments:
+    ordered = sorted(prepared, key=lambda a: (a.created, a.id))
+    assessments: list[PreparedAssessment] = []
+    for a in ordered:
+        previous = assessments[-1] if assessments else None
         change = diff(previous.snapshot, a.snapshot) if previous else None
         folder = root / "assessments" / a.id
         if change is not None:
             _write(folder / "changes.json", pretty_json(change.as_dict()))
+        a = dataclasses.replace(a, view={**a.view, "changes": changes_view(change)})
         _browser_page(page, folder, a.id, sitedata.changes_browser(change), a.view["browse"], (),
-                      changes=_changes_view(change))
+                      changes=a.view["changes"])
         page(f"assessments/{a.id}.html", "assessment_page.html.j2", a=a.view)
-        previous = a
+        assessments.append(a)
     common = {"assessment_count": len(prepared)}
 
     latest = assessments[-1].view if assessments else None
@@ -450,8 +453,10 @@ def _browser_page(page: Callable[..., None], folder: Path, assessment_id: str, b
          notes=list(notes), data_files=[name for name, _ in b.files], changes=changes)
 
 
-def _changes_view(d: Diff | None) -> dict[str, Any] | None:
-    """The before/after summary above the changes browser; None for the first assessment."""
+def changes_view(d: Diff | None, listed: int = 0) -> dict[str, Any] | None:
+    """What changed, as the changes page, the assessment page and the PDF show it: the before/after
+    summary, the count per kind of change and (listed > 0) the first `listed` of each; None without an
+    earlier assessment."""
     if d is None:
         return None
 
@@ -468,7 +473,17 @@ def _changes_view(d: Diff | None) -> dict[str, Any] | None:
                  ("observed handshakes", sum(old.pq_share["handshakes"].values()),
                   sum(new.pq_share["handshakes"].values()))],
         "counts": [(label, counts[name]) for name, label in CATEGORIES.items()],
+        "lists": [{"label": label, "total": counts[name], "more": max(0, counts[name] - listed),
+                   "rows": [_change_row(c) for c in getattr(d, name)[:listed]]}
+                  for name, label in CATEGORIES.items() if listed and counts[name]],
     }
+
+
+def _change_row(c: AssetChange | FindingChange) -> dict[str, str]:
+    if isinstance(c, AssetChange):
+        return {"what": " → ".join(s for s in (c.before, c.after) if s is not None), "name": clip(c.name, 160),
+                "ref": clip(c.ref, 120)}
+    return {"what": f"{c.severity} · {clip(c.rule, 80)}", "name": clip(c.message, 160), "ref": clip(c.bom_ref, 120)}
 
 
 def _chart_src(assessment_id: str, chart: str) -> str:
