@@ -83,8 +83,8 @@ class Browser:
             "var s = document.querySelectorAll('figure.chart > script.figure').length;"
             "return document.querySelectorAll('figure.chart.interactive .plot .main-svg').length >= s;"))
 
-    def js(self, script: str) -> Any:
-        return self.driver.execute_script(script)
+    def js(self, script: str, *args: Any) -> Any:
+        return self.driver.execute_script(script, *args)
 
     def screenshot(self, path: Path, width: int = 1280) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
