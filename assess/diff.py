@@ -3,7 +3,7 @@
 Pure: two `Snapshot`s (what a diff compares of an estate, small enough to keep one per assessment
 while a site is built) in, one `Diff` out.
 
-The same asset (docs/SITE.md, "What changed"):
+The same asset (docs/BROWSE.md, "What changed"):
 - A Carnot bom-ref (`carnot:…`) is derived from what the asset is — a certificate's or key's
   fingerprint, an ARN, an algorithm with its parameters, a TLS configuration's settings, an observed
   flow's host, process, role, endpoint and negotiated group — so the same ref in two assessments is the

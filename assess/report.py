@@ -34,10 +34,10 @@ from assess import __version__
 from assess.assessment_info import read_assessment_info
 from assess.bundle import MANIFEST_NAME, read_manifest, sha256_file, verify_bundle
 from assess.clock import build_time, iso
+from assess.diff import diff, snapshot
 from assess.errors import ConfigError, InputError, OutputError
 from assess.fsio import read_toml, toml_key_line, write_atomic
 from assess.resources import resource
-from assess.diff import diff, snapshot
 from assess.sitegen import ChartView, assessment_view, changes_view, clip, environment, load_source
 from assess.viz import CHARTS, TRENDS
 from assess.viz.data import SEVERITIES, trends_data

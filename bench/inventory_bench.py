@@ -76,7 +76,8 @@ def _asset(i: int) -> tuple[dict[str, Any], dict[str, Any]]:
             "properties": [_prop(k, v) for k, v in (
                 ("carnot:source", "runtime"), ("carnot:tls:negotiated_group", group),
                 ("carnot:tls:pq_hybrid", str(hybrid).lower()), ("carnot:runtime:handshakes", 1 + i % 90),
-                ("carnot:runtime:first_seen", "2026-01-01T00:00:00Z"), ("carnot:runtime:last_seen", "2026-01-02T00:00:00Z"),
+                ("carnot:runtime:first_seen", "2026-01-01T00:00:00Z"),
+                ("carnot:runtime:last_seen", "2026-01-02T00:00:00Z"),
                 ("carnot:runtime:host", f"host{i % 50}.corp.example"), ("carnot:runtime:comm", process),
                 ("carnot:runtime:exe", f"/usr/bin/{process}"), ("carnot:runtime:role", "client"),
                 ("carnot:runtime:endpoint", endpoint), ("carnot:runtime:sni", sni))],
@@ -117,7 +118,8 @@ def _asset(i: int) -> tuple[dict[str, Any], dict[str, Any]]:
 def write_assessment(folder: Path) -> None:
     folder.mkdir(parents=True)
     components, results = zip(*(_asset(i) for i in range(ASSETS)), strict=True)
-    findings = [{"rule": RULES[i % len(RULES)], "severity": SEVERITIES[i % 4], "bom_ref": results[i % ASSETS]["bom_ref"],
+    findings = [{"rule": RULES[i % len(RULES)], "severity": SEVERITIES[i % 4],
+                 "bom_ref": results[i % ASSETS]["bom_ref"],
                  "message": f"finding {i} on {results[i % ASSETS]['name']}", "waived": i % 97 == 0,
                  "remediation": f"docs/POLICY_GUIDE.md#{RULES[i % len(RULES)]}"} for i in range(FINDINGS)]
     cbom = {"bomFormat": "CycloneDX", "specVersion": "1.6", "version": 1,

@@ -160,7 +160,7 @@ def two_assessments(tmp_path_factory: pytest.TempPathFactory) -> TwoAssessments:
                   if f["rule"] == "legacy-hash" and not f["waived"])
     (root / "waivers.json").write_text(json.dumps([{"rule": waived[0], "bom_ref": waived[1], "until": "2099-01-01",
                                                     "reason": "accepted until the vendor ships SHA-256"}]))
-    config.write_text(settings.replace('engine = "regorus"\n', f'engine = "regorus"\nwaivers = "{root / "waivers.json"}"\n'))
+    config.write_text(settings + f'waivers = "{root / "waivers.json"}"\n')
     second = _assess(config, out, 1_790_000_000)
     new_run = json.loads((out / "assessment" / "gate" / "opa_result.json").read_text())
     return TwoAssessments(out=out, old=Path(first["bundle"]), new=Path(second["bundle"]), old_run=old_run,

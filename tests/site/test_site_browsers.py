@@ -81,7 +81,8 @@ def test_the_assessment_page_links_to_each_browser(browser: Browser, estate_site
     for href in hrefs:
         assert href.startswith(site.resolve().as_uri() + "/") and Path(href.removeprefix("file://")).is_file()
     # every finding on the overview links to its row on the findings page and to its asset in the inventory
-    links = browser.js("return Array.from(document.querySelectorAll('table.findings a')).map(a => a.getAttribute('href'))")
+    links = browser.js("return Array.from(document.querySelectorAll('table.findings a'))"
+                       ".map(a => a.getAttribute('href'))")
     assert any(re.search(r"/findings\.html#f\d+$", h) for h in links)
     assert any(re.search(r"/inventory\.html#a\d+$", h) for h in links)
 
@@ -124,7 +125,8 @@ def test_a_finding_links_to_its_asset_and_back_with_its_waiver_and_remediation(
     fix = row.find_element(By.PARTIAL_LINK_TEXT, "how to fix").get_attribute("href")
     anchor = fix.rsplit("#", 1)[1]
     guide = (estate_site.out / "policy-guide.html").read_text()
-    assert fix.startswith((estate_site.out / "policy-guide.html").resolve().as_uri() + "#") and f'id="{anchor}"' in guide
+    assert fix.startswith((estate_site.out / "policy-guide.html").resolve().as_uri() + "#")
+    assert f'id="{anchor}"' in guide
     finding_id = row.get_attribute("id")
 
     row.find_element(By.CSS_SELECTOR, "a[href^='inventory.html#a']").click()
