@@ -59,16 +59,30 @@ class Table:
             rows = [list(row) for row in self.rows[start:start + chunk]]
             values: dict[str, list[Any]] = {}
             for field, column in zip(self.shared, columns, strict=True):
-                seen: dict[str, int] = {}
+                seen: dict[Any, int] = {}
+                shared_values: list[Any] = []
                 for row in rows:
-                    key = json.dumps(row[column])
-                    row[column] = seen.setdefault(key, len(seen))
-                values[field] = [json.loads(key) for key in seen]
+                    value = row[column]
+                    key = _identity(value)
+                    if key not in seen:
+                        seen[key] = len(shared_values)
+                        shared_values.append(value)
+                    row[column] = seen[key]
+                values[field] = shared_values
             args = json.dumps([self.name, list(self.fields), rows, values], ensure_ascii=False,
                               separators=(",", ":"))
             out.append((f"{self.name}-{n}.js",
                         f"window.carnotExplorer.add({script_safe(args)[1:-1]});\n".encode()))
         return out
+
+
+def _identity(value: Any) -> Any:
+    """A hashable key equal for equal JSON values only (True, 1 and 1.0 stay apart; lists by content)."""
+    if isinstance(value, list):
+        return ("list", tuple(_identity(v) for v in value))
+    if isinstance(value, dict):
+        return ("dict", json.dumps(value, sort_keys=True))
+    return (type(value).__name__, value)
 
 
 ASSET_FIELDS = ("ref", "name", "type", "algorithm", "bits", "group", "status", "sources", "evidence", "unlisted",

@@ -4,7 +4,7 @@ A contract-shaped assessment folder (a merged CBOM that passes `cbom.validate_do
 as the gate writes it, an attestation whose predicate holds exposure results in `ExposureResult.to_dict()`
 form and `attest.policy_section(...)` of the findings) is bundled with the real `bundle_folder`. Then:
 
-- `carnot site build` runs in a child process; its wall time and its peak RSS (the kernel's, from
+- `carnot site build` runs in a child process; its wall time, CPU time and peak RSS (the kernel's, from
   wait4) are the build's figures;
 - the inventory and findings pages are opened from file:// in headless Debian Chromium (selenium,
   offline flags): the page's bytes (HTML, its data files, explore.js, the CSS), and the time until
@@ -138,8 +138,9 @@ def write_assessment(folder: Path) -> None:
     (folder / "attestation.json").write_text(json.dumps(statement))
 
 
-def build(dist: Path, out: Path) -> tuple[float, int]:
-    """`carnot site build` in a child process: (wall seconds, peak RSS in bytes, from the kernel)."""
+def build(dist: Path, out: Path) -> tuple[float, int, float]:
+    """`carnot site build` in a child process: (wall seconds, peak RSS in bytes, CPU seconds), from the
+    kernel's accounting of the child (one assessment: no worker processes)."""
     started = time.perf_counter()
     child = subprocess.Popen([sys.executable, "-m", "assess", "site", "build", "--dist", str(dist), "--out", str(out),
                               "--json"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -147,7 +148,7 @@ def build(dist: Path, out: Path) -> tuple[float, int]:
     seconds = time.perf_counter() - started
     if os.waitstatus_to_exitcode(status) != 0:
         raise RuntimeError(f"site build failed: {child.stderr.read().decode()[-400:] if child.stderr else ''}")
-    return seconds, usage.ru_maxrss * 1024
+    return seconds, usage.ru_maxrss * 1024, usage.ru_utime + usage.ru_stime
 
 
 def browse(page: Path, search: str) -> dict[str, Any]:
@@ -196,7 +197,7 @@ def run() -> dict[str, Any]:
         write_assessment(work / "a")
         entry = bundle_folder(work / "a", work / "dist")
         prepared = time.perf_counter() - started
-        seconds, peak = build(work / "dist", work / "site")
+        seconds, peak, cpu = build(work / "dist", work / "site")
         site = work / "site"
         pages = site / "assessments" / entry.id
         # an SNI of one observed flow, and the last finding's message
@@ -207,6 +208,7 @@ def run() -> dict[str, Any]:
             "bundle_mb": round(entry.size / 1e6, 1),
             "prepare_seconds": round(prepared, 1),
             "site_build_seconds": round(seconds, 1),
+            "site_build_cpu_seconds": round(cpu, 1),
             "site_build_peak_rss_mb": round(peak / 1e6),
             "load_average_1min": round(os.getloadavg()[0], 1),
             "inventory_page_mb": round(page_bytes(site, pages / "inventory.html") / 1e6, 1),

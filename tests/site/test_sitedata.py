@@ -1,0 +1,43 @@
+"""The browsers' data files: each one call of carnotExplorer.add whose JSON arguments give back every row."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from site_fixtures import HOSTILE
+
+from assess.sitedata import Table
+
+
+def _decode(data: bytes) -> tuple[str, list[str], list[list[Any]]]:
+    """What explore.js's add() does: put each shared value back in its rows."""
+    text = data.decode()
+    prefix, suffix = "window.carnotExplorer.add(", ");\n"
+    assert text.startswith(prefix) and text.endswith(suffix)
+    name, fields, rows, shared = json.loads(f"[{text[len(prefix):-len(suffix)]}]")
+    for field, values in shared.items():
+        column = fields.index(field)
+        for row in rows:
+            row[column] = values[row[column]]
+    return name, fields, rows
+
+
+def test_shared_values_are_written_once_per_file_and_give_back_every_row() -> None:
+    rows = [[i, HOSTILE[i % len(HOSTILE)], [HOSTILE[i % 3], "static"], [1, True, 1.0, None][i % 4]]
+            for i in range(25)]
+    table = Table("assets", ("n", "name", "sources", "flag"), rows, ("name", "sources", "flag"))
+    files = table.files(chunk=10)
+    assert [name for name, _ in files] == ["assets-0.js", "assets-1.js", "assets-2.js"]
+    decoded = [row for _, data in files for row in _decode(data)[2]]
+    assert decoded == rows  # True, 1 and 1.0 stay apart; lists come back whole
+    assert all(type(a[3]) is type(b[3]) for a, b in zip(decoded, rows, strict=True))
+
+
+def test_a_data_file_cannot_end_its_script_or_hold_a_line_separator() -> None:
+    table = Table("flows", ("sni",), [[text] for text in HOSTILE], ("sni",))
+    (_, data), = table.files()
+    text = data.decode()
+    for bad in ("<", ">", "&", "\u2028", "\u2029"):
+        assert bad not in text
+    assert [row[0] for row in _decode(data)[2]] == list(HOSTILE)
