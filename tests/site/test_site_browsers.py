@@ -224,3 +224,17 @@ def test_every_browser_fits_a_phone(browser: Browser, estate_site: EstateSite, b
     browser.screenshot(ARTIFACTS / "site-inventory.png")
     _open(browser, estate_site.pages / "flows.html")
     browser.screenshot(ARTIFACTS / "site-flows.png")
+
+
+def test_hostile_tags_arns_and_subjects_stay_text_in_opened_assets(browser: Browser, built_site: BuiltSite) -> None:
+    """built_site's hostile assessment: every hostile string is also a cloud key's ARN and Owner tag, a
+    certificate's subject and path, and a process."""
+    page = built_site.out / "assessments" / built_site.hostile.id / "inventory.html"
+    _hostile_everywhere(browser, built_site.out, page, every_string_has_rows=True)
+    _open(browser, page)
+    _type(browser, "arn:aws:kms:")
+    browser.js(OPEN_ALL)
+    details = browser.js("return Array.from(document.querySelectorAll('tr.detail')).map(tr => tr.innerText)")
+    assert any("tag Owner" in d and "<script>alert(1)</script>" in d for d in details)
+    assert any("ARN" in d and '"><img src=x onerror=alert(2)>' in d for d in details)
+    assert browser.js(INJECTED) == []
