@@ -38,10 +38,10 @@ from assess.diff import diff, snapshot
 from assess.errors import ConfigError, InputError, OutputError
 from assess.fsio import read_toml, toml_key_line, write_atomic
 from assess.resources import resource
-from assess.sitegen import ChartView, assessment_view, changes_view, clip, environment, load_source
+from assess.sitegen import ChartView, assessment_view, changes_view, environment, load_source
 from assess.viz import CHARTS, TRENDS
 from assess.viz.data import SEVERITIES, trends_data
-from assess.viz.estate import STATUSES, Estate, folder_estate, load_estate
+from assess.viz.estate import STATUSES, Estate, clip, folder_estate, load_estate
 from assess.viz.history import Assessment, load_assessment
 
 REPORT_NAME = "report.pdf"
