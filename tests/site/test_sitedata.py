@@ -41,3 +41,20 @@ def test_a_data_file_cannot_end_its_script_or_hold_a_line_separator() -> None:
     for bad in ("<", ">", "&", "\u2028", "\u2029"):
         assert bad not in text
     assert [row[0] for row in _decode(data)[2]] == list(HOSTILE)
+
+
+def test_each_assessment_is_compared_with_the_one_before_it(built_site) -> None:
+    """plain (10% hybrid PQ) → hostile → plain (70%): changes.json of each later one, the first has none."""
+    pages = built_site.out / "assessments"
+    first, hostile, latest = built_site.entries
+    assert not (pages / first.id / "changes.json").exists()
+    to_hostile = json.loads((pages / hostile.id / "changes.json").read_text())
+    to_latest = json.loads((pages / latest.id / "changes.json").read_text())
+    assert (to_hostile["old"]["id"], to_hostile["new"]["id"]) == (first.id, hostile.id)
+    assert (to_latest["old"]["id"], to_latest["new"]["id"]) == (hostile.id, latest.id)
+    assert to_hostile["old"]["pq_share"] == 0.1 and to_latest["new"]["pq_share"] == 0.7
+    assert to_latest["old"] == to_hostile["new"]
+    # the hostile assessment's certificates and cloud keys came and went; the plain flows stayed
+    assert to_hostile["counts"]["assets_added"] > 0 and to_latest["counts"]["assets_removed"] > 0
+    kept = {"carnot:tls:hybrid"}
+    assert not kept & {a["bom_ref"] for a in to_hostile["assets_removed"] + to_latest["assets_added"]}
