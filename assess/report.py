@@ -5,8 +5,10 @@ assessment, the site's partial (`site/templates/assessment.html.j2`) renders the
 exposure table with its assumptions, and the gaps, and the PNGs are drawn by the same
 `assess.viz.CHARTS` functions. The report adds what only a document needs, in templates of its own
 (`site/templates/report/`): a cover, an executive summary with the trend across earlier bundles,
-findings grouped by severity with the policy catalog's remediation, a migration roadmap ordered by
-exposure, and an appendix of methods and tool versions.
+findings grouped by severity with the policy catalog's remediation, what changed since the previous
+assessment in the manifest (`assess.diff`, as on the site's changes page), a migration roadmap ordered
+by exposure, an inventory appendix (the assets worst exposed first, bounded, the rest counted) and an
+appendix of methods and tool versions.
 
 WeasyPrint lays it out (CSS paged media: A4, running header and footer, page x of y). It runs no
 script, fetches nothing but data: URIs, and the templates autoescape every observed string and
@@ -32,17 +34,21 @@ from assess import __version__
 from assess.assessment_info import read_assessment_info
 from assess.bundle import MANIFEST_NAME, read_manifest, sha256_file, verify_bundle
 from assess.clock import build_time, iso
+from assess.diff import diff, snapshot
 from assess.errors import ConfigError, InputError, OutputError
 from assess.fsio import read_toml, toml_key_line, write_atomic
 from assess.resources import resource
-from assess.sitegen import ChartView, assessment_view, clip, environment, load_source
+from assess.sitegen import ChartView, assessment_view, changes_view, environment, load_source
 from assess.viz import CHARTS, TRENDS
 from assess.viz.data import SEVERITIES, trends_data
+from assess.viz.estate import STATUSES, Estate, clip, folder_estate, load_estate
 from assess.viz.history import Assessment, load_assessment
 
 REPORT_NAME = "report.pdf"
 ROADMAP_ROWS = 15  # per wave; the rest are counted, and every asset is in the bundle
 ASSETS_PER_RULE = 20
+CHANGES_LISTED = 15  # per kind of change; the rest are counted (`carnot diff --json` lists every one)
+INVENTORY_ROWS = 50  # the inventory appendix: the assets worst exposed first; the rest are counted
 _COLOUR = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
 _LOGO_MAX_BYTES = 2 * 1024 * 1024
 _LOGO_TYPES = {b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg"}
@@ -333,6 +339,42 @@ def roadmap(a: Assessment) -> list[dict[str, Any]]:
              "more": max(0, len(rows) - ROADMAP_ROWS)} for name, why, rows in waves]
 
 
+def inventory_appendix(estate: Estate, limit: int = INVENTORY_ROWS) -> dict[str, Any]:
+    """The first `limit` assets in exposure order (the estate's own), with where each was seen, and the
+    count of the rest by quantum status."""
+    open_by_ref = Counter(str(f.get("bom_ref")) for f in estate.findings if not f.get("waived"))
+
+    def where(asset: Any) -> str:
+        if asset.flow is not None:
+            return clip(asset.flow.sni or asset.flow.endpoint or asset.flow.process, 120)
+        return clip(asset.evidence[0].where, 120) if asset.evidence else ""
+
+    shown, rest = estate.assets[:limit], estate.assets[limit:]
+    by_status = Counter(asset.status for asset in rest)
+    return {
+        "total": len(estate.assets),
+        "rows": [{"name": clip(asset.name, 160), "type": asset.asset_type,
+                  "algorithm": " · ".join(v for v in (asset.algorithm, f"{asset.key_bits} bits" if asset.key_bits
+                                                      else "") if v) or "—",
+                  "status": asset.status, "where": where(asset), "sources": ", ".join(asset.sources),
+                  "findings": open_by_ref.get(asset.ref, 0)} for asset in shown],
+        "more": len(rest),
+        "more_by_status": [(status, by_status[status]) for status in STATUSES if by_status[status]],
+        "notes": list(estate.notes),
+    }
+
+
+def _changes(a: Assessment, estate: Estate, match: BundleMatch, dist: Path) -> dict[str, Any] | None:
+    """What changed since the newest earlier bundle in the manifest; None when there is none."""
+    if not match.earlier:
+        return None
+    previous = match.earlier[-1]
+    current_id = str(match.entry["id"]) if match.entry else "this assessment"
+    created = str(match.entry.get("created") or a.created) if match.entry else a.created
+    before = snapshot(previous.id, previous.created, load_estate(dist / previous.bundle, previous))
+    return changes_view(diff(before, snapshot(current_id, created, estate)), listed=CHANGES_LISTED)
+
+
 def _appendix(a: Assessment) -> dict[str, Any]:
     p = a.predicate or {}
     prov, policy, summary = p.get("provenance") or {}, p.get("policy") or {}, p.get("summary") or {}
@@ -387,6 +429,7 @@ def report_html(folder: str | Path, *, dist: str | Path | None = None, brand: Br
     match = find_bundle(src, dist_dir, leave_out)
     info = read_assessment_info(src)
     charts = _charts(a)
+    estate = folder_estate(src, a)
     view = assessment_view(a, list(charts.values()))
     numbers = key_numbers(a)
     verdict, verdict_class, paragraph = readiness(numbers, a.predicate is not None)
@@ -407,6 +450,8 @@ def report_html(folder: str | Path, *, dist: str | Path | None = None, brand: Br
         "trend_notes": list(match.notes),
         "severity_groups": findings_by_severity(a.findings, _policy_catalog()),
         "roadmap": roadmap(a),
+        "changes": _changes(a, estate, match, dist_dir),
+        "inventory": inventory_appendix(estate),
         "appendix": _appendix(a),
         "generated": iso(build_time()),
         "css": resource("site/static/carnot.css").read_text(encoding="utf-8")

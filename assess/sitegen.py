@@ -26,6 +26,7 @@ never leaves half a site.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import functools
 import json
 import multiprocessing
@@ -43,14 +44,17 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markdown_it import MarkdownIt
 
-from assess import __version__
+from assess import __version__, sitedata
 from assess.bundle import MANIFEST_NAME, verify_bundle
+from assess.diff import CATEGORIES, AssetChange, Diff, FindingChange, Snapshot, diff, snapshot
 from assess.errors import InputError, OutputError, VerificationError
-from assess.fsio import read_json
+from assess.fsio import pretty_json, read_json
 from assess.resources import policy_guide, resource
 from assess.signing import Trust
+from assess.sitedata import remediation_anchor
 from assess.viz import CHARTS, TRENDS, interactive
 from assess.viz.data import SEVERITIES, TrendPoint, chart_data, trends_data
+from assess.viz.estate import Estate, clip, finding_order, load_estate
 from assess.viz.history import (
     ATTESTATION,
     GATE_RESULT,
@@ -66,30 +70,12 @@ from assess.viz.history import (
 MARKER = ".carnot-site"  # marks a folder this module built, so a rebuild may replace it
 TOP_FINDINGS = 25
 TOP_EXPOSED = 15
-TEXT_LIMIT = 300
-_ANCHOR = re.compile(r"POLICY_GUIDE\.md#([a-z0-9][a-z0-9_-]{0,80})$")
-_SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,80}$")
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
        "font-src 'self'; connect-src 'none'; base-uri 'none'; form-action 'none'")
 PRINT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
 
 
 # --- the view of one assessment ----------------------------------------------------------------
-
-def clip(value: object, limit: int = TEXT_LIMIT) -> str:
-    """Observed text bounded for display; the full value stays in the bundle."""
-    text = "" if value is None else str(value)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def remediation_anchor(finding: Mapping[str, Any]) -> str | None:
-    """The policy-guide anchor a finding's remediation names, else one from its rule; never a URL."""
-    match = _ANCHOR.search(str(finding.get("remediation") or ""))
-    if match:
-        return match.group(1)
-    rule = str(finding.get("rule") or "").lower()
-    return rule if _SLUG.match(rule) else None
-
 
 def _finding_row(f: Mapping[str, Any]) -> dict[str, Any]:
     return {
@@ -103,11 +89,13 @@ def _finding_row(f: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def top_findings(findings: Iterable[Mapping[str, Any]], limit: int = TOP_FINDINGS) -> list[dict[str, Any]]:
-    rank = {s: i for i, s in enumerate(SEVERITIES)}
-    ordered = sorted(findings, key=lambda f: (bool(f.get("waived")), rank.get(str(f.get("severity")), 9),
-                                              str(f.get("rule")), str(f.get("bom_ref"))))
-    return [_finding_row(f) for f in ordered[:limit]]
+def top_findings(findings: Iterable[Mapping[str, Any]], assets: Mapping[str, int] | None = None,
+                 limit: int = TOP_FINDINGS) -> list[dict[str, Any]]:
+    """The most severe findings, each with its row on the findings page and, given the inventory's
+    bom-ref -> row, its asset's row (None where there is none)."""
+    ordered = sorted(findings, key=finding_order)[:limit]
+    return [{**_finding_row(f), "index": i, "asset": (assets or {}).get(str(f.get("bom_ref")))}
+            for i, f in enumerate(ordered)]
 
 
 def _number(value: Any, spec: str) -> str:
@@ -163,8 +151,9 @@ class ChartView:
     figure_json: str  # script-safe JSON of the plotly figure ("" when not interactive)
 
 
-def assessment_view(a: Assessment, charts: list[ChartView]) -> dict[str, Any]:
-    """Everything the assessment partial shows, already bounded; the template escapes it."""
+def assessment_view(a: Assessment, charts: list[ChartView], estate: Estate | None = None) -> dict[str, Any]:
+    """Everything the assessment partial shows, already bounded; the template escapes it. With the
+    estate (on the site), findings link to their rows in the browsers and the browsers are listed."""
     p = a.predicate or {}
     summary, policy = p.get("summary") or {}, p.get("policy") or {}
     exposure = p.get("exposure") or {}
@@ -195,7 +184,7 @@ def assessment_view(a: Assessment, charts: list[ChartView]) -> dict[str, Any]:
         ],
         "by_severity": [(s, violations["by_severity"][s]) for s in SEVERITIES],
         "charts": charts,
-        "findings": top_findings(a.findings),
+        "findings": top_findings(a.findings, estate.index() if estate else None),
         "findings_total": len(a.findings),
         "exposed": top_exposed(a.results),
         "exposed_total": sum(1 for r in a.results if r.get("exposed")),
@@ -208,6 +197,9 @@ def assessment_view(a: Assessment, charts: list[ChartView]) -> dict[str, Any]:
         "gaps_total": len(p.get("gaps") or []),
         "notes": list(a.notes),
         "redaction": bool((p.get("redaction") or {}).get("enabled")),
+        "browse": None if estate is None else {"assets": len(estate.assets), "flows": len(estate.flows),
+                                               "findings": len(estate.findings)},
+        "changes": None,  # set by the site once the previous assessment is known (changes_view)
     }
 
 
@@ -258,6 +250,9 @@ class PreparedAssessment:
     trend: TrendPoint
     view: dict[str, Any]
     pngs: Mapping[str, bytes]
+    browsers: tuple[sitedata.Browser, ...]  # inventory, flows, findings, with their data files
+    snapshot: Snapshot  # what the changes page compares
+    estate_notes: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -273,13 +268,16 @@ def prepare_assessment(job: tuple[Path, Mapping[str, Any]]) -> PreparedAssessmen
     path, entry = job
     try:
         a = load_assessment(path, entry)
+        estate = load_estate(path, a)
         rendered = render_charts(a.charts)
-        view = assessment_view(a, _chart_views(rendered, functools.partial(_chart_src, a.id)))
+        view = assessment_view(a, _chart_views(rendered, functools.partial(_chart_src, a.id)), estate)
+        browsers = tuple(sitedata.browsers(estate))
     except InputError as e:
         return Unrendered(path.name, f"unreadable: {e.message}")
     except Exception as e:  # a value no check foresaw: this bundle is skipped, the site is still built
         return Unrendered(path.name, f"could not be rendered: {type(e).__name__}: {str(e)[:200]}")
-    return PreparedAssessment(a.id, a.created, a.charts, a.trend, view, rendered.pngs)
+    return PreparedAssessment(a.id, a.created, a.charts, a.trend, view, rendered.pngs, browsers,
+                              snapshot(a.id, a.created, estate), estate.notes)
 
 
 def _prepare_all(jobs: list[tuple[Path, Mapping[str, Any]]]) -> Iterator[PreparedAssessment | Unrendered]:
@@ -379,40 +377,52 @@ def _render_site(
 ) -> tuple[int, list[BundleStatus], int]:
     """Write the site into root; (pages written, every bundle's status, assessments published)."""
     _write(root / MARKER, f"built by carnot {__version__}\n")
-    for name in ("carnot.css", "charts.js"):
+    for name in ("carnot.css", "charts.js", "explore.js"):
         _write(root / "assets" / name, resource(f"site/static/{name}").read_bytes())
     _write(root / "assets" / "plotly.min.js", interactive.plotly_js())
-
-    prepared: list[PreparedAssessment] = []
-    for a in _prepare_all(intact):
-        if isinstance(a, Unrendered):
-            statuses = [with_problem(s, a.reason) if s.bundle == a.bundle else s for s in statuses]
-        else:
-            prepared.append(a)
-        if progress:
-            progress(1)
-
-    common = {"csp": CSP, "assessment_count": len(prepared)}
     pages = 0
 
     def page(rel: str, template: str, **context: Any) -> None:
         nonlocal pages
         prefix = "../" * rel.count("/")
-        html = env.get_template(template).render(root=prefix, page=rel, **common, **context)
+        html = env.get_template(template).render(root=prefix, page=rel, csp=CSP, **context)
         _write(root / rel, html)
         pages += 1
 
-    for a in prepared:
+    # Written as each arrives, so only one assessment's inventory data is held at a time.
+    prepared: list[PreparedAssessment] = []
+    for a in _prepare_all(intact):
+        if isinstance(a, Unrendered):
+            statuses = [with_problem(s, a.reason) if s.bundle == a.bundle else s for s in statuses]
+        else:
+            folder = root / "assessments" / a.id
+            for name, png in a.pngs.items():
+                _write(folder / f"{name}.png", png)
+            _write(folder / "viz_data.json", json.dumps(a.charts, sort_keys=True, indent=1, ensure_ascii=False))
+            for b in a.browsers:
+                _browser_page(page, folder, a.id, b, a.view["browse"], a.estate_notes)
+            prepared.append(dataclasses.replace(a, browsers=()))
+        if progress:
+            progress(1)
+
+    ordered = sorted(prepared, key=lambda a: (a.created, a.id))
+    assessments: list[PreparedAssessment] = []
+    for a in ordered:
+        previous = assessments[-1] if assessments else None
+        change = diff(previous.snapshot, a.snapshot) if previous else None
         folder = root / "assessments" / a.id
-        for name, png in a.pngs.items():
-            _write(folder / f"{name}.png", png)
-        _write(folder / "viz_data.json", json.dumps(a.charts, sort_keys=True, indent=1, ensure_ascii=False))
+        if change is not None:
+            _write(folder / "changes.json", pretty_json(change.as_dict()))
+        a = dataclasses.replace(a, view={**a.view, "changes": changes_view(change)})
+        _browser_page(page, folder, a.id, sitedata.changes_browser(change), a.view["browse"], (),
+                      changes=a.view["changes"])
         page(f"assessments/{a.id}.html", "assessment_page.html.j2", a=a.view)
-    assessments = sorted(prepared, key=lambda a: (a.created, a.id))
+        assessments.append(a)
+    common = {"assessment_count": len(prepared)}
 
     latest = assessments[-1].view if assessments else None
-    page("index.html", "index.html.j2", a=latest)
-    page("latest.html", "latest.html.j2", a=latest)
+    page("index.html", "index.html.j2", a=latest, **common)
+    page("latest.html", "latest.html.j2", a=latest, **common)
 
     trends = trends_data(a.trend for a in assessments)
     trend_chart = None
@@ -433,6 +443,47 @@ def _render_site(
     page("downloads.html", "downloads.html.j2", bundles=list(reversed(statuses)))
     page("policy-guide.html", "policy_guide.html.j2", guide=_guide_html())
     return pages, statuses, len(prepared)
+
+
+def _browser_page(page: Callable[..., None], folder: Path, assessment_id: str, b: sitedata.Browser,
+                  browse: Mapping[str, int], notes: Iterable[str], changes: Mapping[str, Any] | None = None) -> None:
+    for name, data in b.files:
+        _write(folder / "data" / name, data)
+    page(f"assessments/{assessment_id}/{b.page}.html", "browser.html.j2", a_id=assessment_id, b=b, browse=browse,
+         notes=list(notes), data_files=[name for name, _ in b.files], changes=changes)
+
+
+def changes_view(d: Diff | None, listed: int = 0) -> dict[str, Any] | None:
+    """What changed, as the changes page, the assessment page and the PDF show it: the before/after
+    summary, the count per kind of change and (listed > 0) the first `listed` of each; None without an
+    earlier assessment."""
+    if d is None:
+        return None
+
+    def share(value: float | None) -> str:
+        return "n/a" if value is None else f"{100 * value:.1f}%"
+
+    old, new = d.old, d.new
+    counts = d.counts()
+    return {
+        "old_id": old.id, "old_created": clip(old.created, 40),
+        "rows": [("assets", old.assets, new.assets), ("open findings", old.open_findings, new.open_findings),
+                 ("waived findings", old.waived_findings, new.waived_findings),
+                 ("handshakes on hybrid PQ", share(old.pq_share["pq_share"]), share(new.pq_share["pq_share"])),
+                 ("observed handshakes", sum(old.pq_share["handshakes"].values()),
+                  sum(new.pq_share["handshakes"].values()))],
+        "counts": [(label, counts[name]) for name, label in CATEGORIES.items()],
+        "lists": [{"label": label, "total": counts[name], "more": max(0, counts[name] - listed),
+                   "rows": [_change_row(c) for c in getattr(d, name)[:listed]]}
+                  for name, label in CATEGORIES.items() if listed and counts[name]],
+    }
+
+
+def _change_row(c: AssetChange | FindingChange) -> dict[str, str]:
+    if isinstance(c, AssetChange):
+        return {"what": " → ".join(s for s in (c.before, c.after) if s is not None), "name": clip(c.name, 160),
+                "ref": clip(c.ref, 120)}
+    return {"what": f"{c.severity} · {clip(c.rule, 80)}", "name": clip(c.message, 160), "ref": clip(c.bom_ref, 120)}
 
 
 def _chart_src(assessment_id: str, chart: str) -> str:

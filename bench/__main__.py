@@ -25,6 +25,7 @@ BENCHMARKS: dict[str, str] = {
     "runtime": "bench.runtime_bench",
     "sensor": "bench.sensor_bench",
     "site": "bench.site_bench",
+    "inventory": "bench.inventory_bench",
     "pcap": "bench.pcap_bench",
 }
 RESULTS = Path(__file__).parent / "results.json"

@@ -31,7 +31,7 @@ def emit_table(title: str, rows: Iterable[tuple[str, str]]) -> None:
     table.add_column(style="bold")
     table.add_column()
     for key, value in rows:
-        table.add_row(Text(key), Text(printable(value)))
+        table.add_row(Text(printable(key)), Text(printable(value)))
     stdout.print(table)
 
 

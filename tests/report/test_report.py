@@ -251,3 +251,22 @@ def test_folder_without_attestation_is_not_scored_but_keeps_every_finding(defaul
     findings = json.loads((folder / "gate" / "opa_result.json").read_text())["findings"]
     assert findings and all(f["rule"] in text and f["bom_ref"] in text for f in findings)
     assert "No policy findings" not in text
+
+
+def test_the_inventory_appendix_lists_the_worst_exposed_first_and_counts_the_rest() -> None:
+    from assess.report import INVENTORY_ROWS, inventory_appendix
+    from assess.viz.estate import build_estate
+
+    results = [{"bom_ref": f"carnot:key:{i:03d}", "name": f"key {i}", "asset_type": "related-crypto-material",
+                "algorithm": "RSA", "risk": "hndl" if i % 3 else "quantum_safe", "exposed": i % 2 == 0,
+                "exposure_years": float(i % 7), "sources": ["static"]} for i in range(INVENTORY_ROWS + 25)]
+    findings = [{"rule": "weak-rsa-key", "severity": "high", "bom_ref": "carnot:key:002", "waived": False},
+                {"rule": "weak-rsa-key", "severity": "high", "bom_ref": "carnot:key:002", "waived": True}]
+    inv = inventory_appendix(build_estate(None, results, findings))
+    assert inv["total"] == INVENTORY_ROWS + 25 and len(inv["rows"]) == INVENTORY_ROWS and inv["more"] == 25
+    statuses = [r["status"] for r in inv["rows"]]
+    assert statuses == sorted(statuses, key=["HNDL exposed", "HNDL within margin", "quantum-safe"].index)
+    exposed = [r for r in inv["rows"] if r["status"] == "HNDL exposed"]
+    assert exposed[0]["name"] == "key 20"  # the most years over the deadline (6) first, then by name
+    assert next(r for r in inv["rows"] if r["name"] == "key 2")["findings"] == 1  # open ones only
+    assert sum(count for _, count in inv["more_by_status"]) == 25

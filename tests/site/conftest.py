@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from site_fixtures import BuiltSite, hostile_assessment, plain_assessment
+from site_fixtures import BuiltSite, EstateSite, estate_assessment, hostile_assessment, plain_assessment
 
 from assess.bundle import bundle_folder
 from assess.sitegen import build_site
@@ -26,3 +26,15 @@ def built_site(tmp_path_factory: pytest.TempPathFactory) -> BuiltSite:
     out = root / "public"
     build_site(dist, out)
     return BuiltSite(dist=dist, out=out, entries=tuple(entries))
+
+
+@pytest.fixture(scope="session")
+def estate_site(tmp_path_factory: pytest.TempPathFactory) -> EstateSite:
+    """The embedded default's estate plus the hostile corpus, bundled and built into a site."""
+    root = tmp_path_factory.mktemp("estate")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SOURCE_DATE_EPOCH", "1790000000")
+        folder, waived = estate_assessment(root)
+        entry = bundle_folder(folder, root / "dist")
+    build_site(root / "dist", root / "public")
+    return EstateSite(out=root / "public", entry=entry, waived=waived)

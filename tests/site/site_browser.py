@@ -32,6 +32,16 @@ window.__carnot_pwned = [];
 window.pwn = function (arg) { window.__carnot_pwned.push('pwn:' + String(arg)); };
 """
 
+# Anything a hostile string could have become: an element it created or a URL it made executable.
+INJECTED = """
+return Array.from(document.querySelectorAll(
+  'img[src="x"], svg[onload], [onerror], [onload], iframe, object, embed, ' +
+  'a[href^="javascript:" i], [src^="javascript:" i], [xlink\\\\:href^="javascript:" i], ' +
+  'script:not([src]):not([type="application/json"])'
+)).map(e => e.outerHTML.slice(0, 120));
+"""
+OVERFLOW = "return document.documentElement.scrollWidth - window.innerWidth;"
+
 
 @dataclass
 class PageVisit:
@@ -53,8 +63,13 @@ class Browser:
         if wait_for_charts:
             self.wait_for_charts()
         visit = PageVisit(url=self.driver.current_url, title=self.driver.title)
+        return self.since(visit)
+
+    def since(self, visit: PageVisit) -> PageVisit:
+        """visit with what happened since it was last looked at (after typing, clicking): payloads that ran,
+        console messages, requests."""
         visit.pwned = list(self.driver.execute_script("return window.__carnot_pwned || []"))
-        visit.console = list(self.driver.get_log("browser"))
+        visit.console += list(self.driver.get_log("browser"))
         for entry in self.driver.get_log("performance"):
             message = json.loads(entry["message"])["message"]
             if message.get("method") == "Network.requestWillBeSent":
@@ -68,8 +83,8 @@ class Browser:
             "var s = document.querySelectorAll('figure.chart > script.figure').length;"
             "return document.querySelectorAll('figure.chart.interactive .plot .main-svg').length >= s;"))
 
-    def js(self, script: str) -> Any:
-        return self.driver.execute_script(script)
+    def js(self, script: str, *args: Any) -> Any:
+        return self.driver.execute_script(script, *args)
 
     def screenshot(self, path: Path, width: int = 1280) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -102,3 +117,12 @@ def chromium() -> Iterator[Browser]:
     finally:
         driver.quit()
         shutil.rmtree(profile, ignore_errors=True)
+
+
+def assert_clean(visit: PageVisit, site: Path) -> None:
+    assert visit.pwned == [], f"{visit.url}: script from data ran: {visit.pwned}"
+    errors = [c for c in visit.console if c["level"] in ("SEVERE", "WARNING")]
+    assert errors == [], f"{visit.url}: console: {errors}"
+    outside = [u for u in visit.requests if not u.startswith(site.resolve().as_uri() + "/")
+               and not u.startswith("data:")]
+    assert outside == [], f"{visit.url}: requests outside the site: {outside}"

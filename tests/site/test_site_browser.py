@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from site_browser import Browser, PageVisit, chromium
+from site_browser import INJECTED, OVERFLOW, Browser, assert_clean, chromium
 from site_fixtures import ARTIFACTS, BuiltSite
 
 from assess.viz import visualize
@@ -21,30 +21,12 @@ TITLES = {
     "downloads.html": "Downloads · Carnot",
     "policy-guide.html": "Policy guide · Carnot",
 }
-# Anything a hostile string could have become: an element it created or a URL it made executable.
-INJECTED = """
-return Array.from(document.querySelectorAll(
-  'img[src="x"], svg[onload], [onerror], [onload], iframe, object, embed, ' +
-  'a[href^="javascript:" i], [src^="javascript:" i], [xlink\\\\:href^="javascript:" i], ' +
-  'script:not([src]):not([type="application/json"])'
-)).map(e => e.outerHTML.slice(0, 120));
-"""
-OVERFLOW = "return document.documentElement.scrollWidth - window.innerWidth;"
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     with chromium() as b:
         yield b
-
-
-def assert_clean(visit: PageVisit, site: Path) -> None:
-    assert visit.pwned == [], f"{visit.url}: script from data ran: {visit.pwned}"
-    errors = [c for c in visit.console if c["level"] in ("SEVERE", "WARNING")]
-    assert errors == [], f"{visit.url}: console: {errors}"
-    outside = [u for u in visit.requests if not u.startswith(site.resolve().as_uri() + "/")
-               and not u.startswith("data:")]
-    assert outside == [], f"{visit.url}: requests outside the site: {outside}"
 
 
 def test_every_page_loads_clean_from_file_url(browser: Browser, built_site: BuiltSite) -> None:
