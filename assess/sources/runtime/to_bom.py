@@ -50,6 +50,10 @@ CAPTURE_SOURCES = {"pcap": Source.PCAP, "zeek": Source.ZEEK}
 
 _FIELD_TYPES = tuple((key, frozenset(types) | ({int} if float in types else set()))
                      for key, types in HANDSHAKE_KEYS.items())
+_KEYS = tuple(HANDSHAKE_KEYS)
+# Field type patterns already found valid (a few in practice: which fields are null); bounded, as
+# hostile lines could bring many.
+_VALID_PATTERNS_HELD = 4096
 
 
 def parse_lines(lines: Iterable[str], origin: str) -> Iterator[dict[str, Any]]:
@@ -58,6 +62,7 @@ def parse_lines(lines: Iterable[str], origin: str) -> Iterator[dict[str, Any]]:
 
     Raises InputError naming origin:line for a line that is not JSON or not a valid record.
     """
+    valid_patterns: set[tuple[type, ...]] = set()
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
@@ -72,21 +77,33 @@ def parse_lines(lines: Iterable[str], origin: str) -> Iterator[dict[str, Any]]:
             raise InputError("not a runtime record: expected an object with a \"type\"", path=origin, line=number)
         if record["type"] != "handshake":
             continue
-        # Exact types: JSON gives no subclasses, and a bool is not a number here.
-        for key, types in _FIELD_TYPES:
-            value = record.get(key, _MISSING)
-            if value is None or type(value) in types:
-                continue
-            if value is _MISSING:
-                raise InputError(f"handshake record lacks {key!r}", path=origin, line=number)
-            raise InputError(f"handshake record has a {type(value).__name__} for {key!r}", path=origin, line=number)
+        pattern = tuple(type(record.get(key, _MISSING)) for key in _KEYS)
+        if pattern not in valid_patterns:
+            _check_fields(record, origin, number)
+            if len(valid_patterns) < _VALID_PATTERNS_HELD:
+                valid_patterns.add(pattern)
         for key in ("groups_offered", "key_shares_offered"):
             if record[key] is not None and not all(type(g) is str for g in record[key]):
                 raise InputError(f"{key!r} must be a list of group names", path=origin, line=number)
         yield record
 
 
-_MISSING = object()
+def _check_fields(record: dict[str, Any], origin: str, number: int) -> None:
+    # Exact types: JSON gives no subclasses, and a bool is not a number here.
+    for key, types in _FIELD_TYPES:
+        value = record.get(key, _MISSING)
+        if value is None or type(value) in types:
+            continue
+        if value is _MISSING:
+            raise InputError(f"handshake record lacks {key!r}", path=origin, line=number)
+        raise InputError(f"handshake record has a {type(value).__name__} for {key!r}", path=origin, line=number)
+
+
+class _Missing:
+    pass
+
+
+_MISSING = _Missing()
 _GZIP_MAGIC = b"\x1f\x8b"
 
 
@@ -95,19 +112,30 @@ def _file_lines(path: Path) -> Iterator[str]:
     Lines end at "\\n" only, as JSON lines do."""
     try:
         with path.open("rb") as raw:
-            compressed = raw.peek(2)[:2] == _GZIP_MAGIC if isinstance(raw, io.BufferedReader) else False
-            fh: IO[bytes] = gzip.GzipFile(fileobj=raw) if compressed else raw
-            offset = 0
-            for number, data in enumerate(fh, start=1):
-                try:
-                    yield data.decode("utf-8")
-                except UnicodeDecodeError as e:
-                    raise InputError(f"not UTF-8 text (byte {offset + e.start})", path=path, line=number) from e
-                offset += len(data)
+            compressed = raw.peek(2)[:2] == _GZIP_MAGIC
+            binary: IO[bytes] = gzip.GzipFile(fileobj=raw) if compressed else raw
+            try:
+                yield from io.TextIOWrapper(binary, encoding="utf-8", newline="\n")
+            except UnicodeDecodeError:
+                raise _not_utf8(path) from None
     except OSError as e:  # gzip.BadGzipFile is one
         raise InputError(f"cannot read: {e.strerror or e}", path=path) from e
     except (EOFError, zlib.error) as e:
         raise InputError(f"not a whole gzip file: {e}", path=path) from e
+
+
+def _not_utf8(path: Path) -> InputError:
+    """Where a file stops being UTF-8: read again, line by line, to name the line and the byte."""
+    with path.open("rb") as raw:
+        binary: IO[bytes] = gzip.GzipFile(fileobj=raw) if raw.peek(2)[:2] == _GZIP_MAGIC else raw
+        offset = 0
+        for number, data in enumerate(binary, start=1):
+            try:
+                data.decode("utf-8")
+            except UnicodeDecodeError as e:
+                return InputError(f"not UTF-8 text (byte {offset + e.start})", path=path, line=number)
+            offset += len(data)
+    return InputError("not UTF-8 text", path=path)
 
 
 def read_handshake_files(paths: Sequence[Path], *, asset_id: str | None = None) -> tuple[Shard, dict[str, Any]]:
@@ -132,6 +160,9 @@ def read_handshake_files(paths: Sequence[Path], *, asset_id: str | None = None) 
 
 # A handshake's place in the order the aggregation follows: by timestamp text, then as read.
 Order = tuple[str, int]
+# Entries of a flow table's memos (group spellings; what a flow's handshakes added): bounded, as
+# hostile lines could bring a new value every time.
+_HELD = 1024
 
 
 class _FirstSeen:
@@ -175,6 +206,7 @@ class _Use:
     offered: _FirstSeen = field(default_factory=_FirstSeen)
     snis: _FirstSeen = field(default_factory=_FirstSeen)
     libraries: _FirstSeen = field(default_factory=_FirstSeen)
+    repeats: dict[tuple[Any, ...], Order] = field(default_factory=dict)  # what handshakes added, and when
     # the MAX_EVIDENCE places seen first: place -> (order, evidence)
     evidence: dict[str, tuple[Order, Evidence]] = field(default_factory=dict)
     evidence_latest: Order | None = None  # the latest order among them, once there are MAX_EVIDENCE
@@ -206,12 +238,21 @@ class FlowTable:
         self.uses: dict[tuple[Any, ...], _Use] = {}
         self.handshakes = 0
         self.pq_hybrid = 0
+        self._groups: dict[str, str] = {}  # spelling -> IANA name
+
+    def _group(self, name: str) -> str:
+        known = self._groups.get(name)
+        if known is None:
+            known = normalise_group(name)
+            if len(self._groups) < _HELD:
+                self._groups[name] = known
+        return known
 
     def add(self, hs: dict[str, Any]) -> None:
         order = (str(hs["ts"]), self.handshakes)
         self.handshakes += 1
         self.pq_hybrid += hs["pq_hybrid"] is True
-        group = normalise_group(hs["negotiated_group"]) if hs["negotiated_group"] else None
+        group = self._group(hs["negotiated_group"]) if hs["negotiated_group"] else None
         endpoint = _endpoint(hs["dst_ip"], hs["dst_port"])
         process = hs["exe"] or hs["comm"]
         key = (hs["host"], hs["role"], process, endpoint, group)
@@ -226,16 +267,25 @@ class FlowTable:
             use.last, use.last_seen = order, hs["ts"]
         use.handshakes += 1
         use.failed += hs["success"] is False
-        use.versions.add(hs["tls_version"], order)
-        use.suites.add(hs["cipher_suite"], order)
-        for place, g in enumerate(hs["groups_offered"] or ()):
-            use.offered.add(normalise_group(g), order, place)
-        use.snis.add(hs["sni"], order)
-        if hs["library"]:
-            use.libraries.add(" ".join(v for v in (hs["library"], hs["library_version"]) if v), order)
         # Lines imported from a capture or a Zeek log name their file and are evidence of that source.
         capture = hs.get("capture") if isinstance(hs.get("capture"), str) else None
         line = hs.get("capture_line") if isinstance(hs.get("capture_line"), int) else None
+        # Everything else a handshake adds to its flow; a repeat of values the flow already had at an
+        # earlier order changes nothing (most handshakes of a flow are such repeats).
+        facts = (hs["tls_version"], hs["cipher_suite"], hs["sni"], hs["library"], hs["library_version"], hs["pid"],
+                 hs["comm"], hs["source"], capture, line, *(hs["groups_offered"] or ()))
+        seen = use.repeats.get(facts)
+        if seen is not None and seen < order:
+            return
+        if seen is not None or len(use.repeats) < _HELD:
+            use.repeats[facts] = order
+        use.versions.add(hs["tls_version"], order)
+        use.suites.add(hs["cipher_suite"], order)
+        for place, g in enumerate(hs["groups_offered"] or ()):
+            use.offered.add(self._group(g), order, place)
+        use.snis.add(hs["sni"], order)
+        if hs["library"]:
+            use.libraries.add(" ".join(v for v in (hs["library"], hs["library_version"]) if v), order)
         location = capture or "/".join(str(v) for v in (hs["host"], hs["pid"], hs["comm"]))
         use.add_evidence(f"{location}:{line}" if line is not None else location, order, lambda: Evidence(
             source=CAPTURE_SOURCES.get(hs["source"], Source.RUNTIME), location=location, line=line,
