@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import fastjsonschema
-from cyclonedx.model.component import Component
+from cyclonedx.model.crypto import CryptoProperties
 from cyclonedx.schema import SchemaVersion
 from cyclonedx.schema.schema import SchemaVersion1Dot6, SchemaVersion1Dot7
 
@@ -464,18 +464,17 @@ def _text_or_none(value: Any) -> str | None:
 
 
 def document_assets(doc: CbomDocument) -> list[Asset]:
-    """The cryptographic assets of a validated document, typed by cyclonedx-python-lib."""
+    """The cryptographic assets of a validated document, their cryptoProperties typed by cyclonedx-python-lib."""
     assets: list[Asset] = []
     for raw in doc.components():
         if raw.get("type") != "cryptographic-asset" or "cryptoProperties" not in raw:
             continue
-        component = _library_component(raw, doc.path)
         occurrences = raw.get("evidence", {}).get("occurrences", [])
         assets.append(
             Asset(
-                bom_ref=str(raw.get("bom-ref") or component.bom_ref.value or ""),
+                bom_ref=str(raw.get("bom-ref") or ""),
                 name=str(raw.get("name", "")),
-                crypto=component.crypto_properties,
+                crypto=_library_crypto(raw, doc.path),
                 evidence=tuple(_evidence_from_occurrence(o) for o in occurrences),
                 properties=tuple((str(p.get("name")), str(p.get("value", ""))) for p in raw.get("properties", [])),
             )
@@ -514,8 +513,10 @@ def _without_one_field(component: dict[str, Any]) -> Iterator[dict[str, Any]]:
         yield {**component, "cryptoProperties": {k: v for k, v in crypto.items() if k != section}}
 
 
-def _library_component(raw: dict[str, Any], origin: str) -> Component:
-    """The library's Component for a validated component. A field it still cannot model (a later
+def _library_crypto(raw: dict[str, Any], origin: str) -> CryptoProperties:
+    """The library's CryptoProperties of a validated component. Only the cryptoProperties are read
+    into the library's model, not the whole Component: its sorted sets of every other field were
+    nine tenths of reading a document (the API's time). A field it still cannot model (a later
     spec's shape) is left out of the library's view, field by field; the document keeps it."""
     component = _as_library_reads(raw)
     error: Exception | None = None
@@ -523,7 +524,7 @@ def _library_component(raw: dict[str, Any], origin: str) -> Component:
         warnings.simplefilter("ignore")
         for attempt in itertools.chain([component], _without_one_field(component)):
             try:
-                return Component.from_json(attempt)  # type: ignore[attr-defined,no-any-return]
+                return CryptoProperties.from_json(attempt["cryptoProperties"])  # type: ignore[attr-defined,no-any-return]
             except Exception as e:  # the library raises what it likes on a value it cannot model
                 error = error or e
     raise CbomError(f"{_component_label(raw)}: cyclonedx-python-lib cannot read it: "

@@ -4,6 +4,7 @@ the product, as the reference the faster writer (`assess.cbom.shard_to_document`
 
 from __future__ import annotations
 
+import itertools
 import json
 import warnings
 from datetime import datetime
@@ -14,10 +15,11 @@ from cyclonedx.model.bom import Bom, BomMetaData
 from cyclonedx.model.bom_ref import BomRef
 from cyclonedx.model.component import Component, ComponentType
 from cyclonedx.model.component_evidence import ComponentEvidence, Occurrence
+from cyclonedx.model.crypto import CryptoProperties
 from cyclonedx.output.json import JsonV1Dot6, JsonV1Dot7
 
 from assess import __version__
-from assess.cbom import MAX_SKIPPED_LISTED, serial_number_for
+from assess.cbom import MAX_SKIPPED_LISTED, CbomDocument, serial_number_for
 from assess.clock import build_time
 from assess.fsio import canonical_json
 from assess.model import Asset, Evidence, Prop, Shard
@@ -69,3 +71,24 @@ def shard_to_document(shard: Shard, spec: str = "1.6", *, timestamp: datetime | 
     data.pop("serialNumber", None)
     data["serialNumber"] = serial_number_for(data)
     return data
+
+
+def document_crypto(doc: CbomDocument) -> list[CryptoProperties | None]:
+    """Each crypto asset's cryptoProperties as the reader had them before the scale work: the whole
+    component read by the library (Component.from_json), its crypto_properties taken."""
+    from assess.cbom import _as_library_reads, _without_one_field
+
+    out = []
+    for raw in doc.components():
+        if raw.get("type") != "cryptographic-asset" or "cryptoProperties" not in raw:
+            continue
+        component = _as_library_reads(raw)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for attempt in itertools.chain([component], _without_one_field(component)):
+                try:
+                    out.append(Component.from_json(attempt).crypto_properties)  # type: ignore[attr-defined]
+                    break
+                except Exception:  # noqa: BLE001, S112 - as the reader did: the next attempt
+                    continue
+    return out
