@@ -466,15 +466,22 @@ def _text_or_none(value: Any) -> str | None:
 def document_assets(doc: CbomDocument) -> list[Asset]:
     """The cryptographic assets of a validated document, their cryptoProperties typed by cyclonedx-python-lib."""
     assets: list[Asset] = []
+    # Components often state the same cryptoProperties (an algorithm, a protocol version): each
+    # distinct one is typed once and shared, as nothing changes an asset's crypto after reading.
+    typed: dict[bytes, CryptoProperties] = {}
     for raw in doc.components():
         if raw.get("type") != "cryptographic-asset" or "cryptoProperties" not in raw:
             continue
+        key = canonical_json(raw["cryptoProperties"])
+        crypto = typed.get(key)
+        if crypto is None:
+            crypto = typed[key] = _library_crypto(raw, doc.path)
         occurrences = raw.get("evidence", {}).get("occurrences", [])
         assets.append(
             Asset(
                 bom_ref=str(raw.get("bom-ref") or ""),
                 name=str(raw.get("name", "")),
-                crypto=_library_crypto(raw, doc.path),
+                crypto=crypto,
                 evidence=tuple(_evidence_from_occurrence(o) for o in occurrences),
                 properties=tuple((str(p.get("name")), str(p.get("value", ""))) for p in raw.get("properties", [])),
             )

@@ -134,6 +134,8 @@ def _deeper_than(value: Any, limit: int) -> bool:
     (and three times faster than a stack of (node, depth) pairs)."""
     level = [value] if type(value) in (dict, list) else []
     for _ in range(limit):
+        if not level:
+            return False
         level = [child for node in level for child in (node.values() if type(node) is dict else node)
                  if type(child) is dict or type(child) is list]
     return bool(level)
