@@ -274,16 +274,43 @@ def _schema(spec: str) -> dict[str, Any]:
     return loaded
 
 
-def rename_refs(data: Any, spec: str, rename: Callable[[str], str], definition: str | None = None) -> Any:
-    """A copy of a CycloneDX document (or of one element: `definition` names its schema definition,
-    e.g. "component") with every value the
-    schema types as a bom-ref — an element's own `bom-ref` and every reference to one (dependencies,
-    `cryptoRefArray`, `signatureAlgorithmRef`, compositions, …) — passed through rename.
+class _RefShape:
+    """Where a schema set (the schemas a value must match) puts bom-refs: whether the value is one,
+    the shapes of its object fields and of its array items (worked out when first met: the sets a
+    schema reaches are too many to list ahead); `leaf` when none of these can hold one."""
 
-    The schema of the document's spec version says where references are, so fields a later version
-    adds are followed without a list kept by hand.
-    """
-    definitions = _schema(spec)["definitions"]
+    __slots__ = ("_field_schemas", "_item_schemas", "_items", "_of", "fields", "is_ref", "leaf")
+
+    def __init__(self, is_ref: bool, fields: dict[str, list[dict[str, Any]]], items: list[dict[str, Any]],
+                 of: Callable[[list[dict[str, Any]]], _RefShape]) -> None:
+        self.is_ref = is_ref
+        self.leaf = not is_ref and not fields and not items
+        self.fields: dict[str, _RefShape] = {}
+        self._field_schemas = fields
+        self._item_schemas = items
+        self._items: _RefShape | None = None
+        self._of = of
+
+    def field(self, name: str) -> _RefShape | None:
+        shape = self.fields.get(name)
+        if shape is None and name in self._field_schemas:
+            shape = self.fields[name] = self._of(self._field_schemas[name])
+        return shape
+
+    def items(self) -> _RefShape | None:
+        if self._items is None and self._item_schemas:
+            self._items = self._of(self._item_schemas)
+        return self._items
+
+
+@cache
+def _ref_shape(spec: str, definition: str | None) -> _RefShape:
+    """The shape of a document (or of one definition) of a spec version, worked out once per process
+    for every schema set it reaches: merge renames each component on its own, and working them out
+    again per call was most of merging."""
+    root = _schema(spec)
+    definitions = root["definitions"]
+    built: dict[tuple[int, ...], _RefShape] = {}
 
     def expand(schemas: list[dict[str, Any]]) -> tuple[bool, list[dict[str, Any]]]:
         """Every concrete variant the schemas allow (through $ref, oneOf, anyOf, allOf), and
@@ -303,32 +330,54 @@ def rename_refs(data: Any, spec: str, rename: Callable[[str], str], definition: 
             stack.extend(v for k in ("oneOf", "anyOf", "allOf") for v in schema.get(k, []))
         return is_ref, out
 
-    shapes: dict[tuple[int, ...], tuple[bool, dict[str, list[dict[str, Any]]], list[dict[str, Any]]]] = {}
-
-    def shape(schemas: list[dict[str, Any]]) -> tuple[bool, dict[str, list[dict[str, Any]]], list[dict[str, Any]]]:
-        """(is a reference, the schemas of each object field, the schemas of array items), once per schema set."""
+    def shape(schemas: list[dict[str, Any]]) -> _RefShape:
         key = tuple(id(s) for s in schemas)
-        if key not in shapes:
+        if key not in built:
             is_ref, variants = expand(schemas)
             fields: dict[str, list[dict[str, Any]]] = {}
             for variant in variants:
                 for name, sub in variant.get("properties", {}).items():
                     fields.setdefault(name, []).append(sub)
             items = [v["items"] for v in variants if isinstance(v.get("items"), dict)]
-            shapes[key] = (is_ref, fields, items)
-        return shapes[key]
+            built[key] = _RefShape(is_ref, fields, items, shape)
+        return built[key]
 
-    def walk(schemas: list[dict[str, Any]], value: Any) -> Any:
-        is_ref, fields, items = shape(schemas)
-        if is_ref and isinstance(value, str):
+    return shape([definitions[definition] if definition else root])
+
+
+def rename_refs(data: Any, spec: str, rename: Callable[[str], str], definition: str | None = None) -> Any:
+    """A CycloneDX document (or one element: `definition` names its schema definition, e.g.
+    "component") with every value the schema types as a bom-ref — an element's own `bom-ref` and
+    every reference to one (dependencies, `cryptoRefArray`, `signatureAlgorithmRef`, compositions,
+    …) — passed through rename. Objects and arrays in which nothing changed are the input's own (a
+    merge of a million components must not hold two copies of them): the result is to be read, or
+    copied before it is changed.
+
+    The schema of the document's spec version says where references are, so fields a later version
+    adds are followed without a list kept by hand.
+    """
+
+    def walk(shape: _RefShape, value: Any) -> Any:
+        if shape.is_ref and type(value) is str:
             return rename(value)
-        if isinstance(value, dict):
-            return {k: walk(fields[k], v) if k in fields else v for k, v in value.items()}
-        if isinstance(value, list):
-            return [walk(items, item) for item in value] if items else value
+        if type(value) is dict:
+            out = {}
+            changed = False
+            for k, v in value.items():
+                field = shape.fields.get(k) or shape.field(k)
+                if field is not None and not field.leaf:
+                    new = walk(field, v)
+                    changed = changed or new is not v
+                    v = new
+                out[k] = v
+            return out if changed else value
+        item = shape.items() if type(value) is list else None
+        if item is not None and not item.leaf:
+            items = [walk(item, v) for v in value]
+            return items if any(new is not old for new, old in zip(items, value, strict=True)) else value
         return value
 
-    return walk([definitions[definition] if definition else _schema(spec)], data)
+    return walk(_ref_shape(spec, definition), data)
 
 
 def read_cbom(path: str | Path) -> CbomDocument:

@@ -211,9 +211,10 @@ def _namespaced(docs: Sequence[CbomDocument]) -> list[dict[str, Any]]:
             out.append(doc.data)
             continue
         data = rename_refs(doc.data, doc.spec_version, rename)
-        if namespaced:
-            metadata = data.setdefault("metadata", {})
-            metadata["properties"] = [*metadata.get("properties", []), _source_property(doc, link)]
+        if namespaced:  # a new metadata object: rename_refs shares what it did not change with the input
+            metadata = data.get("metadata", {})
+            data = {**data, "metadata": {**metadata, "properties": [*metadata.get("properties", []),
+                                                                    _source_property(doc, link)]}}
         out.append(data)
     return out
 
