@@ -34,7 +34,14 @@ from cyclonedx.schema.schema import SchemaVersion1Dot6, SchemaVersion1Dot7
 from assess import __version__
 from assess.clock import build_time
 from assess.errors import CbomError, InputError
-from assess.fsio import canonical_json, parse_json_bytes, pretty_json, read_json, write_atomic
+from assess.fsio import (
+    canonical_json,
+    canonical_json_chunks,
+    parse_json_bytes,
+    read_json,
+    write_atomic,
+    write_pretty_json,
+)
 from assess.model import Asset, Evidence, Gap, Prop, Shard, Source, property_problem
 
 SUPPORTED_SPECS: dict[str, SchemaVersion] = {"1.6": SchemaVersion.V1_6, "1.7": SchemaVersion.V1_7}
@@ -468,7 +475,12 @@ def shard_to_document(shard: Shard, spec: str = DEFAULT_SPEC, *, timestamp: date
 def serial_number_for(data: dict[str, Any]) -> str:
     """A serial number derived from the content, so identical documents have identical bytes."""
     body = {k: v for k, v in data.items() if k != "serialNumber"}
-    return f"urn:uuid:{uuid.uuid5(_SERIAL_NAMESPACE, canonical_json(body).hex())}"
+    # uuid5 of the hex of the canonical JSON, hashed as it is encoded (the same value as
+    # uuid.uuid5(namespace, canonical_json(body).hex()), without the document as bytes and hex at once)
+    digest = hashlib.sha1(_SERIAL_NAMESPACE.bytes, usedforsecurity=False)
+    for chunk in canonical_json_chunks(body):
+        digest.update(chunk.hex().encode("ascii"))
+    return f"urn:uuid:{uuid.UUID(bytes=digest.digest()[:16], version=5)}"
 
 
 def write_document(data: dict[str, Any], path: str | Path) -> Path:
@@ -476,7 +488,7 @@ def write_document(data: dict[str, Any], path: str | Path) -> Path:
     problem = schema_errors(data)
     if problem is not None:
         raise CbomError(f"refusing to write an invalid CBOM: {problem}", path=path)
-    return write_atomic(path, pretty_json(data))
+    return write_pretty_json(path, data)
 
 
 def write_shard(shard: Shard, path: str | Path, spec: str = DEFAULT_SPEC) -> Path:

@@ -13,8 +13,11 @@ from pathlib import Path
 
 _WRAPPER = ("import resource, runpy, sys, time; t = time.perf_counter(); rc = 0\n"
             "try:\n"
-            "    sys.argv = sys.argv[1:]; runpy.run_path(sys.argv[0], run_name='__main__') if sys.argv[0].endswith('.py') "
-            "else runpy.run_module(sys.argv[0], run_name='__main__', alter_sys=True)\n"
+            "    sys.argv = sys.argv[1:]\n"
+            "    if sys.argv[0].endswith('.py'):\n"
+            "        runpy.run_path(sys.argv[0], run_name='__main__')\n"
+            "    else:\n"
+            "        runpy.run_module(sys.argv[0], run_name='__main__', alter_sys=True)\n"
             "except SystemExit as e:\n"
             "    rc = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)\n"
             "r = resource.getrusage(resource.RUSAGE_SELF)\n"

@@ -22,9 +22,11 @@ def write_lines(path: Path, lines: int, endpoints: int) -> int:
         group = GROUPS[e % len(GROUPS)]
         record = {"type": "handshake", "ts": "%s", "host": f"web{e % 4 + 1}", "pid": 1000 + e % 97, "tid": 0,
                   "comm": COMMS[e % len(COMMS)], "exe": f"/usr/bin/{COMMS[e % len(COMMS)]}", "library": "OpenSSL",
-                  "library_version": "3.5.0", "role": "client", "sni": f"host{e}.example", "src_ip": "10.0.0.2",
+                  "library_version": "3.5.0", "role": "client", "sni": f"host{e}.example",
+                  "src_ip": "10.0.0.2",
                   "src_port": 0, "dst_ip": f"10.1.{e // 250}.{e % 250}", "dst_port": 443, "tls_version": "TLSv1.3",
-                  "cipher_suite": "TLS_AES_128_GCM_SHA256", "groups_offered": [group, "secp256r1" if group == "x25519" else "x25519"],
+                  "cipher_suite": "TLS_AES_128_GCM_SHA256",
+                  "groups_offered": [group, "secp256r1" if group == "x25519" else "x25519"],
                   "key_shares_offered": [group], "negotiated_group": group,
                   "pq_hybrid": group == "X25519MLKEM768", "success": True, "handshake_ms": 1.5,
                   "source": "uprobe+wire"}

@@ -89,6 +89,6 @@ def document_crypto(doc: CbomDocument) -> list[CryptoProperties | None]:
                 try:
                     out.append(Component.from_json(attempt).crypto_properties)  # type: ignore[attr-defined]
                     break
-                except Exception:  # noqa: BLE001, S112 - as the reader did: the next attempt
+                except Exception:  # as the reader did: the next attempt
                     continue
     return out
