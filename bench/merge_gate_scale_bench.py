@@ -58,8 +58,15 @@ def run() -> dict[str, Any]:
         report = json.loads(merge.stdout)
         if report["components_out"] != COMPONENTS:
             raise RuntimeError(f"merge wrote {report['components_out']} components, not {COMPONENTS}")
-        gate = run_python("assess", "gate", merged, "--out-dir", folder / "gate", "--engine", "regorus", "--json",
-                          env=env)
+        merge_figures = {"components": COMPONENTS, "components_in": report["components_in"],
+                         "merged_mib": round(merged.stat().st_size / 2**20, 1),
+                         "merge_cpu_s": round(merge.cpu_s, 1), "merge_wall_s": round(merge.wall_s, 1),
+                         "merge_peak_rss_mib": round(merge.peak_rss_mib)}
+        try:
+            gate = run_python("assess", "gate", merged, "--out-dir", folder / "gate", "--engine", "regorus",
+                              "--json", env=env)
+        except RuntimeError as e:  # e.g. the merged document over the JSON input limit (docs/SECURITY.md)
+            return merge_figures | {"gate": str(e).rsplit("error: ", 1)[-1].strip()[:300]}
         floor_script = folder / "floor.py"
         floor_script.write_text(_FLOOR)
         floor = run_python(str(floor_script), merged, folder / "rewritten.json")
