@@ -435,7 +435,7 @@ def asset_to_component(asset: Asset, spec: str = DEFAULT_SPEC) -> dict[str, Any]
     sources = sorted({str(ev.source) for ev in asset.evidence})
     properties = [*asset.properties, *((Prop.SOURCE, s) for s in sources if (Prop.SOURCE, s) not in asset.properties)]
     component: dict[str, Any] = {"type": "cryptographic-asset", "bom-ref": asset.bom_ref, "name": asset.name,
-                                 "cryptoProperties": json.loads(asset.crypto.as_json(view_=_VIEWS[spec]))}
+                                 "cryptoProperties": json.loads(asset.crypto.as_json(view_=_VIEWS[spec]))}  # type: ignore[attr-defined]
     if asset.evidence:
         # Sorted by content: the library's set order for occurrences without a bom-ref depends on object ids.
         component["evidence"] = {"occurrences": sorted(map(_occurrence, asset.evidence), key=canonical_json)}
