@@ -77,7 +77,7 @@ def typecheck(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Benchmarks: print figures and write them to bench/results.json (`nox -s bench -- merge` for one)."""
+    """Benchmarks: figures to bench/results.json (`nox -s bench -- merge` for one; `-- to_bom_scale LARGE_LINES=0`)."""
     _install(session, "test")
     _prepare_host(session, *TEST_PACKAGES)
     session.run("python", "-m", "bench", *session.posargs)

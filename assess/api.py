@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import gc
 import hashlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -154,6 +155,9 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     # Tool, git and library versions do not change while the server runs: read them once.
     provenance = collect_provenance([])
     uploads = asyncio.Semaphore(settings.max_concurrent_uploads)
+    # One attestation at a time: it is CPU-bound Python, which several threads only run in turn
+    # while contending for the GIL (server CPU a request 102-108 ms instead of 121, bench api).
+    attesting = asyncio.Semaphore(1)
     app = FastAPI(
         title="Carnot attestation API",
         version=__version__,
@@ -194,7 +198,10 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         except _Refused as refused:
             return refused.response
         try:
-            return await run_in_threadpool(attest_body, body, settings.config, provenance)
+            # A response, not the dict: FastAPI would validate and re-encode the whole statement
+            # against the response model first, a third of a request's time.
+            async with attesting:
+                return JSONResponse(await run_in_threadpool(attest_body, body, settings.config, provenance))
         except CbomError as e:
             return _error(422, "not_a_cbom", e.one_line())
         except InputError as e:
@@ -243,8 +250,13 @@ def serve(settings: ApiSettings, host: str, port: int, *, verbose: bool = False)
     """Run the API on uvicorn until interrupted, with the connection limits of `settings`."""
     import uvicorn
 
+    app = create_app(settings)
+    # What is imported and built by now lives as long as the server: frozen out of the collector's
+    # sight, the collections each request triggers no longer walk it (measured: 121 instead of
+    # 145-148 ms of server CPU a request, bench api).
+    gc.freeze()
     uvicorn.run(
-        create_app(settings), host=host, port=port, http=_Protocol,
+        app, host=host, port=port, http=_Protocol,
         timeout_keep_alive=settings.idle_timeout, limit_concurrency=settings.max_connections,
         h11_max_incomplete_event_size=MAX_REQUEST_HEAD_BYTES,
         log_level="debug" if verbose else "warning", access_log=verbose,

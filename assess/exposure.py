@@ -390,6 +390,7 @@ _KEY_EXCHANGE = {"DH", "ECDH", "X25519", "X448", "FFDH", "ECDHE", "DHE", "ECMQV"
 _VULNERABLE_SIGNATURE = {"ECDSA", "DSA", "ED25519", "ED448", "EDDSA", "EC", "SM2", "GOST"}
 _PQ = {"ML-KEM", "MLKEM", "KYBER", "ML-DSA", "MLDSA", "DILITHIUM", "SLH-DSA", "SPHINCS+", "LMS", "XMSS",
        "HSS", "FN-DSA", "FALCON", "HQC", "FRODOKEM", "CLASSIC-MCELIECE"}
+_PQ_PREFIXES = tuple(sorted(_PQ))
 _PQ_SSH_KEX = ("mlkem768x25519-sha256", "sntrup761x25519-sha512", "sntrup761x25519-sha512@openssh.com",
                "mlkem768nistp256-sha256", "mlkem1024nistp384-sha384")
 _ENCRYPTION_FUNCTIONS = {CryptoFunction.ENCRYPT, CryptoFunction.DECRYPT, CryptoFunction.ENCAPSULATE,
@@ -426,7 +427,7 @@ def _family_from_name(name: str) -> str | None:
 
 
 def _is_pq_family(family: str | None) -> bool:
-    return family is not None and any(family.startswith(p) for p in _PQ)
+    return family is not None and family.startswith(_PQ_PREFIXES)
 
 
 def _rsa_kx_suite(suite: str) -> bool:

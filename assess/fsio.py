@@ -6,6 +6,7 @@ renamed over the target, so a crash never leaves half a file behind.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import os
@@ -37,6 +38,48 @@ def canonical_json(value: Any) -> bytes:
 def pretty_json(value: Any) -> bytes:
     """Deterministic, human-readable JSON bytes ending in a newline."""
     return (json.dumps(value, sort_keys=True, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def canonical_json_chunks(value: Any) -> Iterator[bytes]:
+    """canonical_json(value) in pieces: an object's members, and the items of the arrays directly in
+    it, one at a time (a CBOM of a million components is never one string, which took three times
+    its size again to hash)."""
+    if type(value) is not dict:
+        yield canonical_json(value)
+        return
+    yield b"{"
+    for index, (key, member) in enumerate(sorted(value.items())):
+        yield (b"," if index else b"") + canonical_json(key) + b":"
+        if type(member) is list:
+            yield b"["
+            for position, item in enumerate(member):
+                yield (b"," if position else b"") + canonical_json(item)
+            yield b"]"
+        else:
+            yield canonical_json(member)
+    yield b"}"
+
+
+def write_pretty_json(path: str | Path, value: Any) -> Path:
+    """pretty_json(value) written atomically as it is encoded, never whole in memory (Python encodes
+    indented JSON in Python, piece by piece: the pieces go to the file in batches of about 1 MiB)."""
+    target = Path(path)
+    encoder = json.JSONEncoder(sort_keys=True, indent=2, ensure_ascii=False)
+    try:
+        with atomic_writer(target) as fh:
+            batch: list[str] = []
+            size = 0
+            for piece in itertools.chain(encoder.iterencode(value), ["\n"]):
+                batch.append(piece)
+                size += len(piece)
+                if size > 1 << 20:
+                    fh.write("".join(batch).encode("utf-8"))
+                    batch.clear()
+                    size = 0
+            fh.write("".join(batch).encode("utf-8"))
+    except OSError as e:
+        raise OutputError(f"cannot write: {e.strerror}", path=target) from e
+    return target
 
 
 def require_file(path: str | Path) -> Path:
@@ -134,6 +177,8 @@ def _deeper_than(value: Any, limit: int) -> bool:
     (and three times faster than a stack of (node, depth) pairs)."""
     level = [value] if type(value) in (dict, list) else []
     for _ in range(limit):
+        if not level:
+            return False
         level = [child for node in level for child in (node.values() if type(node) is dict else node)
                  if type(child) is dict or type(child) is list]
     return bool(level)

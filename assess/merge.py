@@ -35,13 +35,12 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, unquote
 
-from assess.cbom import CbomDocument, rename_refs, serial_number_for
+from assess.cbom import CARNOT_TOOL_REF, CbomDocument, rename_refs, serial_number_for
 from assess.clock import iso, source_date_epoch
 from assess.fsio import canonical_json
 from assess.model import Prop
 
 MERGED_ROOT_REF = "carnot:merged-cbom"
-CARNOT_TOOL_REF = "carnot"  # the tool component of every shard Carnot writes
 CARNOT_REF = "carnot:"  # refs Carnot derives from content: one meaning in every document
 BOM_LINK = "urn:cdx:"
 _STRUCTURAL = frozenset(
@@ -212,9 +211,10 @@ def _namespaced(docs: Sequence[CbomDocument]) -> list[dict[str, Any]]:
             out.append(doc.data)
             continue
         data = rename_refs(doc.data, doc.spec_version, rename)
-        if namespaced:
-            metadata = data.setdefault("metadata", {})
-            metadata["properties"] = [*metadata.get("properties", []), _source_property(doc, link)]
+        if namespaced:  # a new metadata object: rename_refs shares what it did not change with the input
+            metadata = data.get("metadata", {})
+            data = {**data, "metadata": {**metadata, "properties": [*metadata.get("properties", []),
+                                                                    _source_property(doc, link)]}}
         out.append(data)
     return out
 

@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cached_property
 from typing import Any
 
 from cyclonedx.model.crypto import CryptoProperties
@@ -130,10 +131,15 @@ class Asset:
     properties: tuple[tuple[str, str], ...] = ()
 
     def prop(self, name: str) -> str | None:
+        """The first value of a property (scoring asks a score of them per asset: looked up, not scanned)."""
+        return self._first_values.get(name)
+
+    @cached_property
+    def _first_values(self) -> dict[str, str]:
+        first: dict[str, str] = {}
         for key, value in self.properties:
-            if key == name:
-                return value
-        return None
+            first.setdefault(key, value)
+        return first
 
 
 @dataclass(frozen=True)

@@ -124,8 +124,9 @@ class Redactor:
         return self._regex.sub(replace, value)
 
     def json(self, value: Any, key: str | None = None) -> Any:
-        """A copy of a JSON value with every string (and object key) masked, digests left alone."""
-        if key in PROTECTED_KEYS:
+        """A copy of a JSON value with every string (and object key) masked, digests left alone (the
+        value itself when nothing is to be masked)."""
+        if key in PROTECTED_KEYS or self._regex is None:
             return value
         if isinstance(value, str):
             return self.text(value)

@@ -18,7 +18,9 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -34,7 +36,9 @@ from cyclonedx.model.crypto import (
 
 from assess.api import attest_body
 from assess.attest import AttestConfig, collect_provenance
-from assess.cbom import shard_to_document, validate_document
+from assess.cbom import document_assets, shard_to_document, validate_document
+from assess.exposure import assess_exposure
+from assess.fsio import parse_json_bytes
 from assess.model import Asset, Prop, Shard, props
 
 COMPONENTS = 1000
@@ -114,6 +118,36 @@ async def _load(url: str, body: bytes) -> tuple[list[float], int, float]:
     return latencies, errors, wall
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process so far (/proc/PID/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _where_the_time_goes(body: bytes) -> dict[str, float]:
+    """CPU milliseconds of one request's steps, in this process (best of three each)."""
+    config, today = AttestConfig(), datetime.now(UTC).date()
+    steps: dict[str, Callable[[], Any]] = {}
+    steps["parse"] = lambda: parse_json_bytes(body, "bench")
+    data = parse_json_bytes(body, "bench")
+    steps["validate"] = lambda: validate_document(data, "bench")
+    doc = validate_document(data, "bench")
+    steps["type_crypto_properties"] = lambda: document_assets(doc)
+    assets = document_assets(doc)
+    steps["exposure"] = lambda: assess_exposure(assets, config.exposure, today)
+    provenance = collect_provenance([])
+    steps["whole_request"] = lambda: json.dumps(attest_body(body, config, provenance))
+    out = {}
+    for name, step in steps.items():
+        times = []
+        for _ in range(3):
+            started = time.process_time()
+            step()
+            times.append(time.process_time() - started)
+        out[f"cpu_ms_{name}"] = round(min(times) * 1000, 1)
+    return out
+
+
 def run() -> dict[str, Any]:
     shard = Shard(stage="bench", assets=tuple(_asset(i) for i in range(COMPONENTS)))
     body = json.dumps(shard_to_document(shard)).encode()
@@ -141,7 +175,9 @@ def run() -> dict[str, Any]:
                 if time.monotonic() > deadline:
                     raise RuntimeError("carnot serve did not come up within 60 s") from None
                 time.sleep(0.2)
+        cpu_before = _cpu_seconds(server.pid)
         latencies, errors, wall = asyncio.run(_load(url, body))
+        server_cpu = _cpu_seconds(server.pid) - cpu_before
     finally:
         server.terminate()
         server.wait(timeout=10)
@@ -159,4 +195,8 @@ def run() -> dict[str, Any]:
         "latency_max_ms": latencies[-1] * 1000,
         "in_process_attest_ms": in_process * 1000,
         "schema_validation_share": validation / in_process,
+        "server_cpu_ms_per_request": round(server_cpu / (REQUESTS) * 1000, 1),
+        # what one core could serve if the server had it to itself (the machine is shared)
+        "requests_per_cpu_s_one_core": round(REQUESTS / server_cpu, 1),
+        **_where_the_time_goes(body),
     }

@@ -6,6 +6,9 @@ segments), TLS 1.3 with x25519, and TLS 1.2 ECDHE (secp256r1 in the ServerKeyExc
 reads it in a child process whose peak RSS the kernel reports; the same run on a capture a tenth the
 size shows that memory does not grow with the file.
 
+tshark (Debian's) reads the same capture in the same run, extracting what Carnot reads from the hellos
+(SNI, key shares, cipher suites): the CPU ratio is the comparison.
+
 A second case is hostile: one connection whose ClientHello comes one byte per TLS record, one record
 per segment, at two sizes four times apart. Its CPU time must grow four times, not sixteen.
 """
@@ -14,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import struct
 import subprocess
 import sys
@@ -189,6 +193,26 @@ def _measure(pcap: Path, out: Path) -> tuple[float, float, int, dict[str, Any]]:
             json.loads(result.stdout))
 
 
+TSHARK_FIELDS = ("tls.handshake.extensions_server_name", "tls.handshake.extensions_key_share_group",
+                 "tls.handshake.ciphersuite")
+
+
+def _tshark(pcap: Path) -> dict[str, Any]:
+    """tshark (Debian's) extracting SNI, key shares and cipher suites from the hellos of the same
+    capture: wall and CPU seconds and peak RSS, read by GNU time."""
+    tshark = shutil.which("tshark")
+    if tshark is None or not Path("/usr/bin/time").exists():
+        return {"tshark": "not installed (apt-get install -y tshark time)"}
+    fields = [arg for field in TSHARK_FIELDS for arg in ("-e", field)]
+    result = subprocess.run(["/usr/bin/time", "-f", "TIME %e %U %S %M", tshark, "-r", str(pcap), "-Y",
+                             "tls.handshake.type==1 || tls.handshake.type==2", "-T", "fields", *fields],
+                            capture_output=True, text=True, check=True)
+    hellos = sum(1 for line in result.stdout.splitlines() if line.strip())
+    _, wall, user, system, peak = next(x for x in result.stderr.splitlines() if x.startswith("TIME ")).split()
+    return {"tshark_hellos": hellos, "tshark_s": float(wall), "tshark_cpu_s": round(float(user) + float(system), 2),
+            "tshark_peak_rss_mib": int(peak) // 1024}
+
+
 def run() -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="carnot-pcap-bench-") as tmp:
         big, small = Path(tmp) / "handshakes_100k.pcap", Path(tmp) / "handshakes_10k.pcap"
@@ -200,7 +224,11 @@ def run() -> dict[str, Any]:
         elapsed, cpu, peak, report = _measure(big, Path(tmp) / "big.jsonl")
         if report["handshakes"] != HANDSHAKES:
             raise RuntimeError(f"expected {HANDSHAKES} handshakes, the importer found {report['handshakes']}")
-        return _one_byte_records(Path(tmp)) | {
+        tshark = _tshark(big)
+        if "tshark_cpu_s" in tshark:
+            tshark["carnot_to_tshark_cpu_ratio"] = round(cpu / tshark["tshark_cpu_s"], 2)
+            tshark["carnot_to_tshark_wall_ratio"] = round(elapsed / tshark["tshark_s"], 2)
+        return _one_byte_records(Path(tmp)) | tshark | {
             "handshakes": HANDSHAKES,
             "packets": packets,
             "capture_mib": round(big.stat().st_size / 2**20, 1),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -63,7 +64,7 @@ def test_unobserved_group_leaves_pq_flag_out() -> None:
 
 def test_ready_and_metrics_lines_are_skipped() -> None:
     lines = [json.dumps({"type": "ready"}), json.dumps(handshake()), json.dumps({"type": "metrics"}), ""]
-    assert len(parse_lines(lines, "x.jsonl")) == 1
+    assert len(list(parse_lines(lines, "x.jsonl"))) == 1
 
 
 def test_to_bom_writes_a_valid_cbom(tmp_path: Path, carnot: Any) -> None:
@@ -100,3 +101,51 @@ def test_a_line_built_to_break_the_json_parser_is_one_clean_error_naming_the_lin
     done = carnot("runtime", "to-bom", str(path), "--out", str(tmp_path / "r.cdx.json"))
     assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
     assert f"{path}:2: not a JSON line" in done.stderr
+
+
+def varied_records() -> list[dict[str, Any]]:
+    from tests.golden_outputs import RUNTIME_LINES
+
+    return list(parse_lines(RUNTIME_LINES.read_text().split("\n"), "varied"))
+
+
+def test_lines_streamed_in_any_order_aggregate_as_if_sorted_by_time_first() -> None:
+    from assess.cbom import shard_to_document
+    from assess.fsio import pretty_json
+
+    records = varied_records()
+    as_read = handshakes_to_shard(records, asset_id="a")
+    in_time_order = handshakes_to_shard(sorted(records, key=lambda r: str(r["ts"])), asset_id="a")
+    moment = datetime(2026, 1, 2, tzinfo=UTC)  # not the clock: two calls may straddle a second
+    assert pretty_json(shard_to_document(as_read, timestamp=moment)) == pretty_json(
+        shard_to_document(in_time_order, timestamp=moment))
+
+
+def test_a_gzipped_file_is_read_directly_and_gives_the_same_cbom(tmp_path: Path, carnot: Any) -> None:
+    import gzip
+
+    from tests.golden_outputs import RUNTIME_LINES
+
+    packed = tmp_path / "runtime.jsonl.gz"
+    packed.write_bytes(gzip.compress(RUNTIME_LINES.read_bytes()))
+    env = {"SOURCE_DATE_EPOCH": "1767225600"}
+    for name, source in (("plain", RUNTIME_LINES), ("packed", packed)):
+        done = carnot("runtime", "to-bom", str(source), "--out", str(tmp_path / f"{name}.cdx.json"), env=env)
+        assert done.returncode == 0, done.stderr
+    assert (tmp_path / "plain.cdx.json").read_bytes() == (tmp_path / "packed.cdx.json").read_bytes()
+    cut = tmp_path / "cut.jsonl.gz"
+    cut.write_bytes(packed.read_bytes()[:5000])
+    done = carnot("runtime", "to-bom", str(cut), "--out", str(tmp_path / "cut.cdx.json"))
+    assert done.returncode == 2 and f"{cut}:" in done.stderr and done.stderr.count("\n") == 1, done.stderr
+    assert not (tmp_path / "cut.cdx.json").exists()
+
+
+def test_a_line_separator_inside_a_string_does_not_end_the_line(tmp_path: Path) -> None:
+    from assess.sources.runtime.to_bom import read_handshake_files
+
+    path = tmp_path / "runtime.jsonl"
+    path.write_text(json.dumps(handshake(sni="a\u2028b\u0085c"), ensure_ascii=False) + "\n", encoding="utf-8")
+    shard, report = read_handshake_files([path])
+    assert report["handshakes"] == 1
+    [protocol] = [a for a in shard.assets if a.crypto.protocol_properties is not None]
+    assert prop(protocol, Prop.RUNTIME_SNI) == "a\u2028b\u0085c"

@@ -8,11 +8,14 @@ protocol assets reference (`protocolProperties.cryptoRefArray`). Pure apart from
 
 from __future__ import annotations
 
+import gzip
+import io
 import json
-from collections.abc import Iterable, Sequence
+import zlib
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from cyclonedx.model.bom_ref import BomRef
 from cyclonedx.model.crypto import (
@@ -45,12 +48,21 @@ MAX_EVIDENCE = 20
 CAPTURE_SOURCES = {"pcap": Source.PCAP, "zeek": Source.ZEEK}
 
 
-def parse_lines(lines: Iterable[str], origin: str) -> list[dict[str, Any]]:
-    """The handshake records of a runtime JSON lines text; ready and metrics lines are skipped.
+_FIELD_TYPES = tuple((key, frozenset(types) | ({int} if float in types else set()))
+                     for key, types in HANDSHAKE_KEYS.items())
+_KEYS = tuple(HANDSHAKE_KEYS)
+# Field type patterns already found valid (a few in practice: which fields are null); bounded, as
+# hostile lines could bring many.
+_VALID_PATTERNS_HELD = 4096
+
+
+def parse_lines(lines: Iterable[str], origin: str) -> Iterator[dict[str, Any]]:
+    """The handshake records of a runtime JSON lines text, one at a time; ready and metrics lines
+    are skipped.
 
     Raises InputError naming origin:line for a line that is not JSON or not a valid record.
     """
-    out = []
+    valid_patterns: set[tuple[type, ...]] = set()
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
@@ -61,47 +73,115 @@ def parse_lines(lines: Iterable[str], origin: str) -> list[dict[str, Any]]:
         except (ValueError, RecursionError) as e:  # a number of 4,300+ digits; nesting past Python's limit
             raise InputError("not a JSON line Carnot reads (a number too long or nesting too deep)", path=origin,
                              line=number) from e
-        if not isinstance(record, dict) or not isinstance(record.get("type"), str):
+        if type(record) is not dict or type(record.get("type")) is not str:
             raise InputError("not a runtime record: expected an object with a \"type\"", path=origin, line=number)
         if record["type"] != "handshake":
             continue
-        for key, types in HANDSHAKE_KEYS.items():
-            if key not in record:
-                raise InputError(f"handshake record lacks {key!r}", path=origin, line=number)
-            value = record[key]
-            wrong_type = not isinstance(value, types) or (isinstance(value, bool) and bool not in types)
-            if value is not None and wrong_type:
-                raise InputError(f"handshake record has a {type(value).__name__} for {key!r}", path=origin, line=number)
+        pattern = tuple(type(record.get(key, _MISSING)) for key in _KEYS)
+        if pattern not in valid_patterns:
+            _check_fields(record, origin, number)
+            if len(valid_patterns) < _VALID_PATTERNS_HELD:
+                valid_patterns.add(pattern)
         for key in ("groups_offered", "key_shares_offered"):
-            if record[key] is not None and not all(isinstance(g, str) for g in record[key]):
+            if record[key] is not None and not all(type(g) is str for g in record[key]):
                 raise InputError(f"{key!r} must be a list of group names", path=origin, line=number)
-        out.append(record)
-    return out
+        yield record
+
+
+def _check_fields(record: dict[str, Any], origin: str, number: int) -> None:
+    # Exact types: JSON gives no subclasses, and a bool is not a number here.
+    for key, types in _FIELD_TYPES:
+        value = record.get(key, _MISSING)
+        if value is None or type(value) in types:
+            continue
+        if value is _MISSING:
+            raise InputError(f"handshake record lacks {key!r}", path=origin, line=number)
+        raise InputError(f"handshake record has a {type(value).__name__} for {key!r}", path=origin, line=number)
+
+
+class _Missing:
+    pass
+
+
+_MISSING = _Missing()
+_GZIP_MAGIC = b"\x1f\x8b"
+
+
+def _file_lines(path: Path) -> Iterator[str]:
+    """The lines of a runtime JSON lines file (gzip'd or not, told by its first bytes), one at a time.
+    Lines end at "\\n" only, as JSON lines do."""
+    try:
+        with path.open("rb") as raw:
+            compressed = raw.peek(2)[:2] == _GZIP_MAGIC
+            binary: IO[bytes] = gzip.GzipFile(fileobj=raw) if compressed else raw
+            try:
+                yield from io.TextIOWrapper(binary, encoding="utf-8", newline="\n")
+            except UnicodeDecodeError:
+                raise _not_utf8(path) from None
+    except OSError as e:  # gzip.BadGzipFile is one
+        raise InputError(f"cannot read: {e.strerror or e}", path=path) from e
+    except (EOFError, zlib.error) as e:
+        raise InputError(f"not a whole gzip file: {e}", path=path) from e
+
+
+def _not_utf8(path: Path) -> InputError:
+    """Where a file stops being UTF-8: read again, line by line, to name the line and the byte."""
+    with path.open("rb") as raw:
+        binary: IO[bytes] = gzip.GzipFile(fileobj=raw) if raw.peek(2)[:2] == _GZIP_MAGIC else raw
+        offset = 0
+        for number, data in enumerate(binary, start=1):
+            try:
+                data.decode("utf-8")
+            except UnicodeDecodeError as e:
+                return InputError(f"not UTF-8 text (byte {offset + e.start})", path=path, line=number)
+            offset += len(data)
+    return InputError("not UTF-8 text", path=path)
 
 
 def read_handshake_files(paths: Sequence[Path], *, asset_id: str | None = None) -> tuple[Shard, dict[str, Any]]:
-    """Read every file first (all or nothing), then aggregate."""
-    records: list[dict[str, Any]] = []
-    for path in paths:
-        p = require_file(path)
-        try:
-            text = p.read_bytes().decode("utf-8")
-        except UnicodeDecodeError as e:
-            raw = p.read_bytes()
-            raise InputError(f"not UTF-8 text (byte {e.start})", path=p, line=raw[: e.start].count(b"\n") + 1) from e
-        except OSError as e:
-            raise InputError(f"cannot read: {e.strerror}", path=p) from e
-        records.extend(parse_lines(text.splitlines(), str(p)))
-    shard = handshakes_to_shard(records, asset_id=asset_id)
+    """Stream every file's handshakes into the flow table (memory grows with flows, not lines); the
+    shard exists only once every line has been read, so a bad line anywhere writes nothing."""
+    files = [require_file(path) for path in paths]
+    table = FlowTable()
+    for path in files:
+        for record in parse_lines(_file_lines(path), str(path)):
+            table.add(record)
+    shard = table.shard(asset_id=asset_id)
     protocol = sum(1 for a in shard.assets if a.crypto.asset_type == CryptoAssetType.PROTOCOL)
     report = {
         "files": len(paths),
-        "handshakes": len(records),
+        "handshakes": table.handshakes,
         "protocol_assets": protocol,
         "algorithm_assets": len(shard.assets) - protocol,
-        "pq_hybrid_handshakes": sum(1 for r in records if r["pq_hybrid"] is True),
+        "pq_hybrid_handshakes": table.pq_hybrid,
     }
     return shard, report
+
+
+# A handshake's place in the order the aggregation follows: by timestamp text, then as read.
+Order = tuple[str, int]
+# Entries of a flow table's memos (group spellings; what a flow's handshakes added): bounded, as
+# hostile lines could bring a new value every time.
+_HELD = 1024
+
+
+class _FirstSeen:
+    """Values in the order they were first seen (by Order, then place in the record's list), whatever
+    order they arrive in."""
+
+    __slots__ = ("first",)
+
+    def __init__(self) -> None:
+        self.first: dict[str, tuple[Order, int]] = {}
+
+    def add(self, value: str | None, order: Order, place: int = 0) -> None:
+        if value is not None:
+            seen = self.first.get(value)
+            if seen is None or (order, place) < seen:
+                self.first[value] = (order, place)
+
+    def values(self) -> list[str]:
+        return sorted(self.first, key=self.first.__getitem__)
 
 
 @dataclass
@@ -111,67 +191,124 @@ class _Use:
     host: str | None
     role: str | None
     process: str | None
-    comm: str | None
-    exe: str | None
     endpoint: str | None
     group: str | None
+    first: Order  # of the flow's first handshake, which names its process (comm, exe)
+    first_seen: Any
+    comm: str | None
+    exe: str | None
+    last: Order
+    last_seen: Any
     handshakes: int = 0
     failed: int = 0
-    first_seen: str = ""
-    last_seen: str = ""
-    versions: list[str] = field(default_factory=list)
-    suites: list[str] = field(default_factory=list)
-    offered: list[str] = field(default_factory=list)
-    snis: list[str] = field(default_factory=list)
-    libraries: list[str] = field(default_factory=list)
-    evidence: dict[str, Evidence] = field(default_factory=dict)
+    versions: _FirstSeen = field(default_factory=_FirstSeen)
+    suites: _FirstSeen = field(default_factory=_FirstSeen)
+    offered: _FirstSeen = field(default_factory=_FirstSeen)
+    snis: _FirstSeen = field(default_factory=_FirstSeen)
+    libraries: _FirstSeen = field(default_factory=_FirstSeen)
+    repeats: dict[tuple[Any, ...], Order] = field(default_factory=dict)  # what handshakes added, and when
+    # the MAX_EVIDENCE places seen first: place -> (order, evidence)
+    evidence: dict[str, tuple[Order, Evidence]] = field(default_factory=dict)
+    evidence_latest: Order | None = None  # the latest order among them, once there are MAX_EVIDENCE
+
+    def add_evidence(self, where: str, order: Order, make: Callable[[], Evidence]) -> None:
+        held = self.evidence.get(where)
+        if held is not None:
+            if order < held[0]:  # the place's evidence says what its first handshake was
+                self.evidence[where] = (order, make())
+                self.evidence_latest = None
+            return
+        if self.evidence_latest is not None and order > self.evidence_latest:
+            return
+        self.evidence[where] = (order, make())
+        if len(self.evidence) > MAX_EVIDENCE:
+            del self.evidence[max(self.evidence, key=lambda w: self.evidence[w][0])]
+        if len(self.evidence) == MAX_EVIDENCE:
+            self.evidence_latest = max(o for o, _ in self.evidence.values())
+
+    def evidence_in_order(self) -> list[Evidence]:
+        return [ev for _, ev in sorted(self.evidence.values(), key=lambda held: held[0])]
 
 
-def _add(values: list[str], value: str | None) -> None:
-    if value is not None and value not in values:
-        values.append(value)
+class FlowTable:
+    """Handshake records folded into one _Use per flow as they are read, in any order: the result is
+    that of taking them sorted by timestamp (ties as read), which is what the shard says."""
+
+    def __init__(self) -> None:
+        self.uses: dict[tuple[Any, ...], _Use] = {}
+        self.handshakes = 0
+        self.pq_hybrid = 0
+        self._groups: dict[str, str] = {}  # spelling -> IANA name
+
+    def _group(self, name: str) -> str:
+        known = self._groups.get(name)
+        if known is None:
+            known = normalise_group(name)
+            if len(self._groups) < _HELD:
+                self._groups[name] = known
+        return known
+
+    def add(self, hs: dict[str, Any]) -> None:
+        order = (str(hs["ts"]), self.handshakes)
+        self.handshakes += 1
+        self.pq_hybrid += hs["pq_hybrid"] is True
+        group = self._group(hs["negotiated_group"]) if hs["negotiated_group"] else None
+        endpoint = _endpoint(hs["dst_ip"], hs["dst_port"])
+        process = hs["exe"] or hs["comm"]
+        key = (hs["host"], hs["role"], process, endpoint, group)
+        use = self.uses.get(key)
+        if use is None:
+            use = self.uses[key] = _Use(hs["host"], hs["role"], process, endpoint, group, first=order,
+                                        first_seen=hs["ts"], comm=hs["comm"], exe=hs["exe"], last=order,
+                                        last_seen=hs["ts"])
+        elif order < use.first:
+            use.first, use.first_seen, use.comm, use.exe = order, hs["ts"], hs["comm"], hs["exe"]
+        elif order > use.last:
+            use.last, use.last_seen = order, hs["ts"]
+        use.handshakes += 1
+        use.failed += hs["success"] is False
+        # Lines imported from a capture or a Zeek log name their file and are evidence of that source.
+        capture = hs.get("capture") if isinstance(hs.get("capture"), str) else None
+        line = hs.get("capture_line") if isinstance(hs.get("capture_line"), int) else None
+        # Everything else a handshake adds to its flow; a repeat of values the flow already had at an
+        # earlier order changes nothing (most handshakes of a flow are such repeats).
+        facts = (hs["tls_version"], hs["cipher_suite"], hs["sni"], hs["library"], hs["library_version"], hs["pid"],
+                 hs["comm"], hs["source"], capture, line, *(hs["groups_offered"] or ()))
+        seen = use.repeats.get(facts)
+        if seen is not None and seen < order:
+            return
+        if seen is not None or len(use.repeats) < _HELD:
+            use.repeats[facts] = order
+        use.versions.add(hs["tls_version"], order)
+        use.suites.add(hs["cipher_suite"], order)
+        for place, g in enumerate(hs["groups_offered"] or ()):
+            use.offered.add(self._group(g), order, place)
+        use.snis.add(hs["sni"], order)
+        if hs["library"]:
+            use.libraries.add(" ".join(v for v in (hs["library"], hs["library_version"]) if v), order)
+        location = capture or "/".join(str(v) for v in (hs["host"], hs["pid"], hs["comm"]))
+        use.add_evidence(f"{location}:{line}" if line is not None else location, order, lambda: Evidence(
+            source=CAPTURE_SOURCES.get(hs["source"], Source.RUNTIME), location=location, line=line,
+            context=f"source {hs['source']}"))
+
+    def shard(self, *, asset_id: str | None = None) -> Shard:
+        uses = sorted(self.uses.values(), key=lambda u: u.first)
+        groups = sorted({u.group for u in uses if u.group})
+        group_assets = {g: _group_asset(g, [e for u in uses if u.group == g for e in u.evidence_in_order()])
+                        for g in groups}
+        assets = [_protocol_asset(u, asset_id, group_assets.get(u.group) if u.group else None) for u in uses]
+        assets.sort(key=lambda a: a.bom_ref)
+        properties = props({Prop.RUNTIME_ASSET_ID: asset_id}) if asset_id else ()
+        return Shard(stage=STAGE, assets=tuple(assets) + tuple(a for a in group_assets.values() if a is not None),
+                     properties=properties)
 
 
 def handshakes_to_shard(handshakes: Iterable[dict[str, Any]], *, asset_id: str | None = None) -> Shard:
     """The pure mapping: handshake records (dicts of the runtime contract) to a runtime CBOM shard."""
-    uses: dict[tuple[Any, ...], _Use] = {}
-    for hs in sorted(handshakes, key=lambda h: str(h["ts"])):
-        group = normalise_group(hs["negotiated_group"]) if hs["negotiated_group"] else None
-        endpoint = _endpoint(hs["dst_ip"], hs["dst_port"])
-        process = hs["exe"] or hs["comm"]
-        key = (hs["host"], hs["role"], process, endpoint, group)
-        use = uses.get(key)
-        if use is None:
-            use = uses[key] = _Use(hs["host"], hs["role"], process, hs["comm"], hs["exe"], endpoint, group,
-                                   first_seen=hs["ts"])
-        use.handshakes += 1
-        use.failed += hs["success"] is False
-        use.last_seen = hs["ts"]
-        _add(use.versions, hs["tls_version"])
-        _add(use.suites, hs["cipher_suite"])
-        for g in hs["groups_offered"] or ():
-            _add(use.offered, normalise_group(g))
-        _add(use.snis, hs["sni"])
-        if hs["library"]:
-            _add(use.libraries, " ".join(v for v in (hs["library"], hs["library_version"]) if v))
-        # Lines imported from a capture or a Zeek log name their file and are evidence of that source.
-        source = CAPTURE_SOURCES.get(hs["source"], Source.RUNTIME)
-        capture = hs.get("capture") if isinstance(hs.get("capture"), str) else None
-        line = hs.get("capture_line") if isinstance(hs.get("capture_line"), int) else None
-        location = capture or "/".join(str(v) for v in (hs["host"], hs["pid"], hs["comm"]))
-        where = f"{location}:{line}" if line is not None else location
-        if where not in use.evidence and len(use.evidence) < MAX_EVIDENCE:
-            use.evidence[where] = Evidence(source=source, location=location, line=line,
-                                         context=f"source {hs['source']}")
-
-    groups = sorted({u.group for u in uses.values() if u.group})
-    group_assets = {g: _group_asset(g, [e for u in uses.values() if u.group == g for e in u.evidence.values()])
-                    for g in groups}
-    assets = [_protocol_asset(u, asset_id, group_assets.get(u.group) if u.group else None) for u in uses.values()]
-    assets.sort(key=lambda a: a.bom_ref)
-    properties = props({Prop.RUNTIME_ASSET_ID: asset_id}) if asset_id else ()
-    return Shard(stage=STAGE, assets=tuple(assets) + tuple(a for a in group_assets.values() if a is not None),
-                 properties=properties)
+    table = FlowTable()
+    for hs in handshakes:
+        table.add(hs)
+    return table.shard(asset_id=asset_id)
 
 
 def _endpoint(ip: str | None, port: int | None) -> str | None:
@@ -181,7 +318,9 @@ def _endpoint(ip: str | None, port: int | None) -> str | None:
 
 
 def _protocol_asset(use: _Use, asset_id: str | None, group_asset: Asset | None) -> Asset:
-    numbers = [_VERSION_NUMBER[v] for v in use.versions if v in _VERSION_NUMBER]
+    versions, suites, offered, snis, libraries = (seen.values() for seen in (
+        use.versions, use.suites, use.offered, use.snis, use.libraries))
+    numbers = [_VERSION_NUMBER[v] for v in versions if v in _VERSION_NUMBER]
     code = group_code(use.group) if use.group else None
     role = use.role or "connection"
     name = f"TLS {role} {use.comm or 'unknown process'} -> {use.endpoint or 'unknown endpoint'}"
@@ -193,15 +332,15 @@ def _protocol_asset(use: _Use, asset_id: str | None, group_asset: Asset | None) 
             protocol_properties=ProtocolProperties(
                 type=ProtocolPropertiesType.TLS,
                 version=max(numbers, key=lambda n: tuple(int(x) for x in n.split("."))) if numbers else None,
-                cipher_suites=[ProtocolPropertiesCipherSuite(name=s) for s in use.suites],
+                cipher_suites=[ProtocolPropertiesCipherSuite(name=s) for s in suites],
                 crypto_refs=[BomRef(group_asset.bom_ref)] if group_asset else None,
             ),
         ),
-        evidence=tuple(use.evidence.values()),
+        evidence=tuple(use.evidence_in_order()),
         properties=props({
-            Prop.TLS_VERSIONS: use.versions or None,
-            Prop.TLS_CIPHER_SUITES: use.suites or None,
-            Prop.TLS_GROUPS: use.offered or None,
+            Prop.TLS_VERSIONS: versions or None,
+            Prop.TLS_CIPHER_SUITES: suites or None,
+            Prop.TLS_GROUPS: offered or None,
             Prop.TLS_NEGOTIATED_GROUP: use.group,
             Prop.TLS_GROUP_CODEPOINT: f"0x{code:04X}" if code is not None else None,
             Prop.TLS_PQ_HYBRID: is_pq_group(use.group) if use.group else None,
@@ -214,8 +353,8 @@ def _protocol_asset(use: _Use, asset_id: str | None, group_asset: Asset | None) 
             Prop.RUNTIME_EXE: use.exe,
             Prop.RUNTIME_ROLE: use.role,
             Prop.RUNTIME_ENDPOINT: use.endpoint,
-            Prop.RUNTIME_SNI: use.snis or None,
-            Prop.RUNTIME_LIBRARY: use.libraries or None,
+            Prop.RUNTIME_SNI: snis or None,
+            Prop.RUNTIME_LIBRARY: libraries or None,
             Prop.RUNTIME_ASSET_ID: asset_id,
         }),
     )
