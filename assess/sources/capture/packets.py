@@ -1,7 +1,8 @@
-"""Link-layer frames -> TCP segments, decoded with dpkt: Ethernet (802.1Q, QinQ), Linux cooked
-capture v1 and v2, raw IP, BSD loopback (NULL/LOOP); IPv4 and IPv6 (extension headers); TCP.
+"""Link-layer frames -> TCP segments and UDP datagrams, decoded with dpkt: Ethernet (802.1Q, QinQ),
+Linux cooked capture v1 and v2, raw IP, BSD loopback (NULL/LOOP); IPv4 and IPv6 (extension
+headers); TCP and UDP.
 
-Pure: bytes in, a `TcpSegment` (or None for anything that is not a TCP segment we can use) out.
+Pure: bytes in, a `TcpSegment` or `UdpDatagram` (or a `Skip` for anything we cannot use) out.
 Nothing here raises on hostile bytes: dpkt's decoding errors mean "not usable", counted by the caller.
 """
 
@@ -35,7 +36,7 @@ class Skip(StrEnum):
 
     UNSUPPORTED_LINK = "unsupported_link_type"  # a pcapng interface we cannot decode (e.g. 802.11)
     NOT_IP = "not_ip"
-    NOT_TCP = "not_tcp"
+    NOT_TCP = "not_tcp"  # neither TCP nor UDP (the counter's name predates UDP)
     FRAGMENT = "ip_fragment"
     MALFORMED = "malformed"
 
@@ -53,8 +54,15 @@ class TcpSegment:
     vlans: tuple[int, ...] = ()
 
 
-def decode(linktype: int, frame: bytes) -> TcpSegment | Skip:
-    """The TCP segment in a captured frame, or why there is none."""
+@dataclass(frozen=True)
+class UdpDatagram:
+    src: Endpoint
+    dst: Endpoint
+    payload: bytes
+
+
+def decode(linktype: int, frame: bytes) -> TcpSegment | UdpDatagram | Skip:
+    """The TCP segment or UDP datagram in a captured frame, or why there is none."""
     try:
         return _decode(linktype, frame)
     except (dpkt.UnpackError, struct.error, ValueError, IndexError, KeyError, AttributeError, TypeError):
@@ -62,7 +70,7 @@ def decode(linktype: int, frame: bytes) -> TcpSegment | Skip:
         return Skip.MALFORMED
 
 
-def _decode(linktype: int, frame: bytes) -> TcpSegment | Skip:
+def _decode(linktype: int, frame: bytes) -> TcpSegment | UdpDatagram | Skip:
     vlans: tuple[int, ...] = ()
     if linktype == LINKTYPE_ETHERNET:
         eth = dpkt.ethernet.Ethernet(frame)
@@ -89,8 +97,11 @@ def _decode(linktype: int, frame: bytes) -> TcpSegment | Skip:
     else:
         return Skip.NOT_IP
     tcp = ip.data
+    if isinstance(tcp, dpkt.udp.UDP):
+        return UdpDatagram(Endpoint(_ip_text(family, ip.src), tcp.sport), Endpoint(_ip_text(family, ip.dst), tcp.dport),
+                           bytes(tcp.data))
     if not isinstance(tcp, dpkt.tcp.TCP):
-        return Skip.NOT_TCP if ip.p != dpkt.ip.IP_PROTO_TCP else Skip.MALFORMED
+        return Skip.NOT_TCP if ip.p not in (dpkt.ip.IP_PROTO_TCP, dpkt.ip.IP_PROTO_UDP) else Skip.MALFORMED
     payload = bytes(tcp.data)
     header = tcp.off * 4
     return TcpSegment(

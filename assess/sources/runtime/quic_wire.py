@@ -287,16 +287,20 @@ class CryptoStream:
             pos += 4 + length
 
 
-def is_client_initial(datagram: bytes) -> LongHeader | None:
-    """The header of the datagram's first packet if it is an Initial packet of a version we read
-    (long header, fixed bit set), else None: what starts a QUIC connection in a capture."""
+def first_client_initial(datagram: bytes) -> LongHeader | None:
+    """The header of the datagram's first packet if it is a client's first Initial packet (of a
+    version we read, opening with the client keys of its own Destination Connection ID), else
+    None: what starts a QUIC connection in a capture."""
     if len(datagram) < 7 or not datagram[0] & 0x80:
         return None
     try:
         header = parse_long_header(datagram)
+        if header.packet_type != 0:
+            return None
+        unprotect_initial(datagram[: header.end], header, initial_keys(header.version, header.dcid, server=False))
     except QuicParseError:
         return None
-    return header if header.packet_type == 0 else None
+    return header
 
 
 class QuicReader:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import struct
 from typing import NamedTuple
 
+from assess.sources.runtime.reassembly import Endpoint
 from assess.sources.runtime.wire import StreamView
 from assess.sshnames import is_pseudo_algorithm
 
@@ -327,5 +328,15 @@ class SshReader:
 
 
 def looks_like_ssh(data: bytes | bytearray) -> bool:
-    """Whether a direction's first bytes could be an SSH identification string."""
-    return bytes(data[:4]) == b"SSH-"[: len(data[:4])] and len(data) > 0
+    """Whether a direction's first bytes are an SSH identification string's."""
+    return data[:4] == b"SSH-"
+
+
+class SshFlow(NamedTuple):
+    """An SSH connection whose key exchange the wire view has finished with."""
+
+    client: Endpoint
+    server: Endpoint
+    handshake: SshHandshake
+    first_seen: float
+    timed_out: bool = False
