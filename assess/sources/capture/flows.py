@@ -14,7 +14,7 @@ A connection whose client opens with a ClientHello is a TLS handshake whatever t
 (`starttls.py`) is held while it stays plaintext, and read from where TLS begins once it upgrades.
 A connection either of whose directions opens with `SSH-` is SSH on any port: its banners and
 KEXINITs are read up to both NEWKEYS (`ssh_wire.SshReader`); its client is the end whose segment
-the capture saw first (the SYN's sender, when the capture has the connection from its start).
+the capture saw first when that was a SYN, else the end on the higher port.
 Each handshake is credited to the capture file of its connection's last segment; a file that is
 damaged hands over its open connections at the damage, so none is credited to the next file.
 """
@@ -235,7 +235,7 @@ class HandshakeTracker:
 
     def _examine_ssh(self, key: Key, conn: Connection, reader: SshReader, *, closed: bool,
                      idle: bool = False) -> list[Finished]:
-        c_src, c_dst = next(iter(conn.streams))
+        c_src, c_dst = _ssh_client(conn)
         client = conn.streams[(c_src, c_dst)]
         server = conn.streams.get((c_dst, c_src))
         summary = reader.summarise(client, server or NO_BYTES, closed=closed, idle=idle)
@@ -311,6 +311,16 @@ class HandshakeTracker:
         self._done[hash(key)] = None
         while len(self._done) > max(DONE_CAPACITY, self.max_connections):
             self._done.popitem(last=False)
+
+
+def _ssh_client(conn: Connection) -> Key:
+    """The client's direction of an SSH connection: the first the capture saw, if that began with a
+    SYN; else (the capture began mid-connection) the one from the higher port."""
+    first = next(iter(conn.streams))
+    if conn.streams[first].first_seq is not None and conn.streams[first].anchored:
+        return first
+    src, dst = first
+    return first if src.port >= dst.port else (dst, src)
 
 
 def _may_be_handshake(data: bytes | bytearray) -> bool:
