@@ -20,6 +20,7 @@ from assess.sources.runtime.reassembly import Endpoint
 # LINKTYPE_* values (https://www.tcpdump.org/linktypes.html); 12 and 14 are RAW on some BSDs.
 LINKTYPE_NULL = 0
 LINKTYPE_ETHERNET = 1
+LINKTYPE_PPP = 9
 LINKTYPE_RAW = 101
 LINKTYPE_LOOP = 108
 LINKTYPE_LINUX_SLL = 113
@@ -27,8 +28,10 @@ LINKTYPE_IPV4 = 228
 LINKTYPE_IPV6 = 229
 LINKTYPE_LINUX_SLL2 = 276
 RAW_LINKTYPES = frozenset({LINKTYPE_RAW, 12, 14, LINKTYPE_IPV4, LINKTYPE_IPV6})
-SUPPORTED_LINKTYPES = frozenset({LINKTYPE_NULL, LINKTYPE_ETHERNET, LINKTYPE_LOOP, LINKTYPE_LINUX_SLL,
-                                 LINKTYPE_LINUX_SLL2}) | RAW_LINKTYPES
+SUPPORTED_LINKTYPES = frozenset({LINKTYPE_NULL, LINKTYPE_ETHERNET, LINKTYPE_PPP, LINKTYPE_LOOP,
+                                 LINKTYPE_LINUX_SLL, LINKTYPE_LINUX_SLL2}) | RAW_LINKTYPES
+# PPP protocol numbers of IPv4 and IPv6 (RFC 1332, RFC 5072).
+_PPP_IP = {0x0021: 4, 0x0057: 6}
 
 
 class Skip(StrEnum):
@@ -84,6 +87,8 @@ def _decode(linktype: int, frame: bytes) -> TcpSegment | UdpDatagram | Skip:
         ip = dpkt.loopback.Loopback(frame).data
     elif linktype in RAW_LINKTYPES:
         ip = _raw_ip(frame)
+    elif linktype == LINKTYPE_PPP:
+        ip = _ppp_ip(frame)
     else:
         return Skip.UNSUPPORTED_LINK
     if isinstance(ip, dpkt.ip.IP):
@@ -124,6 +129,17 @@ def _raw_ip(frame: bytes) -> object:
     if version == 6:
         return dpkt.ip6.IP6(frame)
     return None
+
+
+def _ppp_ip(frame: bytes) -> object:
+    """The IP packet of a PPP frame (RFC 1661): address and control (0xFF 0x03) if present, then
+    the protocol number, one byte when compressed (odd), else two."""
+    body = frame[2:] if frame[:2] == b"\xff\x03" else frame
+    if body[:1] and body[0] & 1:
+        protocol, body = body[0], body[1:]
+    else:
+        protocol, body = int.from_bytes(body[:2], "big"), body[2:]
+    return _raw_ip(body) if protocol in _PPP_IP else None
 
 
 def _ext_len(ip6: dpkt.ip6.IP6) -> int:
