@@ -7,10 +7,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from capture_testing import carnot, read_lines
+from capture_testing import read_lines
 from channel_truth import quic_hellos, ssh_kexinits
 from tshark_truth import tshark
 
+from assess.sources.capture import import_pcaps
 from assess.sshnames import is_pseudo_algorithm
 
 DATA = Path(__file__).parents[1] / "data" / "captures"
@@ -25,8 +26,7 @@ SSH = {"ssh_kex_mlkem-first-40.pcap": (2299,), "ssh_kex_curve25519.pcap": (), "s
 
 def _read(pcap: Path, tmp_path: Path) -> list[dict]:
     out = tmp_path / "runtime.jsonl"
-    result = carnot("runtime", "from-pcap", pcap, "--out", out)
-    assert result.returncode == 0, result.stderr
+    import_pcaps([pcap], out)  # (in this process: the CLI's own path is tested in test_ssh_quic_recorded.py)
     return read_lines(out)
 
 
