@@ -2,10 +2,10 @@
 pseudo-algorithms (extension signals, never chosen), and what each key exchange is made of.
 
 Names come from `assess/registry/ssh-algorithm-names.csv`, Carnot's own table with the source of
-every row (IANA's SSH registries, ssh-parameters-16..20, have no public verbatim copy reachable
-from where it was made; see `assess/registry/NOTICE.md`). A name not in the table is still an
-algorithm: it is kept as written, and counts as classical unless a pseudo-algorithm prefix says
-otherwise.
+every row, and from IANA's SSH registries (ssh-parameters-16..20) where `tools/refresh_iana.py`
+has vendored them (no public verbatim copy was reachable where Carnot was built; see
+`assess/registry/NOTICE.md`). A name in neither is still an algorithm: it is kept as written, and
+counts as classical unless a pseudo-algorithm prefix says otherwise.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import csv
 import io
 from typing import NamedTuple
 
-from assess.resources import registry_file
+from assess.resources import optional_registry_file, registry_file
 
 # RFC 8308's and OpenSSH's signals ride in the kex list; a future version of either keeps the prefix.
 PSEUDO_PREFIXES = ("ext-info-", "kex-strict-")
@@ -35,7 +35,26 @@ def _table() -> dict[str, SshAlgorithm]:
                 for row in csv.DictReader(rows)}
 
 
-ALGORITHMS: dict[str, SshAlgorithm] = _table()
+# IANA's registries, by file: what kind of name each lists.
+IANA_FILES = {"ssh-parameters-16.csv": "kex", "ssh-parameters-17.csv": "cipher", "ssh-parameters-18.csv": "mac",
+              "ssh-parameters-19.csv": "host_key", "ssh-parameters-20.csv": "compression"}
+
+
+def _iana() -> dict[str, SshAlgorithm]:
+    """The names IANA's vendored SSH registries list (first column), where they are vendored."""
+    out: dict[str, SshAlgorithm] = {}
+    for file, kind in IANA_FILES.items():
+        path = optional_registry_file(file)
+        if path is None:
+            continue
+        with io.StringIO(path.read_text(encoding="utf-8"), newline="") as rows:
+            for row in list(csv.reader(rows))[1:]:
+                if row and row[0].strip() and " " not in row[0].strip():
+                    out[row[0].strip()] = SshAlgorithm(row[0].strip(), kind, "", "", f"IANA {file}")
+    return out
+
+
+ALGORITHMS: dict[str, SshAlgorithm] = _iana() | _table()  # Carnot's rows say more (quantum, family)
 PQ_HYBRID_KEX: frozenset[str] = frozenset(n for n, a in ALGORITHMS.items() if a.quantum == "pq-hybrid")
 
 
