@@ -116,3 +116,19 @@ def test_hostile_frames_are_errors() -> None:
     with pytest.raises(QuicParseError):
         parse_long_header(b"\xc0\x00\x00\x00\x01\x30" + b"\x00" * 60)  # a 48-byte connection ID
     assert first_client_initial(b"\xc0\x00\x00\x00\x01\x08" + b"\x00" * 30) is None
+
+
+def test_mangled_datagrams_never_raise() -> None:
+    import random
+
+    rng = random.Random(23)
+    for _ in range(300):
+        packet = bytearray(V1_CLIENT_INITIAL if rng.random() < 0.5 else V2_SERVER_INITIAL)
+        for _ in range(rng.randint(1, 8)):
+            packet[rng.randrange(len(packet))] = rng.randrange(256)
+        cut = bytes(packet[: rng.randint(0, len(packet))])
+        reader = QuicReader(DCID)
+        reader.add(cut, 1.0, from_client=True)
+        reader.add(cut, 1.1, from_client=False)
+        reader.summary(closed=True)
+        first_client_initial(cut)

@@ -135,3 +135,17 @@ def test_hostile_lengths_and_names_are_errors_not_exceptions() -> None:
 def test_non_ascii_banner_bytes_are_escaped() -> None:
     summary = SshReader().summarise(Bytes(b"SSH-2.0-\xff<script>\r\n"), Bytes(b""))
     assert summary.client.banner.text == "SSH-2.0-\\xff<script>"
+
+
+def test_mangled_streams_never_raise() -> None:
+    import random
+
+    rng = random.Random(23)
+    good_client, good_server = side(b"SSH-2.0-c", CLIENT_KEX), side(b"SSH-2.0-s", SERVER_KEX)
+    for _ in range(300):
+        client, server = bytearray(good_client), bytearray(good_server)
+        for data in (client, server):
+            for _ in range(rng.randint(1, 6)):
+                data[rng.randrange(len(data))] = rng.randrange(256)
+        summary = SshReader().summarise(Bytes(bytes(client)), Bytes(bytes(server)), closed=True)
+        assert summary.complete
