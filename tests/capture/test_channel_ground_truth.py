@@ -14,7 +14,7 @@ from tshark_truth import tshark
 from assess.sources.capture import import_pcaps
 from assess.sshnames import is_pseudo_algorithm
 
-DATA = Path(__file__).parents[1] / "data" / "captures"
+DATA = Path(__file__).parents[1] / "data" / "captures" / "channels"
 QUIC = ["quicv2-echo-443.pcap", "quicv2-http3-443.pcap", "curl-8.1.2-dev-http3-www-google-de.pcap",
         "chromium-115.0.5790.110-api-cirrus-com.pcap", "quic-multiple-initial-fragmented-crypto.pcap",
         "quic-decrypt-fail-google-de-51833.pcap", "quicdoq.pcap", "quic-go-interop-handshake.pcap",

@@ -15,7 +15,7 @@ from assess.sources.capture import import_pcaps
 from assess.sources.runtime.to_bom import handshakes_to_shard, parse_lines, read_handshake_files
 from assess.viz.data import pq_share_data, sankey_data
 
-CAPTURES = Path(__file__).parents[1] / "data" / "captures"
+CAPTURES = Path(__file__).parents[1] / "data" / "captures" / "channels"
 
 
 @pytest.fixture(scope="module")
