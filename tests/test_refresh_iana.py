@@ -45,5 +45,5 @@ def test_a_first_ssh_registry_gets_a_notice_row(tmp_path: Path, monkeypatch: pyt
     monkeypatch.setattr(refresh_iana, "REGISTRY", tmp_path)
     refresh_iana.note_retrieval("ssh-parameters-16.csv", "2027-01-31")
     rows = [r for r in (tmp_path / "NOTICE.md").read_text().splitlines() if r.startswith("| `ssh-parameters-16.csv`")]
-    assert rows == ["| `ssh-parameters-16.csv` | SSH Key Exchange Method Names | "
-                    "https://www.iana.org/assignments/ssh-parameters/ssh-parameters-16.csv | IANA itself | 2027-01-31 |"]
+    url = "https://www.iana.org/assignments/ssh-parameters/ssh-parameters-16.csv"
+    assert rows == [f"| `ssh-parameters-16.csv` | SSH Key Exchange Method Names | {url} | IANA itself | 2027-01-31 |"]

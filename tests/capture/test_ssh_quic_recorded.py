@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import socket
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 from capture_testing import carnot, read_lines, tcpdump

@@ -56,8 +56,10 @@ SERVER_KEX = ("curve25519-sha256", "sntrup761x25519-sha512@openssh.com", "kex-st
 
 
 def test_first_match_follows_the_clients_order_and_skips_pseudo_algorithms() -> None:
-    client = parse_kexinit(kexinit(CLIENT_KEX, ciphers=("aes256-ctr", "aes128-ctr"), macs=("hmac-sha1", "hmac-sha2-256")))
-    server = parse_kexinit(kexinit(SERVER_KEX, ciphers=("aes128-ctr", "aes256-ctr"), macs=("hmac-sha2-256", "hmac-sha1")))
+    client = parse_kexinit(kexinit(CLIENT_KEX, ciphers=("aes256-ctr", "aes128-ctr"),
+                                   macs=("hmac-sha1", "hmac-sha2-256")))
+    server = parse_kexinit(kexinit(SERVER_KEX, ciphers=("aes128-ctr", "aes256-ctr"),
+                                   macs=("hmac-sha2-256", "hmac-sha1")))
     assert client.kex_algorithms == ("sntrup761x25519-sha512@openssh.com", "curve25519-sha256")
     assert client.extensions == ("ext-info-c", "kex-strict-c-v00@openssh.com")
     chosen = negotiate(client, server)

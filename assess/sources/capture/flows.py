@@ -29,7 +29,6 @@ from typing import NamedTuple
 from assess.sources.capture.packets import TcpSegment
 from assess.sources.capture.starttls import Upgrade, find_upgrade
 from assess.sources.runtime.correlate import WireFlow
-from assess.sources.runtime.ssh_wire import SshFlow, SshReader, looks_like_ssh
 from assess.sources.runtime.reassembly import (
     DISCARD_AFTER,
     MAX_OUT_OF_ORDER,
@@ -38,6 +37,7 @@ from assess.sources.runtime.reassembly import (
     Reassembler,
     connection_key,
 )
+from assess.sources.runtime.ssh_wire import SshFlow, SshReader, looks_like_ssh
 from assess.sources.runtime.wire import (
     ALERT,
     CLIENT_HELLO,

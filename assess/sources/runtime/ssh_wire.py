@@ -167,7 +167,7 @@ def parse_kexinit(payload: bytes) -> KexInit:
         lists.append(names)
     if pos + 5 > len(payload):
         raise SshParseError("an SSH_MSG_KEXINIT cut short after its name-lists")
-    return KexInit(*lists, first_kex_packet_follows=payload[pos] != 0)
+    return KexInit._make([*lists, payload[pos] != 0])  # the ten lists, then first_kex_packet_follows
 
 
 class _Message(NamedTuple):
