@@ -15,7 +15,7 @@ from assess.cli.output import emit_json, emit_table, progress
 def register_actions(actions: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     from assess.cli import add_common
 
-    pcap = actions.add_parser("from-pcap", help="read TLS handshakes from pcap/pcapng captures",
+    pcap = actions.add_parser("from-pcap", help="read TLS (TCP, QUIC) handshakes and SSH key exchanges from captures",
                               description=run_from_pcap.__doc__)
     pcap.add_argument("inputs", nargs="+", type=Path, metavar="FILE", help="pcap or pcapng files")
     pcap.add_argument("--out", required=True, type=Path, metavar="FILE", help="the JSON lines file to write")
@@ -35,8 +35,9 @@ def register_actions(actions: argparse._SubParsersAction[argparse.ArgumentParser
 
 
 def run_from_pcap(args: argparse.Namespace) -> int:
-    """Reassemble TCP in pcap/pcapng captures and write one runtime JSON line per TLS handshake
-    (source "pcap", process fields null). A damaged capture: everything before the damage is written, exit 2."""
+    """Reassemble TCP and decrypt QUIC Initial packets in pcap/pcapng captures and write one runtime JSON
+    line per TLS handshake (transport tcp or quic) and per SSH key exchange (type ssh), source "pcap",
+    process fields null. A damaged capture: everything before the damage is written, exit 2."""
     from assess.errors import InputError
     from assess.sources.capture.importer import CaptureLimits, import_pcaps
 
