@@ -77,3 +77,27 @@ def test_server_lines_before_the_banner_are_read_past(tmp_path: Path) -> None:
                             text=True, check=True, timeout=60).stdout
     assert line["server_banner"] == "SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u5" and line["server_banner"] in stream
     assert line["kex"] == "sntrup761x25519-sha512@openssh.com" and line["pq_hybrid"] is True
+
+
+# What Zeek logs for the same captures (its ssh.log baselines, github:zeek/zeek a13de64fbbdb,
+# testing/btest/Baseline/scripts.base.protocols.ssh.<test>/ssh.log): client port -> cipher_alg,
+# mac_alg, compression_alg, kex_alg, host_key_alg, each the client-to-server choice.
+ZEEK_SSH_LOG = {
+    "ssh_kex_mlkem-first-40.pcap": {49046: ("chacha20-poly1305@openssh.com", "umac-64-etm@openssh.com", "none",
+                                            "mlkem768x25519-sha256", "ssh-ed25519")},  # mlkem_kex
+    "server-pre-banner-data.pcap": {55343: ("aes192-ctr", "hmac-sha2-256", "zlib@openssh.com",
+                                            "sntrup761x25519-sha512@openssh.com", "ssh-ed25519")},  # pre-banner
+    "ssh_kex_curve25519.pcap": {60906: ("chacha20-poly1305@openssh.com", "hmac-sha2-512-etm@openssh.com", "none",
+                                        "curve25519-sha256", "ssh-ed25519-cert-v01@openssh.com")},  # curve25519_kex
+}
+
+
+@pytest.mark.parametrize("name", sorted(ZEEK_SSH_LOG))
+def test_ssh_negotiation_agrees_with_zeeks_ssh_log(name: str, tmp_path: Path) -> None:
+    ours = {r["src_port"]: r for r in _read(DATA / name, tmp_path) if r["type"] == "ssh"}
+    for port, (cipher, mac, compression, kex, host_key) in ZEEK_SSH_LOG[name].items():
+        line = ours[port]
+        assert (line["cipher_client_to_server"], line["compression_client_to_server"], line["kex"],
+                line["host_key_algorithm"]) == (cipher, compression, kex, host_key)
+        # Zeek names the MAC first-match even for an AEAD cipher, whose MAC is not used: Carnot says null.
+        assert line["mac_client_to_server"] == (None if cipher.startswith("chacha20") else mac)

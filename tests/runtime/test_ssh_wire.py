@@ -151,3 +151,9 @@ def test_mangled_streams_never_raise() -> None:
                 data[rng.randrange(len(data))] = rng.randrange(256)
         summary = SshReader().summarise(Bytes(bytes(client)), Bytes(bytes(server)), closed=True)
         assert summary.complete
+
+
+def test_ssh_protocol_1_is_named_not_parsed() -> None:
+    summary = SshReader().summarise(Bytes(b"SSH-1.5-OpenSSH_6.2\n\x00\x00\x01\x04junk"),
+                                    Bytes(b"SSH-1.99-OpenSSH_6.6.1p1\r\n"))
+    assert summary.parse_error == "SSH protocol 1.5 (only 2.0 is read)" and summary.success is False

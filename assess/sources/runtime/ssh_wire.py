@@ -216,6 +216,9 @@ def read_direction(state: SshDirection, data: bytes | bytearray, skipped: int, *
             except SshParseError as e:
                 return state._replace(error=str(e), read_to=pos)
             banner_end = pos
+            if banner.proto_version not in ("2.0", "1.99"):  # 1.99: a server that speaks 2.0 and 1
+                return SshDirection(banner, None, None, None, None,
+                                    f"SSH protocol {banner.proto_version} (only 2.0 is read)", pos, banner_end)
         elif not server or pos > MAX_PRE_BANNER_BYTES:
             # Only a server may send other lines first (RFC 4253 4.2).
             return state._replace(error="no SSH identification string" + (" within 8 KiB" if server else ""),
