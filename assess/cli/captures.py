@@ -26,9 +26,9 @@ def register_actions(actions: argparse._SubParsersAction[argparse.ArgumentParser
     add_common(pcap, json_report=True)
     pcap.set_defaults(handler=run_from_pcap)
 
-    zeek = actions.add_parser("from-zeek", help="read TLS handshakes from Zeek ssl.log files (TSV or JSON)",
+    zeek = actions.add_parser("from-zeek", help="read TLS handshakes and SSH sessions from Zeek ssl.log and ssh.log files (TSV or JSON)",
                               description=run_from_zeek.__doc__)
-    zeek.add_argument("inputs", nargs="+", type=Path, metavar="FILE", help="Zeek ssl.log files")
+    zeek.add_argument("inputs", nargs="+", type=Path, metavar="FILE", help="Zeek ssl.log or ssh.log files")
     zeek.add_argument("--out", required=True, type=Path, metavar="FILE", help="the JSON lines file to write")
     add_common(zeek, json_report=True)
     zeek.set_defaults(handler=run_from_zeek)
@@ -52,11 +52,11 @@ def run_from_pcap(args: argparse.Namespace) -> int:
 
 
 def run_from_zeek(args: argparse.Namespace) -> int:
-    """Map Zeek ssl.log records to runtime JSON lines (source "zeek", process fields null).
+    """Map Zeek ssl.log and ssh.log records to runtime JSON lines (source "zeek", process fields null).
     A malformed line: every record before it is written, exit 2 naming the file and line."""
     from assess.sources.capture.importer import import_zeek_logs
 
-    with progress("reading ssl.log records") as advance:
+    with progress("reading Zeek log records") as advance:
         report = import_zeek_logs(args.inputs, args.out, advance=advance)
     _emit(args, "runtime from Zeek", report.as_dict())
     return 0
