@@ -83,8 +83,7 @@ class SshKex:
 
 def ssh_kexinits(pcap: Path, ports: tuple[int, ...] = ()) -> dict[tuple[str, int], SshKex]:
     """`ports`: SSH servers on ports other than 22, which tshark must be told of."""
-    fields = ("tcp.stream", "ip.src", "ipv6.src", "tcp.srcport", "ip.dst", "ipv6.dst", "tcp.dstport",
-              "ssh.protocol", "ssh.kex_algorithms", "ssh.server_host_key_algorithms",
+    fields = ("tcp.stream", "ip.src", "ipv6.src", "tcp.srcport", "ssh.protocol", "ssh.kex_algorithms", "ssh.server_host_key_algorithms",
               "ssh.encryption_algorithms_client_to_server", "tcp.flags.syn", "tcp.flags.ack")
     decode = [x for p in ports for x in ("-d", f"tcp.port=={p},ssh")]
     args = [tshark(), "-n", "-r", str(pcap), *decode, "-Y", "ssh.protocol || ssh.kex_algorithms || "
@@ -94,7 +93,7 @@ def ssh_kexinits(pcap: Path, ports: tuple[int, ...] = ()) -> dict[tuple[str, int
     clients: dict[str, tuple[str, int]] = {}
     by_stream: dict[str, SshKex] = {}
     for row in out.splitlines():
-        stream, ip4, ip6, sport, dip4, dip6, dport, banner, kex, host_keys, ciphers, syn, ack = row.split("\t")
+        stream, ip4, ip6, sport, banner, kex, host_keys, ciphers, syn, ack = row.split("\t")
         src = (ip4 or ip6, int(sport))
         if syn == "1" and ack == "0":
             clients.setdefault(stream, src)
