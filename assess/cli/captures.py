@@ -26,7 +26,7 @@ def register_actions(actions: argparse._SubParsersAction[argparse.ArgumentParser
     add_common(pcap, json_report=True)
     pcap.set_defaults(handler=run_from_pcap)
 
-    zeek = actions.add_parser("from-zeek", help="read TLS handshakes and SSH sessions from Zeek ssl.log/ssh.log (TSV or JSON)",
+    zeek = actions.add_parser("from-zeek", help="read TLS and SSH from Zeek ssl.log/ssh.log (TSV or JSON)",
                               description=run_from_zeek.__doc__)
     zeek.add_argument("inputs", nargs="+", type=Path, metavar="FILE", help="Zeek ssl.log or ssh.log files")
     zeek.add_argument("--out", required=True, type=Path, metavar="FILE", help="the JSON lines file to write")

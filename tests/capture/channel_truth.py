@@ -83,8 +83,9 @@ class SshKex:
 
 def ssh_kexinits(pcap: Path, ports: tuple[int, ...] = ()) -> dict[tuple[str, int], SshKex]:
     """`ports`: SSH servers on ports other than 22, which tshark must be told of."""
-    fields = ("tcp.stream", "ip.src", "ipv6.src", "tcp.srcport", "ssh.protocol", "ssh.kex_algorithms", "ssh.server_host_key_algorithms",
-              "ssh.encryption_algorithms_client_to_server", "tcp.flags.syn", "tcp.flags.ack")
+    fields = ("tcp.stream", "ip.src", "ipv6.src", "tcp.srcport", "ssh.protocol", "ssh.kex_algorithms",
+              "ssh.server_host_key_algorithms", "ssh.encryption_algorithms_client_to_server", "tcp.flags.syn",
+              "tcp.flags.ack")
     decode = [x for p in ports for x in ("-d", f"tcp.port=={p},ssh")]
     args = [tshark(), "-n", "-r", str(pcap), *decode, "-Y", "ssh.protocol || ssh.kex_algorithms || "
             "(tcp.flags.syn==1 && tcp.flags.ack==0)", "-T", "fields", "-E", "separator=\t", "-E", "aggregator=|",
