@@ -28,7 +28,7 @@ _SWEEP_EVERY = 1024
 class QuicCounters:
     udp_datagrams: int = 0
     quic_flows: int = 0  # connections with a ClientHello, handed over
-    quic_undecryptable: int = 0  # connections whose Initial packets never opened with the version's keys
+    quic_no_client_hello: int = 0  # connections that ended before a whole ClientHello (a capture cut short)
     quic_idle_timeouts: int = 0
     quic_evictions: int = 0
 
@@ -72,7 +72,7 @@ class QuicTracker:
             if len(self._conns) >= self.max_connections:
                 self.counters.quic_evictions += 1
                 oldest = next(iter(self._conns))
-                out.extend(self._hand_over(oldest, closed=False))
+                out.extend(self._hand_over(oldest, idle=True))
             conn = self._conns[key] = _Conn(datagram.src, datagram.dst, QuicReader(header.dcid), ts, ts, capture)
         else:
             self._conns.move_to_end(key)
@@ -80,19 +80,19 @@ class QuicTracker:
         conn.reader.add(datagram.payload, ts, from_client=datagram.src == conn.client)
         summary = conn.reader.summary()
         if summary.complete:
-            out.extend(self._hand_over(key, closed=False))
+            out.extend(self._hand_over(key, idle=False))
         return out
 
     def end_file(self, capture: str) -> list[Finished]:
         out: list[Finished] = []
         for key in [k for k, c in self._conns.items() if c.capture == capture]:
-            out.extend(self._hand_over(key, closed=False, idle=True))
+            out.extend(self._hand_over(key, idle=True))
         return out
 
     def finish(self) -> list[Finished]:
         out: list[Finished] = []
         for key in list(self._conns):
-            out.extend(self._hand_over(key, closed=False, idle=True))
+            out.extend(self._hand_over(key, idle=True))
         return out
 
     def _sweep(self) -> list[Finished]:
@@ -100,15 +100,15 @@ class QuicTracker:
         cutoff = self._now - self.idle_timeout
         for key in [k for k, c in self._conns.items() if c.last_seen < cutoff]:
             self.counters.quic_idle_timeouts += 1
-            out.extend(self._hand_over(key, closed=False, idle=True))
+            out.extend(self._hand_over(key, idle=True))
         return out
 
-    def _hand_over(self, key: Key, *, closed: bool, idle: bool = False) -> list[Finished]:
+    def _hand_over(self, key: Key, *, idle: bool) -> list[Finished]:
+        """Emit what a connection showed (UDP has no close: only idleness, eviction or the end ends one early)."""
         conn = self._conns.pop(key)
-        summary = conn.reader.summary(closed=closed, idle=idle)
+        summary = conn.reader.summary(idle=idle)
         if summary.client_hello is None:
-            if conn.reader.opened == 0:
-                self.counters.quic_undecryptable += 1
+            self.counters.quic_no_client_hello += 1
             return []
         self.counters.quic_flows += 1
         timed_out = idle and summary.completed_at is None and not summary.alert
