@@ -7,7 +7,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from capture_testing import read_lines
+from capture_testing import carnot, read_lines
 from channel_truth import quic_hellos, ssh_kexinits
 from tshark_truth import tshark
 
@@ -101,3 +101,12 @@ def test_ssh_negotiation_agrees_with_zeeks_ssh_log(name: str, tmp_path: Path) ->
                 line["host_key_algorithm"]) == (cipher, compression, kex, host_key)
         # Zeek names the MAC first-match even for an AEAD cipher, whose MAC is not used: Carnot says null.
         assert line["mac_client_to_server"] == (None if cipher.startswith("chacha20") else mac)
+
+
+def test_a_damaged_ssh_capture_keeps_its_sessions_and_says_so(tmp_path: Path) -> None:
+    cut = tmp_path / "cut.pcap"
+    cut.write_bytes((DATA / "ssh-on-port-80.pcap").read_bytes()[:6000])
+    result = carnot("runtime", "from-pcap", cut, "--out", tmp_path / "out.jsonl")
+    assert result.returncode == 2 and result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert "damaged at packet 31" in result.stderr and "1 SSH session(s) read before the damage" in result.stderr
+    assert [r["type"] for r in read_lines(tmp_path / "out.jsonl")] == ["ssh", "metrics"]

@@ -206,7 +206,8 @@ def _raise_damage(report: ImportReport, first: InputError | None) -> None:
         return
     more = len(report.damaged) - 1
     suffix = f" ({more} more damaged file{'s' if more > 1 else ''})" if more else ""
+    ssh = f" and {report.ssh_sessions} SSH session(s)" if report.ssh_sessions else ""
     raise ImportDamaged(
-        f"{first.message}; {report.handshakes} handshake(s) read before the damage are in {report.out}{suffix}",
+        f"{first.message}; {report.handshakes} handshake(s){ssh} read before the damage are in {report.out}{suffix}",
         path=first.path, line=first.line,
     )
