@@ -23,8 +23,8 @@ Public API (the visualization and attestation stages build on it):
 - `ExposureResult` — `risk` (a `Risk`), `exposed`, `exposure_years` (x + y - z),
   `probability_exposed` (P[Z < x + y]), `expected_exposed_years`, the inputs used (x, its basis,
   y, z), `algorithm` (what drove the verdict), `sources`, `reason`; for signatures `valid_until`,
-  `deadline_status` (a `DeadlineStatus`) and `years_past_deadline`; for flows `flow` (endpoint,
-  SNI, host, process, handshakes).
+  `deadline_status` (a `DeadlineStatus`) and `years_past_deadline`; for flows `flow` (`protocol`:
+  `tls`, `quic` or `ssh`; endpoint, SNI, host, process, handshakes, negotiated group or kex).
 """
 
 from __future__ import annotations
@@ -48,6 +48,7 @@ from cyclonedx.model.crypto import (
 
 from assess.errors import ConfigError
 from assess.model import Asset, Prop, Source, parse_count, parse_years
+from assess.sshnames import is_pq_kex
 from assess.tlsnames import iana_cipher_suite, is_pq_group, normalise_group
 
 
@@ -391,8 +392,6 @@ _VULNERABLE_SIGNATURE = {"ECDSA", "DSA", "ED25519", "ED448", "EDDSA", "EC", "SM2
 _PQ = {"ML-KEM", "MLKEM", "KYBER", "ML-DSA", "MLDSA", "DILITHIUM", "SLH-DSA", "SPHINCS+", "LMS", "XMSS",
        "HSS", "FN-DSA", "FALCON", "HQC", "FRODOKEM", "CLASSIC-MCELIECE"}
 _PQ_PREFIXES = tuple(sorted(_PQ))
-_PQ_SSH_KEX = ("mlkem768x25519-sha256", "sntrup761x25519-sha512", "sntrup761x25519-sha512@openssh.com",
-               "mlkem768nistp256-sha256", "mlkem1024nistp384-sha384")
 _ENCRYPTION_FUNCTIONS = {CryptoFunction.ENCRYPT, CryptoFunction.DECRYPT, CryptoFunction.ENCAPSULATE,
                          CryptoFunction.DECAPSULATE}
 
@@ -496,9 +495,13 @@ def _classify_ssh(asset: Asset) -> _Verdict:
     kex = _list_prop(asset, Prop.SSH_KEX)
     if not kex:
         return _Verdict(Risk.UNKNOWN, "SSH key exchange algorithms not stated", None)
-    pq = [k for k in kex if k.lower() in _PQ_SSH_KEX]
+    pq = [k for k in kex if is_pq_kex(k.lower())]
+    observed = asset.prop(Prop.SSH_OBSERVED) == "true"
     if pq:
-        return _Verdict(Risk.QUANTUM_SAFE, f"post-quantum SSH key exchange {pq[0]}", pq[0])
+        verb = "negotiated post-quantum SSH key exchange" if observed else "post-quantum SSH key exchange"
+        return _Verdict(Risk.QUANTUM_SAFE, f"{verb} {pq[0]}", pq[0])
+    if observed:
+        return _Verdict(Risk.HNDL, f"negotiated classical SSH key exchange {kex[0]}", kex[0])
     return _Verdict(Risk.HNDL, f"only classical SSH key exchange: {', '.join(kex[:3])}", kex[0])
 
 
@@ -608,7 +611,15 @@ def _flow_details(asset: Asset) -> dict[str, str]:
         "process": Prop.RUNTIME_COMM, "role": Prop.RUNTIME_ROLE, "handshakes": Prop.RUNTIME_HANDSHAKES,
         "negotiated_group": Prop.TLS_NEGOTIATED_GROUP,
     }
-    return {k: v for k, p in wanted.items() if (v := asset.prop(p)) is not None}
+    details = {k: v for k, p in wanted.items() if (v := asset.prop(p)) is not None}
+    protocol = asset.crypto.protocol_properties if asset.crypto else None
+    if protocol is not None and protocol.type is ProtocolPropertiesType.SSH:
+        details["protocol"] = "ssh"
+        if (kex := asset.prop(Prop.SSH_KEX)) is not None:
+            details["negotiated_kex"] = kex
+    else:
+        details["protocol"] = "quic" if asset.prop(Prop.TRANSPORT) == "quic" else "tls"
+    return details
 
 
 def _valid_until(asset: Asset) -> date | None:

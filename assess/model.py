@@ -72,6 +72,15 @@ class Prop(StrEnum):
     SSH_HOST_KEY_ALGORITHMS = "carnot:ssh:host_key_algorithms"
     SSH_CIPHERS = "carnot:ssh:ciphers"
     SSH_MACS = "carnot:ssh:macs"
+    # SSH sessions observed on the wire (runtime, captures): the lists above then hold what was negotiated
+    SSH_OBSERVED = "carnot:ssh:observed"
+    SSH_PQ_HYBRID = "carnot:ssh:pq_hybrid"
+    SSH_CLIENT_SOFTWARE = "carnot:ssh:client_software"
+    SSH_SERVER_SOFTWARE = "carnot:ssh:server_software"
+    SSH_ASSUMED_DEFAULTS = "carnot:ssh:assumed_defaults"
+    SSH_DEFAULTS_BASIS = "carnot:ssh:defaults_basis"
+    # QUIC: a TLS protocol asset whose handshakes ran over QUIC
+    TRANSPORT = "carnot:transport"
     # runtime observation
     RUNTIME_HANDSHAKES = "carnot:runtime:handshakes"
     RUNTIME_FAILED = "carnot:runtime:failed_handshakes"
@@ -224,7 +233,7 @@ _PROPERTY_FORMATS: dict[str, tuple[str, Callable[[str], bool]]] = {
     )},
     **{name: ("true or false", _is_boolean) for name in (
         Prop.SIMULATED, Prop.SHELF_LIFE_DEFAULTED, Prop.CERT_IS_CA, Prop.TLS_PQ_HYBRID,
-        Prop.AWS_ROTATION_ENABLED, Prop.AWS_TAGGED,
+        Prop.AWS_ROTATION_ENABLED, Prop.AWS_TAGGED, Prop.SSH_OBSERVED, Prop.SSH_PQ_HYBRID,
     )},
     Prop.SHELF_LIFE_YEARS: ("a non-negative number of years", lambda v: parse_years(v) is not None),
     Prop.GAP: ("JSON {stage, scope, reason} of strings",

@@ -38,7 +38,7 @@ from assess.diff import diff, snapshot
 from assess.errors import ConfigError, InputError, OutputError
 from assess.fsio import read_toml, toml_key_line, write_atomic
 from assess.resources import resource
-from assess.sitegen import ChartView, assessment_view, changes_view, environment, load_source
+from assess.sitegen import ChartView, assessment_view, changes_view, environment, flow_where, load_source
 from assess.viz import CHARTS, TRENDS
 from assess.viz.data import SEVERITIES, trends_data
 from assess.viz.estate import STATUSES, Estate, clip, folder_estate, load_estate
@@ -312,7 +312,7 @@ def roadmap(a: Assessment) -> list[dict[str, Any]]:
         years = r.get("exposure_years") if hndl else r.get("years_past_deadline")
         expected = r.get("expected_exposed_years")
         return {"name": clip(r.get("name"), 160), "algorithm": clip(r.get("algorithm") or "—", 60),
-                "where": clip(flow.get("sni") or flow.get("endpoint") or ", ".join(r.get("sources") or []), 120),
+                "where": clip(flow_where(flow, r), 120),
                 "risk": "HNDL" if hndl else "signature",
                 "years": "—" if years is None else f"{float(years):+.1f}",
                 "expected": "—" if expected is None else f"{float(expected):.1f}",

@@ -87,6 +87,12 @@ def sample_estate() -> Path:
     return resource("examples/estate")
 
 
+def optional_registry_file(name: str) -> Path | None:
+    """A registry file Carnot can do without (IANA's SSH registries, vendored once reachable)."""
+    path = _package_dir() / "registry" / name
+    return path if path.is_file() else None
+
+
 def registry_file(name: str) -> Path:
     """One of the TLS registries `assess.tlsnames` reads (IANA's CSVs and Carnot's own); they live
     inside the package, in a wheel and a checkout alike."""

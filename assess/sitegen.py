@@ -102,6 +102,13 @@ def _number(value: Any, spec: str) -> str:
     return "—" if value is None else format(float(value), spec)
 
 
+def flow_where(flow: Mapping[str, Any], result: Mapping[str, Any]) -> str:
+    """A flow's SNI or endpoint, with its protocol when it is not TLS over TCP (`SSH 10.0.0.5:22`)."""
+    where = str(flow.get("sni") or flow.get("endpoint") or ", ".join(result.get("sources") or []))
+    protocol = flow.get("protocol")
+    return f"{str(protocol).upper()} {where}" if protocol in ("ssh", "quic") else where
+
+
 def top_exposed(results: Iterable[Mapping[str, Any]], limit: int = TOP_EXPOSED) -> list[dict[str, Any]]:
     """Exposed assets and flows, worst first (the order ExposureReport.exposed() uses)."""
     hits = sorted((r for r in results if r.get("exposed")), key=lambda r: (
@@ -114,7 +121,7 @@ def top_exposed(results: Iterable[Mapping[str, Any]], limit: int = TOP_EXPOSED) 
             "name": clip(r.get("name"), 160),
             "algorithm": clip(r.get("algorithm"), 60),
             "risk": clip(r.get("risk"), 40),
-            "where": clip(flow.get("sni") or flow.get("endpoint") or ", ".join(r.get("sources") or []), 160),
+            "where": clip(flow_where(flow, r), 160),
             "years": _number(r.get("exposure_years") if r.get("risk") == "hndl" else r.get("years_past_deadline"),
                              "+.1f"),
             "probability": "—" if r.get("probability_exposed") is None
@@ -151,6 +158,16 @@ class ChartView:
     figure_json: str  # script-safe JSON of the plotly figure ("" when not interactive)
 
 
+def _share_by_protocol(by_protocol: dict[str, dict[str, int]]) -> str:
+    """`TLS 40.0% of 10, QUIC n/a of 0, SSH 50.0% of 2`: the hybrid PQ share of each protocol's handshakes."""
+    parts = []
+    for protocol, counts in by_protocol.items():
+        decided = int(counts.get("hybrid_pq", 0)) + int(counts.get("classical", 0))
+        share = f"{100 * int(counts.get('hybrid_pq', 0)) / decided:.1f}%" if decided else "n/a"
+        parts.append(f"{clip(protocol, 8).upper()} {share} of {decided}")
+    return ", ".join(parts) or "—"
+
+
 def assessment_view(a: Assessment, charts: list[ChartView], estate: Estate | None = None) -> dict[str, Any]:
     """Everything the assessment partial shows, already bounded; the template escapes it. With the
     estate (on the site), findings link to their rows in the browsers and the browsers are listed."""
@@ -180,6 +197,7 @@ def assessment_view(a: Assessment, charts: list[ChartView], estate: Estate | Non
             ("observed flows", ex_summary.get("flows", "—")),
             ("HNDL-exposed flows", a.charts["exposed_flows"]),
             ("handshakes on hybrid PQ", "n/a" if share is None else f"{100 * share:.1f}%"),
+            ("... by protocol", _share_by_protocol(pq.get("handshakes_by_protocol") or {})),
             ("gaps", len(p.get("gaps") or [])),
         ],
         "by_severity": [(s, violations["by_severity"][s]) for s in SEVERITIES],

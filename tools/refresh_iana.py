@@ -1,4 +1,4 @@
-"""Refresh the IANA registries Carnot names TLS code points from (assess/registry/*.csv).
+"""Refresh the IANA registries Carnot names TLS code points and SSH algorithms from (assess/registry/*.csv).
 
     python tools/refresh_iana.py            # download each registry, check it, replace the vendored copy
     python tools/refresh_iana.py --check    # only say which vendored files differ from IANA's (exit 1 if any)
@@ -7,6 +7,12 @@ Each file is IANA's CSV byte for byte. A download is checked before it replaces 
 have IANA's header and name what Carnot relies on (X25519MLKEM768 at 4588, ...), so a proxy's error
 page never becomes the registry. The NOTICE table's row for a replaced file is updated with the
 retrieval date. Needs to reach www.iana.org.
+
+IANA's SSH registries (ssh-parameters-16 to -20: key exchange, encryption, MAC, public key and
+compression algorithm names) are not vendored yet: no verbatim copy was reachable where Carnot was
+built (see assess/registry/NOTICE.md). A run that reaches IANA adds them (and a NOTICE row);
+`assess.sshnames` then reads their names beside Carnot's own table. Their column names are not
+assumed: a download must be CSV whose first column names the algorithms Carnot relies on.
 """
 
 from __future__ import annotations
@@ -22,6 +28,15 @@ from pathlib import Path
 
 REGISTRY = Path(__file__).resolve().parent.parent / "assess" / "registry"
 BASE = "https://www.iana.org/assignments/tls-parameters/"
+SSH_BASE = "https://www.iana.org/assignments/ssh-parameters/"
+# file -> (registry, names its first column must hold)
+SSH_REGISTRIES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "ssh-parameters-16.csv": ("Key Exchange Method Names", ("curve25519-sha256", "diffie-hellman-group14-sha256")),
+    "ssh-parameters-17.csv": ("Encryption Algorithm Names", ("aes128-ctr", "aes256-ctr")),
+    "ssh-parameters-18.csv": ("MAC Algorithm Names", ("hmac-sha2-256", "hmac-sha1")),
+    "ssh-parameters-19.csv": ("Public Key Algorithm Names", ("ssh-ed25519", "rsa-sha2-256")),
+    "ssh-parameters-20.csv": ("Compression Algorithm Names", ("none", "zlib")),
+}
 # file -> (how its first line starts, rows it must hold as Value -> Description)
 REGISTRIES: dict[str, tuple[str, dict[str, str]]] = {
     "tls-parameters-4.csv": ("Value,Description,DTLS-OK,Recommended,Reference",
@@ -38,6 +53,9 @@ class RegistryError(Exception):
 
 
 def check(name: str, content: bytes) -> None:
+    if name in SSH_REGISTRIES:
+        check_ssh(name, content)
+        return
     header, required = REGISTRIES[name]
     text = content.decode("utf-8")
     if not text.startswith(header):
@@ -48,8 +66,19 @@ def check(name: str, content: bytes) -> None:
             raise RegistryError(f"{name}: {value} is not {description}")
 
 
+def check_ssh(name: str, content: bytes) -> None:
+    text = content.decode("utf-8")
+    if text.lstrip().startswith("<"):
+        raise RegistryError(f"{name}: an HTML page, not IANA's CSV")
+    names = {row[0].strip() for row in csv.reader(io.StringIO(text, newline="")) if len(row) > 1}
+    for required in SSH_REGISTRIES[name][1]:
+        if required not in names:
+            raise RegistryError(f"{name}: does not name {required}")
+
+
 def download(name: str) -> bytes:
-    with urllib.request.urlopen(BASE + name, timeout=60) as response:
+    base = SSH_BASE if name in SSH_REGISTRIES else BASE
+    with urllib.request.urlopen(base + name, timeout=60) as response:
         content: bytes = response.read()
     check(name, content)
     return content
@@ -61,6 +90,13 @@ def note_retrieval(name: str, today: str) -> None:
     row = re.compile(rf"^\| `{re.escape(name)}` \|(.*)$", re.M)
     text = notice.read_text()
     match = row.search(text)
+    if match is None and name in SSH_REGISTRIES:
+        # The first copy of an SSH registry: a row of its own, at the end of the table.
+        url = SSH_BASE + name
+        table_end = text.index("\n\n", text.index("| file | IANA registry |"))
+        new_row = f"\n| `{name}` | SSH {SSH_REGISTRIES[name][0]} | {url} | IANA itself | {today} |"
+        notice.write_text(text[:table_end] + new_row + text[table_end:])
+        return
     if match is None:
         raise RegistryError(f"NOTICE.md has no row for {name}")
     cells = [c.strip() for c in match.group(1).split("|")]
@@ -74,13 +110,13 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     today = datetime.datetime.now(datetime.UTC).date().isoformat()
     differ = []
-    for name in REGISTRIES:
+    for name in [*REGISTRIES, *SSH_REGISTRIES]:
         try:
             content = download(name)
         except (OSError, RegistryError, UnicodeDecodeError) as e:
             print(f"{name}: {e}", file=sys.stderr)
             return 2
-        if (REGISTRY / name).read_bytes() == content:
+        if (REGISTRY / name).is_file() and (REGISTRY / name).read_bytes() == content:
             print(f"{name}: unchanged")
             continue
         differ.append(name)

@@ -15,7 +15,7 @@ from assess.cli.output import emit_json, emit_table, progress
 def register_actions(actions: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     from assess.cli import add_common
 
-    pcap = actions.add_parser("from-pcap", help="read TLS handshakes from pcap/pcapng captures",
+    pcap = actions.add_parser("from-pcap", help="read TLS (TCP, QUIC) handshakes and SSH key exchanges from captures",
                               description=run_from_pcap.__doc__)
     pcap.add_argument("inputs", nargs="+", type=Path, metavar="FILE", help="pcap or pcapng files")
     pcap.add_argument("--out", required=True, type=Path, metavar="FILE", help="the JSON lines file to write")
@@ -26,17 +26,18 @@ def register_actions(actions: argparse._SubParsersAction[argparse.ArgumentParser
     add_common(pcap, json_report=True)
     pcap.set_defaults(handler=run_from_pcap)
 
-    zeek = actions.add_parser("from-zeek", help="read TLS handshakes from Zeek ssl.log files (TSV or JSON)",
+    zeek = actions.add_parser("from-zeek", help="read TLS and SSH from Zeek ssl.log/ssh.log (TSV or JSON)",
                               description=run_from_zeek.__doc__)
-    zeek.add_argument("inputs", nargs="+", type=Path, metavar="FILE", help="Zeek ssl.log files")
+    zeek.add_argument("inputs", nargs="+", type=Path, metavar="FILE", help="Zeek ssl.log or ssh.log files")
     zeek.add_argument("--out", required=True, type=Path, metavar="FILE", help="the JSON lines file to write")
     add_common(zeek, json_report=True)
     zeek.set_defaults(handler=run_from_zeek)
 
 
 def run_from_pcap(args: argparse.Namespace) -> int:
-    """Reassemble TCP in pcap/pcapng captures and write one runtime JSON line per TLS handshake
-    (source "pcap", process fields null). A damaged capture: everything before the damage is written, exit 2."""
+    """Reassemble TCP and decrypt QUIC Initial packets in pcap/pcapng captures and write one runtime JSON
+    line per TLS handshake (transport tcp or quic) and per SSH key exchange (type ssh), source "pcap",
+    process fields null. A damaged capture: everything before the damage is written, exit 2."""
     from assess.errors import InputError
     from assess.sources.capture.importer import CaptureLimits, import_pcaps
 
@@ -51,11 +52,11 @@ def run_from_pcap(args: argparse.Namespace) -> int:
 
 
 def run_from_zeek(args: argparse.Namespace) -> int:
-    """Map Zeek ssl.log records to runtime JSON lines (source "zeek", process fields null).
+    """Map Zeek ssl.log and ssh.log records to runtime JSON lines (source "zeek", process fields null).
     A malformed line: every record before it is written, exit 2 naming the file and line."""
     from assess.sources.capture.importer import import_zeek_logs
 
-    with progress("reading ssl.log records") as advance:
+    with progress("reading Zeek log records") as advance:
         report = import_zeek_logs(args.inputs, args.out, advance=advance)
     _emit(args, "runtime from Zeek", report.as_dict())
     return 0

@@ -13,7 +13,7 @@ from assess.cli.output import emit_json, emit_table
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     from assess.cli import add_common
 
-    p = sub.add_parser("runtime", help="observe TLS handshakes on this host (eBPF) and turn them into a CBOM")
+    p = sub.add_parser("runtime", help="TLS handshakes seen live (eBPF); TLS, QUIC and SSH from captures; a CBOM")
     actions = p.add_subparsers(dest="runtime_command", metavar="ACTION", parser_class=type(p))
     actions.required = True
 

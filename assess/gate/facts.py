@@ -359,7 +359,9 @@ class _Facts:
             return [i.lower().lstrip("+^") for i in _list(c.prop(prop)) if not i.startswith("-")]
 
         return {"ref": c.ref, "name": c.name, "kex": items(Prop.SSH_KEX), "ciphers": items(Prop.SSH_CIPHERS),
-                "macs": items(Prop.SSH_MACS), "host_key_algorithms": items(Prop.SSH_HOST_KEY_ALGORITHMS)}
+                "macs": items(Prop.SSH_MACS), "host_key_algorithms": items(Prop.SSH_HOST_KEY_ALGORITHMS),
+                # a session seen on the wire: the lists are what it negotiated, not what it allows
+                "observed": _bool(c.prop(Prop.SSH_OBSERVED)) is True}
 
 
 def asset_facts(components: Iterable[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:

@@ -53,8 +53,11 @@ def risk_label(result: Mapping[str, Any]) -> str:
 
 
 def source_label(result: Mapping[str, Any]) -> str:
+    """Where an asset was seen; an SSH or QUIC flow says so beside the TLS ones (`runtime (SSH)`)."""
     sources = sorted({str(s) for s in result.get("sources") or ()})
-    return "+".join(sources) if sources else "unknown source"
+    label = "+".join(sources) if sources else "unknown source"
+    protocol = (result.get("flow") or {}).get("protocol")
+    return f"{label} ({str(protocol).upper()})" if protocol in ("ssh", "quic") else label
 
 
 def outcomes_by_ref(findings: Iterable[Mapping[str, Any]]) -> dict[str, str]:
@@ -170,9 +173,12 @@ def _handshakes(result: Mapping[str, Any]) -> int:
 
 
 def pq_share_data(results: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
-    """Observed TLS handshakes (runtime flows) on hybrid/pure PQ key exchange versus classical."""
+    """Observed handshakes (runtime flows: TLS, QUIC and SSH) on hybrid/pure PQ key exchange versus
+    classical, in all and per protocol."""
+    kinds = ("hybrid_pq", "classical", "unknown")
     handshakes: Counter[str] = Counter()
     flows: Counter[str] = Counter()
+    by_protocol: dict[str, Counter[str]] = defaultdict(Counter)
     for r in results:
         if not r.get("is_flow"):
             continue
@@ -180,11 +186,13 @@ def pq_share_data(results: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
         kind = "hybrid_pq" if risk == Risk.QUANTUM_SAFE else "classical" if risk == Risk.HNDL else "unknown"
         handshakes[kind] += _handshakes(r)
         flows[kind] += 1
+        by_protocol[str((r.get("flow") or {}).get("protocol", "tls"))][kind] += _handshakes(r)
     decided = handshakes["hybrid_pq"] + handshakes["classical"]
     return {
-        "handshakes": {k: handshakes.get(k, 0) for k in ("hybrid_pq", "classical", "unknown")},
-        "flows": {k: flows.get(k, 0) for k in ("hybrid_pq", "classical", "unknown")},
+        "handshakes": {k: handshakes.get(k, 0) for k in kinds},
+        "flows": {k: flows.get(k, 0) for k in kinds},
         "pq_share": round(handshakes["hybrid_pq"] / decided, 4) if decided else None,
+        "handshakes_by_protocol": {p: {k: c.get(k, 0) for k in kinds} for p, c in sorted(by_protocol.items())},
     }
 
 

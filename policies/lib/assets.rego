@@ -10,7 +10,8 @@
 #   tls:          {ref, name, versions ("SSLv3", "1.0" ... "1.3"), suites, groups: [{name, pq, ec_bits, ffdhe_bits}],
 #                  negotiated_group: {name, pq, ...}, pq_hybrid, policy, cloud_service, sni,
 #                  role ("server" or "client" where observed at runtime, else null)}
-#   ssh:          {ref, name, kex, ciphers, macs, host_key_algorithms}
+#   ssh:          {ref, name, kex, ciphers, macs, host_key_algorithms, observed}
+#                 (observed: a session seen on the wire, whose lists hold what it negotiated)
 package carnot.assets
 
 assets := object.get(input, "assets", {})

@@ -19,5 +19,6 @@ violations contains {"bom_ref": s.ref, "message": msg} if {
 		is_legacy(list_name, item)
 	]
 	count(legacy) > 0
-	msg := sprintf("SSH '%s' allows legacy algorithms: %s", [s.name, concat(", ", legacy)])
+	verb := {true: "negotiated", false: "allows"}[object.get(s, "observed", false)]
+	msg := sprintf("SSH '%s' %s legacy algorithms: %s", [s.name, verb, concat(", ", legacy)])
 }

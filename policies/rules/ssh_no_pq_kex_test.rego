@@ -14,3 +14,13 @@ test_compliant_mlkem_or_sntrup_offered if {
 	]})
 	count(result) == 0
 }
+
+test_violation_observed_session_negotiated_classical_kex if {
+	result := violations with input as data.carnot.testing.assets({"ssh": [
+		data.carnot.testing.ssh({"ref": "o1", "kex": ["curve25519-sha256"], "observed": true}),
+		data.carnot.testing.ssh({"ref": "o2", "kex": ["mlkem768x25519-sha256"], "observed": true}),
+	]})
+	data.carnot.testing.refs(result) == {"o1"}
+	some v in result
+	contains(v.message, "negotiated the classical key exchange curve25519-sha256")
+}

@@ -33,7 +33,7 @@ tls(fields) := object.union(
 	fields,
 )
 
-ssh(fields) := object.union({"ref": "s", "name": "ssh", "kex": [], "ciphers": [], "macs": [], "host_key_algorithms": []}, fields)
+ssh(fields) := object.union({"ref": "s", "name": "ssh", "kex": [], "ciphers": [], "macs": [], "host_key_algorithms": [], "observed": false}, fields)
 
 run(profile, now) := {"profile": profile, "now": now}
 

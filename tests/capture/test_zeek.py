@@ -226,3 +226,34 @@ def test_zeek_and_pcap_agree_on_grease_and_version_spelling(tmp_path: Path) -> N
         code, err, lines = from_zeek(tmp_path, log)
         assert code == 0, err
         assert {k: lines[0][k] for k in compared} == {k: pcap[k] for k in compared}, name
+
+
+# Zeek's ssh.log for ssh/ssh_kex_mlkem.pcap (github:zeek/zeek a13de64fbbdb, testing/btest/Baseline/
+# scripts.base.protocols.ssh.mlkem_kex/ssh.log), its masked timestamp replaced by the capture's.
+SSH_LOG = (
+    "#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n#path\tssh\n"
+    "#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tversion\tauth_success\tauth_attempts\t"
+    "direction\tclient\tserver\tcipher_alg\tmac_alg\tcompression_alg\tkex_alg\thost_key_alg\thost_key_fingerprint\n"
+    "1765850951.438893\tCHhAvVGS1DHFjwGM9\t10.211.55.16\t49046\t10.211.55.15\t2299\t2\tT\t1\t-\t"
+    "SSH-2.0-OpenSSH_10.2\tSSH-2.0-OpenSSH_9.9\tchacha20-poly1305@openssh.com\tumac-64-etm@openssh.com\tnone\t"
+    "mlkem768x25519-sha256\tssh-ed25519\tSHA256:nrATGN+v83T2ZnNKhuYTSpkxmd6Td1jx\n"
+)
+
+
+def test_ssh_log_becomes_ssh_lines_like_the_capture_gives(tmp_path: Path) -> None:
+    log = tmp_path / "ssh.log"
+    log.write_text(SSH_LOG)
+    code, err, lines = from_zeek(tmp_path, log)
+    assert code == 0, err
+    [line] = [r for r in lines if r["type"] == "ssh"]
+    assert line["kex"] == "mlkem768x25519-sha256" and line["pq_hybrid"] is True
+    assert (line["client_banner"], line["server_banner"]) == ("SSH-2.0-OpenSSH_10.2", "SSH-2.0-OpenSSH_9.9")
+    assert line["mac_client_to_server"] is None  # under chacha20-poly1305, as from-pcap says
+    assert line["success"] is None and line["kex_offered_client"] is None  # Zeek does not log them
+    json_log = tmp_path / "ssh.json.log"
+    json_log.write_text(json.dumps({"ts": 1765850951.438893, "id.orig_h": "10.211.55.16", "id.orig_p": 49046,
+                                    "id.resp_h": "10.211.55.15", "id.resp_p": 2299, "client": "SSH-2.0-x",
+                                    "server": "SSH-2.0-y", "kex_alg": "curve25519-sha256"}) + "\n")
+    code, err, lines = from_zeek(tmp_path, json_log)
+    assert code == 0, err
+    assert [(r["kex"], r["pq_hybrid"]) for r in lines if r["type"] == "ssh"] == [("curve25519-sha256", False)]

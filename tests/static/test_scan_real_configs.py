@@ -132,8 +132,13 @@ def test_upstream_openssh_configs_state_no_algorithms(corpus) -> None:
     scanned = corpus("configs/openssh/sshd_config", "configs/openssh/ssh_config")
 
     # sshd_config's "# Ciphers and keying" section holds only a commented RekeyLimit; ssh_config's
-    # algorithms are commented out (line 36). OpenSSH's own defaults then apply: nothing to report.
-    assert scanned.of_type("protocol") == []
+    # algorithms are commented out (line 36). OpenSSH's own defaults then apply, marked assumed.
+    protocols = {c["name"]: scanned.props(c) for c in scanned.of_type("protocol")}
+    assert set(protocols) == {"SSH server configuration (defaults assumed)",
+                              "SSH client configuration (defaults assumed)"}
+    for props in protocols.values():
+        assert props["carnot:ssh:assumed_defaults"] == "kex,host_key_algorithms,ciphers,macs"
+        assert props["carnot:ssh:kex"].startswith("sntrup761x25519-sha512,")
     assert _line("configs/openssh/ssh_config", 36) == "#   Ciphers aes128-ctr,aes192-ctr,aes256-ctr,aes128-cbc,3des-cbc"
 
 

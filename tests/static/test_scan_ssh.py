@@ -123,3 +123,16 @@ def test_openssh_certificate_line_reports_the_certified_key(tmp_path: Path, scan
 
     asset = scanned.by_name("ECDSA-secp384r1 public key")
     assert scanned.occurrences(asset) == [("id_ecdsa-cert.pub", 1)]
+
+
+def test_sshd_config_without_algorithm_lines_gets_openssh_defaults_marked_assumed(tmp_path: Path, scan_tree) -> None:
+    (tmp_path / "sshd_config").write_text("Port 22\nPermitRootLogin no\n")
+
+    scanned = scan_tree(tmp_path)
+
+    [asset] = scanned.of_type("protocol")
+    assert asset["name"] == "SSH server configuration (defaults assumed)"
+    props = scanned.props(asset)
+    assert props["carnot:ssh:kex"] == ",".join(OPENSSH_DEFAULTS["kexalgorithms"])
+    assert props["carnot:ssh:assumed_defaults"] == "kex,host_key_algorithms,ciphers,macs"
+    assert props["carnot:ssh:defaults_basis"] == "OpenSSH 9.9 assumed (release not stated)"

@@ -1,5 +1,5 @@
-"""TCP segments of a recorded capture -> finished TLS handshakes, through the sensor's reassembler
-and wire parser (`assess.sources.runtime.reassembly`, `assess.sources.runtime.wire`).
+"""TCP segments of a recorded capture -> finished TLS handshakes and SSH key exchanges, through the
+sensor's reassembler and wire parsers (`assess.sources.runtime.reassembly`, `.wire`, `.ssh_wire`).
 
 Pure and bounded: at most `max_connections` connections are held, each direction keeps at most
 `max_bytes` (what it holds out of order included), all of them together hold at most
@@ -12,6 +12,9 @@ an eviction. Time is the capture's own clock, never the wall clock.
 A connection whose client opens with a ClientHello is a TLS handshake whatever the server answers
 (an alert, garbage, a reset): its line says how it failed. One that opens like a STARTTLS protocol
 (`starttls.py`) is held while it stays plaintext, and read from where TLS begins once it upgrades.
+A connection either of whose directions opens with `SSH-` is SSH on any port: its banners and
+KEXINITs are read up to both NEWKEYS (`ssh_wire.SshReader`); its client is the end whose segment
+the capture saw first when that was a SYN, else the end on the higher port.
 Each handshake is credited to the capture file of its connection's last segment; a file that is
 damaged hands over its open connections at the damage, so none is credited to the next file.
 """
@@ -34,6 +37,7 @@ from assess.sources.runtime.reassembly import (
     Reassembler,
     connection_key,
 )
+from assess.sources.runtime.ssh_wire import SshFlow, SshReader, looks_like_ssh
 from assess.sources.runtime.wire import (
     ALERT,
     CLIENT_HELLO,
@@ -66,6 +70,7 @@ class FlowCounters:
     out_of_order_dropped: int = 0  # segments not held out of order: a direction or all were at their limit
     damaged_handshakes: int = 0  # bytes stopped being TLS after the ClientHello (written with what came before)
     starttls: int = 0  # handshakes found after a STARTTLS protocol's plaintext upgrade
+    ssh_flows: int = 0  # SSH connections with a client banner, handed over
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -84,7 +89,7 @@ class _Reason(Enum):
 class Finished(NamedTuple):
     """A connection handed over, and the capture file of its last segment."""
 
-    flow: WireFlow
+    flow: WireFlow | SshFlow
     capture: str
 
 
@@ -105,6 +110,7 @@ class HandshakeTracker:
         self._done: OrderedDict[int, None] = OrderedDict()
         self._captures: dict[Key, str] = {}  # the file each held connection's last segment came from
         self._upgrades: dict[Key, Upgrade] = {}  # held connections that opened like a STARTTLS protocol
+        self._ssh: dict[Key, SshReader] = {}  # held connections that opened with an SSH banner
         self._now = float("-inf")
 
     def __len__(self) -> int:
@@ -172,6 +178,9 @@ class HandshakeTracker:
         return client
 
     def _examine(self, key: Key, conn: Connection) -> list[Finished]:
+        ssh = self._ssh_reader(key, conn)
+        if ssh is not None:
+            return self._examine_ssh(key, conn, ssh, closed=conn.closed)
         client = self._client(key, conn)
         if client is None:
             directions = [(pair, stream.data) for pair, stream in conn.streams.items()]
@@ -215,8 +224,37 @@ class HandshakeTracker:
         self.counters.starttls += 1
         return upgrade.client
 
+    def _ssh_reader(self, key: Key, conn: Connection) -> SshReader | None:
+        """The SSH reader of a connection that opened with an SSH banner (made on its first bytes)."""
+        reader = self._ssh.get(key)
+        if reader is None and conn.client is None and key not in self._upgrades:
+            firsts = [stream.data for stream in conn.streams.values() if stream.data]
+            if any(looks_like_ssh(data) for data in firsts):
+                reader = self._ssh[key] = SshReader()
+        return reader
+
+    def _examine_ssh(self, key: Key, conn: Connection, reader: SshReader, *, closed: bool,
+                     idle: bool = False) -> list[Finished]:
+        c_src, c_dst = _ssh_client(conn)
+        client = conn.streams[(c_src, c_dst)]
+        server = conn.streams.get((c_dst, c_src))
+        summary = reader.summarise(client, server or NO_BYTES, closed=closed, idle=idle)
+        if not summary.complete:
+            return []
+        capture = self._captures.get(key, "")
+        self._retire(key)
+        if summary.client.banner is None:
+            self.counters.not_tls += 1
+            return []
+        self.counters.ssh_flows += 1
+        timed_out = idle and not closed and summary.completed_at is None
+        return [Finished(SshFlow(c_src, c_dst, summary, conn.first_seen, timed_out=timed_out), capture)]
+
     def _hand_over(self, key: Key, conn: Connection, *, reason: _Reason) -> list[Finished]:
-        """Stop waiting on a connection: emit what it showed, if it showed a ClientHello."""
+        """Stop waiting on a connection: emit what it showed, if it showed a ClientHello (or an SSH banner)."""
+        ssh = self._ssh.get(key)
+        if ssh is not None:
+            return self._examine_ssh(key, conn, ssh, closed=conn.closed, idle=True)
         client = self._client(key, conn)
         upgrade = self._upgrades.get(key)
         if client is None and upgrade is not None and upgrade.client_start is not None:
@@ -269,9 +307,20 @@ class HandshakeTracker:
         self._reassembler.pop(key)
         self._captures.pop(key, None)
         self._upgrades.pop(key, None)
+        self._ssh.pop(key, None)
         self._done[hash(key)] = None
         while len(self._done) > max(DONE_CAPACITY, self.max_connections):
             self._done.popitem(last=False)
+
+
+def _ssh_client(conn: Connection) -> Key:
+    """The client's direction of an SSH connection: the first the capture saw, if that began with a
+    SYN; else (the capture began mid-connection) the one from the higher port."""
+    first = next(iter(conn.streams))
+    if conn.streams[first].first_seq is not None and conn.streams[first].anchored:
+        return first
+    src, dst = first
+    return first if src.port >= dst.port else (dst, src)
 
 
 def _may_be_handshake(data: bytes | bytearray) -> bool:

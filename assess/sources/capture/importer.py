@@ -2,9 +2,11 @@
 
 The handshake lines are the live sensor's (same keys, same builder: the sensor's Correlator, fed
 wire flows only), with `source` `pcap` or `zeek`, `host` and every process field null (a capture
-does not say which process or host spoke), and two keys of their own: `capture` (the file in which
-the handshake was read to its end) and, for Zeek, `capture_line`. The last line is a metrics
-line with the importer's counters.
+does not say which process or host spoke), and keys of their own: `capture` (the file in which
+the handshake was read to its end), for Zeek `capture_line`, and for pcaps `transport` (`tcp`, or
+`quic` for a TLS handshake read from QUIC Initial packets). SSH connections (any TCP port) are
+`"type": "ssh"` lines (`ssh_record.ssh_record`). The last line is a metrics line with the
+importer's counters.
 
 Damage policy: a damaged file (cut mid-packet, a corrupt block, a malformed log line) stops that
 file at the damage; every handshake read before it, in it and in every other file, is written; the
@@ -17,18 +19,21 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
 from assess.errors import InputError, OutputError
 from assess.fsio import atomic_writer, require_file
-from assess.sources.capture.flows import HandshakeTracker
-from assess.sources.capture.packets import Skip, TcpSegment, decode
+from assess.sources.capture.flows import Finished, HandshakeTracker
+from assess.sources.capture.packets import Skip, TcpSegment, UdpDatagram, decode
 from assess.sources.capture.pcap import read_packets
+from assess.sources.capture.quic import QuicTracker
 from assess.sources.capture.zeek import read_ssl_log
 from assess.sources.runtime.correlate import Correlator, WireFlow
 from assess.sources.runtime.reassembly import MAX_OUT_OF_ORDER
+from assess.sources.runtime.ssh_record import ssh_record
+from assess.sources.runtime.ssh_wire import SshFlow
 
 Advance = Callable[[int], None]
 
@@ -51,12 +56,15 @@ class ImportReport:
     files: int = 0
     handshakes: int = 0
     pq_hybrid: int = 0
+    ssh_sessions: int = 0
+    ssh_pq_hybrid: int = 0
     counters: dict[str, int] = field(default_factory=dict)
     damaged: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {"out": str(self.out), "files": self.files, "handshakes": self.handshakes,
-                "pq_hybrid_handshakes": self.pq_hybrid, **self.counters, "damaged": self.damaged}
+                "pq_hybrid_handshakes": self.pq_hybrid, "ssh_sessions": self.ssh_sessions,
+                "pq_hybrid_ssh_sessions": self.ssh_pq_hybrid, **self.counters, "damaged": self.damaged}
 
 
 class _LineWriter:
@@ -71,6 +79,16 @@ class _LineWriter:
         if line.get("type") == "handshake":
             self.report.handshakes += 1
             self.report.pq_hybrid += line.get("pq_hybrid") is True
+        elif line.get("type") == "ssh":
+            self.report.ssh_sessions += 1
+            self.report.ssh_pq_hybrid += line.get("pq_hybrid") is True
+
+    def finished(self, done: list[Finished], transport: str) -> None:
+        for flow, capture in done:
+            if isinstance(flow, SshFlow):
+                self.write(ssh_record(flow, source="pcap") | {"capture": capture})
+            else:
+                self.write(wire_line(flow, source="pcap", capture=capture) | {"transport": transport})
 
 
 def wire_line(flow: WireFlow, *, source: str, capture: str) -> dict[str, Any]:
@@ -84,7 +102,8 @@ def wire_line(flow: WireFlow, *, source: str, capture: str) -> dict[str, Any]:
 
 def import_pcaps(paths: Sequence[Path], out: Path, *, limits: CaptureLimits = CaptureLimits(),
                  advance: Advance | None = None) -> ImportReport:
-    """Every TLS handshake in the captures, as runtime JSON lines in `out` (see the module docstring)."""
+    """Every TLS handshake (over TCP and QUIC) and SSH key exchange in the captures, as runtime JSON
+    lines in `out` (see the module docstring)."""
     files = [require_file(p) for p in paths]
     report = ImportReport(out, files=len(files))
     skips: Counter[str] = Counter()
@@ -97,6 +116,7 @@ def import_pcaps(paths: Sequence[Path], out: Path, *, limits: CaptureLimits = Ca
             # several files (tcpdump -C/-G) loses no handshake at a file boundary.
             tracker = HandshakeTracker(max_connections=limits.max_connections, max_bytes=limits.max_bytes,
                                        idle_timeout=limits.idle_timeout, max_out_of_order=limits.max_out_of_order)
+            quic = QuicTracker(max_connections=limits.max_connections, idle_timeout=limits.idle_timeout)
             for path in files:
                 offset = 0
                 try:
@@ -105,10 +125,11 @@ def import_pcaps(paths: Sequence[Path], out: Path, *, limits: CaptureLimits = Ca
                         segment = decode(packet.linktype, packet.frame)
                         if isinstance(segment, Skip):
                             skips[f"skipped_{segment.value}"] += 1
+                        elif isinstance(segment, UdpDatagram):
+                            writer.finished(quic.add(segment, packet.ts, str(path)), "quic")
                         else:
                             _count_segment(segment, skips)
-                            for flow, capture in tracker.add(segment, packet.ts, str(path)):
-                                writer.write(wire_line(flow, source="pcap", capture=capture))
+                            writer.finished(tracker.add(segment, packet.ts, str(path)), "tcp")
                         if advance is not None and skips["packets"] % 1024 == 0:  # per packet cost 5 %
                             advance(packet.offset - offset)
                             offset = packet.offset
@@ -116,14 +137,15 @@ def import_pcaps(paths: Sequence[Path], out: Path, *, limits: CaptureLimits = Ca
                     report.damaged.append(e.one_line())
                     first_error = first_error or e
                     # What its open connections showed before the damage is kept, and theirs alone.
-                    for flow, capture in tracker.end_file(str(path)):
-                        writer.write(wire_line(flow, source="pcap", capture=capture))
+                    writer.finished(tracker.end_file(str(path)), "tcp")
+                    writer.finished(quic.end_file(str(path)), "quic")
                 if advance is not None:
                     advance(max(path.stat().st_size - offset, 0))  # a pipe has no size
             # What every connection still open showed before the end is kept.
-            for flow, capture in tracker.finish():
-                writer.write(wire_line(flow, source="pcap", capture=capture))
+            writer.finished(tracker.finish(), "tcp")
+            writer.finished(quic.finish(), "quic")
             totals.update(tracker.counters.as_dict())
+            totals.update(asdict(quic.counters))
             totals.pop("segments", None)
             counts = {k: skips[k] for k in ("packets", "tcp_segments", "snapped_segments", "vlan_tagged_segments")}
             counts |= {f"skipped_{s.value}": skips[f"skipped_{s.value}"] for s in Skip}
@@ -184,7 +206,8 @@ def _raise_damage(report: ImportReport, first: InputError | None) -> None:
         return
     more = len(report.damaged) - 1
     suffix = f" ({more} more damaged file{'s' if more > 1 else ''})" if more else ""
+    ssh = f" and {report.ssh_sessions} SSH session(s)" if report.ssh_sessions else ""
     raise ImportDamaged(
-        f"{first.message}; {report.handshakes} handshake(s) read before the damage are in {report.out}{suffix}",
+        f"{first.message}; {report.handshakes} handshake(s){ssh} read before the damage are in {report.out}{suffix}",
         path=first.path, line=first.line,
     )

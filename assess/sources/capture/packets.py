@@ -1,7 +1,8 @@
-"""Link-layer frames -> TCP segments, decoded with dpkt: Ethernet (802.1Q, QinQ), Linux cooked
-capture v1 and v2, raw IP, BSD loopback (NULL/LOOP); IPv4 and IPv6 (extension headers); TCP.
+"""Link-layer frames -> TCP segments and UDP datagrams, decoded with dpkt: Ethernet (802.1Q, QinQ),
+Linux cooked capture v1 and v2, raw IP, BSD loopback (NULL/LOOP); IPv4 and IPv6 (extension
+headers); TCP and UDP.
 
-Pure: bytes in, a `TcpSegment` (or None for anything that is not a TCP segment we can use) out.
+Pure: bytes in, a `TcpSegment` or `UdpDatagram` (or a `Skip` for anything we cannot use) out.
 Nothing here raises on hostile bytes: dpkt's decoding errors mean "not usable", counted by the caller.
 """
 
@@ -19,6 +20,7 @@ from assess.sources.runtime.reassembly import Endpoint
 # LINKTYPE_* values (https://www.tcpdump.org/linktypes.html); 12 and 14 are RAW on some BSDs.
 LINKTYPE_NULL = 0
 LINKTYPE_ETHERNET = 1
+LINKTYPE_PPP = 9
 LINKTYPE_RAW = 101
 LINKTYPE_LOOP = 108
 LINKTYPE_LINUX_SLL = 113
@@ -26,8 +28,10 @@ LINKTYPE_IPV4 = 228
 LINKTYPE_IPV6 = 229
 LINKTYPE_LINUX_SLL2 = 276
 RAW_LINKTYPES = frozenset({LINKTYPE_RAW, 12, 14, LINKTYPE_IPV4, LINKTYPE_IPV6})
-SUPPORTED_LINKTYPES = frozenset({LINKTYPE_NULL, LINKTYPE_ETHERNET, LINKTYPE_LOOP, LINKTYPE_LINUX_SLL,
-                                 LINKTYPE_LINUX_SLL2}) | RAW_LINKTYPES
+SUPPORTED_LINKTYPES = frozenset({LINKTYPE_NULL, LINKTYPE_ETHERNET, LINKTYPE_PPP, LINKTYPE_LOOP,
+                                 LINKTYPE_LINUX_SLL, LINKTYPE_LINUX_SLL2}) | RAW_LINKTYPES
+# PPP protocol numbers of IPv4 and IPv6 (RFC 1332, RFC 5072).
+_PPP_IP = {0x0021: 4, 0x0057: 6}
 
 
 class Skip(StrEnum):
@@ -35,7 +39,7 @@ class Skip(StrEnum):
 
     UNSUPPORTED_LINK = "unsupported_link_type"  # a pcapng interface we cannot decode (e.g. 802.11)
     NOT_IP = "not_ip"
-    NOT_TCP = "not_tcp"
+    NOT_TCP = "not_tcp"  # neither TCP nor UDP (the counter's name predates UDP)
     FRAGMENT = "ip_fragment"
     MALFORMED = "malformed"
 
@@ -53,8 +57,15 @@ class TcpSegment:
     vlans: tuple[int, ...] = ()
 
 
-def decode(linktype: int, frame: bytes) -> TcpSegment | Skip:
-    """The TCP segment in a captured frame, or why there is none."""
+@dataclass(frozen=True)
+class UdpDatagram:
+    src: Endpoint
+    dst: Endpoint
+    payload: bytes
+
+
+def decode(linktype: int, frame: bytes) -> TcpSegment | UdpDatagram | Skip:
+    """The TCP segment or UDP datagram in a captured frame, or why there is none."""
     if linktype == LINKTYPE_ETHERNET:
         segment = _plain_ethernet_ipv4_tcp(frame)
         if segment is not None:
@@ -66,7 +77,7 @@ def decode(linktype: int, frame: bytes) -> TcpSegment | Skip:
         return Skip.MALFORMED
 
 
-def _decode(linktype: int, frame: bytes) -> TcpSegment | Skip:
+def _decode(linktype: int, frame: bytes) -> TcpSegment | UdpDatagram | Skip:
     vlans: tuple[int, ...] = ()
     if linktype == LINKTYPE_ETHERNET:
         eth = dpkt.ethernet.Ethernet(frame)
@@ -80,6 +91,8 @@ def _decode(linktype: int, frame: bytes) -> TcpSegment | Skip:
         ip = dpkt.loopback.Loopback(frame).data
     elif linktype in RAW_LINKTYPES:
         ip = _raw_ip(frame)
+    elif linktype == LINKTYPE_PPP:
+        ip = _ppp_ip(frame)
     else:
         return Skip.UNSUPPORTED_LINK
     if isinstance(ip, dpkt.ip.IP):
@@ -93,8 +106,11 @@ def _decode(linktype: int, frame: bytes) -> TcpSegment | Skip:
     else:
         return Skip.NOT_IP
     tcp = ip.data
+    if isinstance(tcp, dpkt.udp.UDP):
+        return UdpDatagram(Endpoint(_ip_text(family, ip.src), tcp.sport), Endpoint(_ip_text(family, ip.dst), tcp.dport),
+                           bytes(tcp.data))
     if not isinstance(tcp, dpkt.tcp.TCP):
-        return Skip.NOT_TCP if ip.p != dpkt.ip.IP_PROTO_TCP else Skip.MALFORMED
+        return Skip.NOT_TCP if ip.p not in (dpkt.ip.IP_PROTO_TCP, dpkt.ip.IP_PROTO_UDP) else Skip.MALFORMED
     payload = bytes(tcp.data)
     header = tcp.off * 4
     return TcpSegment(
@@ -155,6 +171,17 @@ def _raw_ip(frame: bytes) -> object:
     if version == 6:
         return dpkt.ip6.IP6(frame)
     return None
+
+
+def _ppp_ip(frame: bytes) -> object:
+    """The IP packet of a PPP frame (RFC 1661): address and control (0xFF 0x03) if present, then
+    the protocol number, one byte when compressed (odd), else two."""
+    body = frame[2:] if frame[:2] == b"\xff\x03" else frame
+    if body[:1] and body[0] & 1:
+        protocol, body = body[0], body[1:]
+    else:
+        protocol, body = int.from_bytes(body[:2], "big"), body[2:]
+    return _raw_ip(body) if protocol in _PPP_IP else None
 
 
 def _ext_len(ip6: dpkt.ip6.IP6) -> int:

@@ -1,5 +1,7 @@
-"""Zeek's ssl.log, in its TSV form (`#separator`, `#fields`, `-` unset, `(empty)`, `#close`) or as
-JSON lines, mapped to the runtime handshake lines. Zeek names are normalised through
+"""Zeek's ssl.log and ssh.log, in their TSV form (`#separator`, `#fields`, `-` unset, `(empty)`,
+`#close`) or as JSON lines, mapped to the runtime handshake lines (ssl.log) and `ssh` lines
+(ssh.log: the banners and what Zeek says was negotiated, client to server; Zeek logs neither side's
+offer nor whether the keys changed, so those keys are null). Zeek names are normalised through
 `assess.tlsnames` (`unknown-4588` is code point 4588, i.e. X25519MLKEM768), so a line reads as the
 same handshake read from a packet capture would: GREASE values (`grease_0x0A0A`, 2570) are dropped
 and versions are spelled alike (`TLSv13-draft23` is `TLSv1.3-draft23`).
@@ -22,6 +24,8 @@ from typing import IO, Any
 
 from assess.errors import InputError
 from assess.model import parse_count
+from assess.sources.runtime.ssh_wire import AEAD_CIPHERS
+from assess.sshnames import is_pq_kex
 from assess.tlsnames import (
     cipher_suite_name,
     group_code,
@@ -91,12 +95,14 @@ def _json_lines(path: Path, lines: Lines) -> Iterator[tuple[int, dict[str, Any]]
             raise ZeekLogError(f"not a JSON object: {e}", path=path, line=number) from e
         if not isinstance(record, dict):
             raise ZeekLogError("not a JSON object", path=path, line=number)
-        yield number, to_handshake_line(record, path, number)
+        ssh = any(k in record for k in _SSH_FIELDS)
+        yield number, (to_ssh_line if ssh else to_handshake_line)(record, path, number)
 
 
 def _tsv(path: Path, lines: Lines) -> Iterator[tuple[int, dict[str, Any]]]:
     separator, set_separator, empty, unset = b"\t", b",", b"(empty)", b"-"
     fields: list[str] | None = None
+    to_line = to_handshake_line
     for number, raw in lines:
         line = raw.rstrip(b"\r\n")
         if not line:
@@ -116,8 +122,11 @@ def _tsv(path: Path, lines: Lines) -> Iterator[tuple[int, dict[str, Any]]]:
                 missing = [f for f in REQUIRED_FIELDS if f not in fields]
                 if missing:
                     raise ZeekLogError(f"#fields lacks {', '.join(missing)}", path=path, line=number)
-            elif directive == b"path" and value.strip() != b"ssl":
-                raise ZeekLogError(f"a {value.decode('utf-8', 'replace')!r} log, not ssl.log", path=path, line=number)
+            elif directive == b"path" and value.strip() not in (b"ssl", b"ssh"):
+                raise ZeekLogError(f"a {value.decode('utf-8', 'replace')!r} log, not ssl.log or ssh.log", path=path,
+                                   line=number)
+            elif directive == b"path":
+                to_line = to_ssh_line if value.strip() == b"ssh" else to_handshake_line
             continue
         if fields is None:
             raise ZeekLogError("a record before the #fields header", path=path, line=number)
@@ -135,10 +144,12 @@ def _tsv(path: Path, lines: Lines) -> Iterator[tuple[int, dict[str, Any]]]:
                 record[name] = [_text(v) for v in value.split(set_separator)]
             else:
                 record[name] = [_text(value)] if name in _LIST_FIELDS else _text(value)
-        yield number, to_handshake_line(record, path, number)
+        yield number, to_line(record, path, number)
 
 
 _LIST_FIELDS = frozenset({"client_curves", "client_key_share_groups", "client_supported_versions"})
+# Fields only ssh.log has: a JSON record with one is an SSH record.
+_SSH_FIELDS = ("kex_alg", "host_key_alg", "auth_attempts")
 
 
 def _unescape(value: bytes) -> bytes:
@@ -150,8 +161,8 @@ def _text(value: bytes) -> str:
     return _unescape(value).decode("utf-8", errors="backslashreplace")
 
 
-def to_handshake_line(record: dict[str, Any], path: Path, number: int) -> dict[str, Any]:
-    """One ssl.log record (field name -> value, TSV strings or JSON values) as a runtime handshake line."""
+def _endpoints(record: dict[str, Any], path: Path, number: int) -> tuple[str, str, int, str, int]:
+    """(time as the contract writes it, client ip, port, server ip, port) of a record."""
     try:
         ts = _timestamp(record["ts"])
         orig_port, resp_port = int(record["id.orig_p"]), int(record["id.resp_p"])
@@ -166,11 +177,40 @@ def to_handshake_line(record: dict[str, Any], path: Path, number: int) -> dict[s
         when = datetime.fromtimestamp(ts, tz=UTC)
     except (OverflowError, OSError, ValueError) as e:
         raise ZeekLogError(f"timestamp {ts} is out of range", path=path, line=number) from e
+    return when.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), orig_host, orig_port, resp_host, resp_port
+
+
+def to_ssh_line(record: dict[str, Any], path: Path, number: int) -> dict[str, Any]:
+    """One ssh.log record as a runtime `ssh` line (docs/RUNTIME.md)."""
+    when, orig_host, orig_port, resp_host, resp_port = _endpoints(record, path, number)
+    kex = _optional_text(record.get("kex_alg"))
+    cipher = _optional_text(record.get("cipher_alg"))
+    return {
+        "type": "ssh", "ts": when, "host": None, "pid": None, "tid": None, "comm": None, "exe": None,
+        "role": None, "src_ip": orig_host, "src_port": orig_port, "dst_ip": resp_host, "dst_port": resp_port,
+        "client_banner": _optional_text(record.get("client")), "server_banner": _optional_text(record.get("server")),
+        "kex_offered_client": None, "kex_offered_server": None, "kex": kex,
+        "host_key_algorithm": _optional_text(record.get("host_key_alg")),
+        "cipher_client_to_server": cipher, "cipher_server_to_client": None,
+        # Zeek names a MAC under an AEAD cipher too; it is not used (as from-pcap says).
+        "mac_client_to_server": None if cipher in AEAD_CIPHERS else _optional_text(record.get("mac_alg")),
+        "mac_server_to_client": None,
+        "compression_client_to_server": _optional_text(record.get("compression_alg")),
+        "compression_server_to_client": None, "strict_kex": None,
+        "pq_hybrid": is_pq_kex(kex) if kex is not None else None,
+        "disconnect_reason": None, "parse_error": None, "success": None, "handshake_ms": None,
+        "source": "zeek", "capture": str(path), "capture_line": number,
+    }
+
+
+def to_handshake_line(record: dict[str, Any], path: Path, number: int) -> dict[str, Any]:
+    """One ssl.log record (field name -> value, TSV strings or JSON values) as a runtime handshake line."""
+    when, orig_host, orig_port, resp_host, resp_port = _endpoints(record, path, number)
     group = _group(record.get("curve"))
     success = _flag(record.get("established"), path, number)
     return {
         "type": "handshake",
-        "ts": when.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        "ts": when,
         "host": None,
         "pid": None,
         "tid": None,

@@ -89,6 +89,11 @@ class Stream:
             self.skipped += cut
 
     @property
+    def anchored(self) -> bool:
+        """Whether byte 0 is known to be the stream's first (its SYN was seen)."""
+        return self._anchored
+
+    @property
     def has_gap(self) -> bool:
         return bool(self._pending)
 

@@ -1,9 +1,14 @@
-"""Runtime JSON lines -> a CBOM shard: protocol assets per observed TLS use, algorithm assets per group.
+"""Runtime JSON lines -> a CBOM shard: protocol assets per observed TLS and SSH use, algorithm
+assets per group.
 
-A protocol asset aggregates the handshakes of one process (by executable, else comm) in one role
-with one server endpoint and one negotiated group, with counts and first/last seen; the negotiated
-group and its code point are kept. Every negotiated group is also an algorithm asset, which the
-protocol assets reference (`protocolProperties.cryptoRefArray`). Pure apart from reading files.
+A TLS protocol asset aggregates the handshakes of one process (by executable, else comm) in one
+role with one server endpoint, one negotiated group and one transport (TCP, or QUIC:
+`carnot:transport`), with counts and first/last seen; the negotiated group and its code point are
+kept. Every negotiated group is also an algorithm asset, which the protocol assets reference
+(`protocolProperties.cryptoRefArray`). An SSH protocol asset (type `ssh`) aggregates the `ssh`
+lines of one process and role with one server endpoint and one negotiated key exchange; its
+`carnot:ssh:*` lists hold what was negotiated (`carnot:ssh:observed`), so the gate's SSH rules
+judge it as they judge an sshd_config. Pure apart from reading files.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ import gzip
 import io
 import json
 import zlib
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any
@@ -31,6 +36,7 @@ from assess.errors import InputError
 from assess.fsio import require_file
 from assess.model import Asset, Evidence, Prop, Shard, Source, props, stable_ref
 from assess.sources.static.algorithms import algorithm_asset
+from assess.sshnames import is_pq_kex
 from assess.tlsnames import PQ_GROUP_PARTS, group_code, is_pq_group, normalise_group
 
 STAGE = "runtime"
@@ -41,6 +47,13 @@ HANDSHAKE_KEYS: dict[str, tuple[type, ...]] = {
     "groups_offered": (list,), "key_shares_offered": (list,), "negotiated_group": (str,), "pq_hybrid": (bool,),
     "success": (bool,), "handshake_ms": (int, float), "source": (str,),
 }
+SSH_KEYS: dict[str, tuple[type, ...]] = {
+    "ts": (str,), "host": (str,), "pid": (int,), "comm": (str,), "exe": (str,), "role": (str,), "src_ip": (str,),
+    "src_port": (int,), "dst_ip": (str,), "dst_port": (int,), "client_banner": (str,), "server_banner": (str,),
+    "kex": (str,), "host_key_algorithm": (str,), "cipher_client_to_server": (str,),
+    "cipher_server_to_client": (str,), "mac_client_to_server": (str,), "mac_server_to_client": (str,),
+    "pq_hybrid": (bool,), "success": (bool,), "source": (str,),
+}
 _VERSION_NUMBER = {"TLSv1": "1.0", "TLSv1.1": "1.1", "TLSv1.2": "1.2", "TLSv1.3": "1.3", "SSLv3": "3.0"}
 # Evidence occurrences kept per asset (the counts are always exact).
 MAX_EVIDENCE = 20
@@ -50,7 +63,7 @@ CAPTURE_SOURCES = {"pcap": Source.PCAP, "zeek": Source.ZEEK}
 
 _FIELD_TYPES = tuple((key, frozenset(types) | ({int} if float in types else set()))
                      for key, types in HANDSHAKE_KEYS.items())
-_KEYS = tuple(HANDSHAKE_KEYS)
+_SSH_FIELD_TYPES = tuple((key, frozenset(types)) for key, types in SSH_KEYS.items())
 # Field type patterns already found valid (a few in practice: which fields are null); bounded, as
 # hostile lines could bring many.
 _VALID_PATTERNS_HELD = 4096
@@ -75,28 +88,34 @@ def parse_lines(lines: Iterable[str], origin: str) -> Iterator[dict[str, Any]]:
                              line=number) from e
         if type(record) is not dict or type(record.get("type")) is not str:
             raise InputError("not a runtime record: expected an object with a \"type\"", path=origin, line=number)
-        if record["type"] != "handshake":
+        if record["type"] not in ("handshake", "ssh"):
             continue
-        pattern = tuple(type(record.get(key, _MISSING)) for key in _KEYS)
+        kind = record["type"]
+        fields = _SSH_FIELD_TYPES if kind == "ssh" else _FIELD_TYPES
+        pattern = (kind, *(type(record.get(key, _MISSING)) for key, _ in fields))
         if pattern not in valid_patterns:
-            _check_fields(record, origin, number)
+            _check_fields(record, kind, fields, origin, number)
             if len(valid_patterns) < _VALID_PATTERNS_HELD:
                 valid_patterns.add(pattern)
+        if kind == "ssh":
+            yield record
+            continue
         for key in ("groups_offered", "key_shares_offered"):
             if record[key] is not None and not all(type(g) is str for g in record[key]):
                 raise InputError(f"{key!r} must be a list of group names", path=origin, line=number)
         yield record
 
 
-def _check_fields(record: dict[str, Any], origin: str, number: int) -> None:
+def _check_fields(record: dict[str, Any], kind: str, fields: tuple[tuple[str, frozenset[type]], ...], origin: str,
+                  number: int) -> None:
     # Exact types: JSON gives no subclasses, and a bool is not a number here.
-    for key, types in _FIELD_TYPES:
+    for key, types in fields:
         value = record.get(key, _MISSING)
         if value is None or type(value) in types:
             continue
         if value is _MISSING:
-            raise InputError(f"handshake record lacks {key!r}", path=origin, line=number)
-        raise InputError(f"handshake record has a {type(value).__name__} for {key!r}", path=origin, line=number)
+            raise InputError(f"{kind} record lacks {key!r}", path=origin, line=number)
+        raise InputError(f"{kind} record has a {type(value).__name__} for {key!r}", path=origin, line=number)
 
 
 class _Missing:
@@ -154,6 +173,8 @@ def read_handshake_files(paths: Sequence[Path], *, asset_id: str | None = None) 
         "protocol_assets": protocol,
         "algorithm_assets": len(shard.assets) - protocol,
         "pq_hybrid_handshakes": table.pq_hybrid,
+        "ssh_sessions": table.ssh_sessions,
+        "pq_hybrid_ssh_sessions": table.pq_hybrid_ssh,
     }
     return shard, report
 
@@ -184,6 +205,45 @@ class _FirstSeen:
         return sorted(self.first, key=self.first.__getitem__)
 
 
+class _Places:
+    """The evidence of an aggregated asset: the MAX_EVIDENCE places seen first (by Order), whatever
+    order their records arrive in; each place's evidence is that of its first record."""
+
+    __slots__ = ("held", "latest")
+
+    def __init__(self) -> None:
+        self.held: dict[str, tuple[Order, Evidence]] = {}  # place -> (order, evidence)
+        self.latest: Order | None = None  # the latest order among them, once there are MAX_EVIDENCE
+
+    def add(self, record: dict[str, Any], order: Order) -> None:
+        # Lines imported from a capture or a Zeek log name their file and are evidence of that source.
+        capture = record.get("capture") if isinstance(record.get("capture"), str) else None
+        line = record.get("capture_line") if isinstance(record.get("capture_line"), int) else None
+        location = capture or "/".join(str(v) for v in (record["host"], record["pid"], record["comm"]))
+        where = f"{location}:{line}" if line is not None else location
+        held = self.held.get(where)
+        if held is not None:
+            if order < held[0]:  # the place's evidence says what its first record was
+                self.held[where] = (order, _evidence(record, location, line))
+                self.latest = None
+            return
+        if self.latest is not None and order > self.latest:
+            return
+        self.held[where] = (order, _evidence(record, location, line))
+        if len(self.held) > MAX_EVIDENCE:
+            del self.held[max(self.held, key=lambda w: self.held[w][0])]
+        if len(self.held) == MAX_EVIDENCE:
+            self.latest = max(o for o, _ in self.held.values())
+
+    def in_order(self) -> list[Evidence]:
+        return [ev for _, ev in sorted(self.held.values(), key=lambda held: held[0])]
+
+
+def _evidence(record: dict[str, Any], location: str, line: int | None) -> Evidence:
+    return Evidence(source=CAPTURE_SOURCES.get(record["source"], Source.RUNTIME), location=location, line=line,
+                    context=f"source {record['source']}")
+
+
 @dataclass
 class _Use:
     """The handshakes aggregated into one protocol asset."""
@@ -199,6 +259,7 @@ class _Use:
     exe: str | None
     last: Order
     last_seen: Any
+    transport: str = "tcp"
     handshakes: int = 0
     failed: int = 0
     versions: _FirstSeen = field(default_factory=_FirstSeen)
@@ -207,37 +268,50 @@ class _Use:
     snis: _FirstSeen = field(default_factory=_FirstSeen)
     libraries: _FirstSeen = field(default_factory=_FirstSeen)
     repeats: dict[tuple[Any, ...], Order] = field(default_factory=dict)  # what handshakes added, and when
-    # the MAX_EVIDENCE places seen first: place -> (order, evidence)
-    evidence: dict[str, tuple[Order, Evidence]] = field(default_factory=dict)
-    evidence_latest: Order | None = None  # the latest order among them, once there are MAX_EVIDENCE
+    evidence: _Places = field(default_factory=_Places)
 
-    def add_evidence(self, where: str, order: Order, make: Callable[[], Evidence]) -> None:
-        held = self.evidence.get(where)
-        if held is not None:
-            if order < held[0]:  # the place's evidence says what its first handshake was
-                self.evidence[where] = (order, make())
-                self.evidence_latest = None
-            return
-        if self.evidence_latest is not None and order > self.evidence_latest:
-            return
-        self.evidence[where] = (order, make())
-        if len(self.evidence) > MAX_EVIDENCE:
-            del self.evidence[max(self.evidence, key=lambda w: self.evidence[w][0])]
-        if len(self.evidence) == MAX_EVIDENCE:
-            self.evidence_latest = max(o for o, _ in self.evidence.values())
 
-    def evidence_in_order(self) -> list[Evidence]:
-        return [ev for _, ev in sorted(self.evidence.values(), key=lambda held: held[0])]
+@dataclass
+class _SshUse:
+    """The SSH sessions aggregated into one protocol asset."""
+
+    host: str | None
+    role: str | None
+    process: str | None
+    endpoint: str | None
+    kex: str | None
+    first: Order  # of the first session, which names its process (comm, exe)
+    first_seen: Any
+    comm: str | None
+    exe: str | None
+    last: Order
+    last_seen: Any
+    sessions: int = 0
+    failed: int = 0
+    host_keys: _FirstSeen = field(default_factory=_FirstSeen)
+    ciphers: _FirstSeen = field(default_factory=_FirstSeen)
+    macs: _FirstSeen = field(default_factory=_FirstSeen)
+    clients: _FirstSeen = field(default_factory=_FirstSeen)
+    servers: _FirstSeen = field(default_factory=_FirstSeen)
+    evidence: _Places = field(default_factory=_Places)
+
+
+# Banners kept per asset (a scanner fleet can show many client versions); the first seen.
+MAX_BANNERS = 20
 
 
 class FlowTable:
-    """Handshake records folded into one _Use per flow as they are read, in any order: the result is
-    that of taking them sorted by timestamp (ties as read), which is what the shard says."""
+    """Handshake and SSH records folded into one aggregate per flow as they are read, in any order:
+    the result is that of taking them sorted by timestamp (ties as read), which is what the shard says."""
 
     def __init__(self) -> None:
         self.uses: dict[tuple[Any, ...], _Use] = {}
+        self.sessions: dict[tuple[Any, ...], _SshUse] = {}
+        self.records = 0
         self.handshakes = 0
         self.pq_hybrid = 0
+        self.ssh_sessions = 0
+        self.pq_hybrid_ssh = 0
         self._groups: dict[str, str] = {}  # spelling -> IANA name
 
     def _group(self, name: str) -> str:
@@ -249,25 +323,29 @@ class FlowTable:
         return known
 
     def add(self, hs: dict[str, Any]) -> None:
-        order = (str(hs["ts"]), self.handshakes)
+        order = (str(hs["ts"]), self.records)
+        self.records += 1
+        if hs.get("type") == "ssh":
+            self._add_session(hs, order)
+            return
         self.handshakes += 1
         self.pq_hybrid += hs["pq_hybrid"] is True
         group = self._group(hs["negotiated_group"]) if hs["negotiated_group"] else None
         endpoint = _endpoint(hs["dst_ip"], hs["dst_port"])
         process = hs["exe"] or hs["comm"]
-        key = (hs["host"], hs["role"], process, endpoint, group)
+        transport = "quic" if hs.get("transport") == "quic" else "tcp"
+        key = (hs["host"], hs["role"], process, endpoint, group) + ((transport,) if transport != "tcp" else ())
         use = self.uses.get(key)
         if use is None:
             use = self.uses[key] = _Use(hs["host"], hs["role"], process, endpoint, group, first=order,
                                         first_seen=hs["ts"], comm=hs["comm"], exe=hs["exe"], last=order,
-                                        last_seen=hs["ts"])
+                                        last_seen=hs["ts"], transport=transport)
         elif order < use.first:
             use.first, use.first_seen, use.comm, use.exe = order, hs["ts"], hs["comm"], hs["exe"]
         elif order > use.last:
             use.last, use.last_seen = order, hs["ts"]
         use.handshakes += 1
         use.failed += hs["success"] is False
-        # Lines imported from a capture or a Zeek log name their file and are evidence of that source.
         capture = hs.get("capture") if isinstance(hs.get("capture"), str) else None
         line = hs.get("capture_line") if isinstance(hs.get("capture_line"), int) else None
         # Everything else a handshake adds to its flow; a repeat of values the flow already had at an
@@ -286,17 +364,41 @@ class FlowTable:
         use.snis.add(hs["sni"], order)
         if hs["library"]:
             use.libraries.add(" ".join(v for v in (hs["library"], hs["library_version"]) if v), order)
-        location = capture or "/".join(str(v) for v in (hs["host"], hs["pid"], hs["comm"]))
-        use.add_evidence(f"{location}:{line}" if line is not None else location, order, lambda: Evidence(
-            source=CAPTURE_SOURCES.get(hs["source"], Source.RUNTIME), location=location, line=line,
-            context=f"source {hs['source']}"))
+        use.evidence.add(hs, order)
+
+    def _add_session(self, record: dict[str, Any], order: Order) -> None:
+        self.ssh_sessions += 1
+        self.pq_hybrid_ssh += record["pq_hybrid"] is True
+        endpoint = _endpoint(record["dst_ip"], record["dst_port"])
+        process = record["exe"] or record["comm"]
+        key = (record["host"], record["role"], process, endpoint, record["kex"])
+        use = self.sessions.get(key)
+        if use is None:
+            use = self.sessions[key] = _SshUse(record["host"], record["role"], process, endpoint, record["kex"],
+                                               first=order, first_seen=record["ts"], comm=record["comm"],
+                                               exe=record["exe"], last=order, last_seen=record["ts"])
+        elif order < use.first:
+            use.first, use.first_seen, use.comm, use.exe = order, record["ts"], record["comm"], record["exe"]
+        elif order > use.last:
+            use.last, use.last_seen = order, record["ts"]
+        use.sessions += 1
+        use.failed += record["success"] is False
+        use.host_keys.add(record["host_key_algorithm"], order)
+        use.ciphers.add(record["cipher_client_to_server"], order)
+        use.ciphers.add(record["cipher_server_to_client"], order, 1)
+        use.macs.add(record["mac_client_to_server"], order)
+        use.macs.add(record["mac_server_to_client"], order, 1)
+        use.clients.add(record["client_banner"], order)
+        use.servers.add(record["server_banner"], order)
+        use.evidence.add(record, order)
 
     def shard(self, *, asset_id: str | None = None) -> Shard:
         uses = sorted(self.uses.values(), key=lambda u: u.first)
         groups = sorted({u.group for u in uses if u.group})
-        group_assets = {g: _group_asset(g, [e for u in uses if u.group == g for e in u.evidence_in_order()])
+        group_assets = {g: _group_asset(g, [e for u in uses if u.group == g for e in u.evidence.in_order()])
                         for g in groups}
         assets = [_protocol_asset(u, asset_id, group_assets.get(u.group) if u.group else None) for u in uses]
+        assets += [_ssh_asset(u, asset_id) for u in self.sessions.values()]
         assets.sort(key=lambda a: a.bom_ref)
         properties = props({Prop.RUNTIME_ASSET_ID: asset_id}) if asset_id else ()
         return Shard(stage=STAGE, assets=tuple(assets) + tuple(a for a in group_assets.values() if a is not None),
@@ -304,11 +406,51 @@ class FlowTable:
 
 
 def handshakes_to_shard(handshakes: Iterable[dict[str, Any]], *, asset_id: str | None = None) -> Shard:
-    """The pure mapping: handshake records (dicts of the runtime contract) to a runtime CBOM shard."""
+    """The pure mapping: handshake and ssh records (dicts of the runtime contract) to a runtime CBOM shard."""
     table = FlowTable()
     for hs in handshakes:
         table.add(hs)
     return table.shard(asset_id=asset_id)
+
+
+def _ssh_asset(use: _SshUse, asset_id: str | None) -> Asset:
+    role = use.role or "connection"
+    name = f"SSH {role} {use.comm or 'unknown process'} -> {use.endpoint or 'unknown endpoint'}"
+    host_keys, ciphers, macs = use.host_keys.values(), use.ciphers.values(), use.macs.values()
+    return Asset(
+        bom_ref=stable_ref("runtime-ssh", asset_id or "", use.host, use.role, use.process, use.endpoint, use.kex),
+        name=f"{name} ({use.kex})" if use.kex else name,
+        crypto=CryptoProperties(
+            asset_type=CryptoAssetType.PROTOCOL,
+            protocol_properties=ProtocolProperties(type=ProtocolPropertiesType.SSH),
+        ),
+        evidence=tuple(use.evidence.in_order()),
+        properties=props({
+            Prop.SSH_OBSERVED: True,
+            Prop.SSH_KEX: [use.kex] if use.kex else None,
+            Prop.SSH_HOST_KEY_ALGORITHMS: host_keys or None,
+            Prop.SSH_CIPHERS: ciphers or None,
+            Prop.SSH_MACS: macs or None,
+            Prop.SSH_PQ_HYBRID: is_pq_kex(use.kex) if use.kex else None,
+            Prop.SSH_CLIENT_SOFTWARE: _banners(use.clients.values()[:MAX_BANNERS]),
+            Prop.SSH_SERVER_SOFTWARE: _banners(use.servers.values()[:MAX_BANNERS]),
+            Prop.RUNTIME_HANDSHAKES: use.sessions,
+            Prop.RUNTIME_FAILED: use.failed,
+            Prop.RUNTIME_FIRST_SEEN: use.first_seen,
+            Prop.RUNTIME_LAST_SEEN: use.last_seen,
+            Prop.RUNTIME_HOST: use.host,
+            Prop.RUNTIME_COMM: use.comm,
+            Prop.RUNTIME_EXE: use.exe,
+            Prop.RUNTIME_ROLE: use.role,
+            Prop.RUNTIME_ENDPOINT: use.endpoint,
+            Prop.RUNTIME_ASSET_ID: asset_id,
+        }),
+    )
+
+
+def _banners(banners: list[str]) -> str | None:
+    # A banner is free text from the wire: separated by " | " (commas occur in banners).
+    return " | ".join(banners) if banners else None
 
 
 def _endpoint(ip: str | None, port: int | None) -> str | None:
@@ -323,9 +465,12 @@ def _protocol_asset(use: _Use, asset_id: str | None, group_asset: Asset | None) 
     numbers = [_VERSION_NUMBER[v] for v in versions if v in _VERSION_NUMBER]
     code = group_code(use.group) if use.group else None
     role = use.role or "connection"
-    name = f"TLS {role} {use.comm or 'unknown process'} -> {use.endpoint or 'unknown endpoint'}"
+    protocol = "QUIC" if use.transport == "quic" else "TLS"
+    name = f"{protocol} {role} {use.comm or 'unknown process'} -> {use.endpoint or 'unknown endpoint'}"
+    identity = (use.host, use.role, use.process, use.endpoint, use.group) + ((use.transport,) if use.transport != "tcp"
+                                                                            else ())
     return Asset(
-        bom_ref=stable_ref("runtime-tls", asset_id or "", use.host, use.role, use.process, use.endpoint, use.group),
+        bom_ref=stable_ref("runtime-tls", asset_id or "", *identity),
         name=f"{name} ({use.group})" if use.group else name,
         crypto=CryptoProperties(
             asset_type=CryptoAssetType.PROTOCOL,
@@ -336,7 +481,7 @@ def _protocol_asset(use: _Use, asset_id: str | None, group_asset: Asset | None) 
                 crypto_refs=[BomRef(group_asset.bom_ref)] if group_asset else None,
             ),
         ),
-        evidence=tuple(use.evidence_in_order()),
+        evidence=tuple(use.evidence.in_order()),
         properties=props({
             Prop.TLS_VERSIONS: versions or None,
             Prop.TLS_CIPHER_SUITES: suites or None,
@@ -344,6 +489,7 @@ def _protocol_asset(use: _Use, asset_id: str | None, group_asset: Asset | None) 
             Prop.TLS_NEGOTIATED_GROUP: use.group,
             Prop.TLS_GROUP_CODEPOINT: f"0x{code:04X}" if code is not None else None,
             Prop.TLS_PQ_HYBRID: is_pq_group(use.group) if use.group else None,
+            Prop.TRANSPORT: "quic" if use.transport == "quic" else None,
             Prop.RUNTIME_HANDSHAKES: use.handshakes,
             Prop.RUNTIME_FAILED: use.failed,
             Prop.RUNTIME_FIRST_SEEN: use.first_seen,

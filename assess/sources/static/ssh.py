@@ -5,7 +5,10 @@ OpenSSH lets a list be written relative to its built-in default: `+x` appends, `
 (patterns allowed), `^x` puts x first. Resolving those needs the default, so this module carries
 OpenSSH 9.9's defaults and says so in the evidence; a plain list is taken as written. Settings
 inside `Match` (sshd) or `Host` (ssh) blocks become their own asset, layered over the global ones;
-as in OpenSSH, the first value given for a keyword wins.
+as in OpenSSH, the first value given for a keyword wins. An `sshd_config`/`ssh_config` that states
+no algorithm list globally still gets an asset: OpenSSH's defaults, every list named in
+`carnot:ssh:assumed_defaults` and the release in `carnot:ssh:defaults_basis` (as the TLS scan
+marks an endpoint's assumed defaults).
 """
 
 from __future__ import annotations
@@ -129,6 +132,8 @@ def _config_assets(file: ScannedFile, text: str) -> Iterator[Finding]:
         if keyword in _KEYWORDS and keyword not in sections[current][1]:
             sections[current][1][keyword] = (value, number)
     global_settings = sections[0][1]
+    if not global_settings and file.name in _CONFIG_NAMES:
+        yield _defaults_asset(file, role)
     for header, (label, settings) in sections.items():
         if not settings:
             continue
@@ -156,6 +161,24 @@ def _ssh_asset(file: ScannedFile, role: str, label: str, settings: dict[str, tup
         ),
         evidence=(file.evidence(first_line, context),),
         properties=props({_KEYWORDS[k][0]: values.get(k) for k in _KEYWORDS}),
+    )
+
+
+def _defaults_asset(file: ScannedFile, role: str) -> Asset:
+    """The asset of a configuration that states no algorithm list: OpenSSH's defaults, marked assumed."""
+    values = [list(OPENSSH_DEFAULTS[k]) for k in _KEYWORDS]
+    return Asset(
+        bom_ref=stable_ref("ssh", role, "assumed-defaults", DEFAULTS_VERSION, *(",".join(v) for v in values)),
+        name=f"SSH {role} configuration (defaults assumed)",
+        crypto=CryptoProperties(
+            asset_type=CryptoAssetType.PROTOCOL,
+            protocol_properties=ProtocolProperties(type=ProtocolPropertiesType.SSH),
+        ),
+        evidence=(file.evidence(1, f"no algorithm list stated: {DEFAULTS_VERSION} defaults assumed"),),
+        properties=props({_KEYWORDS[k][0]: list(OPENSSH_DEFAULTS[k]) for k in _KEYWORDS} | {
+            Prop.SSH_ASSUMED_DEFAULTS: ["kex", "host_key_algorithms", "ciphers", "macs"],
+            Prop.SSH_DEFAULTS_BASIS: f"{DEFAULTS_VERSION} assumed (release not stated)",
+        }),
     )
 
 
