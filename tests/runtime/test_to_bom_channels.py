@@ -46,7 +46,7 @@ def test_quic_handshakes_are_a_tls_asset_marked_quic(lines: Path) -> None:
 
 
 def test_exposure_and_sankey_show_ssh_and_quic_flows_beside_tls(lines: Path, tmp_path: Path) -> None:
-    records = parse_lines(lines.read_text().splitlines(), str(lines))
+    records = list(parse_lines(lines.read_text().splitlines(), str(lines)))
     [quic] = [r for r in records if r["type"] == "handshake"]
     records.append(quic | {"transport": "tcp", "src_port": 1})  # the same handshake over TCP
     shard = handshakes_to_shard(records)
