@@ -65,13 +65,12 @@ HELLO_HOLD_MAX_S = 1.0
 PRIORITIES = ("idle", "normal")
 
 # (symbol, entry function, return function or None, argument registers the entry function reads):
-# the OpenSSL functions the sensor watches.
+# the OpenSSL functions the sensor watches. Each is called a few times per connection, none per read
+# or write: SSL_read/SSL_write are not probed (see bpf/tls_probes.c).
 UPROBES: tuple[tuple[str, str, str | None, int], ...] = (
     ("SSL_do_handshake", "handshake_enter", "handshake_return", 1),
-    ("SSL_read", "io_enter", "io_return", 1),
-    ("SSL_write", "io_enter", "io_return", 1),
-    ("SSL_read_ex", "io_enter", "io_return", 1),
-    ("SSL_write_ex", "io_enter", "io_return", 1),
+    ("SSL_set_connect_state", "set_connect_state_enter", None, 1),
+    ("SSL_set_accept_state", "set_accept_state_enter", None, 1),
     ("SSL_ctrl", "ssl_ctrl_enter", None, 4),
     ("SSL_set_fd", "ssl_set_fd_enter", None, 2),
     ("SSL_free", "ssl_free_enter", None, 1),
@@ -79,8 +78,9 @@ UPROBES: tuple[tuple[str, str, str | None, int], ...] = (
 _TRACEPOINT_PROBE = re.compile(r"^TRACEPOINT_PROBE\((\w+), (\w+)\)", re.MULTILINE)
 _ROLES = {1: "client", 2: "server"}  # sock_t.role in bpf/tls_probes.c
 # event_t.flags in bpf/tls_probes.c: the event carries an fd (and socket), an SNI; it is a start
-# event the kernel held until its handshake succeeded (at done_ns), so it stands for two events.
-_E_FD, _E_SNI, _E_DONE = 1, 2, 4
+# event the kernel held until its handshake succeeded (at done_ns), so it stands for two events;
+# the SSL object was set to be a client (SSL_set_connect_state) or a server before it started.
+_E_FD, _E_SNI, _E_DONE, _E_CLIENT, _E_SERVER = 1, 2, 4, 8, 16
 # Start events the kernel holds longer than this are taken by user space (checked every HELD_SWEEP_S):
 # a handshake in progress must be known before its wire view is joined (the correlator's join_wait).
 HELD_MAX_S = 0.5
@@ -520,13 +520,14 @@ class Sensor:
             ret = 0
             src = endpoint_from_raw(family, saddr, sport)
             dst = endpoint_from_raw(family, daddr, dport) if dport else None
+        tls_role = "client" if flags & _E_CLIENT else "server" if flags & _E_SERVER else None
         sni = None
         if flags & _E_SNI:
             at = start + _EVENT.size
             sni = data[at : at + min(sni_len, size - _EVENT.size)].decode("utf-8", errors="backslashreplace")
         name = self._comm(comm)
         self._batch.append(ProbeEvent(Kind(kind), ts_ns / 1e9 + self._clock_offset, tgid, tid, name, ssl, ret, fd, src,
-                                      dst, sni, role))
+                                      dst, sni, role, tls_role))
         if flags & _E_DONE:  # its success, sent with it
             self._batch.append(ProbeEvent(Kind(kind + 1), done_ns / 1e9 + self._clock_offset, tgid, tid, name, ssl, 1))
         elif kind == Kind.EXIT:
