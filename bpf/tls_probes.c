@@ -225,8 +225,15 @@ BPF_PERCPU_ARRAY(sni_scratch, struct sni_t, 1);
 static __always_inline void remember_socket(u32 tgid, u32 tid, s32 fd, const char *comm, struct sock_t *sock) {
     struct fd_key fk = {.tgid = tgid, .fd = fd};
     sock_by_fd.update(&fk, sock);
+    // Keyed as the socket filter sees addresses: IPv6, with IPv4 mapped (::ffff:a.b.c.d), so an IPv4
+    // peer of a dual-stack socket is the same key as one of an IPv4 socket.
     struct owner_key ok = {.port = sock->client_port, .role = sock->role};
-    __builtin_memcpy(ok.addr, sock->client_addr, 16);
+    if (sock->family == AF_INET) {
+        ok.addr[10] = ok.addr[11] = 0xFF;
+        __builtin_memcpy(ok.addr + 12, sock->client_addr, 4);
+    } else {
+        __builtin_memcpy(ok.addr, sock->client_addr, 16);
+    }
     struct owner_t owner = {.ts_ns = bpf_ktime_get_ns(), .tgid = tgid, .tid = tid, .fd = fd};
     __builtin_memcpy(owner.comm, comm, TASK_COMM_LEN);
     owner_by_client.update(&ok, &owner);

@@ -24,6 +24,7 @@ from assess.sources.runtime.workload import (
     HOST,
     Credentials,
     TlsliteServer,
+    host_port,
     openssl_server,
     tlslite_client,
 )
@@ -75,11 +76,12 @@ Server = subprocess.Popen[bytes]
 
 _IMPLICIT_PEER = """
 import socket, ssl, sys
-role, port = sys.argv[1], int(sys.argv[2])
+role, host, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
 if role == "server":
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.load_cert_chain(sys.argv[3], sys.argv[4])
-    with socket.create_server(("127.0.0.1", 0)) as listener:
+    ctx.load_cert_chain(sys.argv[4], sys.argv[5])
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.create_server((host, 0), family=family, dualstack_ipv6=host == "::") as listener:
         print(listener.getsockname()[1], flush=True)
         conn, _ = listener.accept()
         with ctx.wrap_socket(conn, server_side=True, do_handshake_on_connect=False) as tls:
@@ -87,24 +89,27 @@ if role == "server":
 else:
     ctx = ssl.create_default_context()
     ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
-    raw = socket.create_connection(("127.0.0.1", port))
+    raw = socket.create_connection((host, port))
     with ctx.wrap_socket(raw, server_hostname="implicit.test", do_handshake_on_connect=False) as tls:
         tls.sendall(b"ping")  # the first write drives the handshake
         assert tls.recv(100) == b"ping"
 """
 
 
+@pytest.mark.parametrize(("listen", "host"), [("127.0.0.1", "127.0.0.1"), ("::1", "::1"), ("::", "127.0.0.1")],
+                         ids=["ipv4", "ipv6", "dual-stack"])
 def test_implicit_handshakes_are_reported_with_their_process_on_both_roles(
-    sensor: LiveCapture, creds: Credentials
+    sensor: LiveCapture, creds: Credentials, listen: str, host: str
 ) -> None:
     """Neither side calls SSL_do_handshake: their first SSL_read/SSL_write drives the handshake,
     which the sensor knows from SSL_set_connect/accept_state and the first read or write on the
-    socket; the wire view says when it ended and that it succeeded."""
-    server = subprocess.Popen([sys.executable, "-c", _IMPLICIT_PEER, "server", "0", str(creds.cert), str(creds.key)],
-                              stdout=subprocess.PIPE, text=True)
+    socket; the wire view says when it ended and that it succeeded. Over IPv4, IPv6, and IPv4 to a
+    dual-stack IPv6 socket (whose peer is IPv4-mapped)."""
+    server = subprocess.Popen([sys.executable, "-c", _IMPLICIT_PEER, "server", listen, "0", str(creds.cert),
+                               str(creds.key)], stdout=subprocess.PIPE, text=True)
     assert server.stdout is not None
     port = int(server.stdout.readline())
-    client = subprocess.Popen([sys.executable, "-c", _IMPLICIT_PEER, "client", str(port)])
+    client = subprocess.Popen([sys.executable, "-c", _IMPLICIT_PEER, "client", host, str(port)])
     assert client.wait(30) == 0 and server.wait(30) == 0
     records = {r["role"]: r for r in sensor.wait_for(lambda r: r["dst_port"] == port, count=2)}
     for role, proc in (("client", client), ("server", server)):
@@ -112,7 +117,30 @@ def test_implicit_handshakes_are_reported_with_their_process_on_both_roles(
         assert (rec["pid"], rec["source"], rec["library"]) == (proc.pid, "uprobe+wire", "OpenSSL"), rec
         assert (rec["success"], rec["outcome_source"]) == (True, "wire") and rec["handshake_ms"] > 0
         assert (rec["sni"], rec["negotiated_group"]) == ("implicit.test", "x25519")
+        assert (rec["src_ip"], rec["dst_ip"]) == (host, host)
     assert records["client"]["src_port"] == records["server"]["src_port"]
+
+
+def test_ipv6_handshakes_on_loopback_are_reported_with_groups_from_the_wire(
+    sensor: LiveCapture, creds: Credentials
+) -> None:
+    """s_server and s_client over ::1: both roles attributed, groups and key shares read off the wire."""
+    connect = "::1"
+    with openssl_server(creds, None, host=connect) as server:
+        client = subprocess.Popen(
+            ["openssl", "s_client", "-connect", host_port(connect, port_of(server)), "-servername", "six.test",
+             "-groups", "X25519:P-256"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        assert client.wait(30) == 0
+        [rec] = sensor.wait_for(lambda r: r["pid"] == client.pid)
+        [srv] = sensor.wait_for(lambda r: r["role"] == "server" and r["src_port"] == rec["src_port"])
+    assert (rec["src_ip"], rec["dst_ip"], rec["dst_port"]) == (connect, connect, port_of(server))
+    assert (rec["source"], rec["success"], rec["sni"]) == ("uprobe+wire", True, "six.test")
+    assert rec["groups_offered"] == ["x25519", "secp256r1"] and rec["key_shares_offered"] == ["x25519"]
+    assert (rec["negotiated_group"], rec["tls_version"]) == ("x25519", "TLSv1.3")
+    assert (srv["pid"], srv["source"], srv["src_ip"]) == (server.pid, "uprobe+wire", connect)
+    assert srv["negotiated_group"] == "x25519"
 
 
 def test_openssl_s_server_www_is_attributed_by_its_uprobes(sensor: LiveCapture, server: Server) -> None:

@@ -33,6 +33,7 @@ from assess.errors import CarnotError
 from assess.fsio import pretty_json, write_atomic
 from assess.resources import ResourceError, resource
 from assess.sources.runtime.correlate import Correlator, Kind, ProbeEvent, ProcessInfo, WireFlow, endpoint_from_raw
+from assess.sources.runtime.ippacket import Defragmenter, Fragment, ip_bytes, ip_text, parse
 from assess.sources.runtime.libraries import Library, describe_library, find_libssl
 from assess.sources.runtime.packetring import PacketRing
 from assess.sources.runtime.probepoints import probe_point
@@ -93,15 +94,16 @@ _EVENT = struct.Struct("<" + "".join(code for _, code in _EVENT_FIELDS))
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": ")).encode
 _TCP_PORTS_SEQ = struct.Struct("!HHI")
 # struct owner_key / owner_t of bpf/tls_probes.c and struct flow_key of bpf/tls_wire.c; checked at attach.
+# Addresses are 16 bytes, IPv4 mapped; the flow key holds them as four words in host order (_flow_words).
 _OWNER_KEY = ("16s", "H", "H", "I")
 _OWNER = ("Q", "I", "I", "i", "I", "16s")
-_FLOW_KEY = ("I", "I", "H", "H")
+_FLOW_KEY = ("16s", "16s", "H", "H")
 # struct wire_end_t of bpf/tls_wire.c: a handshake the socket filter summarised; checked at attach.
-# It ends with the owner_t of the client and of the server (tgid 0: not known).
-# It ends with the owner_t of the client and of the server (tgid 0: not known), then when the
-# ClientHello that follows it arrived, its length (0: none follows) and the alert that ended the
-# handshake (its AlertDescription + 1; 0: none, or not known).
-_WIRE_END = ("Q", "I", "I", "H", "H", "H", "H", "H", "H", "I", *_OWNER, *_OWNER, "Q", "I", "I")
+# Its client and server addresses are 16 bytes (IPv4 mapped); it ends with the owner_t of the client
+# and of the server (tgid 0: not known), then when the ClientHello that follows it arrived, its
+# length (0: none follows) and the alert that ended the handshake (its AlertDescription + 1; 0:
+# none, or not known).
+_WIRE_END = ("Q", "16s", "16s", "H", "H", "H", "H", "H", "H", "I", *_OWNER, *_OWNER, "Q", "I", "I")
 _WIRE_END_OWNERS = ((10, Kind.CONNECT), (10 + len(_OWNER), Kind.ACCEPT))  # where each owner starts
 _HELLO_NS = 10 + 2 * len(_OWNER)  # where hello_ns and hello_len are
 
@@ -299,6 +301,7 @@ class Sensor:
         self._ring_stats: Any = None
         self._epoll: select.epoll | None = None
         self._reassembler = Reassembler(max_bytes=65536)
+        self._defragmenter = Defragmenter()
         self._clock_offset = time.time() - time.monotonic()
         self._flow_table: Any = None
         self._batch: list[ProbeEvent] = []
@@ -565,29 +568,30 @@ class Sensor:
     # --- packets -----------------------------------------------------------------------------
 
     def _ip(self, raw: bytes) -> str:
+        """An address of 16 bytes (IPv4 mapped) as text."""
         ip = self._ips.get(raw)
         if ip is None:
             if len(self._ips) > 4096:
                 self._ips.clear()
-            ip = self._ips[raw] = socket.inet_ntoa(raw)
+            ip = self._ips[raw] = ip_text(raw)
         return ip
 
     def _keep_packet(self, data: bytes, ts: float) -> None:
         self._packets.append((data, ts))
 
     def _on_packet(self, data: bytes, ts: float) -> None:
-        if len(data) < 20 or data[0] >> 4 != 4:
+        packet = parse(data)
+        if type(packet) is Fragment:
+            packet = self._defragmenter.add(packet, ts)
+        if packet is None:
             return
-        ihl = (data[0] & 0x0F) * 4
-        total = min(int.from_bytes(data[2:4], "big"), len(data))
-        if len(data) < ihl + 20:
+        tcp = packet.tcp
+        if len(tcp) < 20:
             return
-        sport, dport, seq = _TCP_PORTS_SEQ.unpack_from(data, ihl)
-        doff = (data[ihl + 12] >> 4) * 4
-        flags = data[ihl + 13]
-        src = Endpoint(self._ip(data[12:16]), sport)
-        dst = Endpoint(self._ip(data[16:20]), dport)
-        self._on_segment(src, dst, seq, data[ihl + doff : total], ts, flags)
+        sport, dport, seq = _TCP_PORTS_SEQ.unpack_from(tcp)
+        src = Endpoint(self._ip(packet.src), sport)
+        dst = Endpoint(self._ip(packet.dst), dport)
+        self._on_segment(src, dst, seq, tcp[(tcp[12] >> 4) * 4 :], ts, tcp[13])
 
     def _on_segment(self, src: Endpoint, dst: Endpoint, seq: int, payload: bytes, ts: float, flags: int) -> None:
         if not payload and (src, dst) not in self._reassembler:
@@ -692,8 +696,7 @@ class Sensor:
 
     def _ends(self, summary: tuple[Any, ...]) -> tuple[Endpoint, Endpoint]:
         _, client_ip, server_ip, client_port, server_port = summary[:5]
-        return (Endpoint(self._ip(client_ip.to_bytes(4, "big")), client_port),
-                Endpoint(self._ip(server_ip.to_bytes(4, "big")), server_port))
+        return Endpoint(self._ip(client_ip), client_port), Endpoint(self._ip(server_ip), server_port)
 
     def _hello_segment(self, summary: tuple[Any, ...], hello: bytes) -> None:
         """A ClientHello the socket filter held, handed over: the connection's first client segment."""
@@ -806,7 +809,7 @@ class Sensor:
         for code, kind, role in ((1, Kind.CONNECT, "client"), (2, Kind.ACCEPT, "server")):
             if role not in roles:
                 continue
-            owner = self._owner_table.get(socket.inet_aton(client.ip), client.port, code, 0)
+            owner = self._owner_table.get(ip_bytes(client.ip), client.port, code, 0)
             if owner is None:
                 continue
             ts_ns, tgid, tid, fd, _, raw_comm = owner
@@ -818,6 +821,7 @@ class Sensor:
         return out
 
     def _expire_flows(self, now: float) -> None:
+        self._defragmenter.expire(now)
         for key, conn in self._reassembler.idle(now - self.options.timeout):
             self._examine(key, conn, min(now, time.time()), idle=True)
         while self._superseded:  # set aside, and no summary came for them: as if they went idle
@@ -831,8 +835,8 @@ class Sensor:
     def _forget_flow(self, key: tuple[Endpoint, Endpoint]) -> None:
         """Tell the kernel filter to stop passing this connection's segments."""
         a, b = key
-        (a_ip, a_port), (b_ip, b_port) = sorted([(_ip_int(a.ip), a.port), (_ip_int(b.ip), b.port)])
-        self._flow_table.delete(a_ip, b_ip, a_port, b_port)
+        (a_ip, a_port), (b_ip, b_port) = sorted([(ip_bytes(a.ip), a.port), (ip_bytes(b.ip), b.port)])
+        self._flow_table.delete(_flow_words(a_ip), _flow_words(b_ip), a_port, b_port)
 
 
 def _take_from(table: Any, wanted: Callable[[Any, bytes], bool], send: Callable[[bytes], None]) -> None:
@@ -881,8 +885,9 @@ def _power_of_two(n: int) -> int:
     return 1 << max(0, n - 1).bit_length()
 
 
-def _ip_int(ip: str) -> int:
-    return int.from_bytes(socket.inet_aton(ip), "big")
+def _flow_words(address: bytes) -> bytes:
+    """An address as bpf/tls_wire.c's flow key holds it: four words in host order, as load_word() reads them."""
+    return struct.pack("<4I", *struct.unpack("!4I", address))
 
 
 class JsonLines:
@@ -927,7 +932,8 @@ class CaptureSummary:
     metrics: dict[str, Any]
 
 
-def metrics_line(counters: Counters, correlator: Correlator, reassembler: Reassembler) -> dict[str, Any]:
+def metrics_line(counters: Counters, correlator: Correlator, reassembler: Reassembler,
+                 defragmenter: Defragmenter) -> dict[str, Any]:
     seen = counters.events_received + counters.kernel_drops
     return {
         "type": "metrics",
@@ -946,6 +952,9 @@ def metrics_line(counters: Counters, correlator: Correlator, reassembler: Reasse
         "wire_not_tls": counters.wire_not_tls,
         "wire_summaries": counters.wire_summaries,
         "out_of_order_dropped": reassembler.out_of_order_dropped,
+        "ip_fragments": defragmenter.fragments,
+        "ip_datagrams_reassembled": defragmenter.reassembled,
+        "ip_fragments_dropped": defragmenter.dropped,
     }
 
 
@@ -994,13 +1003,13 @@ def capture(options: CaptureOptions, *, on_ready: Callable[[dict[str, Any]], Non
                     next_drain = time.monotonic() + DRAIN_INTERVAL
                 if time.monotonic() >= next_metrics:
                     sensor.read_drops()
-                    writer.write(metrics_line(sensor.counters, correlator, sensor._reassembler))
+                    writer.write(metrics_line(sensor.counters, correlator, sensor._reassembler, sensor._defragmenter))
                     next_metrics += options.metrics_interval
             sensor.flush()
             sensor.finish()
             writer.write_lines(correlator.drain_json(time.time(), final=True))
             sensor.close()
-            final = metrics_line(sensor.counters, correlator, sensor._reassembler)
+            final = metrics_line(sensor.counters, correlator, sensor._reassembler, sensor._defragmenter)
             final["final"] = True
             final["stopped_by"] = stop.signal_name or "duration"
             writer.write(final)

@@ -69,9 +69,9 @@ def make_credentials(folder: Path, common_name: str = "localhost", *, key_type: 
     return Credentials(cert_path, key_path)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
+def free_port(host: str = HOST) -> int:
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
+        s.bind((host, 0))
         return int(s.getsockname()[1])
 
 
@@ -86,15 +86,22 @@ def wait_for_port(port: int, timeout: float = 10.0) -> None:
     raise WorkloadError(f"nothing listens on {HOST}:{port} after {timeout:.0f}s")
 
 
+def host_port(host: str, port: int) -> str:
+    """host:port as OpenSSL and URLs spell it (an IPv6 address in brackets)."""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
 @contextmanager
-def openssl_server(creds: Credentials, port: int | None = None, *extra: str) -> Iterator[subprocess.Popen[bytes]]:
-    """`openssl s_server -www` on 127.0.0.1 (one connection at a time, forever, until the block ends)."""
+def openssl_server(creds: Credentials, port: int | None = None, *extra: str, host: str = HOST,
+                   mode: str = "-www") -> Iterator[subprocess.Popen[bytes]]:
+    """`openssl s_server -www` (or another `mode`, e.g. `-WWW` to serve files from the current folder)
+    on 127.0.0.1 or `host` (one connection at a time, forever, until the block ends)."""
     if shutil.which("openssl") is None:
         raise WorkloadError("the openssl command is not installed")
-    port = port or free_port()
+    port = port or free_port(host)
     proc = subprocess.Popen(
-        ["openssl", "s_server", "-accept", f"{HOST}:{port}", "-cert", str(creds.cert), "-key", str(creds.key),
-         "-www", "-quiet", *extra],
+        ["openssl", "s_server", "-accept", host_port(host, port), "-cert", str(creds.cert), "-key",
+         str(creds.key), mode, "-quiet", *extra],
         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     proc.port = port  # type: ignore[attr-defined]
@@ -115,14 +122,16 @@ def _wait_listening(port: int, timeout: float = 10.0) -> None:
     deadline = time.monotonic() + timeout
     needle = f":{port:04X} "
     while time.monotonic() < deadline:
-        try:
-            table = Path("/proc/net/tcp").read_text()
-        except OSError:
-            table = ""
-        if any(needle in line and line.split()[3] == "0A" for line in table.splitlines()[1:]):
+        table = ""
+        for name in ("tcp", "tcp6"):
+            try:
+                table += "".join(Path(f"/proc/net/{name}").read_text().splitlines(keepends=True)[1:])
+            except OSError:
+                pass
+        if any(needle in line and line.split()[3] == "0A" for line in table.splitlines()):
             return
         time.sleep(0.05)
-    raise WorkloadError(f"nothing listens on {HOST}:{port} after {timeout:.0f}s")
+    raise WorkloadError(f"nothing listens on port {port} after {timeout:.0f}s")
 
 
 def openssl_client(port: int, sni: str | None = None, *extra: str) -> subprocess.CompletedProcess[bytes]:
