@@ -11,9 +11,10 @@
 // (IPv4 as ::ffff:a.b.c.d), each as four words in host order, as load_word() gives them.
 //
 // IP fragments are not reassembled here (user space does): a datagram's first fragment carries the
-// TCP header and is judged like any segment, from what it holds; when it is passed, its datagram
-// (addresses and identification) is remembered in `fragments`, and the later fragments of a
-// remembered datagram are passed too. Later fragments that come before their first are not.
+// TCP header and is judged like any segment, from what it holds, and the verdict is remembered in
+// `fragments` (by addresses and identification); a later fragment gets its first fragment's
+// verdict, and is passed when its first has not come yet (user space lets such pieces expire when
+// no first fragment follows). Fragmented TCP is rare, so this costs little.
 //
 // The common case is summarised here instead of passed: when the server's first segment holds a
 // whole TLS 1.3 ServerHello (not a HelloRetryRequest), the filter keeps its version, cipher suite
@@ -147,7 +148,7 @@ static __always_inline void emit_wire(void *data, u32 size) {
 }
 
 BPF_TABLE("lru_hash", struct flow_key, struct flow_state, flows, 65536);
-// Fragmented datagrams whose first fragment was passed: their later fragments are passed too.
+// Fragmented TCP datagrams whose first fragment was judged: 1 passed, 0 not.
 BPF_TABLE("lru_hash", struct fragment_key, u8, fragments, 4096);
 // A hash, not an LRU: when it is full a ClientHello is passed as before, never dropped. User space
 // takes entries held longer than a moment (a slow server, a connection this filter lost track of).
@@ -580,16 +581,17 @@ int tls_wire(struct __sk_buff *skb) {
     if (kind == IP_LATER_FRAGMENT) {
         struct fragment_key fk = {};
         fragment_key_of(&fk, &ip);
-        return fragments.lookup(&fk) ? -1 : 0;
+        u8 *passed = fragments.lookup(&fk);
+        return !passed || *passed ? -1 : 0;
     }
     if (kind != IP_SEGMENT)
         return 0;
     int verdict = tcp_segment(skb, &ip);
-    if (verdict && ip.fragment) {
+    if (ip.fragment) {
         struct fragment_key fk = {};
         fragment_key_of(&fk, &ip);
-        u8 one = 1;
-        fragments.update(&fk, &one);
+        u8 passed = verdict != 0;
+        fragments.update(&fk, &passed);
     }
     return verdict;
 }

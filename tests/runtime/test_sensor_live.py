@@ -8,6 +8,7 @@ import os
 import signal
 import socket
 import ssl
+import struct
 import subprocess
 import sys
 import time
@@ -17,8 +18,9 @@ from pathlib import Path
 
 import pytest
 from live_sensor import LiveCapture, start_capture
+from netns import fragmenting_route
 from tap import tap_interface
-from tlsbytes import client_hello, records
+from tlsbytes import app_data, ccs, client_hello, records, server_hello
 
 from assess.sources.runtime.workload import (
     HOST,
@@ -318,6 +320,68 @@ def test_a_handshake_whose_process_is_killed_midway_is_reported_as_failed(
     [rec] = sensor.wait_for(lambda r: r["src_port"] == port and r["role"] == "client")
     assert (rec["pid"], rec["sni"], rec["success"]) == (client.pid, "stalled.test", False)
     assert rec["source"] == "uprobe+wire"  # the start event was not lost
+
+
+def test_a_clienthello_in_ip_fragments_is_reassembled(sensor: LiveCapture, creds: Credentials) -> None:
+    """A tlslite-ng client in another network namespace offers an X25519MLKEM768 key share (a
+    ClientHello of ~1.4 KB in one TCP segment); a router on the way splits it into IP fragments
+    (see netns.py). The sensor puts them back together and reads the hybrid offer."""
+    with fragmenting_route() as route, TlsliteServer(creds, host=route.host_address) as pq_server:
+        script = ("import sys; from assess.sources.runtime.workload import tlslite_client; "
+                  "tlslite_client(int(sys.argv[1]), 'fragments.test', host=sys.argv[2])")
+        done = route.run(sys.executable, "-c", script, str(pq_server.port), route.host_address)
+        assert done.returncode == 0, done.stderr
+        recs = sensor.wait_for(lambda r: r["dst_port"] == pq_server.port, count=2)
+    client = next(r for r in recs if r["role"] == "client")
+    assert (client["src_ip"], client["dst_ip"]) == (route.client_address, route.host_address)
+    assert client["key_shares_offered"] == ["X25519MLKEM768"] and client["sni"] == "fragments.test"
+    assert client["negotiated_group"] == "X25519MLKEM768" and client["success"] is True
+    deadline = time.monotonic() + 10  # a metrics line every second
+    while not any(r["type"] == "metrics" and r.get("ip_datagrams_reassembled") for r in sensor.lines()):
+        assert time.monotonic() < deadline, "no IP datagram was reassembled"
+        time.sleep(0.2)
+
+
+def _tcp(sport: int, dport: int, seq: int, flags: int, payload: bytes = b"") -> bytes:
+    return struct.pack("!HHIIBBHHH", sport, dport, seq & 0xFFFFFFFF, 0, 5 << 4, flags, 65535, 0, 0) + payload
+
+
+def _ipv6(src: str, dst: str, next_header: int, payload: bytes) -> bytes:
+    return struct.pack("!IHBB16s16s", 6 << 28, len(payload), next_header, 64, socket.inet_pton(socket.AF_INET6, src),
+                       socket.inet_pton(socket.AF_INET6, dst)) + payload
+
+
+def test_an_ipv6_clienthello_in_fragments_is_reassembled(tmp_path: Path) -> None:
+    """Linux's TCP never sends IPv6 fragments and IPv6 routers never make them, so a sensor watching
+    a TAP interface is shown them: a connection whose ~1.3 KB ClientHello comes in three IPv6
+    fragments, the last one first, then the server's TLS 1.3 flight and the client's Finished."""
+    client, server, cport, sport, isn, server_isn = "2001:db8::1", "2001:db8::2", 40001, 443, 1000, 9000
+    hello = records(22, client_hello(groups=(0x11EC, 0x001D), shares=((0x11EC, 1216),), sni=b"six-fragments.test"))
+    fragmentable = _tcp(cport, sport, isn + 1, 0x18, hello)
+    pieces = [fragmentable[i : i + 504] for i in range(0, len(fragmentable), 504)]
+    fragments = [_ipv6(client, server, 44, struct.pack("!BBHI", 6, 0, i * 504 | (i + 1 < len(pieces)), 0xC0FFEE)
+                       + piece) for i, piece in enumerate(pieces)]
+    assert len(fragments) == 3
+    flight = records(22, server_hello(share=0x001D)) + ccs() + app_data(200)
+    finished = ccs() + app_data()
+    with tap_interface("carnot-frag6") as tap:
+        watcher = start_capture(tmp_path / "six.jsonl", "--iface", tap.name, "--metrics-interval", "1")
+        try:
+            for packet in (_ipv6(client, server, 6, _tcp(cport, sport, isn, 0x02)),
+                           _ipv6(server, client, 6, _tcp(sport, cport, server_isn, 0x12)),
+                           fragments[2], fragments[0], fragments[1],
+                           _ipv6(server, client, 6, _tcp(sport, cport, server_isn + 1, 0x18, flight)),
+                           _ipv6(client, server, 6, _tcp(cport, sport, isn + 1 + len(hello), 0x18, finished))):
+                tap.send(packet)
+            [rec] = watcher.wait_for(lambda r: r["src_port"] == cport)  # no process: no role either
+        finally:
+            watcher.stop()
+    assert (rec["src_ip"], rec["dst_ip"], rec["src_port"], rec["source"]) == (client, server, cport, "wire")
+    assert rec["key_shares_offered"] == ["X25519MLKEM768"] and rec["sni"] == "six-fragments.test"
+    assert rec["negotiated_group"] == "x25519" and rec["success"] is True
+    final = watcher.lines()[-1]
+    assert (final["ip_fragments"], final["ip_datagrams_reassembled"], final["ip_fragments_dropped"]) == (3, 1, 0)
+    assert final["ip_fragments_expired"] == 0
 
 
 def _send_raw_hello(port: int, hello: bytes, *, piece: int | None = None) -> int:

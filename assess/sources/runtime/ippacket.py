@@ -6,11 +6,14 @@ with any other header before TCP is not read. Addresses are kept as 16 bytes, IP
 (::ffff:a.b.c.d), as the kernel side keeps them.
 
 The socket filter cannot reassemble IP fragments: it passes the first fragment of a TCP datagram
-when it would pass the segment, and then that datagram's later fragments (bpf/tls_wire.c).
-`Defragmenter` puts them back together, bounded: a datagram of at most 65,535 bytes, at most
-`max_datagrams` in progress holding at most `max_bytes`, each for at most `timeout` seconds; a
-datagram with overlapping fragments (other than an exact repeat) is let go, as RFC 5722 asks of
-IPv6. Every fragment let go without its datagram is counted. Pure: bytes in, segments out.
+when it would pass the segment, then that datagram's later fragments, and later fragments that
+come before their first (it cannot judge them yet; bpf/tls_wire.c). `Defragmenter` puts them back
+together, bounded: a datagram of at most 65,535 bytes, at most `max_datagrams` in progress holding
+at most `max_bytes`; a datagram with overlapping fragments (other than an exact repeat) is let go,
+as RFC 5722 asks of IPv6. Fragments let go for breaking those bounds are counted as dropped; those
+of a datagram not complete `timeout` seconds after its first piece came, as expired (a fragment
+lost on the way, or the early pieces of a datagram the filter did not want). Pure: bytes in,
+segments out.
 """
 
 from __future__ import annotations
@@ -123,7 +126,8 @@ class Defragmenter:
         self.max_datagrams, self.max_bytes, self.timeout = max_datagrams, max_bytes, timeout
         self.fragments = 0  # received
         self.reassembled = 0  # datagrams made whole
-        self.dropped = 0  # fragments let go without their datagram
+        self.dropped = 0  # fragments let go for breaking a bound, or overlapping
+        self.expired = 0  # fragments of datagrams not complete in time
         self._pending: OrderedDict[tuple[int, bytes, bytes, int], _Datagram] = OrderedDict()
         self._held = 0
 
@@ -138,13 +142,13 @@ class Defragmenter:
         last = datagram.total
         if end > MAX_DATAGRAM or (fragment.more and (not fragment.data or len(fragment.data) % 8)) or (
                 last is not None and (end > last or (not fragment.more and end != last))):
-            self._let_go(fragment.key, extra=1)
+            self.dropped += self._let_go(fragment.key) + 1
             return None
         for offset, piece in datagram.pieces.items():
             if offset < end and start < offset + len(piece):
                 if offset == start and piece == fragment.data:
                     return None  # the same fragment again
-                self._let_go(fragment.key, extra=1)
+                self.dropped += self._let_go(fragment.key) + 1
                 return None
         datagram.pieces[start] = fragment.data
         datagram.held += len(fragment.data)
@@ -162,7 +166,7 @@ class Defragmenter:
             tcp = data if version == 4 else _tcp_after_options(data, datagram.next_header)
             return Segment(src, dst, tcp) if tcp is not None else None
         while self._pending and (len(self._pending) > self.max_datagrams or self._held > self.max_bytes):
-            self._let_go(next(iter(self._pending)))
+            self.dropped += self._let_go(next(iter(self._pending)))
         return None
 
     def expire(self, now: float) -> None:
@@ -171,11 +175,12 @@ class Defragmenter:
             key, oldest = next(iter(self._pending.items()))
             if oldest.first_seen > now - self.timeout:
                 break
-            self._let_go(key)
+            self.expired += self._let_go(key)
 
-    def _let_go(self, key: tuple[int, bytes, bytes, int], *, extra: int = 0) -> None:
+    def _let_go(self, key: tuple[int, bytes, bytes, int]) -> int:
+        """Forget a datagram: how many fragments that let go."""
         datagram = self._pending.pop(key, None)
-        if datagram is not None:
-            self._held -= datagram.held
-            extra += len(datagram.pieces)
-        self.dropped += extra
+        if datagram is None:
+            return 0
+        self._held -= datagram.held
+        return len(datagram.pieces)

@@ -955,6 +955,7 @@ def metrics_line(counters: Counters, correlator: Correlator, reassembler: Reasse
         "ip_fragments": defragmenter.fragments,
         "ip_datagrams_reassembled": defragmenter.reassembled,
         "ip_fragments_dropped": defragmenter.dropped,
+        "ip_fragments_expired": defragmenter.expired,
     }
 
 

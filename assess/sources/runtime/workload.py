@@ -174,6 +174,7 @@ class TlsliteServer:
     creds: Credentials
     port: int = 0
     groups: list[str] = field(default_factory=lambda: [PQ_GROUP, "x25519", "secp256r1"])
+    host: str = HOST
     handshakes: int = 0
     failures: int = 0
 
@@ -183,9 +184,9 @@ class TlsliteServer:
         self._chain = X509CertChain()
         self._chain.parsePemList(self.creds.cert.read_text())
         self._key = parsePEMKey(self.creds.key.read_text(), private=True, implementations=["python"])
-        self._listener = socket.socket()
+        self._listener = socket.socket(socket.AF_INET6 if ":" in self.host else socket.AF_INET)
         self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._listener.bind((HOST, self.port))
+        self._listener.bind((self.host, self.port))
         self._listener.listen(64)
         self.port = int(self._listener.getsockname()[1])
         self._stop = threading.Event()
@@ -225,14 +226,15 @@ class TlsliteServer:
                 sock.close()
 
 
-def tlslite_client(port: int, sni: str | None = "pq.localhost", groups: list[str] | None = None) -> float:
+def tlslite_client(port: int, sni: str | None = "pq.localhost", groups: list[str] | None = None, *,
+                   host: str = HOST) -> float:
     """One tlslite-ng TLS 1.3 handshake offering X25519MLKEM768 first; returns its duration."""
     from tlslite.api import TLSConnection
 
     groups = groups or [PQ_GROUP, "x25519"]
     settings = _tlslite_settings(groups, [groups[0]])
     started = time.perf_counter()
-    with socket.create_connection((HOST, port), timeout=10) as sock:
+    with socket.create_connection((host, port), timeout=10) as sock:
         conn = TLSConnection(sock)
         conn.handshakeClientCert(settings=settings, serverName=sni)
         elapsed = time.perf_counter() - started
