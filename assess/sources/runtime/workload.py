@@ -229,17 +229,21 @@ class TlsliteServer:
 def tlslite_client(port: int, sni: str | None = "pq.localhost", groups: list[str] | None = None, *,
                    host: str = HOST) -> float:
     """One tlslite-ng TLS 1.3 handshake offering X25519MLKEM768 first; returns its duration."""
+    started = time.perf_counter()
+    with socket.create_connection((host, port), timeout=10) as sock:
+        tlslite_handshake(sock, sni, groups)
+        return time.perf_counter() - started
+
+
+def tlslite_handshake(sock: socket.socket, sni: str | None, groups: list[str] | None = None) -> None:
+    """A tlslite-ng TLS 1.3 client handshake on a connected socket, sharing a key for the first
+    of `groups` (default X25519MLKEM768, then x25519 offered); closed after."""
     from tlslite.api import TLSConnection
 
     groups = groups or [PQ_GROUP, "x25519"]
-    settings = _tlslite_settings(groups, [groups[0]])
-    started = time.perf_counter()
-    with socket.create_connection((host, port), timeout=10) as sock:
-        conn = TLSConnection(sock)
-        conn.handshakeClientCert(settings=settings, serverName=sni)
-        elapsed = time.perf_counter() - started
-        conn.close()
-    return elapsed
+    conn = TLSConnection(sock)
+    conn.handshakeClientCert(settings=_tlslite_settings(groups, [groups[0]]), serverName=sni)
+    conn.close()
 
 
 @dataclass(frozen=True)
