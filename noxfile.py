@@ -103,9 +103,9 @@ def captures(session: nox.Session) -> None:
 
 @nox.session
 def stress(session: nox.Session) -> None:
-    """Sensor overhead, needs root: loopback TLS load, sensor off/on alternating -> stress/metrics.json, docs."""
+    """Sensor overhead, needs root: four loopback TLS workloads, sensor off/on alternating -> stress/metrics.json."""
     _install(session)
-    _prepare_host(session)
+    _prepare_host(session, "golang-go")  # builds the mixed workload's static Go client
     session.run("python", "-m", "stress", *session.posargs)
 
 
