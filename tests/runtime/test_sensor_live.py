@@ -384,6 +384,58 @@ def test_an_ipv6_clienthello_in_fragments_is_reassembled(tmp_path: Path) -> None
     assert final["ip_fragments_expired"] == 0
 
 
+_STARTTLS_PEER = """
+import socket, ssl, sys
+role = sys.argv[1]
+if role == "server":
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(sys.argv[2], sys.argv[3])
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        print(listener.getsockname()[1], flush=True)
+        conn, _ = listener.accept()
+        files = conn.makefile("rwb", buffering=0)
+        files.write(b"220 mail.test ESMTP\\r\\n")
+        assert files.readline().startswith(b"EHLO")
+        files.write(b"250-mail.test\\r\\n250 STARTTLS\\r\\n")
+        assert files.readline() == b"STARTTLS\\r\\n"
+        files.write(b"220 go ahead\\r\\n")
+        with ctx.wrap_socket(conn, server_side=True) as tls:
+            tls.sendall(tls.recv(100))
+else:
+    ctx = ssl.create_default_context()
+    ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
+    raw = socket.create_connection(("127.0.0.1", int(sys.argv[2])))
+    files = raw.makefile("rwb", buffering=0)
+    assert files.readline().startswith(b"220")
+    files.write(b"EHLO client.test\\r\\n")
+    while not files.readline().startswith(b"250 "):
+        pass
+    files.write(b"STARTTLS\\r\\n")
+    assert files.readline().startswith(b"220")
+    with ctx.wrap_socket(raw, server_hostname="starttls.test") as tls:
+        tls.sendall(b"EHLO again\\r\\n")
+        assert tls.recv(100)
+"""
+
+
+def test_a_starttls_upgrade_is_seen_by_the_wire_view(sensor: LiveCapture, creds: Credentials) -> None:
+    """SMTP-style STARTTLS: plaintext first (the server speaks first), then a TLS handshake on the
+    same connection. The filter drops the connection at its plaintext first byte and picks it up
+    again at the segment that opens with the ClientHello's record header."""
+    server = subprocess.Popen([sys.executable, "-c", _STARTTLS_PEER, "server", str(creds.cert), str(creds.key)],
+                              stdout=subprocess.PIPE, text=True)
+    assert server.stdout is not None
+    port = int(server.stdout.readline())
+    client = subprocess.Popen([sys.executable, "-c", _STARTTLS_PEER, "client", str(port)])
+    assert client.wait(30) == 0 and server.wait(30) == 0
+    records = {r["role"]: r for r in sensor.wait_for(lambda r: r["dst_port"] == port, count=2)}
+    for role, proc in (("client", client), ("server", server)):
+        rec = records[role]
+        assert (rec["pid"], rec["source"], rec["outcome_source"]) == (proc.pid, "uprobe+wire", "uprobe"), rec
+        assert (rec["sni"], rec["negotiated_group"], rec["success"]) == ("starttls.test", "x25519", True)
+        assert rec["key_shares_offered"] == ["x25519"] and rec["tls_version"] == "TLSv1.3"
+
+
 def _send_raw_hello(port: int, hello: bytes, *, piece: int | None = None) -> int:
     """Send a hand-built ClientHello (optionally in tiny TCP segments) and read the server's reply."""
     with socket.create_connection((HOST, port)) as sock:
