@@ -294,6 +294,7 @@ def run_stress(*, workloads: list[str], rounds: int = 24, phase_seconds: float =
                priority: str = "idle", console: Console | None = None) -> dict[str, Any]:
     console = console or Console()
     started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    load_at_start = [round(x, 2) for x in os.getloadavg()]
     results = {}
     for name in workloads:
         console.rule(f"{WORKLOADS[name].title} ({name})")
@@ -305,6 +306,7 @@ def run_stress(*, workloads: list[str], rounds: int = 24, phase_seconds: float =
         "setup": {
             "rounds": rounds, "phase_seconds": phase_seconds, "workers": workers, "sensor_priority": priority,
             "cpus": os.cpu_count(), "platform": platform.platform(), "started_at": started,
+            "load_average_at_start": load_at_start,
             "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         },
     }
@@ -335,17 +337,26 @@ def write_outputs(result: dict[str, Any], metrics: Path = METRICS, report: Path 
 
 def _interval(r: dict[str, Any]) -> str:
     ci = r.get("rate_ratio_ci95")
-    return f"{ci[0]}-{ci[1]}" if ci else "one round: no interval"
+    return f"{ci[0]} to {ci[1]}" if ci else "one round: no interval"
 
 
 def _noise_note(result: dict[str, Any]) -> str:
     s = result["setup"]
-    busy = max(max(r["load_average_before"][0], r["load_average_after"][0]) for r in result["workloads"].values())
-    if s["cpus"] and busy > s["cpus"] / 2:
-        return (f"The machine was not quiet (load average up to {busy} on {s['cpus']} CPUs, besides the load "
-                "itself): the ratios are not conclusive; rerun `nox -s stress` on a quiet machine for the figures "
+    busy = s["load_average_at_start"][0]
+    if s["cpus"] and busy > s["cpus"] / 4:
+        return (f"The machine was not quiet (load average {busy} on {s['cpus']} CPUs before the run's own load "
+                "started): the ratios are not conclusive; rerun `nox -s stress` on a quiet machine for the figures "
                 "to quote.")
-    return f"The machine was otherwise quiet (load average up to {busy} on {s['cpus']} CPUs)."
+    return (f"The machine was quiet when the run started (load average {busy} on {s['cpus']} CPUs; each "
+            "workload's own load shows in the load averages below).")
+
+
+def _cell(value: object) -> str:
+    return "n/a" if value is None else str(value)
+
+
+def _on_cell(phase: dict[str, Any], key: str) -> str:
+    return _cell(phase[key]) if phase["sensor"] == "on" else ""
 
 
 def _header(*columns: str) -> str:
@@ -363,8 +374,8 @@ def render_report(result: dict[str, Any]) -> str:
         f"({_interval(r)}) {_mark(r['targets_met']['rate_ratio'])} | {r['off']['latency_p99_ms']} / "
         f"{r['on']['latency_p99_ms']} ({r['latency_p99_ratio']}) | {r['reported_fraction']} "
         f"{_mark(r['targets_met']['reported_fraction'])} | {r['kernel_drops']} "
-        f"{_mark(r['targets_met']['kernel_drops'])} | {r['sensor_cpu_ms_per_handshake']} | "
-        f"{r['sensor_cpu_ms_per_mib']} |"
+        f"{_mark(r['targets_met']['kernel_drops'])} | {_cell(r['sensor_cpu_ms_per_handshake'])} | "
+        f"{_cell(r['sensor_cpu_ms_per_mib'])} |"
         for r in result["workloads"].values()
     )
     sections = "\n".join(_section(r) for r in result["workloads"].values())
@@ -394,8 +405,8 @@ def _section(r: dict[str, Any]) -> str:
     rows = "\n".join(
         f"| {p['round'] + 1} | {p['sensor']} | {p['handshakes']} | {p['rate']} | {p['latency_p50_ms']} | "
         f"{p['latency_p95_ms']} | {p['latency_p99_ms']} | {p.get('reported_fraction', '')} | "
-        f"{p.get('kernel_drops', '')} | {p.get('sensor_cpu_ms_per_handshake', '')} | "
-        f"{p.get('sensor_cpu_ms_per_mib', '')} |"
+        f"{p.get('kernel_drops', '')} | {_on_cell(p, 'sensor_cpu_ms_per_handshake')} | "
+        f"{_on_cell(p, 'sensor_cpu_ms_per_mib')} |"
         for p in r["phases"]
     )
     return f"""

@@ -87,9 +87,10 @@ def test_the_report_renders_every_workload_phase_and_interval() -> None:
     doc = {"workloads": {"handshakes": r}, "targets": {"rate_ratio_min": 0.97, "reported_fraction_min": 0.999,
                                                         "kernel_drops_max": 0},
            "setup": {"rounds": 2, "phase_seconds": 5.0, "workers": 2, "sensor_priority": "idle", "cpus": 2,
-                     "platform": "test", "started_at": "t0", "finished_at": "t1"}}
+                     "platform": "test", "started_at": "t0", "finished_at": "t1", "load_average_at_start": [3.0]}}
     text = render_report(doc)
     assert "95% interval" in text
     rows = re.findall(r"^\| \d+ \| (on|off) \|", text, re.M)
     assert rows == ["off", "on", "off", "on", "off"]
     assert "## Handshake storm (handshakes/s)" in text
+    assert "not quiet (load average 3.0 on 2 CPUs" in text  # the figures say they are not to be quoted
