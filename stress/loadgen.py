@@ -83,8 +83,9 @@ def _connect(target: Address) -> socket.socket:
     return raw
 
 
-def _handshakes(worker: Worker, deadline: float, tally: _Tally) -> None:
-    ctx = _context()
+def _handshake_loop(worker: Worker, deadline: float, tally: _Tally, handshake: Callable[[socket.socket], None],
+                    openssl: bool) -> None:
+    """New connections to the targets in turn, each through `handshake`, until the deadline."""
     i = 0
     while time.monotonic() < deadline:
         target = worker.targets[i % len(worker.targets)]
@@ -93,13 +94,23 @@ def _handshakes(worker: Worker, deadline: float, tally: _Tally) -> None:
         try:
             with _connect(target) as raw:
                 local = raw.getsockname()[1]
-                with ctx.wrap_socket(raw, server_hostname="stress.localhost"):
-                    tally.latencies.append((time.perf_counter() - started) * 1000.0)
-                    tally.ends.append((local, target[1], True))
-                    tally.handshakes += 1
-                    tally.completed += 1
-        except OSError:
+                handshake(raw)
+        except Exception:  # a failed handshake is counted, the load goes on
             tally.errors += 1
+            continue
+        tally.latencies.append((time.perf_counter() - started) * 1000.0)
+        tally.ends.append((local, target[1], openssl))
+        tally.handshakes += 1
+        tally.completed += 1
+
+
+def _handshakes(worker: Worker, deadline: float, tally: _Tally) -> None:
+    ctx = _context()
+
+    def handshake(raw: socket.socket) -> None:
+        ctx.wrap_socket(raw, server_hostname="stress.localhost").close()
+
+    _handshake_loop(worker, deadline, tally, handshake, openssl=True)
 
 
 def _fetches(worker: Worker, deadline: float, tally: _Tally) -> None:
@@ -158,22 +169,8 @@ def _requests(worker: Worker, deadline: float, tally: _Tally) -> None:
 def _tlslite(worker: Worker, deadline: float, tally: _Tally) -> None:
     from assess.sources.runtime.workload import tlslite_handshake
 
-    i = 0
-    while time.monotonic() < deadline:
-        target = worker.targets[i % len(worker.targets)]
-        i += 1
-        started = time.perf_counter()
-        try:
-            with _connect(target) as raw:
-                local = raw.getsockname()[1]
-                tlslite_handshake(raw, "tlslite.stress.test")
-        except Exception:  # a failed handshake is counted, the load goes on
-            tally.errors += 1
-            continue
-        tally.latencies.append((time.perf_counter() - started) * 1000.0)
-        tally.ends.append((local, target[1], False))
-        tally.handshakes += 1
-        tally.completed += 1
+    _handshake_loop(worker, deadline, tally, lambda raw: tlslite_handshake(raw, "tlslite.stress.test"),
+                    openssl=False)
 
 
 def _go(worker: Worker, deadline: float, tally: _Tally) -> None:
