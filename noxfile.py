@@ -71,7 +71,8 @@ def typecheck(session: nox.Session) -> None:
     session.install("mypy", "types-PyYAML")
     session.run("mypy", "assess/model.py", "assess/merge.py", "assess/cbom.py", "assess/bundle.py",
                 "assess/errors.py", "assess/fsio.py", "assess/config.py", "assess/pipeline.py", "assess/resources.py",
-                "assess/doctor.py", "assess/sources/runtime/readiness.py", *session.posargs)
+                "assess/doctor.py", "assess/sources/runtime/readiness.py", "assess/sources/runtime/ippacket.py",
+                *session.posargs)
 
 
 @nox.session
