@@ -476,6 +476,10 @@ static __always_inline int tcp_segment(struct __sk_buff *skb, struct packet_ip *
     if (total < payload)
         return 0;
     u32 plen = total - payload;
+    // A bare ACK changes nothing below whatever the connection's state (only SYN, FIN, RST and
+    // payload do): most packets of a long transfer, let go before the map lookup.
+    if (plen == 0 && !(flags & (TCP_SYN | TCP_FIN | TCP_RST)))
+        return 0;
 
     struct flow_key key = {};
     if (endpoint_before(ip->saddr, sport, ip->daddr, dport)) {
