@@ -173,8 +173,7 @@ def build_go_client(folder: Path) -> str | None:
     if go is None:
         return None
     out = folder / "goclient"
-    env = dict(os.environ, CGO_ENABLED="0", GO111MODULE="off", GOCACHE=str(folder / "gocache"),
-               GOPATH=str(folder / "gopath"), GOFLAGS="")
+    env = dict(os.environ, CGO_ENABLED="0", GO111MODULE="off", GOFLAGS="")  # Go's own build cache is reused
     subprocess.run([go, "build", "-trimpath", "-ldflags=-s -w", "-o", str(out), str(GO_CLIENT)], env=env,
                    check=True, capture_output=True, timeout=600)
     return str(out)
