@@ -60,21 +60,10 @@ def _handshakes(folder: Path, stack: ExitStack, workers: int) -> tuple[list[Work
 def _bulk(folder: Path, stack: ExitStack, workers: int) -> tuple[list[Worker], str]:
     (folder / BULK_FILE).write_bytes(os.urandom(BULK_BYTES))
     creds = make_credentials(folder, key_type="ec")
-    stack.enter_context(_cwd(folder))  # s_server -WWW serves files from its working folder
-    server = stack.enter_context(openssl_server(creds, None, mode="-WWW"))
+    server = stack.enter_context(openssl_server(creds, None, mode="-WWW", folder=folder))
     return ([Worker("fetches", ((IPV4, _port(server)),), path=BULK_FILE) for _ in range(workers)],
             f"`openssl s_server -WWW` on {IPV4} serving {BULK_BYTES >> 20} MiB; {workers} Python `ssl` clients, "
             "a handshake and an HTTP/1.0 GET of the whole file per fetch")
-
-
-@contextmanager
-def _cwd(folder: Path) -> Iterator[None]:
-    before = Path.cwd()
-    os.chdir(folder)
-    try:
-        yield
-    finally:
-        os.chdir(before)
 
 
 class _EchoHandler(socketserver.BaseRequestHandler):

@@ -354,7 +354,9 @@ def _ipv6(src: str, dst: str, next_header: int, payload: bytes) -> bytes:
 def test_an_ipv6_clienthello_in_fragments_is_reassembled(tmp_path: Path) -> None:
     """Linux's TCP never sends IPv6 fragments and IPv6 routers never make them, so a sensor watching
     a TAP interface is shown them: a connection whose ~1.3 KB ClientHello comes in three IPv6
-    fragments, the last one first, then the server's TLS 1.3 flight and the client's Finished."""
+    fragments, the last one first, then the server's TLS 1.3 flight and the client's Finished.
+    Before it, a segment of another connection that opens like a handshake record only by chance
+    (encrypted bulk data does once in 65,536 segments) is not taken for one."""
     client, server, cport, sport, isn, server_isn = "2001:db8::1", "2001:db8::2", 40001, 443, 1000, 9000
     hello = records(22, client_hello(groups=(0x11EC, 0x001D), shares=((0x11EC, 1216),), sni=b"six-fragments.test"))
     fragmentable = _tcp(cport, sport, isn + 1, 0x18, hello)
@@ -367,7 +369,9 @@ def test_an_ipv6_clienthello_in_fragments_is_reassembled(tmp_path: Path) -> None
     with tap_interface("carnot-frag6") as tap:
         watcher = start_capture(tmp_path / "six.jsonl", "--iface", tap.name, "--metrics-interval", "1")
         try:
-            for packet in (_ipv6(client, server, 6, _tcp(cport, sport, isn, 0x02)),
+            chance = b"\x16\x03\x03\xf1\x9a" + os.urandom(1400)  # a "record" longer than TLS allows
+            for packet in (_ipv6(server, client, 6, _tcp(sport, cport + 1, 5000, 0x18, chance)),
+                           _ipv6(client, server, 6, _tcp(cport, sport, isn, 0x02)),
                            _ipv6(server, client, 6, _tcp(sport, cport, server_isn, 0x12)),
                            fragments[2], fragments[0], fragments[1],
                            _ipv6(server, client, 6, _tcp(sport, cport, server_isn + 1, 0x18, flight)),
@@ -380,6 +384,7 @@ def test_an_ipv6_clienthello_in_fragments_is_reassembled(tmp_path: Path) -> None
     assert rec["key_shares_offered"] == ["X25519MLKEM768"] and rec["sni"] == "six-fragments.test"
     assert rec["negotiated_group"] == "x25519" and rec["success"] is True
     final = watcher.lines()[-1]
+    assert final["packets"] == 3  # the fragments; the server's flight was summarised, the chance segment not taken
     assert (final["ip_fragments"], final["ip_datagrams_reassembled"], final["ip_fragments_dropped"]) == (3, 1, 0)
     assert final["ip_fragments_expired"] == 0
 

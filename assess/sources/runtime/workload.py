@@ -93,16 +93,16 @@ def host_port(host: str, port: int) -> str:
 
 @contextmanager
 def openssl_server(creds: Credentials, port: int | None = None, *extra: str, host: str = HOST,
-                   mode: str = "-www") -> Iterator[subprocess.Popen[bytes]]:
-    """`openssl s_server -www` (or another `mode`, e.g. `-WWW` to serve files from the current folder)
-    on 127.0.0.1 or `host` (one connection at a time, forever, until the block ends)."""
+                   mode: str = "-www", folder: Path | None = None) -> Iterator[subprocess.Popen[bytes]]:
+    """`openssl s_server -www` (or another `mode`, e.g. `-WWW` to serve the files of `folder`) on
+    127.0.0.1 or `host` (one connection at a time, forever, until the block ends)."""
     if shutil.which("openssl") is None:
         raise WorkloadError("the openssl command is not installed")
     port = port or free_port(host)
     proc = subprocess.Popen(
         ["openssl", "s_server", "-accept", host_port(host, port), "-cert", str(creds.cert), "-key",
          str(creds.key), mode, "-quiet", *extra],
-        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=folder,
     )
     proc.port = port  # type: ignore[attr-defined]
     try:
