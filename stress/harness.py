@@ -172,6 +172,9 @@ def _stop_sensor(proc: subprocess.Popen[bytes], out: Path, load: LoadResult,
     proc.wait(120)
     lines = [json.loads(line) for line in out.read_text().splitlines() if line.strip()]
     final = dict(lines[-1], sensor_cpu_s=round(sensor_cpu, 3))
+    # What the observed programs paid for: every uprobe, and those the kernel single-steps.
+    final["uprobes"] = sorted(p.rsplit(":", 1)[1] for p in lines[0]["probes"] if p.startswith("uprobe:"))
+    final["single_stepped_probes"] = lines[0]["single_stepped_probes"]
     reported, failures, failed, unreported = match_records(lines, load)
     # Kept whole (with every other record of the same client port) so a failure can be looked into.
     final["failed_records"] = [r for f in failed for r in lines
@@ -275,6 +278,9 @@ def summarise(workload: Workload, phases: list[Phase], load_before: tuple[float,
         "rate_ratio_ci95": ci95,
         "off_phase_drift_sd": round(statistics.stdev(drift), 4) if len(drift) > 1 else None,
         "handshakes_on": handshakes_on,
+        "uprobes": sorted({u for p in on if p.sensor_metrics for u in p.sensor_metrics.get("uprobes", [])}),
+        "single_stepped_probes": sorted({u for p in on if p.sensor_metrics
+                                         for u in p.sensor_metrics.get("single_stepped_probes", [])}),
         "reported_fraction": round(reported / handshakes_on, 5) if handshakes_on else None,
         "kernel_drops": drops,
         "kernel_drop_rate": round(drops / (events + drops), 6) if events + drops else 0.0,
@@ -426,6 +432,8 @@ the mean rates {r['rate_ratio_of_means']}; consecutive off phases differ by {r['
 (standard deviation of their ratio: the machine's own drift). Handshakes in on phases:
 {r['handshakes_on']}, reported {r['reported_fraction']}; correlation failures (OpenSSL clients'
 records without both views) {r['correlation_failure_rate']}; kernel drops {r['kernel_drops']}.
+Functions probed: {', '.join(r['uprobes']) or 'none'}; single-stepped probes:
+{', '.join(r['single_stepped_probes']) or 'none'}.
 
 {_header("round", "sensor", "handshakes", r["unit"], "p50 ms", "p95 ms", "p99 ms", "reported", "kernel drops",
          "sensor CPU ms/hs", "sensor CPU ms/MiB")}

@@ -21,7 +21,7 @@ def load(rate: float, seconds: float = 5.0, latency: float = 1.0, bytes_per: int
 def sensor_metrics() -> dict[str, object]:
     return {"kernel_drops": 0, "kernel_drop_rate": 0.0, "events_received": 100, "correlation_timeouts": 0,
             "cache_evictions": 0, "sensor_cpu_s": 0.5, "unreported_positions": [],
-            "failed_records": []}
+            "failed_records": [], "uprobes": ["SSL_do_handshake", "SSL_free+0x3"], "single_stepped_probes": []}
 
 
 def on(round_: int, rate: float, **kw: float) -> Phase:
@@ -94,3 +94,4 @@ def test_the_report_renders_every_workload_phase_and_interval() -> None:
     assert rows == ["off", "on", "off", "on", "off"]
     assert "## Handshake storm (handshakes/s)" in text
     assert "not quiet (load average 3.0 on 2 CPUs" in text  # the figures say they are not to be quoted
+    assert "Functions probed: SSL_do_handshake, SSL_free+0x3; single-stepped probes:\nnone." in text
