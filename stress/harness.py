@@ -32,6 +32,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from stress import bpfstats
 from stress.loadgen import LoadResult, Worker, run_load
 from stress.workloads import WORKLOADS, Workload
 
@@ -207,7 +208,29 @@ def run_workload(workload: Workload, *, rounds: int, phase_seconds: float, worke
             console.print(f"  {workload.name} {r + 1}/{rounds + 1} on:  {phase.rate:10.1f} {workload.unit}, "
                           f"reported {reported}/{load.handshakes}, drops {final['kernel_drops']}")
             phases.append(phase)
-    return summarise(workload, phases, load_before, os.getloadavg(), phase_seconds, description)
+        bpf = _bpf_phase(workload, plan, folder, phase_seconds, priority)
+        console.print(f"  {workload.name} BPF run time: {bpf['total_ns_per_unit']} ns per {workload.per}")
+    return dict(summarise(workload, phases, load_before, os.getloadavg(), phase_seconds, description), bpf=bpf)
+
+
+def _bpf_phase(workload: Workload, plan: list[Worker], folder: Path, seconds: float,
+               priority: str) -> dict[str, Any]:
+    """One more sensor-on phase, not compared, with the kernel's BPF run-time counts on: what the
+    sensor's programs cost per unit of load (in the observed programs' and the kernel's time)."""
+    out = folder / "bpf-phase.jsonl"
+    with bpfstats.bpf_stats():
+        proc = _start_sensor(out, priority)
+        try:
+            before = bpfstats.run_time(proc.pid)
+            load = run_load(plan, seconds)
+            after = bpfstats.run_time(proc.pid)
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(120)
+    units = load.completed / workload.unit_bytes
+    by_type = bpfstats.per_unit(before, after, units)
+    return {"per": workload.per, "by_program_type": by_type,
+            "total_ns_per_unit": round(sum(t["ns_per_unit"] for t in by_type.values()), 1)}
 
 
 def _phase(workload: Workload, plan: list[Worker], r: int, rounds: int, seconds: float, console: Console) -> Phase:
@@ -321,7 +344,7 @@ def run_stress(*, workloads: list[str], rounds: int = 24, phase_seconds: float =
 def print_summary(result: dict[str, Any], console: Console) -> None:
     table = Table(title="Sensor on/off (mean of per-round ratios, 95% interval)")
     for column in ("workload", "off", "on", "on/off", "95% interval", "p99 ms off/on", "p99 ratio", "reported",
-                   "kernel drops", "sensor CPU ms/handshake", "sensor CPU ms/MiB"):
+                   "kernel drops", "sensor CPU ms/handshake", "sensor CPU ms/MiB", "BPF run time"):
         table.add_column(column, justify="left" if column == "workload" else "right")
     for r in result["workloads"].values():
         met = r["targets_met"]
@@ -331,7 +354,7 @@ def print_summary(result: dict[str, Any], console: Console) -> None:
             f"{r['off']['latency_p99_ms']} / {r['on']['latency_p99_ms']}", f"{r['latency_p99_ratio']}",
             f"[{'green' if met['reported_fraction'] else 'red'}]{r['reported_fraction']}[/]",
             f"[{'green' if met['kernel_drops'] else 'red'}]{r['kernel_drops']}[/]",
-            f"{r['sensor_cpu_ms_per_handshake']}", f"{r['sensor_cpu_ms_per_mib']}",
+            f"{r['sensor_cpu_ms_per_handshake']}", f"{r['sensor_cpu_ms_per_mib']}", _bpf_cell(r),
         )
     console.print(table)
 
@@ -355,6 +378,21 @@ def _noise_note(result: dict[str, Any]) -> str:
                 "to quote.")
     return (f"The machine was quiet when the run started (load average {busy} on {s['cpus']} CPUs; each "
             "workload's own load shows in the load averages below).")
+
+
+def _bpf_line(r: dict[str, Any]) -> str:
+    bpf = r.get("bpf")
+    if not bpf:
+        return ""
+    parts = "; ".join(f"{kind} {t['runs_per_unit']} runs at {t['ns_per_run']} ns" for kind, t in
+                      bpf["by_program_type"].items())
+    return (f"The sensor's BPF programs ran {bpf['total_ns_per_unit']} ns per {bpf['per']} in a phase of their own "
+            f"with the kernel's run-time counts on ({parts}).")
+
+
+def _bpf_cell(r: dict[str, Any]) -> str:
+    bpf = r.get("bpf")
+    return f"{bpf['total_ns_per_unit'] / 1000:.2f} µs/{bpf['per']}" if bpf else "n/a"
 
 
 def _cell(value: object) -> str:
@@ -381,7 +419,7 @@ def render_report(result: dict[str, Any]) -> str:
         f"{r['on']['latency_p99_ms']} ({r['latency_p99_ratio']}) | {r['reported_fraction']} "
         f"{_mark(r['targets_met']['reported_fraction'])} | {r['kernel_drops']} "
         f"{_mark(r['targets_met']['kernel_drops'])} | {_cell(r['sensor_cpu_ms_per_handshake'])} | "
-        f"{_cell(r['sensor_cpu_ms_per_mib'])} |"
+        f"{_cell(r['sensor_cpu_ms_per_mib'])} | {_bpf_cell(r)} |"
         for r in result["workloads"].values()
     )
     sections = "\n".join(_section(r) for r in result["workloads"].values())
@@ -397,13 +435,16 @@ Targets: on/off >= {t['rate_ratio_min']} (mean of the rounds' ratios, with its 9
 >= {t['reported_fraction_min']:.1%} of handshakes reported, {t['kernel_drops_max']} kernel drops.
 
 {_header("workload", "unit", "off", "on", "on/off (95% interval)", "p99 ms off / on (ratio)", "reported",
-         "kernel drops", "sensor CPU ms/handshake", "sensor CPU ms/MiB")}
+         "kernel drops", "sensor CPU ms/handshake", "sensor CPU ms/MiB", "BPF run time")}
 {overview}
 
 Sensor CPU is the sensor process's own user+system time over its on phases, divided by the
 handshakes and by the MiB of application data the load moved in them (both directions). The
 sensor's cost inside the observed processes (syscall tracepoints, the few uprobes, the packet
-filter) shows in the on/off ratio instead.
+filter) shows in the on/off ratio, and its BPF part in "BPF run time": the kernel's own count of
+the time the sensor's programs ran (`kernel.bpf_stats_enabled`), per unit of load, taken in one
+more on phase after the compared ones (the counting itself costs every run two clock reads). It
+leaves out the traps of the uprobes and the packet socket's copy of each outgoing packet.
 {sections}"""
 
 
@@ -434,6 +475,7 @@ the mean rates {r['rate_ratio_of_means']}; consecutive off phases differ by {r['
 records without both views) {r['correlation_failure_rate']}; kernel drops {r['kernel_drops']}.
 Functions probed: {', '.join(r['uprobes']) or 'none'}; single-stepped probes:
 {', '.join(r['single_stepped_probes']) or 'none'}.
+{_bpf_line(r)}
 
 {_header("round", "sensor", "handshakes", r["unit"], "p50 ms", "p95 ms", "p99 ms", "reported", "kernel drops",
          "sensor CPU ms/hs", "sensor CPU ms/MiB")}

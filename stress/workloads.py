@@ -43,6 +43,7 @@ class Workload:
     title: str
     unit: str  # what the rate is in
     unit_bytes: int  # how many of the load's `completed` make one unit (1, or 2**20 for MiB)
+    per: str  # one unit, as in "ns per handshake"
     start: Callable[[Path, ExitStack, int], tuple[list[Worker], str]]  # -> workers, a line on the setup
 
 
@@ -184,9 +185,9 @@ def _wait_for(host: str, port: int, timeout: float = 10.0) -> None:
 WORKLOADS: dict[str, Workload] = {
     w.name: w
     for w in (
-        Workload("handshakes", "Handshake storm", "handshakes/s", 1, _handshakes),
-        Workload("bulk", "Bulk transfer", "MiB/s", 1 << 20, _bulk),
-        Workload("requests", "Small requests on long-lived connections", "requests/s", 1, _requests),
-        Workload("mixed", "Mixed process population, IPv4 and IPv6", "handshakes/s", 1, _mixed),
+        Workload("handshakes", "Handshake storm", "handshakes/s", 1, "handshake", _handshakes),
+        Workload("bulk", "Bulk transfer", "MiB/s", 1 << 20, "MiB", _bulk),
+        Workload("requests", "Small requests on long-lived connections", "requests/s", 1, "request", _requests),
+        Workload("mixed", "Mixed process population, IPv4 and IPv6", "handshakes/s", 1, "handshake", _mixed),
     )
 }
