@@ -444,7 +444,9 @@ sensor's cost inside the observed processes (syscall tracepoints, the few uprobe
 filter) shows in the on/off ratio, and its BPF part in "BPF run time": the kernel's own count of
 the time the sensor's programs ran (`kernel.bpf_stats_enabled`), per unit of load, taken in one
 more on phase after the compared ones (the counting itself costs every run two clock reads). It
-leaves out the traps of the uprobes and the packet socket's copy of each outgoing packet.
+counts the runs every program on the host causes (on a machine doing other work too, it is
+inflated), and leaves out the traps of the uprobes and the packet socket's copy of each outgoing
+packet.
 {sections}"""
 
 
