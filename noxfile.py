@@ -73,8 +73,8 @@ def typecheck(session: nox.Session) -> None:
     session.install("mypy", "types-PyYAML")
     session.run("mypy", "assess/model.py", "assess/merge.py", "assess/cbom.py", "assess/bundle.py",
                 "assess/errors.py", "assess/fsio.py", "assess/config.py", "assess/pipeline.py", "assess/resources.py",
-                "assess/doctor.py", "assess/sources/runtime/readiness.py", "assess/diff.py", "assess/viz/estate.py",
-                "assess/sitedata.py", *session.posargs)
+                "assess/doctor.py", "assess/sources/runtime/readiness.py", "assess/sources/runtime/ippacket.py",
+                "assess/diff.py", "assess/viz/estate.py", "assess/sitedata.py", *session.posargs)
 
 
 @nox.session
@@ -106,9 +106,9 @@ def captures(session: nox.Session) -> None:
 
 @nox.session
 def stress(session: nox.Session) -> None:
-    """Sensor overhead, needs root: loopback TLS load, sensor off/on alternating -> stress/metrics.json, docs."""
+    """Sensor overhead, needs root: four loopback TLS workloads, sensor off/on alternating -> stress/metrics.json."""
     _install(session)
-    _prepare_host(session)
+    _prepare_host(session, "golang-go")  # builds the mixed workload's static Go client
     session.run("python", "-m", "stress", *session.posargs)
 
 

@@ -25,6 +25,7 @@ from unittest import mock
 
 from assess.sources.runtime import sensor as sensor_module
 from assess.sources.runtime.correlate import Correlator, Kind, ProbeEvent
+from assess.sources.runtime.ippacket import V4_MAPPED
 from assess.sources.runtime.sensor import (
     _E_DONE,
     _E_FD,
@@ -82,9 +83,9 @@ def _connection(i: int, t0: float, summarised: bool) -> list[tuple[float, str, b
     out = []
     if summarised:  # the filter held the ClientHello and sends it with its summary
         owners = (ns - 100_000, tgid, tgid, 5, 0, b"python3", ns - 100_000, 7, 7, 4, 0, b"openssl")
-        out.append((start + 0.0009, "end", WIRE_END.pack(ns + 900_000, CLIENT_IP, SERVER_IP, port, SERVER_PORT,
-                                                         0x0303, 0x1301, 0x001D, WireOutcome.FINISHED, 0, *owners,
-                                                         ns + 100_000, len(hello), 0) + hello))
+        end = WIRE_END.pack(ns + 900_000, mapped(CLIENT_IP), mapped(SERVER_IP), port, SERVER_PORT, 0x0303, 0x1301,
+                            0x001D, WireOutcome.FINISHED, 0, *owners, ns + 100_000, len(hello), 0)
+        out.append((start + 0.0009, "end", end + hello))
     else:
         out.append((start + 0.0001, "packet", ip(port, SERVER_PORT, 1, hello)))
         out.append((start + 0.0005, "packet", ip(SERVER_PORT, port, 1, flight)))
@@ -97,6 +98,11 @@ def _connection(i: int, t0: float, summarised: bool) -> list[tuple[float, str, b
 
 
 _OFFSET = time.time() - time.monotonic()
+
+
+def mapped(ip: int) -> bytes:
+    """An IPv4 address as the socket filter's summary holds it (IPv4-mapped IPv6)."""
+    return V4_MAPPED + ip.to_bytes(4, "big")
 
 
 def _replay(summarised: bool) -> tuple[float, int]:

@@ -13,12 +13,18 @@
 // space takes what is held longer than a moment, and what a process left when it exits.
 //
 // Handshakes are explicit (SSL_do_handshake, which SSL_connect/SSL_accept call) or implicit (the
-// first SSL_read/SSL_write drives it). A handshake is done once SSL_do_handshake returns 1 or a
-// read/write moves data (> 0); after that the hot SSL_read/SSL_write path costs one map lookup.
-// A failure is known from a 0 return, SSL_free before success, the next start on the same SSL
-// object or the process's exit. SSL_get_error is not probed: programs call it after every "call
-// again" return (the stress's s_server four times a handshake), and its entry and return probes
-// cost the observed program ~1.7 µs a call, for telling a failure a little earlier.
+// first SSL_read/SSL_write drives it). SSL_read/SSL_write are not probed: a probe there would cost
+// every read and write of every TLS program on the host (~9 us single-stepped, ~0.8 us at an
+// emulated instruction), for what the wire view already says. An implicit handshake is known from
+// SSL_set_connect_state/SSL_set_accept_state, which such programs call once per connection: the
+// thread is armed, and its first read/write system call on the SSL object's socket (SSL_set_fd's,
+// or else a socket of the same role the process connected or accepted) is the handshake's start,
+// sent at once (K_IMPLICIT) with its fd, socket, SNI and role. Its end and success come from the
+// wire view. An explicit handshake is done once SSL_do_handshake returns 1; a failure is known
+// from a 0 return, SSL_free before success, the next start on the same SSL object or the
+// process's exit. SSL_get_error is not probed: programs call it after every "call again" return
+// (the stress's s_server four times a handshake), and its entry and return probes cost the
+// observed program ~1.7 us a call, for telling a failure a little earlier.
 #include <uapi/linux/ptrace.h>
 #include <linux/sched.h>
 #include <linux/socket.h>
@@ -26,8 +32,7 @@
 
 #define K_HS_ENTER 1
 #define K_HS_RETURN 2
-#define K_IO_ENTER 3
-#define K_IO_RETURN 4
+#define K_IMPLICIT 3  // an implicit handshake's start, at its first socket read/write (see above)
 #define K_SNI 5
 #define K_FD 6
 #define K_FREE 7
@@ -38,6 +43,13 @@
 #define E_FD 1   // event_t carries an fd (and, when family != 0, its socket)
 #define E_SNI 2  // event_t carries an SNI
 #define E_DONE 4 // a start event whose handshake succeeded at done_ns (held until then)
+#define E_CLIENT 8   // SSL_set_connect_state was called on the SSL object before its handshake
+#define E_SERVER 16  // SSL_set_accept_state was
+#define ROLE_CLIENT 1  // sock_t.role and the roles map
+#define ROLE_SERVER 2
+// An SSL object armed by SSL_set_*_state without a known fd takes the first socket of its role the
+// thread reads or writes within this time; with SSL_set_fd's fd, the first read or write on that fd.
+#define ARM_NS 1000000000ULL
 
 struct ssl_key {
     u32 tgid;
@@ -45,8 +57,11 @@ struct ssl_key {
     u64 ssl;
 };
 
+// What a thread is doing with an SSL object: K_HS_ENTER inside SSL_do_handshake; K_IMPLICIT armed by
+// SSL_set_*_state (since armed_ns) until its first socket read/write or SSL_do_handshake.
 struct active_t {
     u64 ssl;
+    u64 armed_ns;
     u32 kind;
     u32 pad;
 };
@@ -136,6 +151,7 @@ BPF_PERCPU_ARRAY(held_scratch, struct event_t, 1);
 BPF_TABLE("lru_hash", struct ssl_key, u8, done, 65536);
 BPF_TABLE("lru_hash", struct ssl_key, u8, known, 65536);
 BPF_TABLE("lru_hash", struct ssl_key, u8, fd_known, 65536);
+BPF_TABLE("lru_hash", struct ssl_key, u8, roles, 16384);  // SSL_set_*_state's role, until the start
 BPF_TABLE("lru_hash", u32, struct active_t, active, 65536);
 BPF_TABLE("lru_hash", u32, s32, connecting, 65536);
 BPF_TABLE("lru_hash", u64, struct pending_t, syn_sent, 65536);
@@ -209,8 +225,15 @@ BPF_PERCPU_ARRAY(sni_scratch, struct sni_t, 1);
 static __always_inline void remember_socket(u32 tgid, u32 tid, s32 fd, const char *comm, struct sock_t *sock) {
     struct fd_key fk = {.tgid = tgid, .fd = fd};
     sock_by_fd.update(&fk, sock);
+    // Keyed as the socket filter sees addresses: IPv6, with IPv4 mapped (::ffff:a.b.c.d), so an IPv4
+    // peer of a dual-stack socket is the same key as one of an IPv4 socket.
     struct owner_key ok = {.port = sock->client_port, .role = sock->role};
-    __builtin_memcpy(ok.addr, sock->client_addr, 16);
+    if (sock->family == AF_INET) {
+        ok.addr[10] = ok.addr[11] = 0xFF;
+        __builtin_memcpy(ok.addr + 12, sock->client_addr, 4);
+    } else {
+        __builtin_memcpy(ok.addr, sock->client_addr, 16);
+    }
     struct owner_t owner = {.ts_ns = bpf_ktime_get_ns(), .tgid = tgid, .tid = tid, .fd = fd};
     __builtin_memcpy(owner.comm, comm, TASK_COMM_LEN);
     owner_by_client.update(&ok, &owner);
@@ -280,7 +303,44 @@ static __always_inline struct event_t *new_event(u32 kind) {
     return e;
 }
 
-static __always_inline int on_enter(struct pt_regs *ctx, u32 kind) {
+// A handshake's first event: what SSL_set_fd, SSL_set_tlsext_host_name and SSL_set_*_state said
+// about the SSL object before it started goes with it. Returns the size of the event to send.
+static __always_inline u32 fill_start(struct event_t *e, struct ssl_key *key) {
+    e->ssl = key->ssl;
+    struct fd_info_t *info = fd_before.lookup(key);
+    if (info) {
+        attach_saved_fd(e, info);
+        fd_before.delete(key);
+    }
+    u8 *role = roles.lookup(key);
+    if (role) {
+        e->flags |= *role == ROLE_CLIENT ? E_CLIENT : E_SERVER;
+        roles.delete(key);
+    }
+    struct sni_t *sni = sni_before.lookup(key);
+    if (!sni)
+        return EVENT_SIZE_NO_SNI;
+    u32 n = sni->len;
+    if (n > SNI_MAX - 1)
+        n = SNI_MAX - 1;
+    e->flags |= E_SNI;
+    e->sni_len = n;
+    __builtin_memcpy(e->sni, sni->name, SNI_MAX);
+    sni_before.delete(key);
+    return sizeof(*e);
+}
+
+// Whether this is the process's first handshake (its start is then sent at once and wakes user
+// space, which reads the process's exe from /proc before a short-lived client is gone).
+static __always_inline int first_of_process(u32 tgid) {
+    if (tls_pids.lookup(&tgid))
+        return 0;
+    u8 one = 1;
+    tls_pids.update(&tgid, &one);
+    return 1;
+}
+
+int handshake_enter(struct pt_regs *ctx) {
     u64 id = bpf_get_current_pid_tgid();
     u32 tgid = id >> 32, tid = (u32)id;
     if (!wanted(tgid))
@@ -288,36 +348,17 @@ static __always_inline int on_enter(struct pt_regs *ctx, u32 kind) {
     struct ssl_key key = {.tgid = tgid, .ssl = PT_REGS_PARM1(ctx)};
     if (done.lookup(&key))
         return 0;
-    struct active_t act = {.ssl = key.ssl, .kind = kind};
+    struct active_t act = {.ssl = key.ssl, .kind = K_HS_ENTER};
     active.update(&tid, &act);
     if (known.lookup(&key))
         return 0;
     u8 one = 1;
     known.update(&key, &one);
-    int first = tls_pids.lookup(&tgid) == 0;
-    if (first)
-        tls_pids.update(&tgid, &one);
-    struct event_t *e = new_event(kind);
+    int first = first_of_process(tgid);
+    struct event_t *e = new_event(K_HS_ENTER);
     if (!e)
         return 0;
-    e->ssl = key.ssl;
-    struct fd_info_t *info = fd_before.lookup(&key);
-    if (info) {
-        attach_saved_fd(e, info);
-        fd_before.delete(&key);
-    }
-    u32 size = EVENT_SIZE_NO_SNI;
-    struct sni_t *sni = sni_before.lookup(&key);
-    if (sni) {
-        u32 n = sni->len;
-        if (n > SNI_MAX - 1)
-            n = SNI_MAX - 1;
-        e->flags |= E_SNI;
-        e->sni_len = n;
-        __builtin_memcpy(e->sni, sni->name, SNI_MAX);
-        sni_before.delete(&key);
-        size = sizeof(*e);
-    }
+    u32 size = fill_start(e, &key);
     if (first)
         emit_event(e, size, 1);
     else if (held.update(&key, e) != 0)
@@ -355,11 +396,11 @@ static __always_inline void flush_held(struct ssl_key *key) {
         send_held(h);
 }
 
-static __always_inline int on_return(struct pt_regs *ctx, u32 enter_kind) {
+int handshake_return(struct pt_regs *ctx) {
     u64 id = bpf_get_current_pid_tgid();
     u32 tgid = id >> 32, tid = (u32)id;
     struct active_t *act = active.lookup(&tid);
-    if (!act || act->kind != enter_kind)
+    if (!act || act->kind != K_HS_ENTER)
         return 0;
     struct ssl_key key = {.tgid = tgid, .ssl = act->ssl};
     active.delete(&tid);
@@ -374,12 +415,12 @@ static __always_inline int on_return(struct pt_regs *ctx, u32 enter_kind) {
             send_held(h);
             return 0;
         }
-    } else if (enter_kind == K_IO_ENTER || ret < 0) {
+    } else if (ret < 0) {
         return 0;  // "call again", or an error: SSL_free, the next start or the exit will tell
     } else {
         flush_held(&key);  // SSL_do_handshake returned 0: it failed
     }
-    struct event_t *e = new_event(enter_kind + 1);
+    struct event_t *e = new_event(K_HS_RETURN);
     if (!e)
         return 0;
     e->ssl = key.ssl;
@@ -388,10 +429,29 @@ static __always_inline int on_return(struct pt_regs *ctx, u32 enter_kind) {
     return 0;
 }
 
-int handshake_enter(struct pt_regs *ctx) { return on_enter(ctx, K_HS_ENTER); }
-int handshake_return(struct pt_regs *ctx) { return on_return(ctx, K_HS_ENTER); }
-int io_enter(struct pt_regs *ctx) { return on_enter(ctx, K_IO_ENTER); }
-int io_return(struct pt_regs *ctx) { return on_return(ctx, K_IO_ENTER); }
+// SSL_set_connect_state / SSL_set_accept_state: the SSL object's role, and the thread is armed for
+// an implicit handshake (see the top of this file) until SSL_do_handshake says it is explicit.
+// Called on an object whose handshake already started, it begins a new one (the object is reused).
+static __always_inline int on_set_state(struct pt_regs *ctx, u8 role) {
+    u64 id = bpf_get_current_pid_tgid();
+    u32 tgid = id >> 32, tid = (u32)id;
+    if (!wanted(tgid))
+        return 0;
+    struct ssl_key key = {.tgid = tgid, .ssl = PT_REGS_PARM1(ctx)};
+    if (known.lookup(&key)) {
+        flush_held(&key);
+        known.delete(&key);
+        done.delete(&key);
+        fd_known.delete(&key);
+    }
+    roles.update(&key, &role);
+    struct active_t act = {.ssl = key.ssl, .armed_ns = bpf_ktime_get_ns(), .kind = K_IMPLICIT};
+    active.update(&tid, &act);
+    return 0;
+}
+
+int set_connect_state_enter(struct pt_regs *ctx) { return on_set_state(ctx, ROLE_CLIENT); }
+int set_accept_state_enter(struct pt_regs *ctx) { return on_set_state(ctx, ROLE_SERVER); }
 
 // SSL_set_tlsext_host_name (a macro over SSL_ctrl). Before the handshake starts (the usual order)
 // the name waits in sni_before for the first handshake event; after, it is an event of its own.
@@ -456,13 +516,18 @@ int ssl_set_fd_enter(struct pt_regs *ctx) {
 }
 
 int ssl_free_enter(struct pt_regs *ctx) {
-    u32 tgid = bpf_get_current_pid_tgid() >> 32;
+    u64 id = bpf_get_current_pid_tgid();
+    u32 tgid = id >> 32, tid = (u32)id;
     struct ssl_key key = {.tgid = tgid, .ssl = PT_REGS_PARM1(ctx)};
+    struct active_t *act = active.lookup(&tid);
+    if (act && act->ssl == key.ssl)
+        active.delete(&tid);  // armed for an object that never did any I/O
     if (!known.lookup(&key)) {
         // An SSL object freed before any handshake: forget what was kept for it (malloc reuses
-        // the address for the next object, which must not inherit its fd or SNI).
+        // the address for the next object, which must not inherit its fd, SNI or role).
         fd_before.delete(&key);
         sni_before.delete(&key);
+        roles.delete(&key);
         fd_known.delete(&key);
         return 0;
     }
@@ -470,7 +535,7 @@ int ssl_free_enter(struct pt_regs *ctx) {
     fd_known.delete(&key);
     if (done.lookup(&key)) {
         done.delete(&key);
-        return 0;  // user space closed this handshake at its successful return; nothing to say
+        return 0;  // user space has this handshake's whole process view; nothing to say
     }
     flush_held(&key);
     struct event_t *e = new_event(K_FREE);
@@ -481,14 +546,50 @@ int ssl_free_enter(struct pt_regs *ctx) {
     return 0;
 }
 
-// The socket an OpenSSL call is using, for BIO-based programs that never call SSL_set_fd:
-// the first read/write syscall a thread makes while inside a handshake.
+// An armed thread (SSL_set_*_state) reads or writes: if it is the SSL object's socket, an implicit
+// handshake starts here. The event is sent at once: nothing in the kernel sees it end (the wire does).
+static __always_inline int implicit_start(struct active_t *act, u32 tgid, u32 tid, s32 fd) {
+    struct ssl_key key = {.tgid = tgid, .ssl = act->ssl};
+    struct fd_info_t *info = fd_before.lookup(&key);
+    if (info) {
+        if (info->fd != fd)
+            return 0;  // I/O on another descriptor
+    } else {
+        if (bpf_ktime_get_ns() - act->armed_ns > ARM_NS) {
+            active.delete(&tid);
+            return 0;
+        }
+        struct fd_key fk = {.tgid = tgid, .fd = fd};
+        struct sock_t *sock = sock_by_fd.lookup(&fk);
+        u8 *role = roles.lookup(&key);
+        if (!sock || !role || sock->role != *role)
+            return 0;  // not a connection this object can be on: stdout, a file, a socket of the other role
+    }
+    active.delete(&tid);
+    u8 one = 1;
+    known.update(&key, &one);
+    done.update(&key, &one);
+    fd_known.update(&key, &one);
+    int first = first_of_process(tgid);
+    struct event_t *e = new_event(K_IMPLICIT);
+    if (!e)
+        return 0;
+    u32 size = fill_start(e, &key);
+    attach_socket(e, tgid, fd);  // the socket as it is now, in use
+    emit_event(e, size, first);
+    return 0;
+}
+
+// The socket an OpenSSL call is using, for BIO-based programs that never call SSL_set_fd: the first
+// read/write syscall a thread makes inside SSL_do_handshake. And an armed thread's implicit start.
 static __always_inline int on_io_syscall(void *ctx, int fd) {
     u64 id = bpf_get_current_pid_tgid();
     u32 tid = (u32)id;
     struct active_t *act = active.lookup(&tid);
     if (!act)
         return 0;
+    if (act->kind == K_IMPLICIT)
+        return implicit_start(act, id >> 32, tid, fd);
     struct ssl_key key = {.tgid = id >> 32, .ssl = act->ssl};
     if (fd_known.lookup(&key))
         return 0;

@@ -5,7 +5,16 @@
 // first byte until user space has seen enough (it deletes the flow), the connection closes, or a
 // per-connection budget runs out. A connection is a candidate from its SYN; its first client byte
 // decides (0x16 = a TLS handshake record). Connections already open when the sensor started are
-// picked up at a segment that begins with a TLS handshake record header. IPv4 only for now.
+// picked up at a segment that begins with a TLS handshake record header. IPv4 and IPv6: an IPv6
+// header chain may hold hop-by-hop, routing and destination options (up to MAX_IPV6_HEADERS of them)
+// and a fragment header; anything else before TCP is not looked at. Addresses are kept as IPv6
+// (IPv4 as ::ffff:a.b.c.d), each as four words in host order, as load_word() gives them.
+//
+// IP fragments are not reassembled here (user space does): a datagram's first fragment carries the
+// TCP header and is judged like any segment, from what it holds, and the verdict is remembered in
+// `fragments` (by addresses and identification); a later fragment gets its first fragment's
+// verdict, and is passed when its first has not come yet (user space lets such pieces expire when
+// no first fragment follows). Fragmented TCP is rare, so this costs little.
 //
 // The common case is summarised here instead of passed: when the server's first segment holds a
 // whole TLS 1.3 ServerHello (not a HelloRetryRequest), the filter keeps its version, cipher suite
@@ -20,6 +29,7 @@
 #include <bcc/proto.h>
 #include <uapi/linux/if_packet.h>
 #include <uapi/linux/if_ether.h>
+#include <uapi/linux/in6.h>
 
 #define ST_CANDIDATE 1
 #define ST_TLS 2      // segments are passed to user space
@@ -45,15 +55,35 @@
 #define TCP_RST 0x04
 #define TCP_ACK 0x10
 
+#define MAX_IPV6_HEADERS 4
+#define IP_SEGMENT 1         // parse_ip(): a TCP segment (or a datagram's first fragment)
+#define IP_LATER_FRAGMENT 2  // a later fragment of a TCP datagram
+
 struct flow_key {
-    u32 a_ip;
-    u32 b_ip;
+    u32 a_ip[4];
+    u32 b_ip[4];
     u16 a_port;
     u16 b_port;
 };
 
+// A TCP packet as parse_ip() found it (bcc's proto.h has a struct ip_t of its own).
+struct packet_ip {
+    u32 saddr[4];
+    u32 daddr[4];
+    u32 l4;         // where the TCP header starts
+    u32 end;        // where the IP datagram (this fragment of it) ends
+    u32 frag_id;    // the identification of a fragmented datagram
+    u32 fragment;   // this is a fragment: the first (IP_SEGMENT) or a later one
+};
+
+struct fragment_key {
+    u32 saddr[4];
+    u32 daddr[4];
+    u32 id;
+};
+
 struct flow_state {
-    u32 client_ip;
+    u32 client_ip[4];
     u32 isn;
     u16 client_port;
     u16 state;
@@ -68,8 +98,8 @@ struct flow_state {
 
 struct wire_end_t {
     u64 ts_ns;
-    u32 client_ip;
-    u32 server_ip;
+    u8 client_ip[16];  // network byte order; IPv4 as ::ffff:a.b.c.d
+    u8 server_ip[16];
     u16 client_port;
     u16 server_port;
     u16 sh_version;
@@ -118,20 +148,35 @@ static __always_inline void emit_wire(void *data, u32 size) {
 }
 
 BPF_TABLE("lru_hash", struct flow_key, struct flow_state, flows, 65536);
+// Fragmented TCP datagrams whose first fragment was judged: 1 passed, 0 not.
+BPF_TABLE("lru_hash", struct fragment_key, u8, fragments, 4096);
 // A hash, not an LRU: when it is full a ClientHello is passed as before, never dropped. User space
 // takes entries held longer than a moment (a slow server, a connection this filter lost track of).
 BPF_HASH(hellos, struct flow_key, struct hello_t, 4096);
 BPF_PERCPU_ARRAY(hello_scratch, struct hello_t, 1);
 
+static __always_inline int same_ip(const u32 *a, const u32 *b) {
+    return a[0] == b[0] && a[1] == b[1] && a[2] == b[2] && a[3] == b[3];
+}
+
+// Address words (host order) as the bytes of the address (network order).
+static __always_inline void ip_bytes(u8 *out, const u32 *words) {
+    #pragma unroll
+    for (int i = 0; i < 4; i++) {
+        u32 w = bpf_htonl(words[i]);
+        __builtin_memcpy(out + 4 * i, &w, 4);
+    }
+}
+
 static __always_inline void set_ends(struct wire_end_t *end, struct flow_key *key, struct flow_state *st) {
-    end->client_ip = st->client_ip;
+    ip_bytes(end->client_ip, st->client_ip);
     end->client_port = st->client_port;
     end->client_isn = st->isn;
-    if (key->a_ip == st->client_ip && key->a_port == st->client_port) {
-        end->server_ip = key->b_ip;
+    if (same_ip(key->a_ip, st->client_ip) && key->a_port == st->client_port) {
+        ip_bytes(end->server_ip, key->b_ip);
         end->server_port = key->b_port;
     } else {
-        end->server_ip = key->a_ip;
+        ip_bytes(end->server_ip, key->a_ip);
         end->server_port = key->a_port;
     }
 }
@@ -294,8 +339,7 @@ static __always_inline void send_end(struct flow_key *key, struct flow_state *st
     end->outcome = outcome;
     end->alert = alert;
     struct owner_key ok = {.port = st->client_port};
-    u32 ip = bpf_htonl(st->client_ip);  // owner keys hold the address as the socket does, big-endian
-    __builtin_memcpy(ok.addr, &ip, 4);
+    ip_bytes(ok.addr, st->client_ip);  // as remember_socket() keeps it: IPv6, IPv4 mapped
     ok.role = 1;
     struct owner_t *owner = owner_by_client.lookup(&ok);
     if (owner)
@@ -347,23 +391,95 @@ static __always_inline int in_summary(struct __sk_buff *skb, struct flow_key *ke
     return 0;
 }
 
-int tls_wire(struct __sk_buff *skb) {
-#ifdef LOOPBACK_IFINDEX
-    // Loopback shows every packet twice (leaving and arriving): keep the arrival.
-    if (skb->pkt_type == PACKET_OUTGOING && skb->ifindex == LOOPBACK_IFINDEX)
+// Where the TCP header of an IPv4 or IPv6 packet is, its addresses and whether it is a fragment.
+// IP_SEGMENT, IP_LATER_FRAGMENT, or 0 for anything else (not TCP, an IPv6 header chain not followed).
+// A load past the packet's end (load_byte and friends) ends the program, which drops the packet.
+static __always_inline int parse_ip(struct __sk_buff *skb, struct packet_ip *ip) {
+    if (skb->protocol == htons(ETH_P_IP)) {
+        u8 vihl = load_byte(skb, 0);
+        if ((vihl >> 4) != 4 || load_byte(skb, 9) != IPPROTO_TCP)
+            return 0;
+        ip->saddr[2] = ip->daddr[2] = 0xFFFF;
+        ip->saddr[3] = load_word(skb, 12);
+        ip->daddr[3] = load_word(skb, 16);
+        ip->l4 = (vihl & 0x0F) * 4;
+        ip->end = load_half(skb, 2);
+        u16 frag = load_half(skb, 6);
+        if (frag & 0x3FFF) {  // more fragments, or an offset
+            ip->fragment = 1;
+            ip->frag_id = load_half(skb, 4);
+            if (frag & 0x1FFF)
+                return IP_LATER_FRAGMENT;
+        }
+        return IP_SEGMENT;
+    }
+    if (skb->protocol != htons(ETH_P_IPV6) || (load_byte(skb, 0) >> 4) != 6)
         return 0;
-#endif
-    if (skb->protocol != htons(ETH_P_IP))
+    #pragma unroll
+    for (int i = 0; i < 4; i++) {
+        ip->saddr[i] = load_word(skb, 8 + 4 * i);
+        ip->daddr[i] = load_word(skb, 24 + 4 * i);
+    }
+    ip->end = 40 + load_half(skb, 4);
+    u8 next = load_byte(skb, 6);
+    u32 at = 40;
+    #pragma unroll
+    for (int i = 0; i < MAX_IPV6_HEADERS; i++) {
+        if (next == IPPROTO_HOPOPTS || next == IPPROTO_ROUTING || next == IPPROTO_DSTOPTS) {
+            u8 following = load_byte(skb, at);
+            at += (load_byte(skb, at + 1) + 1) * 8;
+            next = following;
+        } else if (next == IPPROTO_FRAGMENT) {
+            u16 offset_flags = load_half(skb, at + 2);
+            next = load_byte(skb, at);
+            if (offset_flags & 0xFFF9) {  // an offset, or more fragments (not an atomic fragment)
+                ip->fragment = 1;
+                ip->frag_id = load_word(skb, at + 4);
+                if (offset_flags & 0xFFF8)
+                    return next == IPPROTO_TCP ? IP_LATER_FRAGMENT : 0;
+            }
+            at += 8;
+        }
+    }
+    if (next != IPPROTO_TCP)
         return 0;
-    u8 vihl = load_byte(skb, 0);
-    if ((vihl >> 4) != 4 || load_byte(skb, 9) != IPPROTO_TCP)
+    ip->l4 = at;
+    return IP_SEGMENT;
+}
+
+static __always_inline void fragment_key_of(struct fragment_key *fk, struct packet_ip *ip) {
+    __builtin_memcpy(fk->saddr, ip->saddr, 16);
+    __builtin_memcpy(fk->daddr, ip->daddr, 16);
+    fk->id = ip->frag_id;
+}
+
+// An untracked connection (open before the sensor started, or let go at a plaintext first byte and
+// now upgraded by STARTTLS) is picked up at a segment that opens with a whole ClientHello or
+// ServerHello record header. Checked in full: encrypted data opens a segment with 0x16 0x03 once
+// in 65,536 segments, and a bulk transfer picked up by mistake would be passed at 64 KiB a segment.
+static __always_inline int opens_with_hello(struct __sk_buff *skb, u32 payload, u32 plen) {
+    if (plen < 6 || load_byte(skb, payload) != 0x16 || load_byte(skb, payload + 1) != 3 ||
+        load_byte(skb, payload + 2) > 4)
         return 0;
-    if (load_half(skb, 6) & 0x3FFF)  // fragments are not reassembled here
-        return 0;
-    u32 ihl = (vihl & 0x0F) * 4;
-    u32 total = load_half(skb, 2);
-    u32 saddr = load_word(skb, 12);
-    u32 daddr = load_word(skb, 16);
+    u32 length = load_half(skb, payload + 3);
+    u8 type = load_byte(skb, payload + 5);
+    return length >= 4 && length <= 16384 && (type == 1 || type == 2);
+}
+
+// `a` (address, port) sorts before `b`: a connection's key is the same in both directions.
+static __always_inline int endpoint_before(const u32 *a, u16 a_port, const u32 *b, u16 b_port) {
+    #pragma unroll
+    for (int i = 0; i < 4; i++) {
+        if (a[i] != b[i])
+            return a[i] < b[i];
+    }
+    return a_port < b_port;
+}
+
+// One TCP segment (or a datagram's first fragment, judged by what it holds): pass it (-1) or not (0).
+static __always_inline int tcp_segment(struct __sk_buff *skb, struct packet_ip *ip) {
+    u32 ihl = ip->l4;
+    u32 total = ip->end;
     u16 sport = load_half(skb, ihl);
     u16 dport = load_half(skb, ihl + 2);
     u32 seq = load_word(skb, ihl + 4);
@@ -373,12 +489,22 @@ int tls_wire(struct __sk_buff *skb) {
     if (total < payload)
         return 0;
     u32 plen = total - payload;
+    // A bare ACK changes nothing below whatever the connection's state (only SYN, FIN, RST and
+    // payload do): most packets of a long transfer, let go before the map lookup.
+    if (plen == 0 && !(flags & (TCP_SYN | TCP_FIN | TCP_RST)))
+        return 0;
 
     struct flow_key key = {};
-    if (saddr < daddr || (saddr == daddr && sport < dport)) {
-        key.a_ip = saddr; key.b_ip = daddr; key.a_port = sport; key.b_port = dport;
+    if (endpoint_before(ip->saddr, sport, ip->daddr, dport)) {
+        __builtin_memcpy(key.a_ip, ip->saddr, 16);
+        __builtin_memcpy(key.b_ip, ip->daddr, 16);
+        key.a_port = sport;
+        key.b_port = dport;
     } else {
-        key.a_ip = daddr; key.b_ip = saddr; key.a_port = dport; key.b_port = sport;
+        __builtin_memcpy(key.a_ip, ip->daddr, 16);
+        __builtin_memcpy(key.b_ip, ip->saddr, 16);
+        key.a_port = dport;
+        key.b_port = sport;
     }
     struct flow_state *st = flows.lookup(&key);
 
@@ -386,15 +512,17 @@ int tls_wire(struct __sk_buff *skb) {
         if (!(flags & TCP_ACK)) {
             if (st)
                 release_hello(&key, st);  // a new connection on the same ports: the old one's is not lost
-            struct flow_state fresh = {.client_ip = saddr, .isn = seq, .client_port = sport, .state = ST_CANDIDATE};
+            struct flow_state fresh = {.isn = seq, .client_port = sport, .state = ST_CANDIDATE};
+            __builtin_memcpy(fresh.client_ip, ip->saddr, 16);
             flows.update(&key, &fresh);
         }
         return 0;
     }
     if (!st) {
-        if (plen == 0 || load_byte(skb, payload) != 0x16 || (plen > 1 && load_byte(skb, payload + 1) != 3))
+        if (!opens_with_hello(skb, payload, plen))
             return 0;
-        struct flow_state picked = {.client_ip = saddr, .isn = seq - 1, .client_port = sport, .state = ST_TLS, .packets = 1};
+        struct flow_state picked = {.isn = seq - 1, .client_port = sport, .state = ST_TLS, .packets = 1};
+        __builtin_memcpy(picked.client_ip, ip->saddr, 16);
         flows.update(&key, &picked);
         return -1;
     }
@@ -409,8 +537,9 @@ int tls_wire(struct __sk_buff *skb) {
     }
     if (plen == 0)
         return 0;
+    int from_client = same_ip(ip->saddr, st->client_ip) && sport == st->client_port;
     if (st->state == ST_CANDIDATE) {
-        if (saddr != st->client_ip || sport != st->client_port)
+        if (!from_client)
             return 0;  // TLS clients speak first; a server that speaks first is not TLS
         if (seq == st->isn + 1) {
             if (load_byte(skb, payload) != 0x16) {
@@ -429,10 +558,11 @@ int tls_wire(struct __sk_buff *skb) {
         flows.delete(&key);
         return 0;
     }
-    int from_client = saddr == st->client_ip && sport == st->client_port;
     if (st->state == ST_SUMMARY)
         return in_summary(skb, &key, st, from_client, seq, payload, plen);
     if (!from_client) {
+        // A first fragment that holds the whole ServerHello is summarised like a segment; its
+        // datagram's later fragments are then not passed, as the rest of a summarised segment is not.
         if (!st->server_spoke && SUMMARISE && summarisable_server_hello(skb, payload, plen, st)) {
             st->state = ST_SUMMARY;
             return 0;
@@ -444,7 +574,8 @@ int tls_wire(struct __sk_buff *skb) {
             if (seq_before_or_at(seq + plen, st->client_next))
                 return 0;  // a retransmission of the held ClientHello
             release_hello(&key, st);  // more client bytes before the server spoke: pass them all
-        } else if (SUMMARISE && !st->client_next && seq == st->isn + 1 && hold_hello(skb, &key, st, payload, plen)) {
+        } else if (SUMMARISE && !ip->fragment && !st->client_next && seq == st->isn + 1 &&
+                   hold_hello(skb, &key, st, payload, plen)) {
             st->client_next = seq + plen;
             return 0;
         }
@@ -454,4 +585,30 @@ int tls_wire(struct __sk_buff *skb) {
         flows.delete(&key);  // this is the last segment user space needs; pass it, stop after it
     }
     return -1;
+}
+
+int tls_wire(struct __sk_buff *skb) {
+#ifdef LOOPBACK_IFINDEX
+    // Loopback shows every packet twice (leaving and arriving): keep the arrival.
+    if (skb->pkt_type == PACKET_OUTGOING && skb->ifindex == LOOPBACK_IFINDEX)
+        return 0;
+#endif
+    struct packet_ip ip = {};
+    int kind = parse_ip(skb, &ip);
+    if (kind == IP_LATER_FRAGMENT) {
+        struct fragment_key fk = {};
+        fragment_key_of(&fk, &ip);
+        u8 *passed = fragments.lookup(&fk);
+        return !passed || *passed ? -1 : 0;
+    }
+    if (kind != IP_SEGMENT)
+        return 0;
+    int verdict = tcp_segment(skb, &ip);
+    if (ip.fragment) {
+        struct fragment_key fk = {};
+        fragment_key_of(&fk, &ip);
+        u8 passed = verdict != 0;
+        fragments.update(&fk, &passed);
+    }
+    return verdict;
 }

@@ -1,31 +1,42 @@
-"""`python -m stress [--rounds N] [--phase-seconds S] [--workers W] [--priority P]`: run, write results."""
+"""`python -m stress [--rounds N] [--phase-seconds S] [--workers W] [--workload NAME ...] [--json FILE]`:
+run the sensor's overhead workloads, print the figures, write them (JSON) and docs/OVERHEAD_RESULTS.md."""
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
+from pathlib import Path
 
-from stress.harness import METRICS, REPORT, run_stress, write_outputs
+from rich.console import Console
+
+from stress.harness import METRICS, REPORT, print_summary, run_stress, write_outputs
+from stress.workloads import WORKLOADS
 
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m stress", description=__doc__)
-    parser.add_argument("--rounds", type=int, default=12,
-                        help="sensor-on phases, each between two off phases (default 12)")
+    parser.add_argument("--rounds", type=int, default=24,
+                        help="sensor-on phases per workload, each between two off phases (default 24)")
     parser.add_argument("--phase-seconds", type=float, default=5.0, help="load per phase (default 5)")
-    parser.add_argument("--workers", type=int, default=2, help="load generator processes (default 2)")
+    parser.add_argument("--workers", type=int, default=2,
+                        help="load generator processes (default 2; the requests workload opens twice as many "
+                             "connections, the mixed one runs one per client kind)")
+    parser.add_argument("--workload", action="append", choices=list(WORKLOADS), dest="workloads",
+                        help="run only this workload (repeatable; default: all four)")
     parser.add_argument("--priority", choices=("idle", "normal"), default="idle",
                         help="the sensor's --priority (default idle, as `carnot runtime capture` runs it)")
+    parser.add_argument("--json", type=Path, default=METRICS, help=f"where the figures go (default {METRICS})")
+    parser.add_argument("--report", type=Path, default=REPORT, help=f"the Markdown report (default {REPORT})")
     args = parser.parse_args(argv)
-    result = run_stress(rounds=args.rounds, phase_seconds=args.phase_seconds, workers=args.workers,
-                        priority=args.priority)
-    write_outputs(result)
-    headline = {k: result[k] for k in ("rate_ratio_on_off", "rate_ratio_per_round", "rate_ratio_of_means",
-                                        "sensor_cpu_ms_per_handshake", "reported_fraction", "kernel_drops",
-                                        "correlation_failure_rate", "targets_met")}
-    print(json.dumps({"off": result["off"], "on": result["on"], **headline}, indent=2))
-    print(f"written: {METRICS} and {REPORT}")
+    if args.rounds < 1 or args.phase_seconds <= 0 or args.workers < 1:
+        parser.error("--rounds and --workers must be at least 1, --phase-seconds above 0")
+    console = Console(width=None if sys.stdout.isatty() else 180)
+    result = run_stress(workloads=args.workloads or list(WORKLOADS), rounds=args.rounds,
+                        phase_seconds=args.phase_seconds, workers=args.workers, priority=args.priority,
+                        console=console)
+    write_outputs(result, args.json, args.report)
+    print_summary(result, console)
+    console.print(f"written: {args.json} and {args.report}")
     return 0
 
 

@@ -1,11 +1,13 @@
-"""The sensor's overhead, measured: the same TLS server and load, sensor off and on, alternating.
+"""The sensor's overhead, measured: the same TLS servers and load, sensor off and on, alternating.
 
-A local `openssl s_server` (P-256 certificate) takes closed-loop handshakes from the load
-generator. Rounds alternate sensor-off and sensor-on phases (the order flips every round so drift
-on a shared machine hits both). For each phase: handshakes/s and latency percentiles; for sensor-on
-phases also kernel drops, the fraction of the generator's handshakes the sensor reported, and how
-many of those lacked one of the two views (a correlation failure). Writes stress/metrics.json and
-docs/OVERHEAD_RESULTS.md.
+Four workloads (stress/workloads.py): a handshake storm, bulk transfer, small requests on
+long-lived connections, and a mixed population of TLS programs over IPv4 and IPv6. For each,
+phases run off, on, off, ..., off: every sensor-on phase sits between two sensor-off phases and
+its rate is taken against their mean, which cancels a drift of the machine's speed. Per phase:
+the rate in the workload's unit and latency percentiles; for sensor-on phases also kernel drops,
+the share of the load's handshakes the sensor reported (matched by the connections' ports), how
+many of the OpenSSL clients' records lacked one of the two views, and the sensor's own CPU time.
+Writes a JSON file (stress/metrics.json) and docs/OVERHEAD_RESULTS.md.
 """
 
 from __future__ import annotations
@@ -22,17 +24,27 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from assess.sources.runtime.workload import make_credentials, openssl_server
-from stress.loadgen import LoadResult, run_load
+from rich.console import Console
+from rich.table import Table
+
+from stress import bpfstats
+from stress.loadgen import LoadResult, Worker, run_load
+from stress.workloads import WORKLOADS, Workload
 
 ROOT = Path(__file__).resolve().parents[1]
 METRICS = ROOT / "stress" / "metrics.json"
 REPORT = ROOT / "docs" / "OVERHEAD_RESULTS.md"
 TARGETS = {"rate_ratio_min": 0.97, "reported_fraction_min": 0.999, "kernel_drops_max": 0}
+# t quantiles (two-sided 95%) for small samples; past 30 rounds the normal's 1.96 is close enough.
+_T95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262, 10: 2.228,
+        11: 2.201, 12: 2.179, 13: 2.160, 14: 2.145, 15: 2.131, 16: 2.120, 17: 2.110, 18: 2.101, 19: 2.093,
+        20: 2.086, 21: 2.080, 22: 2.074, 23: 2.069, 24: 2.064, 25: 2.060, 26: 2.056, 27: 2.052, 28: 2.048,
+        29: 2.045, 30: 2.042}
 
 
 @dataclass
@@ -40,24 +52,33 @@ class Phase:
     round: int
     sensor: bool
     load: LoadResult
+    unit_bytes: int = 1
     sensor_metrics: dict[str, Any] | None = None
     reported: int | None = None
     correlation_failures: int | None = None
+
+    @property
+    def rate(self) -> float:
+        return self.load.rate / self.unit_bytes
 
     def summary(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "round": self.round,
             "sensor": "on" if self.sensor else "off",
+            "completed": self.load.completed,
             "handshakes": self.load.handshakes,
+            "handshakes_by_client": self.load.by_client,
+            "bytes_moved": self.load.bytes_moved,
             "errors": self.load.errors,
-            "handshakes_per_s": round(self.load.rate, 1),
+            "rate": round(self.rate, 2),
             **{f"latency_{k}_ms": v for k, v in percentiles(self.load.latencies_ms).items()},
         }
         if self.sensor_metrics is not None:
             m = self.sensor_metrics
             out |= {
                 "reported": self.reported,
-                "reported_fraction": round(self.reported / self.load.handshakes, 5) if self.load.handshakes else None,
+                "reported_fraction": round(self.reported / self.load.handshakes, 5)
+                if self.load.handshakes and self.reported is not None else None,
                 "correlation_failures": self.correlation_failures,
                 "kernel_drops": m["kernel_drops"],
                 "perf_lost": m.get("perf_lost"),
@@ -69,10 +90,16 @@ class Phase:
                 "sensor_cpu_s": m["sensor_cpu_s"],
                 "unreported_positions": m["unreported_positions"],
                 "failed_records": m["failed_records"],
-                "sensor_cpu_ms_per_handshake": round(1000 * m["sensor_cpu_s"] / self.load.handshakes, 3)
-                if self.load.handshakes else None,
+                **_cpu_per(m["sensor_cpu_s"], self.load.handshakes, self.load.bytes_moved),
             }
         return out
+
+
+def _cpu_per(cpu_s: float, handshakes: int, bytes_moved: int) -> dict[str, float | None]:
+    return {
+        "sensor_cpu_ms_per_handshake": round(1000 * cpu_s / handshakes, 3) if handshakes else None,
+        "sensor_cpu_ms_per_mib": round(1000 * cpu_s / (bytes_moved / (1 << 20)), 3) if bytes_moved else None,
+    }
 
 
 def percentiles(values: list[float]) -> dict[str, float | None]:
@@ -111,78 +138,128 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _stop_sensor(
-    proc: subprocess.Popen[bytes], out: Path, port: int, load: LoadResult, cpu_before: float
-) -> tuple[dict[str, Any], int, int]:
+def match_records(lines: list[dict[str, Any]], load: LoadResult) -> tuple[int, int, list[dict[str, Any]], list[int]]:
+    """How many of the load's connections the sensor reported (a client-side record with the same
+    ports), how many of those from OpenSSL clients lacked a view, up to five such records, and
+    where in the load the unreported connections fell (0 = first).
+
+    Client ports repeat within a phase (the kernel reuses them), so matching counts multiplicity.
+    A record whose process is not known has no role; it stands for the client side too."""
+    records: dict[tuple[int, int], list[dict[str, Any]]] = {}
+    for r in lines:
+        if r["type"] == "handshake" and r["role"] != "server":
+            records.setdefault((r["src_port"], r["dst_port"]), []).append(r)
+    taken: Counter[tuple[int, int]] = Counter()
+    reported, failed, unreported = 0, [], []
+    for i, (client_port, server_port, openssl) in enumerate(load.client_ends):
+        key = (client_port, server_port)
+        found = records.get(key, [])
+        if taken[key] < len(found):
+            record = found[taken[key]]
+            taken[key] += 1
+            reported += 1
+            if openssl and record["source"] != "uprobe+wire":
+                failed.append(record)
+        else:
+            unreported.append(i)
+    return reported, len(failed), failed[:5], unreported[:20]
+
+
+def _stop_sensor(proc: subprocess.Popen[bytes], out: Path, load: LoadResult,
+                 cpu_before: float) -> tuple[dict[str, Any], int, int]:
     time.sleep(3.0)  # let the last joins finish (the correlator waits 2 s for a late view)
     sensor_cpu = _cpu_seconds(proc.pid) - cpu_before
     proc.send_signal(signal.SIGTERM)
     proc.wait(120)
     lines = [json.loads(line) for line in out.read_text().splitlines() if line.strip()]
     final = dict(lines[-1], sensor_cpu_s=round(sensor_cpu, 3))
-    # Client ports repeat within a phase (the kernel reuses them), so match with multiplicity.
-    wanted = Counter(load.client_ports)
-    records: dict[int, list[dict[str, Any]]] = {}
-    for r in lines:
-        if r["type"] == "handshake" and r["role"] == "client" and r["dst_port"] == port:
-            records.setdefault(r["src_port"], []).append(r)
-    matched = [r for p, n in wanted.items() for r in records.get(p, [])[:n]]
-    failed = [r for r in matched if r["source"] != "uprobe+wire"]
-    failures = len(failed)
+    # What the observed programs paid for: every uprobe, and those the kernel single-steps.
+    final["uprobes"] = sorted(p.rsplit(":", 1)[1] for p in lines[0]["probes"] if p.startswith("uprobe:"))
+    final["single_stepped_probes"] = lines[0]["single_stepped_probes"]
+    reported, failures, failed, unreported = match_records(lines, load)
     # Kept whole (with every other record of the same client port) so a failure can be looked into.
-    final["failed_records"] = [r for f in failed[:5] for r in lines
+    final["failed_records"] = [r for f in failed for r in lines
                                if r["type"] == "handshake" and r["src_port"] == f["src_port"]]
-    # Where in the phase the unreported handshakes fell (0 = first), to tell start/end effects from drops.
-    seen = Counter({p: len(rs) for p, rs in records.items()})
-    unreported = []
-    for i, p in enumerate(load.client_ports):
-        if seen[p] > 0:
-            seen[p] -= 1
-        else:
-            unreported.append(i)
-    final["unreported_positions"] = unreported[:20]
-    return final, len(matched), failures
+    final["unreported_positions"] = unreported
+    return final, reported, failures
 
 
-def run_stress(
-    *, rounds: int = 12, phase_seconds: float = 5.0, workers: int = 2, priority: str = "idle"
-) -> dict[str, Any]:
-    """Phases off, on, off, on, ..., off: every sensor-on phase sits between two sensor-off phases,
-    and its ratio is taken against their mean, which cancels a drift of the machine's speed."""
+def run_workload(workload: Workload, *, rounds: int, phase_seconds: float, workers: int, priority: str,
+                 console: Console) -> dict[str, Any]:
+    """Phases off, on, off, on, ..., off of one workload."""
     phases: list[Phase] = []
     load_before = os.getloadavg()
-    with tempfile.TemporaryDirectory(prefix="carnot-stress-") as tmp:
+    with tempfile.TemporaryDirectory(prefix=f"carnot-stress-{workload.name}-") as tmp, ExitStack() as stack:
         folder = Path(tmp)
-        creds = make_credentials(folder, key_type="ec")
-        with openssl_server(creds) as server:
-            port = int(server.port)  # type: ignore[attr-defined]
-            run_load(port, 2.0, workers)  # warm-up
-            for r in range(rounds + 1):
-                print(f"stress: round {r + 1}/{rounds + 1}, sensor off", flush=True)
-                phases.append(Phase(r, False, run_load(port, phase_seconds, workers)))
-                if r == rounds:
-                    break
-                print(f"stress: round {r + 1}/{rounds + 1}, sensor on", flush=True)
-                out = folder / f"phase-{r}.jsonl"
-                proc = _start_sensor(out, priority)
-                cpu_before = _cpu_seconds(proc.pid)
-                try:
-                    load = run_load(port, phase_seconds, workers)
-                finally:
-                    final, reported, failures = _stop_sensor(proc, out, port, load, cpu_before)
-                phases.append(Phase(r, True, load, final, reported, failures))
-    return summarise(phases, load_before, os.getloadavg(), phase_seconds, workers, priority)
+        plan, description = workload.start(folder, stack, workers)
+        run_load(plan, 2.0)  # warm-up
+        for r in range(rounds + 1):
+            phases.append(_phase(workload, plan, r, rounds, phase_seconds, console))
+            if r == rounds:
+                break
+            out = folder / f"phase-{r}.jsonl"
+            proc = _start_sensor(out, priority)
+            cpu_before = _cpu_seconds(proc.pid)
+            try:
+                load = run_load(plan, phase_seconds)
+            finally:
+                final, reported, failures = _stop_sensor(proc, out, load, cpu_before)
+            phase = Phase(r, True, load, workload.unit_bytes, final, reported, failures)
+            console.print(f"  {workload.name} {r + 1}/{rounds + 1} on:  {phase.rate:10.1f} {workload.unit}, "
+                          f"reported {reported}/{load.handshakes}, drops {final['kernel_drops']}")
+            phases.append(phase)
+        bpf = _bpf_phase(workload, plan, folder, phase_seconds, priority)
+        console.print(f"  {workload.name} BPF run time: {bpf['total_ns_per_unit']} ns per {workload.per}")
+    return dict(summarise(workload, phases, load_before, os.getloadavg(), phase_seconds, description), bpf=bpf)
 
 
-def summarise(phases: list[Phase], load_before: tuple[float, ...], load_after: tuple[float, ...],
-              phase_seconds: float, workers: int, priority: str = "idle") -> dict[str, Any]:
+def _bpf_phase(workload: Workload, plan: list[Worker], folder: Path, seconds: float,
+               priority: str) -> dict[str, Any]:
+    """One more sensor-on phase, not compared, with the kernel's BPF run-time counts on: what the
+    sensor's programs cost per unit of load (in the observed programs' and the kernel's time)."""
+    out = folder / "bpf-phase.jsonl"
+    with bpfstats.bpf_stats():
+        proc = _start_sensor(out, priority)
+        try:
+            before = bpfstats.run_time(proc.pid)
+            load = run_load(plan, seconds)
+            after = bpfstats.run_time(proc.pid)
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(120)
+    units = load.completed / workload.unit_bytes
+    by_type = bpfstats.per_unit(before, after, units)
+    return {"per": workload.per, "by_program_type": by_type,
+            "total_ns_per_unit": round(sum(t["ns_per_unit"] for t in by_type.values()), 1)}
+
+
+def _phase(workload: Workload, plan: list[Worker], r: int, rounds: int, seconds: float, console: Console) -> Phase:
+    phase = Phase(r, False, run_load(plan, seconds), workload.unit_bytes)
+    console.print(f"  {workload.name} {r + 1}/{rounds + 1} off: {phase.rate:10.1f} {workload.unit}")
+    return phase
+
+
+def mean_interval(values: list[float]) -> tuple[float, float | None, list[float] | None]:
+    """Mean, standard error and 95% interval (Student's t) of per-round ratios."""
+    if not values:
+        return 0.0, None, None
+    mean = sum(values) / len(values)
+    if len(values) < 2:
+        return mean, None, None
+    stderr = statistics.stdev(values) / math.sqrt(len(values))
+    t = _T95.get(len(values) - 1, 1.96)
+    return mean, stderr, [round(mean - t * stderr, 4), round(mean + t * stderr, 4)]
+
+
+def summarise(workload: Workload, phases: list[Phase], load_before: tuple[float, ...],
+              load_after: tuple[float, ...], phase_seconds: float, description: str) -> dict[str, Any]:
     on = [p for p in phases if p.sensor]
     off = [p for p in phases if not p.sensor]
 
     def mean_rate(ps: list[Phase]) -> float:
-        return sum(p.load.rate for p in ps) / len(ps) if ps else 0.0
+        return sum(p.rate for p in ps) / len(ps) if ps else 0.0
 
-    total_on = sum(p.load.handshakes for p in on)
+    handshakes_on = sum(p.load.handshakes for p in on)
     reported = sum(p.reported or 0 for p in on)
     drops = sum(p.sensor_metrics["kernel_drops"] for p in on if p.sensor_metrics)
     events = sum(p.sensor_metrics["events_received"] for p in on if p.sensor_metrics)
@@ -192,53 +269,94 @@ def summarise(phases: list[Phase], load_before: tuple[float, ...], load_after: t
     for i, p in enumerate(phases):
         if p.sensor:
             neighbours = (phases[i - 1] if i else None, phases[i + 1] if i + 1 < len(phases) else None)
-            around = [q.load.rate for q in neighbours if q is not None and not q.sensor]
+            around = [q.rate for q in neighbours if q is not None and not q.sensor]
             if around and sum(around):
-                per_round.append(round(p.load.rate / (sum(around) / len(around)), 4))
-    ratio = sum(per_round) / len(per_round) if per_round else 0.0
-    ratio_of_means = mean_rate(on) / mean_rate(off) if mean_rate(off) else 0.0
-    stderr = statistics.stdev(per_round) / math.sqrt(len(per_round)) if len(per_round) > 1 else None
-    # How much the machine itself drifts: each off phase against the next one (no sensor in either).
-    off_rates = [p.load.rate for p in off]
+                per_round.append(round(p.rate / (sum(around) / len(around)), 4))
+    ratio, stderr, ci95 = mean_interval(per_round)
+    off_rates = [p.rate for p in off]
     drift = [b / a for a, b in itertools.pairwise(off_rates) if a]
+
     def side(ps: list[Phase]) -> dict[str, Any]:
         latencies = [x for p in ps for x in p.load.latencies_ms]
-        return {"handshakes_per_s": round(mean_rate(ps), 1),
-                **{f"latency_{k}_ms": v for k, v in percentiles(latencies).items()}}
+        return {"rate": round(mean_rate(ps), 2), **{f"latency_{k}_ms": v for k, v in percentiles(latencies).items()}}
 
+    off_side, on_side = side(off), side(on)
     sensor_cpu = sum(p.sensor_metrics["sensor_cpu_s"] for p in on if p.sensor_metrics)
-    result = {
+    bytes_on = sum(p.load.bytes_moved for p in on)
+    p99_off, p99_on = off_side["latency_p99_ms"], on_side["latency_p99_ms"]
+    return {
+        "workload": workload.name,
+        "title": workload.title,
+        "unit": workload.unit,
+        "description": description,
         "phases": [p.summary() for p in phases],
-        "off": side(off),
-        "on": side(on),
-        "sensor_cpu_ms_per_handshake": round(1000 * sensor_cpu / total_on, 3) if total_on else None,
+        "off": off_side,
+        "on": on_side,
+        "latency_p99_ratio": round(p99_on / p99_off, 4) if p99_on and p99_off else None,
+        **_cpu_per(sensor_cpu, handshakes_on, bytes_on),
         "rate_ratio_on_off": round(ratio, 4),
         "rate_ratio_per_round": per_round,
-        "rate_ratio_of_means": round(ratio_of_means, 4),
+        "rate_ratio_of_means": round(mean_rate(on) / mean_rate(off), 4) if mean_rate(off) else 0.0,
         "rate_ratio_stderr": round(stderr, 4) if stderr is not None else None,
-        "rate_ratio_ci95": [round(ratio - 1.96 * stderr, 4), round(ratio + 1.96 * stderr, 4)]
-        if stderr is not None else None,
+        "rate_ratio_ci95": ci95,
         "off_phase_drift_sd": round(statistics.stdev(drift), 4) if len(drift) > 1 else None,
-        "reported_fraction": round(reported / total_on, 5) if total_on else None,
+        "handshakes_on": handshakes_on,
+        "uprobes": sorted({u for p in on if p.sensor_metrics for u in p.sensor_metrics.get("uprobes", [])}),
+        "single_stepped_probes": sorted({u for p in on if p.sensor_metrics
+                                         for u in p.sensor_metrics.get("single_stepped_probes", [])}),
+        "reported_fraction": round(reported / handshakes_on, 5) if handshakes_on else None,
         "kernel_drops": drops,
         "kernel_drop_rate": round(drops / (events + drops), 6) if events + drops else 0.0,
         "correlation_failure_rate": round(failures / reported, 5) if reported else None,
-        "targets": TARGETS,
         "targets_met": {
             "rate_ratio": ratio >= TARGETS["rate_ratio_min"],
-            "reported_fraction": bool(total_on) and reported / total_on >= TARGETS["reported_fraction_min"],
+            "reported_fraction": bool(handshakes_on) and reported / handshakes_on >= TARGETS["reported_fraction_min"],
             "kernel_drops": drops <= TARGETS["kernel_drops_max"],
         },
+        "phase_seconds": phase_seconds,
+        "load_average_before": [round(x, 2) for x in load_before],
+        "load_average_after": [round(x, 2) for x in load_after],
+    }
+
+
+def run_stress(*, workloads: list[str], rounds: int = 24, phase_seconds: float = 5.0, workers: int = 2,
+               priority: str = "idle", console: Console | None = None) -> dict[str, Any]:
+    console = console or Console()
+    started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    load_at_start = [round(x, 2) for x in os.getloadavg()]
+    results = {}
+    for name in workloads:
+        console.rule(f"{WORKLOADS[name].title} ({name})")
+        results[name] = run_workload(WORKLOADS[name], rounds=rounds, phase_seconds=phase_seconds, workers=workers,
+                                     priority=priority, console=console)
+    return {
+        "workloads": results,
+        "targets": TARGETS,
         "setup": {
-            "phase_seconds": phase_seconds, "workers": workers, "server": "openssl s_server -www (P-256)",
-            "sensor_priority": priority,
-            "client": "Python ssl, TLS 1.3, new connection per handshake",
-            "cpus": os.cpu_count(), "load_average_before": [round(x, 2) for x in load_before],
-            "load_average_after": [round(x, 2) for x in load_after], "platform": platform.platform(),
-            "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "rounds": rounds, "phase_seconds": phase_seconds, "workers": workers, "sensor_priority": priority,
+            "cpus": os.cpu_count(), "platform": platform.platform(), "started_at": started,
+            "load_average_at_start": load_at_start,
+            "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         },
     }
-    return result
+
+
+def print_summary(result: dict[str, Any], console: Console) -> None:
+    table = Table(title="Sensor on/off (mean of per-round ratios, 95% interval)")
+    for column in ("workload", "off", "on", "on/off", "95% interval", "p99 ms off/on", "p99 ratio", "reported",
+                   "kernel drops", "sensor CPU ms/handshake", "sensor CPU ms/MiB", "BPF run time"):
+        table.add_column(column, justify="left" if column == "workload" else "right")
+    for r in result["workloads"].values():
+        met = r["targets_met"]
+        table.add_row(
+            f"{r['workload']} ({r['unit']})", f"{r['off']['rate']}", f"{r['on']['rate']}",
+            f"[{'green' if met['rate_ratio'] else 'red'}]{r['rate_ratio_on_off']}[/]", _interval(r),
+            f"{r['off']['latency_p99_ms']} / {r['on']['latency_p99_ms']}", f"{r['latency_p99_ratio']}",
+            f"[{'green' if met['reported_fraction'] else 'red'}]{r['reported_fraction']}[/]",
+            f"[{'green' if met['kernel_drops'] else 'red'}]{r['kernel_drops']}[/]",
+            f"{r['sensor_cpu_ms_per_handshake']}", f"{r['sensor_cpu_ms_per_mib']}", _bpf_cell(r),
+        )
+    console.print(table)
 
 
 def write_outputs(result: dict[str, Any], metrics: Path = METRICS, report: Path = REPORT) -> None:
@@ -248,81 +366,120 @@ def write_outputs(result: dict[str, Any], metrics: Path = METRICS, report: Path 
 
 def _interval(r: dict[str, Any]) -> str:
     ci = r.get("rate_ratio_ci95")
-    return f"{ci[0]}-{ci[1]}" if ci else "one round: no interval"
+    return f"{ci[0]} to {ci[1]}" if ci else "one round: no interval"
 
 
-def _noise_note(r: dict[str, Any]) -> str:
-    s = r["setup"]
-    busy = max(s["load_average_before"][0], s["load_average_after"][0])
-    if s["cpus"] and busy > s["cpus"]:
-        return (f"The machine was busy with other work (load average {busy} on {s['cpus']} CPUs): the spread "
-                "between rounds is larger than the sensor's effect, so the ratio is not conclusive; rerun "
-                "`nox -s stress` on a quiet machine for the figure to quote.")
-    return "The machine was otherwise quiet (load average below the number of CPUs)."
+def _noise_note(result: dict[str, Any]) -> str:
+    s = result["setup"]
+    busy = s["load_average_at_start"][0]
+    if s["cpus"] and busy > s["cpus"] / 4:
+        return (f"The machine was not quiet (load average {busy} on {s['cpus']} CPUs before the run's own load "
+                "started): the ratios are not conclusive; rerun `nox -s stress` on a quiet machine for the figures "
+                "to quote.")
+    return (f"The machine was quiet when the run started (load average {busy} on {s['cpus']} CPUs; each "
+            "workload's own load shows in the load averages below).")
 
 
-def render_report(r: dict[str, Any]) -> str:
-    s = r["setup"]
-    met = r["targets_met"]
+def _bpf_line(r: dict[str, Any]) -> str:
+    bpf = r.get("bpf")
+    if not bpf:
+        return ""
+    parts = "; ".join(f"{kind} {t['runs_per_unit']} runs at {t['ns_per_run']} ns" for kind, t in
+                      bpf["by_program_type"].items())
+    return (f"The sensor's BPF programs ran {bpf['total_ns_per_unit']} ns per {bpf['per']} in a phase of their own "
+            f"with the kernel's run-time counts on ({parts}).")
 
-    def mark(ok: bool) -> str:
-        return "met" if ok else "NOT met"
 
-    rows = "\n".join(
-        f"| {p['round'] + 1} | {p['sensor']} | {p['handshakes']} | {p['handshakes_per_s']} | {p['latency_p50_ms']} | "
-        f"{p['latency_p95_ms']} | {p['latency_p99_ms']} | {p.get('reported_fraction', '')} | "
-        f"{p.get('kernel_drops', '')} | {p.get('sensor_cpu_ms_per_handshake', '')} |"
-        for p in r["phases"]
+def _bpf_cell(r: dict[str, Any]) -> str:
+    bpf = r.get("bpf")
+    return f"{bpf['total_ns_per_unit'] / 1000:.2f} µs/{bpf['per']}" if bpf else "n/a"
+
+
+def _cell(value: object) -> str:
+    return "n/a" if value is None else str(value)
+
+
+def _on_cell(phase: dict[str, Any], key: str) -> str:
+    return _cell(phase[key]) if phase["sensor"] == "on" else ""
+
+
+def _header(*columns: str) -> str:
+    return "| " + " | ".join(columns) + " |\n" + "| --- " * len(columns) + "|"
+
+
+def _mark(ok: bool) -> str:
+    return "met" if ok else "NOT met"
+
+
+def render_report(result: dict[str, Any]) -> str:
+    s, t = result["setup"], result["targets"]
+    overview = "\n".join(
+        f"| {r['title']} | {r['unit']} | {r['off']['rate']} | {r['on']['rate']} | {r['rate_ratio_on_off']} "
+        f"({_interval(r)}) {_mark(r['targets_met']['rate_ratio'])} | {r['off']['latency_p99_ms']} / "
+        f"{r['on']['latency_p99_ms']} ({r['latency_p99_ratio']}) | {r['reported_fraction']} "
+        f"{_mark(r['targets_met']['reported_fraction'])} | {r['kernel_drops']} "
+        f"{_mark(r['targets_met']['kernel_drops'])} | {_cell(r['sensor_cpu_ms_per_handshake'])} | "
+        f"{_cell(r['sensor_cpu_ms_per_mib'])} | {_bpf_cell(r)} |"
+        for r in result["workloads"].values()
     )
-    t = r["targets"]
+    sections = "\n".join(_section(r) for r in result["workloads"].values())
     return f"""# Runtime sensor overhead (`nox -s stress`)
 
-Generated by `stress/harness.py` on {s['measured_at']}; raw figures in `stress/metrics.json`.
-Setup: {s['server']} on 127.0.0.1, load from {s['workers']} worker processes ({s['client']}),
-{s['phase_seconds']} s per phase; phases run off, on, off, on, ..., off, and each on phase is
-compared with the mean of the off phases either side of it. The sensor ran with
-`--priority {s.get('sensor_priority', 'idle')}`.
-Machine: {s['cpus']} CPUs, {s['platform']}; load average before {s['load_average_before']}, after
-{s['load_average_after']}. The server, the load generator and the sensor share these CPUs.
+Generated by `stress/harness.py` from {s['started_at']} to {s['finished_at']}; raw figures in
+`stress/metrics.json`. Each workload ran {s['rounds']} rounds of {s['phase_seconds']} s phases: off,
+on, off, on, ..., off, each on phase compared with the mean of the off phases either side of it.
+The sensor ran with `--priority {s['sensor_priority']}`. Machine: {s['cpus']} CPUs, {s['platform']};
+servers, load generators and the sensor share these CPUs. {_noise_note(result)}
+
+Targets: on/off >= {t['rate_ratio_min']} (mean of the rounds' ratios, with its 95% interval),
+>= {t['reported_fraction_min']:.1%} of handshakes reported, {t['kernel_drops_max']} kernel drops.
+
+{_header("workload", "unit", "off", "on", "on/off (95% interval)", "p99 ms off / on (ratio)", "reported",
+         "kernel drops", "sensor CPU ms/handshake", "sensor CPU ms/MiB", "BPF run time")}
+{overview}
+
+Sensor CPU is the sensor process's own user+system time over its on phases, divided by the
+handshakes and by the MiB of application data the load moved in them (both directions). The
+sensor's cost inside the observed processes (syscall tracepoints, the few uprobes, the packet
+filter) shows in the on/off ratio, and its BPF part in "BPF run time": the kernel's own count of
+the time the sensor's programs ran (`kernel.bpf_stats_enabled`), per unit of load, taken in one
+more on phase after the compared ones (the counting itself costs every run two clock reads). It
+counts the runs every program on the host causes (on a machine doing other work too, it is
+inflated), and leaves out the traps of the uprobes and the packet socket's copy of each outgoing
+packet.
+{sections}"""
+
+
+def _section(r: dict[str, Any]) -> str:
+    rows = "\n".join(
+        f"| {p['round'] + 1} | {p['sensor']} | {p['handshakes']} | {p['rate']} | {p['latency_p50_ms']} | "
+        f"{p['latency_p95_ms']} | {p['latency_p99_ms']} | {p.get('reported_fraction', '')} | "
+        f"{p.get('kernel_drops', '')} | {_on_cell(p, 'sensor_cpu_ms_per_handshake')} | "
+        f"{_on_cell(p, 'sensor_cpu_ms_per_mib')} |"
+        for p in r["phases"]
+    )
+    return f"""
+## {r['title']} ({r['unit']})
+
+{r['description']}. Load average before {r['load_average_before']}, after {r['load_average_after']}.
 
 | figure | sensor off | sensor on |
 | --- | --- | --- |
-| handshakes/s (mean of phases) | {r['off']['handshakes_per_s']} | {r['on']['handshakes_per_s']} |
+| {r['unit']} (mean of phases) | {r['off']['rate']} | {r['on']['rate']} |
 | latency p50 (ms) | {r['off']['latency_p50_ms']} | {r['on']['latency_p50_ms']} |
 | latency p95 (ms) | {r['off']['latency_p95_ms']} | {r['on']['latency_p95_ms']} |
 | latency p99 (ms) | {r['off']['latency_p99_ms']} | {r['on']['latency_p99_ms']} |
 
-| target | figure | |
-| --- | --- | --- |
-| handshakes/s on/off >= {t['rate_ratio_min']} (mean of the rounds; 95% interval) | {r['rate_ratio_on_off']} \
-({_interval(r)}) | {mark(met['rate_ratio'])} |
-| reported >= {t['reported_fraction_min']:.1%} of handshakes | {r['reported_fraction']} \
-| {mark(met['reported_fraction'])} |
-| kernel drops = 0 at the server's maximum rate | {r['kernel_drops']} (rate {r['kernel_drop_rate']}) \
-| {mark(met['kernel_drops'])} |
-| correlation failures (reported without both views) | {r['correlation_failure_rate']} | |
-| sensor CPU per handshake (ms, user+system) | {r['sensor_cpu_ms_per_handshake']} | |
+On/off per round: {r['rate_ratio_per_round']}; mean {r['rate_ratio_on_off']} ({_interval(r)}); ratio of
+the mean rates {r['rate_ratio_of_means']}; consecutive off phases differ by {r['off_phase_drift_sd']}
+(standard deviation of their ratio: the machine's own drift). Handshakes in on phases:
+{r['handshakes_on']}, reported {r['reported_fraction']}; correlation failures (OpenSSL clients'
+records without both views) {r['correlation_failure_rate']}; kernel drops {r['kernel_drops']}.
+Functions probed: {', '.join(r['uprobes']) or 'none'}; single-stepped probes:
+{', '.join(r['single_stepped_probes']) or 'none'}.
+{_bpf_line(r)}
 
-## Reading these figures
-
-On/off ratio per round (each on phase against the off phases either side):
-{r['rate_ratio_per_round']}; ratio of the mean rates: {r['rate_ratio_of_means']}.
-{_noise_note(r)}
-How much the machine drifts by itself: consecutive off phases differ by {r['off_phase_drift_sd']}
-(standard deviation of their ratio), which is why there are many short rounds rather than a few
-long ones.
-
-`openssl s_server -www` serves one connection at a time, so its rate is set by the round trip of
-each handshake (its own CPU time plus the client's turns), not by the CPUs being full: with the
-sensor off about 40% of the two CPUs stays idle. Two workers keep a connection waiting in its
-backlog, so the server never waits for a client to connect: this is its maximum rate here. The
-sensor's work lands in two places: in the observed processes (uprobe traps, syscall tracepoints,
-the packet tap), and in its own process, which with `--priority idle` runs only on CPU time
-nothing else wants.
-
-## Phases
-
-| round | sensor | handshakes | handshakes/s | p50 ms | p95 ms | p99 ms | reported | kernel drops | sensor CPU ms/hs |
-| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |
+{_header("round", "sensor", "handshakes", r["unit"], "p50 ms", "p95 ms", "p99 ms", "reported", "kernel drops",
+         "sensor CPU ms/hs", "sensor CPU ms/MiB")}
 {rows}
 """

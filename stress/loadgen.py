@@ -1,72 +1,225 @@
-"""A closed-loop TLS handshake load generator: worker processes, each handshaking as fast as it can.
+"""Closed-loop TLS load: worker processes, each as fast as it can, for a fixed time.
 
-Each handshake is a fresh TCP connection and a full TLS 1.3 handshake through Python's ssl
-(OpenSSL), timed from connect() to the end of the handshake.
+A worker is one client of one kind against one or more servers:
+- `handshakes`: a fresh TCP connection and a full TLS 1.3 handshake through Python's ssl
+  (OpenSSL), timed from connect() to the end of the handshake;
+- `fetches`: a handshake, then an HTTP/1.0 GET of a large file read to its end (bulk transfer),
+  timed from connect() to the last byte;
+- `requests`: one long-lived connection, then request/response of `REQUEST_BYTES` each way,
+  each request timed;
+- `tlslite`: handshakes through tlslite-ng (pure Python) offering X25519MLKEM768;
+- `go`: handshakes through a statically linked Go client (crypto/tls), run as a program.
+
+Every connection's ends (client port, server port) are kept so the sensor's records can be
+matched to it, with whether its client is an OpenSSL program (then both views are expected).
 """
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import socket
 import ssl
 import struct
+import subprocess
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
-HOST = "127.0.0.1"
+REQUEST_BYTES = 1024
 _LINGER_RESET = struct.pack("ii", 1, 0)
+Address = tuple[str, int]
 
 
 @dataclass(frozen=True)
 class LoadResult:
+    completed: int  # the workload's unit: handshakes, bytes fetched, or requests
     handshakes: int
+    bytes_moved: int  # application bytes, both directions
     errors: int
     elapsed_s: float
     latencies_ms: list[float]
-    client_ports: list[int]
+    client_ends: list[tuple[int, int, bool]]  # (client port, server port, client is OpenSSL)
+    by_client: dict[str, int] = field(default_factory=dict)  # handshakes per client kind
 
     @property
     def rate(self) -> float:
-        return self.handshakes / self.elapsed_s if self.elapsed_s else 0.0
+        return self.completed / self.elapsed_s if self.elapsed_s else 0.0
 
 
-def _worker(port: int, seconds: float, queue: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
+@dataclass(frozen=True)
+class Worker:
+    """One worker process: a client `kind` against `targets` (see the module docstring)."""
+
+    kind: str
+    targets: tuple[Address, ...]
+    path: str = ""  # `fetches`: what to GET
+    program: str = ""  # `go`: the client binary
+    label: str = ""  # how the results name this client (default: its kind)
+
+
+@dataclass
+class _Tally:
+    completed: int = 0
+    handshakes: int = 0
+    bytes_moved: int = 0
+    errors: int = 0
+    latencies: list[float] = field(default_factory=list)
+    ends: list[tuple[int, int, bool]] = field(default_factory=list)
+
+
+def _context() -> ssl.SSLContext:
     ctx = ssl.create_default_context()
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
-    latencies: list[float] = []
-    ports: list[int] = []
-    errors = 0
-    deadline = time.monotonic() + seconds
+    return ctx
+
+
+def _connect(target: Address) -> socket.socket:
+    raw = socket.create_connection(target, timeout=10)
+    # Close with a reset, not a FIN: tens of thousands of TIME_WAIT sockets a minute would make
+    # each connect() search longer for a free port, and the rate drift.
+    raw.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_RESET)
+    return raw
+
+
+def _handshake_loop(worker: Worker, deadline: float, tally: _Tally, handshake: Callable[[socket.socket], None],
+                    openssl: bool) -> None:
+    """New connections to the targets in turn, each through `handshake`, until the deadline."""
+    i = 0
     while time.monotonic() < deadline:
+        target = worker.targets[i % len(worker.targets)]
+        i += 1
         started = time.perf_counter()
         try:
-            with socket.create_connection((HOST, port), timeout=10) as raw:
-                # Close with a reset, not a FIN: tens of thousands of TIME_WAIT sockets a minute
-                # would make each connect() search longer for a free port, and the rate drift.
-                raw.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_RESET)
+            with _connect(target) as raw:
                 local = raw.getsockname()[1]
-                with ctx.wrap_socket(raw, server_hostname="stress.localhost"):
-                    latencies.append((time.perf_counter() - started) * 1000.0)
-                    ports.append(local)
-        except OSError:
-            errors += 1
-    queue.put((latencies, ports, errors))
+                handshake(raw)
+        except Exception:  # a failed handshake is counted, the load goes on
+            tally.errors += 1
+            continue
+        tally.latencies.append((time.perf_counter() - started) * 1000.0)
+        tally.ends.append((local, target[1], openssl))
+        tally.handshakes += 1
+        tally.completed += 1
 
 
-def run_load(port: int, seconds: float, workers: int) -> LoadResult:
-    """Handshake against 127.0.0.1:port from `workers` processes for `seconds`."""
+def _handshakes(worker: Worker, deadline: float, tally: _Tally) -> None:
+    ctx = _context()
+
+    def handshake(raw: socket.socket) -> None:
+        ctx.wrap_socket(raw, server_hostname="stress.localhost").close()
+
+    _handshake_loop(worker, deadline, tally, handshake, openssl=True)
+
+
+def _fetches(worker: Worker, deadline: float, tally: _Tally) -> None:
+    ctx = _context()
+    buffer = bytearray(1 << 18)
+    request = f"GET /{worker.path} HTTP/1.0\r\n\r\n".encode()
+    while time.monotonic() < deadline:
+        started = time.perf_counter()
+        got = 0
+        try:
+            with _connect(worker.targets[0]) as raw:
+                local = raw.getsockname()[1]
+                with ctx.wrap_socket(raw, server_hostname="bulk.localhost") as tls:
+                    tally.ends.append((local, worker.targets[0][1], True))
+                    tally.handshakes += 1
+                    tls.sendall(request)
+                    while n := tls.recv_into(buffer):
+                        got += n
+        except (OSError, ssl.SSLError):
+            tally.errors += 1
+        tally.completed += got
+        tally.bytes_moved += got + len(request)
+        if got:
+            tally.latencies.append((time.perf_counter() - started) * 1000.0)
+
+
+def _recv_exactly(tls: ssl.SSLSocket, view: memoryview) -> None:
+    got = 0
+    while got < len(view):
+        n = tls.recv_into(view[got:])
+        if not n:
+            raise ConnectionError("the server closed the connection")
+        got += n
+
+
+def _requests(worker: Worker, deadline: float, tally: _Tally) -> None:
+    request, response = bytes(REQUEST_BYTES), memoryview(bytearray(REQUEST_BYTES))
+    try:
+        with _connect(worker.targets[0]) as raw:
+            local = raw.getsockname()[1]
+            raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            with _context().wrap_socket(raw, server_hostname="api.localhost") as tls:
+                tally.ends.append((local, worker.targets[0][1], True))
+                tally.handshakes += 1
+                while time.monotonic() < deadline:
+                    started = time.perf_counter()
+                    tls.sendall(request)
+                    _recv_exactly(tls, response)
+                    tally.latencies.append((time.perf_counter() - started) * 1000.0)
+                    tally.completed += 1
+                    tally.bytes_moved += 2 * REQUEST_BYTES
+    except (OSError, ssl.SSLError):
+        tally.errors += 1
+
+
+def _tlslite(worker: Worker, deadline: float, tally: _Tally) -> None:
+    from assess.sources.runtime.workload import tlslite_handshake
+
+    _handshake_loop(worker, deadline, tally, lambda raw: tlslite_handshake(raw, "tlslite.stress.test"),
+                    openssl=False)
+
+
+def _go(worker: Worker, deadline: float, tally: _Tally) -> None:
+    seconds = max(0.0, deadline - time.monotonic())
+    addresses = [f"[{h}]:{p}" if ":" in h else f"{h}:{p}" for h, p in worker.targets]
+    done = subprocess.run([worker.program, "-seconds", f"{seconds:.3f}", *addresses], capture_output=True,
+                          text=True, timeout=seconds + 60, check=True)
+    out = json.loads(done.stdout)
+    tally.latencies += out["latencies_ms"]
+    tally.ends += [(local, remote, False) for local, remote in out["ends"]]
+    tally.handshakes += len(out["ends"])
+    tally.completed += len(out["ends"])
+    tally.errors += out["errors"]
+
+
+_KINDS: dict[str, Callable[[Worker, float, _Tally], None]] = {
+    "handshakes": _handshakes, "fetches": _fetches, "requests": _requests, "tlslite": _tlslite, "go": _go,
+}
+
+
+def _run_worker(worker: Worker, seconds: float, queue: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
+    tally = _Tally()
+    _KINDS[worker.kind](worker, time.monotonic() + seconds, tally)
+    queue.put((worker.label or worker.kind, tally))
+
+
+def run_load(workers: list[Worker], seconds: float) -> LoadResult:
+    """Every worker in its own process for `seconds`; their tallies added up."""
     ctx = multiprocessing.get_context("fork")
     queue = ctx.Queue()
-    procs = [ctx.Process(target=_worker, args=(port, seconds, queue)) for _ in range(workers)]
+    procs = [ctx.Process(target=_run_worker, args=(w, seconds, queue)) for w in workers]
     started = time.monotonic()
     for p in procs:
         p.start()
-    results = [queue.get(timeout=seconds + 60) for _ in procs]
+    results = [queue.get(timeout=seconds + 90) for _ in procs]
     for p in procs:
         p.join(30)
-    # Rates are per second of load: every worker handshakes for exactly `seconds`.
+    # Rates are per second of load: every worker runs for exactly `seconds`.
     elapsed = seconds if time.monotonic() - started >= seconds else time.monotonic() - started
-    latencies = [x for lat, _, _ in results for x in lat]
-    ports = [x for _, prt, _ in results for x in prt]
-    return LoadResult(len(latencies), sum(e for _, _, e in results), elapsed, latencies, ports)
+    by_client: dict[str, int] = {}
+    for kind, tally in results:
+        by_client[kind] = by_client.get(kind, 0) + tally.handshakes
+    return LoadResult(
+        completed=sum(t.completed for _, t in results),
+        handshakes=sum(t.handshakes for _, t in results),
+        bytes_moved=sum(t.bytes_moved for _, t in results),
+        errors=sum(t.errors for _, t in results),
+        elapsed_s=elapsed,
+        latencies_ms=[x for _, t in results for x in t.latencies],
+        client_ends=[e for _, t in results for e in t.ends],
+        by_client=by_client,
+    )

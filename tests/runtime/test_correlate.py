@@ -97,13 +97,59 @@ def test_a_zero_return_is_a_failure_once_no_success_follows() -> None:
     assert record["success"] is False and record["handshake_ms"] == 2.0
 
 
-def test_an_implicit_handshake_that_moves_data_is_a_success() -> None:
+def implicit_start(ts: float, role: str, **kw: object) -> ProbeEvent:
+    """The one event of a handshake the first SSL_read/SSL_write drove: its start, at its first
+    read/write system call on the socket, with the socket and the SSL object's role."""
+    return probe(Kind.IMPLICIT_START, ts, ssl=9, fd=5, src=CLIENT, dst=SERVER, role=role, tls_role=role, **kw)
+
+
+def test_an_implicit_handshake_ends_when_its_wire_view_does() -> None:
     c = correlator()
-    c.on_probe(probe(Kind.IO_ENTER, 10.0, ssl=9))  # (the kernel sends neither "call again" returns nor restarts)
-    c.on_probe(probe(Kind.IO_RETURN, 10.003, ssl=9, ret=1))
-    [record] = c.drain(12.0)
-    assert record["success"] is True
-    assert record["handshake_ms"] is None  # an implicit handshake's time includes waiting for data
+    c.on_probe(implicit_start(10.0, "client", sni="pq.test"))
+    assert c.drain(10.5) == []  # no end yet: nothing in the process view says when it ends
+    c.on_flow(wire_flow(), now=10.6)
+    [record] = c.drain(10.6)
+    assert (record["source"], record["role"], record["pid"], record["library"]) == ("uprobe+wire", "client", 42,
+                                                                                    "OpenSSL")
+    assert (record["success"], record["outcome_source"]) == (True, "wire")
+    assert record["handshake_ms"] == wire_flow().handshake.handshake_ms  # the wire's, not the probes'
+    assert c.correlation_timeouts == 0
+
+
+def test_an_implicit_server_handshake_joins_the_same_way() -> None:
+    c = correlator()
+    c.on_flow(wire_flow(), now=10.01)  # (a server reads the ClientHello after it arrived)
+    c.on_probe(implicit_start(10.002, "server"))
+    [record] = c.drain(10.02)
+    assert (record["source"], record["role"], record["success"], record["outcome_source"]) == (
+        "uprobe+wire", "server", True, "wire")
+
+
+def test_an_implicit_handshake_the_wire_never_saw_has_no_outcome() -> None:
+    c = correlator()
+    c.on_probe(implicit_start(10.0, "client"))
+    c.on_probe(probe(Kind.EXIT, 10.5))
+    [record] = c.drain(13.0)
+    assert (record["source"], record["role"], record["src_port"]) == ("uprobe", "client", 40001)
+    assert (record["success"], record["handshake_ms"], record["outcome_source"]) == (None, None, None)
+    assert c.correlation_timeouts == 1  # its connection was known, and its wire view never came
+
+
+def test_an_implicit_handshake_without_a_socket_keeps_its_objects_role() -> None:
+    c = correlator()
+    c.on_probe(probe(Kind.IMPLICIT_START, 10.0, ssl=9, tls_role="server"))
+    c.on_probe(probe(Kind.EXIT, 10.5))
+    [record] = c.drain(13.0)
+    assert (record["role"], record["src_ip"], record["success"]) == ("server", None, None)
+
+
+def test_an_explicit_handshakes_outcome_is_the_uprobes() -> None:
+    c = correlator()
+    c.on_probe(probe(Kind.HANDSHAKE_ENTER, 10.0, ssl=7, fd=5, src=CLIENT, dst=SERVER, role="client"))
+    c.on_probe(probe(Kind.HANDSHAKE_RETURN, 10.004, ssl=7, ret=1))
+    c.on_flow(wire_flow(), now=10.01)
+    [record] = c.drain(10.02)
+    assert (record["success"], record["handshake_ms"], record["outcome_source"]) == (True, 4.0, "uprobe")
 
 
 def test_tables_are_bounded_and_evictions_counted() -> None:

@@ -8,6 +8,7 @@ import os
 import signal
 import socket
 import ssl
+import struct
 import subprocess
 import sys
 import time
@@ -17,12 +18,15 @@ from pathlib import Path
 
 import pytest
 from live_sensor import LiveCapture, start_capture
-from tlsbytes import client_hello, records
+from netns import fragmenting_route
+from tap import tap_interface
+from tlsbytes import app_data, ccs, client_hello, records, server_hello
 
 from assess.sources.runtime.workload import (
     HOST,
     Credentials,
     TlsliteServer,
+    host_port,
     openssl_server,
     tlslite_client,
 )
@@ -55,14 +59,114 @@ def test_free_is_probed_where_the_kernel_emulates_and_the_sensor_runs_idle(senso
     # OpenSSL 3.0 opens SSL_free with an instruction the kernel would single-step (~9 us a hit here).
     assert any(p.endswith(":SSL_free+0x3") for p in ready["probes"]), ready["probes"]
     assert not any("SSL_get_error" in p for p in ready["probes"])  # called after every "call again"
-    slow = {p.rsplit(":", 1)[1] for p in ready["single_stepped_probes"]}
-    assert slow.isdisjoint({"SSL_free", "SSL_do_handshake", "SSL_ctrl", "SSL_set_fd"})
+    assert ready["single_stepped_probes"] == []
     assert ready["priority"] == "idle"
     assert "SCHED_IDLE" in subprocess.run(["chrt", "-p", str(sensor.proc.pid)], capture_output=True,
                                           text=True).stdout
 
 
+def test_nothing_is_probed_on_the_read_write_path(sensor: LiveCapture) -> None:
+    """A probe on SSL_read/SSL_write would cost every read and write of every TLS program on the
+    host; the functions probed are called a few times per connection."""
+    ready = sensor.lines()[0]
+    probed = {p.rsplit(":", 1)[1].split("+")[0] for p in ready["probes"] if p.startswith("uprobe:")}
+    assert probed == {"SSL_do_handshake", "SSL_set_connect_state", "SSL_set_accept_state", "SSL_ctrl", "SSL_set_fd",
+                      "SSL_free"}
+
+
 Server = subprocess.Popen[bytes]
+
+_IMPLICIT_PEER = """
+import socket, ssl, sys
+role, host, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+if role == "server":
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(sys.argv[4], sys.argv[5])
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.create_server((host, 0), family=family, dualstack_ipv6=host == "::") as listener:
+        print(listener.getsockname()[1], flush=True)
+        conn, _ = listener.accept()
+        with ctx.wrap_socket(conn, server_side=True, do_handshake_on_connect=False) as tls:
+            tls.sendall(tls.recv(100))  # the first read drives the handshake
+else:
+    ctx = ssl.create_default_context()
+    ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
+    raw = socket.create_connection((host, port))
+    with ctx.wrap_socket(raw, server_hostname="implicit.test", do_handshake_on_connect=False) as tls:
+        tls.sendall(b"ping")  # the first write drives the handshake
+        assert tls.recv(100) == b"ping"
+"""
+
+
+@pytest.mark.parametrize(("listen", "host"), [("127.0.0.1", "127.0.0.1"), ("::1", "::1"), ("::", "127.0.0.1")],
+                         ids=["ipv4", "ipv6", "dual-stack"])
+def test_implicit_handshakes_are_reported_with_their_process_on_both_roles(
+    sensor: LiveCapture, creds: Credentials, listen: str, host: str
+) -> None:
+    """Neither side calls SSL_do_handshake: their first SSL_read/SSL_write drives the handshake,
+    which the sensor knows from SSL_set_connect/accept_state and the first read or write on the
+    socket; the wire view says when it ended and that it succeeded. Over IPv4, IPv6, and IPv4 to a
+    dual-stack IPv6 socket (whose peer is IPv4-mapped)."""
+    server = subprocess.Popen([sys.executable, "-c", _IMPLICIT_PEER, "server", listen, "0", str(creds.cert),
+                               str(creds.key)], stdout=subprocess.PIPE, text=True)
+    assert server.stdout is not None
+    port = int(server.stdout.readline())
+    client = subprocess.Popen([sys.executable, "-c", _IMPLICIT_PEER, "client", host, str(port)])
+    assert client.wait(30) == 0 and server.wait(30) == 0
+    records = {r["role"]: r for r in sensor.wait_for(lambda r: r["dst_port"] == port, count=2)}
+    for role, proc in (("client", client), ("server", server)):
+        rec = records[role]
+        assert (rec["pid"], rec["source"], rec["library"]) == (proc.pid, "uprobe+wire", "OpenSSL"), rec
+        assert (rec["success"], rec["outcome_source"]) == (True, "wire") and rec["handshake_ms"] > 0
+        assert (rec["sni"], rec["negotiated_group"]) == ("implicit.test", "x25519")
+        assert (rec["src_ip"], rec["dst_ip"]) == (host, host)
+    assert records["client"]["src_port"] == records["server"]["src_port"]
+
+
+def test_ipv6_handshakes_on_loopback_are_reported_with_groups_from_the_wire(
+    sensor: LiveCapture, creds: Credentials
+) -> None:
+    """s_server and s_client over ::1: both roles attributed, groups and key shares read off the wire."""
+    connect = "::1"
+    with openssl_server(creds, None, host=connect) as server:
+        client = subprocess.Popen(
+            ["openssl", "s_client", "-connect", host_port(connect, port_of(server)), "-servername", "six.test",
+             "-groups", "X25519:P-256"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        assert client.wait(30) == 0
+        [rec] = sensor.wait_for(lambda r: r["pid"] == client.pid)
+        [srv] = sensor.wait_for(lambda r: r["role"] == "server" and r["src_port"] == rec["src_port"])
+    assert (rec["src_ip"], rec["dst_ip"], rec["dst_port"]) == (connect, connect, port_of(server))
+    assert (rec["source"], rec["success"], rec["sni"]) == ("uprobe+wire", True, "six.test")
+    assert rec["groups_offered"] == ["x25519", "secp256r1"] and rec["key_shares_offered"] == ["x25519"]
+    assert (rec["negotiated_group"], rec["tls_version"]) == ("x25519", "TLSv1.3")
+    assert (srv["pid"], srv["source"], srv["src_ip"]) == (server.pid, "uprobe+wire", connect)
+    assert srv["negotiated_group"] == "x25519"
+
+
+def test_openssl_s_server_www_is_attributed_by_its_uprobes(sensor: LiveCapture, server: Server) -> None:
+    """s_server -www handshakes through an SSL BIO (no exported read, write or handshake function);
+    SSL_set_accept_state and its first read of the socket give its process view."""
+    port = _python_handshake(port_of(server), "www.test")
+    [srv] = sensor.wait_for(lambda r: r["src_port"] == port and r["role"] == "server")
+    assert (srv["pid"], srv["source"], srv["library"]) == (server.pid, "uprobe+wire", "OpenSSL")
+    assert (srv["success"], srv["outcome_source"], srv["sni"]) == (True, "wire", "www.test")
+
+
+def test_an_implicit_handshake_the_wire_did_not_see_has_no_outcome(server: Server, tmp_path: Path) -> None:
+    """A sensor that watches another interface has only the process view of a loopback handshake:
+    s_client drives it implicitly, so nothing says whether or when it ended; null, not guessed."""
+    with tap_interface("carnot-blind") as tap:
+        blind = start_capture(tmp_path / "blind.jsonl", "--iface", tap.name)
+        try:
+            pid = _openssl_client(port_of(server), "-servername", "blind.test")
+            [rec] = blind.wait_for(lambda r: r["pid"] == pid)
+        finally:
+            blind.stop()
+    assert (rec["source"], rec["role"], rec["library"], rec["sni"]) == ("uprobe", "client", "OpenSSL", "blind.test")
+    assert (rec["success"], rec["handshake_ms"], rec["outcome_source"]) == (None, None, None)
+    assert rec["tls_version"] is None and rec["dst_port"] == port_of(server)
 
 
 def test_openssl_s_client_is_attributed_to_its_pid_and_comm(sensor: LiveCapture, server: Server) -> None:
@@ -216,6 +320,125 @@ def test_a_handshake_whose_process_is_killed_midway_is_reported_as_failed(
     [rec] = sensor.wait_for(lambda r: r["src_port"] == port and r["role"] == "client")
     assert (rec["pid"], rec["sni"], rec["success"]) == (client.pid, "stalled.test", False)
     assert rec["source"] == "uprobe+wire"  # the start event was not lost
+
+
+def test_a_clienthello_in_ip_fragments_is_reassembled(sensor: LiveCapture, creds: Credentials) -> None:
+    """A tlslite-ng client in another network namespace offers an X25519MLKEM768 key share (a
+    ClientHello of ~1.4 KB in one TCP segment); a router on the way splits it into IP fragments
+    (see netns.py). The sensor puts them back together and reads the hybrid offer."""
+    with fragmenting_route() as route, TlsliteServer(creds, host=route.host_address) as pq_server:
+        script = ("import sys; from assess.sources.runtime.workload import tlslite_client; "
+                  "tlslite_client(int(sys.argv[1]), 'fragments.test', host=sys.argv[2])")
+        done = route.run(sys.executable, "-c", script, str(pq_server.port), route.host_address)
+        assert done.returncode == 0, done.stderr
+        recs = sensor.wait_for(lambda r: r["dst_port"] == pq_server.port, count=2)
+    client = next(r for r in recs if r["role"] == "client")
+    assert (client["src_ip"], client["dst_ip"]) == (route.client_address, route.host_address)
+    assert client["key_shares_offered"] == ["X25519MLKEM768"] and client["sni"] == "fragments.test"
+    assert client["negotiated_group"] == "X25519MLKEM768" and client["success"] is True
+    deadline = time.monotonic() + 10  # a metrics line every second
+    while not any(r["type"] == "metrics" and r.get("ip_datagrams_reassembled") for r in sensor.lines()):
+        assert time.monotonic() < deadline, "no IP datagram was reassembled"
+        time.sleep(0.2)
+
+
+def _tcp(sport: int, dport: int, seq: int, flags: int, payload: bytes = b"") -> bytes:
+    return struct.pack("!HHIIBBHHH", sport, dport, seq & 0xFFFFFFFF, 0, 5 << 4, flags, 65535, 0, 0) + payload
+
+
+def _ipv6(src: str, dst: str, next_header: int, payload: bytes) -> bytes:
+    return struct.pack("!IHBB16s16s", 6 << 28, len(payload), next_header, 64, socket.inet_pton(socket.AF_INET6, src),
+                       socket.inet_pton(socket.AF_INET6, dst)) + payload
+
+
+def test_an_ipv6_clienthello_in_fragments_is_reassembled(tmp_path: Path) -> None:
+    """Linux's TCP never sends IPv6 fragments and IPv6 routers never make them, so a sensor watching
+    a TAP interface is shown them: a connection whose ~1.3 KB ClientHello comes in three IPv6
+    fragments, the last one first, then the server's TLS 1.3 flight and the client's Finished.
+    Before it, a segment of another connection that opens like a handshake record only by chance
+    (encrypted bulk data does once in 65,536 segments) is not taken for one."""
+    client, server, cport, sport, isn, server_isn = "2001:db8::1", "2001:db8::2", 40001, 443, 1000, 9000
+    hello = records(22, client_hello(groups=(0x11EC, 0x001D), shares=((0x11EC, 1216),), sni=b"six-fragments.test"))
+    fragmentable = _tcp(cport, sport, isn + 1, 0x18, hello)
+    pieces = [fragmentable[i : i + 504] for i in range(0, len(fragmentable), 504)]
+    fragments = [_ipv6(client, server, 44, struct.pack("!BBHI", 6, 0, i * 504 | (i + 1 < len(pieces)), 0xC0FFEE)
+                       + piece) for i, piece in enumerate(pieces)]
+    assert len(fragments) == 3
+    flight = records(22, server_hello(share=0x001D)) + ccs() + app_data(200)
+    finished = ccs() + app_data()
+    with tap_interface("carnot-frag6") as tap:
+        watcher = start_capture(tmp_path / "six.jsonl", "--iface", tap.name, "--metrics-interval", "1")
+        try:
+            chance = b"\x16\x03\x03\xf1\x9a" + os.urandom(1400)  # a "record" longer than TLS allows
+            for packet in (_ipv6(server, client, 6, _tcp(sport, cport + 1, 5000, 0x18, chance)),
+                           _ipv6(client, server, 6, _tcp(cport, sport, isn, 0x02)),
+                           _ipv6(server, client, 6, _tcp(sport, cport, server_isn, 0x12)),
+                           fragments[2], fragments[0], fragments[1],
+                           _ipv6(server, client, 6, _tcp(sport, cport, server_isn + 1, 0x18, flight)),
+                           _ipv6(client, server, 6, _tcp(cport, sport, isn + 1 + len(hello), 0x18, finished))):
+                tap.send(packet)
+            [rec] = watcher.wait_for(lambda r: r["src_port"] == cport)  # no process: no role either
+        finally:
+            watcher.stop()
+    assert (rec["src_ip"], rec["dst_ip"], rec["src_port"], rec["source"]) == (client, server, cport, "wire")
+    assert rec["key_shares_offered"] == ["X25519MLKEM768"] and rec["sni"] == "six-fragments.test"
+    assert rec["negotiated_group"] == "x25519" and rec["success"] is True
+    final = watcher.lines()[-1]
+    assert final["packets"] == 3  # the fragments; the server's flight was summarised, the chance segment not taken
+    assert (final["ip_fragments"], final["ip_datagrams_reassembled"], final["ip_fragments_dropped"]) == (3, 1, 0)
+    assert final["ip_fragments_expired"] == 0
+
+
+_STARTTLS_PEER = """
+import socket, ssl, sys
+role = sys.argv[1]
+if role == "server":
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(sys.argv[2], sys.argv[3])
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        print(listener.getsockname()[1], flush=True)
+        conn, _ = listener.accept()
+        files = conn.makefile("rwb", buffering=0)
+        files.write(b"220 mail.test ESMTP\\r\\n")
+        assert files.readline().startswith(b"EHLO")
+        files.write(b"250-mail.test\\r\\n250 STARTTLS\\r\\n")
+        assert files.readline() == b"STARTTLS\\r\\n"
+        files.write(b"220 go ahead\\r\\n")
+        with ctx.wrap_socket(conn, server_side=True) as tls:
+            tls.sendall(tls.recv(100))
+else:
+    ctx = ssl.create_default_context()
+    ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
+    raw = socket.create_connection(("127.0.0.1", int(sys.argv[2])))
+    files = raw.makefile("rwb", buffering=0)
+    assert files.readline().startswith(b"220")
+    files.write(b"EHLO client.test\\r\\n")
+    while not files.readline().startswith(b"250 "):
+        pass
+    files.write(b"STARTTLS\\r\\n")
+    assert files.readline().startswith(b"220")
+    with ctx.wrap_socket(raw, server_hostname="starttls.test") as tls:
+        tls.sendall(b"EHLO again\\r\\n")
+        assert tls.recv(100)
+"""
+
+
+def test_a_starttls_upgrade_is_seen_by_the_wire_view(sensor: LiveCapture, creds: Credentials) -> None:
+    """SMTP-style STARTTLS: plaintext first (the server speaks first), then a TLS handshake on the
+    same connection. The filter drops the connection at its plaintext first byte and picks it up
+    again at the segment that opens with the ClientHello's record header."""
+    server = subprocess.Popen([sys.executable, "-c", _STARTTLS_PEER, "server", str(creds.cert), str(creds.key)],
+                              stdout=subprocess.PIPE, text=True)
+    assert server.stdout is not None
+    port = int(server.stdout.readline())
+    client = subprocess.Popen([sys.executable, "-c", _STARTTLS_PEER, "client", str(port)])
+    assert client.wait(30) == 0 and server.wait(30) == 0
+    records = {r["role"]: r for r in sensor.wait_for(lambda r: r["dst_port"] == port, count=2)}
+    for role, proc in (("client", client), ("server", server)):
+        rec = records[role]
+        assert (rec["pid"], rec["source"], rec["outcome_source"]) == (proc.pid, "uprobe+wire", "uprobe"), rec
+        assert (rec["sni"], rec["negotiated_group"], rec["success"]) == ("starttls.test", "x25519", True)
+        assert rec["key_shares_offered"] == ["x25519"] and rec["tls_version"] == "TLSv1.3"
 
 
 def _send_raw_hello(port: int, hello: bytes, *, piece: int | None = None) -> int:

@@ -12,7 +12,7 @@ from assess.sources.runtime.correlate import Correlator
 from assess.sources.runtime.libraries import Library
 from assess.sources.runtime.sensor import CaptureOptions, ProcessResolver, Sensor, WireOutcome, executable_of
 from bench.pcap_bench import ACK, FIN, PSH, _client_hello, _packet, _record, _server_flight
-from bench.sensor_bench import WIRE_END
+from bench.sensor_bench import WIRE_END, mapped
 
 CLIENT_IP, SERVER_IP, PORT, SERVER_PORT = 0x0A000001, 0x0A000002, 40366, 4433
 
@@ -37,7 +37,7 @@ def summary(isn: int, end: float, server_pid: int, *, hello: bytes = b"", hello_
     owners = (ns, 41, 41, 5, 0, b"python3", ns, server_pid, server_pid, 4, 0, b"openssl")
     if outcome == WireOutcome.PASSED:
         owners = (0, 0, 0, 0, 0, b"", 0, 0, 0, 0, 0, b"")
-    return WIRE_END.pack(ns, CLIENT_IP, SERVER_IP, PORT, SERVER_PORT, 0x0303, 0x1301, 0x001D, outcome,
+    return WIRE_END.pack(ns, mapped(CLIENT_IP), mapped(SERVER_IP), PORT, SERVER_PORT, 0x0303, 0x1301, 0x001D, outcome,
                          isn, *owners, int(hello_at * 1e9), len(hello), alert) + hello
 
 

@@ -1,32 +1,37 @@
-"""The stress harness's arithmetic: each on phase against the off phases either side of it."""
+"""The stress harness's arithmetic and bookkeeping: each on phase against the off phases either side
+of it, the interval, the p99 ratio, the sensor's CPU per handshake and per MiB, and which of the
+load's connections the sensor reported."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
-from stress.harness import Phase, render_report, summarise
+from stress.harness import Phase, match_records, mean_interval, render_report, summarise
 from stress.loadgen import LoadResult
+from stress.workloads import WORKLOADS
 
 
-def load(rate: float, seconds: float = 5.0) -> LoadResult:
+def load(rate: float, seconds: float = 5.0, latency: float = 1.0, bytes_per: int = 0) -> LoadResult:
     n = int(rate * seconds)
-    return LoadResult(n, 0, seconds, [1.0] * n, list(range(n)))
+    return LoadResult(n, n, n * bytes_per, 0, seconds, [latency] * n, [(p, 443, True) for p in range(n)])
 
 
 def sensor_metrics() -> dict[str, object]:
     return {"kernel_drops": 0, "kernel_drop_rate": 0.0, "events_received": 100, "correlation_timeouts": 0,
             "cache_evictions": 0, "sensor_cpu_s": 0.5, "unreported_positions": [],
-            "failed_records": []}
+            "failed_records": [], "uprobes": ["SSL_do_handshake", "SSL_free+0x3"], "single_stepped_probes": []}
 
 
-def on(round_: int, rate: float) -> Phase:
-    lr = load(rate)
-    return Phase(round_, True, lr, sensor_metrics(), reported=lr.handshakes, correlation_failures=0)
+def on(round_: int, rate: float, **kw: float) -> Phase:
+    lr = load(rate, **kw)  # type: ignore[arg-type]
+    return Phase(round_, True, lr, 1, sensor_metrics(), reported=lr.handshakes, correlation_failures=0)
 
 
-def result(rates: list[float]) -> dict[str, object]:
-    phases = [on(i // 2, r) if i % 2 else Phase(i // 2, False, load(r)) for i, r in enumerate(rates)]
-    return summarise(phases, (0.5, 0.5, 0.5), (0.6, 0.6, 0.6), 5.0, 2, "idle")
+def result(rates: list[float], **kw: float) -> dict[str, object]:
+    phases = [on(i // 2, r, **kw) if i % 2 else Phase(i // 2, False, load(r)) for i, r in enumerate(rates)]
+    return summarise(WORKLOADS["handshakes"], phases, (0.5, 0.5, 0.5), (0.6, 0.6, 0.6), 5.0, "test setup")
 
 
 def test_each_on_phase_is_compared_with_the_mean_of_its_two_off_neighbours() -> None:
@@ -44,12 +49,49 @@ def test_the_interval_and_the_machines_own_drift_are_reported() -> None:
     assert r["off_phase_drift_sd"] == 0.0  # the off phases did not move
 
 
+def test_the_interval_uses_students_t_for_few_rounds() -> None:
+    mean, stderr, (_, high) = mean_interval([0.9, 1.0, 1.1])
+    assert mean == pytest.approx(1.0) and stderr == pytest.approx(0.0577, abs=1e-4)
+    assert high - mean == pytest.approx(4.303 * 0.0577, abs=1e-3)  # t with 2 degrees of freedom, not 1.96
+
+
 def test_targets_are_judged_on_the_mean_ratio_drops_and_reported_fraction() -> None:
     assert result([800, 790, 800, 788, 800])["targets_met"] == {
         "rate_ratio": True, "reported_fraction": True, "kernel_drops": True}
     assert result([800, 700, 800, 720, 800])["targets_met"]["rate_ratio"] is False
 
 
-def test_the_report_renders_every_phase_and_the_interval() -> None:
-    text = render_report(result([800, 790, 800, 788, 800]))
-    assert "95% interval" in text and text.count("| on |") == 2 and text.count("| off |") == 3
+def test_p99_ratio_and_sensor_cpu_per_handshake_and_per_mib() -> None:
+    r = result([100, 100, 100], latency=2.0, bytes_per=1 << 20)  # each on-phase "handshake" moved 1 MiB
+    assert r["latency_p99_ratio"] == 2.0
+    assert r["sensor_cpu_ms_per_handshake"] == pytest.approx(1000 * 0.5 / 500)
+    assert r["sensor_cpu_ms_per_mib"] == pytest.approx(1000 * 0.5 / 500)
+
+
+def test_records_match_connections_by_both_ports_with_multiplicity() -> None:
+    lr = LoadResult(3, 3, 0, 0, 1.0, [1.0] * 3, [(5000, 443, True), (5000, 443, True), (6000, 8443, False)])
+    lines = [
+        {"type": "handshake", "role": "client", "src_port": 5000, "dst_port": 443, "source": "uprobe+wire"},
+        {"type": "handshake", "role": "server", "src_port": 5000, "dst_port": 443, "source": "uprobe+wire"},
+        {"type": "handshake", "role": None, "src_port": 6000, "dst_port": 8443, "source": "wire"},  # no process
+        {"type": "handshake", "role": "client", "src_port": 6000, "dst_port": 443, "source": "wire"},  # not ours
+    ]
+    reported, failures, _, unreported = match_records(lines, lr)
+    assert (reported, failures, unreported) == (2, 0, [1])  # the port's second connection was not reported
+    lines[0]["source"] = "wire"  # an OpenSSL client seen only on the wire is a correlation failure
+    assert match_records(lines, lr)[1] == 1
+
+
+def test_the_report_renders_every_workload_phase_and_interval() -> None:
+    r = result([800, 790, 800, 788, 800])
+    doc = {"workloads": {"handshakes": r}, "targets": {"rate_ratio_min": 0.97, "reported_fraction_min": 0.999,
+                                                        "kernel_drops_max": 0},
+           "setup": {"rounds": 2, "phase_seconds": 5.0, "workers": 2, "sensor_priority": "idle", "cpus": 2,
+                     "platform": "test", "started_at": "t0", "finished_at": "t1", "load_average_at_start": [3.0]}}
+    text = render_report(doc)
+    assert "95% interval" in text
+    rows = re.findall(r"^\| \d+ \| (on|off) \|", text, re.M)
+    assert rows == ["off", "on", "off", "on", "off"]
+    assert "## Handshake storm (handshakes/s)" in text
+    assert "not quiet (load average 3.0 on 2 CPUs" in text  # the figures say they are not to be quoted
+    assert "Functions probed: SSL_do_handshake, SSL_free+0x3; single-stepped probes:\nnone." in text

@@ -234,6 +234,7 @@ def to_handshake_line(record: dict[str, Any], path: Path, number: int) -> dict[s
         "success": success,
         "handshake_ms": None,
         "source": "zeek",
+        "outcome_source": "wire" if success is not None else None,  # Zeek's `established`, from the wire
         "capture": str(path),
         "capture_line": number,
     }

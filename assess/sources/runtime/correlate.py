@@ -32,8 +32,7 @@ class Kind(IntEnum):
 
     HANDSHAKE_ENTER = 1
     HANDSHAKE_RETURN = 2
-    IO_ENTER = 3
-    IO_RETURN = 4
+    IMPLICIT_START = 3  # a handshake the first SSL_read/SSL_write drives: its end comes from the wire
     SNI = 5
     FD = 6
     FREE = 7
@@ -60,6 +59,7 @@ class ProbeEvent(NamedTuple):  # a tuple: the sensor makes several per handshake
     dst: Endpoint | None = None
     sni: str | None = None
     role: str | None = None  # FD events: the role of the socket the handshake runs on, when known
+    tls_role: str | None = None  # start events: the SSL object's role (SSL_set_connect/accept_state)
 
 
 class WireFlow(NamedTuple):
@@ -102,6 +102,7 @@ class _ProbeHandshake:
     comm: str
     started: float
     explicit: bool
+    role: str | None = None  # the SSL object's own (SSL_set_connect/accept_state), when known
     fd: int | None = None
     sni: str | None = None
     success: bool | None = None
@@ -117,7 +118,7 @@ class _ProbeHandshake:
 
     def fail(self, ts: float) -> None:
         """The handshake ended without a success return. For SSL_do_handshake that is a failure; for
-        an implicit handshake it says nothing (s_client can finish one inside a zero-length write)."""
+        an implicit handshake it says nothing (its success is the wire's to tell)."""
         if not self.done:
             self.done, self.ended = True, self.failed_at or ts
             self.success = False if self.explicit else None
@@ -196,7 +197,7 @@ class Correlator:
         sensor that falls behind does not time out joins it has not had the chance to make)."""
         self._received = now if now is not None else ev.ts
         key = (ev.tgid, ev.ssl)
-        if ev.kind in (Kind.HANDSHAKE_ENTER, Kind.IO_ENTER):
+        if ev.kind in (Kind.HANDSHAKE_ENTER, Kind.IMPLICIT_START):
             self._remember_process(ev.tgid)
             # The kernel sends the fd and SNI set before the handshake with its first event.
             fd_entry = (ev.ts, ev.fd, self._taken_socket(ev)) if ev.fd >= 0 else self._ssl_fds.get(key)
@@ -204,7 +205,8 @@ class Correlator:
             if key in self._active:  # the same SSL object (or a new one at a reused address) starts again
                 self._active[key].fail(ev.ts)
                 self._retire(key)
-            hs = _ProbeHandshake(ev.tgid, ev.tid, ev.comm, ev.ts, ev.kind == Kind.HANDSHAKE_ENTER, first_seen=ev.ts)
+            hs = _ProbeHandshake(ev.tgid, ev.tid, ev.comm, ev.ts, ev.kind == Kind.HANDSHAKE_ENTER, ev.tls_role,
+                                 first_seen=ev.ts)
             if fd_entry is not None:
                 _, hs.fd, hs.sock = fd_entry
                 self._ssl_fds[key] = fd_entry
@@ -239,11 +241,11 @@ class Correlator:
             current.fd = ev.fd
             current.sock = self._ssl_fds[key][2]
             self._socket_of(current)
-        elif ev.kind in (Kind.HANDSHAKE_RETURN, Kind.IO_RETURN):
+        elif ev.kind == Kind.HANDSHAKE_RETURN:
             if ev.ret > 0:
                 current.succeed(ev.ts)
                 self._retire(key)
-            elif ev.kind == Kind.HANDSHAKE_RETURN and ev.ret == 0 and current.failed_at is None:
+            elif ev.ret == 0 and current.failed_at is None:
                 current.failed_at = ev.ts  # final only if no success follows (see settle())
         elif ev.kind == Kind.FREE:
             current.fail(ev.ts)
@@ -276,6 +278,8 @@ class Correlator:
         waiting: set[Endpoint] = set()
         for key, hs in list(self._active.items()):
             hs.settle(now, self.join_wait)
+            if not hs.explicit and not hs.finished:
+                self._end_by_wire(hs)
             if final or (not hs.finished and now - hs.first_seen >= self.timeout):
                 if not hs.finished:
                     self.correlation_timeouts += 1
@@ -315,6 +319,15 @@ class Correlator:
         self.handshakes_emitted += len(out)
         self._age(now - 4 * self.timeout)
         return out
+
+    def _end_by_wire(self, hs: _ProbeHandshake) -> None:
+        """An implicit handshake's process view has only its start: it is over once the wire view
+        of its connection is (whatever that says of its success)."""
+        sock = self._socket_of(hs)
+        pending = self._flow_of(hs, sock) if sock is not None else None
+        if pending is not None:
+            wire = pending.flow.handshake
+            hs.done, hs.ended = True, wire.completed_at or pending.flow.first_seen
 
     def _flow_of(self, hs: _ProbeHandshake, sock: _Socket) -> _PendingFlow | None:
         """The waiting wire flow of the handshake's connection: of those from its client endpoint,
@@ -454,11 +467,19 @@ class Correlator:
             started = hs.started
         else:
             started = wire.started_at if wire and wire.started_at else flow.first_seen if flow else 0.0
+        # The outcome (success, handshake_ms) is the process view's when SSL_do_handshake told it,
+        # else the wire's; an implicit handshake's is always the wire's, and null without it.
+        if hs is not None and hs.success is not None:
+            success: bool | None = hs.success
+            outcome_source: str | None = "uprobe"
+        elif wire is not None and wire.success is not None:
+            success, outcome_source = wire.success, "wire"
+        else:
+            success = outcome_source = None
         if hs is not None and hs.explicit and hs.ended is not None:
             handshake_ms: float | None = round((hs.ended - hs.started) * 1000.0, 3)
         else:
             handshake_ms = wire.handshake_ms if wire else None
-        success = hs.success if hs and hs.success is not None else wire.success if wire else None
         sni = ch.sni if ch and ch.sni is not None else hs.sni if hs else None
         if hs and flow:
             source = "uprobe+wire"
@@ -466,9 +487,10 @@ class Correlator:
             source = "uprobe"
         else:
             source = "wire"
+        role = sock.role if sock else hs.role if hs else None
         return _Values(started, self.host, tgid, hs.tid if hs else sock.tid if sock else None,
                        hs.comm if hs else sock.comm if sock else None, info, hs is not None,
-                       sock.role if sock else None, sni, fields, success, handshake_ms, source)
+                       role, sni, fields, success, handshake_ms, source, outcome_source)
 
 
 class _Shape(NamedTuple):
@@ -510,6 +532,7 @@ class _Values(NamedTuple):
     success: bool | None
     handshake_ms: float | None
     source: str
+    outcome_source: str | None  # which view told success (and handshake_ms): "uprobe", "wire", None
 
 
 def _as_dict(v: _Values) -> dict[str, Any]:
@@ -535,6 +558,7 @@ def _as_dict(v: _Values) -> dict[str, Any]:
         "success": v.success,
         "handshake_ms": v.handshake_ms,
         "source": v.source,
+        "outcome_source": v.outcome_source,
     }
 
 
@@ -570,7 +594,8 @@ class _Renderer:
         ms = v.handshake_ms
         return (f'{{"type": "handshake", "ts": "{_iso(v.started)}"{process}, "role": {self._string(v.role)}, '
                 f'"sni": {self._string(v.sni)}, {fields}, "success": {_LITERALS[v.success]}, '
-                f'"handshake_ms": {"null" if ms is None else float.__repr__(ms)}, "source": "{v.source}"}}')
+                f'"handshake_ms": {"null" if ms is None else float.__repr__(ms)}, "source": "{v.source}", '
+                f'"outcome_source": {self._string(v.outcome_source)}}}')
 
     def _string(self, value: str | None) -> str:
         text = self._strings.get(value)

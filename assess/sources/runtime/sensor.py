@@ -33,6 +33,7 @@ from assess.errors import CarnotError
 from assess.fsio import pretty_json, write_atomic
 from assess.resources import ResourceError, resource
 from assess.sources.runtime.correlate import Correlator, Kind, ProbeEvent, ProcessInfo, WireFlow, endpoint_from_raw
+from assess.sources.runtime.ippacket import Defragmenter, Fragment, ip_bytes, ip_text, parse
 from assess.sources.runtime.libraries import Library, describe_library, find_libssl
 from assess.sources.runtime.packetring import PacketRing
 from assess.sources.runtime.probepoints import probe_point
@@ -65,13 +66,12 @@ HELLO_HOLD_MAX_S = 1.0
 PRIORITIES = ("idle", "normal")
 
 # (symbol, entry function, return function or None, argument registers the entry function reads):
-# the OpenSSL functions the sensor watches.
+# the OpenSSL functions the sensor watches. Each is called a few times per connection, none per read
+# or write: SSL_read/SSL_write are not probed (see bpf/tls_probes.c).
 UPROBES: tuple[tuple[str, str, str | None, int], ...] = (
     ("SSL_do_handshake", "handshake_enter", "handshake_return", 1),
-    ("SSL_read", "io_enter", "io_return", 1),
-    ("SSL_write", "io_enter", "io_return", 1),
-    ("SSL_read_ex", "io_enter", "io_return", 1),
-    ("SSL_write_ex", "io_enter", "io_return", 1),
+    ("SSL_set_connect_state", "set_connect_state_enter", None, 1),
+    ("SSL_set_accept_state", "set_accept_state_enter", None, 1),
     ("SSL_ctrl", "ssl_ctrl_enter", None, 4),
     ("SSL_set_fd", "ssl_set_fd_enter", None, 2),
     ("SSL_free", "ssl_free_enter", None, 1),
@@ -79,8 +79,9 @@ UPROBES: tuple[tuple[str, str, str | None, int], ...] = (
 _TRACEPOINT_PROBE = re.compile(r"^TRACEPOINT_PROBE\((\w+), (\w+)\)", re.MULTILINE)
 _ROLES = {1: "client", 2: "server"}  # sock_t.role in bpf/tls_probes.c
 # event_t.flags in bpf/tls_probes.c: the event carries an fd (and socket), an SNI; it is a start
-# event the kernel held until its handshake succeeded (at done_ns), so it stands for two events.
-_E_FD, _E_SNI, _E_DONE = 1, 2, 4
+# event the kernel held until its handshake succeeded (at done_ns), so it stands for two events;
+# the SSL object was set to be a client (SSL_set_connect_state) or a server before it started.
+_E_FD, _E_SNI, _E_DONE, _E_CLIENT, _E_SERVER = 1, 2, 4, 8, 16
 # Start events the kernel holds longer than this are taken by user space (checked every HELD_SWEEP_S):
 # a handshake in progress must be known before its wire view is joined (the correlator's join_wait).
 HELD_MAX_S = 0.5
@@ -93,15 +94,16 @@ _EVENT = struct.Struct("<" + "".join(code for _, code in _EVENT_FIELDS))
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": ")).encode
 _TCP_PORTS_SEQ = struct.Struct("!HHI")
 # struct owner_key / owner_t of bpf/tls_probes.c and struct flow_key of bpf/tls_wire.c; checked at attach.
+# Addresses are 16 bytes, IPv4 mapped; the flow key holds them as four words in host order (_flow_words).
 _OWNER_KEY = ("16s", "H", "H", "I")
 _OWNER = ("Q", "I", "I", "i", "I", "16s")
-_FLOW_KEY = ("I", "I", "H", "H")
+_FLOW_KEY = ("16s", "16s", "H", "H")
 # struct wire_end_t of bpf/tls_wire.c: a handshake the socket filter summarised; checked at attach.
-# It ends with the owner_t of the client and of the server (tgid 0: not known).
-# It ends with the owner_t of the client and of the server (tgid 0: not known), then when the
-# ClientHello that follows it arrived, its length (0: none follows) and the alert that ended the
-# handshake (its AlertDescription + 1; 0: none, or not known).
-_WIRE_END = ("Q", "I", "I", "H", "H", "H", "H", "H", "H", "I", *_OWNER, *_OWNER, "Q", "I", "I")
+# Its client and server addresses are 16 bytes (IPv4 mapped); it ends with the owner_t of the client
+# and of the server (tgid 0: not known), then when the ClientHello that follows it arrived, its
+# length (0: none follows) and the alert that ended the handshake (its AlertDescription + 1; 0:
+# none, or not known).
+_WIRE_END = ("Q", "16s", "16s", "H", "H", "H", "H", "H", "H", "I", *_OWNER, *_OWNER, "Q", "I", "I")
 _WIRE_END_OWNERS = ((10, Kind.CONNECT), (10 + len(_OWNER), Kind.ACCEPT))  # where each owner starts
 _HELLO_NS = 10 + 2 * len(_OWNER)  # where hello_ns and hello_len are
 
@@ -299,6 +301,7 @@ class Sensor:
         self._ring_stats: Any = None
         self._epoll: select.epoll | None = None
         self._reassembler = Reassembler(max_bytes=65536)
+        self._defragmenter = Defragmenter()
         self._clock_offset = time.time() - time.monotonic()
         self._flow_table: Any = None
         self._batch: list[ProbeEvent] = []
@@ -520,13 +523,14 @@ class Sensor:
             ret = 0
             src = endpoint_from_raw(family, saddr, sport)
             dst = endpoint_from_raw(family, daddr, dport) if dport else None
+        tls_role = "client" if flags & _E_CLIENT else "server" if flags & _E_SERVER else None
         sni = None
         if flags & _E_SNI:
             at = start + _EVENT.size
             sni = data[at : at + min(sni_len, size - _EVENT.size)].decode("utf-8", errors="backslashreplace")
         name = self._comm(comm)
         self._batch.append(ProbeEvent(Kind(kind), ts_ns / 1e9 + self._clock_offset, tgid, tid, name, ssl, ret, fd, src,
-                                      dst, sni, role))
+                                      dst, sni, role, tls_role))
         if flags & _E_DONE:  # its success, sent with it
             self._batch.append(ProbeEvent(Kind(kind + 1), done_ns / 1e9 + self._clock_offset, tgid, tid, name, ssl, 1))
         elif kind == Kind.EXIT:
@@ -564,29 +568,30 @@ class Sensor:
     # --- packets -----------------------------------------------------------------------------
 
     def _ip(self, raw: bytes) -> str:
+        """An address of 16 bytes (IPv4 mapped) as text."""
         ip = self._ips.get(raw)
         if ip is None:
             if len(self._ips) > 4096:
                 self._ips.clear()
-            ip = self._ips[raw] = socket.inet_ntoa(raw)
+            ip = self._ips[raw] = ip_text(raw)
         return ip
 
     def _keep_packet(self, data: bytes, ts: float) -> None:
         self._packets.append((data, ts))
 
     def _on_packet(self, data: bytes, ts: float) -> None:
-        if len(data) < 20 or data[0] >> 4 != 4:
+        packet = parse(data)
+        if type(packet) is Fragment:
+            packet = self._defragmenter.add(packet, ts)
+        if packet is None:
             return
-        ihl = (data[0] & 0x0F) * 4
-        total = min(int.from_bytes(data[2:4], "big"), len(data))
-        if len(data) < ihl + 20:
+        tcp = packet.tcp
+        if len(tcp) < 20:
             return
-        sport, dport, seq = _TCP_PORTS_SEQ.unpack_from(data, ihl)
-        doff = (data[ihl + 12] >> 4) * 4
-        flags = data[ihl + 13]
-        src = Endpoint(self._ip(data[12:16]), sport)
-        dst = Endpoint(self._ip(data[16:20]), dport)
-        self._on_segment(src, dst, seq, data[ihl + doff : total], ts, flags)
+        sport, dport, seq = _TCP_PORTS_SEQ.unpack_from(tcp)
+        src = Endpoint(self._ip(packet.src), sport)
+        dst = Endpoint(self._ip(packet.dst), dport)
+        self._on_segment(src, dst, seq, tcp[(tcp[12] >> 4) * 4 :], ts, tcp[13])
 
     def _on_segment(self, src: Endpoint, dst: Endpoint, seq: int, payload: bytes, ts: float, flags: int) -> None:
         if not payload and (src, dst) not in self._reassembler:
@@ -691,8 +696,7 @@ class Sensor:
 
     def _ends(self, summary: tuple[Any, ...]) -> tuple[Endpoint, Endpoint]:
         _, client_ip, server_ip, client_port, server_port = summary[:5]
-        return (Endpoint(self._ip(client_ip.to_bytes(4, "big")), client_port),
-                Endpoint(self._ip(server_ip.to_bytes(4, "big")), server_port))
+        return Endpoint(self._ip(client_ip), client_port), Endpoint(self._ip(server_ip), server_port)
 
     def _hello_segment(self, summary: tuple[Any, ...], hello: bytes) -> None:
         """A ClientHello the socket filter held, handed over: the connection's first client segment."""
@@ -805,7 +809,7 @@ class Sensor:
         for code, kind, role in ((1, Kind.CONNECT, "client"), (2, Kind.ACCEPT, "server")):
             if role not in roles:
                 continue
-            owner = self._owner_table.get(socket.inet_aton(client.ip), client.port, code, 0)
+            owner = self._owner_table.get(ip_bytes(client.ip), client.port, code, 0)
             if owner is None:
                 continue
             ts_ns, tgid, tid, fd, _, raw_comm = owner
@@ -817,6 +821,7 @@ class Sensor:
         return out
 
     def _expire_flows(self, now: float) -> None:
+        self._defragmenter.expire(now)
         for key, conn in self._reassembler.idle(now - self.options.timeout):
             self._examine(key, conn, min(now, time.time()), idle=True)
         while self._superseded:  # set aside, and no summary came for them: as if they went idle
@@ -830,8 +835,8 @@ class Sensor:
     def _forget_flow(self, key: tuple[Endpoint, Endpoint]) -> None:
         """Tell the kernel filter to stop passing this connection's segments."""
         a, b = key
-        (a_ip, a_port), (b_ip, b_port) = sorted([(_ip_int(a.ip), a.port), (_ip_int(b.ip), b.port)])
-        self._flow_table.delete(a_ip, b_ip, a_port, b_port)
+        (a_ip, a_port), (b_ip, b_port) = sorted([(ip_bytes(a.ip), a.port), (ip_bytes(b.ip), b.port)])
+        self._flow_table.delete(_flow_words(a_ip), _flow_words(b_ip), a_port, b_port)
 
 
 def _take_from(table: Any, wanted: Callable[[Any, bytes], bool], send: Callable[[bytes], None]) -> None:
@@ -880,8 +885,9 @@ def _power_of_two(n: int) -> int:
     return 1 << max(0, n - 1).bit_length()
 
 
-def _ip_int(ip: str) -> int:
-    return int.from_bytes(socket.inet_aton(ip), "big")
+def _flow_words(address: bytes) -> bytes:
+    """An address as bpf/tls_wire.c's flow key holds it: four words in host order, as load_word() reads them."""
+    return struct.pack("<4I", *struct.unpack("!4I", address))
 
 
 class JsonLines:
@@ -926,7 +932,8 @@ class CaptureSummary:
     metrics: dict[str, Any]
 
 
-def metrics_line(counters: Counters, correlator: Correlator, reassembler: Reassembler) -> dict[str, Any]:
+def metrics_line(counters: Counters, correlator: Correlator, reassembler: Reassembler,
+                 defragmenter: Defragmenter) -> dict[str, Any]:
     seen = counters.events_received + counters.kernel_drops
     return {
         "type": "metrics",
@@ -945,6 +952,10 @@ def metrics_line(counters: Counters, correlator: Correlator, reassembler: Reasse
         "wire_not_tls": counters.wire_not_tls,
         "wire_summaries": counters.wire_summaries,
         "out_of_order_dropped": reassembler.out_of_order_dropped,
+        "ip_fragments": defragmenter.fragments,
+        "ip_datagrams_reassembled": defragmenter.reassembled,
+        "ip_fragments_dropped": defragmenter.dropped,
+        "ip_fragments_expired": defragmenter.expired,
     }
 
 
@@ -993,13 +1004,13 @@ def capture(options: CaptureOptions, *, on_ready: Callable[[dict[str, Any]], Non
                     next_drain = time.monotonic() + DRAIN_INTERVAL
                 if time.monotonic() >= next_metrics:
                     sensor.read_drops()
-                    writer.write(metrics_line(sensor.counters, correlator, sensor._reassembler))
+                    writer.write(metrics_line(sensor.counters, correlator, sensor._reassembler, sensor._defragmenter))
                     next_metrics += options.metrics_interval
             sensor.flush()
             sensor.finish()
             writer.write_lines(correlator.drain_json(time.time(), final=True))
             sensor.close()
-            final = metrics_line(sensor.counters, correlator, sensor._reassembler)
+            final = metrics_line(sensor.counters, correlator, sensor._reassembler, sensor._defragmenter)
             final["final"] = True
             final["stopped_by"] = stop.signal_name or "duration"
             writer.write(final)

@@ -69,9 +69,9 @@ def make_credentials(folder: Path, common_name: str = "localhost", *, key_type: 
     return Credentials(cert_path, key_path)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
+def free_port(host: str = HOST) -> int:
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
+        s.bind((host, 0))
         return int(s.getsockname()[1])
 
 
@@ -86,16 +86,23 @@ def wait_for_port(port: int, timeout: float = 10.0) -> None:
     raise WorkloadError(f"nothing listens on {HOST}:{port} after {timeout:.0f}s")
 
 
+def host_port(host: str, port: int) -> str:
+    """host:port as OpenSSL and URLs spell it (an IPv6 address in brackets)."""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
 @contextmanager
-def openssl_server(creds: Credentials, port: int | None = None, *extra: str) -> Iterator[subprocess.Popen[bytes]]:
-    """`openssl s_server -www` on 127.0.0.1 (one connection at a time, forever, until the block ends)."""
+def openssl_server(creds: Credentials, port: int | None = None, *extra: str, host: str = HOST,
+                   mode: str = "-www", folder: Path | None = None) -> Iterator[subprocess.Popen[bytes]]:
+    """`openssl s_server -www` (or another `mode`, e.g. `-WWW` to serve the files of `folder`) on
+    127.0.0.1 or `host` (one connection at a time, forever, until the block ends)."""
     if shutil.which("openssl") is None:
         raise WorkloadError("the openssl command is not installed")
-    port = port or free_port()
+    port = port or free_port(host)
     proc = subprocess.Popen(
-        ["openssl", "s_server", "-accept", f"{HOST}:{port}", "-cert", str(creds.cert), "-key", str(creds.key),
-         "-www", "-quiet", *extra],
-        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        ["openssl", "s_server", "-accept", host_port(host, port), "-cert", str(creds.cert), "-key",
+         str(creds.key), mode, "-quiet", *extra],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=folder,
     )
     proc.port = port  # type: ignore[attr-defined]
     try:
@@ -115,14 +122,16 @@ def _wait_listening(port: int, timeout: float = 10.0) -> None:
     deadline = time.monotonic() + timeout
     needle = f":{port:04X} "
     while time.monotonic() < deadline:
-        try:
-            table = Path("/proc/net/tcp").read_text()
-        except OSError:
-            table = ""
-        if any(needle in line and line.split()[3] == "0A" for line in table.splitlines()[1:]):
+        table = ""
+        for name in ("tcp", "tcp6"):
+            try:
+                table += "".join(Path(f"/proc/net/{name}").read_text().splitlines(keepends=True)[1:])
+            except OSError:
+                pass
+        if any(needle in line and line.split()[3] == "0A" for line in table.splitlines()):
             return
         time.sleep(0.05)
-    raise WorkloadError(f"nothing listens on {HOST}:{port} after {timeout:.0f}s")
+    raise WorkloadError(f"nothing listens on port {port} after {timeout:.0f}s")
 
 
 def openssl_client(port: int, sni: str | None = None, *extra: str) -> subprocess.CompletedProcess[bytes]:
@@ -165,6 +174,7 @@ class TlsliteServer:
     creds: Credentials
     port: int = 0
     groups: list[str] = field(default_factory=lambda: [PQ_GROUP, "x25519", "secp256r1"])
+    host: str = HOST
     handshakes: int = 0
     failures: int = 0
 
@@ -174,9 +184,9 @@ class TlsliteServer:
         self._chain = X509CertChain()
         self._chain.parsePemList(self.creds.cert.read_text())
         self._key = parsePEMKey(self.creds.key.read_text(), private=True, implementations=["python"])
-        self._listener = socket.socket()
+        self._listener = socket.socket(socket.AF_INET6 if ":" in self.host else socket.AF_INET)
         self._listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._listener.bind((HOST, self.port))
+        self._listener.bind((self.host, self.port))
         self._listener.listen(64)
         self.port = int(self._listener.getsockname()[1])
         self._stop = threading.Event()
@@ -216,19 +226,24 @@ class TlsliteServer:
                 sock.close()
 
 
-def tlslite_client(port: int, sni: str | None = "pq.localhost", groups: list[str] | None = None) -> float:
+def tlslite_client(port: int, sni: str | None = "pq.localhost", groups: list[str] | None = None, *,
+                   host: str = HOST) -> float:
     """One tlslite-ng TLS 1.3 handshake offering X25519MLKEM768 first; returns its duration."""
+    started = time.perf_counter()
+    with socket.create_connection((host, port), timeout=10) as sock:
+        tlslite_handshake(sock, sni, groups)
+        return time.perf_counter() - started
+
+
+def tlslite_handshake(sock: socket.socket, sni: str | None, groups: list[str] | None = None) -> None:
+    """A tlslite-ng TLS 1.3 client handshake on a connected socket, sharing a key for the first
+    of `groups` (default X25519MLKEM768, then x25519 offered); closed after."""
     from tlslite.api import TLSConnection
 
     groups = groups or [PQ_GROUP, "x25519"]
-    settings = _tlslite_settings(groups, [groups[0]])
-    started = time.perf_counter()
-    with socket.create_connection((HOST, port), timeout=10) as sock:
-        conn = TLSConnection(sock)
-        conn.handshakeClientCert(settings=settings, serverName=sni)
-        elapsed = time.perf_counter() - started
-        conn.close()
-    return elapsed
+    conn = TLSConnection(sock)
+    conn.handshakeClientCert(settings=_tlslite_settings(groups, [groups[0]]), serverName=sni)
+    conn.close()
 
 
 @dataclass(frozen=True)

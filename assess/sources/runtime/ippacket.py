@@ -1,0 +1,186 @@
+"""IP packets as the socket filter passes them (from the IP header on) -> TCP bytes, fragments reassembled.
+
+IPv4 and IPv6. An IPv6 header chain is followed through hop-by-hop, routing and destination
+options (at most `MAX_IPV6_HEADERS`, as bpf/tls_wire.c follows it) and a fragment header; a packet
+with any other header before TCP is not read. Addresses are kept as 16 bytes, IPv4 mapped
+(::ffff:a.b.c.d), as the kernel side keeps them.
+
+The socket filter cannot reassemble IP fragments: it passes the first fragment of a TCP datagram
+when it would pass the segment, then that datagram's later fragments, and later fragments that
+come before their first (it cannot judge them yet; bpf/tls_wire.c). `Defragmenter` puts them back
+together, bounded: a datagram of at most 65,535 bytes, at most `max_datagrams` in progress holding
+at most `max_bytes`; a datagram with overlapping fragments (other than an exact repeat) is let go,
+as RFC 5722 asks of IPv6. Fragments let go for breaking those bounds are counted as dropped; those
+of a datagram not complete `timeout` seconds after its first piece came, as expired (a fragment
+lost on the way, or the early pieces of a datagram the filter did not want). Pure: bytes in,
+segments out.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+TCP = 6
+_FRAGMENT = 44
+_IPV6_OPTIONS = frozenset({0, 43, 60})  # hop-by-hop, routing, destination options
+MAX_IPV6_HEADERS = 4
+MAX_DATAGRAM = 65535
+V4_MAPPED = b"\0" * 10 + b"\xff\xff"
+
+
+class Segment(NamedTuple):
+    """A TCP segment: its addresses (16 bytes each) and its TCP header and payload."""
+
+    src: bytes
+    dst: bytes
+    tcp: bytes
+
+
+class Fragment(NamedTuple):
+    key: tuple[int, bytes, bytes, int]  # IP version, source, destination, identification
+    offset: int  # in bytes, into the datagram's fragmentable part
+    more: bool  # more fragments follow
+    data: bytes
+    next_header: int  # what the fragmentable part begins with (IPv6; TCP for IPv4)
+
+
+def parse(packet: bytes) -> Segment | Fragment | None:
+    """The TCP segment or the fragment in an IP packet; None for anything else."""
+    version = packet[0] >> 4 if packet else 0
+    if version == 4:
+        if len(packet) < 20 or packet[9] != TCP:
+            return None
+        ihl = (packet[0] & 0x0F) * 4
+        end = min(int.from_bytes(packet[2:4], "big"), len(packet))
+        if ihl < 20 or end < ihl:
+            return None
+        src, dst = V4_MAPPED + packet[12:16], V4_MAPPED + packet[16:20]
+        flags_offset = int.from_bytes(packet[6:8], "big")
+        if flags_offset & 0x3FFF:
+            return Fragment((4, src, dst, int.from_bytes(packet[4:6], "big")), (flags_offset & 0x1FFF) * 8,
+                            bool(flags_offset & 0x2000), packet[ihl:end], TCP)
+        return Segment(src, dst, packet[ihl:end])
+    if version != 6 or len(packet) < 40:
+        return None
+    end = min(40 + int.from_bytes(packet[4:6], "big"), len(packet))
+    src, dst = packet[8:24], packet[24:40]
+    next_header, at = packet[6], 40
+    for _ in range(MAX_IPV6_HEADERS):
+        if next_header == _FRAGMENT:
+            if at + 8 > end:
+                return None
+            offset_flags = int.from_bytes(packet[at + 2 : at + 4], "big")
+            if offset_flags & 0xFFF9:  # not an atomic fragment
+                return Fragment((6, src, dst, int.from_bytes(packet[at + 4 : at + 8], "big")), offset_flags & 0xFFF8,
+                                bool(offset_flags & 1), packet[at + 8 : end], packet[at])
+            next_header, at = packet[at], at + 8
+        elif next_header in _IPV6_OPTIONS:
+            if at + 2 > end:
+                return None
+            next_header, at = packet[at], at + (packet[at + 1] + 1) * 8
+        else:
+            break
+    return Segment(src, dst, packet[at:end]) if next_header == TCP and at <= end else None
+
+
+def _tcp_after_options(data: bytes, next_header: int) -> bytes | None:
+    """A reassembled IPv6 fragmentable part: the TCP bytes after any destination options."""
+    at = 0
+    for _ in range(MAX_IPV6_HEADERS):
+        if next_header not in _IPV6_OPTIONS or at + 2 > len(data):
+            break
+        next_header, at = data[at], at + (data[at + 1] + 1) * 8
+    return data[at:] if next_header == TCP and at <= len(data) else None
+
+
+def ip_text(address: bytes) -> str:
+    """An address of 16 bytes as text: IPv4 for a mapped one, as the sensor reports IPv4 peers."""
+    if address[:12] == V4_MAPPED:
+        return socket.inet_ntop(socket.AF_INET, address[12:])
+    return socket.inet_ntop(socket.AF_INET6, address)
+
+
+def ip_bytes(text: str) -> bytes:
+    """The 16 bytes of an address given as text (IPv4 mapped)."""
+    if ":" in text:
+        return socket.inet_pton(socket.AF_INET6, text)
+    return V4_MAPPED + socket.inet_aton(text)
+
+
+@dataclass
+class _Datagram:
+    first_seen: float
+    pieces: dict[int, bytes] = field(default_factory=dict)  # offset -> bytes
+    held: int = 0
+    total: int | None = None  # known once the last fragment came
+    next_header: int = TCP  # from the first fragment
+
+
+class Defragmenter:
+    """IP fragments in, whole TCP segments out (see the module docstring for the bounds)."""
+
+    def __init__(self, *, max_datagrams: int = 1024, max_bytes: int = 4 << 20, timeout: float = 10.0) -> None:
+        self.max_datagrams, self.max_bytes, self.timeout = max_datagrams, max_bytes, timeout
+        self.fragments = 0  # received
+        self.reassembled = 0  # datagrams made whole
+        self.dropped = 0  # fragments let go for breaking a bound, or overlapping
+        self.expired = 0  # fragments of datagrams not complete in time
+        self._pending: OrderedDict[tuple[int, bytes, bytes, int], _Datagram] = OrderedDict()
+        self._held = 0
+
+    def add(self, fragment: Fragment, now: float) -> Segment | None:
+        """The datagram's TCP segment once this fragment completed it, else None."""
+        self.fragments += 1
+        self.expire(now)
+        datagram = self._pending.get(fragment.key)
+        if datagram is None:
+            datagram = self._pending[fragment.key] = _Datagram(now)
+        start, end = fragment.offset, fragment.offset + len(fragment.data)
+        last = datagram.total
+        if end > MAX_DATAGRAM or (fragment.more and (not fragment.data or len(fragment.data) % 8)) or (
+                last is not None and (end > last or (not fragment.more and end != last))):
+            self.dropped += self._let_go(fragment.key) + 1
+            return None
+        for offset, piece in datagram.pieces.items():
+            if offset < end and start < offset + len(piece):
+                if offset == start and piece == fragment.data:
+                    return None  # the same fragment again
+                self.dropped += self._let_go(fragment.key) + 1
+                return None
+        datagram.pieces[start] = fragment.data
+        datagram.held += len(fragment.data)
+        self._held += len(fragment.data)
+        if not fragment.more:
+            datagram.total = end
+        if start == 0:
+            datagram.next_header = fragment.next_header
+        if datagram.total is not None and datagram.held == datagram.total:  # no overlaps, so no gaps either
+            del self._pending[fragment.key]
+            self._held -= datagram.held
+            self.reassembled += 1
+            data = b"".join(piece for _, piece in sorted(datagram.pieces.items()))
+            version, src, dst, _ = fragment.key
+            tcp = data if version == 4 else _tcp_after_options(data, datagram.next_header)
+            return Segment(src, dst, tcp) if tcp is not None else None
+        while self._pending and (len(self._pending) > self.max_datagrams or self._held > self.max_bytes):
+            self.dropped += self._let_go(next(iter(self._pending)))
+        return None
+
+    def expire(self, now: float) -> None:
+        """Let go of datagrams still incomplete `timeout` seconds after their first fragment."""
+        while self._pending:
+            key, oldest = next(iter(self._pending.items()))
+            if oldest.first_seen > now - self.timeout:
+                break
+            self.expired += self._let_go(key)
+
+    def _let_go(self, key: tuple[int, bytes, bytes, int]) -> int:
+        """Forget a datagram: how many fragments that let go."""
+        datagram = self._pending.pop(key, None)
+        if datagram is None:
+            return 0
+        self._held -= datagram.held
+        return len(datagram.pieces)

@@ -1,0 +1,193 @@
+"""The four workloads the stress harness measures, each its servers and its workers.
+
+| name | what a client's host does | servers | unit |
+| --- | --- | --- | --- |
+| handshakes | a handshake storm | `openssl s_server -www` (P-256) | handshakes/s |
+| bulk | large files over TLS | `openssl s_server -WWW` serving 8 MiB | MiB/s |
+| requests | an API server: 1 KiB each way, long-lived connections | forking Python `ssl` | requests/s |
+| mixed | several TLS programs, IPv4 and IPv6 | `s_server` on 127.0.0.1 and ::1, tlslite-ng | handshakes/s |
+
+The mixed population's clients: Python `ssl` over IPv4 and over IPv6, tlslite-ng (pure Python,
+X25519MLKEM768) and, where a Go toolchain is installed, a statically linked Go client
+(`stress/goclient`) alternating IPv4 and IPv6. Servers start once per workload and serve every
+phase; workers start afresh each phase (so the sensor, when on, sees their handshakes).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import shutil
+import signal
+import socket
+import socketserver
+import ssl
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from assess.sources.runtime.workload import Credentials, TlsliteServer, free_port, make_credentials, openssl_server
+from stress.loadgen import REQUEST_BYTES, Worker
+
+IPV4, IPV6 = "127.0.0.1", "::1"
+BULK_FILE, BULK_BYTES = "bulk.bin", 8 << 20
+GO_CLIENT = Path(__file__).resolve().parent / "goclient" / "main.go"
+
+
+@dataclass(frozen=True)
+class Workload:
+    name: str
+    title: str
+    unit: str  # what the rate is in
+    unit_bytes: int  # how many of the load's `completed` make one unit (1, or 2**20 for MiB)
+    per: str  # one unit, as in "ns per handshake"
+    start: Callable[[Path, ExitStack, int], tuple[list[Worker], str]]  # -> workers, a line on the setup
+
+
+def _port(server: subprocess.Popen[bytes]) -> int:
+    return int(server.port)  # type: ignore[attr-defined]
+
+
+def _handshakes(folder: Path, stack: ExitStack, workers: int) -> tuple[list[Worker], str]:
+    server = stack.enter_context(openssl_server(make_credentials(folder, key_type="ec")))
+    return ([Worker("handshakes", ((IPV4, _port(server)),)) for _ in range(workers)],
+            f"`openssl s_server -www` (P-256) on {IPV4}; {workers} Python `ssl` clients, "
+            "a new connection per handshake")
+
+
+def _bulk(folder: Path, stack: ExitStack, workers: int) -> tuple[list[Worker], str]:
+    (folder / BULK_FILE).write_bytes(os.urandom(BULK_BYTES))
+    creds = make_credentials(folder, key_type="ec")
+    server = stack.enter_context(openssl_server(creds, None, mode="-WWW", folder=folder))
+    return ([Worker("fetches", ((IPV4, _port(server)),), path=BULK_FILE) for _ in range(workers)],
+            f"`openssl s_server -WWW` on {IPV4} serving {BULK_BYTES >> 20} MiB; {workers} Python `ssl` clients, "
+            "a handshake and an HTTP/1.0 GET of the whole file per fetch")
+
+
+class _EchoHandler(socketserver.BaseRequestHandler):
+    """One connection, in its own process: TLS, then REQUEST_BYTES in, the same back, until closed."""
+
+    context: ssl.SSLContext
+
+    def handle(self) -> None:
+        buffer = memoryview(bytearray(REQUEST_BYTES))
+        try:
+            with self.context.wrap_socket(self.request, server_side=True) as tls:
+                while True:
+                    got = 0
+                    while got < REQUEST_BYTES:
+                        n = tls.recv_into(buffer[got:])
+                        if not n:
+                            return
+                        got += n
+                    tls.sendall(buffer)
+        except (OSError, ssl.SSLError):
+            return
+
+
+class _ForkingEchoServer(socketserver.ForkingMixIn, socketserver.TCPServer):
+    allow_reuse_address = True
+    request_queue_size = 64
+
+    def server_bind(self) -> None:
+        self.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        super().server_bind()
+
+
+def _serve_echo(creds: Credentials, port: int) -> None:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(creds.cert, creds.key)
+    handler = type("Handler", (_EchoHandler,), {"context": context})
+    with _ForkingEchoServer((IPV4, port), handler) as server:
+        server.serve_forever()
+
+
+@contextmanager
+def _process(target: Callable[..., None], *args: object) -> Iterator[None]:
+    """`target(*args)` in a process of its own (a server), ended with the block."""
+    proc = multiprocessing.get_context("fork").Process(target=target, args=args, daemon=True)
+    proc.start()
+    try:
+        yield
+    finally:
+        proc.terminate()
+        proc.join(10)
+
+
+def _requests(folder: Path, stack: ExitStack, workers: int) -> tuple[list[Worker], str]:
+    creds = make_credentials(folder, key_type="ec")
+    port = free_port()
+    stack.enter_context(_process(_serve_echo, creds, port))
+    _wait_for(IPV4, port)
+    connections = 2 * workers
+    return ([Worker("requests", ((IPV4, port),)) for _ in range(connections)],
+            f"a forking Python `ssl` server on {IPV4} (a process per connection); {connections} clients, each one "
+            f"long-lived connection sending {REQUEST_BYTES} bytes and reading {REQUEST_BYTES} back, "
+            "one request at a time")
+
+
+def _serve_tlslite(creds: Credentials, port: int) -> None:
+    with TlsliteServer(creds, port=port):
+        while True:
+            signal.pause()
+
+
+def _mixed(folder: Path, stack: ExitStack, workers: int) -> tuple[list[Worker], str]:
+    ec = make_credentials(folder, key_type="ec")
+    rsa_folder = folder / "rsa"
+    rsa_folder.mkdir()
+    rsa = make_credentials(rsa_folder)  # tlslite-ng reads RSA keys only
+    v4 = _port(stack.enter_context(openssl_server(ec)))
+    v6 = _port(stack.enter_context(openssl_server(ec, None, host=IPV6)))
+    pq = free_port()
+    stack.enter_context(_process(_serve_tlslite, rsa, pq))
+    _wait_for(IPV4, pq)
+    plan = [Worker("handshakes", ((IPV4, v4),), label="python-ssl ipv4"),
+            Worker("handshakes", ((IPV6, v6),), label="python-ssl ipv6"),
+            Worker("tlslite", ((IPV4, pq),), label="tlslite-ng ipv4")]
+    go = build_go_client(folder)
+    if go:
+        plan.append(Worker("go", ((IPV4, v4), (IPV6, v6)), program=go, label="go ipv4+ipv6"))
+    clients = "Python `ssl` to each, tlslite-ng (X25519MLKEM768) to the tlslite-ng server"
+    clients += ", a static Go client alternating IPv4 and IPv6" if go else " (no Go toolchain here: no Go client)"
+    return plan, (f"`openssl s_server -www` (P-256) on {IPV4} and on [{IPV6}], a tlslite-ng server on {IPV4}; "
+                  f"clients: {clients}")
+
+
+def build_go_client(folder: Path) -> str | None:
+    """The Go client, statically linked (CGO off), or None where no Go toolchain is installed."""
+    go = shutil.which("go")
+    if go is None:
+        return None
+    out = folder / "goclient"
+    env = dict(os.environ, CGO_ENABLED="0", GO111MODULE="off", GOFLAGS="")  # Go's own build cache is reused
+    subprocess.run([go, "build", "-trimpath", "-ldflags=-s -w", "-o", str(out), str(GO_CLIENT)], env=env,
+                   check=True, capture_output=True, timeout=600)
+    return str(out)
+
+
+def _wait_for(host: str, port: int, timeout: float = 10.0) -> None:
+    """Until something listens (a bare TCP connect: not a handshake, and before any sensor runs)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            socket.create_connection((host, port), timeout=0.5).close()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
+WORKLOADS: dict[str, Workload] = {
+    w.name: w
+    for w in (
+        Workload("handshakes", "Handshake storm", "handshakes/s", 1, "handshake", _handshakes),
+        Workload("bulk", "Bulk transfer", "MiB/s", 1 << 20, "MiB", _bulk),
+        Workload("requests", "Small requests on long-lived connections", "requests/s", 1, "request", _requests),
+        Workload("mixed", "Mixed process population, IPv4 and IPv6", "handshakes/s", 1, "handshake", _mixed),
+    )
+}
