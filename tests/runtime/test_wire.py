@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import random
+import struct
 import sys
 from collections.abc import Callable
 from functools import partial
@@ -32,6 +33,7 @@ from assess.sources.runtime.wire import (
     parse_server_hello,
     summarise_client_side,
     summarise_handshake,
+    sslv2_client_hello_as_tls,
 )
 from assess.tlsnames import TLS1_3
 
@@ -357,3 +359,31 @@ def test_client_side_summary_without_a_clienthello_says_so() -> None:
     garbage = summarise_client_side(stream(b"\x16\x03\x01\x00\x05hello"), sh, completed_at=None, alert=False)
     assert garbage.client_hello is None and garbage.parse_error
     assert summarise_client_side(stream(app_data()), sh, completed_at=None, alert=False).client_hello is None
+
+
+def sslv2_hello(version: int = TLS1_2, specs: bytes = b"\x00\x00\x2f\x07\x00\xc0\x00\x00\x35",
+                challenge: bytes = bytes(range(16))) -> bytes:
+    body = bytes([1]) + version.to_bytes(2, "big") + struct.pack(">HHH", len(specs), 0, len(challenge)) + specs + challenge
+    return struct.pack(">H", 0x8000 | len(body)) + body
+
+
+def test_sslv2_compatible_client_hello_is_read_as_the_tls_hello_it_stands_for() -> None:
+    hs = summarise_handshake(stream(sslv2_hello()), stream(records(22, server_hello(version=None, share=None,
+                                                                                     suite=0x002F))))
+    assert hs.client_hello is not None and hs.parse_error is None
+    assert hs.client_hello.legacy_version == TLS1_2
+    assert hs.client_hello.cipher_suites == (0x002F, 0x0035)  # the SSLv2-only spec 0x0700C0 left out
+    assert hs.client_hello.groups == () and hs.client_hello.sni is None
+    assert hs.server_hello is not None and hs.server_hello.cipher_suite == 0x002F
+
+
+def test_sslv2_compatible_hello_with_a_random_from_its_challenge_right_aligned() -> None:
+    message = sslv2_client_hello_as_tls(sslv2_hello(challenge=b"\x01" * 16)[2:])
+    assert message[6:38] == bytes(16) + b"\x01" * 16
+
+
+def test_sslv2_compatible_hello_whose_lengths_disagree_is_a_parse_error() -> None:
+    broken = bytearray(sslv2_hello())
+    broken[6] += 3  # the cipher specs claim one more spec than the message holds
+    hs = summarise_handshake(stream(bytes(broken)), stream(), closed=True)
+    assert hs.parse_error is not None and "SSLv2-compatible ClientHello" in hs.parse_error

@@ -46,6 +46,7 @@ from assess.sources.runtime.wire import (
     SERVER_HELLO,
     HandshakeReader,
     WireHandshake,
+    is_sslv2_client_hello,
 )
 
 Key = tuple[Endpoint, Endpoint]
@@ -326,6 +327,8 @@ def _ssh_client(conn: Connection) -> Key:
 def _may_be_handshake(data: bytes | bytearray) -> bool:
     """Could these be the first bytes of a handshake's direction: a ClientHello or ServerHello
     record, or an alert record (a server refusing a ClientHello)?"""
+    if data[0] & 0x80:
+        return len(data) < 5 or is_sslv2_client_hello(data)
     if data[0] not in (HANDSHAKE, ALERT):
         return False
     if len(data) >= 2 and data[1] != 3:
@@ -340,6 +343,6 @@ def _is_tls_record(data: bytes | bytearray) -> bool:
 
 def _client_direction(directions: list[tuple[Key, bytearray]]) -> Key | None:
     for pair, data in directions:
-        if data[:1] == bytes([HANDSHAKE]) and data[5:6] in (bytes([CLIENT_HELLO]), b""):
+        if data[:1] == bytes([HANDSHAKE]) and data[5:6] in (bytes([CLIENT_HELLO]), b"") or is_sslv2_client_hello(data):
             return pair
     return None

@@ -163,6 +163,35 @@ def parse_client_hello(body: bytes, fresh: list[tuple[int, int]] | None = None) 
     )
 
 
+def is_sslv2_client_hello(data: bytes | bytearray) -> bool:
+    """Do these bytes open an SSLv2-compatible ClientHello (RFC 5246 E.2): a 2-byte record header
+    with its high bit set, message type 1, and an SSL 3.0 or later version? Old clients (and
+    scanners) still open with one; the server answers in TLS records."""
+    return len(data) >= 5 and data[0] & 0x80 != 0 and data[2] == CLIENT_HELLO and data[3] == 3 and data[4] <= 4
+
+
+def sslv2_client_hello_as_tls(body: bytes) -> bytes:
+    """The TLS ClientHello handshake message (header included) an SSLv2-compatible CLIENT-HELLO
+    body (from its message type on) stands for, per RFC 5246 E.2: its version; the challenge as the
+    random, right-aligned; its session id; the cipher specs that are TLS suites (first byte 0); no
+    compression; no extensions, so no SNI, groups or key shares. Raises WireParseError."""
+    if len(body) < 9:
+        raise WireParseError(f"truncated: wanted 9 bytes, have {len(body)}")
+    specs_length, session_length, challenge_length = struct.unpack_from(">HHH", body, 3)
+    if specs_length % 3 or 9 + specs_length + session_length + challenge_length != len(body):
+        raise WireParseError(f"lengths {specs_length}+{session_length}+{challenge_length} do not fill its "
+                             f"{len(body) - 9} bytes")
+    if not 16 <= challenge_length <= 32 or session_length not in (0, 16):
+        raise WireParseError(f"a {challenge_length}-byte challenge or a {session_length}-byte session id")
+    specs = body[9 : 9 + specs_length]
+    suites = b"".join(specs[k + 1 : k + 3] for k in range(0, specs_length, 3) if specs[k] == 0)
+    session = body[9 + specs_length : 9 + specs_length + session_length]
+    challenge = body[9 + specs_length + session_length :]
+    hello = (body[1:3] + challenge.rjust(32, b"\0") + bytes([len(session)]) + session
+             + struct.pack(">H", len(suites)) + suites + b"\x01\x00")
+    return bytes([CLIENT_HELLO]) + len(hello).to_bytes(3, "big") + hello
+
+
 class _Shape(NamedTuple):
     """A ClientHello's bytes apart from those each connection makes anew (the random, the session
     id, the key shares' key_exchange): two hellos equal in these parse the same."""
@@ -395,6 +424,18 @@ class _Records:
         n, pos = skipped + len(data), self.read_to
         if pos < skipped:
             self.error = f"the bytes before stream offset {skipped} were let go before this reader read them"
+        if pos == self.start and pos >= skipped and n - pos >= 5 and is_sslv2_client_hello(data[pos - skipped :]):
+            i = pos - skipped
+            length = ((data[i] & 0x7F) << 8) | data[i + 1]
+            if n - pos - 2 < length:
+                return self
+            try:
+                message = sslv2_client_hello_as_tls(bytes(data[i + 2 : i + 2 + length]))
+            except WireParseError as e:
+                self.error = f"SSLv2-compatible ClientHello at stream offset {pos}: {e}"
+                return self
+            self._handshake(message, 0, len(message), pos + 2 + length)
+            pos = self.read_to = pos + 2 + length
         while n - pos >= 5 and self.error is None:
             i = pos - skipped  # where the stream offset `pos` is in `data`
             ctype, length = data[i], (data[i + 3] << 8) | data[i + 4]
