@@ -63,3 +63,28 @@ def test_exposure_and_sankey_show_ssh_and_quic_flows_beside_tls(lines: Path, tmp
     share = pq_share_data(results)["handshakes_by_protocol"]
     assert share["ssh"] == {"hybrid_pq": 1, "classical": 1, "unknown": 0}
     assert share["quic"]["classical"] == 1
+
+
+def test_ssh_sessions_in_any_order_aggregate_as_if_sorted_by_time(lines: Path) -> None:
+    import random
+    from datetime import UTC, datetime
+
+    from assess.cbom import shard_to_document
+    from assess.fsio import pretty_json
+
+    [session] = [r for r in parse_lines(lines.read_text().splitlines(), str(lines))
+                 if r["type"] == "ssh" and r["kex"] == "mlkem768x25519-sha256"]
+    # One flow seen many times, with banners and ciphers changing and timestamps out of order and tied.
+    records = [session | {"ts": f"2026-01-0{1 + i % 5}T00:00:00Z", "client_banner": f"SSH-2.0-client_{i % 7}",
+                          "cipher_client_to_server": f"cipher-{i % 3}", "pid": i}
+               for i in range(60)]
+    random.Random(5).shuffle(records)
+    moment = datetime(2026, 1, 2, tzinfo=UTC)
+    as_read = pretty_json(shard_to_document(handshakes_to_shard(records), timestamp=moment))
+    in_time_order = pretty_json(shard_to_document(handshakes_to_shard(sorted(records, key=lambda r: r["ts"])),
+                                                  timestamp=moment))
+    assert as_read == in_time_order
+    [asset] = handshakes_to_shard(records).assets
+    assert asset.prop(Prop.RUNTIME_HANDSHAKES) == "60"
+    assert asset.prop(Prop.RUNTIME_FIRST_SEEN) == "2026-01-01T00:00:00Z"
+    assert asset.prop(Prop.RUNTIME_LAST_SEEN) == "2026-01-05T00:00:00Z"
