@@ -88,7 +88,7 @@ def _identity(value: Any) -> Any:
 ASSET_FIELDS = ("ref", "name", "type", "algorithm", "bits", "group", "status", "sources", "evidence", "unlisted",
                 "details", "reason", "findings", "flow")
 FINDING_FIELDS = ("severity", "rule", "asset", "ref", "asset_name", "message", "anchor", "remediation", "waived")
-FLOW_FIELDS = ("asset", "process", "host", "role", "sni", "endpoint", "group", "pq", "handshakes", "failed",
+FLOW_FIELDS = ("asset", "protocol", "process", "host", "role", "sni", "endpoint", "group", "pq", "handshakes", "failed",
                "first_seen", "last_seen", "status")
 CHANGE_FIELDS = ("change", "label", "name", "ref", "side", "index")
 
@@ -127,10 +127,10 @@ def finding_table(estate: Estate) -> Table:
 
 
 def flow_table(estate: Estate) -> Table:
-    rows = [[i, f.process, f.host, f.role, f.sni, f.endpoint, f.group, None if f.pq is None else int(f.pq),
+    rows = [[i, f.protocol, f.process, f.host, f.role, f.sni, f.endpoint, f.group, None if f.pq is None else int(f.pq),
              f.handshakes, f.failed, f.first_seen, f.last_seen, a.status]
             for i, a in estate.flows if (f := a.flow) is not None]
-    return Table("flows", FLOW_FIELDS, rows, ("process", "host", "role", "group", "status"))
+    return Table("flows", FLOW_FIELDS, rows, ("protocol", "process", "host", "role", "group", "status"))
 
 
 def change_table(d: Diff) -> Table:
@@ -179,8 +179,9 @@ def finding_filters(estate: Estate) -> list[Filter]:
 
 def flow_filters(estate: Estate) -> list[Filter]:
     return [
+        ("protocol", "protocol", _choices(f.protocol for _, a in estate.flows if (f := a.flow) is not None)),
         ("pq", "key exchange", [("1", "hybrid post-quantum"), ("0", "classical"), ("null", "not known")]),
-        ("group", "negotiated group", _choices(f.group for _, a in estate.flows if (f := a.flow) is not None)),
+        ("group", "negotiated group or SSH key exchange", _choices(f.group for _, a in estate.flows if (f := a.flow) is not None)),
         ("status", "quantum status", _choices((a.status for _, a in estate.flows), STATUSES)),
     ]
 
@@ -220,9 +221,10 @@ def browsers(estate: Estate) -> list[Browser]:
                  ("asset", "type", "algorithm", "quantum status", "source", "evidence", "findings"),
                  "SNI, process, file:line, ARN, algorithm…", asset_filters(estate), asset_table(estate)),
         _browser("flows", "Flows",
-                 "Who talks to whom with what: every observed connection, process → SNI and endpoint → negotiated "
-                 "group, with its handshake counts and when it was first and last seen.",
-                 ("process", "host", "SNI", "endpoint", "negotiated group", "handshakes", "first → last seen",
+                 "Who talks to whom with what: every observed connection (TLS, QUIC, SSH), process → SNI and "
+                 "endpoint → negotiated group or SSH key exchange, with its handshake counts and when it was first "
+                 "and last seen.",
+                 ("protocol", "process", "host", "SNI", "endpoint", "key exchange", "handshakes", "first → last seen",
                   "asset"),
                  "process, SNI, endpoint, group…", flow_filters(estate), flow_table(estate)),
         _browser("findings", "Findings",

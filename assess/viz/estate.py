@@ -82,13 +82,14 @@ class Sighting:
 class Flow:
     """An observed connection: process -> SNI/endpoint -> negotiated group, with its counts."""
 
+    protocol: str  # TLS, QUIC or SSH
     process: str
     host: str
     role: str
     sni: str
     endpoint: str
-    group: str
-    pq: bool | None  # the negotiated group is hybrid/pure post-quantum; None when not known
+    group: str  # the negotiated TLS group or SSH key exchange
+    pq: bool | None  # it is hybrid/pure post-quantum; None when not known
     handshakes: int
     failed: int
     first_seen: str
@@ -215,14 +216,16 @@ def _component_asset(component: Mapping[str, Any], result: Mapping[str, Any] | N
                                                            ("valid until", "notValidAfter")) if cert.get(key)]
     flow = None
     if _is_flow(asset_type, props, sources):
+        ssh = (crypto.get("protocolProperties") or {}).get("type") == "ssh"
         flow = Flow(
+            protocol="SSH" if ssh else "QUIC" if _first(props, Prop.TRANSPORT) == "quic" else "TLS",
             process=clip(" ".join(v for v in (_first(props, Prop.RUNTIME_COMM),
                                                f"({_first(props, Prop.RUNTIME_EXE)})"
                                                if _first(props, Prop.RUNTIME_EXE) else "") if v), 200),
             host=clip(_first(props, Prop.RUNTIME_HOST)), role=clip(_first(props, Prop.RUNTIME_ROLE), 40),
             sni=clip(_first(props, Prop.RUNTIME_SNI)), endpoint=clip(_first(props, Prop.RUNTIME_ENDPOINT)),
-            group=clip(_first(props, Prop.TLS_NEGOTIATED_GROUP), 80),
-            pq=_flag(_first(props, Prop.TLS_PQ_HYBRID)), handshakes=_count(_first(props, Prop.RUNTIME_HANDSHAKES)),
+            group=clip(_first(props, Prop.SSH_KEX if ssh else Prop.TLS_NEGOTIATED_GROUP), 80),
+            pq=_flag(_first(props, Prop.SSH_PQ_HYBRID if ssh else Prop.TLS_PQ_HYBRID)), handshakes=_count(_first(props, Prop.RUNTIME_HANDSHAKES)),
             failed=_count(_first(props, Prop.RUNTIME_FAILED)),
             first_seen=clip(_first(props, Prop.RUNTIME_FIRST_SEEN), 40),
             last_seen=clip(_first(props, Prop.RUNTIME_LAST_SEEN), 40))
@@ -241,8 +244,9 @@ def _result_asset(result: Mapping[str, Any]) -> EstateAsset:
     ref = str(result.get("bom_ref") or "")
     facts = result.get("flow") or {}
     sources = set(result.get("sources") or ()) | (set() if ref.startswith("carnot:") else {IMPORTED})
-    group = str(facts.get("negotiated_group") or "")
-    flow = Flow(process=clip(facts.get("process"), 200), host=clip(facts.get("host")), role=clip(facts.get("role"), 40),
+    group = str(facts.get("negotiated_group") or facts.get("negotiated_kex") or "")
+    protocol = str(facts.get("protocol") or "tls").upper()
+    flow = Flow(protocol=clip(protocol, 8), process=clip(facts.get("process"), 200), host=clip(facts.get("host")), role=clip(facts.get("role"), 40),
                 sni=clip(facts.get("sni")), endpoint=clip(facts.get("endpoint")), group=clip(group, 80),
                 pq={"quantum_safe": True, "hndl": False}.get(str(result.get("risk"))) if group else None,
                 handshakes=_count(facts.get("handshakes")), failed=0, first_seen="", last_seen="",

@@ -161,7 +161,7 @@
 
   function flowCells(row, F) {
     var pq = row[F.pq] === 1 ? "hybrid PQ" : row[F.pq] === 0 ? "classical" : "not known";
-    return [row[F.process] || "—", row[F.host] || "—", row[F.sni] || "—", row[F.endpoint] || "—",
+    return [row[F.protocol] || "—", row[F.process] || "—", row[F.host] || "—", row[F.sni] || "—", row[F.endpoint] || "—",
       (row[F.group] || "—") + " (" + pq + ")", row[F.handshakes] + (row[F.failed] ? " (" + row[F.failed] + " failed)" : ""),
       (row[F.first_seen] || "—") + " → " + (row[F.last_seen] || "—"),
       [link("inventory.html#a" + Number(row[F.asset]), row[F.status])]];
