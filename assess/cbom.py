@@ -148,7 +148,7 @@ def _validator(spec: str) -> Callable[[Any], Any]:
         "date": _is_date,
     }
     # the generated code differs with the set of custom formats: it is part of the cache key
-    key = schema_text + fastjsonschema.VERSION + ",".join(sorted(formats))
+    key = schema_text + fastjsonschema.VERSION + ",".join(sorted(formats)) + ",no-defaults"
     digest = hashlib.sha256(key.encode()).hexdigest()[:16]
     cached = _cache_dir() / f"cyclonedx-{spec}-{digest}.py"
     try:
@@ -158,6 +158,7 @@ def _validator(spec: str) -> Callable[[Any], Any]:
             json.loads(schema_text),
             handlers={"http": lambda uri: json.loads(Path(resources[uri.split("#")[0]]).read_text())},
             formats=formats,
+            use_default=False,  # validation checks a document; it must not write the schema's defaults into it
         )
         with contextlib.suppress(OSError):
             write_atomic(cached, code.encode("utf-8"))

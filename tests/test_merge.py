@@ -127,6 +127,22 @@ def test_conformance_cboms_merge_without_losing_any_component_field_or_dependenc
     assert report.components_in == sum(len(d.data["components"]) + 1 for d in docs)
 
 
+def test_a_merge_adds_no_field_its_inputs_did_not_have(tmp_path):
+    """Validation checks a document; it must not write the schema's defaults (a component's
+    `scope: required`) into it, nor into the merged output."""
+    component = {"type": "cryptographic-asset", "bom-ref": "a1", "name": "AES",
+                 "cryptoProperties": {"assetType": "algorithm", "algorithmProperties": {"primitive": "ae"}}}
+    path = tmp_path / "in.cdx.json"
+    path.write_text(json.dumps({"bomFormat": "CycloneDX", "specVersion": "1.6", "version": 1,
+                                "serialNumber": "urn:uuid:3e671687-395b-41f5-a30f-a58921a69b79",
+                                "components": [component]}))
+    doc = read_cbom(path)
+    assert "scope" not in doc.data["components"][0]
+    merged, _ = merge_documents([doc])
+    [out] = merged["components"]
+    assert {k: v for k, v in out.items() if k != "bom-ref"} == {k: v for k, v in component.items() if k != "bom-ref"}
+
+
 def test_fields_the_library_does_not_model_survive_a_merge(conformance_cboms):
     pqc = next(p for p in conformance_cboms if p.name.startswith("Post-Quantum"))
     deps = next(p for p in conformance_cboms if p.name.startswith("Example-With-Dependencies"))
