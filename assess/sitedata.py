@@ -179,9 +179,11 @@ def finding_filters(estate: Estate) -> list[Filter]:
 
 def flow_filters(estate: Estate) -> list[Filter]:
     return [
-        ("protocol", "protocol", _choices(f.protocol for _, a in estate.flows if (f := a.flow) is not None)),
+        ("protocol", "protocol",
+         _choices(f.protocol for _, a in estate.flows if (f := a.flow) is not None)),
         ("pq", "key exchange", [("1", "hybrid post-quantum"), ("0", "classical"), ("null", "not known")]),
-        ("group", "negotiated group or SSH key exchange", _choices(f.group for _, a in estate.flows if (f := a.flow) is not None)),
+        ("group", "negotiated group or SSH key exchange",
+         _choices(f.group for _, a in estate.flows if (f := a.flow) is not None)),
         ("status", "quantum status", _choices((a.status for _, a in estate.flows), STATUSES)),
     ]
 

@@ -225,7 +225,8 @@ def _component_asset(component: Mapping[str, Any], result: Mapping[str, Any] | N
             host=clip(_first(props, Prop.RUNTIME_HOST)), role=clip(_first(props, Prop.RUNTIME_ROLE), 40),
             sni=clip(_first(props, Prop.RUNTIME_SNI)), endpoint=clip(_first(props, Prop.RUNTIME_ENDPOINT)),
             group=clip(_first(props, Prop.SSH_KEX if ssh else Prop.TLS_NEGOTIATED_GROUP), 80),
-            pq=_flag(_first(props, Prop.SSH_PQ_HYBRID if ssh else Prop.TLS_PQ_HYBRID)), handshakes=_count(_first(props, Prop.RUNTIME_HANDSHAKES)),
+            pq=_flag(_first(props, Prop.SSH_PQ_HYBRID if ssh else Prop.TLS_PQ_HYBRID)),
+            handshakes=_count(_first(props, Prop.RUNTIME_HANDSHAKES)),
             failed=_count(_first(props, Prop.RUNTIME_FAILED)),
             first_seen=clip(_first(props, Prop.RUNTIME_FIRST_SEEN), 40),
             last_seen=clip(_first(props, Prop.RUNTIME_LAST_SEEN), 40))
@@ -246,7 +247,8 @@ def _result_asset(result: Mapping[str, Any]) -> EstateAsset:
     sources = set(result.get("sources") or ()) | (set() if ref.startswith("carnot:") else {IMPORTED})
     group = str(facts.get("negotiated_group") or facts.get("negotiated_kex") or "")
     protocol = str(facts.get("protocol") or "tls").upper()
-    flow = Flow(protocol=clip(protocol, 8), process=clip(facts.get("process"), 200), host=clip(facts.get("host")), role=clip(facts.get("role"), 40),
+    flow = Flow(protocol=clip(protocol, 8),
+                process=clip(facts.get("process"), 200), host=clip(facts.get("host")), role=clip(facts.get("role"), 40),
                 sni=clip(facts.get("sni")), endpoint=clip(facts.get("endpoint")), group=clip(group, 80),
                 pq={"quantum_safe": True, "hndl": False}.get(str(result.get("risk"))) if group else None,
                 handshakes=_count(facts.get("handshakes")), failed=0, first_seen="", last_seen="",

@@ -44,6 +44,15 @@ CLASSES: dict[str, str] = {
     "xmpp-starttls.pcap": "STARTTLS",
     "ldap-starttls.pcap": "STARTTLS",
     "psql-aws-ssl-require.pcap": "STARTTLS",
+    "ftp-auth-tls.pcap": "STARTTLS",
+    "mysql-encrypted.pcap": "STARTTLS",
+    "mysql-tls-12-amazon-rds.pcap": "STARTTLS",
+    "mysql-tls-13-amazon-rds.pcap": "STARTTLS",
+    "http-connect-with-header.pcap": "proxies and tunnels",
+    "socks-with-ssl.pcap": "proxies and tunnels",
+    "pppoe-over-qinq.pcap": "proxies and tunnels",
+    "geneve-47101.pcap": "proxies and tunnels",
+    "gtp-u-0x32.pcap": "proxies and tunnels",
 }
 COMPARED = ("sni", "tls_version", "cipher_suite", "negotiated_group", "groups_offered", "key_shares_offered", "alert")
 

@@ -6,19 +6,14 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-import dpkt
-
 from assess.sources.capture import packets
 from assess.sources.capture.pcap import read_packets
 
 CAPTURES = Path(__file__).resolve().parents[1] / "data" / "captures"
 
 
-def _by_dpkt(linktype: int, frame: bytes) -> packets.TcpSegment | packets.Skip:
-    try:
-        return packets._decode(linktype, frame)
-    except (dpkt.UnpackError, ValueError, IndexError, KeyError, AttributeError, TypeError, Exception):
-        return packets.Skip.MALFORMED
+def _by_dpkt(linktype: int, frame: bytes) -> packets.TcpSegment | packets.UdpDatagram | packets.Skip:
+    return packets.decode_with_dpkt(linktype, frame)
 
 
 def test_every_frame_of_the_recorded_captures_decodes_as_dpkt_decodes_it() -> None:

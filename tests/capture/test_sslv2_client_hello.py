@@ -67,7 +67,8 @@ def test_sslv2_compatible_client_hello_to_openssl_is_reported_as_tshark_reads_it
             assert time.monotonic() < deadline, "s_server did not listen"
             time.sleep(0.05)
         with tcpdump(tmp_path / "v2.pcap", f"tcp port {port}") as pcap:
-            sent = {version: send_hello(port, sslv2_client_hello(bytes.fromhex(version))) for version in ("0301", "0303")}
+            sent = {version: send_hello(port, sslv2_client_hello(bytes.fromhex(version)))
+                    for version in ("0301", "0303")}
     finally:
         server.terminate()
         server.wait(5)

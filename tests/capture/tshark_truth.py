@@ -71,7 +71,9 @@ def dissect(pcap: Path) -> dict[tuple[str, int], Connection]:
             row.split("\t")
         kinds = _codes(types)
         if 1 in kinds and stream not in by_stream:
-            by_stream[stream] = Connection((ip4 or ip6, int(port.split(",")[0])))
+            # A tunnelled packet has an address per IP header, outer first: the connection is the innermost's.
+            # (A trace mixing IPv4 and IPv6 headers in one packet would need frame.protocols; none is here.)
+            by_stream[stream] = Connection(((ip4 or ip6).split(",")[-1], int(port.split(",")[-1])))
         conn = by_stream.get(stream)
         if conn is None:
             continue

@@ -31,9 +31,9 @@ from assess.sources.runtime.wire import (
     parse_client_hello,
     parse_client_hello_by_shape,
     parse_server_hello,
+    sslv2_client_hello_as_tls,
     summarise_client_side,
     summarise_handshake,
-    sslv2_client_hello_as_tls,
 )
 from assess.tlsnames import TLS1_3
 
@@ -363,7 +363,8 @@ def test_client_side_summary_without_a_clienthello_says_so() -> None:
 
 def sslv2_hello(version: int = TLS1_2, specs: bytes = b"\x00\x00\x2f\x07\x00\xc0\x00\x00\x35",
                 challenge: bytes = bytes(range(16))) -> bytes:
-    body = bytes([1]) + version.to_bytes(2, "big") + struct.pack(">HHH", len(specs), 0, len(challenge)) + specs + challenge
+    body = (bytes([1]) + version.to_bytes(2, "big") + struct.pack(">HHH", len(specs), 0, len(challenge)) + specs
+            + challenge)
     return struct.pack(">H", 0x8000 | len(body)) + body
 
 

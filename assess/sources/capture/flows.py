@@ -343,6 +343,7 @@ def _is_tls_record(data: bytes | bytearray) -> bool:
 
 def _client_direction(directions: list[tuple[Key, bytearray]]) -> Key | None:
     for pair, data in directions:
-        if data[:1] == bytes([HANDSHAKE]) and data[5:6] in (bytes([CLIENT_HELLO]), b"") or is_sslv2_client_hello(data):
+        tls_record = data[:1] == bytes([HANDSHAKE]) and data[5:6] in (bytes([CLIENT_HELLO]), b"")
+        if tls_record or is_sslv2_client_hello(data):
             return pair
     return None

@@ -1,6 +1,10 @@
-"""Link-layer frames -> TCP segments and UDP datagrams, decoded with dpkt: Ethernet (802.1Q, QinQ),
-Linux cooked capture v1 and v2, raw IP, BSD loopback (NULL/LOOP); IPv4 and IPv6 (extension
-headers); TCP and UDP.
+"""Link-layer frames -> TCP segments and UDP datagrams, decoded with dpkt: Ethernet (802.1Q, QinQ,
+PPPoE sessions), Linux cooked capture v1 and v2, raw IP, BSD loopback (NULL/LOOP), PPP; IPv4 and
+IPv6 (extension headers); TCP and UDP. Tunnels are opened and their inner packet decoded instead:
+IP in IP (4in4, 6in4, 4in6, 6in6), GRE (IP, Ethernet, ERSPAN II/III, PPTP's PPP; also in UDP
+4754), VXLAN (UDP 4789),
+Geneve (UDP 6081) and GTP-U (UDP 2152), at most MAX_TUNNELS deep, as Wireshark shows the inner
+connection (cloud traffic mirroring arrives in VXLAN or Geneve).
 
 Pure: bytes in, a `TcpSegment` or `UdpDatagram` (or a `Skip` for anything we cannot use) out.
 Nothing here raises on hostile bytes: dpkt's decoding errors mean "not usable", counted by the caller.
@@ -12,6 +16,7 @@ import socket
 import struct
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import NamedTuple
 
 import dpkt
 
@@ -64,25 +69,53 @@ class UdpDatagram:
     payload: bytes
 
 
+# Tunnels opened inside one another before the inner packet is taken as it is.
+MAX_TUNNELS = 4
+_VXLAN_PORT, _GENEVE_PORT, _GTP_U_PORT, _GRE_IN_UDP_PORT = 4789, 6081, 2152, 4754
+_IP_PROTO_IPV4 = 4
+_ETH_TYPE_IPV4, _ETH_TYPE_IPV6, _ETH_TYPE_BRIDGING = 0x0800, 0x86DD, 0x6558
+_ETH_TYPE_ERSPAN2, _ETH_TYPE_ERSPAN3, _PPP_OVER_GRE = 0x88BE, 0x22EB, 0x880B
+
+
 def decode(linktype: int, frame: bytes) -> TcpSegment | UdpDatagram | Skip:
-    """The TCP segment or UDP datagram in a captured frame, or why there is none."""
+    """The TCP segment or UDP datagram in a captured frame (the innermost, through tunnels), or why
+    there is none."""
     if linktype == LINKTYPE_ETHERNET:
         segment = _plain_ethernet_ipv4_tcp(frame)
         if segment is not None:
             return segment
+    return decode_with_dpkt(linktype, frame)
+
+
+def decode_with_dpkt(linktype: int, frame: bytes) -> TcpSegment | UdpDatagram | Skip:
+    """`decode` without its fast path for plain Ethernet/IPv4/TCP frames."""
     try:
-        return _decode(linktype, frame)
+        for _ in range(MAX_TUNNELS + 1):
+            decoded = _decode(linktype, frame)
+            if not isinstance(decoded, _Tunnel):
+                return decoded
+            linktype, frame = decoded
+        return Skip.MALFORMED  # tunnels nested deeper than anyone builds them
     except (dpkt.UnpackError, struct.error, ValueError, IndexError, KeyError, AttributeError, TypeError):
         # dpkt leaves attributes unset (e.g. IP6.p) or lets struct errors through on mangled headers.
         return Skip.MALFORMED
 
 
-def _decode(linktype: int, frame: bytes) -> TcpSegment | UdpDatagram | Skip:
+class _Tunnel(NamedTuple):
+    """The packet a tunnel carries, to be decoded as a frame of this link type."""
+
+    linktype: int
+    frame: bytes
+
+
+def _decode(linktype: int, frame: bytes) -> TcpSegment | UdpDatagram | Skip | _Tunnel:
     vlans: tuple[int, ...] = ()
     if linktype == LINKTYPE_ETHERNET:
         eth = dpkt.ethernet.Ethernet(frame)
         vlans = tuple(tag.id for tag in getattr(eth, "vlan_tags", ()))
         ip = eth.data
+        if isinstance(ip, dpkt.pppoe.PPPoE):  # a PPPoE session: PPP, then (usually) IP
+            ip = getattr(ip.data, "data", None)
     elif linktype == LINKTYPE_LINUX_SLL:
         ip = dpkt.sll.SLL(frame).data
     elif linktype == LINKTYPE_LINUX_SLL2:
@@ -105,6 +138,9 @@ def _decode(linktype: int, frame: bytes) -> TcpSegment | UdpDatagram | Skip:
         family, wire_len = socket.AF_INET6, ip.plen - _ext_len(ip)
     else:
         return Skip.NOT_IP
+    tunnel = _tunnel(ip)
+    if tunnel is not None:
+        return tunnel
     tcp = ip.data
     if isinstance(tcp, dpkt.udp.UDP):
         return UdpDatagram(Endpoint(_ip_text(family, ip.src), tcp.sport), Endpoint(_ip_text(family, ip.dst), tcp.dport),
@@ -171,6 +207,74 @@ def _raw_ip(frame: bytes) -> object:
     if version == 6:
         return dpkt.ip6.IP6(frame)
     return None
+
+
+def _tunnel(ip: dpkt.ip.IP | dpkt.ip6.IP6) -> _Tunnel | None:
+    """The packet an IP packet tunnels, if it is a tunnel Carnot opens."""
+    proto = ip.p  # for IPv6, dpkt's protocol after the extension headers
+    if proto in (_IP_PROTO_IPV4, dpkt.ip.IP_PROTO_IP6):  # IP in IP
+        return _Tunnel(LINKTYPE_RAW, bytes(ip.data))
+    if proto == dpkt.ip.IP_PROTO_GRE:
+        return _gre(bytes(ip.data))
+    udp = ip.data
+    if not isinstance(udp, dpkt.udp.UDP):
+        return None
+    payload = bytes(udp.data)
+    if _VXLAN_PORT in (udp.dport, udp.sport) and len(payload) > 8 and payload[0] & 0x08:
+        return _Tunnel(LINKTYPE_ETHERNET, payload[8:])
+    if _GENEVE_PORT in (udp.dport, udp.sport) and len(payload) >= 8 and payload[0] >> 6 == 0:
+        start = 8 + (payload[0] & 0x3F) * 4
+        return _inner(int.from_bytes(payload[2:4], "big"), payload[start:])
+    if _GTP_U_PORT in (udp.dport, udp.sport):
+        return _gtp_u(payload)
+    if udp.dport == _GRE_IN_UDP_PORT:  # RFC 8086
+        return _gre(payload)
+    return None
+
+
+def _inner(ether_type: int, payload: bytes) -> _Tunnel | None:
+    if ether_type in (_ETH_TYPE_IPV4, _ETH_TYPE_IPV6):
+        return _Tunnel(LINKTYPE_RAW, payload)
+    if ether_type == _ETH_TYPE_BRIDGING:
+        return _Tunnel(LINKTYPE_ETHERNET, payload)
+    return None
+
+
+def _gre(data: bytes) -> _Tunnel | None:
+    """GRE (RFC 2784/2890; PPTP's enhanced GRE, RFC 2637): its optional fields skipped."""
+    if len(data) < 4:
+        return None
+    flags, protocol = int.from_bytes(data[:2], "big"), int.from_bytes(data[2:4], "big")
+    version = flags & 0x7
+    start = 4 + 4 * sum(bool(flags & bit) for bit in (0x8000, 0x2000, 0x1000))  # checksum, key, sequence
+    if version == 1:  # PPTP: key always, sequence and acknowledgement as flagged
+        start = 8 + 4 * bool(flags & 0x1000) + 4 * bool(flags & 0x0080)
+        return _Tunnel(LINKTYPE_PPP, data[start:]) if protocol == _PPP_OVER_GRE else None
+    if version != 0 or flags & 0x4000:  # source routing (deprecated) is not followed
+        return None
+    if protocol == _ETH_TYPE_ERSPAN2:
+        return _Tunnel(LINKTYPE_ETHERNET, data[start + 8 :])
+    if protocol == _ETH_TYPE_ERSPAN3:
+        optional = 8 if len(data) > start + 11 and data[start + 11] & 0x01 else 0  # the O bit: a platform subheader
+        return _Tunnel(LINKTYPE_ETHERNET, data[start + 12 + optional :])
+    return _inner(protocol, data[start:])
+
+
+def _gtp_u(data: bytes) -> _Tunnel | None:
+    """GTP-U version 1 (3GPP TS 29.281): a T-PDU's user packet, after the optional fields and the
+    extension headers."""
+    if len(data) < 8 or data[0] >> 5 != 1 or not data[0] & 0x10 or data[1] != 0xFF:
+        return None
+    start = 8
+    if data[0] & 0x07:
+        start = 12
+        next_type = data[11] if data[0] & 0x04 else 0
+        while next_type:
+            if len(data) <= start or data[start] == 0:
+                return None
+            start += data[start] * 4
+            next_type = data[start - 1] if len(data) >= start else 0
+    return _Tunnel(LINKTYPE_RAW, data[start:])
 
 
 def _ppp_ip(frame: bytes) -> object:
