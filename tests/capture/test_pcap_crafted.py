@@ -291,7 +291,7 @@ def test_a_handshake_silent_past_the_idle_timeout_is_written_as_unfinished(pq_st
 def test_hostile_frames_never_break_the_decoder(pq_streams: tuple[bytes, bytes]) -> None:
     import random
 
-    from assess.sources.capture.packets import SUPPORTED_LINKTYPES, Skip, TcpSegment, UdpDatagram, decode
+    from assess.sources.capture.packets import SUPPORTED_LINKTYPES, IpFragment, Skip, TcpSegment, UdpDatagram, decode
 
     client, _ = pq_streams
     rng = random.Random(1)
@@ -301,12 +301,12 @@ def test_hostile_frames_never_break_the_decoder(pq_streams: tuple[bytes, bytes])
     for linktype in sorted(SUPPORTED_LINKTYPES):
         for frame in frames:
             for cut in range(0, len(frame), 7):
-                assert isinstance(decode(linktype, frame[:cut]), (Skip, TcpSegment, UdpDatagram))
+                assert isinstance(decode(linktype, frame[:cut]), (Skip, TcpSegment, UdpDatagram, IpFragment))
             for _ in range(200):
                 mangled = bytearray(frame)
                 for _ in range(rng.randint(1, 8)):
                     mangled[rng.randrange(len(mangled))] = rng.randrange(256)
-                assert isinstance(decode(linktype, bytes(mangled)), (Skip, TcpSegment, UdpDatagram))
+                assert isinstance(decode(linktype, bytes(mangled)), (Skip, TcpSegment, UdpDatagram, IpFragment))
 
 
 @pytest.mark.parametrize("form", ["pcap", "pcapng"])

@@ -25,8 +25,9 @@ from typing import IO, Any
 
 from assess.errors import InputError, OutputError
 from assess.fsio import atomic_writer, require_file
+from assess.sources.capture.defrag import Defragmenter, IpFragment
 from assess.sources.capture.flows import Finished, HandshakeTracker
-from assess.sources.capture.packets import Skip, TcpSegment, UdpDatagram, decode
+from assess.sources.capture.packets import LINKTYPE_RAW, Skip, TcpSegment, UdpDatagram, decode
 from assess.sources.capture.pcap import read_packets
 from assess.sources.capture.quic import QuicTracker
 from assess.sources.capture.zeek import read_ssl_log
@@ -117,13 +118,19 @@ def import_pcaps(paths: Sequence[Path], out: Path, *, limits: CaptureLimits = Ca
             tracker = HandshakeTracker(max_connections=limits.max_connections, max_bytes=limits.max_bytes,
                                        idle_timeout=limits.idle_timeout, max_out_of_order=limits.max_out_of_order)
             quic = QuicTracker(max_connections=limits.max_connections, idle_timeout=limits.idle_timeout)
+            defrag = Defragmenter()
             for path in files:
                 offset = 0
                 try:
                     for packet in read_packets(path):
                         skips["packets"] += 1
                         segment = decode(packet.linktype, packet.frame)
-                        if isinstance(segment, Skip):
+                        if isinstance(segment, IpFragment):
+                            whole = defrag.add(segment, packet.ts)
+                            segment = decode(LINKTYPE_RAW, whole) if whole is not None else None
+                        if segment is None:
+                            pass
+                        elif isinstance(segment, Skip):
                             skips[f"skipped_{segment.value}"] += 1
                         elif isinstance(segment, UdpDatagram):
                             writer.finished(quic.add(segment, packet.ts, str(path)), "quic")
@@ -144,11 +151,14 @@ def import_pcaps(paths: Sequence[Path], out: Path, *, limits: CaptureLimits = Ca
             # What every connection still open showed before the end is kept.
             writer.finished(tracker.finish(), "tcp")
             writer.finished(quic.finish(), "quic")
+            defrag.finish()
             totals.update(tracker.counters.as_dict())
+            totals.update(asdict(defrag.counters))
             totals.update(asdict(quic.counters))
             totals.pop("segments", None)
             counts = {k: skips[k] for k in ("packets", "tcp_segments", "snapped_segments", "vlan_tagged_segments")}
             counts |= {f"skipped_{s.value}": skips[f"skipped_{s.value}"] for s in Skip}
+            counts["skipped_ip_fragment"] = defrag.counters.ip_fragments_dropped + defrag.counters.ip_fragments_expired
             report.counters = counts | dict(totals)
             writer.write(_metrics(report, "pcap", events=skips["packets"], timeouts=totals["idle_timeouts"],
                                   evictions=totals["evictions"]))

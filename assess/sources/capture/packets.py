@@ -20,6 +20,7 @@ from typing import NamedTuple
 
 import dpkt
 
+from assess.sources.capture.defrag import IpFragment
 from assess.sources.runtime.reassembly import Endpoint
 
 # LINKTYPE_* values (https://www.tcpdump.org/linktypes.html); 12 and 14 are RAW on some BSDs.
@@ -45,7 +46,7 @@ class Skip(StrEnum):
     UNSUPPORTED_LINK = "unsupported_link_type"  # a pcapng interface we cannot decode (e.g. 802.11)
     NOT_IP = "not_ip"
     NOT_TCP = "not_tcp"  # neither TCP nor UDP (the counter's name predates UDP)
-    FRAGMENT = "ip_fragment"
+    FRAGMENT = "ip_fragment"  # an IP fragment of a datagram that was never put back together
     MALFORMED = "malformed"
 
 
@@ -77,7 +78,7 @@ _ETH_TYPE_IPV4, _ETH_TYPE_IPV6, _ETH_TYPE_BRIDGING = 0x0800, 0x86DD, 0x6558
 _ETH_TYPE_ERSPAN2, _ETH_TYPE_ERSPAN3, _PPP_OVER_GRE = 0x88BE, 0x22EB, 0x880B
 
 
-def decode(linktype: int, frame: bytes) -> TcpSegment | UdpDatagram | Skip:
+def decode(linktype: int, frame: bytes) -> TcpSegment | UdpDatagram | IpFragment | Skip:
     """The TCP segment or UDP datagram in a captured frame (the innermost, through tunnels), or why
     there is none."""
     if linktype == LINKTYPE_ETHERNET:
@@ -87,7 +88,7 @@ def decode(linktype: int, frame: bytes) -> TcpSegment | UdpDatagram | Skip:
     return decode_with_dpkt(linktype, frame)
 
 
-def decode_with_dpkt(linktype: int, frame: bytes) -> TcpSegment | UdpDatagram | Skip:
+def decode_with_dpkt(linktype: int, frame: bytes) -> TcpSegment | UdpDatagram | IpFragment | Skip:
     """`decode` without its fast path for plain Ethernet/IPv4/TCP frames."""
     try:
         for _ in range(MAX_TUNNELS + 1):
@@ -108,7 +109,7 @@ class _Tunnel(NamedTuple):
     frame: bytes
 
 
-def _decode(linktype: int, frame: bytes) -> TcpSegment | UdpDatagram | Skip | _Tunnel:
+def _decode(linktype: int, frame: bytes) -> TcpSegment | UdpDatagram | IpFragment | Skip | _Tunnel:
     vlans: tuple[int, ...] = ()
     if linktype == LINKTYPE_ETHERNET:
         eth = dpkt.ethernet.Ethernet(frame)
@@ -130,11 +131,14 @@ def _decode(linktype: int, frame: bytes) -> TcpSegment | UdpDatagram | Skip | _T
         return Skip.UNSUPPORTED_LINK
     if isinstance(ip, dpkt.ip.IP):
         if ip.mf or ip.offset:
-            return Skip.FRAGMENT
+            return IpFragment((4, bytes(ip.src), bytes(ip.dst), ip.id, ip.p), ip.offset * 8, bool(ip.mf),
+                              bytes(ip.data))
         family, wire_len = socket.AF_INET, ip.len - ip.hl * 4
     elif isinstance(ip, dpkt.ip6.IP6):
-        if dpkt.ip.IP_PROTO_FRAGMENT in ip.extension_hdrs:
-            return Skip.FRAGMENT
+        fragment = ip.extension_hdrs.get(dpkt.ip.IP_PROTO_FRAGMENT)
+        if fragment is not None:
+            return IpFragment((6, bytes(ip.src), bytes(ip.dst), fragment.id, fragment.nxt), fragment.frag_off * 8,
+                              bool(fragment.m_flag), bytes(ip.data))
         family, wire_len = socket.AF_INET6, ip.plen - _ext_len(ip)
     else:
         return Skip.NOT_IP
