@@ -29,6 +29,8 @@
 #include <linux/sched.h>
 #include <linux/socket.h>
 #include <linux/in.h>
+#include <linux/fdtable.h>
+#include <net/sock.h>
 
 #define K_HS_ENTER 1
 #define K_HS_RETURN 2
@@ -47,6 +49,7 @@
 #define E_SERVER 16  // SSL_set_accept_state was
 #define ROLE_CLIENT 1  // sock_t.role and the roles map
 #define ROLE_SERVER 2
+#define ROLE_UDP 3     // owner_by_client: the process whose UDP socket has this local port (any address)
 // An SSL object armed by SSL_set_*_state without a known fd takes the first socket of its role the
 // thread reads or writes within this time; with SSL_set_fd's fd, the first read or write on that fd.
 #define ARM_NS 1000000000ULL
@@ -628,9 +631,86 @@ TRACEPOINT_PROBE(syscalls, sys_enter_connect) {
     return 0;
 }
 
+// UDP has no connection to accept or connect: its owners (QUIC's ends) are the processes whose
+// sockets have the local ports, as bind() or connect() (which binds an unbound socket) left them.
+// The socket is found from the fd through the task's file table: a few reads per bind or connect,
+// nothing per datagram.
+BPF_TABLE("lru_hash", u32, s32, binding, 16384);
+
+static __always_inline void remember_udp_socket(s32 fd) {
+    struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+    struct files_struct *files = NULL;
+    struct fdtable *fdt = NULL;
+    struct file **fds = NULL;
+    struct file *file = NULL;
+    struct socket *socket = NULL;
+    struct sock *sk = NULL;
+    unsigned int max_fds = 0;
+    bpf_probe_read_kernel(&files, sizeof(files), &task->files);
+    if (!files)
+        return;
+    bpf_probe_read_kernel(&fdt, sizeof(fdt), &files->fdt);
+    if (!fdt)
+        return;
+    bpf_probe_read_kernel(&max_fds, sizeof(max_fds), &fdt->max_fds);
+    if (fd < 0 || (u32)fd >= max_fds)
+        return;
+    bpf_probe_read_kernel(&fds, sizeof(fds), &fdt->fd);
+    if (!fds)
+        return;
+    bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]);
+    if (!file)
+        return;
+    bpf_probe_read_kernel(&socket, sizeof(socket), &file->private_data);
+    if (!socket)
+        return;
+    bpf_probe_read_kernel(&sk, sizeof(sk), &socket->sk);
+    if (!sk)
+        return;
+    u16 protocol = 0, family = 0, port = 0;
+    bpf_probe_read_kernel(&protocol, sizeof(protocol), &sk->sk_protocol);
+    bpf_probe_read_kernel(&family, sizeof(family), &sk->__sk_common.skc_family);
+    bpf_probe_read_kernel(&port, sizeof(port), &sk->__sk_common.skc_num);
+    if (protocol != IPPROTO_UDP || (family != AF_INET && family != AF_INET6) || !port)
+        return;
+    u64 id = bpf_get_current_pid_tgid();
+    struct owner_key ok = {.port = port, .role = ROLE_UDP};  // address all zeros: any
+    struct owner_t owner = {.ts_ns = bpf_ktime_get_ns(), .tgid = id >> 32, .tid = (u32)id, .fd = fd};
+    bpf_get_current_comm(&owner.comm, sizeof(owner.comm));
+    owner_by_client.update(&ok, &owner);
+}
+
 TRACEPOINT_PROBE(syscalls, sys_exit_connect) {
     u32 tid = (u32)bpf_get_current_pid_tgid();
+    s32 *fd = connecting.lookup(&tid);
+    if (!fd)
+        return 0;
+    s32 connected = *fd;
     connecting.delete(&tid);
+    if (args->ret == 0)  // (a UDP connect returns 0 at once; most TCP connects are non-blocking, -EINPROGRESS)
+        remember_udp_socket(connected);
+    return 0;
+}
+
+TRACEPOINT_PROBE(syscalls, sys_enter_bind) {
+    u64 id = bpf_get_current_pid_tgid();
+    if (!wanted(id >> 32))
+        return 0;
+    u32 tid = (u32)id;
+    s32 fd = args->fd;
+    binding.update(&tid, &fd);
+    return 0;
+}
+
+TRACEPOINT_PROBE(syscalls, sys_exit_bind) {
+    u32 tid = (u32)bpf_get_current_pid_tgid();
+    s32 *fd = binding.lookup(&tid);
+    if (!fd)
+        return 0;
+    s32 bound = *fd;
+    binding.delete(&tid);
+    if (args->ret == 0)
+        remember_udp_socket(bound);
     return 0;
 }
 

@@ -34,6 +34,18 @@
 #define ST_CANDIDATE 1
 #define ST_TLS 2      // segments are passed to user space
 #define ST_SUMMARY 3  // TLS 1.3 after a whole ServerHello: summarised here, swallowed
+#define ST_SSH 4      // SSH: segments are passed until user space has both KEXINITs and NEWKEYS, or SSH_BYTES
+#define ST_QUIC 5     // a UDP 4-tuple that began with a client's Initial: its Initial packets are passed
+// The plaintext of an SSH key exchange (banners, two KEXINITs, the hybrid kex's public values, the
+// host key and its signature, NEWKEYS) is a few KiB; past this many payload bytes a connection is
+// bulk traffic, let go here even if user space has not said it is done yet.
+#ifndef SSH_BYTES
+#define SSH_BYTES 65536
+#endif
+#define SSH_MAGIC 0x5353482D  // "SSH-", the start of an SSH identification string
+#define QUIC_V1 0x00000001
+#define QUIC_V2 0x6b3343cf
+#define QUIC_MIN_INITIAL 1200 // RFC 9000 14.1: a client's Initial datagram is padded to at least this
 #define MAX_SH_EXTENSIONS 16
 #ifndef SUMMARISE
 #define SUMMARISE 1  // 0: pass every segment of a TLS connection to user space, summarise nothing here
@@ -58,6 +70,7 @@
 #define MAX_IPV6_HEADERS 4
 #define IP_SEGMENT 1         // parse_ip(): a TCP segment (or a datagram's first fragment)
 #define IP_LATER_FRAGMENT 2  // a later fragment of a TCP datagram
+#define IP_UDP 3             // parse_ip(): an unfragmented UDP datagram
 
 struct flow_key {
     u32 a_ip[4];
@@ -94,6 +107,7 @@ struct flow_state {
     u16 suite;
     u16 group;
     u16 hello;  // the ClientHello is held in `hellos`
+    u32 ssh_bytes;  // ST_SSH: the payload bytes passed so far
 };
 
 struct wire_end_t {
@@ -397,7 +411,8 @@ static __always_inline int in_summary(struct __sk_buff *skb, struct flow_key *ke
 static __always_inline int parse_ip(struct __sk_buff *skb, struct packet_ip *ip) {
     if (skb->protocol == htons(ETH_P_IP)) {
         u8 vihl = load_byte(skb, 0);
-        if ((vihl >> 4) != 4 || load_byte(skb, 9) != IPPROTO_TCP)
+        u8 proto = load_byte(skb, 9);
+        if ((vihl >> 4) != 4 || (proto != IPPROTO_TCP && proto != IPPROTO_UDP))
             return 0;
         ip->saddr[2] = ip->daddr[2] = 0xFFFF;
         ip->saddr[3] = load_word(skb, 12);
@@ -405,6 +420,8 @@ static __always_inline int parse_ip(struct __sk_buff *skb, struct packet_ip *ip)
         ip->l4 = (vihl & 0x0F) * 4;
         ip->end = load_half(skb, 2);
         u16 frag = load_half(skb, 6);
+        if (proto == IPPROTO_UDP)
+            return frag & 0x3FFF ? 0 : IP_UDP;  // QUIC is never fragmented (RFC 9000 14)
         if (frag & 0x3FFF) {  // more fragments, or an offset
             ip->fragment = 1;
             ip->frag_id = load_half(skb, 4);
@@ -433,6 +450,8 @@ static __always_inline int parse_ip(struct __sk_buff *skb, struct packet_ip *ip)
             u16 offset_flags = load_half(skb, at + 2);
             next = load_byte(skb, at);
             if (offset_flags & 0xFFF9) {  // an offset, or more fragments (not an atomic fragment)
+                if (next != IPPROTO_TCP)
+                    return 0;
                 ip->fragment = 1;
                 ip->frag_id = load_word(skb, at + 4);
                 if (offset_flags & 0xFFF8)
@@ -441,10 +460,10 @@ static __always_inline int parse_ip(struct __sk_buff *skb, struct packet_ip *ip)
             at += 8;
         }
     }
-    if (next != IPPROTO_TCP)
-        return 0;
     ip->l4 = at;
-    return IP_SEGMENT;
+    if (next == IPPROTO_UDP)
+        return IP_UDP;
+    return next == IPPROTO_TCP ? IP_SEGMENT : 0;
 }
 
 static __always_inline void fragment_key_of(struct fragment_key *fk, struct packet_ip *ip) {
@@ -519,9 +538,14 @@ static __always_inline int tcp_segment(struct __sk_buff *skb, struct packet_ip *
         return 0;
     }
     if (!st) {
-        if (!opens_with_hello(skb, payload, plen))
-            return 0;
-        struct flow_state picked = {.isn = seq - 1, .client_port = sport, .state = ST_TLS, .packets = 1};
+        u16 state = ST_TLS;
+        if (!opens_with_hello(skb, payload, plen)) {
+            // An SSH connection whose SYN came before the sensor but whose banner did not.
+            if (plen < 4 || load_word(skb, payload) != SSH_MAGIC)
+                return 0;
+            state = ST_SSH;
+        }
+        struct flow_state picked = {.isn = seq - 1, .client_port = sport, .state = state, .packets = 1};
         __builtin_memcpy(picked.client_ip, ip->saddr, 16);
         flows.update(&key, &picked);
         return -1;
@@ -533,15 +557,20 @@ static __always_inline int tcp_segment(struct __sk_buff *skb, struct packet_ip *
         else
             release_hello(&key, st);
         flows.delete(&key);
-        return state == ST_TLS ? -1 : 0;
+        return state == ST_TLS || state == ST_SSH ? -1 : 0;
     }
+    if (st->state == ST_QUIC)
+        return 0;  // (a UDP flow on the same addresses and ports)
     if (plen == 0)
         return 0;
     int from_client = same_ip(ip->saddr, st->client_ip) && sport == st->client_port;
     if (st->state == ST_CANDIDATE) {
-        if (!from_client)
+        // Either end of an SSH connection may send its banner first (sshd does, at once).
+        if (plen >= 4 && load_word(skb, payload) == SSH_MAGIC)
+            st->state = ST_SSH;
+        else if (!from_client)
             return 0;  // TLS clients speak first; a server that speaks first is not TLS
-        if (seq == st->isn + 1) {
+        else if (seq == st->isn + 1) {
             if (load_byte(skb, payload) != 0x16) {
                 flows.delete(&key);
                 return 0;
@@ -560,6 +589,14 @@ static __always_inline int tcp_segment(struct __sk_buff *skb, struct packet_ip *
     }
     if (st->state == ST_SUMMARY)
         return in_summary(skb, &key, st, from_client, seq, payload, plen);
+    if (st->state == ST_SSH) {
+        st->ssh_bytes += plen;
+        if (st->ssh_bytes > SSH_BYTES) {
+            flows.delete(&key);
+            return 0;
+        }
+        return -1;
+    }
     if (!from_client) {
         // A first fragment that holds the whole ServerHello is summarised like a segment; its
         // datagram's later fragments are then not passed, as the rest of a summarised segment is not.
@@ -587,6 +624,73 @@ static __always_inline int tcp_segment(struct __sk_buff *skb, struct packet_ip *
     return -1;
 }
 
+// Whether the long-header QUIC packet of `version` with first byte `first` is an Initial or a
+// Retry (the packets whose contents user space can read); the type bits differ between versions.
+static __always_inline int quic_readable(u32 version, u8 first) {
+    u8 type = (first >> 4) & 3;
+    if (version == QUIC_V1)
+        return type == 0 || type == 3;
+    if (version == QUIC_V2)
+        return type == 1 || type == 0;
+    return 0;
+}
+
+// One UDP datagram: pass it (-1) or not (0). A client's Initial (v1 or v2, padded to 1200 bytes)
+// starts a flow; the flow's Initial and Retry packets are passed, and so is the client's first
+// 1-RTT (short header) packet, which ends the handshake and the flow. Handshake and 0-RTT packets
+// (keys user space does not have) and the server's 1-RTT packets are not. Other UDP leaves at the
+// first byte, or (a short header's fixed bit) at one lookup.
+static __always_inline int udp_datagram(struct __sk_buff *skb, struct packet_ip *ip) {
+    u32 payload = ip->l4 + 8;
+    if (ip->end < payload + 7)
+        return 0;
+    u32 plen = ip->end - payload;
+    u8 first = load_byte(skb, payload);
+    if (!(first & 0x40))
+        return 0;  // the fixed bit of every QUIC v1/v2 packet
+    u16 sport = load_half(skb, ip->l4);
+    u16 dport = load_half(skb, ip->l4 + 2);
+    struct flow_key key = {};
+    if (endpoint_before(ip->saddr, sport, ip->daddr, dport)) {
+        __builtin_memcpy(key.a_ip, ip->saddr, 16);
+        __builtin_memcpy(key.b_ip, ip->daddr, 16);
+        key.a_port = sport;
+        key.b_port = dport;
+    } else {
+        __builtin_memcpy(key.a_ip, ip->daddr, 16);
+        __builtin_memcpy(key.b_ip, ip->saddr, 16);
+        key.a_port = dport;
+        key.b_port = sport;
+    }
+    if (!(first & 0x80)) {  // a short header: 1-RTT
+        struct flow_state *st = flows.lookup(&key);
+        if (!st || st->state != ST_QUIC || !same_ip(ip->saddr, st->client_ip) || sport != st->client_port)
+            return 0;
+        flows.delete(&key);
+        return -1;
+    }
+    u32 version = load_word(skb, payload + 1);
+    if (!quic_readable(version, first))
+        return 0;
+    struct flow_state *st = flows.lookup(&key);
+    if (!st) {
+        if (plen < QUIC_MIN_INITIAL || ((first >> 4) & 3) != (version == QUIC_V1 ? 0 : 1))
+            return 0;
+        struct flow_state fresh = {.client_port = sport, .state = ST_QUIC, .packets = 1};
+        __builtin_memcpy(fresh.client_ip, ip->saddr, 16);
+        flows.update(&key, &fresh);
+        return -1;
+    }
+    if (st->state != ST_QUIC)
+        return 0;
+    st->packets += 1;
+    if (st->packets > MAX_PACKETS) {
+        flows.delete(&key);
+        return 0;
+    }
+    return -1;
+}
+
 int tls_wire(struct __sk_buff *skb) {
 #ifdef LOOPBACK_IFINDEX
     // Loopback shows every packet twice (leaving and arriving): keep the arrival.
@@ -601,6 +705,8 @@ int tls_wire(struct __sk_buff *skb) {
         u8 *passed = fragments.lookup(&fk);
         return !passed || *passed ? -1 : 0;
     }
+    if (kind == IP_UDP)
+        return udp_datagram(skb, &ip);
     if (kind != IP_SEGMENT)
         return 0;
     int verdict = tcp_segment(skb, &ip);
