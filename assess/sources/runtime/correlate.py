@@ -74,6 +74,7 @@ class WireFlow(NamedTuple):
     # ACCEPT events; the sensor's socket filter sends them with its summary). None: not known, so
     # `lookup_owners` is asked.
     owners: tuple[ProbeEvent, ...] | None = None
+    transport: str = "tcp"  # "quic": the handshake was read from QUIC Initial packets
 
 
 @dataclass(frozen=True)
@@ -490,7 +491,8 @@ class Correlator:
         role = sock.role if sock else hs.role if hs else None
         return _Values(started, self.host, tgid, hs.tid if hs else sock.tid if sock else None,
                        hs.comm if hs else sock.comm if sock else None, info, hs is not None,
-                       role, sni, fields, success, handshake_ms, source, outcome_source)
+                       role, sni, fields, success, handshake_ms, source, outcome_source,
+                       flow.transport if flow else None)
 
 
 class _Shape(NamedTuple):
@@ -533,6 +535,7 @@ class _Values(NamedTuple):
     handshake_ms: float | None
     source: str
     outcome_source: str | None  # which view told success (and handshake_ms): "uprobe", "wire", None
+    transport: str | None  # the wire view's ("tcp", "quic"); None without one
 
 
 def _as_dict(v: _Values) -> dict[str, Any]:
@@ -559,6 +562,7 @@ def _as_dict(v: _Values) -> dict[str, Any]:
         "handshake_ms": v.handshake_ms,
         "source": v.source,
         "outcome_source": v.outcome_source,
+        "transport": v.transport,
     }
 
 
@@ -595,7 +599,7 @@ class _Renderer:
         return (f'{{"type": "handshake", "ts": "{_iso(v.started)}"{process}, "role": {self._string(v.role)}, '
                 f'"sni": {self._string(v.sni)}, {fields}, "success": {_LITERALS[v.success]}, '
                 f'"handshake_ms": {"null" if ms is None else float.__repr__(ms)}, "source": "{v.source}", '
-                f'"outcome_source": {self._string(v.outcome_source)}}}')
+                f'"outcome_source": {self._string(v.outcome_source)}, "transport": {self._string(v.transport)}}}')
 
     def _string(self, value: str | None) -> str:
         text = self._strings.get(value)
