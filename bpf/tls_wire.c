@@ -369,6 +369,23 @@ static __always_inline void send_end(struct flow_key *key, struct flow_state *st
     emit_hello(h);
 }
 
+// An SSH connection's processes (ssh and sshd load no TLS library) keep their exec path until user
+// space has seen them exit, as TLS processes do: a short-lived ssh client is gone before it looks.
+static __always_inline void keep_ssh_owners(struct flow_state *st) {
+    struct owner_key ok = {.port = st->client_port};
+    ip_bytes(ok.addr, st->client_ip);
+    u8 one = 1;
+    #pragma unroll
+    for (u16 role = 1; role <= 2; role++) {
+        ok.role = role;
+        struct owner_t *owner = owner_by_client.lookup(&ok);
+        if (owner) {
+            u32 tgid = owner->tgid;
+            tls_pids.update(&tgid, &one);
+        }
+    }
+}
+
 // seq is at or before `mark` (32-bit wrap-around).
 static __always_inline int seq_before_or_at(u32 seq, u32 mark) {
     return (s32)(seq - mark) <= 0;
@@ -566,8 +583,10 @@ static __always_inline int tcp_segment(struct __sk_buff *skb, struct packet_ip *
     int from_client = same_ip(ip->saddr, st->client_ip) && sport == st->client_port;
     if (st->state == ST_CANDIDATE) {
         // Either end of an SSH connection may send its banner first (sshd does, at once).
-        if (plen >= 4 && load_word(skb, payload) == SSH_MAGIC)
+        if (plen >= 4 && load_word(skb, payload) == SSH_MAGIC) {
             st->state = ST_SSH;
+            keep_ssh_owners(st);
+        }
         else if (!from_client)
             return 0;  // TLS clients speak first; a server that speaks first is not TLS
         else if (seq == st->isn + 1) {

@@ -402,6 +402,11 @@ class Correlator:
             table.popitem(last=False)
             self.cache_evictions += 1
 
+    def process(self, tgid: int) -> ProcessInfo:
+        """What `resolve` said of the process, asked once while the caches hold it."""
+        self._remember_process(tgid)
+        return self._info[tgid]
+
     def _remember_process(self, tgid: int) -> None:
         if tgid not in self._info:
             if len(self._info) >= self.max_entries:

@@ -651,6 +651,8 @@ class Sensor:
         ssh = self._ssh.get(key)
         if ssh is None and conn.client is None and any(looks_like_ssh(st.data) for st in conn.streams.values()):
             ssh = self._ssh[key] = SshReader()
+            for ev in self.owners(*self._ssh_ends(conn), now):
+                self.correlator.process(ev.tgid)  # now, while a short-lived ssh is still there to ask
         if ssh is not None:
             self._examine_ssh(key, conn, ssh, now, idle=idle, set_aside=set_aside)
             return
@@ -727,7 +729,7 @@ class Sensor:
         owners = self.owners(client, server, now)
         host = self.correlator.host
         records = [ssh_record(flow, source="wire", host=host, pid=ev.tgid, tid=ev.tid, comm=ev.comm,
-                              info=self.correlator.resolve(ev.tgid),
+                              info=self.correlator.process(ev.tgid),
                               role="client" if ev.kind == Kind.CONNECT else "server") for ev in owners]
         self.lines.extend(_dumps(r) for r in records or [ssh_record(flow, source="wire", host=host)])
 
