@@ -29,8 +29,6 @@
 #include <linux/sched.h>
 #include <linux/socket.h>
 #include <linux/in.h>
-#include <linux/fdtable.h>
-#include <net/sock.h>
 
 #define K_HS_ENTER 1
 #define K_HS_RETURN 2
@@ -634,43 +632,28 @@ TRACEPOINT_PROBE(syscalls, sys_enter_connect) {
 // UDP has no connection to accept or connect: its owners (QUIC's ends) are the processes whose
 // sockets have the local ports, as bind() or connect() (which binds an unbound socket) left them.
 // The socket is found from the fd through the task's file table: a few reads per bind or connect,
-// nothing per datagram.
+// nothing per datagram. The headers bcc compiles against may be another kernel's, so the offsets
+// come from the running kernel's BTF (kernel_btf.py); without them UDP owners are not looked up.
 BPF_TABLE("lru_hash", u32, s32, binding, 16384);
 
+#define KREAD(dst, base, offset) bpf_probe_read_kernel(&(dst), sizeof(dst), (void *)((u64)(base) + (offset)))
+
 static __always_inline void remember_udp_socket(s32 fd) {
-    struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-    struct files_struct *files = NULL;
-    struct fdtable *fdt = NULL;
-    struct file **fds = NULL;
-    struct file *file = NULL;
-    struct socket *socket = NULL;
-    struct sock *sk = NULL;
-    unsigned int max_fds = 0;
-    bpf_probe_read_kernel(&files, sizeof(files), &task->files);
-    if (!files)
+#ifdef OFF_TASK_FILES
+    u64 task = (u64)bpf_get_current_task();
+    u64 files = 0, fdt = 0, fds = 0, file = 0, socket = 0, sk = 0;
+    u32 max_fds = 0;
+    if (KREAD(files, task, OFF_TASK_FILES) || !files || KREAD(fdt, files, OFF_FILES_FDT) || !fdt)
         return;
-    bpf_probe_read_kernel(&fdt, sizeof(fdt), &files->fdt);
-    if (!fdt)
+    if (KREAD(max_fds, fdt, OFF_FDT_MAX_FDS) || fd < 0 || (u32)fd >= max_fds)
         return;
-    bpf_probe_read_kernel(&max_fds, sizeof(max_fds), &fdt->max_fds);
-    if (fd < 0 || (u32)fd >= max_fds)
+    if (KREAD(fds, fdt, OFF_FDT_FD) || !fds || KREAD(file, fds, 8 * (u32)fd) || !file)
         return;
-    bpf_probe_read_kernel(&fds, sizeof(fds), &fdt->fd);
-    if (!fds)
-        return;
-    bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]);
-    if (!file)
-        return;
-    bpf_probe_read_kernel(&socket, sizeof(socket), &file->private_data);
-    if (!socket)
-        return;
-    bpf_probe_read_kernel(&sk, sizeof(sk), &socket->sk);
-    if (!sk)
+    if (KREAD(socket, file, OFF_FILE_PRIVATE_DATA) || !socket || KREAD(sk, socket, OFF_SOCKET_SK) || !sk)
         return;
     u16 protocol = 0, family = 0, port = 0;
-    bpf_probe_read_kernel(&protocol, sizeof(protocol), &sk->sk_protocol);
-    bpf_probe_read_kernel(&family, sizeof(family), &sk->__sk_common.skc_family);
-    bpf_probe_read_kernel(&port, sizeof(port), &sk->__sk_common.skc_num);
+    if (KREAD(protocol, sk, OFF_SOCK_PROTOCOL) || KREAD(family, sk, OFF_SOCK_FAMILY) || KREAD(port, sk, OFF_SOCK_NUM))
+        return;
     if (protocol != IPPROTO_UDP || (family != AF_INET && family != AF_INET6) || !port)
         return;
     u64 id = bpf_get_current_pid_tgid();
@@ -678,6 +661,7 @@ static __always_inline void remember_udp_socket(s32 fd) {
     struct owner_t owner = {.ts_ns = bpf_ktime_get_ns(), .tgid = id >> 32, .tid = (u32)id, .fd = fd};
     bpf_get_current_comm(&owner.comm, sizeof(owner.comm));
     owner_by_client.update(&ok, &owner);
+#endif
 }
 
 TRACEPOINT_PROBE(syscalls, sys_exit_connect) {

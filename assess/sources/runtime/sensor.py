@@ -34,6 +34,7 @@ from assess.fsio import pretty_json, write_atomic
 from assess.resources import ResourceError, resource
 from assess.sources.runtime.correlate import Correlator, Kind, ProbeEvent, ProcessInfo, WireFlow, endpoint_from_raw
 from assess.sources.runtime.ippacket import Datagram, Defragmenter, Fragment, ip_bytes, ip_text, parse
+from assess.sources.runtime.kernel_btf import struct_offsets
 from assess.sources.runtime.libraries import Library, describe_library, find_libssl
 from assess.sources.runtime.packetring import PacketRing
 from assess.sources.runtime.probepoints import probe_point
@@ -354,6 +355,10 @@ class Sensor:
                   f"-DHELLO_MAX={HELLO_MAX}"]
         if self.options.pid is not None:
             cflags.append(f"-DFILTER_TGID={self.options.pid}")
+        offsets = struct_offsets()
+        if offsets is None:
+            log.warning("no kernel BTF (or no libbpf): QUIC connections are reported without their processes")
+        cflags.extend(f"-D{macro}={offset}" for macro, offset in (offsets or {}).items())
         try:
             cflags.append(f"-DLOOPBACK_IFINDEX={socket.if_nametoindex('lo')}")
         except OSError:
