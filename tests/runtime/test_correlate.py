@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from tlsbytes import app_data, ccs, client_hello, records, server_hello
 
 from assess.sources.runtime.correlate import Correlator, Kind, ProbeEvent, ProcessInfo, WireFlow
@@ -295,3 +297,15 @@ def test_records_as_json_text_are_exactly_the_records_json_encoded() -> None:
         assert len(dicts) == len(texts) == sum(2 if wire else 1 for _, _, wire in cases)
         assert {r["source"] for r in dicts} == {"uprobe+wire", "uprobe", "wire"}
         assert texts == [encode(r) for r in dicts]
+
+
+def test_a_quic_flow_says_transport_quic_and_a_tcp_one_tcp_in_dicts_and_text() -> None:
+    for transport in ("quic", "tcp"):
+        records = []
+        for as_text in (False, True):
+            c = Correlator(host="h")
+            flow = wire_flow()._replace(transport=transport)
+            c.on_flow(flow, 10.0)
+            records.append(json.loads(c.drain_json(20.0, final=True)[0]) if as_text else c.drain(20.0, final=True)[0])
+        assert records[0] == records[1]
+        assert records[0]["transport"] == transport
