@@ -46,6 +46,8 @@
 #define QUIC_V1 0x00000001
 #define QUIC_V2 0x6b3343cf
 #define QUIC_MIN_INITIAL 1200 // RFC 9000 14.1: a client's Initial datagram is padded to at least this
+// A QUIC flow older than this is user space's to time out (the sensor's --timeout, 15 s by default).
+#define QUIC_WINDOW_NS (30ULL * 1000000000ULL)
 #define MAX_SH_EXTENSIONS 16
 #ifndef SUMMARISE
 #define SUMMARISE 1  // 0: pass every segment of a TLS connection to user space, summarise nothing here
@@ -87,6 +89,7 @@ struct packet_ip {
     u32 end;        // where the IP datagram (this fragment of it) ends
     u32 frag_id;    // the identification of a fragmented datagram
     u32 fragment;   // this is a fragment: the first (IP_SEGMENT) or a later one
+    u32 v6;         // an IPv6 packet (where ip_addresses() finds the addresses)
 };
 
 struct fragment_key {
@@ -167,6 +170,8 @@ BPF_TABLE("lru_hash", struct fragment_key, u8, fragments, 4096);
 // A hash, not an LRU: when it is full a ClientHello is passed as before, never dropped. User space
 // takes entries held longer than a moment (a slow server, a connection this filter lost track of).
 BPF_HASH(hellos, struct flow_key, struct hello_t, 4096);
+// When the last QUIC flow was opened (ktime ns): other UDP is not looked up when none was lately.
+BPF_ARRAY(quic_opened, u64, 1);
 BPF_PERCPU_ARRAY(hello_scratch, struct hello_t, 1);
 
 static __always_inline int same_ip(const u32 *a, const u32 *b) {
@@ -425,20 +430,34 @@ static __always_inline int in_summary(struct __sk_buff *skb, struct flow_key *ke
 // Where the TCP header of an IPv4 or IPv6 packet is, its addresses and whether it is a fragment.
 // IP_SEGMENT, IP_LATER_FRAGMENT, or 0 for anything else (not TCP, an IPv6 header chain not followed).
 // A load past the packet's end (load_byte and friends) ends the program, which drops the packet.
+// The packet's addresses into `ip`: done last, once the packet is one the filter looks into (UDP
+// asks for them only for a datagram that may be QUIC's; each load is a helper call).
+static __always_inline void ip_addresses(struct __sk_buff *skb, struct packet_ip *ip) {
+    if (!ip->v6) {
+        ip->saddr[2] = ip->daddr[2] = 0xFFFF;
+        ip->saddr[3] = load_word(skb, 12);
+        ip->daddr[3] = load_word(skb, 16);
+        return;
+    }
+    #pragma unroll
+    for (int i = 0; i < 4; i++) {
+        ip->saddr[i] = load_word(skb, 8 + 4 * i);
+        ip->daddr[i] = load_word(skb, 24 + 4 * i);
+    }
+}
+
 static __always_inline int parse_ip(struct __sk_buff *skb, struct packet_ip *ip) {
     if (skb->protocol == htons(ETH_P_IP)) {
         u8 vihl = load_byte(skb, 0);
         u8 proto = load_byte(skb, 9);
         if ((vihl >> 4) != 4 || (proto != IPPROTO_TCP && proto != IPPROTO_UDP))
             return 0;
-        ip->saddr[2] = ip->daddr[2] = 0xFFFF;
-        ip->saddr[3] = load_word(skb, 12);
-        ip->daddr[3] = load_word(skb, 16);
         ip->l4 = (vihl & 0x0F) * 4;
         ip->end = load_half(skb, 2);
         u16 frag = load_half(skb, 6);
         if (proto == IPPROTO_UDP)
             return frag & 0x3FFF ? 0 : IP_UDP;  // QUIC is never fragmented (RFC 9000 14)
+        ip_addresses(skb, ip);
         if (frag & 0x3FFF) {  // more fragments, or an offset
             ip->fragment = 1;
             ip->frag_id = load_half(skb, 4);
@@ -449,11 +468,7 @@ static __always_inline int parse_ip(struct __sk_buff *skb, struct packet_ip *ip)
     }
     if (skb->protocol != htons(ETH_P_IPV6) || (load_byte(skb, 0) >> 4) != 6)
         return 0;
-    #pragma unroll
-    for (int i = 0; i < 4; i++) {
-        ip->saddr[i] = load_word(skb, 8 + 4 * i);
-        ip->daddr[i] = load_word(skb, 24 + 4 * i);
-    }
+    ip->v6 = 1;
     ip->end = 40 + load_half(skb, 4);
     u8 next = load_byte(skb, 6);
     u32 at = 40;
@@ -471,8 +486,10 @@ static __always_inline int parse_ip(struct __sk_buff *skb, struct packet_ip *ip)
                     return 0;
                 ip->fragment = 1;
                 ip->frag_id = load_word(skb, at + 4);
-                if (offset_flags & 0xFFF8)
-                    return next == IPPROTO_TCP ? IP_LATER_FRAGMENT : 0;
+                if (offset_flags & 0xFFF8) {
+                    ip_addresses(skb, ip);
+                    return IP_LATER_FRAGMENT;
+                }
             }
             at += 8;
         }
@@ -480,7 +497,10 @@ static __always_inline int parse_ip(struct __sk_buff *skb, struct packet_ip *ip)
     ip->l4 = at;
     if (next == IPPROTO_UDP)
         return IP_UDP;
-    return next == IPPROTO_TCP ? IP_SEGMENT : 0;
+    if (next != IPPROTO_TCP)
+        return 0;
+    ip_addresses(skb, ip);
+    return IP_SEGMENT;
 }
 
 static __always_inline void fragment_key_of(struct fragment_key *fk, struct packet_ip *ip) {
@@ -654,50 +674,64 @@ static __always_inline int quic_readable(u32 version, u8 first) {
     return 0;
 }
 
+static __always_inline void udp_flow_key(struct flow_key *key, struct packet_ip *ip, u16 sport, u16 dport) {
+    if (endpoint_before(ip->saddr, sport, ip->daddr, dport)) {
+        __builtin_memcpy(key->a_ip, ip->saddr, 16);
+        __builtin_memcpy(key->b_ip, ip->daddr, 16);
+        key->a_port = sport;
+        key->b_port = dport;
+    } else {
+        __builtin_memcpy(key->a_ip, ip->daddr, 16);
+        __builtin_memcpy(key->b_ip, ip->saddr, 16);
+        key->a_port = dport;
+        key->b_port = sport;
+    }
+}
+
 // One UDP datagram: pass it (-1) or not (0). A client's Initial (v1 or v2, padded to 1200 bytes)
 // starts a flow; the flow's Initial and Retry packets are passed, and so is the client's first
 // 1-RTT (short header) packet, which ends the handshake and the flow. Handshake and 0-RTT packets
 // (keys user space does not have) and the server's 1-RTT packets are not. Other UDP leaves at the
-// first byte, or (a short header's fixed bit) at one lookup.
+// first byte, at the version, or (a short header with the fixed bit set) at the time of the last
+// QUIC flow opened: the flows map is looked up only within QUIC_WINDOW_NS of one.
 static __always_inline int udp_datagram(struct __sk_buff *skb, struct packet_ip *ip) {
     u32 payload = ip->l4 + 8;
     if (ip->end < payload + 7)
         return 0;
-    u32 plen = ip->end - payload;
     u8 first = load_byte(skb, payload);
     if (!(first & 0x40))
         return 0;  // the fixed bit of every QUIC v1/v2 packet
+    u32 version = 0;
+    int zero = 0;
+    if (first & 0x80) {
+        version = load_word(skb, payload + 1);
+        if (!quic_readable(version, first))
+            return 0;  // not v1/v2, or a Handshake or 0-RTT packet: nothing user space can read
+    } else {
+        u64 *opened = quic_opened.lookup(&zero);
+        if (!opened || bpf_ktime_get_ns() - *opened > QUIC_WINDOW_NS)
+            return 0;  // no QUIC handshake began lately: this short header is not one's end
+    }
     u16 sport = load_half(skb, ip->l4);
     u16 dport = load_half(skb, ip->l4 + 2);
+    ip_addresses(skb, ip);
     struct flow_key key = {};
-    if (endpoint_before(ip->saddr, sport, ip->daddr, dport)) {
-        __builtin_memcpy(key.a_ip, ip->saddr, 16);
-        __builtin_memcpy(key.b_ip, ip->daddr, 16);
-        key.a_port = sport;
-        key.b_port = dport;
-    } else {
-        __builtin_memcpy(key.a_ip, ip->daddr, 16);
-        __builtin_memcpy(key.b_ip, ip->saddr, 16);
-        key.a_port = dport;
-        key.b_port = sport;
-    }
+    udp_flow_key(&key, ip, sport, dport);
+    struct flow_state *st = flows.lookup(&key);
     if (!(first & 0x80)) {  // a short header: 1-RTT
-        struct flow_state *st = flows.lookup(&key);
         if (!st || st->state != ST_QUIC || !same_ip(ip->saddr, st->client_ip) || sport != st->client_port)
             return 0;
         flows.delete(&key);
         return -1;
     }
-    u32 version = load_word(skb, payload + 1);
-    if (!quic_readable(version, first))
-        return 0;
-    struct flow_state *st = flows.lookup(&key);
     if (!st) {
-        if (plen < QUIC_MIN_INITIAL || ((first >> 4) & 3) != (version == QUIC_V1 ? 0 : 1))
+        if (ip->end - payload < QUIC_MIN_INITIAL || ((first >> 4) & 3) != (version == QUIC_V1 ? 0 : 1))
             return 0;
         struct flow_state fresh = {.client_port = sport, .state = ST_QUIC, .packets = 1};
         __builtin_memcpy(fresh.client_ip, ip->saddr, 16);
         flows.update(&key, &fresh);
+        u64 now = bpf_ktime_get_ns();
+        quic_opened.update(&zero, &now);
         return -1;
     }
     if (st->state != ST_QUIC)
