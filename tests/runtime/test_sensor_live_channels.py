@@ -159,3 +159,23 @@ def test_an_ssh_session_is_let_go_after_its_key_exchange(sensor: LiveCapture) ->
     # 16 MiB is at least 256 segments of 64 KiB on loopback; the key exchange is about a dozen.
     assert passed < 100, passed
     assert _metric(sensor, "ssh_flows") >= 1
+
+
+def test_udp_that_is_not_quic_is_not_passed_to_user_space(sensor: LiveCapture) -> None:
+    """Datagrams that look a little like QUIC (long headers of other versions, Initial-sized; short
+    headers) and random ones stay in the kernel: only a v1/v2 client Initial opens a flow."""
+    receiver = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    receiver.bind(("127.0.0.1", 0))
+    sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    looks_like = [b"\xc0\xff\x00\x00\x1d" + os.urandom(1300),  # a long-header Initial of draft-29: not read
+                  b"\xe0\x00\x00\x00\x01" + os.urandom(1300),  # a v1 Handshake packet: keys not public
+                  b"\xc0\x00\x00\x00\x01" + os.urandom(200),  # a v1 Initial too short to be a client's first
+                  b"\x40" + os.urandom(60)]  # a short header, no QUIC flow open between these ports
+    time.sleep(1.5)
+    before = _metric(sensor, "packets")
+    for i in range(2000):
+        sender.sendto(looks_like[i % 4] if i % 2 else os.urandom(64), receiver.getsockname())
+    time.sleep(2.5)
+    assert _metric(sensor, "packets") - before < 50
+    receiver.close()
+    sender.close()
