@@ -179,3 +179,13 @@ def test_udp_that_is_not_quic_is_not_passed_to_user_space(sensor: LiveCapture) -
     assert _metric(sensor, "packets") - before < 50
     receiver.close()
     sender.close()
+
+
+def test_a_port_probe_that_only_hears_the_server_banner_gives_no_ssh_line(sensor: LiveCapture, sshd: Sshd) -> None:
+    with socket.create_connection(("127.0.0.1", sshd.port)) as probe:
+        probe.recv(256)  # sshd's banner
+        client_port = probe.getsockname()[1]
+    pid = _ssh(sshd.port)  # a real session after it, to know the sensor has read past the probe
+    sensor.wait_for(lambda r: r["pid"] == pid, kind="ssh")
+    time.sleep(0.5)
+    assert not [r for r in sensor.lines() if r["type"] == "ssh" and r["src_port"] == client_port]

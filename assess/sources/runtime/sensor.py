@@ -724,8 +724,8 @@ class Sensor:
             self._reassembler.pop(key)
             if not conn.closed:
                 self._forget_flow(key)
-        if handshake.client.banner is None and handshake.server.banner is None:
-            self.counters.wire_not_tls += 1
+        if handshake.client.banner is None:
+            self.counters.wire_not_tls += 1  # (as from-pcap: a server banner alone, e.g. a port probe, is no session)
             return
         self.counters.ssh_flows += 1
         if idle and handshake.completed_at is None:
