@@ -329,7 +329,8 @@ class Sensor:
         self._summaries: deque[tuple[tuple[Any, ...], float]] = deque()
         # Connections a new one on the same ports replaced in reassembly before their summary came.
         self._superseded: OrderedDict[tuple[Endpoint, Endpoint], list[Connection]] = OrderedDict()
-        self._ssh: dict[tuple[Endpoint, Endpoint], SshReader] = {}  # connections that opened with an SSH banner
+        # Connections that opened with an SSH banner: their reader, and their client and server ends.
+        self._ssh: dict[tuple[Endpoint, Endpoint], tuple[SshReader, Endpoint, Endpoint]] = {}
         self._quic: OrderedDict[tuple[Endpoint, Endpoint], _QuicConnection] = OrderedDict()
         self.lines: list[str] = []  # `ssh` lines ready to be written
 
@@ -655,11 +656,11 @@ class Sensor:
     ) -> None:
         ssh = self._ssh.get(key)
         if ssh is None and conn.client is None and any(looks_like_ssh(st.data) for st in conn.streams.values()):
-            ssh = self._ssh[key] = SshReader()
-            for ev in self.owners(*self._ssh_ends(conn), now):
+            ssh = self._ssh[key] = (SshReader(), *self._ssh_ends(conn))
+            for ev in self.owners(ssh[1], ssh[2], now):
                 self.correlator.process(ev.tgid)  # now, while a short-lived ssh is still there to ask
         if ssh is not None:
-            self._examine_ssh(key, conn, ssh, now, idle=idle, set_aside=set_aside)
+            self._examine_ssh(key, conn, *ssh, now, idle=idle, set_aside=set_aside)
             return
         # The client is the side whose bytes begin with a ClientHello (0x16 record, handshake type 1 or not
         # there yet: an empty slice is in any bytes).
@@ -709,11 +710,10 @@ class Sensor:
 
     # --- SSH and QUIC ---------------------------------------------------------------------------
 
-    def _examine_ssh(self, key: tuple[Endpoint, Endpoint], conn: Connection, reader: SshReader, now: float, *,
-                     idle: bool, set_aside: bool) -> None:
+    def _examine_ssh(self, key: tuple[Endpoint, Endpoint], conn: Connection, reader: SshReader, client: Endpoint,
+                     server: Endpoint, now: float, *, idle: bool, set_aside: bool) -> None:
         """An SSH connection: read as it grows; once both NEWKEYS (or a failure) are in, the filter is
         told to let it go and an `ssh` line is written per process found at its ends."""
-        client, server = self._ssh_ends(conn)
         c_stream = conn.stream(client, server)
         s_stream = conn.stream(server, client)
         handshake = reader.summarise(c_stream or NO_BYTES, s_stream or NO_BYTES, closed=conn.closed, idle=idle)
