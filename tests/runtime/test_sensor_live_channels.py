@@ -189,3 +189,17 @@ def test_a_port_probe_that_only_hears_the_server_banner_gives_no_ssh_line(sensor
     sensor.wait_for(lambda r: r["pid"] == pid, kind="ssh")
     time.sleep(0.5)
     assert not [r for r in sensor.lines() if r["type"] == "ssh" and r["src_port"] == client_port]
+
+
+def test_ssh_and_quic_over_ipv6_loopback_are_reported_live(sensor: LiveCapture, tmp_path: Path) -> None:
+    ssh_port, quic_port = free_port(), free_port(socket.SOCK_DGRAM)
+    asyncssh_mlkem(ssh_port, host="::1")
+    aioquic_handshakes(tmp_path, quic_port, versions=(QUIC_V1,), host="::1")
+    ssh = sensor.wait_for(lambda r: r["dst_port"] == ssh_port and r["kex"] is not None, count=2, kind="ssh")
+    quic = sensor.wait_for(lambda r: r["dst_port"] == quic_port, count=2)
+    for line in ssh + quic:
+        assert (line["src_ip"], line["dst_ip"]) == ("::1", "::1")
+        assert line["pid"] == os.getpid()
+    assert {line["kex"] for line in ssh} == {"mlkem768x25519-sha256"}
+    assert {line["transport"] for line in quic} == {"quic"}
+    assert sorted(line["role"] for line in quic) == ["client", "server"]
