@@ -45,6 +45,15 @@ def _ssh(port: int, *options: str) -> int:
     return proc.pid
 
 
+def _default_kex() -> str:
+    """The installed OpenSSH client's first key exchange method (`ssh -G`): sntrup761x25519-sha512 in
+    Debian 12's 9.2 (which lists the RFC name first), the @openssh.com name in Ubuntu 24.04's 9.6,
+    mlkem768x25519-sha256 from OpenSSH 10; all post-quantum hybrids."""
+    config = subprocess.run(["ssh", "-G", "127.0.0.1"], capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    [line] = [line for line in config.stdout.splitlines() if line.startswith("kexalgorithms ")]
+    return line.split()[1].split(",")[0]
+
+
 def _both_ends(sensor: LiveCapture, client_line: Record) -> Record:
     [server] = sensor.wait_for(lambda r: r["role"] == "server" and r["src_port"] == client_line["src_port"]
                                and r["dst_port"] == client_line["dst_port"], kind="ssh")
@@ -52,13 +61,14 @@ def _both_ends(sensor: LiveCapture, client_line: Record) -> Record:
 
 
 @pytest.mark.parametrize(("options", "kex", "pq"), [
-    ((), "sntrup761x25519-sha512", True),  # Debian 12's OpenSSH 9.2 lists the RFC name first
+    ((), None, True),  # the default: _default_kex()
     (("-o", "KexAlgorithms=sntrup761x25519-sha512@openssh.com"), "sntrup761x25519-sha512@openssh.com", True),
     (("-o", "KexAlgorithms=curve25519-sha256"), "curve25519-sha256", False),
 ], ids=["default", "openssh-name", "classical"])
 def test_openssh_key_exchange_is_reported_live_for_ssh_and_sshd(
-    sensor: LiveCapture, sshd: Sshd, options: tuple[str, ...], kex: str, pq: bool
+    sensor: LiveCapture, sshd: Sshd, options: tuple[str, ...], kex: str | None, pq: bool
 ) -> None:
+    kex = kex or _default_kex()
     pid = _ssh(sshd.port, *options)
     [client] = sensor.wait_for(lambda r: r["pid"] == pid and r["dst_port"] == sshd.port, kind="ssh")
     server = _both_ends(sensor, client)

@@ -93,6 +93,7 @@ _E_FD, _E_SNI, _E_DONE, _E_CLIENT, _E_SERVER = 1, 2, 4, 8, 16
 # a handshake in progress must be known before its wire view is joined (the correlator's join_wait).
 HELD_MAX_S = 0.5
 HELD_SWEEP_S = 0.25
+EXITED_KEEP_S = 1.0  # how long an exited TLS or SSH process's exec path is kept after its exit event
 # struct event_t of bpf/tls_probes.c up to its SNI buffer (EVENT_SIZE_NO_SNI); checked at attach.
 _EVENT_FIELDS = (("ts_ns", "Q"), ("done_ns", "Q"), ("ssl", "Q"), ("ret", "q"), ("tgid", "I"), ("tid", "I"),
                  ("kind", "H"), ("flags", "H"), ("fd", "i"), ("family", "H"), ("sport", "H"), ("dport", "H"),
@@ -321,7 +322,7 @@ class Sensor:
         self._held: Any = None
         self._hellos: Any = None
         self._exec_paths: Any = None
-        self._exited: list[int] = []
+        self._exited: deque[tuple[int, float]] = deque()  # processes whose exit event came, and when
         self._next_sweep = 0.0
         self._packets: list[tuple[bytes, float]] = []
         # Summaries from the socket filter, with when they were received, until their ClientHello
@@ -488,11 +489,11 @@ class Sensor:
                 log.debug("probe %s", probe)
             self.correlator.on_probe(probe, received)
         self._batch.clear()
-        self._forget_exited()
         for data, ts in self._packets:
             self._on_packet(data, ts)
         self._packets.clear()
         self._join_summaries(time.time())
+        self._forget_exited()
         self._expire_flows(time.time())
 
     def flush(self) -> None:
@@ -557,7 +558,7 @@ class Sensor:
             self._batch.append(ProbeEvent(Kind(kind + 1), done_ns / 1e9 + self._clock_offset, tgid, tid, name, ssl, 1))
         elif kind == Kind.EXIT:
             self._take_held(lambda held_tgid, _: held_tgid == tgid)  # what the process left unfinished
-            self._exited.append(tgid)
+            self._exited.append((tgid, time.monotonic()))
 
     def exec_path(self, tgid: int) -> str | None:
         """The path a process was last executed by, if it was executed while the sensor ran."""
@@ -567,12 +568,15 @@ class Sensor:
         return os.fsdecode(bytes(entry.path)) if entry is not None else None
 
     def _forget_exited(self) -> None:
-        """The kernel forgets the exec path of a process without TLS at its exit; that of a TLS
-        process is kept until its exit event has gone through the correlator, which may still need it."""
-        if self._exited and self._exec_paths is not None:
-            for tgid in self._exited:
+        """The kernel forgets the exec path of a process without TLS at its exit; that of a TLS (or
+        SSH) process is kept until its exit event has gone through the correlator, which may still
+        need it, and for EXITED_KEEP_S after: packets come through rings that hand them over up to
+        RETIRE_MS late, so an SSH connection's banner can be read after its ssh's exit event."""
+        cutoff = time.monotonic() - EXITED_KEEP_S
+        while self._exited and self._exited[0][1] <= cutoff:
+            tgid, _ = self._exited.popleft()
+            if self._exec_paths is not None:
                 self._exec_paths.pop(ctypes.c_uint32(tgid), None)
-        self._exited.clear()
 
     def _comm(self, raw: bytes) -> str:
         name = self._comms.get(raw)
