@@ -709,6 +709,7 @@ TRACEPOINT_PROBE(sock, inet_sock_set_state) {
         if (!fd)
             return 0;
         struct pending_t p = {.tgid = id >> 32, .tid = tid, .fd = *fd};
+        connecting.delete(&tid);  // a TCP connect: nothing for sys_exit_connect's UDP socket walk
         bpf_get_current_comm(&p.comm, sizeof(p.comm));
         syn_sent.update(&sk, &p);
         return 0;
