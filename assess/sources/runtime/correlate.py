@@ -340,7 +340,9 @@ class Correlator:
         start = hs.started - FLOW_SLACK if sock.role == "client" else float("-inf")
         match = None
         for pending in self._flows_by_client.get(sock.client, ()):
-            if start <= pending.flow.first_seen <= end and sock.role not in pending.claimed:
+            # (the process view's sockets are TCP: a QUIC flow from the same address and port is not theirs)
+            if start <= pending.flow.first_seen <= end and sock.role not in pending.claimed \
+                    and pending.flow.transport == "tcp":
                 match = pending
         return match
 
@@ -440,7 +442,7 @@ class Correlator:
             if role in wanted and ev.src is not None:
                 socks[role] = _Socket(ev.ts, ev.tgid, ev.tid, ev.comm, role, ev.src, ev.dst)
                 self._remember_process(ev.tgid)
-        for role in wanted:
+        for role in wanted if flow.transport == "tcp" else ():  # (the noted sockets are TCP's)
             # A socket noted later than the flow ended is the next connection from a reused port.
             sock = self._by_client.get((flow.client, role))
             if role not in socks and sock is not None and sock.seen <= pending.done_at + FLOW_SLACK:
