@@ -47,6 +47,7 @@
 #define E_SERVER 16  // SSL_set_accept_state was
 #define ROLE_CLIENT 1  // sock_t.role and the roles map
 #define ROLE_SERVER 2
+#define ROLE_UDP 3     // owner_by_client: the process whose UDP socket has this local port (any address)
 // An SSL object armed by SSL_set_*_state without a known fd takes the first socket of its role the
 // thread reads or writes within this time; with SSL_set_fd's fd, the first read or write on that fd.
 #define ARM_NS 1000000000ULL
@@ -628,9 +629,72 @@ TRACEPOINT_PROBE(syscalls, sys_enter_connect) {
     return 0;
 }
 
+// UDP has no connection to accept or connect: its owners (QUIC's ends) are the processes whose
+// sockets have the local ports, as bind() or connect() (which binds an unbound socket) left them.
+// The socket is found from the fd through the task's file table: a few reads per bind or connect,
+// nothing per datagram. The headers bcc compiles against may be another kernel's, so the offsets
+// come from the running kernel's BTF (kernel_btf.py); without them UDP owners are not looked up.
+BPF_TABLE("lru_hash", u32, s32, binding, 16384);
+
+#define KREAD(dst, base, offset) bpf_probe_read_kernel(&(dst), sizeof(dst), (void *)((u64)(base) + (offset)))
+
+static __always_inline void remember_udp_socket(s32 fd) {
+#ifdef OFF_TASK_FILES
+    u64 task = (u64)bpf_get_current_task();
+    u64 files = 0, fdt = 0, fds = 0, file = 0, socket = 0, sk = 0;
+    u32 max_fds = 0;
+    if (KREAD(files, task, OFF_TASK_FILES) || !files || KREAD(fdt, files, OFF_FILES_FDT) || !fdt)
+        return;
+    if (KREAD(max_fds, fdt, OFF_FDT_MAX_FDS) || fd < 0 || (u32)fd >= max_fds)
+        return;
+    if (KREAD(fds, fdt, OFF_FDT_FD) || !fds || KREAD(file, fds, 8 * (u32)fd) || !file)
+        return;
+    if (KREAD(socket, file, OFF_FILE_PRIVATE_DATA) || !socket || KREAD(sk, socket, OFF_SOCKET_SK) || !sk)
+        return;
+    u16 protocol = 0, family = 0, port = 0;
+    if (KREAD(protocol, sk, OFF_SOCK_PROTOCOL) || KREAD(family, sk, OFF_SOCK_FAMILY) || KREAD(port, sk, OFF_SOCK_NUM))
+        return;
+    if (protocol != IPPROTO_UDP || (family != AF_INET && family != AF_INET6) || !port)
+        return;
+    u64 id = bpf_get_current_pid_tgid();
+    struct owner_key ok = {.port = port, .role = ROLE_UDP};  // address all zeros: any
+    struct owner_t owner = {.ts_ns = bpf_ktime_get_ns(), .tgid = id >> 32, .tid = (u32)id, .fd = fd};
+    bpf_get_current_comm(&owner.comm, sizeof(owner.comm));
+    owner_by_client.update(&ok, &owner);
+#endif
+}
+
 TRACEPOINT_PROBE(syscalls, sys_exit_connect) {
     u32 tid = (u32)bpf_get_current_pid_tgid();
+    s32 *fd = connecting.lookup(&tid);
+    if (!fd)
+        return 0;
+    s32 connected = *fd;
     connecting.delete(&tid);
+    if (args->ret == 0)  // (a UDP connect returns 0 at once; most TCP connects are non-blocking, -EINPROGRESS)
+        remember_udp_socket(connected);
+    return 0;
+}
+
+TRACEPOINT_PROBE(syscalls, sys_enter_bind) {
+    u64 id = bpf_get_current_pid_tgid();
+    if (!wanted(id >> 32))
+        return 0;
+    u32 tid = (u32)id;
+    s32 fd = args->fd;
+    binding.update(&tid, &fd);
+    return 0;
+}
+
+TRACEPOINT_PROBE(syscalls, sys_exit_bind) {
+    u32 tid = (u32)bpf_get_current_pid_tgid();
+    s32 *fd = binding.lookup(&tid);
+    if (!fd)
+        return 0;
+    s32 bound = *fd;
+    binding.delete(&tid);
+    if (args->ret == 0)
+        remember_udp_socket(bound);
     return 0;
 }
 
@@ -645,6 +709,7 @@ TRACEPOINT_PROBE(sock, inet_sock_set_state) {
         if (!fd)
             return 0;
         struct pending_t p = {.tgid = id >> 32, .tid = tid, .fd = *fd};
+        connecting.delete(&tid);  // a TCP connect: nothing for sys_exit_connect's UDP socket walk
         bpf_get_current_comm(&p.comm, sizeof(p.comm));
         syn_sent.update(&sk, &p);
         return 0;

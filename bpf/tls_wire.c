@@ -34,6 +34,20 @@
 #define ST_CANDIDATE 1
 #define ST_TLS 2      // segments are passed to user space
 #define ST_SUMMARY 3  // TLS 1.3 after a whole ServerHello: summarised here, swallowed
+#define ST_SSH 4      // SSH: segments are passed until user space has both KEXINITs and NEWKEYS, or SSH_BYTES
+#define ST_QUIC 5     // a UDP 4-tuple that began with a client's Initial: its Initial packets are passed
+// The plaintext of an SSH key exchange (banners, two KEXINITs, the hybrid kex's public values, the
+// host key and its signature, NEWKEYS) is a few KiB; past this many payload bytes a connection is
+// bulk traffic, let go here even if user space has not said it is done yet.
+#ifndef SSH_BYTES
+#define SSH_BYTES 65536
+#endif
+#define SSH_MAGIC 0x5353482D  // "SSH-", the start of an SSH identification string
+#define QUIC_V1 0x00000001
+#define QUIC_V2 0x6b3343cf
+#define QUIC_MIN_INITIAL 1200 // RFC 9000 14.1: a client's Initial datagram is padded to at least this
+// A QUIC flow older than this is user space's to time out (the sensor's --timeout, 15 s by default).
+#define QUIC_WINDOW_NS (30ULL * 1000000000ULL)
 #define MAX_SH_EXTENSIONS 16
 #ifndef SUMMARISE
 #define SUMMARISE 1  // 0: pass every segment of a TLS connection to user space, summarise nothing here
@@ -58,6 +72,7 @@
 #define MAX_IPV6_HEADERS 4
 #define IP_SEGMENT 1         // parse_ip(): a TCP segment (or a datagram's first fragment)
 #define IP_LATER_FRAGMENT 2  // a later fragment of a TCP datagram
+#define IP_UDP 3             // parse_ip(): an unfragmented UDP datagram
 
 struct flow_key {
     u32 a_ip[4];
@@ -74,6 +89,7 @@ struct packet_ip {
     u32 end;        // where the IP datagram (this fragment of it) ends
     u32 frag_id;    // the identification of a fragmented datagram
     u32 fragment;   // this is a fragment: the first (IP_SEGMENT) or a later one
+    u32 v6;         // an IPv6 packet (where ip_addresses() finds the addresses)
 };
 
 struct fragment_key {
@@ -94,6 +110,7 @@ struct flow_state {
     u16 suite;
     u16 group;
     u16 hello;  // the ClientHello is held in `hellos`
+    u32 ssh_bytes;  // ST_SSH: the payload bytes passed so far
 };
 
 struct wire_end_t {
@@ -153,6 +170,8 @@ BPF_TABLE("lru_hash", struct fragment_key, u8, fragments, 4096);
 // A hash, not an LRU: when it is full a ClientHello is passed as before, never dropped. User space
 // takes entries held longer than a moment (a slow server, a connection this filter lost track of).
 BPF_HASH(hellos, struct flow_key, struct hello_t, 4096);
+// When the last QUIC flow was opened (ktime ns): other UDP is not looked up when none was lately.
+BPF_ARRAY(quic_opened, u64, 1);
 BPF_PERCPU_ARRAY(hello_scratch, struct hello_t, 1);
 
 static __always_inline int same_ip(const u32 *a, const u32 *b) {
@@ -355,6 +374,23 @@ static __always_inline void send_end(struct flow_key *key, struct flow_state *st
     emit_hello(h);
 }
 
+// An SSH connection's processes (ssh and sshd load no TLS library) keep their exec path until user
+// space has seen them exit, as TLS processes do: a short-lived ssh client is gone before it looks.
+static __always_inline void keep_ssh_owners(struct flow_state *st) {
+    struct owner_key ok = {.port = st->client_port};
+    ip_bytes(ok.addr, st->client_ip);
+    u8 one = 1;
+    #pragma unroll
+    for (u16 role = 1; role <= 2; role++) {
+        ok.role = role;
+        struct owner_t *owner = owner_by_client.lookup(&ok);
+        if (owner) {
+            u32 tgid = owner->tgid;
+            tls_pids.update(&tgid, &one);
+        }
+    }
+}
+
 // seq is at or before `mark` (32-bit wrap-around).
 static __always_inline int seq_before_or_at(u32 seq, u32 mark) {
     return (s32)(seq - mark) <= 0;
@@ -394,17 +430,34 @@ static __always_inline int in_summary(struct __sk_buff *skb, struct flow_key *ke
 // Where the TCP header of an IPv4 or IPv6 packet is, its addresses and whether it is a fragment.
 // IP_SEGMENT, IP_LATER_FRAGMENT, or 0 for anything else (not TCP, an IPv6 header chain not followed).
 // A load past the packet's end (load_byte and friends) ends the program, which drops the packet.
-static __always_inline int parse_ip(struct __sk_buff *skb, struct packet_ip *ip) {
-    if (skb->protocol == htons(ETH_P_IP)) {
-        u8 vihl = load_byte(skb, 0);
-        if ((vihl >> 4) != 4 || load_byte(skb, 9) != IPPROTO_TCP)
-            return 0;
+// The packet's addresses into `ip`: done last, once the packet is one the filter looks into (UDP
+// asks for them only for a datagram that may be QUIC's; each load is a helper call).
+static __always_inline void ip_addresses(struct __sk_buff *skb, struct packet_ip *ip) {
+    if (!ip->v6) {
         ip->saddr[2] = ip->daddr[2] = 0xFFFF;
         ip->saddr[3] = load_word(skb, 12);
         ip->daddr[3] = load_word(skb, 16);
+        return;
+    }
+    #pragma unroll
+    for (int i = 0; i < 4; i++) {
+        ip->saddr[i] = load_word(skb, 8 + 4 * i);
+        ip->daddr[i] = load_word(skb, 24 + 4 * i);
+    }
+}
+
+static __always_inline int parse_ip(struct __sk_buff *skb, struct packet_ip *ip) {
+    if (skb->protocol == htons(ETH_P_IP)) {
+        u8 vihl = load_byte(skb, 0);
+        u8 proto = load_byte(skb, 9);
+        if ((vihl >> 4) != 4 || (proto != IPPROTO_TCP && proto != IPPROTO_UDP))
+            return 0;
         ip->l4 = (vihl & 0x0F) * 4;
         ip->end = load_half(skb, 2);
         u16 frag = load_half(skb, 6);
+        if (proto == IPPROTO_UDP)
+            return frag & 0x3FFF ? 0 : IP_UDP;  // QUIC is never fragmented (RFC 9000 14)
+        ip_addresses(skb, ip);
         if (frag & 0x3FFF) {  // more fragments, or an offset
             ip->fragment = 1;
             ip->frag_id = load_half(skb, 4);
@@ -415,11 +468,7 @@ static __always_inline int parse_ip(struct __sk_buff *skb, struct packet_ip *ip)
     }
     if (skb->protocol != htons(ETH_P_IPV6) || (load_byte(skb, 0) >> 4) != 6)
         return 0;
-    #pragma unroll
-    for (int i = 0; i < 4; i++) {
-        ip->saddr[i] = load_word(skb, 8 + 4 * i);
-        ip->daddr[i] = load_word(skb, 24 + 4 * i);
-    }
+    ip->v6 = 1;
     ip->end = 40 + load_half(skb, 4);
     u8 next = load_byte(skb, 6);
     u32 at = 40;
@@ -433,17 +482,24 @@ static __always_inline int parse_ip(struct __sk_buff *skb, struct packet_ip *ip)
             u16 offset_flags = load_half(skb, at + 2);
             next = load_byte(skb, at);
             if (offset_flags & 0xFFF9) {  // an offset, or more fragments (not an atomic fragment)
+                if (next != IPPROTO_TCP)
+                    return 0;
                 ip->fragment = 1;
                 ip->frag_id = load_word(skb, at + 4);
-                if (offset_flags & 0xFFF8)
-                    return next == IPPROTO_TCP ? IP_LATER_FRAGMENT : 0;
+                if (offset_flags & 0xFFF8) {
+                    ip_addresses(skb, ip);
+                    return IP_LATER_FRAGMENT;
+                }
             }
             at += 8;
         }
     }
+    ip->l4 = at;
+    if (next == IPPROTO_UDP)
+        return IP_UDP;
     if (next != IPPROTO_TCP)
         return 0;
-    ip->l4 = at;
+    ip_addresses(skb, ip);
     return IP_SEGMENT;
 }
 
@@ -519,9 +575,14 @@ static __always_inline int tcp_segment(struct __sk_buff *skb, struct packet_ip *
         return 0;
     }
     if (!st) {
-        if (!opens_with_hello(skb, payload, plen))
-            return 0;
-        struct flow_state picked = {.isn = seq - 1, .client_port = sport, .state = ST_TLS, .packets = 1};
+        u16 state = ST_TLS;
+        if (!opens_with_hello(skb, payload, plen)) {
+            // An SSH connection whose SYN came before the sensor but whose banner did not.
+            if (plen < 4 || load_word(skb, payload) != SSH_MAGIC)
+                return 0;
+            state = ST_SSH;
+        }
+        struct flow_state picked = {.isn = seq - 1, .client_port = sport, .state = state, .packets = 1};
         __builtin_memcpy(picked.client_ip, ip->saddr, 16);
         flows.update(&key, &picked);
         return -1;
@@ -533,15 +594,22 @@ static __always_inline int tcp_segment(struct __sk_buff *skb, struct packet_ip *
         else
             release_hello(&key, st);
         flows.delete(&key);
-        return state == ST_TLS ? -1 : 0;
+        return state == ST_TLS || state == ST_SSH ? -1 : 0;
     }
+    if (st->state == ST_QUIC)
+        return 0;  // (a UDP flow on the same addresses and ports)
     if (plen == 0)
         return 0;
     int from_client = same_ip(ip->saddr, st->client_ip) && sport == st->client_port;
     if (st->state == ST_CANDIDATE) {
-        if (!from_client)
+        // Either end of an SSH connection may send its banner first (sshd does, at once).
+        if (plen >= 4 && load_word(skb, payload) == SSH_MAGIC) {
+            st->state = ST_SSH;
+            keep_ssh_owners(st);
+        }
+        else if (!from_client)
             return 0;  // TLS clients speak first; a server that speaks first is not TLS
-        if (seq == st->isn + 1) {
+        else if (seq == st->isn + 1) {
             if (load_byte(skb, payload) != 0x16) {
                 flows.delete(&key);
                 return 0;
@@ -560,6 +628,14 @@ static __always_inline int tcp_segment(struct __sk_buff *skb, struct packet_ip *
     }
     if (st->state == ST_SUMMARY)
         return in_summary(skb, &key, st, from_client, seq, payload, plen);
+    if (st->state == ST_SSH) {
+        st->ssh_bytes += plen;
+        if (st->ssh_bytes > SSH_BYTES) {
+            flows.delete(&key);
+            return 0;
+        }
+        return -1;
+    }
     if (!from_client) {
         // A first fragment that holds the whole ServerHello is summarised like a segment; its
         // datagram's later fragments are then not passed, as the rest of a summarised segment is not.
@@ -587,6 +663,87 @@ static __always_inline int tcp_segment(struct __sk_buff *skb, struct packet_ip *
     return -1;
 }
 
+// Whether the long-header QUIC packet of `version` with first byte `first` is an Initial or a
+// Retry (the packets whose contents user space can read); the type bits differ between versions.
+static __always_inline int quic_readable(u32 version, u8 first) {
+    u8 type = (first >> 4) & 3;
+    if (version == QUIC_V1)
+        return type == 0 || type == 3;
+    if (version == QUIC_V2)
+        return type == 1 || type == 0;
+    return 0;
+}
+
+static __always_inline void udp_flow_key(struct flow_key *key, struct packet_ip *ip, u16 sport, u16 dport) {
+    if (endpoint_before(ip->saddr, sport, ip->daddr, dport)) {
+        __builtin_memcpy(key->a_ip, ip->saddr, 16);
+        __builtin_memcpy(key->b_ip, ip->daddr, 16);
+        key->a_port = sport;
+        key->b_port = dport;
+    } else {
+        __builtin_memcpy(key->a_ip, ip->daddr, 16);
+        __builtin_memcpy(key->b_ip, ip->saddr, 16);
+        key->a_port = dport;
+        key->b_port = sport;
+    }
+}
+
+// One UDP datagram: pass it (-1) or not (0). A client's Initial (v1 or v2, padded to 1200 bytes)
+// starts a flow; the flow's Initial and Retry packets are passed, and so is the client's first
+// 1-RTT (short header) packet, which ends the handshake and the flow. Handshake and 0-RTT packets
+// (keys user space does not have) and the server's 1-RTT packets are not. Other UDP leaves at the
+// first byte, at the version, or (a short header with the fixed bit set) at the time of the last
+// QUIC flow opened: the flows map is looked up only within QUIC_WINDOW_NS of one.
+static __always_inline int udp_datagram(struct __sk_buff *skb, struct packet_ip *ip) {
+    u32 payload = ip->l4 + 8;
+    if (ip->end < payload + 7)
+        return 0;
+    u8 first = load_byte(skb, payload);
+    if (!(first & 0x40))
+        return 0;  // the fixed bit of every QUIC v1/v2 packet
+    u32 version = 0;
+    int zero = 0;
+    if (first & 0x80) {
+        version = load_word(skb, payload + 1);
+        if (!quic_readable(version, first))
+            return 0;  // not v1/v2, or a Handshake or 0-RTT packet: nothing user space can read
+    } else {
+        u64 *opened = quic_opened.lookup(&zero);
+        if (!opened || bpf_ktime_get_ns() - *opened > QUIC_WINDOW_NS)
+            return 0;  // no QUIC handshake began lately: this short header is not one's end
+    }
+    u16 sport = load_half(skb, ip->l4);
+    u16 dport = load_half(skb, ip->l4 + 2);
+    ip_addresses(skb, ip);
+    struct flow_key key = {};
+    udp_flow_key(&key, ip, sport, dport);
+    struct flow_state *st = flows.lookup(&key);
+    if (!(first & 0x80)) {  // a short header: 1-RTT
+        if (!st || st->state != ST_QUIC || !same_ip(ip->saddr, st->client_ip) || sport != st->client_port)
+            return 0;
+        flows.delete(&key);
+        return -1;
+    }
+    if (!st) {
+        if (ip->end - payload < QUIC_MIN_INITIAL || ((first >> 4) & 3) != (version == QUIC_V1 ? 0 : 1))
+            return 0;
+        struct flow_state fresh = {.client_port = sport, .state = ST_QUIC, .packets = 1};
+        __builtin_memcpy(fresh.client_ip, ip->saddr, 16);
+        flows.update(&key, &fresh);
+        u64 now = bpf_ktime_get_ns();
+        quic_opened.update(&zero, &now);
+        return -1;
+    }
+    if (st->state != ST_QUIC)
+        return 0;
+    st->packets += 1;
+    if (st->packets > MAX_PACKETS) {
+        flows.delete(&key);
+        return 0;
+    }
+    return -1;
+}
+
 int tls_wire(struct __sk_buff *skb) {
 #ifdef LOOPBACK_IFINDEX
     // Loopback shows every packet twice (leaving and arriving): keep the arrival.
@@ -601,6 +758,8 @@ int tls_wire(struct __sk_buff *skb) {
         u8 *passed = fragments.lookup(&fk);
         return !passed || *passed ? -1 : 0;
     }
+    if (kind == IP_UDP)
+        return udp_datagram(skb, &ip);
     if (kind != IP_SEGMENT)
         return 0;
     int verdict = tcp_segment(skb, &ip);

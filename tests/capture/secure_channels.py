@@ -73,16 +73,16 @@ def openssh_client(port: int, *options: str) -> None:
                     "nobody@127.0.0.1", "true"], capture_output=True, timeout=30)
 
 
-def asyncssh_mlkem(port: int) -> None:
-    """An asyncssh client and server on `port` agreeing on mlkem768x25519-sha256."""
+def asyncssh_mlkem(port: int, host: str = "127.0.0.1") -> None:
+    """An asyncssh client and server on `host`:`port` agreeing on mlkem768x25519-sha256."""
     import asyncssh
 
     key = asyncssh.generate_private_key("ssh-ed25519")
 
     async def run() -> None:
-        server = await asyncssh.listen("127.0.0.1", port, server_host_keys=[key], kex_algs=["mlkem768x25519-sha256"])
+        server = await asyncssh.listen(host, port, server_host_keys=[key], kex_algs=["mlkem768x25519-sha256"])
         try:
-            async with asyncssh.connect("127.0.0.1", port, known_hosts=None, username="nobody", password="x",
+            async with asyncssh.connect(host, port, known_hosts=None, username="nobody", password="x",
                                         kex_algs=["mlkem768x25519-sha256", "curve25519-sha256"]):
                 pass
         except (asyncssh.Error, OSError):
@@ -109,8 +109,8 @@ def _self_signed(folder: Path) -> tuple[Path, Path]:
     return cert_path, key_path
 
 
-def aioquic_handshakes(folder: Path, port: int, *, versions: tuple[int, ...]) -> None:
-    """One aioquic handshake per QUIC version to 127.0.0.1 UDP `port` (SNI quic.test, ALPN carnot)."""
+def aioquic_handshakes(folder: Path, port: int, *, versions: tuple[int, ...], host: str = "127.0.0.1") -> None:
+    """One aioquic handshake per QUIC version to `host` UDP `port` (SNI quic.test, ALPN carnot)."""
     from aioquic.asyncio import connect, serve
     from aioquic.quic.configuration import QuicConfiguration
 
@@ -119,12 +119,12 @@ def aioquic_handshakes(folder: Path, port: int, *, versions: tuple[int, ...]) ->
     async def run() -> None:
         server_config = QuicConfiguration(is_client=False, alpn_protocols=["carnot"])
         server_config.load_cert_chain(cert, key)
-        server = await serve("127.0.0.1", port, configuration=server_config)
+        server = await serve(host, port, configuration=server_config)
         try:
             for version in versions:
                 client_config = QuicConfiguration(is_client=True, alpn_protocols=["carnot"], server_name="quic.test",
                                                   verify_mode=ssl.CERT_NONE, supported_versions=[version])
-                async with connect("127.0.0.1", port, configuration=client_config) as client:
+                async with connect(host, port, configuration=client_config) as client:
                     await client.ping()
         finally:
             server.close()

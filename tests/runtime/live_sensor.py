@@ -33,18 +33,19 @@ class LiveCapture:
     def handshakes(self) -> list[Record]:
         return [r for r in self.lines() if r["type"] == "handshake"]
 
-    def wait_for(self, match: Callable[[Record], bool], count: int = 1, timeout: float = 20.0) -> list[Record]:
-        """Handshake records matching `match`, once there are `count` of them (fails after `timeout`)."""
+    def wait_for(self, match: Callable[[Record], bool], count: int = 1, timeout: float = 20.0,
+                 kind: str = "handshake") -> list[Record]:
+        """Records of type `kind` matching `match`, once there are `count` of them (fails after `timeout`)."""
         deadline = time.monotonic() + timeout
         found: list[Record] = []
         while time.monotonic() < deadline:
-            found = [r for r in self.handshakes() if match(r)]
+            found = [r for r in self.lines() if r["type"] == kind and match(r)]
             if len(found) >= count:
                 return found
             if self.proc.poll() is not None:
                 pytest.fail(f"the sensor exited early: {self.proc.stderr.read() if self.proc.stderr else ''}")
             time.sleep(0.2)
-        pytest.fail(f"{len(found)} of {count} expected handshake record(s) after {timeout}s: {found}")
+        pytest.fail(f"{len(found)} of {count} expected {kind} record(s) after {timeout}s: {found}")
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 30.0) -> int:
         if self.proc.poll() is None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from tlsbytes import app_data, ccs, client_hello, records, server_hello
 
 from assess.sources.runtime.correlate import Correlator, Kind, ProbeEvent, ProcessInfo, WireFlow
@@ -295,3 +297,29 @@ def test_records_as_json_text_are_exactly_the_records_json_encoded() -> None:
         assert len(dicts) == len(texts) == sum(2 if wire else 1 for _, _, wire in cases)
         assert {r["source"] for r in dicts} == {"uprobe+wire", "uprobe", "wire"}
         assert texts == [encode(r) for r in dicts]
+
+
+def test_a_quic_flow_says_transport_quic_and_a_tcp_one_tcp_in_dicts_and_text() -> None:
+    for transport in ("quic", "tcp"):
+        records = []
+        for as_text in (False, True):
+            c = Correlator(host="h")
+            flow = wire_flow()._replace(transport=transport)
+            c.on_flow(flow, 10.0)
+            records.append(json.loads(c.drain_json(20.0, final=True)[0]) if as_text else c.drain(20.0, final=True)[0])
+        assert records[0] == records[1]
+        assert records[0]["transport"] == transport
+
+
+def test_a_quic_flow_from_the_same_address_and_port_is_not_joined_to_a_tcp_handshake() -> None:
+    c = correlator()
+    c.on_probe(probe(Kind.CONNECT, 9.9, fd=5, src=CLIENT, dst=SERVER))
+    c.on_probe(probe(Kind.HANDSHAKE_ENTER, 10.0, ssl=7))
+    c.on_probe(probe(Kind.FD, 10.0, ssl=7, fd=5))
+    c.on_probe(probe(Kind.HANDSHAKE_RETURN, 10.004, ssl=7, ret=1))
+    c.on_flow(wire_flow()._replace(transport="quic", owners=()), now=10.01)
+    records = c.drain(99.0, final=True)
+    tcp = [r for r in records if r["source"] != "wire"]
+    quic = [r for r in records if r["transport"] == "quic"]
+    assert [r["source"] for r in tcp] == ["uprobe"] and tcp[0]["transport"] is None
+    assert len(quic) == 1 and quic[0]["pid"] is None

@@ -7,7 +7,7 @@ import struct
 
 import pytest
 
-from assess.sources.runtime.ippacket import Defragmenter, Fragment, Segment, ip_bytes, ip_text, parse
+from assess.sources.runtime.ippacket import Datagram, Defragmenter, Fragment, Segment, ip_bytes, ip_text, parse
 
 V4_SRC, V4_DST = ip_bytes("10.0.0.1"), ip_bytes("10.0.0.2")
 V6_SRC, V6_DST = ip_bytes("2001:db8::1"), ip_bytes("2001:db8::2")
@@ -53,11 +53,16 @@ def test_an_ipv6_segment_behind_hop_by_hop_and_destination_options_is_found() ->
     assert ip_text(segment.dst) == "2001:db8::2"
 
 
-@pytest.mark.parametrize("packet", [b"", b"\x45", ipv4(b"udp", proto=17), ipv6(17, b"udp"),
+@pytest.mark.parametrize("packet", [b"", b"\x45", ipv4(b"icmp", proto=1), ipv4(b"udp", proto=17, more=True),
                                     ipv6(0, options(0) + options(0) + options(0) + options(0) + TCP_BYTES)],
-                         ids=["empty", "short", "udp-v4", "udp-v6", "too-many-v6-headers"])
-def test_what_is_not_a_readable_tcp_packet_is_none(packet: bytes) -> None:
+                         ids=["empty", "short", "icmp", "udp-fragment", "too-many-v6-headers"])
+def test_what_is_not_a_readable_tcp_or_udp_packet_is_none(packet: bytes) -> None:
     assert parse(packet) is None
+
+
+def test_udp_datagrams_are_read_over_ipv4_and_ipv6_for_quic() -> None:
+    assert parse(ipv4(b"udp bytes", proto=17)) == Datagram(V4_SRC, V4_DST, b"udp bytes")
+    assert parse(ipv6(0, options(17) + b"udp bytes")) == Datagram(V6_SRC, V6_DST, b"udp bytes")
 
 
 def test_ipv4_fragments_in_any_order_make_the_segment_once() -> None:

@@ -97,6 +97,7 @@ def wire_line(flow: WireFlow, *, source: str, capture: str) -> dict[str, Any]:
     correlator = Correlator(host="")
     correlator.on_flow(flow, flow.first_seen)
     [line] = correlator.drain(flow.first_seen, final=True)
+    del line["transport"]  # the importer writes it last, after `capture`, as it has since issue 23
     line.update(host=None, source=source, capture=capture)
     return line
 

@@ -74,6 +74,7 @@ class WireFlow(NamedTuple):
     # ACCEPT events; the sensor's socket filter sends them with its summary). None: not known, so
     # `lookup_owners` is asked.
     owners: tuple[ProbeEvent, ...] | None = None
+    transport: str = "tcp"  # "quic": the handshake was read from QUIC Initial packets
 
 
 @dataclass(frozen=True)
@@ -339,7 +340,9 @@ class Correlator:
         start = hs.started - FLOW_SLACK if sock.role == "client" else float("-inf")
         match = None
         for pending in self._flows_by_client.get(sock.client, ()):
-            if start <= pending.flow.first_seen <= end and sock.role not in pending.claimed:
+            # (the process view's sockets are TCP: a QUIC flow from the same address and port is not theirs)
+            if start <= pending.flow.first_seen <= end and sock.role not in pending.claimed \
+                    and pending.flow.transport == "tcp":
                 match = pending
         return match
 
@@ -401,6 +404,11 @@ class Correlator:
             table.popitem(last=False)
             self.cache_evictions += 1
 
+    def process(self, tgid: int) -> ProcessInfo:
+        """What `resolve` said of the process, asked once while the caches hold it."""
+        self._remember_process(tgid)
+        return self._info[tgid]
+
     def _remember_process(self, tgid: int) -> None:
         if tgid not in self._info:
             if len(self._info) >= self.max_entries:
@@ -434,7 +442,7 @@ class Correlator:
             if role in wanted and ev.src is not None:
                 socks[role] = _Socket(ev.ts, ev.tgid, ev.tid, ev.comm, role, ev.src, ev.dst)
                 self._remember_process(ev.tgid)
-        for role in wanted:
+        for role in wanted if flow.transport == "tcp" else ():  # (the noted sockets are TCP's)
             # A socket noted later than the flow ended is the next connection from a reused port.
             sock = self._by_client.get((flow.client, role))
             if role not in socks and sock is not None and sock.seen <= pending.done_at + FLOW_SLACK:
@@ -490,7 +498,8 @@ class Correlator:
         role = sock.role if sock else hs.role if hs else None
         return _Values(started, self.host, tgid, hs.tid if hs else sock.tid if sock else None,
                        hs.comm if hs else sock.comm if sock else None, info, hs is not None,
-                       role, sni, fields, success, handshake_ms, source, outcome_source)
+                       role, sni, fields, success, handshake_ms, source, outcome_source,
+                       flow.transport if flow else None)
 
 
 class _Shape(NamedTuple):
@@ -533,6 +542,7 @@ class _Values(NamedTuple):
     handshake_ms: float | None
     source: str
     outcome_source: str | None  # which view told success (and handshake_ms): "uprobe", "wire", None
+    transport: str | None  # the wire view's ("tcp", "quic"); None without one
 
 
 def _as_dict(v: _Values) -> dict[str, Any]:
@@ -559,6 +569,7 @@ def _as_dict(v: _Values) -> dict[str, Any]:
         "handshake_ms": v.handshake_ms,
         "source": v.source,
         "outcome_source": v.outcome_source,
+        "transport": v.transport,
     }
 
 
@@ -595,7 +606,7 @@ class _Renderer:
         return (f'{{"type": "handshake", "ts": "{_iso(v.started)}"{process}, "role": {self._string(v.role)}, '
                 f'"sni": {self._string(v.sni)}, {fields}, "success": {_LITERALS[v.success]}, '
                 f'"handshake_ms": {"null" if ms is None else float.__repr__(ms)}, "source": "{v.source}", '
-                f'"outcome_source": {self._string(v.outcome_source)}}}')
+                f'"outcome_source": {self._string(v.outcome_source)}, "transport": {self._string(v.transport)}}}')
 
     def _string(self, value: str | None) -> str:
         text = self._strings.get(value)

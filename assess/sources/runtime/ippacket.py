@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 TCP = 6
+UDP = 17
 _FRAGMENT = 44
 _IPV6_OPTIONS = frozenset({0, 43, 60})  # hop-by-hop, routing, destination options
 MAX_IPV6_HEADERS = 4
@@ -39,6 +40,15 @@ class Segment(NamedTuple):
     tcp: bytes
 
 
+class Datagram(NamedTuple):
+    """A UDP datagram (QUIC): its addresses (16 bytes each) and its UDP header and payload. Fragmented
+    UDP is not read (QUIC forbids fragmentation: its packets are sent with DF, RFC 9000 14)."""
+
+    src: bytes
+    dst: bytes
+    udp: bytes
+
+
 class Fragment(NamedTuple):
     key: tuple[int, bytes, bytes, int]  # IP version, source, destination, identification
     offset: int  # in bytes, into the datagram's fragmentable part
@@ -47,11 +57,11 @@ class Fragment(NamedTuple):
     next_header: int  # what the fragmentable part begins with (IPv6; TCP for IPv4)
 
 
-def parse(packet: bytes) -> Segment | Fragment | None:
-    """The TCP segment or the fragment in an IP packet; None for anything else."""
+def parse(packet: bytes) -> Segment | Datagram | Fragment | None:
+    """The TCP segment, UDP datagram or TCP fragment in an IP packet; None for anything else."""
     version = packet[0] >> 4 if packet else 0
     if version == 4:
-        if len(packet) < 20 or packet[9] != TCP:
+        if len(packet) < 20 or packet[9] not in (TCP, UDP):
             return None
         ihl = (packet[0] & 0x0F) * 4
         end = min(int.from_bytes(packet[2:4], "big"), len(packet))
@@ -59,6 +69,8 @@ def parse(packet: bytes) -> Segment | Fragment | None:
             return None
         src, dst = V4_MAPPED + packet[12:16], V4_MAPPED + packet[16:20]
         flags_offset = int.from_bytes(packet[6:8], "big")
+        if packet[9] == UDP:
+            return None if flags_offset & 0x3FFF else Datagram(src, dst, packet[ihl:end])
         if flags_offset & 0x3FFF:
             return Fragment((4, src, dst, int.from_bytes(packet[4:6], "big")), (flags_offset & 0x1FFF) * 8,
                             bool(flags_offset & 0x2000), packet[ihl:end], TCP)
@@ -83,7 +95,11 @@ def parse(packet: bytes) -> Segment | Fragment | None:
             next_header, at = packet[at], at + (packet[at + 1] + 1) * 8
         else:
             break
-    return Segment(src, dst, packet[at:end]) if next_header == TCP and at <= end else None
+    if at > end:
+        return None
+    if next_header == UDP:
+        return Datagram(src, dst, packet[at:end])
+    return Segment(src, dst, packet[at:end]) if next_header == TCP else None
 
 
 def _tcp_after_options(data: bytes, next_header: int) -> bytes | None:

@@ -33,13 +33,17 @@ from assess.errors import CarnotError
 from assess.fsio import pretty_json, write_atomic
 from assess.resources import ResourceError, resource
 from assess.sources.runtime.correlate import Correlator, Kind, ProbeEvent, ProcessInfo, WireFlow, endpoint_from_raw
-from assess.sources.runtime.ippacket import Defragmenter, Fragment, ip_bytes, ip_text, parse
+from assess.sources.runtime.ippacket import Datagram, Defragmenter, Fragment, ip_bytes, ip_text, parse
+from assess.sources.runtime.kernel_btf import struct_offsets
 from assess.sources.runtime.libraries import Library, describe_library, find_libssl
 from assess.sources.runtime.packetring import PacketRing
 from assess.sources.runtime.probepoints import probe_point
+from assess.sources.runtime.quic_wire import QuicReader, first_client_initial
 from assess.sources.runtime.readiness import sensor_readiness
 from assess.sources.runtime.reassembly import DISCARD_AFTER, Connection, Endpoint, Reassembler, connection_key
 from assess.sources.runtime.ringbuf import RingBuffer
+from assess.sources.runtime.ssh_record import ssh_record
+from assess.sources.runtime.ssh_wire import SshFlow, SshReader, looks_like_ssh
 from assess.sources.runtime.wire import (
     NO_BYTES,
     ServerHello,
@@ -78,6 +82,9 @@ UPROBES: tuple[tuple[str, str, str | None, int], ...] = (
 )
 _TRACEPOINT_PROBE = re.compile(r"^TRACEPOINT_PROBE\((\w+), (\w+)\)", re.MULTILINE)
 _ROLES = {1: "client", 2: "server"}  # sock_t.role in bpf/tls_probes.c
+_ROLE_UDP = 3  # owner_by_client's role of a UDP socket's local port (bpf/tls_probes.c, ROLE_UDP)
+_ANY_ADDRESS = bytes(16)
+MAX_QUIC_CONNECTIONS = 4096  # QUIC handshakes in progress held at once (the oldest is let go)
 # event_t.flags in bpf/tls_probes.c: the event carries an fd (and socket), an SNI; it is a start
 # event the kernel held until its handshake succeeded (at done_ns), so it stands for two events;
 # the SSL object was set to be a client (SSL_set_connect_state) or a server before it started.
@@ -86,6 +93,7 @@ _E_FD, _E_SNI, _E_DONE, _E_CLIENT, _E_SERVER = 1, 2, 4, 8, 16
 # a handshake in progress must be known before its wire view is joined (the correlator's join_wait).
 HELD_MAX_S = 0.5
 HELD_SWEEP_S = 0.25
+EXITED_KEEP_S = 1.0  # how long an exited TLS or SSH process's exec path is kept after its exit event
 # struct event_t of bpf/tls_probes.c up to its SNI buffer (EVENT_SIZE_NO_SNI); checked at attach.
 _EVENT_FIELDS = (("ts_ns", "Q"), ("done_ns", "Q"), ("ssl", "Q"), ("ret", "q"), ("tgid", "I"), ("tid", "I"),
                  ("kind", "H"), ("flags", "H"), ("fd", "i"), ("family", "H"), ("sport", "H"), ("dport", "H"),
@@ -202,6 +210,8 @@ class Counters:
     wire_not_tls: int = 0
     wire_timeouts: int = 0
     wire_summaries: int = 0  # handshakes the socket filter summarised (wire_ends events)
+    ssh_flows: int = 0  # SSH connections whose key exchange was written as an `ssh` line
+    quic_flows: int = 0  # QUIC connections with a ClientHello, handed to the correlator
 
     @property
     def events_received(self) -> int:
@@ -312,7 +322,7 @@ class Sensor:
         self._held: Any = None
         self._hellos: Any = None
         self._exec_paths: Any = None
-        self._exited: list[int] = []
+        self._exited: deque[tuple[int, float]] = deque()  # processes whose exit event came, and when
         self._next_sweep = 0.0
         self._packets: list[tuple[bytes, float]] = []
         # Summaries from the socket filter, with when they were received, until their ClientHello
@@ -320,6 +330,10 @@ class Sensor:
         self._summaries: deque[tuple[tuple[Any, ...], float]] = deque()
         # Connections a new one on the same ports replaced in reassembly before their summary came.
         self._superseded: OrderedDict[tuple[Endpoint, Endpoint], list[Connection]] = OrderedDict()
+        # Connections that opened with an SSH banner: their reader, and their client and server ends.
+        self._ssh: dict[tuple[Endpoint, Endpoint], tuple[SshReader, Endpoint, Endpoint]] = {}
+        self._quic: OrderedDict[tuple[Endpoint, Endpoint], _QuicConnection] = OrderedDict()
+        self.lines: list[str] = []  # `ssh` lines ready to be written
 
     # --- setup -------------------------------------------------------------------------------
 
@@ -343,6 +357,10 @@ class Sensor:
                   f"-DHELLO_MAX={HELLO_MAX}"]
         if self.options.pid is not None:
             cflags.append(f"-DFILTER_TGID={self.options.pid}")
+        offsets = struct_offsets()
+        if offsets is None:
+            log.warning("no kernel BTF (or no libbpf): QUIC connections are reported without their processes")
+        cflags.extend(f"-D{macro}={offset}" for macro, offset in (offsets or {}).items())
         try:
             cflags.append(f"-DLOOPBACK_IFINDEX={socket.if_nametoindex('lo')}")
         except OSError:
@@ -471,11 +489,11 @@ class Sensor:
                 log.debug("probe %s", probe)
             self.correlator.on_probe(probe, received)
         self._batch.clear()
-        self._forget_exited()
         for data, ts in self._packets:
             self._on_packet(data, ts)
         self._packets.clear()
         self._join_summaries(time.time())
+        self._forget_exited()
         self._expire_flows(time.time())
 
     def flush(self) -> None:
@@ -495,6 +513,11 @@ class Sensor:
         """Records the BPF programs could not write because a ring was full (they count them)."""
         if self._ring_stats is not None:
             self.counters.perf_lost = sum(int(v) for v in self._ring_stats[ctypes.c_int(0)])
+
+    def take_lines(self) -> list[str]:
+        """The `ssh` lines made since the last call (the correlator makes the handshake lines)."""
+        lines, self.lines = self.lines, []
+        return lines
 
     def finish(self) -> None:
         """Hand every connection still in reassembly to the correlator."""
@@ -535,7 +558,7 @@ class Sensor:
             self._batch.append(ProbeEvent(Kind(kind + 1), done_ns / 1e9 + self._clock_offset, tgid, tid, name, ssl, 1))
         elif kind == Kind.EXIT:
             self._take_held(lambda held_tgid, _: held_tgid == tgid)  # what the process left unfinished
-            self._exited.append(tgid)
+            self._exited.append((tgid, time.monotonic()))
 
     def exec_path(self, tgid: int) -> str | None:
         """The path a process was last executed by, if it was executed while the sensor ran."""
@@ -545,12 +568,15 @@ class Sensor:
         return os.fsdecode(bytes(entry.path)) if entry is not None else None
 
     def _forget_exited(self) -> None:
-        """The kernel forgets the exec path of a process without TLS at its exit; that of a TLS
-        process is kept until its exit event has gone through the correlator, which may still need it."""
-        if self._exited and self._exec_paths is not None:
-            for tgid in self._exited:
+        """The kernel forgets the exec path of a process without TLS at its exit; that of a TLS (or
+        SSH) process is kept until its exit event has gone through the correlator, which may still
+        need it, and for EXITED_KEEP_S after: packets come through rings that hand them over up to
+        RETIRE_MS late, so an SSH connection's banner can be read after its ssh's exit event."""
+        cutoff = time.monotonic() - EXITED_KEEP_S
+        while self._exited and self._exited[0][1] <= cutoff:
+            tgid, _ = self._exited.popleft()
+            if self._exec_paths is not None:
                 self._exec_paths.pop(ctypes.c_uint32(tgid), None)
-        self._exited.clear()
 
     def _comm(self, raw: bytes) -> str:
         name = self._comms.get(raw)
@@ -584,6 +610,9 @@ class Sensor:
         if type(packet) is Fragment:
             packet = self._defragmenter.add(packet, ts)
         if packet is None:
+            return
+        if type(packet) is Datagram:
+            self._on_datagram(packet, ts)
             return
         tcp = packet.tcp
         if len(tcp) < 20:
@@ -629,6 +658,14 @@ class Sensor:
         head: bytes = b"",
         set_aside: bool = False,
     ) -> None:
+        ssh = self._ssh.get(key)
+        if ssh is None and conn.client is None and any(looks_like_ssh(st.data) for st in conn.streams.values()):
+            ssh = self._ssh[key] = (SshReader(), *self._ssh_ends(conn))
+            for ev in self.owners(ssh[1], ssh[2], now):
+                self.correlator.process(ev.tgid)  # now, while a short-lived ssh is still there to ask
+        if ssh is not None:
+            self._examine_ssh(key, conn, *ssh, now, idle=idle, set_aside=set_aside)
+            return
         # The client is the side whose bytes begin with a ClientHello (0x16 record, handshake type 1 or not
         # there yet: an empty slice is in any bytes).
         client = conn.client or next(
@@ -674,6 +711,95 @@ class Sensor:
         if idle and summary.completed_at is None and not summary.alert:
             self.counters.wire_timeouts += 1
         self.correlator.on_flow(WireFlow(c_src, c_dst, summary, conn.first_seen, timed_out=idle), now)
+
+    # --- SSH and QUIC ---------------------------------------------------------------------------
+
+    def _examine_ssh(self, key: tuple[Endpoint, Endpoint], conn: Connection, reader: SshReader, client: Endpoint,
+                     server: Endpoint, now: float, *, idle: bool, set_aside: bool) -> None:
+        """An SSH connection: read as it grows; once both NEWKEYS (or a failure) are in, the filter is
+        told to let it go and an `ssh` line is written per process found at its ends."""
+        c_stream = conn.stream(client, server)
+        s_stream = conn.stream(server, client)
+        handshake = reader.summarise(c_stream or NO_BYTES, s_stream or NO_BYTES, closed=conn.closed, idle=idle)
+        if not handshake.complete:
+            return
+        del self._ssh[key]
+        if not set_aside:
+            self._reassembler.pop(key)
+            if not conn.closed:
+                self._forget_flow(key)
+        if handshake.client.banner is None:
+            self.counters.wire_not_tls += 1  # (as from-pcap: a server banner alone, e.g. a port probe, is no session)
+            return
+        self.counters.ssh_flows += 1
+        if idle and handshake.completed_at is None:
+            self.counters.wire_timeouts += 1
+        flow = SshFlow(client, server, handshake, conn.first_seen, timed_out=idle)
+        owners = self.owners(client, server, now)
+        host = self.correlator.host
+        records = [ssh_record(flow, source="wire", host=host, pid=ev.tgid, tid=ev.tid, comm=ev.comm,
+                              info=self.correlator.process(ev.tgid),
+                              role="client" if ev.kind == Kind.CONNECT else "server") for ev in owners]
+        self.lines.extend(_dumps(r) for r in records or [ssh_record(flow, source="wire", host=host)])
+
+    def _ssh_ends(self, conn: Connection) -> tuple[Endpoint, Endpoint]:
+        """(client, server) of an SSH connection: the end the connect/accept tracepoints saw as the
+        client, else (they did not see it open) the end on the higher port."""
+        a, b = next(iter(conn.streams))
+        for end, other in ((a, b), (b, a)):
+            for role in (1, 2):
+                if self._owner_table is not None and self._owner_table.get(ip_bytes(end.ip), end.port, role, 0):
+                    return end, other
+        return (a, b) if a.port >= b.port else (b, a)
+
+    def _on_datagram(self, packet: Datagram, ts: float) -> None:
+        udp = packet.udp
+        if len(udp) < 8:
+            return
+        sport, dport, length = struct.unpack_from("!HHH", udp)
+        src, dst = Endpoint(self._ip(packet.src), sport), Endpoint(self._ip(packet.dst), dport)
+        payload = udp[8:length] if length >= 8 else udp[8:]
+        key = connection_key(src, dst)
+        conn = self._quic.get(key)
+        if conn is None:
+            header = first_client_initial(payload)
+            if header is None:
+                return
+            if len(self._quic) >= MAX_QUIC_CONNECTIONS:
+                self._quic_done(next(iter(self._quic)), time.time(), idle=True)
+            conn = self._quic[key] = _QuicConnection(src, dst, QuicReader(header.dcid), ts, ts)
+        conn.last_seen = ts
+        conn.reader.add(payload, ts, from_client=src == conn.client)
+        if conn.reader.summary().complete:
+            self._quic_done(key, time.time(), idle=False)
+
+    def _quic_done(self, key: tuple[Endpoint, Endpoint], now: float, *, idle: bool) -> None:
+        """A QUIC handshake the wire view has finished with, to the correlator with the processes
+        whose UDP sockets have its ports (bind/connect tracepoints)."""
+        conn = self._quic.pop(key)
+        handshake = conn.reader.summary(idle=idle)
+        if handshake.completed_at is None:
+            self._forget_flow(key)  # (the filter forgets by itself at the client's first 1-RTT packet)
+        if handshake.client_hello is None:
+            self.counters.wire_not_tls += 1
+            return
+        self.counters.quic_flows += 1
+        timed_out = idle and handshake.completed_at is None and not handshake.alert
+        if timed_out:
+            self.counters.wire_timeouts += 1
+        owners = tuple(self._udp_owner(end, kind, conn.client, conn.server)
+                       for end, kind in ((conn.client, Kind.CONNECT), (conn.server, Kind.ACCEPT)))
+        self.correlator.on_flow(WireFlow(conn.client, conn.server, handshake, conn.first_seen, timed_out=timed_out,
+                                         owners=tuple(ev for ev in owners if ev is not None), transport="quic"), now)
+
+    def _udp_owner(self, end: Endpoint, kind: Kind, client: Endpoint, server: Endpoint) -> ProbeEvent | None:
+        """The process whose UDP socket has `end`'s port, as a CONNECT (client) or ACCEPT (server) event."""
+        owner = self._owner_table.get(_ANY_ADDRESS, end.port, _ROLE_UDP, 0) if self._owner_table else None
+        if owner is None:
+            return None
+        ts_ns, tgid, tid, fd, _, raw_comm = owner
+        return ProbeEvent(kind, ts_ns / 1e9 + self._clock_offset, tgid, tid, self._comm(raw_comm), fd=fd, src=client,
+                          dst=server if kind == Kind.CONNECT else None)
 
     # --- handshakes the socket filter summarised ------------------------------------------------
 
@@ -822,6 +948,8 @@ class Sensor:
 
     def _expire_flows(self, now: float) -> None:
         self._defragmenter.expire(now)
+        for key in [k for k, c in self._quic.items() if c.last_seen < now - self.options.timeout]:
+            self._quic_done(key, min(now, time.time()), idle=True)
         for key, conn in self._reassembler.idle(now - self.options.timeout):
             self._examine(key, conn, min(now, time.time()), idle=True)
         while self._superseded:  # set aside, and no summary came for them: as if they went idle
@@ -837,6 +965,15 @@ class Sensor:
         a, b = key
         (a_ip, a_port), (b_ip, b_port) = sorted([(ip_bytes(a.ip), a.port), (ip_bytes(b.ip), b.port)])
         self._flow_table.delete(_flow_words(a_ip), _flow_words(b_ip), a_port, b_port)
+
+
+@dataclass
+class _QuicConnection:
+    client: Endpoint
+    server: Endpoint
+    reader: QuicReader
+    first_seen: float
+    last_seen: float
 
 
 def _take_from(table: Any, wanted: Callable[[Any, bytes], bool], send: Callable[[bytes], None]) -> None:
@@ -951,6 +1088,8 @@ def metrics_line(counters: Counters, correlator: Correlator, reassembler: Reasse
         "wire_flows": counters.wire_flows,
         "wire_not_tls": counters.wire_not_tls,
         "wire_summaries": counters.wire_summaries,
+        "ssh_flows": counters.ssh_flows,
+        "quic_flows": counters.quic_flows,
         "out_of_order_dropped": reassembler.out_of_order_dropped,
         "ip_fragments": defragmenter.fragments,
         "ip_datagrams_reassembled": defragmenter.reassembled,
@@ -1000,7 +1139,7 @@ def capture(options: CaptureOptions, *, on_ready: Callable[[dict[str, Any]], Non
             while not stop.raised and (deadline is None or time.monotonic() < deadline):
                 sensor.poll(POLL_MS)
                 if time.monotonic() >= next_drain:
-                    writer.write_lines(correlator.drain_json(time.time()))
+                    writer.write_lines(correlator.drain_json(time.time()) + sensor.take_lines())
                     next_drain = time.monotonic() + DRAIN_INTERVAL
                 if time.monotonic() >= next_metrics:
                     sensor.read_drops()
@@ -1008,7 +1147,7 @@ def capture(options: CaptureOptions, *, on_ready: Callable[[dict[str, Any]], Non
                     next_metrics += options.metrics_interval
             sensor.flush()
             sensor.finish()
-            writer.write_lines(correlator.drain_json(time.time(), final=True))
+            writer.write_lines(correlator.drain_json(time.time(), final=True) + sensor.take_lines())
             sensor.close()
             final = metrics_line(sensor.counters, correlator, sensor._reassembler, sensor._defragmenter)
             final["final"] = True
