@@ -130,3 +130,12 @@ def aioquic_handshakes(folder: Path, port: int, *, versions: tuple[int, ...], ho
             server.close()
 
     asyncio.run(run())
+
+
+def openssh_default_kex() -> str:
+    """The installed OpenSSH client's first key exchange method (`ssh -G`): sntrup761x25519-sha512 in
+    Debian 12's 9.2 (which lists the RFC name first), the @openssh.com name in Ubuntu 24.04's 9.6,
+    mlkem768x25519-sha256 from OpenSSH 10; all post-quantum hybrids."""
+    config = subprocess.run(["ssh", "-G", "127.0.0.1"], capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    [line] = [line for line in config.stdout.splitlines() if line.startswith("kexalgorithms ")]
+    return line.split()[1].split(",")[0]

@@ -18,7 +18,13 @@ import pytest
 from live_sensor import LiveCapture, Record
 
 from assess.sources.runtime.quic_wire import QUIC_V1, QUIC_V2
-from tests.capture.secure_channels import aioquic_handshakes, asyncssh_mlkem, free_port, openssh_server
+from tests.capture.secure_channels import (
+    aioquic_handshakes,
+    asyncssh_mlkem,
+    free_port,
+    openssh_default_kex,
+    openssh_server,
+)
 
 pytestmark = pytest.mark.root
 
@@ -45,15 +51,6 @@ def _ssh(port: int, *options: str) -> int:
     return proc.pid
 
 
-def _default_kex() -> str:
-    """The installed OpenSSH client's first key exchange method (`ssh -G`): sntrup761x25519-sha512 in
-    Debian 12's 9.2 (which lists the RFC name first), the @openssh.com name in Ubuntu 24.04's 9.6,
-    mlkem768x25519-sha256 from OpenSSH 10; all post-quantum hybrids."""
-    config = subprocess.run(["ssh", "-G", "127.0.0.1"], capture_output=True, text=True, stdin=subprocess.DEVNULL)
-    [line] = [line for line in config.stdout.splitlines() if line.startswith("kexalgorithms ")]
-    return line.split()[1].split(",")[0]
-
-
 def _both_ends(sensor: LiveCapture, client_line: Record) -> Record:
     [server] = sensor.wait_for(lambda r: r["role"] == "server" and r["src_port"] == client_line["src_port"]
                                and r["dst_port"] == client_line["dst_port"], kind="ssh")
@@ -61,14 +58,14 @@ def _both_ends(sensor: LiveCapture, client_line: Record) -> Record:
 
 
 @pytest.mark.parametrize(("options", "kex", "pq"), [
-    ((), None, True),  # the default: _default_kex()
+    ((), None, True),  # the default: openssh_default_kex()
     (("-o", "KexAlgorithms=sntrup761x25519-sha512@openssh.com"), "sntrup761x25519-sha512@openssh.com", True),
     (("-o", "KexAlgorithms=curve25519-sha256"), "curve25519-sha256", False),
 ], ids=["default", "openssh-name", "classical"])
 def test_openssh_key_exchange_is_reported_live_for_ssh_and_sshd(
     sensor: LiveCapture, sshd: Sshd, options: tuple[str, ...], kex: str | None, pq: bool
 ) -> None:
-    kex = kex or _default_kex()
+    kex = kex or openssh_default_kex()
     pid = _ssh(sshd.port, *options)
     [client] = sensor.wait_for(lambda r: r["pid"] == pid and r["dst_port"] == sshd.port, kind="ssh")
     server = _both_ends(sensor, client)
