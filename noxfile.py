@@ -74,7 +74,8 @@ def typecheck(session: nox.Session) -> None:
     session.run("mypy", "assess/model.py", "assess/merge.py", "assess/cbom.py", "assess/bundle.py",
                 "assess/errors.py", "assess/fsio.py", "assess/config.py", "assess/pipeline.py", "assess/resources.py",
                 "assess/doctor.py", "assess/sources/runtime/readiness.py", "assess/sources/runtime/ippacket.py",
-                "assess/diff.py", "assess/viz/estate.py", "assess/sitedata.py", *session.posargs)
+                "assess/diff.py", "assess/viz/estate.py", "assess/sitedata.py", "assess/sources/capture/defrag.py",
+                "assess/sources/capture/packets.py", "assess/sources/capture/starttls.py", *session.posargs)
 
 
 @nox.session
