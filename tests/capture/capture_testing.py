@@ -114,16 +114,27 @@ def free_ipv6_port() -> int:
         return int(s.getsockname()[1])
 
 
-def ipv6_handshake(creds: Credentials, port: int) -> int:
-    """An OpenSSL handshake over [::1]:port; returns the client's port."""
-    server = subprocess.Popen(["openssl", "s_server", "-accept", f"[::1]:{port}", "-cert", str(creds.cert), "-key",
-                               str(creds.key), "-www", "-quiet"],
+@contextmanager
+def openssl_server(creds: Credentials, host: str, port: int, *options: str) -> Iterator[None]:
+    """`openssl s_server -www` on host:port (IPv6 in brackets) while the block runs, listening before it starts."""
+    server = subprocess.Popen(["openssl", "s_server", "-accept", f"{host}:{port}", "-cert", str(creds.cert), "-key",
+                               str(creds.key), "-www", "-quiet", *options],
                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    table = Path("/proc/net/tcp6" if host.startswith("[") else "/proc/net/tcp")
     try:
         deadline = time.monotonic() + 10
-        while f":{port:04X} " not in Path("/proc/net/tcp6").read_text():
-            assert time.monotonic() < deadline, "the IPv6 s_server did not listen"
+        while f":{port:04X} " not in table.read_text():
+            assert time.monotonic() < deadline, f"s_server on {host}:{port} did not listen"
             time.sleep(0.05)
+        yield
+    finally:
+        server.terminate()
+        server.wait(5)
+
+
+def ipv6_handshake(creds: Credentials, port: int) -> int:
+    """An OpenSSL handshake over [::1]:port; returns the client's port."""
+    with openssl_server(creds, "[::1]", port):
         import ssl
 
         ctx = ssl.create_default_context()
@@ -132,9 +143,6 @@ def ipv6_handshake(creds: Credentials, port: int) -> int:
             client_port = int(raw.getsockname()[1])
             with ctx.wrap_socket(raw, server_hostname="ipv6.test"):
                 pass
-    finally:
-        server.terminate()
-        server.wait(5)
     return client_port
 
 

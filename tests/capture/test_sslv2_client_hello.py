@@ -7,11 +7,10 @@ from __future__ import annotations
 import os
 import socket
 import struct
-import subprocess
-import time
 from pathlib import Path
 
-from capture_testing import tcpdump
+from capture_testing import openssl_server, tcpdump
+from secure_channels import free_port
 from test_ground_truth import disagreements, ours
 from tshark_truth import dissect
 
@@ -26,12 +25,6 @@ def sslv2_client_hello(version: bytes) -> bytes:
     challenge = os.urandom(32)
     body = bytes([1]) + version + struct.pack(">HHH", 3 * len(SPECS), 0, len(challenge)) + b"".join(SPECS) + challenge
     return struct.pack(">H", 0x8000 | len(body)) + body
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def send_hello(port: int, hello: bytes) -> tuple[int, bytes]:
@@ -58,20 +51,9 @@ def test_sslv2_compatible_client_hello_to_openssl_is_reported_as_tshark_reads_it
     creds = make_credentials(tmp_path)
     port = free_port()
     # SECLEVEL=0: a hello without extensions offers only RSA key exchange and SHA-1 signatures.
-    server = subprocess.Popen(["openssl", "s_server", "-accept", f"127.0.0.1:{port}", "-cert", str(creds.cert),
-                               "-key", str(creds.key), "-www", "-quiet", "-cipher", "ALL:@SECLEVEL=0"],
-                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 10
-        while f":{port:04X} " not in Path("/proc/net/tcp").read_text():
-            assert time.monotonic() < deadline, "s_server did not listen"
-            time.sleep(0.05)
-        with tcpdump(tmp_path / "v2.pcap", f"tcp port {port}") as pcap:
-            sent = {version: send_hello(port, sslv2_client_hello(bytes.fromhex(version)))
-                    for version in ("0301", "0303")}
-    finally:
-        server.terminate()
-        server.wait(5)
+    with openssl_server(creds, "127.0.0.1", port, "-cipher", "ALL:@SECLEVEL=0"), \
+            tcpdump(tmp_path / "v2.pcap", f"tcp port {port}") as pcap:
+        sent = {version: send_hello(port, sslv2_client_hello(bytes.fromhex(version))) for version in ("0301", "0303")}
     for version, (_, answer) in sent.items():
         assert answer[:3] == bytes.fromhex("1603") + bytes.fromhex(version)[1:], f"OpenSSL refused the {version} hello"
 

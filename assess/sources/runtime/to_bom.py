@@ -434,18 +434,25 @@ def _ssh_asset(use: _SshUse, asset_id: str | None) -> Asset:
             Prop.SSH_PQ_HYBRID: is_pq_kex(use.kex) if use.kex else None,
             Prop.SSH_CLIENT_SOFTWARE: _banners(use.clients.values()[:MAX_BANNERS]),
             Prop.SSH_SERVER_SOFTWARE: _banners(use.servers.values()[:MAX_BANNERS]),
-            Prop.RUNTIME_HANDSHAKES: use.sessions,
-            Prop.RUNTIME_FAILED: use.failed,
-            Prop.RUNTIME_FIRST_SEEN: use.first_seen,
-            Prop.RUNTIME_LAST_SEEN: use.last_seen,
-            Prop.RUNTIME_HOST: use.host,
-            Prop.RUNTIME_COMM: use.comm,
-            Prop.RUNTIME_EXE: use.exe,
-            Prop.RUNTIME_ROLE: use.role,
-            Prop.RUNTIME_ENDPOINT: use.endpoint,
+            **_seen(use, use.sessions),
             Prop.RUNTIME_ASSET_ID: asset_id,
         }),
     )
+
+
+def _seen(use: _Use | _SshUse, count: int) -> dict[Prop, Any]:
+    """What every observed flow's asset says of where and when it was seen."""
+    return {
+        Prop.RUNTIME_HANDSHAKES: count,
+        Prop.RUNTIME_FAILED: use.failed,
+        Prop.RUNTIME_FIRST_SEEN: use.first_seen,
+        Prop.RUNTIME_LAST_SEEN: use.last_seen,
+        Prop.RUNTIME_HOST: use.host,
+        Prop.RUNTIME_COMM: use.comm,
+        Prop.RUNTIME_EXE: use.exe,
+        Prop.RUNTIME_ROLE: use.role,
+        Prop.RUNTIME_ENDPOINT: use.endpoint,
+    }
 
 
 def _banners(banners: list[str]) -> str | None:
@@ -490,15 +497,7 @@ def _protocol_asset(use: _Use, asset_id: str | None, group_asset: Asset | None) 
             Prop.TLS_GROUP_CODEPOINT: f"0x{code:04X}" if code is not None else None,
             Prop.TLS_PQ_HYBRID: is_pq_group(use.group) if use.group else None,
             Prop.TRANSPORT: "quic" if use.transport == "quic" else None,
-            Prop.RUNTIME_HANDSHAKES: use.handshakes,
-            Prop.RUNTIME_FAILED: use.failed,
-            Prop.RUNTIME_FIRST_SEEN: use.first_seen,
-            Prop.RUNTIME_LAST_SEEN: use.last_seen,
-            Prop.RUNTIME_HOST: use.host,
-            Prop.RUNTIME_COMM: use.comm,
-            Prop.RUNTIME_EXE: use.exe,
-            Prop.RUNTIME_ROLE: use.role,
-            Prop.RUNTIME_ENDPOINT: use.endpoint,
+            **_seen(use, use.handshakes),
             Prop.RUNTIME_SNI: snis or None,
             Prop.RUNTIME_LIBRARY: libraries or None,
             Prop.RUNTIME_ASSET_ID: asset_id,
