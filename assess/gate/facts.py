@@ -181,7 +181,6 @@ class _Component:
     """One component with its properties indexed (a merged CBOM repeats some, e.g. carnot:source)."""
 
     def __init__(self, index: int, raw: dict[str, Any]) -> None:
-        self.raw = raw
         self.ref = str(raw["bom-ref"]) if raw.get("bom-ref") is not None else f"components[{index}]"
         self.name = str(raw.get("name", ""))
         self.crypto: dict[str, Any] = raw.get("cryptoProperties") or {}
@@ -199,8 +198,8 @@ class _Component:
 
 
 class _Facts:
-    def __init__(self, components: list[_Component]) -> None:
-        self.by_ref = {c.ref: c for c in components}
+    def __init__(self, by_ref: dict[str, _Component]) -> None:
+        self.by_ref = by_ref
 
     # --- algorithms ---------------------------------------------------------------------------
     def family(self, c: _Component) -> str:
@@ -364,11 +363,41 @@ class _Facts:
                 "observed": _bool(c.prop(Prop.SSH_OBSERVED)) is True}
 
 
-def asset_facts(components: Iterable[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
-    """The policies' `input.assets`: one list per asset kind, in document order."""
-    crypto = [_Component(i, raw) for i, raw in enumerate(components)
-              if raw.get("type") == "cryptographic-asset" and isinstance(raw.get("cryptoProperties"), dict)]
-    facts = _Facts(crypto)
+def _is_crypto(raw: dict[str, Any]) -> bool:
+    return raw.get("type") == "cryptographic-asset" and isinstance(raw.get("cryptoProperties"), dict)
+
+
+def references(raw: dict[str, Any]) -> list[str]:
+    """The bom-refs one component's facts may look up (its algorithm, signature algorithm, subject key)."""
+    crypto = raw.get("cryptoProperties")
+    if not isinstance(crypto, dict):
+        return []
+    sections = (("relatedCryptoMaterialProperties", "algorithmRef"), ("certificateProperties", "signatureAlgorithmRef"),
+                ("certificateProperties", "subjectPublicKeyRef"))
+    # _Facts looks up str(value), whatever the value (None included), so the same strings are collected
+    return [str(section.get(field)) for name, field in sections
+            if isinstance(section := crypto.get(name), dict)]
+
+
+def referenced_components(components: Iterable[dict[str, Any]], refs: set[str],
+                          start: int = 0) -> dict[str, _Component]:
+    """The cryptographic components among components (the first at flat index start) whose bom-ref is in refs."""
+    found = {}
+    for i, raw in enumerate(components, start):
+        if _is_crypto(raw):
+            component = _Component(i, raw)
+            if component.ref in refs:
+                found[component.ref] = component
+    return found
+
+
+def asset_facts(components: Iterable[dict[str, Any]], *, start: int = 0,
+                referenced: dict[str, _Component] | None = None) -> dict[str, list[dict[str, Any]]]:
+    """The policies' `input.assets`: one list per asset kind, in document order. The components are the
+    whole document's, or a part of it whose first is at flat index start and whose references the
+    whole document's `referenced_components` resolve."""
+    crypto = [_Component(i, raw) for i, raw in enumerate(components, start) if _is_crypto(raw)]
+    facts = _Facts(referenced if referenced is not None else {c.ref: c for c in crypto})
     out: dict[str, list[dict[str, Any]]] = {"algorithms": [], "keys": [], "certificates": [], "tls": [], "ssh": []}
     for c in crypto:
         kind = c.crypto.get("assetType")
@@ -387,5 +416,6 @@ def asset_facts(components: Iterable[dict[str, Any]]) -> dict[str, list[dict[str
     return out
 
 
-def input_json(components: Iterable[dict[str, Any]]) -> str:
-    return json.dumps({"assets": asset_facts(components)}, ensure_ascii=False)
+def input_json(components: Iterable[dict[str, Any]], *, start: int = 0,
+               referenced: dict[str, _Component] | None = None) -> str:
+    return json.dumps({"assets": asset_facts(components, start=start, referenced=referenced)}, ensure_ascii=False)
