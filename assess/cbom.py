@@ -393,7 +393,7 @@ def rename_refs(data: Any, spec: str, rename: Callable[[str], str], definition: 
 
 def read_cbom(path: str | Path, *, max_bytes: int = MAX_CBOM_INPUT_BYTES) -> CbomDocument:
     """Read and validate one CBOM file; every failure is a CbomError/InputError naming the file."""
-    return validate_document(read_json(path, max_bytes=max_bytes), str(path))
+    return validate_document(read_json(path, max_bytes=max_bytes, what="a CBOM (--max-bom-bytes)"), str(path))
 
 
 @dataclass(frozen=True)

@@ -119,9 +119,9 @@ def read_bounded(path: str | Path, max_bytes: int, what: str = "input") -> bytes
     return raw
 
 
-def read_json(path: str | Path, *, max_bytes: int = MAX_JSON_INPUT_BYTES) -> Any:
+def read_json(path: str | Path, *, max_bytes: int = MAX_JSON_INPUT_BYTES, what: str = "JSON input") -> Any:
     """Parse a JSON file, turning every failure into an InputError naming the file and line."""
-    return parse_json_bytes(read_bounded(path, max_bytes, "JSON input"), Path(path))
+    return parse_json_bytes(read_bounded(path, max_bytes, what), Path(path))
 
 
 class NotStreamable(Exception):
@@ -153,7 +153,7 @@ def stream_json_object(path: str | Path, array_key: str) -> Iterator[tuple[str, 
                         raise NotStreamable(path)
                     reader.expect(":")
                     if key == array_key and reader.peek() == "[":
-                        yield key, reader.items()
+                        yield key, _not_streamable_on_error(reader.items(), path)
                     else:
                         yield key, reader.value()
                     if reader.peek() == "}":
@@ -163,6 +163,13 @@ def stream_json_object(path: str | Path, array_key: str) -> Iterator[tuple[str, 
             if reader.peek() != "":
                 raise NotStreamable(path)
     except (ValueError, RecursionError, UnicodeDecodeError, OSError) as e:  # JSONDecodeError, the limits
+        raise NotStreamable(path) from e
+
+
+def _not_streamable_on_error(items: Iterator[Any], path: str | Path) -> Iterator[Any]:
+    try:
+        yield from items
+    except (ValueError, RecursionError, UnicodeDecodeError, OSError) as e:
         raise NotStreamable(path) from e
 
 

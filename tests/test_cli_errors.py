@@ -65,11 +65,11 @@ def _case_directory(tmp: Path) -> tuple[Path, str]:
     return d, "is a directory"
 
 
-def _case_gigabyte_of_garbage(tmp: Path) -> tuple[Path, str]:
+def _case_gigabytes_of_garbage(tmp: Path) -> tuple[Path, str]:
     p = tmp / "garbage.cdx.json"
-    with p.open("wb") as fh:  # sparse: a real 1 GiB file that costs no disk
+    with p.open("wb") as fh:  # sparse: a real 3 GiB file (over the 2 GiB CBOM limit) that costs no disk
         fh.write(b"\x00\xff garbage")
-        fh.truncate(1 << 30)
+        fh.truncate(3 << 30)
     return p, "larger than"
 
 
@@ -92,7 +92,7 @@ def _case_integer_of_4400_digits(tmp: Path) -> tuple[Path, str]:
 
 
 CASES = [_case_truncated, _case_not_a_cbom, _case_unknown_spec, _case_old_spec, _case_schema_invalid,
-         _case_missing, _case_directory, _case_gigabyte_of_garbage, _case_binary, _case_nested_100k_deep,
+         _case_missing, _case_directory, _case_gigabytes_of_garbage, _case_binary, _case_nested_100k_deep,
          _case_integer_of_4400_digits]
 
 
