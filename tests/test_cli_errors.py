@@ -134,3 +134,13 @@ def test_control_characters_in_a_file_name_are_escaped_in_the_error_line(carnot,
     assert done.returncode == 2
     assert not any(c in done.stderr for c in "\x1b\r\u202e") and done.stderr.count("\n") == 1
     assert "\\x1b[2K\\rmerge clean\\n\\x1b[8m\\u202e.cdx.json" in done.stderr
+
+
+@pytest.mark.parametrize("command", ["merge", "gate"])
+def test_max_bom_bytes_sets_the_size_of_cbom_a_command_reads(command, carnot, tmp_path, conformance_cboms) -> None:
+    bom = conformance_cboms[0]
+    out = ["-o", str(tmp_path / "merged.json")] if command == "merge" else ["--out-dir", str(tmp_path / "gate")]
+    size = bom.stat().st_size
+    refused = carnot(command, str(bom), *out, "--max-bom-bytes", str(size - 1))
+    _assert_one_line_error(refused, str(bom), f"larger than the {size - 1} byte limit", "--max-bom-bytes")
+    assert carnot(command, str(bom), *out, "--max-bom-bytes", str(size)).returncode == 0
