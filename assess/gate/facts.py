@@ -201,6 +201,10 @@ class _Facts:
     def __init__(self, by_ref: dict[str, _Component]) -> None:
         self.by_ref = by_ref
 
+    def component(self, ref: object) -> _Component | None:
+        """The cryptographic component a reference names; an absent reference names none."""
+        return None if ref is None else self.by_ref.get(str(ref))
+
     # --- algorithms ---------------------------------------------------------------------------
     def family(self, c: _Component) -> str:
         """1.7 algorithmFamily, then the OID, then carnot:algorithm, then a scheme name, then the name."""
@@ -257,7 +261,7 @@ class _Facts:
         by_oid = oid_family(c.crypto.get("oid"))
         if by_oid:
             return by_oid[0]
-        algorithm = self.by_ref.get(str(c.section("relatedCryptoMaterialProperties").get("algorithmRef")))
+        algorithm = self.component(c.section("relatedCryptoMaterialProperties").get("algorithmRef"))
         if algorithm is not None and self.family(algorithm):
             return self.family(algorithm)
         return self.family(c)
@@ -267,7 +271,7 @@ class _Facts:
         return bits if bits is not None else _number(c.prop(Prop.KEY_BITS))
 
     def key_curve(self, c: _Component) -> str | None:
-        algorithm = self.by_ref.get(str(c.section("relatedCryptoMaterialProperties").get("algorithmRef")))
+        algorithm = self.component(c.section("relatedCryptoMaterialProperties").get("algorithmRef"))
         return (self.curve(algorithm) if algorithm is not None else None) or self.curve(c)
 
     def key(self, c: _Component) -> dict[str, Any]:
@@ -289,7 +293,7 @@ class _Facts:
     def certificate(self, c: _Component) -> dict[str, Any]:
         cert = c.section("certificateProperties")
         signature: dict[str, Any] = {"family": "", "hash": None, "name": None}
-        algorithm = self.by_ref.get(str(cert.get("signatureAlgorithmRef")))
+        algorithm = self.component(cert.get("signatureAlgorithmRef"))
         if algorithm is not None:
             signature = {"family": self.family(algorithm), "hash": self.scheme_hash(algorithm), "name": algorithm.name}
         elif c.prop(Prop.CERT_SIGNATURE_ALGORITHM):
@@ -298,7 +302,7 @@ class _Facts:
             signature = {"family": scheme[0] if scheme else family_of(named),
                          "hash": scheme[1] if scheme else None, "name": named}
         signature_hash = signature["hash"] or (family_of(c.prop(Prop.CERT_SIGNATURE_HASH)) or None)
-        subject_key = self.by_ref.get(str(cert.get("subjectPublicKeyRef")))
+        subject_key = self.component(cert.get("subjectPublicKeyRef"))
         if subject_key is not None:
             curve = self.key_curve(subject_key)
             key = {"family": self.key_family(subject_key), "bits": self.key_bits(subject_key), "curve": curve,
@@ -374,9 +378,9 @@ def references(raw: dict[str, Any]) -> list[str]:
         return []
     sections = (("relatedCryptoMaterialProperties", "algorithmRef"), ("certificateProperties", "signatureAlgorithmRef"),
                 ("certificateProperties", "subjectPublicKeyRef"))
-    # _Facts looks up str(value), whatever the value (None included), so the same strings are collected
-    return [str(section.get(field)) for name, field in sections
-            if isinstance(section := crypto.get(name), dict)]
+    # _Facts.component looks up str(value) of any value present, so the same strings are collected
+    return [str(section[field]) for name, field in sections
+            if isinstance(section := crypto.get(name), dict) and section.get(field) is not None]
 
 
 def referenced_components(components: Iterable[dict[str, Any]], refs: set[str],
