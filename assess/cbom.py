@@ -412,7 +412,7 @@ def read_cbom(path: str | Path, *, max_bytes: int = MAX_CBOM_INPUT_BYTES) -> Cbo
 class StreamedCbom:
     """A CBOM file too large to hold parsed (a million components parse to ~4 GiB of Python objects),
     read again component by component on each pass. Validation is read_cbom's, batch by batch: the
-    head with each batch of top-level components is a document that must be valid; top-level
+    head (validated once) and each batch of top-level components must be valid documents; top-level
     components must each have a distinct bom-ref (how fastjsonschema's `uniqueItems` is then decided
     without comparing components across batches)."""
 
@@ -430,8 +430,9 @@ class StreamedCbom:
                 if type(ref) is not str or ref in refs:
                     raise NotStreamable(self.path)
                 refs.add(ref)
-            try:
-                validate_document({**self.head, "components": batch}, self.path)
+            try:  # the head was validated once: with each batch, only what the schema requires of it
+                validate_document({"bomFormat": self.head["bomFormat"], "specVersion": self.spec_version,
+                                   "components": batch}, self.path)
             except CbomError as e:
                 raise NotStreamable(self.path) from e
             yield batch
