@@ -23,6 +23,9 @@ from assess.errors import ConfigError, InputError, OutputError
 
 # Inputs larger than this are refused before they are read into memory.
 MAX_JSON_INPUT_BYTES = 512 * 1024 * 1024
+# CBOM files given on the command line (merge, gate, attest, viz): a consultant's own million-component
+# CBOM is about 1 GB; `--max-bom-bytes` sets another limit. The API's bodies have their own (docs/API.md).
+MAX_CBOM_INPUT_BYTES = 2 * 1024 * 1024 * 1024
 MAX_CONFIG_BYTES = 4 * 1024 * 1024  # carnot.toml, waivers, keys: small files a person writes
 # Every JSON input is refused past these (docs/API.md, Limits): deeper nesting would exhaust Python's
 # recursion in the parser or in schema validation; longer integers do not fit a double.
@@ -116,9 +119,127 @@ def read_bounded(path: str | Path, max_bytes: int, what: str = "input") -> bytes
     return raw
 
 
-def read_json(path: str | Path, *, max_bytes: int = MAX_JSON_INPUT_BYTES) -> Any:
+def read_json(path: str | Path, *, max_bytes: int = MAX_JSON_INPUT_BYTES, what: str = "JSON input") -> Any:
     """Parse a JSON file, turning every failure into an InputError naming the file and line."""
-    return parse_json_bytes(read_bounded(path, max_bytes, "JSON input"), Path(path))
+    return parse_json_bytes(read_bounded(path, max_bytes, what), Path(path))
+
+
+class NotStreamable(Exception):
+    """A JSON file the streamed reader does not read: read it whole instead (parse_json_bytes then
+    names the problem exactly, or reads what the streamed reader could not)."""
+
+
+_WHITESPACE = re.compile(r"[ \t\n\r]*")
+_STREAM_CHUNK = 1 << 22
+
+
+def stream_json_object(path: str | Path, array_key: str, *, share_strings: bool = False) -> Iterator[tuple[str, Any]]:
+    """The members of a JSON file whose top level is an object, parsed one at a time; the member
+    named array_key, when it is an array, comes as an iterator of its items, parsed one at a time as
+    it is consumed (consume it before the next member). A file of a million components is never one
+    string or one parsed document. Any doubt (invalid JSON, a number or nesting past the limits, not
+    UTF-8, not an object) raises NotStreamable: parse_json_bytes on the whole file says what it is.
+    share_strings: one string object for each distinct key and short value, for a document that is
+    kept whole (json.loads shares keys; value by value, each would have its own)."""
+    strings: dict[str, str] = {}
+
+    def shared(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        return {strings.setdefault(k, k): strings.setdefault(v, v) if type(v) is str and len(v) < 64 else v
+                for k, v in pairs}
+
+    decoder = json.JSONDecoder(parse_int=_bounded_int, parse_float=_finite_float, parse_constant=_no_constant,
+                               object_pairs_hook=shared if share_strings else None)
+    try:
+        with open(path, encoding="utf-8-sig") as fh:
+            reader = _StreamedText(fh, decoder)
+            reader.expect("{")
+            if reader.peek() == "}":
+                reader.expect("}")
+            else:
+                while True:
+                    key = reader.value()
+                    if type(key) is not str:
+                        raise NotStreamable(path)
+                    reader.expect(":")
+                    if key == array_key and reader.peek() == "[":
+                        yield key, _not_streamable_on_error(reader.items(), path)
+                    else:
+                        yield key, reader.value()
+                    if reader.peek() == "}":
+                        reader.expect("}")
+                        break
+                    reader.expect(",")
+            if reader.peek() != "":
+                raise NotStreamable(path)
+    except (ValueError, RecursionError, UnicodeDecodeError, OSError) as e:  # JSONDecodeError, the limits
+        raise NotStreamable(path) from e
+
+
+def _not_streamable_on_error(items: Iterator[Any], path: str | Path) -> Iterator[Any]:
+    try:
+        yield from items
+    except (ValueError, RecursionError, UnicodeDecodeError, OSError) as e:
+        raise NotStreamable(path) from e
+
+
+class _StreamedText:
+    """A text file read in chunks of a few MiB, decoded value by value with json's raw_decode."""
+
+    def __init__(self, fh: IO[str], decoder: json.JSONDecoder) -> None:
+        self.fh, self.decoder = fh, decoder
+        self.text, self.pos, self.eof = "", 0, False
+
+    def _more(self) -> bool:
+        if self.eof:
+            return False
+        chunk = self.fh.read(_STREAM_CHUNK)
+        if not chunk:
+            self.eof = True
+            return False
+        self.text = self.text[self.pos:] + chunk
+        self.pos = 0
+        return True
+
+    def peek(self) -> str:
+        """The next character that is not whitespace ("" at the end of the file)."""
+        while True:
+            self.pos = _WHITESPACE.match(self.text, self.pos).end()  # type: ignore[union-attr]
+            if self.pos < len(self.text) or not self._more():
+                return self.text[self.pos:self.pos + 1]
+
+    def expect(self, char: str) -> None:
+        if self.peek() != char:
+            raise NotStreamable(char)
+        self.pos += 1
+
+    def value(self, depth: int = 1) -> Any:
+        """The next value, at depth (1: a member of the top-level object) in the document."""
+        self.peek()
+        while True:
+            try:
+                value, end = self.decoder.raw_decode(self.text, self.pos)
+            except json.JSONDecodeError:
+                if self._more():
+                    continue
+                raise
+            # a number at the end of the text read so far may go on in the next chunk
+            if end < len(self.text) or self.eof or not self._more():
+                if _deeper_than(value, MAX_JSON_DEPTH - depth):
+                    raise NotStreamable("too deep")
+                self.pos = end
+                return value
+
+    def items(self) -> Iterator[Any]:
+        self.expect("[")
+        if self.peek() == "]":
+            self.pos += 1
+            return
+        while True:
+            yield self.value(depth=2)
+            if self.peek() == "]":
+                self.pos += 1
+                return
+            self.expect(",")
 
 
 def parse_json_bytes(raw: bytes | str, origin: str | Path) -> Any:

@@ -1,6 +1,6 @@
 """Attestation API under load: requests/s and latency percentiles for a 1,000-component CBOM.
 
-A real `carnot serve` (uvicorn, one process) is started on a free 127.0.0.1 port and driven over
+A real `carnot serve` (uvicorn, WORKERS processes) is started on a free 127.0.0.1 port and driven over
 real HTTP by an httpx client keeping CONCURRENCY requests in flight. The CBOM mixes observed TLS
 flows (classical and hybrid), certificates and KMS-style keys, as the pipeline writes them. The
 share of one request's server time spent in CycloneDX schema validation is measured in-process
@@ -44,6 +44,7 @@ from assess.model import Asset, Prop, Shard, props
 COMPONENTS = 1000
 REQUESTS = 40
 CONCURRENCY = 4
+WORKERS = 2  # `carnot serve --workers`: one per core of the 2-core machine the figures come from
 GROUPS = ("x25519", "X25519MLKEM768", "secp256r1")
 CLASSES = ("secret", "internal", "pii", "confidential")
 
@@ -111,7 +112,8 @@ async def _load(url: str, body: bytes) -> tuple[list[float], int, float]:
                 errors += 1
 
     async with httpx.AsyncClient(base_url=url, timeout=600) as client:
-        await client.post("/attest", content=body)  # warm-up, not measured
+        # warm-up, not measured: each worker builds its schema validator on its first request
+        await asyncio.gather(*(client.post("/attest", content=body) for _ in range(2 * WORKERS)))
         started = time.perf_counter()
         await asyncio.gather(*(worker(client) for _ in range(CONCURRENCY)))
         wall = time.perf_counter() - started
@@ -119,9 +121,18 @@ async def _load(url: str, body: bytes) -> tuple[list[float], int, float]:
 
 
 def _cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of a process so far (/proc/PID/stat)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User + system CPU seconds so far of a process and its living children, the workers (/proc/PID/stat)."""
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(entry.name) == pid or int(fields[1]) == pid:
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def _where_the_time_goes(body: bytes) -> dict[str, float]:
@@ -163,7 +174,7 @@ def run() -> dict[str, Any]:
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     server = subprocess.Popen([sys.executable, "-m", "assess", "serve", "--port", str(port),
-                               "--max-body-bytes", str(64 * 1024 * 1024)],
+                               "--max-body-bytes", str(64 * 1024 * 1024), "--workers", str(WORKERS)],
                               env={**os.environ, "SOURCE_DATE_EPOCH": "1767225600"})
     try:
         deadline = time.monotonic() + 60
@@ -188,6 +199,7 @@ def run() -> dict[str, Any]:
         "cbom_bytes": len(body),
         "requests": REQUESTS,
         "concurrency": CONCURRENCY,
+        "workers": WORKERS,
         "errors": errors,
         "requests_per_s": REQUESTS / wall,
         "latency_p50_ms": statistics.median(latencies) * 1000,
@@ -197,6 +209,6 @@ def run() -> dict[str, Any]:
         "schema_validation_share": validation / in_process,
         "server_cpu_ms_per_request": round(server_cpu / (REQUESTS) * 1000, 1),
         # what one core could serve if the server had it to itself (the machine is shared)
-        "requests_per_cpu_s_one_core": round(REQUESTS / server_cpu, 1),
+        "requests_per_cpu_s": round(REQUESTS / server_cpu, 1),
         **_where_the_time_goes(body),
     }

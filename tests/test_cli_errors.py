@@ -65,11 +65,11 @@ def _case_directory(tmp: Path) -> tuple[Path, str]:
     return d, "is a directory"
 
 
-def _case_gigabyte_of_garbage(tmp: Path) -> tuple[Path, str]:
+def _case_gigabytes_of_garbage(tmp: Path) -> tuple[Path, str]:
     p = tmp / "garbage.cdx.json"
-    with p.open("wb") as fh:  # sparse: a real 1 GiB file that costs no disk
+    with p.open("wb") as fh:  # sparse: a real 3 GiB file (over the 2 GiB CBOM limit) that costs no disk
         fh.write(b"\x00\xff garbage")
-        fh.truncate(1 << 30)
+        fh.truncate(3 << 30)
     return p, "larger than"
 
 
@@ -92,7 +92,7 @@ def _case_integer_of_4400_digits(tmp: Path) -> tuple[Path, str]:
 
 
 CASES = [_case_truncated, _case_not_a_cbom, _case_unknown_spec, _case_old_spec, _case_schema_invalid,
-         _case_missing, _case_directory, _case_gigabyte_of_garbage, _case_binary, _case_nested_100k_deep,
+         _case_missing, _case_directory, _case_gigabytes_of_garbage, _case_binary, _case_nested_100k_deep,
          _case_integer_of_4400_digits]
 
 
@@ -134,3 +134,13 @@ def test_control_characters_in_a_file_name_are_escaped_in_the_error_line(carnot,
     assert done.returncode == 2
     assert not any(c in done.stderr for c in "\x1b\r\u202e") and done.stderr.count("\n") == 1
     assert "\\x1b[2K\\rmerge clean\\n\\x1b[8m\\u202e.cdx.json" in done.stderr
+
+
+@pytest.mark.parametrize("command", ["merge", "gate"])
+def test_max_bom_bytes_sets_the_size_of_cbom_a_command_reads(command, carnot, tmp_path, conformance_cboms) -> None:
+    bom = conformance_cboms[0]
+    out = ["-o", str(tmp_path / "merged.json")] if command == "merge" else ["--out-dir", str(tmp_path / "gate")]
+    size = bom.stat().st_size
+    refused = carnot(command, str(bom), *out, "--max-bom-bytes", str(size - 1))
+    _assert_one_line_error(refused, str(bom), f"larger than the {size - 1} byte limit", "--max-bom-bytes")
+    assert carnot(command, str(bom), *out, "--max-bom-bytes", str(size)).returncode == 0

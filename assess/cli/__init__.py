@@ -81,6 +81,25 @@ def add_common(parser: argparse.ArgumentParser, *, json_report: bool = False) ->
         parser.add_argument("--json", action="store_true", help="print the report as JSON on stdout")
 
 
+def add_max_bom_bytes(parser: argparse.ArgumentParser) -> None:
+    """`--max-bom-bytes`: the size limit of the CBOM files a command reads (docs/SECURITY.md, Limits)."""
+    from assess.fsio import MAX_CBOM_INPUT_BYTES
+
+    parser.add_argument("--max-bom-bytes", type=_byte_count, default=MAX_CBOM_INPUT_BYTES, metavar="BYTES",
+                        help=f"refuse a CBOM file larger than this (default {MAX_CBOM_INPUT_BYTES}, 2 GiB; "
+                             "a million components take about 1 GB)")
+
+
+def _byte_count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of bytes: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1 byte, not {value}")
+    return value
+
+
 class PrintableFormatter(logging.Formatter):
     """Log lines with every control character escaped: logged names and messages are data."""
 

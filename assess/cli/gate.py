@@ -11,7 +11,7 @@ from assess.gate.run import default_policies_dir
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    from assess.cli import add_common
+    from assess.cli import add_common, add_max_bom_bytes
 
     p = sub.add_parser("gate", help="judge a CBOM with the Rego policies (warn or enforce)", description=run.__doc__)
     p.add_argument("bom", metavar="BOM", help="the CBOM to gate (usually merged.cdx.json)")
@@ -25,6 +25,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--engine", choices=[e.value for e in EngineChoice], default=EngineChoice.AUTO.value,
                    help="auto prefers the opa binary when it is on PATH, else the embedded regorus")
     p.add_argument("--policies", metavar="DIR", help="the policy folder (default: the policies Carnot ships with)")
+    add_max_bom_bytes(p)
     add_common(p, json_report=True)
     p.set_defaults(handler=run)
 
@@ -37,6 +38,7 @@ def run(args: argparse.Namespace) -> int:
         enforce=args.enforce,
         waivers=Path(args.waivers) if args.waivers else None,
         engine=EngineChoice(args.engine),
+        max_bom_bytes=args.max_bom_bytes,
     )
     outcome = evaluate(args.bom, options)
     written = write_outputs(outcome, args.out_dir)

@@ -11,18 +11,20 @@ from assess.merge import merge_documents
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    from assess.cli import add_common
+    from assess.cli import add_common, add_max_bom_bytes
 
     p = sub.add_parser("merge", help="merge CycloneDX 1.6/1.7 CBOMs into one", description=run.__doc__)
     p.add_argument("inputs", nargs="+", metavar="IN", help="CBOM files (ours or other tools')")
     p.add_argument("-o", "--out", required=True, metavar="OUT", help="the merged CBOM to write")
+    add_max_bom_bytes(p)
     add_common(p, json_report=True)
     p.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Merge any number of CBOMs: de-duplicated by identity, every source's evidence kept, deterministic."""
-    docs = [read_cbom(path) for path in track(args.inputs, "reading CBOMs", total=len(args.inputs))]
+    docs = [read_cbom(path, max_bytes=args.max_bom_bytes)
+            for path in track(args.inputs, "reading CBOMs", total=len(args.inputs))]
     merged, report = merge_documents(docs)
     try:
         write_document(merged, args.out)

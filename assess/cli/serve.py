@@ -1,5 +1,5 @@
 """`carnot serve [--host H] [--port P] [--max-body-bytes N] [--body-timeout S] [--idle-timeout S]
-[--max-concurrent-uploads N] [--max-connections N] [--config FILE]`: the attestation API."""
+[--max-concurrent-uploads N] [--max-connections N] [--workers N] [--config FILE]`: the attestation API."""
 
 from __future__ import annotations
 
@@ -30,6 +30,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     for name, text in _LIMITS.items():
         metavar = "S" if name.endswith("timeout") else "N"
         p.add_argument("--" + name.replace("_", "-"), type=int, metavar=metavar, help=text)
+    p.add_argument("--workers", type=int, default=1, metavar="N",
+                   help="serve from N processes sharing the socket, each with the limits above (default 1; "
+                        "about one per core)")
     p.add_argument("--config", metavar="FILE", help="carnot.toml with [exposure] and [redaction] tables")
     add_common(p)
     p.set_defaults(handler=run)
@@ -46,8 +49,11 @@ def run(args: argparse.Namespace) -> int:
     for name, value in limits.items():
         if value <= 0:
             raise ConfigError(f"--{name.replace('_', '-')} must be positive, got {value}")
+    if args.workers < 1:
+        raise ConfigError(f"--workers must be positive, got {args.workers}")
     if not 0 <= args.port <= 65535:
         raise ConfigError(f"--port must be 0-65535, got {args.port}")
     config = AttestConfig.load(args.config) if args.config else AttestConfig()
-    serve(ApiSettings(config=config, **limits), args.host, args.port, verbose=bool(args.verbose))
+    serve(ApiSettings(config=config, **limits), args.host, args.port, workers=args.workers,
+          verbose=bool(args.verbose))
     return 0

@@ -181,7 +181,6 @@ class _Component:
     """One component with its properties indexed (a merged CBOM repeats some, e.g. carnot:source)."""
 
     def __init__(self, index: int, raw: dict[str, Any]) -> None:
-        self.raw = raw
         self.ref = str(raw["bom-ref"]) if raw.get("bom-ref") is not None else f"components[{index}]"
         self.name = str(raw.get("name", ""))
         self.crypto: dict[str, Any] = raw.get("cryptoProperties") or {}
@@ -199,8 +198,12 @@ class _Component:
 
 
 class _Facts:
-    def __init__(self, components: list[_Component]) -> None:
-        self.by_ref = {c.ref: c for c in components}
+    def __init__(self, by_ref: dict[str, _Component]) -> None:
+        self.by_ref = by_ref
+
+    def component(self, ref: object) -> _Component | None:
+        """The cryptographic component a reference names; an absent reference names none."""
+        return None if ref is None else self.by_ref.get(str(ref))
 
     # --- algorithms ---------------------------------------------------------------------------
     def family(self, c: _Component) -> str:
@@ -258,7 +261,7 @@ class _Facts:
         by_oid = oid_family(c.crypto.get("oid"))
         if by_oid:
             return by_oid[0]
-        algorithm = self.by_ref.get(str(c.section("relatedCryptoMaterialProperties").get("algorithmRef")))
+        algorithm = self.component(c.section("relatedCryptoMaterialProperties").get("algorithmRef"))
         if algorithm is not None and self.family(algorithm):
             return self.family(algorithm)
         return self.family(c)
@@ -268,7 +271,7 @@ class _Facts:
         return bits if bits is not None else _number(c.prop(Prop.KEY_BITS))
 
     def key_curve(self, c: _Component) -> str | None:
-        algorithm = self.by_ref.get(str(c.section("relatedCryptoMaterialProperties").get("algorithmRef")))
+        algorithm = self.component(c.section("relatedCryptoMaterialProperties").get("algorithmRef"))
         return (self.curve(algorithm) if algorithm is not None else None) or self.curve(c)
 
     def key(self, c: _Component) -> dict[str, Any]:
@@ -290,7 +293,7 @@ class _Facts:
     def certificate(self, c: _Component) -> dict[str, Any]:
         cert = c.section("certificateProperties")
         signature: dict[str, Any] = {"family": "", "hash": None, "name": None}
-        algorithm = self.by_ref.get(str(cert.get("signatureAlgorithmRef")))
+        algorithm = self.component(cert.get("signatureAlgorithmRef"))
         if algorithm is not None:
             signature = {"family": self.family(algorithm), "hash": self.scheme_hash(algorithm), "name": algorithm.name}
         elif c.prop(Prop.CERT_SIGNATURE_ALGORITHM):
@@ -299,7 +302,7 @@ class _Facts:
             signature = {"family": scheme[0] if scheme else family_of(named),
                          "hash": scheme[1] if scheme else None, "name": named}
         signature_hash = signature["hash"] or (family_of(c.prop(Prop.CERT_SIGNATURE_HASH)) or None)
-        subject_key = self.by_ref.get(str(cert.get("subjectPublicKeyRef")))
+        subject_key = self.component(cert.get("subjectPublicKeyRef"))
         if subject_key is not None:
             curve = self.key_curve(subject_key)
             key = {"family": self.key_family(subject_key), "bits": self.key_bits(subject_key), "curve": curve,
@@ -364,11 +367,41 @@ class _Facts:
                 "observed": _bool(c.prop(Prop.SSH_OBSERVED)) is True}
 
 
-def asset_facts(components: Iterable[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
-    """The policies' `input.assets`: one list per asset kind, in document order."""
-    crypto = [_Component(i, raw) for i, raw in enumerate(components)
-              if raw.get("type") == "cryptographic-asset" and isinstance(raw.get("cryptoProperties"), dict)]
-    facts = _Facts(crypto)
+def _is_crypto(raw: dict[str, Any]) -> bool:
+    return raw.get("type") == "cryptographic-asset" and isinstance(raw.get("cryptoProperties"), dict)
+
+
+def references(raw: dict[str, Any]) -> list[str]:
+    """The bom-refs one component's facts may look up (its algorithm, signature algorithm, subject key)."""
+    crypto = raw.get("cryptoProperties")
+    if not isinstance(crypto, dict):
+        return []
+    sections = (("relatedCryptoMaterialProperties", "algorithmRef"), ("certificateProperties", "signatureAlgorithmRef"),
+                ("certificateProperties", "subjectPublicKeyRef"))
+    # _Facts.component looks up str(value) of any value present, so the same strings are collected
+    return [str(section[field]) for name, field in sections
+            if isinstance(section := crypto.get(name), dict) and section.get(field) is not None]
+
+
+def referenced_components(components: Iterable[dict[str, Any]], refs: set[str],
+                          start: int = 0) -> dict[str, _Component]:
+    """The cryptographic components among components (the first at flat index start) whose bom-ref is in refs."""
+    found = {}
+    for i, raw in enumerate(components, start):
+        if _is_crypto(raw):
+            component = _Component(i, raw)
+            if component.ref in refs:
+                found[component.ref] = component
+    return found
+
+
+def asset_facts(components: Iterable[dict[str, Any]], *, start: int = 0,
+                referenced: dict[str, _Component] | None = None) -> dict[str, list[dict[str, Any]]]:
+    """The policies' `input.assets`: one list per asset kind, in document order. The components are the
+    whole document's, or a part of it whose first is at flat index start and whose references the
+    whole document's `referenced_components` resolve."""
+    crypto = [_Component(i, raw) for i, raw in enumerate(components, start) if _is_crypto(raw)]
+    facts = _Facts(referenced if referenced is not None else {c.ref: c for c in crypto})
     out: dict[str, list[dict[str, Any]]] = {"algorithms": [], "keys": [], "certificates": [], "tls": [], "ssh": []}
     for c in crypto:
         kind = c.crypto.get("assetType")
@@ -387,5 +420,6 @@ def asset_facts(components: Iterable[dict[str, Any]]) -> dict[str, list[dict[str
     return out
 
 
-def input_json(components: Iterable[dict[str, Any]]) -> str:
-    return json.dumps({"assets": asset_facts(components)}, ensure_ascii=False)
+def input_json(components: Iterable[dict[str, Any]], *, start: int = 0,
+               referenced: dict[str, _Component] | None = None) -> str:
+    return json.dumps({"assets": asset_facts(components, start=start, referenced=referenced)}, ensure_ascii=False)

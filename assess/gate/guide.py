@@ -30,6 +30,10 @@ by `python -m assess.gate.guide`; edit the catalog there, not this file.
 - The input is `{"assets": {...}}`: the facts `carnot gate` reads from the CBOM (standard
   CycloneDX fields first, `carnot:*` properties second), described in `policies/lib/assets.rego`.
   The judgement (what is too small, legacy, or missing post-quantum support) is all in Rego.
+- Each rule judges one asset at a time, never the estate as a whole: a large CBOM is evaluated
+  10,000 components at a time and the parts' findings joined (so a million components need no
+  more memory in the engine than ten thousand). Policies of your own (`--policies DIR`) must do
+  the same: a rule comparing assets with each other would see only its part.
 - Profiles are policy data (`carnot.profiles` in `policies/data.json`): each sets a severity per
   rule (`off` disables the rule), the thresholds below, and `fail_at`, the severity at or above
   which an unwaived finding fails an `--enforce` run (exit 1). Warn mode always exits 0.

@@ -10,16 +10,25 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
 from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from assess.cbom import read_cbom
+from assess.cbom import read_cbom, stream_cbom
 from assess.errors import CbomError, InputError
-from assess.fsio import parse_json_bytes, pretty_json, write_atomic
+from assess.fsio import (
+    MAX_CBOM_INPUT_BYTES,
+    NotStreamable,
+    parse_json_bytes,
+    pretty_json,
+    write_atomic,
+    write_pretty_json,
+)
 from assess.gate import comment, facts, sarif
 from assess.gate.engine import REPORT_QUERY, PolicyBundle, PolicyEngine, PolicyError, load_policies
 from assess.gate.opa_engine import OpaEngine
@@ -32,6 +41,10 @@ RESULT_FILE = "opa_result.json"
 SUMMARY_FILE = "opa_summary.json"
 SARIF_FILE = "findings.sarif"
 COMMENT_FILE = "pr_comment.md"
+# Assets per Rego evaluation: regorus holds its own copy of the input and every finding it derives
+# (~5 KiB an asset, not all given back to the system after), so a large CBOM is judged in parts.
+# The policies judge each asset on its own (docs/POLICY_GUIDE.md): the parts' findings are the whole's.
+ASSETS_PER_EVALUATION = 10_000
 
 
 class EngineChoice(StrEnum):
@@ -53,6 +66,8 @@ class GateOptions:
     waivers: Path | None = None
     engine: EngineChoice = EngineChoice.AUTO
     now: datetime | None = None
+    max_bom_bytes: int = MAX_CBOM_INPUT_BYTES
+    assets_per_evaluation: int = ASSETS_PER_EVALUATION
 
 
 @dataclass(frozen=True)
@@ -77,21 +92,80 @@ def default_policies_dir() -> Path:
 
 
 def gate_input(document: dict[str, Any], origin: str) -> tuple[str, list[dict[str, Any]]]:
-    """The policies' input (asset facts) as JSON text, and the flattened components for locations."""
+    """The policies' input (asset facts) of a whole document as JSON text, and its flattened components."""
+    flat = _flattened(document.get("components", []))
+    _check_unique_refs(flat, set(), origin)
+    return facts.input_json(flat), flat
+
+
+def _flattened(components: list[dict[str, Any]]) -> list[dict[str, Any]]:
     flat: list[dict[str, Any]] = []
-    stack = list(reversed(document.get("components", [])))
+    stack = list(reversed(components))
     while stack:
         component = stack.pop()
         flat.append(component)
         stack.extend(reversed(component.get("components", [])))
-    seen: set[str] = set()
+    return flat
+
+
+def _check_unique_refs(flat: list[dict[str, Any]], seen: set[str], origin: str) -> None:
     for component in flat:
         ref = component.get("bom-ref")
         if ref is not None:
             if ref in seen:
                 raise CbomError(f"duplicate bom-ref {json.dumps(ref)}: every bom-ref must be unique", path=origin)
             seen.add(ref)
-    return facts.input_json(flat), flat
+
+
+Batches = Callable[[], Iterator[list[dict[str, Any]]]]
+
+
+def _judge(batches: Batches, referenced: set[str], origin: str, engine: PolicyEngine, bundle: PolicyBundle,
+           data: dict[str, Any], assets_per_evaluation: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Evaluate the policies over the components that batches() yields (top-level components, a part
+    at a time), at most about assets_per_evaluation assets per evaluation; referenced holds every
+    bom-ref the components' facts look up. The report of the first evaluation, with every part's
+    findings (located) and the sum of their failing counts."""
+    targets: dict[str, Any] = {}
+    if referenced:
+        start = 0
+        for batch in batches():
+            flat = _flattened(batch)
+            targets |= facts.referenced_components(flat, referenced, start)
+            start += len(flat)
+    report: dict[str, Any] | None = None
+    findings: list[dict[str, Any]] = []
+    failing = 0
+    seen: set[str] = set()
+    start = 0
+    part: list[dict[str, Any]] = []
+
+    def judge_part() -> None:
+        nonlocal report, failing, start
+        partial = engine.evaluate(bundle.modules, data, facts.input_json(part, start=start, referenced=targets),
+                                  REPORT_QUERY)
+        locations = evidence_locations(part, start)
+        for finding in partial["findings"]:
+            for shared in ("rule", "severity", "remediation"):  # one string each, not one per finding
+                finding[shared] = sys.intern(finding[shared])
+            if finding["bom_ref"] in locations:
+                finding["location"] = locations[finding["bom_ref"]]
+        findings.extend(partial["findings"])
+        failing += int(partial["failing"])
+        report = report or partial
+        start += len(part)
+        part.clear()
+
+    for batch in batches():
+        flat = _flattened(batch)
+        _check_unique_refs(flat, seen, origin)
+        part.extend(flat)
+        if len(part) >= assets_per_evaluation:
+            judge_part()
+    if part or report is None:
+        judge_part()
+    assert report is not None
+    return {**report, "findings": [], "failing": failing}, findings
 
 
 def evaluate(bom_path: str | Path, options: GateOptions) -> GateOutcome:
@@ -103,18 +177,30 @@ def evaluate(bom_path: str | Path, options: GateOptions) -> GateOutcome:
         raise PolicyError(f"unknown profile {profile!r}; the policies define {', '.join(sorted(profiles))}",
                           path=options.policies)
     waivers = load_waivers(options.waivers, bundle.catalog) if options.waivers else []
-    doc = read_cbom(bom_path)
-    input_json, components = gate_input(doc.data, str(bom_path))
-    locations = evidence_locations(components)
-    del doc, components  # a large CBOM's parsed JSON need not stay in memory while Rego runs
     now = (options.now or datetime.now(UTC)).astimezone(UTC)
     run = {"profile": profile, "now": now.strftime("%Y-%m-%dT%H:%M:%SZ"), "waivers": [w.as_data() for w in waivers]}
     engine = options.engine.engine()
-    report = engine.evaluate(bundle.modules, bundle.with_run(run), input_json, REPORT_QUERY)
-    findings = sorted(report["findings"], key=_finding_order)
-    for finding in findings:
-        if finding["bom_ref"] in locations:
-            finding["location"] = locations[finding["bom_ref"]]
+    data = bundle.with_run(run)
+    origin = str(bom_path)
+    batch_size = max(1, options.assets_per_evaluation // 4)
+    referenced: set[str] = set()
+
+    def collect_references(component: Any) -> None:
+        if type(component) is dict:
+            for flat in _flattened([component]):
+                referenced.update(facts.references(flat))
+
+    try:  # a file read part by part: memory bounded by a part, not by the document
+        streamed = stream_cbom(bom_path, max_bytes=options.max_bom_bytes, on_component=collect_references)
+        report, findings = _judge(lambda: streamed.batches(batch_size), referenced, origin, engine, bundle, data,
+                                  options.assets_per_evaluation)
+    except (NotStreamable, CbomError, InputError):  # read whole: the same judgement, or the exact error
+        document = read_cbom(bom_path, max_bytes=options.max_bom_bytes).data
+        top = document.get("components", [])
+        referenced = {ref for component in _flattened(top) for ref in facts.references(component)}
+        report, findings = _judge(lambda: (top[i:i + batch_size] for i in range(0, len(top), batch_size)),
+                                  referenced, origin, engine, bundle, data, options.assets_per_evaluation)
+    findings.sort(key=_finding_order)
     result = {
         "engine": engine.name,
         "profile": profile,
@@ -143,10 +229,11 @@ def _finding_order(finding: dict[str, Any]) -> tuple[int, str, str, str]:
     return (SEVERITIES.index(finding["severity"]), finding["rule"], finding["bom_ref"], finding["message"])
 
 
-def evidence_locations(components: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """bom-ref -> the first file evidence {path, line} (ARNs and processes are not files)."""
+def evidence_locations(components: list[dict[str, Any]], start: int = 0) -> dict[str, dict[str, Any]]:
+    """bom-ref -> the first file evidence {path, line} (ARNs and processes are not files); the first
+    component is at flat index start."""
     out: dict[str, dict[str, Any]] = {}
-    for index, component in enumerate(components):
+    for index, component in enumerate(components, start):
         ref = component.get("bom-ref", f"components[{index}]")
         for occurrence in component.get("evidence", {}).get("occurrences", []):
             location = occurrence.get("location")
@@ -209,7 +296,7 @@ def write_outputs(outcome: GateOutcome, out_dir: str | Path) -> list[Path]:
     url = guide_url()
     markdown = comment.pr_comment(outcome.result, outcome.summary, url)
     written = [
-        write_atomic(out / RESULT_FILE, pretty_json(outcome.result)),
+        write_pretty_json(out / RESULT_FILE, outcome.result),
         write_atomic(out / SUMMARY_FILE, pretty_json(outcome.summary)),
         write_atomic(out / SARIF_FILE, pretty_json(sarif.build(outcome.result, outcome.bundle.catalog,
                                                                 outcome.bom_path, url))),
