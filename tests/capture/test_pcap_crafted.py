@@ -364,3 +364,14 @@ def test_pcapng_with_interfaces_of_different_link_types(pq_streams: tuple[bytes,
     assert_pq_line(line)
     assert line["ts"].startswith("2023-11-14T22:13:2")  # nanosecond resolution read from the interface
     assert lines[-1]["skipped_unsupported_link_type"] == 1
+
+
+def test_an_ssh_server_banner_from_a_connection_begun_before_the_capture_is_no_crash(tmp_path: Path) -> None:
+    """The capture began mid-connection: only the server's banner (port 22 to the client's port) and
+    nothing from the client; the client's direction is the one from the higher port, never seen."""
+    banner = tcp_packets(Conn("10.0.0.6", 40003, "10.0.0.2", 22), [Seg(False, 0, b"SSH-2.0-OpenSSH_9.2\r\n")],
+                         handshake=False)
+    code, err, lines = run(write_pcap(tmp_path / "ssh_banner_only.pcap", [ethernet(p) for p in banner]))
+    assert code == 0, err
+    assert [r for r in lines if r["type"] == "ssh"] == []
+    assert lines[-1]["ssh_flows"] == 0

@@ -237,9 +237,10 @@ class HandshakeTracker:
     def _examine_ssh(self, key: Key, conn: Connection, reader: SshReader, *, closed: bool,
                      idle: bool = False) -> list[Finished]:
         c_src, c_dst = _ssh_client(conn)
-        client = conn.streams[(c_src, c_dst)]
+        # (a capture begun mid-connection may hold the server's direction alone)
+        client = conn.streams.get((c_src, c_dst))
         server = conn.streams.get((c_dst, c_src))
-        summary = reader.summarise(client, server or NO_BYTES, closed=closed, idle=idle)
+        summary = reader.summarise(client or NO_BYTES, server or NO_BYTES, closed=closed, idle=idle)
         if not summary.complete:
             return []
         capture = self._captures.get(key, "")
