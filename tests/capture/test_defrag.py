@@ -1,5 +1,5 @@
 """IP fragments of a capture put back together: any order, IPv4 and IPv6, bounded, and overlaps
-let go (RFC 5722)."""
+let go (RFC 5722). The table underneath is the live sensor's (tests/runtime/test_ippacket.py)."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ def test_fragments_in_any_order_give_back_the_whole_ipv4_packet() -> None:
     ip = dpkt.ip.IP(packet)
     assert (ip.src, ip.dst, ip.p, ip.mf, ip.offset) == (SRC, DST, 17, 0, 0)
     assert bytes(ip.data) == PAYLOAD
-    assert defrag.counters.ip_datagrams_reassembled == 1 and defrag.held == 0
+    assert defrag.reassembled == 1 and defrag.metrics()["ip_datagrams_reassembled"] == 1 and defrag._held == 0
 
 
 def test_ipv6_fragments_give_back_a_packet_without_the_fragment_header() -> None:
@@ -47,7 +47,7 @@ def test_a_repeated_fragment_is_ignored_and_an_overlapping_one_lets_the_datagram
     overlapping = IpFragment(third.key, third.offset - 8, False, b"x" * (len(third.payload) + 8))
     assert defrag.add(overlapping, 0.0) is None
     assert defrag.add(third, 0.0) is None  # the datagram was let go: this piece starts a new one
-    assert defrag.counters.ip_datagrams_reassembled == 0 and defrag.counters.ip_fragments_dropped == 3
+    assert defrag.reassembled == 0 and defrag.dropped == 3
 
 
 def test_a_datagram_not_complete_in_time_expires_and_bounds_are_kept() -> None:
@@ -55,14 +55,26 @@ def test_a_datagram_not_complete_in_time_expires_and_bounds_are_kept() -> None:
     defrag.add(pieces(ident=1)[0], 0.0)
     defrag.add(pieces(ident=2)[0], 1.0)
     defrag.add(pieces(ident=3)[0], 2.0)  # a third datagram: the oldest is let go
-    assert len(defrag.datagrams) == 2 and defrag.counters.ip_fragments_dropped == 1
+    assert len(defrag._pending) == 2 and defrag.dropped == 1
     defrag.add(pieces(ident=4)[0], 9.0)  # datagrams 2 and 3 are older than 5 s
-    assert defrag.counters.ip_fragments_expired == 2 and list(defrag.datagrams) == [pieces(ident=4)[0].key]
+    assert defrag.expired == 2 and list(defrag._pending) == [pieces(ident=4)[0].key]
     defrag.finish()
-    assert defrag.counters.ip_fragments_expired == 3 and defrag.held == 0
+    assert defrag.expired == 3 and defrag._held == 0
 
 
 def test_a_fragment_past_65535_bytes_is_dropped() -> None:
     defrag = Defragmenter()
     assert defrag.add(IpFragment((4, SRC, DST, 9, 6), 65528, False, b"x" * 16), 0.0) is None
-    assert defrag.counters.ip_fragments_dropped == 1 and not defrag.datagrams
+    assert defrag.dropped == 1 and not defrag._pending
+
+
+def test_an_overlap_is_found_among_many_pieces_whatever_their_order() -> None:
+    """The overlap check looks at a piece's neighbours only: it must still see an overlap with a
+    piece that arrived long before, and not see one between pieces that merely touch."""
+    many = pieces(payload=bytes(8 * 64), size=8)
+    defrag = Defragmenter()
+    for piece in many[::2] + many[1::2][:-1]:  # every other piece, then all gaps but the last
+        assert defrag.add(piece, 0.0) is None
+    assert defrag.dropped == 0
+    straddling = IpFragment(many[0].key, many[10].offset + 4, True, b"\0" * 8)
+    assert defrag.add(straddling, 0.0) is None and defrag.dropped == 63 + 1

@@ -12,10 +12,12 @@ from pathlib import Path
 
 import dpkt
 import pytest
+from pcapcraft import write_pcap
 from tshark_truth import tshark
 
 from assess.sources.capture import import_pcaps
-from assess.sources.capture.packets import LINKTYPE_ETHERNET, MAX_TUNNELS, Skip, TcpSegment, decode
+from assess.sources.capture.packets import LINKTYPE_ETHERNET, MAX_TUNNELS, Skip, TcpSegment, UdpDatagram, decode
+from assess.sources.runtime.reassembly import Endpoint
 
 INNER_SRC, INNER_DST = "10.1.0.1", "10.2.0.2"
 
@@ -90,7 +92,8 @@ def test_tunnels_nested_deeper_than_the_limit_are_malformed_not_followed() -> No
 
 def test_udp_on_a_tunnel_port_that_is_not_that_tunnel_stays_a_datagram() -> None:
     not_vxlan = udp(4789, b"\x00" * 16)  # no I flag
-    assert not isinstance(decode(LINKTYPE_ETHERNET, not_vxlan), TcpSegment)
+    expected = UdpDatagram(Endpoint("192.0.2.1", 50000), Endpoint("192.0.2.2", 4789), b"\x00" * 16)
+    assert decode(LINKTYPE_ETHERNET, not_vxlan) == expected
 
 
 def test_fragmented_outer_packets_are_put_back_together_as_tshark_does(tmp_path: Path) -> None:
@@ -104,3 +107,31 @@ def test_fragmented_outer_packets_are_put_back_together_as_tshark_does(tmp_path:
     assert report.counters["tcp_segments"] == sum(":tcp" in p for p in protocols) == 68
     assert report.counters["ip_datagrams_reassembled"] == 36
     assert report.counters["skipped_ip_fragment"] == 4  # fragments whose datagram never completed
+
+
+def ipv4_fragments(proto: int, payload: bytes, ident: int, size: int, src: str, dst: str) -> list[bytes]:
+    out = []
+    for at in range(0, len(payload), size):
+        more = at + size < len(payload)
+        ip = dpkt.ip.IP(src=socket.inet_aton(src), dst=socket.inet_aton(dst), p=proto, id=ident,
+                        data=payload[at : at + size])
+        ip.mf, ip.offset = int(more), at // 8
+        ip.len = len(bytes(ip))
+        out.append(bytes(ip))
+    return out
+
+
+def test_a_fragment_tunnelled_inside_a_fragmented_tunnel_is_put_back_together(tmp_path: Path) -> None:
+    """GRE whose outer packets are fragmented, carrying fragments of an inner UDP datagram: each
+    level is reassembled in turn (a hostile or odd capture must give a datagram, not a crash)."""
+    datagram = struct.pack(">HHHH", 5000, 6000, 8 + 96, 0) + bytes(range(96))
+    inner = ipv4_fragments(dpkt.ip.IP_PROTO_UDP, datagram, 7, 56, INNER_SRC, INNER_DST)
+    frames = []
+    for n, piece in enumerate(inner):
+        gre_packet = struct.pack(">HH", 0, 0x0800) + piece
+        frames += [ethernet(outer) for outer in ipv4_fragments(dpkt.ip.IP_PROTO_GRE, gre_packet, 100 + n, 48,
+                                                                "192.0.2.1", "192.0.2.2")]
+    report = import_pcaps([write_pcap(tmp_path / "nested.pcap", frames)], tmp_path / "out.jsonl")
+    assert report.counters["udp_datagrams"] == 1
+    assert report.counters["ip_datagrams_reassembled"] == 3  # two outer datagrams, then the inner one
+    assert report.counters["skipped_ip_fragment"] == 0

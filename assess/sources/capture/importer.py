@@ -125,12 +125,14 @@ def import_pcaps(paths: Sequence[Path], out: Path, *, limits: CaptureLimits = Ca
                 try:
                     for packet in read_packets(path):
                         skips["packets"] += 1
-                        segment = decode(packet.linktype, packet.frame)
-                        if isinstance(segment, IpFragment):
+                        segment: TcpSegment | UdpDatagram | IpFragment | Skip | None = decode(packet.linktype,
+                                                                                               packet.frame)
+                        # A whole datagram can tunnel a fragment of another (each level is smaller).
+                        while isinstance(segment, IpFragment):
                             whole = defrag.add(segment, packet.ts)
                             segment = decode(LINKTYPE_RAW, whole) if whole is not None else None
                         if segment is None:
-                            pass
+                            pass  # a fragment kept until its datagram is whole
                         elif isinstance(segment, Skip):
                             skips[f"skipped_{segment.value}"] += 1
                         elif isinstance(segment, UdpDatagram):
@@ -154,12 +156,12 @@ def import_pcaps(paths: Sequence[Path], out: Path, *, limits: CaptureLimits = Ca
             writer.finished(quic.finish(), "quic")
             defrag.finish()
             totals.update(tracker.counters.as_dict())
-            totals.update(asdict(defrag.counters))
+            totals.update(defrag.metrics())
             totals.update(asdict(quic.counters))
             totals.pop("segments", None)
             counts = {k: skips[k] for k in ("packets", "tcp_segments", "snapped_segments", "vlan_tagged_segments")}
             counts |= {f"skipped_{s.value}": skips[f"skipped_{s.value}"] for s in Skip}
-            counts["skipped_ip_fragment"] = defrag.counters.ip_fragments_dropped + defrag.counters.ip_fragments_expired
+            counts["skipped_ip_fragment"] = defrag.dropped + defrag.expired
             report.counters = counts | dict(totals)
             writer.write(_metrics(report, "pcap", events=skips["packets"], timeouts=totals["idle_timeouts"],
                                   evictions=totals["evictions"]))

@@ -18,6 +18,7 @@ segments out.
 
 from __future__ import annotations
 
+import bisect
 import socket
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -130,60 +131,69 @@ def ip_bytes(text: str) -> bytes:
 class _Datagram:
     first_seen: float
     pieces: dict[int, bytes] = field(default_factory=dict)  # offset -> bytes
+    starts: list[int] = field(default_factory=list)  # the offsets, sorted
     held: int = 0
     total: int | None = None  # known once the last fragment came
-    next_header: int = TCP  # from the first fragment
+    tag: int = 0  # what the caller said of the first fragment (offset 0): the IPv6 next header
 
 
-class Defragmenter:
-    """IP fragments in, whole TCP segments out (see the module docstring for the bounds)."""
+class FragmentTable:
+    """The datagrams being put back together from their fragments, any protocol inside (see the
+    module docstring for the bounds); the sensor's `Defragmenter` and the capture importer's use it."""
 
     def __init__(self, *, max_datagrams: int = 1024, max_bytes: int = 4 << 20, timeout: float = 10.0) -> None:
         self.max_datagrams, self.max_bytes, self.timeout = max_datagrams, max_bytes, timeout
         self.fragments = 0  # received
         self.reassembled = 0  # datagrams made whole
         self.dropped = 0  # fragments let go for breaking a bound, or overlapping
-        self.expired = 0  # fragments of datagrams not complete in time
-        self._pending: OrderedDict[tuple[int, bytes, bytes, int], _Datagram] = OrderedDict()
+        self.expired = 0  # fragments of datagrams not complete in time (or when the input ended)
+        self._pending: OrderedDict[tuple[object, ...], _Datagram] = OrderedDict()
         self._held = 0
 
-    def add(self, fragment: Fragment, now: float) -> Segment | None:
-        """The datagram's TCP segment once this fragment completed it, else None."""
+    def reassemble(self, key: tuple[object, ...], offset: int, more: bool, data: bytes, now: float,
+                   tag: int = 0) -> tuple[bytes, int] | None:
+        """The datagram's bytes and the first fragment's `tag` once this fragment completed it, else None."""
         self.fragments += 1
         self.expire(now)
-        datagram = self._pending.get(fragment.key)
+        datagram = self._pending.get(key)
         if datagram is None:
-            datagram = self._pending[fragment.key] = _Datagram(now)
-        start, end = fragment.offset, fragment.offset + len(fragment.data)
+            datagram = self._pending[key] = _Datagram(now)
+        start, end = offset, offset + len(data)
         last = datagram.total
-        if end > MAX_DATAGRAM or (fragment.more and (not fragment.data or len(fragment.data) % 8)) or (
-                last is not None and (end > last or (not fragment.more and end != last))):
-            self.dropped += self._let_go(fragment.key) + 1
+        if end > MAX_DATAGRAM or (more and (not data or len(data) % 8)) or (
+                last is not None and (end > last or (not more and end != last))):
+            self.dropped += self._let_go(key) + 1
             return None
-        for offset, piece in datagram.pieces.items():
-            if offset < end and start < offset + len(piece):
-                if offset == start and piece == fragment.data:
+        # The pieces held never overlap one another: only the neighbours of this one can overlap it.
+        at = bisect.bisect_left(datagram.starts, start)
+        for neighbour in datagram.starts[max(at - 1, 0) : at + 1]:
+            piece = datagram.pieces[neighbour]
+            if neighbour < end and start < neighbour + len(piece):
+                if neighbour == start and piece == data:
                     return None  # the same fragment again
-                self.dropped += self._let_go(fragment.key) + 1
+                self.dropped += self._let_go(key) + 1
                 return None
-        datagram.pieces[start] = fragment.data
-        datagram.held += len(fragment.data)
-        self._held += len(fragment.data)
-        if not fragment.more:
+        datagram.pieces[start] = data
+        datagram.starts.insert(at, start)
+        datagram.held += len(data)
+        self._held += len(data)
+        if not more:
             datagram.total = end
         if start == 0:
-            datagram.next_header = fragment.next_header
+            datagram.tag = tag
         if datagram.total is not None and datagram.held == datagram.total:  # no overlaps, so no gaps either
-            del self._pending[fragment.key]
+            del self._pending[key]
             self._held -= datagram.held
             self.reassembled += 1
-            data = b"".join(piece for _, piece in sorted(datagram.pieces.items()))
-            version, src, dst, _ = fragment.key
-            tcp = data if version == 4 else _tcp_after_options(data, datagram.next_header)
-            return Segment(src, dst, tcp) if tcp is not None else None
+            return b"".join(datagram.pieces[o] for o in datagram.starts), datagram.tag
         while self._pending and (len(self._pending) > self.max_datagrams or self._held > self.max_bytes):
             self.dropped += self._let_go(next(iter(self._pending)))
         return None
+
+    def metrics(self) -> dict[str, int]:
+        """The counters, by their names in metrics lines."""
+        return {"ip_fragments": self.fragments, "ip_datagrams_reassembled": self.reassembled,
+                "ip_fragments_dropped": self.dropped, "ip_fragments_expired": self.expired}
 
     def expire(self, now: float) -> None:
         """Let go of datagrams still incomplete `timeout` seconds after their first fragment."""
@@ -193,10 +203,30 @@ class Defragmenter:
                 break
             self.expired += self._let_go(key)
 
-    def _let_go(self, key: tuple[int, bytes, bytes, int]) -> int:
+    def finish(self) -> None:
+        """The input ended: the datagrams still incomplete never will be."""
+        while self._pending:
+            self.expired += self._let_go(next(iter(self._pending)))
+
+    def _let_go(self, key: tuple[object, ...]) -> int:
         """Forget a datagram: how many fragments that let go."""
         datagram = self._pending.pop(key, None)
         if datagram is None:
             return 0
         self._held -= datagram.held
         return len(datagram.pieces)
+
+
+class Defragmenter(FragmentTable):
+    """IP fragments in, whole TCP segments out."""
+
+    def add(self, fragment: Fragment, now: float) -> Segment | None:
+        """The datagram's TCP segment once this fragment completed it, else None."""
+        whole = self.reassemble(fragment.key, fragment.offset, fragment.more, fragment.data, now,
+                                fragment.next_header)
+        if whole is None:
+            return None
+        data, next_header = whole
+        version, src, dst, _ = fragment.key
+        tcp = data if version == 4 else _tcp_after_options(data, next_header)
+        return Segment(src, dst, tcp) if tcp is not None else None

@@ -1091,10 +1091,7 @@ def metrics_line(counters: Counters, correlator: Correlator, reassembler: Reasse
         "ssh_flows": counters.ssh_flows,
         "quic_flows": counters.quic_flows,
         "out_of_order_dropped": reassembler.out_of_order_dropped,
-        "ip_fragments": defragmenter.fragments,
-        "ip_datagrams_reassembled": defragmenter.reassembled,
-        "ip_fragments_dropped": defragmenter.dropped,
-        "ip_fragments_expired": defragmenter.expired,
+        **defragmenter.metrics(),
     }
 
 

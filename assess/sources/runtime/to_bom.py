@@ -245,6 +245,33 @@ def _evidence(record: dict[str, Any], location: str, line: int | None) -> Eviden
 
 
 @dataclass
+class _Seen:
+    """When a flow was seen: its first record (which names its process) and its last, whatever
+    order they arrive in, and how many there were and failed."""
+
+    first: Order
+    first_seen: Any
+    comm: str | None
+    exe: str | None
+    last: Order
+    last_seen: Any
+    count: int = 0
+    failed: int = 0
+
+    @classmethod
+    def start(cls, record: dict[str, Any], order: Order) -> _Seen:
+        return cls(order, record["ts"], record["comm"], record["exe"], order, record["ts"])
+
+    def add(self, record: dict[str, Any], order: Order) -> None:
+        if order < self.first:
+            self.first, self.first_seen, self.comm, self.exe = order, record["ts"], record["comm"], record["exe"]
+        elif order > self.last:
+            self.last, self.last_seen = order, record["ts"]
+        self.count += 1
+        self.failed += record["success"] is False
+
+
+@dataclass
 class _Use:
     """The handshakes aggregated into one protocol asset."""
 
@@ -253,15 +280,8 @@ class _Use:
     process: str | None
     endpoint: str | None
     group: str | None
-    first: Order  # of the flow's first handshake, which names its process (comm, exe)
-    first_seen: Any
-    comm: str | None
-    exe: str | None
-    last: Order
-    last_seen: Any
+    seen: _Seen
     transport: str = "tcp"
-    handshakes: int = 0
-    failed: int = 0
     versions: _FirstSeen = field(default_factory=_FirstSeen)
     suites: _FirstSeen = field(default_factory=_FirstSeen)
     offered: _FirstSeen = field(default_factory=_FirstSeen)
@@ -280,14 +300,7 @@ class _SshUse:
     process: str | None
     endpoint: str | None
     kex: str | None
-    first: Order  # of the first session, which names its process (comm, exe)
-    first_seen: Any
-    comm: str | None
-    exe: str | None
-    last: Order
-    last_seen: Any
-    sessions: int = 0
-    failed: int = 0
+    seen: _Seen
     host_keys: _FirstSeen = field(default_factory=_FirstSeen)
     ciphers: _FirstSeen = field(default_factory=_FirstSeen)
     macs: _FirstSeen = field(default_factory=_FirstSeen)
@@ -337,15 +350,9 @@ class FlowTable:
         key = (hs["host"], hs["role"], process, endpoint, group) + ((transport,) if transport != "tcp" else ())
         use = self.uses.get(key)
         if use is None:
-            use = self.uses[key] = _Use(hs["host"], hs["role"], process, endpoint, group, first=order,
-                                        first_seen=hs["ts"], comm=hs["comm"], exe=hs["exe"], last=order,
-                                        last_seen=hs["ts"], transport=transport)
-        elif order < use.first:
-            use.first, use.first_seen, use.comm, use.exe = order, hs["ts"], hs["comm"], hs["exe"]
-        elif order > use.last:
-            use.last, use.last_seen = order, hs["ts"]
-        use.handshakes += 1
-        use.failed += hs["success"] is False
+            use = self.uses[key] = _Use(hs["host"], hs["role"], process, endpoint, group, _Seen.start(hs, order),
+                                        transport=transport)
+        use.seen.add(hs, order)
         capture = hs.get("capture") if isinstance(hs.get("capture"), str) else None
         line = hs.get("capture_line") if isinstance(hs.get("capture_line"), int) else None
         # Everything else a handshake adds to its flow; a repeat of values the flow already had at an
@@ -375,14 +382,8 @@ class FlowTable:
         use = self.sessions.get(key)
         if use is None:
             use = self.sessions[key] = _SshUse(record["host"], record["role"], process, endpoint, record["kex"],
-                                               first=order, first_seen=record["ts"], comm=record["comm"],
-                                               exe=record["exe"], last=order, last_seen=record["ts"])
-        elif order < use.first:
-            use.first, use.first_seen, use.comm, use.exe = order, record["ts"], record["comm"], record["exe"]
-        elif order > use.last:
-            use.last, use.last_seen = order, record["ts"]
-        use.sessions += 1
-        use.failed += record["success"] is False
+                                               _Seen.start(record, order))
+        use.seen.add(record, order)
         use.host_keys.add(record["host_key_algorithm"], order)
         use.ciphers.add(record["cipher_client_to_server"], order)
         use.ciphers.add(record["cipher_server_to_client"], order, 1)
@@ -393,7 +394,7 @@ class FlowTable:
         use.evidence.add(record, order)
 
     def shard(self, *, asset_id: str | None = None) -> Shard:
-        uses = sorted(self.uses.values(), key=lambda u: u.first)
+        uses = sorted(self.uses.values(), key=lambda u: u.seen.first)
         groups = sorted({u.group for u in uses if u.group})
         group_assets = {g: _group_asset(g, [e for u in uses if u.group == g for e in u.evidence.in_order()])
                         for g in groups}
@@ -415,7 +416,7 @@ def handshakes_to_shard(handshakes: Iterable[dict[str, Any]], *, asset_id: str |
 
 def _ssh_asset(use: _SshUse, asset_id: str | None) -> Asset:
     role = use.role or "connection"
-    name = f"SSH {role} {use.comm or 'unknown process'} -> {use.endpoint or 'unknown endpoint'}"
+    name = f"SSH {role} {use.seen.comm or 'unknown process'} -> {use.endpoint or 'unknown endpoint'}"
     host_keys, ciphers, macs = use.host_keys.values(), use.ciphers.values(), use.macs.values()
     return Asset(
         bom_ref=stable_ref("runtime-ssh", asset_id or "", use.host, use.role, use.process, use.endpoint, use.kex),
@@ -434,22 +435,23 @@ def _ssh_asset(use: _SshUse, asset_id: str | None) -> Asset:
             Prop.SSH_PQ_HYBRID: is_pq_kex(use.kex) if use.kex else None,
             Prop.SSH_CLIENT_SOFTWARE: _banners(use.clients.values()[:MAX_BANNERS]),
             Prop.SSH_SERVER_SOFTWARE: _banners(use.servers.values()[:MAX_BANNERS]),
-            **_seen(use, use.sessions),
+            **_seen(use),
             Prop.RUNTIME_ASSET_ID: asset_id,
         }),
     )
 
 
-def _seen(use: _Use | _SshUse, count: int) -> dict[Prop, Any]:
+def _seen(use: _Use | _SshUse) -> dict[Prop, Any]:
     """What every observed flow's asset says of where and when it was seen."""
+    seen = use.seen
     return {
-        Prop.RUNTIME_HANDSHAKES: count,
-        Prop.RUNTIME_FAILED: use.failed,
-        Prop.RUNTIME_FIRST_SEEN: use.first_seen,
-        Prop.RUNTIME_LAST_SEEN: use.last_seen,
+        Prop.RUNTIME_HANDSHAKES: seen.count,
+        Prop.RUNTIME_FAILED: seen.failed,
+        Prop.RUNTIME_FIRST_SEEN: seen.first_seen,
+        Prop.RUNTIME_LAST_SEEN: seen.last_seen,
         Prop.RUNTIME_HOST: use.host,
-        Prop.RUNTIME_COMM: use.comm,
-        Prop.RUNTIME_EXE: use.exe,
+        Prop.RUNTIME_COMM: seen.comm,
+        Prop.RUNTIME_EXE: seen.exe,
         Prop.RUNTIME_ROLE: use.role,
         Prop.RUNTIME_ENDPOINT: use.endpoint,
     }
@@ -473,7 +475,7 @@ def _protocol_asset(use: _Use, asset_id: str | None, group_asset: Asset | None) 
     code = group_code(use.group) if use.group else None
     role = use.role or "connection"
     protocol = "QUIC" if use.transport == "quic" else "TLS"
-    name = f"{protocol} {role} {use.comm or 'unknown process'} -> {use.endpoint or 'unknown endpoint'}"
+    name = f"{protocol} {role} {use.seen.comm or 'unknown process'} -> {use.endpoint or 'unknown endpoint'}"
     identity = (use.host, use.role, use.process, use.endpoint, use.group) + ((use.transport,) if use.transport != "tcp"
                                                                             else ())
     return Asset(
@@ -497,7 +499,7 @@ def _protocol_asset(use: _Use, asset_id: str | None, group_asset: Asset | None) 
             Prop.TLS_GROUP_CODEPOINT: f"0x{code:04X}" if code is not None else None,
             Prop.TLS_PQ_HYBRID: is_pq_group(use.group) if use.group else None,
             Prop.TRANSPORT: "quic" if use.transport == "quic" else None,
-            **_seen(use, use.handshakes),
+            **_seen(use),
             Prop.RUNTIME_SNI: snis or None,
             Prop.RUNTIME_LIBRARY: libraries or None,
             Prop.RUNTIME_ASSET_ID: asset_id,
