@@ -73,6 +73,7 @@ class UdpDatagram:
 # Tunnels opened inside one another before the inner packet is taken as it is.
 MAX_TUNNELS = 4
 _VXLAN_PORT, _GENEVE_PORT, _GTP_U_PORT, _GRE_IN_UDP_PORT = 4789, 6081, 2152, 4754
+_TUNNEL_PORTS = frozenset({_VXLAN_PORT, _GENEVE_PORT, _GTP_U_PORT, _GRE_IN_UDP_PORT})
 _IP_PROTO_IPV4 = 4
 _ETH_TYPE_IPV4, _ETH_TYPE_IPV6, _ETH_TYPE_BRIDGING = 0x0800, 0x86DD, 0x6558
 _ETH_TYPE_ERSPAN2, _ETH_TYPE_ERSPAN3, _PPP_OVER_GRE = 0x88BE, 0x22EB, 0x880B
@@ -221,8 +222,8 @@ def _tunnel(ip: dpkt.ip.IP | dpkt.ip6.IP6) -> _Tunnel | None:
     if proto == dpkt.ip.IP_PROTO_GRE:
         return _gre(bytes(ip.data))
     udp = ip.data
-    if not isinstance(udp, dpkt.udp.UDP):
-        return None
+    if not isinstance(udp, dpkt.udp.UDP) or (udp.dport not in _TUNNEL_PORTS and udp.sport not in _TUNNEL_PORTS):
+        return None  # (most UDP: QUIC, DNS; its payload is not copied here)
     payload = bytes(udp.data)
     if _VXLAN_PORT in (udp.dport, udp.sport) and len(payload) > 8 and payload[0] & 0x08:
         return _Tunnel(LINKTYPE_ETHERNET, payload[8:])

@@ -54,7 +54,8 @@ PROTOCOLS: tuple[_Protocol, ...] = (
               re.compile(rb"\ACONNECT [^\r\n]{1,1024} HTTP/1\.[01]\r?\n(?:[^\r\n]*\r?\n)*?\r?\n")),
     # SOCKS 5 (RFC 1928): the greeting, then a CONNECT request; SOCKS 4/4a: a CONNECT request at once.
     _Protocol("socks", re.compile(rb"\x05[\x01-\x0a]"), True, re.compile(rb"\x05\x01\x00[\x01\x03\x04]")),
-    _Protocol("socks", re.compile(rb"\x04\x01"), True, re.compile(rb"\A\x04\x01..[^\x00]*?\x00", re.DOTALL)),
+    # (SOCKS 4: version, command, port, address, a user id ending in NUL; 4a then a host name)
+    _Protocol("socks", re.compile(rb"\x04\x01"), True, re.compile(rb"\A\x04\x01.{6}[^\x00]*\x00", re.DOTALL)),
 )
 
 
