@@ -69,3 +69,23 @@ def test_a_ring_too_small_for_a_burst_counts_what_it_dropped(accept_all: int) ->
         assert drops > 0
     finally:
         ring.close()
+
+
+@pytest.mark.root
+@pytest.mark.parametrize("incoming_only", [False, True])
+def test_an_incoming_only_ring_on_loopback_sees_each_packet_once(accept_all: int, incoming_only: bool) -> None:
+    """Loopback sends and then receives every packet; a socket that ignores what is sent still sees
+    everything, once, and spares each packet sent a copy and a filter run."""
+    ring = PacketRing("lo", accept_all, 1 << 20, retire_ms=10, incoming_only=incoming_only)
+    try:
+        assert ring.incoming_only is incoming_only
+        ring.drain(None)
+        udp_burst(20)
+        time.sleep(0.1)
+        seen: list[bytes] = []
+        ring.drain(lambda data, _ts: seen.append(bytes(data)))
+        ours = [d for d in seen if MARK in d]
+        assert len(ours) == (20 if incoming_only else 40)
+        assert {int.from_bytes(d[d.index(MARK) + len(MARK):][:4], "big") for d in ours} == set(range(20))
+    finally:
+        ring.close()

@@ -577,3 +577,67 @@ def test_kernel_summary_and_passed_segments_give_the_same_records(
     while not any(r["type"] == "metrics" and r["wire_summaries"] for r in sensor.lines()):
         assert time.monotonic() < deadline, "the summarising sensor summarised nothing"
         time.sleep(0.2)
+
+
+def _packet_sockets_on(ifindex: int) -> int:
+    """Packet sockets bound to interface `ifindex` (/proc/net/packet's Iface column)."""
+    rows = Path("/proc/net/packet").read_text().splitlines()[1:]
+    return sum(1 for row in rows if int(row.split()[4]) == ifindex)
+
+
+def test_an_interface_made_after_the_sensor_started_is_captured(sensor: LiveCapture) -> None:
+    """Without --iface the sensor opens a packet socket per interface (none bound to every
+    interface, which would cost each packet loopback sends a copy) and opens one on an interface
+    that comes later (a container's veth), told by the kernel's link notifications."""
+    client, server, cport, sport = "2001:db8::7", "2001:db8::8", 40007, 443
+    hello = records(22, client_hello(groups=(0x001D,), shares=((0x001D, 32),), sni=b"late-interface.test"))
+    with tap_interface("carnot-late0") as tap:
+        ifindex = socket.if_nametoindex(tap.name)
+        deadline = time.monotonic() + 5
+        while not _packet_sockets_on(ifindex):
+            assert time.monotonic() < deadline, "the sensor opened no packet socket on the new interface"
+            time.sleep(0.05)
+        for packet in (_ipv6(client, server, 6, _tcp(cport, sport, 100, 0x02)),
+                       _ipv6(server, client, 6, _tcp(sport, cport, 900, 0x12)),
+                       _ipv6(client, server, 6, _tcp(cport, sport, 101, 0x18, hello)),
+                       _ipv6(server, client, 6, _tcp(sport, cport, 901, 0x18,
+                                                     records(22, server_hello(share=0x001D)) + ccs() + app_data(200))),
+                       _ipv6(client, server, 6, _tcp(cport, sport, 101 + len(hello), 0x18, ccs() + app_data()))):
+            tap.send(packet)
+        [rec] = sensor.wait_for(lambda r: r["src_port"] == cport and r["src_ip"] == client)
+    assert (rec["sni"], rec["negotiated_group"], rec["success"], rec["source"]) == (
+        "late-interface.test", "x25519", True, "wire")
+    lo = socket.if_nametoindex("lo")
+    deadline = time.monotonic() + 5
+    while _packet_sockets_on(ifindex) and time.monotonic() < deadline:  # (gone with its interface)
+        time.sleep(0.05)
+    assert _packet_sockets_on(lo) >= 1
+
+
+def test_no_thread_stays_armed_once_its_handshakes_are_over(sensor: LiveCapture, creds: Credentials,
+                                                            server: Server) -> None:
+    """Every read and write on the host looks at the count of threads in or armed for a handshake,
+    and goes no further while it is 0. After implicit handshakes on both roles, explicit ones,
+    failed ones and a process killed mid-handshake (this module's tests, and more here), the count
+    comes back to 0. The read/write system calls are watched by one raw tracepoint, not the
+    syscalls:sys_enter_* ones, which copy every call's arguments before the program runs."""
+    ready = sensor.lines()[0]
+    assert "raw_tracepoint:sys_enter" in ready["probes"]
+    assert not [p for p in ready["probes"] if p.startswith("tracepoint:syscalls:sys_enter_") and
+                p.rsplit("_", 1)[1] in ("read", "write", "sendto", "recvfrom", "sendmsg", "recvmsg")]
+    peer = subprocess.Popen([sys.executable, "-c", _IMPLICIT_PEER, "server", "127.0.0.1", "0", str(creds.cert),
+                             str(creds.key)], stdout=subprocess.PIPE, text=True)
+    assert peer.stdout is not None
+    port = int(peer.stdout.readline())
+    client = subprocess.Popen([sys.executable, "-c", _IMPLICIT_PEER, "client", "127.0.0.1", str(port)])
+    assert client.wait(30) == 0 and peer.wait(30) == 0
+    _openssl_client(port_of(server))
+    sensor.wait_for(lambda r: r["dst_port"] == port, count=2)
+    started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    deadline = time.monotonic() + 10
+    while True:
+        metrics = [r for r in sensor.lines() if r["type"] == "metrics" and r["ts"] > started]
+        if metrics and metrics[-1]["armed_threads"] == 0:
+            break
+        assert time.monotonic() < deadline, metrics[-1:] or "no metrics line"
+        time.sleep(0.2)

@@ -81,6 +81,7 @@ UPROBES: tuple[tuple[str, str, str | None, int], ...] = (
     ("SSL_free", "ssl_free_enter", None, 1),
 )
 _TRACEPOINT_PROBE = re.compile(r"^TRACEPOINT_PROBE\((\w+), (\w+)\)", re.MULTILINE)
+_RAW_TRACEPOINT_PROBE = re.compile(r"^RAW_TRACEPOINT_PROBE\((\w+)\)", re.MULTILINE)
 _ROLES = {1: "client", 2: "server"}  # sock_t.role in bpf/tls_probes.c
 _ROLE_UDP = 3  # owner_by_client's role of a UDP socket's local port (bpf/tls_probes.c, ROLE_UDP)
 _ANY_ADDRESS = bytes(16)
@@ -93,6 +94,8 @@ _E_FD, _E_SNI, _E_DONE, _E_CLIENT, _E_SERVER = 1, 2, 4, 8, 16
 # a handshake in progress must be known before its wire view is joined (the correlator's join_wait).
 HELD_MAX_S = 0.5
 HELD_SWEEP_S = 0.25
+RTMGRP_LINK = 1
+IFACE_SCAN_S = 1.0  # without --iface, how often the sensor looks for interfaces new since it started
 EXITED_KEEP_S = 1.0  # how long an exited TLS or SSH process's exec path is kept after its exit event
 # struct event_t of bpf/tls_probes.c up to its SNI buffer (EVENT_SIZE_NO_SNI); checked at attach.
 _EVENT_FIELDS = (("ts_ns", "Q"), ("done_ns", "Q"), ("ssl", "Q"), ("ret", "q"), ("tgid", "I"), ("tid", "I"),
@@ -212,6 +215,9 @@ class Counters:
     wire_summaries: int = 0  # handshakes the socket filter summarised (wire_ends events)
     ssh_flows: int = 0  # SSH connections whose key exchange was written as an `ssh` line
     quic_flows: int = 0  # QUIC connections with a ClientHello, handed to the correlator
+    # Threads the kernel side holds as in, or armed for, a handshake: while it is above 0 every
+    # read and write on the host looks one up (see tls_probes.c's sys_enter).
+    armed_threads: int = 0
 
     @property
     def events_received(self) -> int:
@@ -306,6 +312,10 @@ class Sensor:
     def __post_init__(self) -> None:
         self._bpf: Any = None
         self._rings: list[PacketRing] = []
+        self._by_index: dict[int, PacketRing] = {}  # without --iface: each interface's ring
+        self._filter_fd = -1
+        self._next_iface_scan = 0.0
+        self._links: socket.socket | None = None  # the kernel's link notifications (RTMGRP_LINK)
         self._event_ring: RingBuffer | None = None
         self._wire_ring: RingBuffer | None = None
         self._ring_stats: Any = None
@@ -372,6 +382,7 @@ class Sensor:
             raise SensorUnavailable(f"the eBPF programs did not load: {e}") from e
         # bcc attaches every TRACEPOINT_PROBE in the source as it loads it
         self.probes = [f"tracepoint:{cat}:{name}" for cat, name in _TRACEPOINT_PROBE.findall(text)]
+        self.probes += [f"raw_tracepoint:{name}" for name in _RAW_TRACEPOINT_PROBE.findall(text)]
         self.libraries = [describe_library(p) for p in find_libssl(self.options.pid)]
         pid = self.options.pid if self.options.pid is not None else -1
         for lib in self.libraries:
@@ -423,24 +434,87 @@ class Sensor:
             log.debug("%s in %s is single-stepped: %s", sym, path, point.reason if found else "no symbol size")
 
     def _open_packet_sockets(self) -> None:
+        """A packet ring per interface named by --iface; without one, a ring per interface the host
+        has, looked for again every IFACE_SCAN_S (see PacketRing: a socket bound to no interface
+        would cost every packet loopback sends a copy). Loopback's takes only the packets it
+        receives, which are all it sends."""
         from bcc import BPF
 
-        fn = self._bpf.load_func("tls_wire", BPF.SOCKET_FILTER)
-        for iface in self.options.ifaces or ("",):
+        self._filter_fd = self._bpf.load_func("tls_wire", BPF.SOCKET_FILTER).fd
+        if self.options.ifaces:
+            for iface in self.options.ifaces:
+                self._open_ring(iface)
+                self.probes.append(f"socket_filter:{iface}")
+            return
+        # The kernel says when an interface comes or goes (a container's veth, a VPN's tun): the
+        # scan then runs at the next wake-up, which the message itself causes.
+        try:
+            self._links = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_NONBLOCK,
+                                        socket.NETLINK_ROUTE)
+            self._links.bind((0, RTMGRP_LINK))
+            assert self._epoll is not None
+            self._epoll.register(self._links.fileno(), select.EPOLLIN)
+        except OSError as e:
+            log.debug("no link notifications (%s): interfaces are looked for every %s s", e, IFACE_SCAN_S)
+            self._links = None
+        self._scan_interfaces(starting=True)
+        self.probes.append("socket_filter:any")
+
+    def _open_ring(self, iface: str) -> PacketRing:
+        try:
+            ring = PacketRing(iface, self._filter_fd, self.options.packet_ring_bytes, retire_ms=RETIRE_MS,
+                              incoming_only=iface == "lo")
+        except OSError as e:
+            raise SensorUnavailable(f"cannot capture on interface {iface}: {e.strerror}") from e
+        ring.drain(None)  # packets caught while the ring was being set up
+        ring.stats()
+        self._rings.append(ring)
+        return ring
+
+    def _links_changed(self) -> bool:
+        """Whether the kernel has said an interface came, went or changed since the last call."""
+        changed = False
+        while self._links is not None:
             try:
-                ring = PacketRing(iface, fn.fd, self.options.packet_ring_bytes, retire_ms=RETIRE_MS)
-            except OSError as e:
-                raise SensorUnavailable(f"cannot capture on interface {iface or 'any'}: {e.strerror}") from e
-            ring.drain(None)  # packets caught while the ring was being set up
-            ring.stats()
-            self._rings.append(ring)
-            self.probes.append(f"socket_filter:{iface or 'any'}")
+                self._links.recv(65536)
+            except BlockingIOError:
+                break
+            except OSError:  # (ENOBUFS: messages were lost; a scan finds what they said)
+                pass
+            changed = True
+        return changed
+
+    def _scan_interfaces(self, *, starting: bool = False) -> None:
+        """Open a ring on each interface that has none, and close those of interfaces gone (or
+        renamed: an index names a new interface once its old one is gone)."""
+        self._next_iface_scan = time.monotonic() + IFACE_SCAN_S
+        present = {index: name for index, name in socket.if_nameindex()}
+        for index, ring in list(self._by_index.items()):
+            if present.get(index) != ring.iface:
+                self.counters.packets += ring.drain(self._keep_packet)
+                self.counters.packet_drops += ring.stats()[1]
+                ring.close()
+                self._rings.remove(ring)
+                del self._by_index[index]
+        for index, name in present.items():
+            if index in self._by_index:
+                continue
+            try:
+                self._by_index[index] = self._open_ring(name)
+            except SensorUnavailable as e:
+                if starting:
+                    raise
+                log.debug("%s", e)  # (an interface gone again since the scan)
 
     def close(self) -> None:
         for ring in self._rings:
             self.counters.packet_drops += ring.stats()[1]
             ring.close()
         self._rings = []
+        self._by_index = {}
+        if self._links is not None:
+            self._links.close()
+            self._links = None
         if self._ring_stats is not None:
             self._read_ring_losses()
             self._ring_stats = None
@@ -468,6 +542,8 @@ class Sensor:
         # The packet rings are read before the filter's ring: a ClientHello it held and then handed
         # over (WireOutcome.PASSED) is in its ring before any packet passed after it, so it reaches
         # reassembly first.
+        if self._by_index and (self._links_changed() or time.monotonic() >= self._next_iface_scan):
+            self._scan_interfaces()
         for ring in self._rings:
             self.counters.packets += ring.drain(self._keep_packet)
         self._event_ring.drain(self._on_event)
@@ -508,6 +584,10 @@ class Sensor:
         for ring in self._rings:
             self.counters.packet_drops += ring.stats()[1]
         self._read_ring_losses()
+
+    def read_armed(self) -> None:
+        if self._bpf is not None:
+            self.counters.armed_threads = int(self._bpf["armed"][ctypes.c_int(0)].value)
 
     def _read_ring_losses(self) -> None:
         """Records the BPF programs could not write because a ring was full (they count them)."""
@@ -1091,6 +1171,7 @@ def metrics_line(counters: Counters, correlator: Correlator, reassembler: Reasse
         "ssh_flows": counters.ssh_flows,
         "quic_flows": counters.quic_flows,
         "out_of_order_dropped": reassembler.out_of_order_dropped,
+        "armed_threads": counters.armed_threads,
         **defragmenter.metrics(),
     }
 
@@ -1140,11 +1221,13 @@ def capture(options: CaptureOptions, *, on_ready: Callable[[dict[str, Any]], Non
                     next_drain = time.monotonic() + DRAIN_INTERVAL
                 if time.monotonic() >= next_metrics:
                     sensor.read_drops()
+                    sensor.read_armed()
                     writer.write(metrics_line(sensor.counters, correlator, sensor._reassembler, sensor._defragmenter))
                     next_metrics += options.metrics_interval
             sensor.flush()
             sensor.finish()
             writer.write_lines(correlator.drain_json(time.time(), final=True) + sensor.take_lines())
+            sensor.read_armed()
             sensor.close()
             final = metrics_line(sensor.counters, correlator, sensor._reassembler, sensor._defragmenter)
             final["final"] = True
