@@ -1,0 +1,146 @@
+"""The socket filter (bpf/tls_wire.c) run by the kernel on crafted packets (BPF_PROG_TEST_RUN):
+its fast path for the segments of connections it does not track lets a packet go only where the
+full path would have, with the same state left behind."""
+
+from __future__ import annotations
+
+import ctypes
+import random
+import socket
+import struct
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tlsbytes import app_data, ccs, client_hello, records, server_hello
+
+pytestmark = [pytest.mark.root]
+BPF_DIR = Path(__file__).resolve().parents[2] / "bpf"
+BPF_PROG_TEST_RUN = 10
+SYS_BPF = 321  # x86_64
+CFLAGS = ["-DMAX_PACKETS=1024", "-DSUMMARISE=1", "-DEVENT_RING_PAGES=64", "-DWIRE_RING_PAGES=64",
+          "-DWAKEUP_EVERY=16", "-DWIRE_WAKEUP_EVERY=16", "-DHELLO_MAX=2048"]
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+class Filter:
+    def __init__(self, *extra: str) -> None:
+        bcc = pytest.importorskip("bcc", reason="needs Debian's python3-bpfcc")
+        text = (BPF_DIR / "tls_probes.c").read_text() + "\n" + (BPF_DIR / "tls_wire.c").read_text()
+        self.bpf = bcc.BPF(text=text, cflags=CFLAGS + list(extra))
+        self.fd = self.bpf.load_func("tls_wire", bcc.BPF.SOCKET_FILTER).fd
+
+    def run(self, ip_packet: bytes) -> int:
+        """The filter's verdict on one packet: 0 (not passed) or how many bytes it passes."""
+        ethertype = b"\x08\x00" if ip_packet[0] >> 4 == 4 else b"\x86\xdd"
+        frame = b"\x00" * 12 + ethertype + ip_packet  # (the kernel strips the Ethernet header)
+        data = ctypes.create_string_buffer(frame, len(frame))
+        out = ctypes.create_string_buffer(len(frame) + 512)
+        attr = ctypes.create_string_buffer(128)
+        struct.pack_into("=IIIIQQII", attr, 0, self.fd, 0, len(frame), len(out), ctypes.addressof(data),
+                         ctypes.addressof(out), 1, 0)
+        if _libc.syscall(SYS_BPF, BPF_PROG_TEST_RUN, attr, len(attr)) != 0:
+            raise OSError(ctypes.get_errno(), "BPF_PROG_TEST_RUN")
+        return int(struct.unpack_from("=i", attr, 4)[0])
+
+    def flows(self) -> dict[bytes, bytes]:
+        table = self.bpf["flows"]
+        return {bytes(k): bytes(v) for k, v in table.items()}
+
+    def close(self) -> None:
+        self.bpf.cleanup()
+
+
+@pytest.fixture(scope="module")
+def filters() -> Iterator[tuple[Filter, Filter]]:
+    fast, full = Filter(), Filter("-DNO_FAST_PATH")
+    yield fast, full
+    fast.close()
+    full.close()
+
+
+def tcp(sport: int, dport: int, seq: int, flags: int, payload: bytes = b"", *, timestamps: bool = True) -> bytes:
+    options = b"\x01\x01\x08\x0a" + b"\x00" * 8 if timestamps else b""
+    header = struct.pack("!HHIIBBHHH", sport, dport, seq & 0xFFFFFFFF, 1, (5 + len(options) // 4) << 4, flags,
+                         65535, 0, 0)
+    return header + options + payload
+
+
+def ipv4(src: str, dst: str, segment: bytes, *, options: bytes = b"", frag: int = 0x4000) -> bytes:
+    ihl = 5 + len(options) // 4
+    return struct.pack("!BBHHHBBH4s4s", 0x40 | ihl, 0, ihl * 4 + len(segment), 7, frag, 64, 6, 0,
+                       socket.inet_aton(src), socket.inet_aton(dst)) + options + segment
+
+
+def ipv6(src: str, dst: str, segment: bytes) -> bytes:
+    return struct.pack("!IHBB16s16s", 6 << 28, len(segment), 6, 64, socket.inet_pton(socket.AF_INET6, src),
+                       socket.inet_pton(socket.AF_INET6, dst)) + segment
+
+
+def connection(rng: random.Random, n: int, six: bool) -> list[bytes]:
+    """The packets of one connection, by kind: a TLS 1.3 handshake then data, a TLS 1.2-like one, a
+    plaintext protocol upgraded by STARTTLS, SSH, or a TLS or SSH one open before the capture."""
+    kind = rng.choice(["tls13", "tls12", "starttls", "ssh", "ssh-midstream", "midstream", "plain"])
+    c, s = ("2001:db8::1", "2001:db8::2") if six else ("10.0.0.1", "10.0.0.2")
+    cport, sport = 30000 + n, rng.choice([443, 22, 25, 8443])
+    ip = (lambda src, dst, seg: ipv6(src, dst, seg)) if six else (lambda src, dst, seg: ipv4(src, dst, seg))
+    up = lambda seq, flags, data=b"": ip(c, s, tcp(cport, sport, seq, flags, data, timestamps=rng.random() < 0.7))
+    down = lambda seq, flags, data=b"": ip(s, c, tcp(sport, cport, seq, flags, data, timestamps=rng.random() < 0.7))
+    hello = records(22, client_hello(sni=b"filter.test"))
+    cseq, sseq = 1000 * n, 50000 + 1000 * n
+    out: list[bytes] = []
+    if not kind.endswith("midstream"):
+        out += [up(cseq, 0x02), down(sseq, 0x12), up(cseq + 1, 0x10)]
+    cseq, sseq = cseq + 1, sseq + 1
+    if kind == "starttls":
+        out += [down(sseq, 0x18, b"220 mail.test\r\n"), up(cseq, 0x18, b"STARTTLS\r\n")]
+        sseq, cseq = sseq + 15, cseq + 10
+    if kind.startswith("ssh"):
+        out += [down(sseq, 0x18, b"SSH-2.0-OpenSSH_9.2\r\n"), up(cseq, 0x18, b"SSH-2.0-test\r\n")]
+        sseq, cseq = sseq + 21, cseq + 14
+    if kind == "plain":
+        out += [up(cseq, 0x18, b"GET / HTTP/1.1\r\n\r\n"), down(sseq, 0x18, b"HTTP/1.1 200 OK\r\n\r\n")]
+    elif not kind.startswith("ssh"):
+        flight = records(22, server_hello(share=0x001D)) + (ccs() + app_data(90) if kind != "tls12" else b"")
+        out += [up(cseq, 0x18, hello), down(sseq, 0x18, flight), up(cseq + len(hello), 0x18, ccs() + app_data())]
+    for i in range(rng.randint(1, 6)):  # the connection's traffic after its handshake, and its ACKs
+        data = rng.choice([app_data(rng.randint(1, 1200)), b"S" + bytes(rng.randint(0, 60)), bytes([0x16]) * 9])
+        out += [down(sseq + 1000 * i, 0x18, data), up(cseq + 5000 + i, 0x10)]
+    if rng.random() < 0.5:
+        out.append(up(cseq + 9000, rng.choice([0x11, 0x04])))
+    return out
+
+
+def interleaved(seed: int, count: int) -> list[bytes]:
+    rng = random.Random(seed)
+    streams = [connection(rng, n, six=n % 3 == 0) for n in range(count)]
+    packets: list[bytes] = []
+    while any(streams):
+        stream = rng.choice([s for s in streams if s])
+        packets.append(stream.pop(0))
+    return packets
+
+
+def odd_packets() -> list[bytes]:
+    """Packets the fast path leaves to the full one: IP options, fragments, short ones."""
+    hello = records(22, client_hello(sni=b"odd.test"))
+    return [
+        ipv4("10.1.0.1", "10.1.0.2", tcp(4000, 443, 1, 0x18, hello), options=b"\x01\x01\x01\x00"),
+        ipv4("10.1.0.1", "10.1.0.2", tcp(4001, 443, 1, 0x18, hello)[:600], frag=0x2000),
+        ipv4("10.1.0.1", "10.1.0.2", tcp(4002, 443, 1, 0x10, timestamps=False)),
+        ipv4("10.1.0.1", "10.1.0.2", tcp(4003, 443, 1, 0x18, b"\x16", timestamps=False)),
+        ipv4("10.1.0.1", "10.1.0.2", tcp(4004, 443, 1, 0x18, b"x", timestamps=False)),
+        ipv6("2001:db8::5", "2001:db8::6", tcp(4005, 443, 1, 0x10, timestamps=False)),
+    ]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_fast_path_lets_go_only_what_the_full_path_would(filters: tuple[Filter, Filter], seed: int) -> None:
+    fast, full = filters
+    packets = interleaved(seed, 40) + odd_packets()
+    verdicts: list[tuple[int, Any, Any]] = [(i, fast.run(p), full.run(p)) for i, p in enumerate(packets)]
+    differ = [v for v in verdicts if v[1] != v[2]]
+    assert not differ, differ[:5]
+    assert sum(1 for _, verdict, _ in verdicts if verdict) > 10  # handshakes were passed, not everything dropped
+    assert fast.flows() == full.flows()
