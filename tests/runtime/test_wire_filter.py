@@ -84,9 +84,14 @@ def connection(rng: random.Random, n: int, six: bool) -> list[bytes]:
     kind = rng.choice(["tls13", "tls12", "starttls", "ssh", "ssh-midstream", "midstream", "plain"])
     c, s = ("2001:db8::1", "2001:db8::2") if six else ("10.0.0.1", "10.0.0.2")
     cport, sport = 30000 + n, rng.choice([443, 22, 25, 8443])
-    ip = (lambda src, dst, seg: ipv6(src, dst, seg)) if six else (lambda src, dst, seg: ipv4(src, dst, seg))
-    up = lambda seq, flags, data=b"": ip(c, s, tcp(cport, sport, seq, flags, data, timestamps=rng.random() < 0.7))
-    down = lambda seq, flags, data=b"": ip(s, c, tcp(sport, cport, seq, flags, data, timestamps=rng.random() < 0.7))
+    ip = ipv6 if six else ipv4
+
+    def up(seq: int, flags: int, data: bytes = b"") -> bytes:
+        return ip(c, s, tcp(cport, sport, seq, flags, data, timestamps=rng.random() < 0.7))
+
+    def down(seq: int, flags: int, data: bytes = b"") -> bytes:
+        return ip(s, c, tcp(sport, cport, seq, flags, data, timestamps=rng.random() < 0.7))
+
     hello = records(22, client_hello(sni=b"filter.test"))
     cseq, sseq = 1000 * n, 50000 + 1000 * n
     out: list[bytes] = []
