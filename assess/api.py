@@ -27,8 +27,10 @@ import contextlib
 import dataclasses
 import gc
 import hashlib
+import logging
 import os
 import signal
+import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -47,6 +49,8 @@ from assess.cbom import validate_document
 from assess.errors import CbomError, InputError
 from assess.fsio import parse_json_bytes
 from assess.model import parse_count
+
+log = logging.getLogger(__name__)
 
 DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024
 MAX_REQUEST_HEAD_BYTES = 16 * 1024  # request line and headers; h11 answers 400 beyond
@@ -273,24 +277,38 @@ def serve(settings: ApiSettings, host: str, port: int, *, workers: int = 1, verb
     _Workers(lambda: uvicorn.Server(config).run(sockets=[listening]), workers).supervise()
 
 
+# A worker that dies sooner than this after it started is replaced only after a pause, doubled
+# each time in a row (up to the maximum): a worker that cannot start (a broken policy file, no
+# memory) does not make the supervisor fork as fast as it can.
+QUICK_DEATH_S = 1.0
+FIRST_PAUSE_S = 0.1
+MAX_PAUSE_S = 10.0
+
+
 class _Workers:
-    """Pre-forked server processes on one socket: a worker that dies is replaced; SIGINT or SIGTERM
-    stops them all (each finishes the requests it is running, as uvicorn does on SIGTERM)."""
+    """Pre-forked server processes on one socket: a worker that dies is replaced (after a pause
+    that grows while workers keep dying at once); SIGINT or SIGTERM stops them all (each finishes
+    the requests it is running, as uvicorn does on SIGTERM)."""
 
     def __init__(self, run: Callable[[], None], count: int) -> None:
         self.run, self.count = run, count
-        self.pids: set[int] = set()
+        self.pids: dict[int, float] = {}  # worker pid -> when it was started (monotonic)
         self.stopping = False
+        self.pause = 0.0
 
     def supervise(self) -> None:
         previous = {sig: signal.signal(sig, self._stop) for sig in (signal.SIGINT, signal.SIGTERM)}
         try:
             while not self.stopping:
                 while len(self.pids) < self.count and not self.stopping:
-                    self._fork()
+                    self._wait(self.pause)
+                    if not self.stopping:
+                        self._fork()
                 with contextlib.suppress(ChildProcessError, InterruptedError):
-                    pid, _ = os.wait()
-                    self.pids.discard(pid)
+                    pid, status = os.wait()
+                    started = self.pids.pop(pid, None)
+                    if started is not None and not self.stopping:
+                        self._died(pid, status, time.monotonic() - started)
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
@@ -301,6 +319,23 @@ class _Workers:
                 with contextlib.suppress(ChildProcessError):
                     os.waitpid(pid, 0)
             self.pids.clear()
+
+    def _died(self, pid: int, status: int, lived: float) -> None:
+        code = os.waitstatus_to_exitcode(status)
+        how = f"signal {-code}" if code < 0 else f"exit code {code}"
+        if lived < QUICK_DEATH_S:
+            self.pause = min(MAX_PAUSE_S, max(FIRST_PAUSE_S, self.pause * 2))
+            log.warning("worker %d died %.2f s after it started (%s); replacing it in %.1f s", pid, lived, how,
+                        self.pause)
+        else:
+            self.pause = 0.0
+            log.warning("worker %d died (%s); replacing it", pid, how)
+
+    def _wait(self, seconds: float) -> None:
+        """Sleep, but no longer than a stop takes to be asked for."""
+        deadline = time.monotonic() + seconds
+        while not self.stopping and (left := deadline - time.monotonic()) > 0:
+            time.sleep(min(left, 0.05))
 
     def _fork(self) -> None:
         pid = os.fork()
@@ -314,7 +349,7 @@ class _Workers:
                 code = 1
             finally:
                 os._exit(code)
-        self.pids.add(pid)
+        self.pids[pid] = time.monotonic()
 
     def _stop(self, signum: int, frame: object) -> None:
         self.stopping = True  # os.wait() returns once the workers have stopped

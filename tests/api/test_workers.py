@@ -64,3 +64,36 @@ def test_a_worker_that_dies_is_replaced() -> None:
             time.sleep(0.1)
         assert len(_children(server.pid)) == 2 and victim not in _children(server.pid)
         assert httpx.get(f"{server.url}/healthz", timeout=10).status_code == 200
+
+
+_CRASHING_WORKERS = """
+import sys
+from assess.api import _Workers
+def run():
+    with open(sys.argv[1], "a") as fh:
+        fh.write("started\\n")
+    raise RuntimeError("a worker that cannot start")
+_Workers(run, 2).supervise()
+"""
+
+
+def test_workers_that_die_at_once_are_replaced_ever_more_slowly(tmp_path: Path) -> None:
+    """A worker that cannot start (a broken policy, no memory) must not make the supervisor fork
+    as fast as it can: each quick death doubles the pause before the next replacement (up to
+    10 s), and a stop is still obeyed at once."""
+    import signal
+    import subprocess
+    import sys
+
+    starts = tmp_path / "starts"
+    supervisor = subprocess.Popen([sys.executable, "-c", _CRASHING_WORKERS, str(starts)], stderr=subprocess.PIPE,
+                                  text=True)
+    time.sleep(3)
+    supervisor.send_signal(signal.SIGTERM)
+    stopped = time.monotonic()
+    _, stderr = supervisor.communicate(timeout=10)
+    assert time.monotonic() - stopped < 2
+    count = len(starts.read_text().splitlines())
+    # 2 at once, then pauses of 0.1, 0.2, 0.4, 0.8 and 1.6 s: about 7 in 3 s (thousands without them)
+    assert 4 <= count <= 10, count
+    assert "died" in stderr and "replacing it in" in stderr
