@@ -68,6 +68,10 @@ class ImportReport:
                 "pq_hybrid_ssh_sessions": self.ssh_pq_hybrid, **self.counters, "damaged": self.damaged}
 
 
+# What json.dumps(line, ensure_ascii=False, separators=(", ", ": ")) writes, without an encoder made per line.
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": ")).encode
+
+
 class _LineWriter:
     """One JSON object per line, the sensor's formatting."""
 
@@ -76,7 +80,7 @@ class _LineWriter:
         self.report = report
 
     def write(self, line: dict[str, Any]) -> None:
-        self.fh.write((json.dumps(line, ensure_ascii=False, separators=(", ", ": ")) + "\n").encode("utf-8"))
+        self.fh.write((_encode(line) + "\n").encode("utf-8"))
         if line.get("type") == "handshake":
             self.report.handshakes += 1
             self.report.pq_hybrid += line.get("pq_hybrid") is True

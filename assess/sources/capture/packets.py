@@ -194,9 +194,15 @@ def _plain_ethernet_ipv4_tcp(frame: bytes) -> TcpSegment | None:
         return None
     payload = frame[tcp + header : 14 + total]
     wire_len = total - ihl
+    source = _ENDPOINTS.get((src, sport))
+    if source is None:
+        source = _ipv4_endpoint(src, sport)
+    destination = _ENDPOINTS.get((dst, dport))
+    if destination is None:
+        destination = _ipv4_endpoint(dst, dport)
     return TcpSegment(
-        Endpoint(_ipv4_text(src), sport),
-        Endpoint(_ipv4_text(dst), dport),
+        source,
+        destination,
         seq,
         payload,
         bool(flags & _TH_SYN),
@@ -207,19 +213,18 @@ def _plain_ethernet_ipv4_tcp(frame: bytes) -> TcpSegment | None:
 
 
 _TH_SYN, _TH_FIN, _TH_RST = dpkt.tcp.TH_SYN, dpkt.tcp.TH_FIN, dpkt.tcp.TH_RST
-# The text of the IPv4 addresses seen lately: a capture's packets come from few hosts, and
-# inet_ntop's string was made twice a packet. Emptied when full, so it stays small.
-_IPV4_TEXT: dict[bytes, str] = {}
-_IPV4_TEXT_MAX = 4096
+# The IPv4 endpoints seen lately, by address bytes and port: a connection's packets come and go
+# between the same two, and two strings and two tuples were made for every packet. Emptied when
+# full, so it stays small.
+_ENDPOINTS: dict[tuple[bytes, int], Endpoint] = {}
+_ENDPOINTS_MAX = 65536
 
 
-def _ipv4_text(raw: bytes) -> str:
-    text = _IPV4_TEXT.get(raw)
-    if text is None:
-        if len(_IPV4_TEXT) >= _IPV4_TEXT_MAX:
-            _IPV4_TEXT.clear()
-        text = _IPV4_TEXT[raw] = socket.inet_ntop(socket.AF_INET, raw)
-    return text
+def _ipv4_endpoint(raw: bytes, port: int) -> Endpoint:
+    if len(_ENDPOINTS) >= _ENDPOINTS_MAX:
+        _ENDPOINTS.clear()
+    endpoint = _ENDPOINTS[(raw, port)] = Endpoint(socket.inet_ntop(socket.AF_INET, raw), port)
+    return endpoint
 
 
 def _raw_ip(frame: bytes) -> object:
