@@ -217,7 +217,7 @@ _TH_SYN, _TH_FIN, _TH_RST = dpkt.tcp.TH_SYN, dpkt.tcp.TH_FIN, dpkt.tcp.TH_RST
 # between the same two, and two strings and two tuples were made for every packet. Emptied when
 # full, so it stays small.
 _ENDPOINTS: dict[tuple[bytes, int], Endpoint] = {}
-_ENDPOINTS_MAX = 65536
+_ENDPOINTS_MAX = 4096
 
 
 def _ipv4_endpoint(raw: bytes, port: int) -> Endpoint:
