@@ -171,6 +171,7 @@ def _decode(linktype: int, frame: bytes) -> TcpSegment | UdpDatagram | IpFragmen
 _ETHERNET_IPV4 = b"\x08\x00"
 _IPV4_TCP = struct.Struct("!BxHxxHxBxx4s4s")  # version/IHL, total length, flags/fragment, protocol, addresses
 _TCP = struct.Struct("!HHI4xBB")  # ports, sequence number, data offset, flags
+_IPV4_TCP_UNPACK, _TCP_UNPACK = _IPV4_TCP.unpack_from, _TCP.unpack_from
 
 
 def _plain_ethernet_ipv4_tcp(frame: bytes) -> TcpSegment | None:
@@ -179,18 +180,19 @@ def _plain_ethernet_ipv4_tcp(frame: bytes) -> TcpSegment | None:
     of a capture are these, and dpkt's objects per header (three per packet) were most of reading
     one: this is what lets Carnot read a capture faster than tshark. tests/capture/test_pcap_decode.py
     holds it to dpkt's decoding, frame by frame."""
-    if len(frame) < 54 or frame[12:14] != _ETHERNET_IPV4:
+    n = len(frame)
+    if n < 54 or frame[12:14] != _ETHERNET_IPV4:
         return None
-    version_ihl, total, fragment, protocol, src, dst = _IPV4_TCP.unpack_from(frame, 14)
+    version_ihl, total, fragment, protocol, src, dst = _IPV4_TCP_UNPACK(frame, 14)
     ihl = (version_ihl & 0x0F) * 4
     if version_ihl >> 4 != 4 or ihl < 20 or protocol != 6 or fragment & 0x3FFF:
         return None
     tcp = 14 + ihl
-    if len(frame) < tcp + 20:
+    if n < tcp + 20:
         return None
-    sport, dport, seq, offset, flags = _TCP.unpack_from(frame, tcp)
+    sport, dport, seq, offset, flags = _TCP_UNPACK(frame, tcp)
     header = (offset >> 4) * 4
-    if header < 20 or total < ihl + header or len(frame) < tcp + header:
+    if header < 20 or total < ihl + header or n < tcp + header:
         return None
     payload = frame[tcp + header : 14 + total]
     wire_len = total - ihl
