@@ -96,11 +96,13 @@ class _LineWriter:
                 self.write(wire_line(flow, source="pcap", capture=capture) | {"transport": transport})
 
 
+# Made once: a correlator keeps nothing of the flows whose records it is only asked for.
+_CORRELATOR = Correlator(host="")
+
+
 def wire_line(flow: WireFlow, *, source: str, capture: str) -> dict[str, Any]:
     """The sensor's handshake line for a wire flow seen in a capture (no process, no host)."""
-    correlator = Correlator(host="")
-    correlator.on_flow(flow, flow.first_seen)
-    [line] = correlator.drain(flow.first_seen, final=True)
+    line = _CORRELATOR.unclaimed_record(flow)
     del line["transport"]  # the importer writes it last, after `capture`, as it has since issue 23
     line.update(host=None, source=source, capture=capture)
     return line
