@@ -35,7 +35,6 @@ from assess.sources.runtime.reassembly import (
     Connection,
     Endpoint,
     Reassembler,
-    connection_key,
 )
 from assess.sources.runtime.ssh_wire import SshFlow, SshReader, looks_like_ssh
 from assess.sources.runtime.wire import (

@@ -202,7 +202,7 @@ def _plain_ethernet_ipv4_tcp(frame: bytes) -> TcpSegment | None:
     destination = _ENDPOINTS.get((dst, dport))
     if destination is None:
         destination = _ipv4_endpoint(dst, dport)
-    return TcpSegment(
+    return _new_segment(TcpSegment, (  # TcpSegment(...) without its generated __new__
         source,
         destination,
         seq,
@@ -211,10 +211,12 @@ def _plain_ethernet_ipv4_tcp(frame: bytes) -> TcpSegment | None:
         bool(flags & _TH_FIN),
         bool(flags & _TH_RST),
         wire_len > 0 and len(payload) < wire_len - header,
-    )
+        (),  # vlans
+    ))
 
 
 _TH_SYN, _TH_FIN, _TH_RST = dpkt.tcp.TH_SYN, dpkt.tcp.TH_FIN, dpkt.tcp.TH_RST
+_new_segment = tuple.__new__
 # The IPv4 endpoints seen lately, by address bytes and port: a connection's packets come and go
 # between the same two, and two strings and two tuples were made for every packet. Emptied when
 # full, so it stays small.
