@@ -35,7 +35,6 @@ from assess.sources.runtime.reassembly import (
     Connection,
     Endpoint,
     Reassembler,
-    connection_key,
 )
 from assess.sources.runtime.ssh_wire import SshFlow, SshReader, looks_like_ssh
 from assess.sources.runtime.wire import (
@@ -118,26 +117,31 @@ class HandshakeTracker:
         return len(self._reassembler)
 
     def add(self, seg: TcpSegment, ts: float, capture: str) -> list[Finished]:
-        self.counters.segments += 1
-        self._now = max(self._now, ts)
+        # (called once a segment: locals and tuple fields instead of repeated attribute lookups)
+        counters = self.counters
+        counters.segments += 1
+        if ts > self._now:
+            self._now = ts
         out: list[Finished] = []
-        if self.counters.segments % _SWEEP_EVERY == 0:
+        if counters.segments % _SWEEP_EVERY == 0:
             out.extend(self._sweep(self._now - self.idle_timeout))
-        key = connection_key(seg.src, seg.dst)
-        if hash(key) in self._done:
-            if not (seg.syn and not seg.payload):
+        src, dst, seq, payload, syn, fin, rst = seg[:7]
+        key = (src, dst) if src <= dst else (dst, src)  # connection_key
+        done = self._done
+        if done and hash(key) in done:
+            if not (syn and not payload):
                 return out
-            del self._done[hash(key)]  # the port pair is reused by a new connection
-        if key not in self._reassembler and len(self._reassembler) >= self.max_connections:
-            oldest = self._reassembler.oldest()
+            del done[hash(key)]  # the port pair is reused by a new connection
+        reassembler = self._reassembler
+        if len(reassembler) >= self.max_connections and reassembler.get(key) is None:
+            oldest = reassembler.oldest()
             if oldest is not None:
-                self.counters.evictions += 1
+                counters.evictions += 1
                 out.extend(self._hand_over(*oldest, reason=_Reason.EVICTED))
-        _, conn = self._reassembler.add(seg.src, seg.dst, seg.seq, seg.payload, ts, syn=seg.syn, fin=seg.fin,
-                                        rst=seg.rst)
+        _, conn = reassembler.add(src, dst, seq, payload, ts, syn=syn, fin=fin, rst=rst)
         self._captures[key] = capture
-        self.counters.out_of_order_dropped = self._reassembler.out_of_order_dropped
-        if seg.payload or seg.fin or seg.rst:
+        counters.out_of_order_dropped = reassembler.out_of_order_dropped
+        if payload or fin or rst:
             out.extend(self._examine(key, conn))
         return out
 
@@ -179,6 +183,10 @@ class HandshakeTracker:
         return client
 
     def _examine(self, key: Key, conn: Connection) -> list[Finished]:
+        client = conn.client
+        if client is not None and (not self._ssh or key not in self._ssh):  # TLS under way: straight to its reader
+            summary = self._summary(conn, client, closed=conn.closed)
+            return self._emit(key, conn, client, summary) if summary.complete else []
         ssh = self._ssh_reader(key, conn)
         if ssh is not None:
             return self._examine_ssh(key, conn, ssh, closed=conn.closed)
@@ -280,12 +288,15 @@ class HandshakeTracker:
 
     def _summary(self, conn: Connection, client: Key, *, closed: bool, idle: bool = False) -> WireHandshake:
         c_src, c_dst = client
-        c_stream = conn.stream(c_src, c_dst)
+        c_stream = conn.streams.get(client)
         assert c_stream is not None
-        s_stream = conn.stream(c_dst, c_src)
+        s_stream = conn.streams.get((c_dst, c_src))
         summary = conn.handshake.summarise(c_stream, s_stream or NO_BYTES, closed=closed, idle=idle)
-        if conn.client is not None:
-            conn.discard_read(DISCARD_AFTER)
+        if conn.client is not None:  # (then `client` is it)
+            c_read, s_read = conn.handshake.read_to
+            if c_read - c_stream.skipped >= DISCARD_AFTER or (
+                    s_stream is not None and s_read - s_stream.skipped >= DISCARD_AFTER):
+                conn.discard_read(DISCARD_AFTER)
         return summary
 
     def _emit(self, key: Key, conn: Connection, client: Key, summary: WireHandshake, *,

@@ -68,6 +68,10 @@ class ImportReport:
                 "pq_hybrid_ssh_sessions": self.ssh_pq_hybrid, **self.counters, "damaged": self.damaged}
 
 
+# What json.dumps(line, ensure_ascii=False, separators=(", ", ": ")) writes, without an encoder made per line.
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": ")).encode
+
+
 class _LineWriter:
     """One JSON object per line, the sensor's formatting."""
 
@@ -76,7 +80,7 @@ class _LineWriter:
         self.report = report
 
     def write(self, line: dict[str, Any]) -> None:
-        self.fh.write((json.dumps(line, ensure_ascii=False, separators=(", ", ": ")) + "\n").encode("utf-8"))
+        self.fh.write((_encode(line) + "\n").encode("utf-8"))
         if line.get("type") == "handshake":
             self.report.handshakes += 1
             self.report.pq_hybrid += line.get("pq_hybrid") is True
@@ -92,11 +96,13 @@ class _LineWriter:
                 self.write(wire_line(flow, source="pcap", capture=capture) | {"transport": transport})
 
 
+# Made once: a correlator keeps nothing of the flows whose records it is only asked for.
+_CORRELATOR = Correlator(host="")
+
+
 def wire_line(flow: WireFlow, *, source: str, capture: str) -> dict[str, Any]:
     """The sensor's handshake line for a wire flow seen in a capture (no process, no host)."""
-    correlator = Correlator(host="")
-    correlator.on_flow(flow, flow.first_seen)
-    [line] = correlator.drain(flow.first_seen, final=True)
+    line = _CORRELATOR.unclaimed_record(flow)
     del line["transport"]  # the importer writes it last, after `capture`, as it has since issue 23
     line.update(host=None, source=source, capture=capture)
     return line
@@ -120,13 +126,26 @@ def import_pcaps(paths: Sequence[Path], out: Path, *, limits: CaptureLimits = Ca
                                        idle_timeout=limits.idle_timeout, max_out_of_order=limits.max_out_of_order)
             quic = QuicTracker(max_connections=limits.max_connections, idle_timeout=limits.idle_timeout)
             defrag = Defragmenter()
+            packets = tcp_segments = snapped = vlan_tagged = 0  # (counted in locals: per packet)
             for path in files:
                 offset = 0
+                capture = str(path)
                 try:
                     for packet in read_packets(path):
-                        skips["packets"] += 1
+                        packets += 1
                         segment: TcpSegment | UdpDatagram | IpFragment | Skip | None = decode(packet.linktype,
                                                                                                packet.frame)
+                        if type(segment) is TcpSegment:  # most packets
+                            tcp_segments += 1
+                            snapped += segment.snapped
+                            vlan_tagged += bool(segment.vlans)
+                            done = tracker.add(segment, packet.ts, capture)
+                            if done:
+                                writer.finished(done, "tcp")
+                            if advance is not None and packets % 1024 == 0:  # per packet cost 5 %
+                                advance(packet.offset - offset)
+                                offset = packet.offset
+                            continue
                         # A whole datagram can tunnel a fragment of another (each level is smaller).
                         while isinstance(segment, IpFragment):
                             whole = defrag.add(segment, packet.ts)
@@ -136,21 +155,25 @@ def import_pcaps(paths: Sequence[Path], out: Path, *, limits: CaptureLimits = Ca
                         elif isinstance(segment, Skip):
                             skips[f"skipped_{segment.value}"] += 1
                         elif isinstance(segment, UdpDatagram):
-                            writer.finished(quic.add(segment, packet.ts, str(path)), "quic")
+                            writer.finished(quic.add(segment, packet.ts, capture), "quic")
                         else:
-                            _count_segment(segment, skips)
-                            writer.finished(tracker.add(segment, packet.ts, str(path)), "tcp")
-                        if advance is not None and skips["packets"] % 1024 == 0:  # per packet cost 5 %
+                            tcp_segments += 1
+                            snapped += segment.snapped
+                            vlan_tagged += bool(segment.vlans)
+                            writer.finished(tracker.add(segment, packet.ts, capture), "tcp")
+                        if advance is not None and packets % 1024 == 0:
                             advance(packet.offset - offset)
                             offset = packet.offset
                 except InputError as e:
                     report.damaged.append(e.one_line())
                     first_error = first_error or e
                     # What its open connections showed before the damage is kept, and theirs alone.
-                    writer.finished(tracker.end_file(str(path)), "tcp")
-                    writer.finished(quic.end_file(str(path)), "quic")
+                    writer.finished(tracker.end_file(capture), "tcp")
+                    writer.finished(quic.end_file(capture), "quic")
                 if advance is not None:
                     advance(max(path.stat().st_size - offset, 0))  # a pipe has no size
+            skips.update(packets=packets, tcp_segments=tcp_segments, snapped_segments=snapped,
+                         vlan_tagged_segments=vlan_tagged)
             # What every connection still open showed before the end is kept.
             writer.finished(tracker.finish(), "tcp")
             writer.finished(quic.finish(), "quic")
@@ -169,14 +192,6 @@ def import_pcaps(paths: Sequence[Path], out: Path, *, limits: CaptureLimits = Ca
         raise OutputError(f"cannot write: {e.strerror}", path=out) from e
     _raise_damage(report, first_error)
     return report
-
-
-def _count_segment(segment: TcpSegment, counts: Counter[str]) -> None:
-    counts["tcp_segments"] += 1
-    if segment.snapped:
-        counts["snapped_segments"] += 1
-    if segment.vlans:
-        counts["vlan_tagged_segments"] += 1
 
 
 def import_zeek_logs(paths: Sequence[Path], out: Path, *, advance: Advance | None = None) -> ImportReport:

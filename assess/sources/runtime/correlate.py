@@ -262,6 +262,12 @@ class Correlator:
             self._drop_flow(next(iter(self._flows.values())))
             self.cache_evictions += 1
 
+    def unclaimed_record(self, flow: WireFlow) -> dict[str, Any]:
+        """The record of a wire flow no process view claims (a recorded capture's): what `on_flow`
+        and then `drain(final=True)` give for it on a correlator that has seen nothing else,
+        without going through the tables (the importer writes one per handshake)."""
+        return _as_dict(self._record(None, None, _PendingFlow(flow, flow.first_seen)))
+
     # --- output ------------------------------------------------------------------------------
 
     def drain(self, now: float, *, final: bool = False) -> list[dict[str, Any]]:

@@ -122,7 +122,12 @@ class Stream:
             return
         if self._base is None:
             self._base = seq
-        offset = self._relative(seq)
+        offset = (seq - self._base) % _SEQ_MOD  # _relative, written out: once a segment
+        if offset >= _HALF:
+            offset -= _SEQ_MOD
+        if offset == self.skipped + len(self._data) and not self._waiting:
+            self._extend(payload, ts)  # the next bytes, nothing held out of order: the usual segment
+            return
         if offset < 0:
             if self._anchored or -offset > _MAX_REBASE or self.skipped:
                 # Before the stream's first byte: keep the part that overlaps, if any.
@@ -209,7 +214,7 @@ class Stream:
             self.truncated = True
         if new:
             self._data += new
-            self._ends.append(self.end)
+            self._ends.append(self.skipped + len(self._data))
             self._times.append(ts)
 
     def _drain(self, ts: float) -> None:
@@ -295,7 +300,7 @@ class Reassembler:
         fin: bool = False,
         rst: bool = False,
     ) -> tuple[tuple[Endpoint, Endpoint], Connection]:
-        key = connection_key(src, dst)
+        key = (src, dst) if src <= dst else (dst, src)  # connection_key
         conn = self._connections.get(key)
         if conn is None:
             conn = Connection(first_seen=ts, last_seen=ts)
@@ -305,7 +310,8 @@ class Reassembler:
                 self.evictions += 1
         else:
             self._connections.move_to_end(key)
-        conn.last_seen = max(conn.last_seen, ts)
+        if ts > conn.last_seen:
+            conn.last_seen = ts
         stream = conn.streams.get((src, dst))
         if stream is None:
             stream = conn.streams[(src, dst)] = Stream(self.max_bytes, self._out_of_order)

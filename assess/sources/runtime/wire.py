@@ -13,7 +13,7 @@ from __future__ import annotations
 import struct
 from typing import NamedTuple, Protocol
 
-from assess.tlsnames import GREASE, is_tls13
+from assess.tlsnames import GREASE, TLS1_3_VERSIONS
 
 # Record content types (RFC 8446 5.1).
 CHANGE_CIPHER_SPEC = 20
@@ -542,6 +542,9 @@ class WireHandshake(NamedTuple):
         return False if self.closed else None
 
 
+_new_handshake = tuple.__new__
+
+
 def _unreadable(reason: str) -> WireHandshake:
     return WireHandshake(None, None, False, (), None, None, None, False, True, reason)
 
@@ -573,23 +576,26 @@ class HandshakeReader:
         says it is given up on without a verdict. Bytes that stop being TLS once the ClientHello
         was read are damage: what was read before them is kept, in `parse_error` the damage.
         """
+        # (called once a segment by the capture importer: is_tls13 is written out as `in TLS1_3_VERSIONS`)
         c = self._client = self._client.read(client)
         s = self._server = self._server.read(server)
         # The server's first hello says whether ChangeCipherSpec records are TLS 1.3 dummies.
         first = s.plaintext(tls13=False)[0].first_server_hello
-        tls13 = first is not None and is_tls13(first.version)
+        tls13 = first is not None and first.version in TLS1_3_VERSIONS
         hellos, c_end = c.plaintext(tls13)
         answers, s_end = s.plaintext(tls13)
         ch, sh = hellos.client_hello, answers.server_hello
         if ch is None and (error := c.error or hellos.client_error) is not None:
             return _unreadable(error)
         damage = c.error or s.error or answers.server_error
-        if damage is None and sh is not None and not is_tls13(sh.version):
-            damage = answers.key_exchange_error
-
         negotiated = None
         if sh is not None:
-            negotiated = sh.key_share_group if is_tls13(sh.version) else answers.key_exchange_group
+            if sh.version in TLS1_3_VERSIONS:
+                negotiated = sh.key_share_group
+            else:
+                negotiated = answers.key_exchange_group
+                if damage is None:
+                    damage = answers.key_exchange_error
         alert = c.alert_before(c_end) or s.alert_before(s_end)
         encrypted_alert = tls13 and c_end is not None and c_end.length == ENCRYPTED_ALERT_LENGTH
         # (the client's first encrypted record is then an alert, e.g. a refused certificate, not Finished)
@@ -607,20 +613,20 @@ class HandshakeReader:
         if ch is None and closed:
             damage = "connection closed before a ClientHello"
         ended = alert is not None or encrypted_alert
-        return WireHandshake(
-            client_hello=ch,
-            server_hello=sh,
-            hello_retry=answers.hello_retry,
-            key_shares_offered=hellos.key_shares,
-            negotiated_group=negotiated,
-            started_at=_time(client, hellos.client_hello_end),
-            completed_at=completed,
-            alert=ended,
-            complete=completed is not None or ended or damage is not None or closed or idle,
-            parse_error=damage,
-            closed=closed and completed is None,
-            alert_description=alert.description if alert is not None else None,
-        )
+        return _new_handshake(WireHandshake, (  # WireHandshake(...) without its generated __new__
+            ch,  # client_hello
+            sh,  # server_hello
+            answers.hello_retry,
+            hellos.key_shares,  # key_shares_offered
+            negotiated,  # negotiated_group
+            _time(client, hellos.client_hello_end),  # started_at
+            completed,  # completed_at
+            ended,  # alert
+            completed is not None or ended or damage is not None or closed or idle,  # complete
+            damage,  # parse_error
+            closed and completed is None,  # closed
+            alert.description if alert is not None else None,  # alert_description
+        ))
 
 
 def summarise_handshake(client: StreamView, server: StreamView, *, closed: bool = False,
