@@ -292,7 +292,7 @@ class _Workers:
 
     def __init__(self, run: Callable[[], None], count: int) -> None:
         self.run, self.count = run, count
-        self.pids: dict[int, float] = {}  # worker pid -> when it was started (monotonic)
+        self.pids: dict[int, float] = {}  # worker pid -> when it starts serving (monotonic)
         self.stopping = False
         self.pause = 0.0
 
@@ -301,9 +301,7 @@ class _Workers:
         try:
             while not self.stopping:
                 while len(self.pids) < self.count and not self.stopping:
-                    self._wait(self.pause)
-                    if not self.stopping:
-                        self._fork()
+                    self._fork(self.pause)
                 with contextlib.suppress(ChildProcessError, InterruptedError):
                     pid, status = os.wait()
                     started = self.pids.pop(pid, None)
@@ -325,31 +323,29 @@ class _Workers:
         how = f"signal {-code}" if code < 0 else f"exit code {code}"
         if lived < QUICK_DEATH_S:
             self.pause = min(MAX_PAUSE_S, max(FIRST_PAUSE_S, self.pause * 2))
-            log.warning("worker %d died %.2f s after it started (%s); replacing it in %.1f s", pid, lived, how,
-                        self.pause)
+            log.warning("worker %d died %.2f s after it started (%s); its replacement starts in %.1f s", pid, lived,
+                        how, self.pause)
         else:
             self.pause = 0.0
             log.warning("worker %d died (%s); replacing it", pid, how)
 
-    def _wait(self, seconds: float) -> None:
-        """Sleep, but no longer than a stop takes to be asked for."""
-        deadline = time.monotonic() + seconds
-        while not self.stopping and (left := deadline - time.monotonic()) > 0:
-            time.sleep(min(left, 0.05))
-
-    def _fork(self) -> None:
+    def _fork(self, pause: float) -> None:
+        """A worker, which first waits `pause` seconds: the supervisor itself never sleeps, so it
+        reaps, replaces and stops workers at once (a stop kills a pausing worker too)."""
         pid = os.fork()
         if pid == 0:  # the worker: uvicorn installs its own signal handlers
             for sig in (signal.SIGINT, signal.SIGTERM):
                 signal.signal(sig, signal.SIG_DFL)
             code = 0
             try:
+                if pause:
+                    time.sleep(pause)
                 self.run()
             except BaseException:
                 code = 1
             finally:
                 os._exit(code)
-        self.pids[pid] = time.monotonic()
+        self.pids[pid] = time.monotonic() + pause  # (when it starts serving, after its pause)
 
     def _stop(self, signum: int, frame: object) -> None:
         self.stopping = True  # os.wait() returns once the workers have stopped
