@@ -35,6 +35,7 @@ from assess.sources.runtime.reassembly import (
     Connection,
     Endpoint,
     Reassembler,
+    connection_key,
 )
 from assess.sources.runtime.ssh_wire import SshFlow, SshReader, looks_like_ssh
 from assess.sources.runtime.wire import (
@@ -126,7 +127,7 @@ class HandshakeTracker:
         if counters.segments % _SWEEP_EVERY == 0:
             out.extend(self._sweep(self._now - self.idle_timeout))
         src, dst, seq, payload, syn, fin, rst = seg[:7]
-        key = (src, dst) if src <= dst else (dst, src)  # connection_key
+        key = connection_key(src, dst)
         done = self._done
         if done and hash(key) in done:
             if not (syn and not payload):

@@ -135,6 +135,10 @@ def import_pcaps(paths: Sequence[Path], out: Path, *, limits: CaptureLimits = Ca
                         packets += 1
                         segment: TcpSegment | UdpDatagram | IpFragment | Skip | None = decode(packet.linktype,
                                                                                                packet.frame)
+                        # A whole datagram can tunnel a fragment of another (each level is smaller).
+                        while isinstance(segment, IpFragment):
+                            whole = defrag.add(segment, packet.ts)
+                            segment = decode(LINKTYPE_RAW, whole) if whole is not None else None
                         if type(segment) is TcpSegment:  # most packets
                             tcp_segments += 1
                             snapped += segment.snapped
@@ -142,26 +146,13 @@ def import_pcaps(paths: Sequence[Path], out: Path, *, limits: CaptureLimits = Ca
                             done = tracker.add(segment, packet.ts, capture)
                             if done:
                                 writer.finished(done, "tcp")
-                            if advance is not None and packets % 1024 == 0:  # per packet cost 5 %
-                                advance(packet.offset - offset)
-                                offset = packet.offset
-                            continue
-                        # A whole datagram can tunnel a fragment of another (each level is smaller).
-                        while isinstance(segment, IpFragment):
-                            whole = defrag.add(segment, packet.ts)
-                            segment = decode(LINKTYPE_RAW, whole) if whole is not None else None
-                        if segment is None:
+                        elif segment is None:
                             pass  # a fragment kept until its datagram is whole
                         elif isinstance(segment, Skip):
                             skips[f"skipped_{segment.value}"] += 1
                         elif isinstance(segment, UdpDatagram):
                             writer.finished(quic.add(segment, packet.ts, capture), "quic")
-                        else:
-                            tcp_segments += 1
-                            snapped += segment.snapped
-                            vlan_tagged += bool(segment.vlans)
-                            writer.finished(tracker.add(segment, packet.ts, capture), "tcp")
-                        if advance is not None and packets % 1024 == 0:
+                        if advance is not None and packets % 1024 == 0:  # per packet cost 5 %
                             advance(packet.offset - offset)
                             offset = packet.offset
                 except InputError as e:

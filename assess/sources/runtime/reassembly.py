@@ -122,9 +122,7 @@ class Stream:
             return
         if self._base is None:
             self._base = seq
-        offset = (seq - self._base) % _SEQ_MOD  # _relative, written out: once a segment
-        if offset >= _HALF:
-            offset -= _SEQ_MOD
+        offset = self._relative(seq)
         if offset == self.skipped + len(self._data) and not self._waiting:
             self._extend(payload, ts)  # the next bytes, nothing held out of order: the usual segment
             return
@@ -300,7 +298,7 @@ class Reassembler:
         fin: bool = False,
         rst: bool = False,
     ) -> tuple[tuple[Endpoint, Endpoint], Connection]:
-        key = (src, dst) if src <= dst else (dst, src)  # connection_key
+        key = connection_key(src, dst)
         conn = self._connections.get(key)
         if conn is None:
             conn = Connection(first_seen=ts, last_seen=ts)

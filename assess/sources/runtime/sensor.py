@@ -311,8 +311,9 @@ class Sensor:
 
     def __post_init__(self) -> None:
         self._bpf: Any = None
-        self._rings: list[PacketRing] = []
-        self._by_index: dict[int, PacketRing] = {}  # without --iface: each interface's ring
+        # The packet rings by (interface index, name): 0 for an interface named by --iface, which
+        # is never looked for again.
+        self._rings: dict[tuple[int, str], PacketRing] = {}
         self._filter_fd = -1
         self._next_iface_scan = 0.0
         self._links: socket.socket | None = None  # the kernel's link notifications (RTMGRP_LINK)
@@ -443,7 +444,7 @@ class Sensor:
         self._filter_fd = self._bpf.load_func("tls_wire", BPF.SOCKET_FILTER).fd
         if self.options.ifaces:
             for iface in self.options.ifaces:
-                self._open_ring(iface)
+                self._rings[(0, iface)] = self._open_ring(iface)
                 self.probes.append(f"socket_filter:{iface}")
             return
         # The kernel says when an interface comes or goes (a container's veth, a VPN's tun): the
@@ -468,7 +469,6 @@ class Sensor:
             raise SensorUnavailable(f"cannot capture on interface {iface}: {e.strerror}") from e
         ring.drain(None)  # packets caught while the ring was being set up
         ring.stats()
-        self._rings.append(ring)
         return ring
 
     def _links_changed(self) -> bool:
@@ -488,36 +488,32 @@ class Sensor:
         """Open a ring on each interface that has none, and close those of interfaces gone (or
         renamed: an index names a new interface once its old one is gone)."""
         self._next_iface_scan = time.monotonic() + IFACE_SCAN_S
-        present = {index: name for index, name in socket.if_nameindex()}
-        for index, ring in list(self._by_index.items()):
-            if present.get(index) != ring.iface:
-                self.counters.packets += ring.drain(self._keep_packet)
-                self.counters.packet_drops += ring.stats()[1]
-                ring.close()
-                self._rings.remove(ring)
-                del self._by_index[index]
-        for index, name in present.items():
-            if index in self._by_index:
-                continue
+        present = set(socket.if_nameindex())
+        for key in self._rings.keys() - present:
+            ring = self._rings.pop(key)
+            self.counters.packets += ring.drain(self._keep_packet)
+            self.counters.packet_drops += ring.stats()[1]
+            ring.close()
+        for key in present - self._rings.keys():
             try:
-                self._by_index[index] = self._open_ring(name)
+                self._rings[key] = self._open_ring(key[1])
             except SensorUnavailable as e:
                 if starting:
                     raise
                 log.debug("%s", e)  # (an interface gone again since the scan)
 
     def close(self) -> None:
-        for ring in self._rings:
+        for ring in self._rings.values():
             self.counters.packet_drops += ring.stats()[1]
             ring.close()
-        self._rings = []
-        self._by_index = {}
+        self._rings = {}
         if self._links is not None:
             self._links.close()
             self._links = None
         if self._ring_stats is not None:
             self._read_ring_losses()
             self._ring_stats = None
+        self._read_armed()
         for buffer in (self._event_ring, self._wire_ring):
             if buffer is not None:
                 buffer.close()
@@ -542,9 +538,9 @@ class Sensor:
         # The packet rings are read before the filter's ring: a ClientHello it held and then handed
         # over (WireOutcome.PASSED) is in its ring before any packet passed after it, so it reaches
         # reassembly first.
-        if self._by_index and (self._links_changed() or time.monotonic() >= self._next_iface_scan):
+        if not self.options.ifaces and (self._links_changed() or time.monotonic() >= self._next_iface_scan):
             self._scan_interfaces()
-        for ring in self._rings:
+        for ring in self._rings.values():
             self.counters.packets += ring.drain(self._keep_packet)
         self._event_ring.drain(self._on_event)
         self._wire_ring.drain(self._on_wire_end)
@@ -581,11 +577,12 @@ class Sensor:
         self.poll(0)
 
     def read_drops(self) -> None:
-        for ring in self._rings:
+        for ring in self._rings.values():
             self.counters.packet_drops += ring.stats()[1]
         self._read_ring_losses()
+        self._read_armed()
 
-    def read_armed(self) -> None:
+    def _read_armed(self) -> None:
         if self._bpf is not None:
             self.counters.armed_threads = int(self._bpf["armed"][ctypes.c_int(0)].value)
 
@@ -1221,13 +1218,11 @@ def capture(options: CaptureOptions, *, on_ready: Callable[[dict[str, Any]], Non
                     next_drain = time.monotonic() + DRAIN_INTERVAL
                 if time.monotonic() >= next_metrics:
                     sensor.read_drops()
-                    sensor.read_armed()
                     writer.write(metrics_line(sensor.counters, correlator, sensor._reassembler, sensor._defragmenter))
                     next_metrics += options.metrics_interval
             sensor.flush()
             sensor.finish()
             writer.write_lines(correlator.drain_json(time.time(), final=True) + sensor.take_lines())
-            sensor.read_armed()
             sensor.close()
             final = metrics_line(sensor.counters, correlator, sensor._reassembler, sensor._defragmenter)
             final["final"] = True
