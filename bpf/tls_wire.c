@@ -124,17 +124,17 @@ struct wire_end_t {
     u16 group;
     u16 outcome;
     u32 client_isn;  // the client's initial sequence number: tells a reused port's connections apart
-    // The processes at the two ends, as the connect/accept tracepoints left them in owner_by_client
+    // The processes at the two ends, as the socket tracepoints left them in owner_by_client
     // (bpf/tls_probes.c): user space needs them for each end no OpenSSL probe saw, and a lookup
     // here costs it nothing, where one from user space is a system call. tgid 0: not known.
     // Spelt out field by field: bcc cannot describe nested structs of perf events to Python.
-    u64 client_seen_ns;  // the client's owner (connect)
+    u64 client_seen_ns;  // the client's owner (the process that connected)
     u32 client_tgid;
     u32 client_tid;
     s32 client_fd;
     u32 client_pad;
     char client_comm[TASK_COMM_LEN];
-    u64 server_seen_ns;  // the server's owner (accept)
+    u64 server_seen_ns;  // the server's owner (the first process to do I/O on the accepted socket)
     u32 server_tgid;
     u32 server_tid;
     s32 server_fd;
@@ -629,6 +629,9 @@ static __always_inline int tcp_segment(struct __sk_buff *skb, struct packet_ip *
     if (st->state == ST_SUMMARY)
         return in_summary(skb, &key, st, from_client, seq, payload, plen);
     if (st->state == ST_SSH) {
+        // Again on each of the few packets passed: an accepted connection's process is known from
+        // its first I/O, which may be after its banner went out (tls_probes.c, claim_server_socket).
+        keep_ssh_owners(st);
         st->ssh_bytes += plen;
         if (st->ssh_bytes > SSH_BYTES) {
             flows.delete(&key);

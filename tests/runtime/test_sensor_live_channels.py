@@ -1,7 +1,8 @@
 """SSH and QUIC seen live (issue 23), as root with the real sensor: Debian's OpenSSH client and
 server, asyncssh negotiating mlkem768x25519-sha256 and aioquic over QUIC v1 and v2, all on
-loopback, each reported with the process at each end (the socket tracepoints: connect/accept for
-SSH, bind for QUIC's UDP sockets)."""
+loopback, each reported with the process at each end (the socket tracepoints: the connecting thread
+and the first process to do I/O on an accepted socket for SSH, the last to do I/O on a port for
+QUIC's UDP sockets)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import asyncio
 import os
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -32,7 +34,7 @@ pytestmark = pytest.mark.root
 @dataclass
 class Sshd:
     port: int
-    pid: int  # the listening sshd, which accepts every connection
+    pid: int  # the listening sshd, which accepts every connection and forks a process to serve it
 
 
 @pytest.fixture(scope="module")
@@ -40,6 +42,44 @@ def sshd(tmp_path_factory: pytest.TempPathFactory, sensor: LiveCapture) -> Itera
     folder = tmp_path_factory.mktemp("sshd")
     with openssh_server(folder) as port:
         yield Sshd(port, int((folder / "sshd.pid").read_text()))
+
+
+def _children(pid: int) -> set[int]:
+    out = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                out.add(int(entry.name))
+    return out
+
+
+class _Descendants:
+    """The processes descended from `pid` while the block runs (polled: sshd's per-connection
+    processes live as long as the connection)."""
+
+    def __init__(self, pid: int) -> None:
+        self.root, self.seen = pid, set[int]()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+
+    def _poll(self) -> None:
+        while not self._stop.is_set():
+            frontier = [self.root, *self.seen]
+            for pid in frontier:
+                self.seen |= _children(pid)
+            time.sleep(0.002)
+
+    def __enter__(self) -> _Descendants:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
 
 
 def _ssh(port: int, *options: str) -> int:
@@ -66,11 +106,15 @@ def test_openssh_key_exchange_is_reported_live_for_ssh_and_sshd(
     sensor: LiveCapture, sshd: Sshd, options: tuple[str, ...], kex: str | None, pq: bool
 ) -> None:
     kex = kex or openssh_default_kex()
-    pid = _ssh(sshd.port, *options)
+    with _Descendants(sshd.pid) as forked:
+        pid = _ssh(sshd.port, *options)
     [client] = sensor.wait_for(lambda r: r["pid"] == pid and r["dst_port"] == sshd.port, kind="ssh")
     server = _both_ends(sensor, client)
     assert (client["role"], client["comm"], client["exe"]) == ("client", "ssh", "/usr/bin/ssh")
-    assert (server["pid"], server["comm"], server["exe"]) == (sshd.pid, "sshd", "/usr/sbin/sshd")
+    # The server end is the sshd process that served the connection (the first to do I/O on it),
+    # forked by the listener for it; its exec path is kept although it has exited.
+    assert server["pid"] in forked.seen
+    assert (server["comm"], server["exe"]) == ("sshd", "/usr/sbin/sshd")
     for line in (client, server):
         assert line["kex"] == kex
         assert line["pq_hybrid"] is pq

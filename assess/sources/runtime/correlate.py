@@ -201,7 +201,9 @@ class Correlator:
         if ev.kind in (Kind.HANDSHAKE_ENTER, Kind.IMPLICIT_START):
             self._remember_process(ev.tgid)
             # The kernel sends the fd and SNI set before the handshake with its first event.
-            fd_entry = (ev.ts, ev.fd, self._taken_socket(ev)) if ev.fd >= 0 else self._ssl_fds.get(key)
+            # (The live sensor's kernel side finds a socket without its fd when it sees the I/O: fd -1.)
+            carries = ev.fd >= 0 or ev.src is not None
+            fd_entry = (ev.ts, ev.fd, self._taken_socket(ev)) if carries else self._ssl_fds.get(key)
             sni_entry = (ev.ts, ev.sni) if ev.sni is not None else self._ssl_snis.get(key)
             if key in self._active:  # the same SSL object (or a new one at a reused address) starts again
                 self._active[key].fail(ev.ts)
@@ -209,7 +211,8 @@ class Correlator:
             hs = _ProbeHandshake(ev.tgid, ev.tid, ev.comm, ev.ts, ev.kind == Kind.HANDSHAKE_ENTER, ev.tls_role,
                                  first_seen=ev.ts)
             if fd_entry is not None:
-                _, hs.fd, hs.sock = fd_entry
+                _, fd, hs.sock = fd_entry
+                hs.fd = fd if fd >= 0 else None
                 self._ssl_fds[key] = fd_entry
             if sni_entry is not None:
                 hs.sni = sni_entry[1]
@@ -238,8 +241,8 @@ class Correlator:
             return
         if ev.kind == Kind.SNI:
             current.sni = ev.sni
-        elif ev.kind == Kind.FD and current.fd is None:
-            current.fd = ev.fd
+        elif ev.kind == Kind.FD and current.fd is None and current.sock is None:
+            current.fd = ev.fd if ev.fd >= 0 else None
             current.sock = self._ssl_fds[key][2]
             self._socket_of(current)
         elif ev.kind == Kind.HANDSHAKE_RETURN:
@@ -365,8 +368,9 @@ class Correlator:
         assert ev.src is not None
         self._remember_process(ev.tgid)
         sock = _Socket(ev.ts, ev.tgid, ev.tid, ev.comm, role, ev.src, ev.dst)
-        history = [*self._sockets.get((ev.tgid, ev.fd), [])[-(SOCKETS_PER_FD - 1) :], sock]
-        self._put(self._sockets, (ev.tgid, ev.fd), history)
+        if ev.fd >= 0:
+            history = [*self._sockets.get((ev.tgid, ev.fd), [])[-(SOCKETS_PER_FD - 1) :], sock]
+            self._put(self._sockets, (ev.tgid, ev.fd), history)
         self._put(self._by_client, (ev.src, role), sock)
         return sock
 

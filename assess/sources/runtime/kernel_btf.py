@@ -3,9 +3,10 @@
 bcc compiles against the headers at /lib/modules/$(uname -r)/build, which may be another kernel's
 (`carnot doctor --fix` links the distribution's when the kernel has none of its own): fine for
 tracepoints, whose layouts come from tracefs, wrong for any struct the BPF programs walk. The few
-fields the UDP owner lookup reads (task -> file table -> file -> socket -> sock) are located here
+fields the socket lookups read (task -> file table -> file -> socket -> sock) are located here
 instead, through libbpf's BTF reader (Debian's libbpf1, which bcc depends on), and handed to the
-BPF program as constants. No BTF, no libbpf: None, and the UDP owners are not looked up.
+BPF program as constants. No BTF, no libbpf: None; then UDP owners are not looked up, and the socket
+SSL_set_fd names is not known in the kernel (an implicit handshake takes the first socket of its role).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ BTF_KIND_INT, BTF_KIND_PTR, BTF_KIND_STRUCT, BTF_KIND_UNION = 1, 2, 4, 5
 BTF_KIND_TYPEDEF, BTF_KIND_VOLATILE, BTF_KIND_CONST, BTF_KIND_RESTRICT = 8, 9, 10, 11
 _QUALIFIERS = (BTF_KIND_TYPEDEF, BTF_KIND_VOLATILE, BTF_KIND_CONST, BTF_KIND_RESTRICT)
 
-# (macro, struct, path of members): what bpf/tls_probes.c's remember_udp_socket() reads.
+# (macro, struct, path of members): what bpf/tls_probes.c's sock_of_fd() and sock I/O programs read.
 FIELDS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("OFF_TASK_FILES", "task_struct", ("files",)),
     ("OFF_FILES_FDT", "files_struct", ("fdt",)),
@@ -26,6 +27,7 @@ FIELDS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("OFF_FDT_FD", "fdtable", ("fd",)),
     ("OFF_FILE_PRIVATE_DATA", "file", ("private_data",)),
     ("OFF_SOCKET_SK", "socket", ("sk",)),
+    ("OFF_SOCKET_FILE", "socket", ("file",)),
     ("OFF_SOCK_PROTOCOL", "sock", ("sk_protocol",)),
     ("OFF_SOCK_FAMILY", "sock", ("__sk_common", "skc_family")),
     ("OFF_SOCK_NUM", "sock", ("__sk_common", "skc_num")),

@@ -215,9 +215,11 @@ class Counters:
     wire_summaries: int = 0  # handshakes the socket filter summarised (wire_ends events)
     ssh_flows: int = 0  # SSH connections whose key exchange was written as an `ssh` line
     quic_flows: int = 0  # QUIC connections with a ClientHello, handed to the correlator
-    # Threads the kernel side holds as in, or armed for, a handshake: while it is above 0 every
-    # read and write on the host looks one up (see tls_probes.c's sys_enter).
+    # Threads the kernel side holds as in, or armed for, a handshake, and accepted TCP sockets no
+    # process has yet done I/O on: while either is above 0 every socket send and receive on the host
+    # does one more lookup (see tls_probes.c's on_sock_io).
     armed_threads: int = 0
+    unclaimed_sockets: int = 0
 
     @property
     def events_received(self) -> int:
@@ -513,7 +515,7 @@ class Sensor:
         if self._ring_stats is not None:
             self._read_ring_losses()
             self._ring_stats = None
-        self._read_armed()
+        self._read_pending()
         for buffer in (self._event_ring, self._wire_ring):
             if buffer is not None:
                 buffer.close()
@@ -580,11 +582,13 @@ class Sensor:
         for ring in self._rings.values():
             self.counters.packet_drops += ring.stats()[1]
         self._read_ring_losses()
-        self._read_armed()
+        self._read_pending()
 
-    def _read_armed(self) -> None:
+    def _read_pending(self) -> None:
         if self._bpf is not None:
-            self.counters.armed_threads = int(self._bpf["armed"][ctypes.c_int(0)].value)
+            pending = self._bpf["pending_counts"][ctypes.c_int(0)]
+            self.counters.armed_threads = int(pending.armed)
+            self.counters.unclaimed_sockets = int(pending.unclaimed)
 
     def _read_ring_losses(self) -> None:
         """Records the BPF programs could not write because a ring was full (they count them)."""
@@ -1169,6 +1173,7 @@ def metrics_line(counters: Counters, correlator: Correlator, reassembler: Reasse
         "quic_flows": counters.quic_flows,
         "out_of_order_dropped": reassembler.out_of_order_dropped,
         "armed_threads": counters.armed_threads,
+        "unclaimed_sockets": counters.unclaimed_sockets,
         **defragmenter.metrics(),
     }
 
