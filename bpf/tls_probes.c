@@ -673,12 +673,24 @@ static __always_inline void claim_server_socket(u64 sk) {
 }
 
 // UDP has no connection to accept or connect: its owners (QUIC's ends) are the processes whose
-// sockets have the local ports, as the last process to do I/O on each port left them. The socket's
+// sockets have the local ports, as the last process to do I/O on each port while QUIC flows were
+// opening left them. The socket's
 // fields are read at offsets from the running kernel's BTF (kernel_btf.py): the headers bcc compiles
 // against may be another kernel's. Without them UDP owners are not looked up.
 
+// When the socket filter (tls_wire.c) last saw a QUIC flow open (ktime ns): other UDP is not looked
+// at when none was lately, there or here. The filter sees a flow's first Initial before either end's
+// socket I/O on it returns.
+BPF_ARRAY(quic_opened, u64, 1);
+// A QUIC flow older than this is user space's to time out (the sensor's --timeout, 15 s by default).
+#define QUIC_WINDOW_NS (30ULL * 1000000000ULL)
+
 static __always_inline void note_udp_owner(u64 sk) {
 #ifdef OFF_SOCK_PROTOCOL
+    int zero = 0;
+    u64 *opened = quic_opened.lookup(&zero);
+    if (!opened || !*opened || bpf_ktime_get_ns() - *opened > QUIC_WINDOW_NS)
+        return;  // no QUIC lately: TCP I/O does not even read the socket's protocol
     u16 protocol = 0, family = 0, port = 0;
     if (KREAD(protocol, sk, OFF_SOCK_PROTOCOL) || protocol != IPPROTO_UDP)
         return;
@@ -704,8 +716,7 @@ static __always_inline void note_udp_owner(u64 sk) {
 // system-call tracepoints: a syscalls:* or raw_syscalls:* tracepoint, attached at all, sends every
 // system call of every task on the host through the kernel's slow entry and exit path
 // (SYSCALL_WORK_SYSCALL_TRACEPOINT), ~0.15 us a call measured on this project's VM. Here only socket
-// I/O pays, and with nothing pending a TCP send or receive reads one array entry and the socket's
-// protocol.
+// I/O pays, and with nothing pending and no QUIC lately a send or receive reads two array entries.
 static __always_inline int on_sock_io(u64 sk) {
     int zero = 0;
     struct pending_counts_t *pending = pending_counts.lookup(&zero);

@@ -46,8 +46,6 @@
 #define QUIC_V1 0x00000001
 #define QUIC_V2 0x6b3343cf
 #define QUIC_MIN_INITIAL 1200 // RFC 9000 14.1: a client's Initial datagram is padded to at least this
-// A QUIC flow older than this is user space's to time out (the sensor's --timeout, 15 s by default).
-#define QUIC_WINDOW_NS (30ULL * 1000000000ULL)
 #define MAX_SH_EXTENSIONS 16
 #ifndef SUMMARISE
 #define SUMMARISE 1  // 0: pass every segment of a TLS connection to user space, summarise nothing here
@@ -170,8 +168,7 @@ BPF_TABLE("lru_hash", struct fragment_key, u8, fragments, 4096);
 // A hash, not an LRU: when it is full a ClientHello is passed as before, never dropped. User space
 // takes entries held longer than a moment (a slow server, a connection this filter lost track of).
 BPF_HASH(hellos, struct flow_key, struct hello_t, 4096);
-// When the last QUIC flow was opened (ktime ns): other UDP is not looked up when none was lately.
-BPF_ARRAY(quic_opened, u64, 1);
+// (quic_opened, when the last QUIC flow was opened, is declared in tls_probes.c, which reads it too.)
 BPF_PERCPU_ARRAY(hello_scratch, struct hello_t, 1);
 
 static __always_inline int same_ip(const u32 *a, const u32 *b) {
