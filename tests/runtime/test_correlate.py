@@ -101,7 +101,7 @@ def test_a_zero_return_is_a_failure_once_no_success_follows() -> None:
 
 def implicit_start(ts: float, role: str, **kw: object) -> ProbeEvent:
     """The one event of a handshake the first SSL_read/SSL_write drove: its start, at its first
-    read/write system call on the socket, with the socket and the SSL object's role."""
+    send or receive on the socket, with the socket and the SSL object's role."""
     return probe(Kind.IMPLICIT_START, ts, ssl=9, fd=5, src=CLIENT, dst=SERVER, role=role, tls_role=role, **kw)
 
 
@@ -323,3 +323,25 @@ def test_a_quic_flow_from_the_same_address_and_port_is_not_joined_to_a_tcp_hands
     quic = [r for r in records if r["transport"] == "quic"]
     assert [r["source"] for r in tcp] == ["uprobe"] and tcp[0]["transport"] is None
     assert len(quic) == 1 and quic[0]["pid"] is None
+
+
+def test_a_socket_found_at_its_io_without_an_fd_binds_like_one_with_its_fd() -> None:
+    """The live sensor's kernel side meets a BIO program's socket, or an implicit handshake's, at
+    its first send or receive: it knows the socket (its endpoints and role) but not the fd (-1).
+    The handshake is bound to that socket exactly as when the fd came with it, and the fd-less
+    socket is not filed under a descriptor another handshake could later be matched to."""
+    with_fd, without = correlator(), correlator()
+    with_fd.on_probe(probe(Kind.HANDSHAKE_ENTER, 10.0, ssl=7, fd=5, src=CLIENT, dst=SERVER, role="client"))
+    without.on_probe(probe(Kind.HANDSHAKE_ENTER, 10.0, ssl=7, fd=-1, src=CLIENT, dst=SERVER, role="client"))
+    late = correlator()  # a BIO program: the socket comes after the start, in an FD event
+    late.on_probe(probe(Kind.HANDSHAKE_ENTER, 10.0, ssl=7))
+    late.on_probe(probe(Kind.FD, 10.001, ssl=7, fd=-1, src=CLIENT, dst=SERVER, role="client"))
+    records = []
+    for c in (with_fd, without, late):
+        c.on_probe(probe(Kind.HANDSHAKE_RETURN, 10.004, ssl=7, ret=1))
+        c.on_flow(wire_flow(), now=10.01)
+        records.append(c.drain(10.02))
+    assert records[0] == records[1] == records[2]
+    [record] = records[1]
+    assert (record["source"], record["src_port"], record["dst_port"]) == ("uprobe+wire", 40001, 8443)
+    assert all((42, -1) not in c._sockets for c in (without, late))
