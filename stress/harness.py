@@ -440,7 +440,7 @@ Targets: on/off >= {t['rate_ratio_min']} (mean of the rounds' ratios, with its 9
 
 Sensor CPU is the sensor process's own user+system time over its on phases, divided by the
 handshakes and by the MiB of application data the load moved in them (both directions). The
-sensor's cost inside the observed processes (syscall tracepoints, the few uprobes, the packet
+sensor's cost inside the observed processes (the socket tracepoints, the few uprobes, the packet
 filter) shows in the on/off ratio, and its BPF part in "BPF run time": the kernel's own count of
 the time the sensor's programs ran (`kernel.bpf_stats_enabled`), per unit of load, taken in one
 more on phase after the compared ones (the counting itself costs every run two clock reads). It

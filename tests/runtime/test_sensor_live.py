@@ -104,7 +104,7 @@ def test_implicit_handshakes_are_reported_with_their_process_on_both_roles(
     sensor: LiveCapture, creds: Credentials, listen: str, host: str
 ) -> None:
     """Neither side calls SSL_do_handshake: their first SSL_read/SSL_write drives the handshake,
-    which the sensor knows from SSL_set_connect/accept_state and the first read or write on the
+    which the sensor knows from SSL_set_connect/accept_state and the first send or receive on the
     socket; the wire view says when it ended and that it succeeded. Over IPv4, IPv6, and IPv4 to a
     dual-stack IPv6 socket (whose peer is IPv4-mapped)."""
     server = subprocess.Popen([sys.executable, "-c", _IMPLICIT_PEER, "server", listen, "0", str(creds.cert),

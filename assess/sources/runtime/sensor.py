@@ -824,7 +824,7 @@ class Sensor:
         self.lines.extend(_dumps(r) for r in records or [ssh_record(flow, source="wire", host=host)])
 
     def _ssh_ends(self, conn: Connection) -> tuple[Endpoint, Endpoint]:
-        """(client, server) of an SSH connection: the end the connect/accept tracepoints saw as the
+        """(client, server) of an SSH connection: the end the socket tracepoints saw as the
         client, else (they did not see it open) the end on the higher port."""
         a, b = next(iter(conn.streams))
         for end, other in ((a, b), (b, a)):
@@ -856,7 +856,7 @@ class Sensor:
 
     def _quic_done(self, key: tuple[Endpoint, Endpoint], now: float, *, idle: bool) -> None:
         """A QUIC handshake the wire view has finished with, to the correlator with the processes
-        whose UDP sockets have its ports (bind/connect tracepoints)."""
+        whose UDP sockets have its ports (the last to do I/O on each; tls_probes.c's note_udp_owner)."""
         conn = self._quic.pop(key)
         handshake = conn.reader.summary(idle=idle)
         if handshake.completed_at is None:
@@ -1010,7 +1010,7 @@ class Sensor:
         self, client: Endpoint, server: Endpoint, before: float, roles: tuple[str, ...] = ("client", "server")
     ) -> list[ProbeEvent]:
         """The processes at either end of a TLS connection, from the kernel's table of who connected
-        and who accepted (filled by the connect/accept tracepoints), as socket events. An entry made
+        and who used an accepted socket first (filled by the socket tracepoints), as socket events. An entry made
         after `before` (when the wire view finished) is a later connection from the same port."""
         out = []
         for code, kind, role in ((1, Kind.CONNECT, "client"), (2, Kind.ACCEPT, "server")):
