@@ -640,6 +640,8 @@ static __always_inline void on_armed_io(u64 sk) {
     struct ssl_key key = {.tgid = id >> 32, .ssl = act->ssl};
     if (fd_known.lookup(&key))
         return;
+    if (!sock_by_sk.lookup(&sk))
+        return;  // not a TCP connection seen established (a UNIX socket, or one older than the sensor)
     u8 one = 1;
     fd_known.update(&key, &one);
     struct event_t *h = held.lookup(&key);
@@ -647,8 +649,6 @@ static __always_inline void on_armed_io(u64 sk) {
         attach_sock(h, sk, -1);  // joined into the held start event, like SSL_set_fd's
         return;
     }
-    if (!sock_by_sk.lookup(&sk))
-        return;  // a socket the sensor knows nothing of (connected before it started)
     struct event_t *e = new_event(K_FD);
     if (!e)
         return;
@@ -660,8 +660,8 @@ static __always_inline void on_armed_io(u64 sk) {
 // An accepted connection's process is the first to do I/O on it (accept() is a system call, and no
 // system call is traced: see on_sock_io). Its entry in `unclaimed` was made when it was established.
 static __always_inline void claim_server_socket(u64 sk) {
-    if (unclaimed.delete(&sk) != 0)
-        return;
+    if (!unclaimed.lookup(&sk) || unclaimed.delete(&sk) != 0)
+        return;  // (a delete takes the bucket's lock even when the key is absent: look first)
     count_pending(PENDING_UNCLAIMED, -1);
     struct sock_t *sock = sock_by_sk.lookup(&sk);
     u64 id = bpf_get_current_pid_tgid();
