@@ -30,6 +30,7 @@
 #include <linux/sched.h>
 #include <linux/socket.h>
 #include <linux/in.h>
+#include <asm/unistd.h>  // (__NR_*, for the SYSCALL_IO build of kernels before 6.3)
 
 #define K_HS_ENTER 1
 #define K_HS_RETURN 2
@@ -49,9 +50,12 @@
 #define ROLE_CLIENT 1  // sock_t.role and the roles map
 #define ROLE_SERVER 2
 #define ROLE_UDP 3     // owner_by_client: the process whose UDP socket has this local port (any address)
-// An SSL object armed by SSL_set_*_state without a known fd takes the first socket of its role the
-// thread reads or writes within this time; with SSL_set_fd's fd, the first read or write on that fd.
+// An SSL object armed by SSL_set_*_state without a known socket takes the first TCP connection of
+// its role the thread sends on within this time (ARM_RECV_NS for a receive, which the socket
+// tracepoints see when it returns: a server may wait long for its ClientHello); with SSL_set_fd's
+// socket, the first send or receive on that socket.
 #define ARM_NS 1000000000ULL
+#define ARM_RECV_NS 15000000000ULL
 
 struct ssl_key {
     u32 tgid;
@@ -312,13 +316,45 @@ static __always_inline struct event_t *new_event(u32 kind) {
     return e;
 }
 
+#define KREAD(dst, base, offset) bpf_probe_read_kernel(&(dst), sizeof(dst), (void *)((u64)(base) + (offset)))
+
+// The struct sock behind the calling process's descriptor `fd`, through its file table; 0 if it is
+// not a socket. Offsets from the running kernel's BTF (kernel_btf.py): the headers bcc compiles
+// against may be another kernel's. A few reads, once per SSL_set_fd.
+static __always_inline u64 sock_of_fd(s32 fd) {
+#ifdef OFF_TASK_FILES
+    u64 task = (u64)bpf_get_current_task();
+    u64 files = 0, fdt = 0, fds = 0, file = 0, socket = 0, back = 0, sk = 0;
+    u32 max_fds = 0;
+    if (KREAD(files, task, OFF_TASK_FILES) || !files || KREAD(fdt, files, OFF_FILES_FDT) || !fdt)
+        return 0;
+    if (KREAD(max_fds, fdt, OFF_FDT_MAX_FDS) || fd < 0 || (u32)fd >= max_fds)
+        return 0;
+    if (KREAD(fds, fdt, OFF_FDT_FD) || !fds || KREAD(file, fds, 8 * (u64)fd) || !file)
+        return 0;
+    if (KREAD(socket, file, OFF_FILE_PRIVATE_DATA) || !socket)
+        return 0;
+    // A socket's file and struct socket point at each other; any other file's private data does not
+    // point back at it.
+    if (KREAD(back, socket, OFF_SOCKET_FILE) || back != file || KREAD(sk, socket, OFF_SOCKET_SK))
+        return 0;
+    return sk;
+#else
+    return 0;
+#endif
+}
+
 // A handshake's first event: what SSL_set_fd, SSL_set_tlsext_host_name and SSL_set_*_state said
 // about the SSL object before it started goes with it. Returns the size of the event to send.
 static __always_inline u32 fill_start(struct event_t *e, struct ssl_key *key) {
     e->ssl = key->ssl;
     struct fd_info_t *info = fd_before.lookup(key);
     if (info) {
-        attach_sock(e, info->sk, info->fd);  // looked up now: SSL_set_fd may come before the connection is up
+        // The fd's socket as it is now (the fd may have been closed and reused since SSL_set_fd, a
+        // failed connect retried), its endpoints looked up now: SSL_set_fd may come before the
+        // connection is up.
+        u64 sk = sock_of_fd(info->fd);
+        attach_sock(e, sk ? sk : info->sk, info->fd);
         fd_before.delete(key);
     }
     u8 *role = roles.lookup(key);
@@ -509,34 +545,6 @@ int ssl_ctrl_enter(struct pt_regs *ctx) {
     return 0;
 }
 
-#define KREAD(dst, base, offset) bpf_probe_read_kernel(&(dst), sizeof(dst), (void *)((u64)(base) + (offset)))
-
-// The struct sock behind the calling process's descriptor `fd`, through its file table; 0 if it is
-// not a socket. Offsets from the running kernel's BTF (kernel_btf.py): the headers bcc compiles
-// against may be another kernel's. A few reads, once per SSL_set_fd.
-static __always_inline u64 sock_of_fd(s32 fd) {
-#ifdef OFF_TASK_FILES
-    u64 task = (u64)bpf_get_current_task();
-    u64 files = 0, fdt = 0, fds = 0, file = 0, socket = 0, back = 0, sk = 0;
-    u32 max_fds = 0;
-    if (KREAD(files, task, OFF_TASK_FILES) || !files || KREAD(fdt, files, OFF_FILES_FDT) || !fdt)
-        return 0;
-    if (KREAD(max_fds, fdt, OFF_FDT_MAX_FDS) || fd < 0 || (u32)fd >= max_fds)
-        return 0;
-    if (KREAD(fds, fdt, OFF_FDT_FD) || !fds || KREAD(file, fds, 8 * (u32)fd) || !file)
-        return 0;
-    if (KREAD(socket, file, OFF_FILE_PRIVATE_DATA) || !socket)
-        return 0;
-    // A socket's file and struct socket point at each other; any other file's private data does not
-    // point back at it.
-    if (KREAD(back, socket, OFF_SOCKET_FILE) || back != file || KREAD(sk, socket, OFF_SOCKET_SK))
-        return 0;
-    return sk;
-#else
-    return 0;
-#endif
-}
-
 // SSL_set_fd: like the SNI, kept for the first handshake event when the handshake has not started.
 int ssl_set_fd_enter(struct pt_regs *ctx) {
     u32 tgid = bpf_get_current_pid_tgid() >> 32;
@@ -595,14 +603,14 @@ int ssl_free_enter(struct pt_regs *ctx) {
 
 // An armed thread (SSL_set_*_state) does I/O on a socket: if it is the SSL object's, an implicit
 // handshake starts here. The event is sent at once: nothing in the kernel sees it end (the wire does).
-static __always_inline void implicit_start(struct active_t *act, u32 tgid, u32 tid, u64 sk) {
+static __always_inline void implicit_start(struct active_t *act, u32 tgid, u32 tid, u64 sk, int receive) {
     struct ssl_key key = {.tgid = tgid, .ssl = act->ssl};
     struct fd_info_t *info = fd_before.lookup(&key);
     if (info && info->sk) {
-        if (info->sk != sk)
-            return;  // I/O on another socket
+        if (info->sk != sk && sock_of_fd(info->fd) != sk)
+            return;  // I/O on another socket (the fd's socket is looked up again: it may be a new one)
     } else {
-        if (bpf_ktime_get_ns() - act->armed_ns > ARM_NS) {
+        if (bpf_ktime_get_ns() - act->armed_ns > (receive ? ARM_RECV_NS : ARM_NS)) {
             disarm(tid);
             return;
         }
@@ -627,14 +635,14 @@ static __always_inline void implicit_start(struct active_t *act, u32 tgid, u32 t
 
 // The socket an OpenSSL call is using, for BIO-based programs that never call SSL_set_fd: the first
 // socket a thread does I/O on inside SSL_do_handshake. And an armed thread's implicit start.
-static __always_inline void on_armed_io(u64 sk) {
+static __always_inline void on_armed_io(u64 sk, int receive) {
     u64 id = bpf_get_current_pid_tgid();
     u32 tid = (u32)id;
     struct active_t *act = active.lookup(&tid);
     if (!act)
         return;
     if (act->kind == K_IMPLICIT) {
-        implicit_start(act, id >> 32, tid, sk);
+        implicit_start(act, id >> 32, tid, sk, receive);
         return;
     }
     struct ssl_key key = {.tgid = id >> 32, .ssl = act->ssl};
@@ -717,12 +725,12 @@ static __always_inline void note_udp_owner(u64 sk) {
 // system call of every task on the host through the kernel's slow entry and exit path
 // (SYSCALL_WORK_SYSCALL_TRACEPOINT), ~0.15 us a call measured on this project's VM. Here only socket
 // I/O pays, and with nothing pending and no QUIC lately a send or receive reads two array entries.
-static __always_inline int on_sock_io(u64 sk) {
+static __always_inline int on_sock_io(u64 sk, int receive) {
     int zero = 0;
     struct pending_counts_t *pending = pending_counts.lookup(&zero);
     if (pending) {
         if (pending->armed > 0)
-            on_armed_io(sk);
+            on_armed_io(sk, receive);
         if (pending->unclaimed > 0)
             claim_server_socket(sk);
     }
@@ -730,8 +738,31 @@ static __always_inline int on_sock_io(u64 sk) {
     return 0;
 }
 
-RAW_TRACEPOINT_PROBE(sock_send_length) { return on_sock_io(ctx->args[0]); }
-RAW_TRACEPOINT_PROBE(sock_recv_length) { return on_sock_io(ctx->args[0]); }
+#ifndef SYSCALL_IO
+RAW_TRACEPOINT_PROBE(sock_send_length) { return on_sock_io(ctx->args[0], 0); }
+RAW_TRACEPOINT_PROBE(sock_recv_length) { return on_sock_io(ctx->args[0], 1); }
+#else
+// Kernels before 6.3 have no sock_send_length/sock_recv_length. There the socket I/O system calls
+// are watched at every system call's entry instead (and every system call on the host then takes
+// the slow path: see above), their fd turned into its socket only when something is pending.
+RAW_TRACEPOINT_PROBE(sys_enter) {
+    int zero = 0;
+    struct pending_counts_t *pending = pending_counts.lookup(&zero);
+    u64 *opened = quic_opened.lookup(&zero);
+    int quic = opened && *opened && bpf_ktime_get_ns() - *opened <= QUIC_WINDOW_NS;
+    if (!quic && (!pending || (pending->armed <= 0 && pending->unclaimed <= 0)))
+        return 0;
+    long nr = (long)ctx->args[1];
+    int receive = nr == __NR_read || nr == __NR_recvfrom || nr == __NR_recvmsg;
+    if (!receive && nr != __NR_write && nr != __NR_sendto && nr != __NR_sendmsg)
+        return 0;
+    struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
+    u64 fd = 0;
+    bpf_probe_read_kernel(&fd, sizeof(fd), &PT_REGS_PARM1(regs));
+    u64 sk = sock_of_fd((int)fd);
+    return sk ? on_sock_io(sk, receive) : 0;
+}
+#endif
 
 // TCP connections from their state changes, no system call traced. A client's SYN_SENT transition
 // runs in the connecting thread (connect(), or sendmsg with MSG_FASTOPEN): it names the process. The
@@ -751,16 +782,20 @@ TRACEPOINT_PROBE(sock, inet_sock_set_state) {
         syn_sent.update(&sk, &p);
         return 0;
     }
-    if (args->newstate == BPF_TCP_CLOSE) {
-        sock_by_sk.delete(&sk);
-        syn_sent.delete(&sk);
-        if (unclaimed.delete(&sk) == 0)
+    if (args->newstate == BPF_TCP_CLOSE) {  // (looked up first: a delete locks its bucket, found or not)
+        if (sock_by_sk.lookup(&sk))
+            sock_by_sk.delete(&sk);
+        if (syn_sent.lookup(&sk))
+            syn_sent.delete(&sk);
+        if (unclaimed.lookup(&sk) && unclaimed.delete(&sk) == 0)
             count_pending(PENDING_UNCLAIMED, -1);
         return 0;
     }
     if (args->newstate != BPF_TCP_ESTABLISHED)
         return 0;
-    u16 role = args->oldstate == BPF_TCP_SYN_SENT ? ROLE_CLIENT
+    struct connector_t *p = syn_sent.lookup(&sk);
+    // (A simultaneous open goes SYN_SENT -> SYN_RECV -> ESTABLISHED: the connecting end's.)
+    u16 role = args->oldstate == BPF_TCP_SYN_SENT || (args->oldstate == BPF_TCP_SYN_RECV && p) ? ROLE_CLIENT
              : args->oldstate == BPF_TCP_SYN_RECV ? ROLE_SERVER : 0;
     if (!role)
         return 0;
@@ -794,9 +829,8 @@ TRACEPOINT_PROBE(sock, inet_sock_set_state) {
             count_pending(PENDING_UNCLAIMED, 1);
         return 0;
     }
-    struct connector_t *p = syn_sent.lookup(&sk);
     if (!p)
-        return 0;  // connected by a process the sensor does not watch (FILTER_TGID)
+        return 0;  // connected before the sensor started, by a process it does not watch (FILTER_TGID), or evicted
     remember_owner(p->tgid, p->tid, p->comm, &sock);
     syn_sent.delete(&sk);
     return 0;

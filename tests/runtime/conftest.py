@@ -15,8 +15,12 @@ def creds(tmp_path_factory: pytest.TempPathFactory) -> Credentials:
     return make_credentials(tmp_path_factory.mktemp("tls"))
 
 
-@pytest.fixture(scope="module")
-def sensor(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveCapture]:
-    capture = start_capture(tmp_path_factory.mktemp("sensor") / "runtime.jsonl", "--metrics-interval", "1")
+# The sensor's two builds: socket I/O seen by the sock tracepoints (Linux 6.3 and later, this
+# kernel), and the pre-6.3 variant that watches it at every system call's entry (SYSCALL_IO),
+# forced here with CARNOT_SENSOR_IO so that it is tested on this kernel too.
+@pytest.fixture(scope="module", params=["sock", "syscall"])
+def sensor(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveCapture]:
+    capture = start_capture(tmp_path_factory.mktemp("sensor") / "runtime.jsonl", "--metrics-interval", "1",
+                            io=request.param)
     yield capture
     capture.stop()

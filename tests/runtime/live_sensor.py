@@ -5,6 +5,7 @@ A module of its own (not conftest) so test files import it by a name no other te
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -53,7 +54,8 @@ class LiveCapture:
         return self.proc.wait(timeout)
 
 
-def start_capture(out: Path, *extra: str, ready_timeout: float = 90.0) -> LiveCapture:
+def start_capture(out: Path, *extra: str, ready_timeout: float = 90.0, io: str = "") -> LiveCapture:
+    """The sensor, started and ready. `io` "syscall" builds its pre-6.3 variant (CARNOT_SENSOR_IO)."""
     readiness = sensor_readiness()
     if not readiness.ok:
         pytest.fail("the eBPF sensor cannot run here, and these tests must: " + "; ".join(readiness.reasons))
@@ -61,6 +63,7 @@ def start_capture(out: Path, *extra: str, ready_timeout: float = 90.0) -> LiveCa
     proc = subprocess.Popen(
         [sys.executable, "-m", "assess", "runtime", "capture", "--out", str(out), *extra],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "CARNOT_SENSOR_IO": io} if io else None,
     )
     capture = LiveCapture(proc, out)
     deadline = time.monotonic() + ready_timeout

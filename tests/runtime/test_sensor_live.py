@@ -621,10 +621,15 @@ def test_nothing_stays_pending_once_its_handshakes_are_over(sensor: LiveCapture,
     After implicit handshakes on both roles, explicit ones, failed ones and a process killed
     mid-handshake (this module's tests, and more here), both come back to 0. No system call is
     traced: any syscalls or raw_syscalls tracepoint sends every system call on the host through the
-    kernel's slow path."""
+    kernel's slow path. (The pre-6.3 build has only its one raw sys_enter tracepoint.)"""
     ready = sensor.lines()[0]
-    assert {"raw_tracepoint:sock_send_length", "raw_tracepoint:sock_recv_length"} <= set(ready["probes"])
-    assert not [p for p in ready["probes"] if "syscalls:" in p or p.endswith(":sys_enter") or p.endswith(":sys_exit")]
+    sock_io = {"raw_tracepoint:sock_send_length", "raw_tracepoint:sock_recv_length"}
+    traced = [p for p in ready["probes"] if "syscalls:" in p or p.endswith((":sys_enter", ":sys_exit"))]
+    if "raw_tracepoint:sys_enter" in ready["probes"]:
+        assert traced == ["raw_tracepoint:sys_enter"] and not sock_io & set(ready["probes"])
+    else:
+        assert sock_io <= set(ready["probes"]) and traced == []
+    before = [r for r in sensor.lines() if r["type"] == "metrics"][-1]["unclaimed_sockets"]
     peer = subprocess.Popen([sys.executable, "-c", _IMPLICIT_PEER, "server", "127.0.0.1", "0", str(creds.cert),
                              str(creds.key)], stdout=subprocess.PIPE, text=True)
     assert peer.stdout is not None
@@ -637,7 +642,8 @@ def test_nothing_stays_pending_once_its_handshakes_are_over(sensor: LiveCapture,
     deadline = time.monotonic() + 10
     while True:
         metrics = [r for r in sensor.lines() if r["type"] == "metrics" and r["ts"] > started]
-        if metrics and metrics[-1]["armed_threads"] == 0 and metrics[-1]["unclaimed_sockets"] == 0:
+        # (Accepted connections elsewhere on the host that no process has used yet count too.)
+        if metrics and metrics[-1]["armed_threads"] == 0 and metrics[-1]["unclaimed_sockets"] <= before:
             break
         assert time.monotonic() < deadline, metrics[-1:] or "no metrics line"
         time.sleep(0.2)

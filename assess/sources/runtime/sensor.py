@@ -15,7 +15,6 @@ import json
 import logging
 import mmap
 import os
-import re
 import select
 import signal
 import socket
@@ -39,7 +38,7 @@ from assess.sources.runtime.libraries import Library, describe_library, find_lib
 from assess.sources.runtime.packetring import PacketRing
 from assess.sources.runtime.probepoints import probe_point
 from assess.sources.runtime.quic_wire import QuicReader, first_client_initial
-from assess.sources.runtime.readiness import sensor_readiness
+from assess.sources.runtime.readiness import sensor_readiness, socket_io_tracepoints
 from assess.sources.runtime.reassembly import DISCARD_AFTER, Connection, Endpoint, Reassembler, connection_key
 from assess.sources.runtime.ringbuf import RingBuffer
 from assess.sources.runtime.ssh_record import ssh_record
@@ -80,8 +79,6 @@ UPROBES: tuple[tuple[str, str, str | None, int], ...] = (
     ("SSL_set_fd", "ssl_set_fd_enter", None, 2),
     ("SSL_free", "ssl_free_enter", None, 1),
 )
-_TRACEPOINT_PROBE = re.compile(r"^TRACEPOINT_PROBE\((\w+), (\w+)\)", re.MULTILINE)
-_RAW_TRACEPOINT_PROBE = re.compile(r"^RAW_TRACEPOINT_PROBE\((\w+)\)", re.MULTILINE)
 _ROLES = {1: "client", 2: "server"}  # sock_t.role in bpf/tls_probes.c
 _ROLE_UDP = 3  # owner_by_client's role of a UDP socket's local port (bpf/tls_probes.c, ROLE_UDP)
 _ANY_ADDRESS = bytes(16)
@@ -280,6 +277,16 @@ class ProcessResolver:
         return ProcessInfo(exe, lib.name if lib else None, lib.version if lib else None)
 
 
+def _syscall_io() -> bool:
+    """Whether to build the programs' pre-6.3 variant, which watches socket I/O at every system call's
+    entry (bpf/tls_probes.c, SYSCALL_IO): when the kernel has no socket I/O tracepoints, or when
+    CARNOT_SENSOR_IO=syscall asks for it (to test that variant on a newer kernel)."""
+    forced = os.environ.get("CARNOT_SENSOR_IO", "")
+    if forced not in ("", "sock", "syscall"):
+        raise SensorUnavailable(f"CARNOT_SENSOR_IO={forced!r}: expected 'sock' or 'syscall'")
+    return forced == "syscall" or (not forced and not socket_io_tracepoints())
+
+
 def _check_event_layout(event_class: Any) -> None:
     """`_EVENT` must describe bpf/tls_probes.c's struct event_t exactly; bcc knows the real layout."""
     offsets = [getattr(event_class, name).offset for name, _ in _EVENT_FIELDS]
@@ -370,6 +377,10 @@ class Sensor:
                   f"-DHELLO_MAX={HELLO_MAX}"]
         if self.options.pid is not None:
             cflags.append(f"-DFILTER_TGID={self.options.pid}")
+        if _syscall_io():
+            cflags.append("-DSYSCALL_IO")
+            log.warning("this kernel has no sock:sock_send_length (Linux before 6.3): socket I/O is watched at "
+                        "every system call's entry, which costs every system call on the host")
         offsets = struct_offsets()
         if offsets is None:
             log.warning("no kernel BTF (or no libbpf): QUIC connections are reported without their processes")
@@ -383,9 +394,9 @@ class Sensor:
             self._bpf = BPF(text=text, cflags=cflags)
         except Exception as e:  # bcc raises bare Exceptions for compile and load failures
             raise SensorUnavailable(f"the eBPF programs did not load: {e}") from e
-        # bcc attaches every TRACEPOINT_PROBE in the source as it loads it
-        self.probes = [f"tracepoint:{cat}:{name}" for cat, name in _TRACEPOINT_PROBE.findall(text)]
-        self.probes += [f"raw_tracepoint:{name}" for name in _RAW_TRACEPOINT_PROBE.findall(text)]
+        # bcc attaches every TRACEPOINT_PROBE the preprocessed source has as it loads it
+        self.probes = [f"tracepoint:{tp.decode()}" for tp in self._bpf.tracepoint_fds]
+        self.probes += [f"raw_tracepoint:{tp.decode()}" for tp in self._bpf.raw_tracepoint_fds]
         self.libraries = [describe_library(p) for p in find_libssl(self.options.pid)]
         pid = self.options.pid if self.options.pid is not None else -1
         for lib in self.libraries:
