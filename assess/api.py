@@ -305,7 +305,7 @@ class _WorkerServer(uvicorn.Server):
         self.listening = listening
         self.deferred: asyncio.TimerHandle | None = None
         self.head_start_given = False
-        self.connecting = 0  # accepted, and not yet among the server's connections
+        self.connecting: set[asyncio.Task[None]] = set()  # accepted, not yet among the server's connections
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets=[])  # the app and its lifespan, with no listener of uvicorn's own
@@ -320,7 +320,7 @@ class _WorkerServer(uvicorn.Server):
         await super().shutdown(sockets=sockets)
 
     def _readable(self) -> None:
-        held = len(self.server_state.connections) + self.connecting
+        held = len(self.server_state.connections) + len(self.connecting)
         if held and not self.head_start_given:
             self.head_start_given = True
             self._stop_watching()
@@ -337,16 +337,15 @@ class _WorkerServer(uvicorn.Server):
             self.deferred = self.loop.call_later(1.0, self._watch)
             return
         connection.setblocking(False)
-        self.connecting += 1
-        self.loop.create_task(self._serve_connection(connection))
+        task = self.loop.create_task(self._serve_connection(connection))
+        self.connecting.add(task)
+        task.add_done_callback(self.connecting.discard)
 
     async def _serve_connection(self, connection: socket.socket) -> None:
         try:
             await self.loop.connect_accepted_socket(self.protocol, connection)
         except OSError:
             connection.close()
-        finally:
-            self.connecting -= 1
 
     def _watch(self) -> None:
         self.deferred = None
