@@ -304,7 +304,6 @@ class _WorkerServer(uvicorn.Server):
         super().__init__(config)
         self.listening = listening
         self.deferred: asyncio.TimerHandle | None = None
-        self.head_start_given = False
         self.connecting: set[asyncio.Task[None]] = set()  # accepted, not yet among the server's connections
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
@@ -321,12 +320,17 @@ class _WorkerServer(uvicorn.Server):
 
     def _readable(self) -> None:
         held = len(self.server_state.connections) + len(self.connecting)
-        if held and not self.head_start_given:
-            self.head_start_given = True
+        if held:
             self._stop_watching()
-            self.deferred = self.loop.call_later(min(held, ACCEPT_DEFER_MAX) * ACCEPT_DEFER_S, self._watch)
-            return
-        self.head_start_given = False
+            self.deferred = self.loop.call_later(min(held, ACCEPT_DEFER_MAX) * ACCEPT_DEFER_S, self._after_head_start)
+        else:
+            self._accept()
+
+    def _after_head_start(self) -> None:
+        self._watch()
+        self._accept()  # the connection still waiting, if no other worker took it meanwhile
+
+    def _accept(self) -> None:
         try:
             connection, _ = self.listening.accept()
         except (BlockingIOError, InterruptedError, ConnectionAbortedError):
