@@ -25,10 +25,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import functools
 import gc
 import hashlib
 import logging
+import multiprocessing
 import os
 import signal
 import socket
@@ -236,6 +236,7 @@ class _Protocol(H11Protocol):
     """
 
     _deadline: asyncio.TimerHandle | None = None
+    on_lost: Callable[[], None] | None = None  # a worker's: it publishes how many connections it holds
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -249,6 +250,8 @@ class _Protocol(H11Protocol):
         if self._deadline is not None:
             self._deadline.cancel()
         super().connection_lost(exc)
+        if self.on_lost is not None:
+            self.on_lost()
 
     def _restart_deadline(self) -> None:
         if self._deadline is not None:
@@ -281,18 +284,56 @@ def serve(settings: ApiSettings, host: str, port: int, *, workers: int = 1, verb
         return
     listening = config.bind_socket()
     listening.listen(config.backlog)  # (uvicorn's listener would; the workers accept themselves)
-    _Workers(lambda: _WorkerServer(config, listening).run(), workers).supervise()
+    loads = _Loads(workers)
+    _Workers(lambda: _WorkerServer(config, listening, loads).run(), workers).supervise()
 
 
-# How long a worker holding connections waits, per connection it holds (up to ACCEPT_DEFER_MAX), before
-# it accepts a new one, so a worker holding fewer (an idle one at once) takes it first.
-ACCEPT_DEFER_S = 0.01
-ACCEPT_DEFER_MAX = 5
+# How long a worker holding more connections than another waits before it accepts a new one, so the
+# other takes it first (longer than the 5 ms an attesting thread may keep the event loop's waiting).
+ACCEPT_HEAD_START_S = 0.01
+
+
+class _Loads:
+    """How many connections each worker holds, in memory the workers share (made before they fork).
+    A slot is a worker's pid and its count; a replacement takes the slot of a worker that died."""
+
+    def __init__(self, workers: int) -> None:
+        self.pids = multiprocessing.RawArray("i", workers)
+        self.counts = multiprocessing.RawArray("i", workers)
+        self.lock = multiprocessing.Lock()
+        self.slot = -1
+
+    def claim(self) -> None:
+        with self.lock:
+            for i, pid in enumerate(self.pids):
+                if pid == 0 or not _alive(pid):
+                    self.pids[i], self.counts[i], self.slot = os.getpid(), 0, i
+                    return
+
+    def publish(self, held: int) -> None:
+        if self.slot >= 0:
+            self.counts[self.slot] = held
+
+    def fewest_elsewhere(self) -> int | None:
+        """The fewest connections another living worker holds (None: no other worker)."""
+        others = [count for i, (pid, count) in enumerate(zip(self.pids, self.counts, strict=True))
+                  if i != self.slot and pid and _alive(pid)]
+        return min(others, default=None)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 class _WorkerServer(uvicorn.Server):
     """A worker: uvicorn, but it accepts connections from the socket the workers share itself, one at
-    a time, and one that holds connections gives the others a head start.
+    a time, and one holding more connections than another worker gives it a head start.
 
     asyncio accepts every connection waiting when its loop wakes, and every worker's loop wakes: a few
     keep-alive clients that connect at once all went to one worker, which then served every request
@@ -300,17 +341,16 @@ class _WorkerServer(uvicorn.Server):
     17-22 requests/s, whichever worker won).
     """
 
-    def __init__(self, config: uvicorn.Config, listening: socket.socket) -> None:
+    def __init__(self, config: uvicorn.Config, listening: socket.socket, loads: _Loads) -> None:
         super().__init__(config)
-        self.listening = listening
+        self.listening, self.loads = listening, loads
         self.deferred: asyncio.TimerHandle | None = None
         self.connecting: set[asyncio.Task[None]] = set()  # accepted, not yet among the server's connections
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets=[])  # the app and its lifespan, with no listener of uvicorn's own
         self.loop = asyncio.get_running_loop()
-        self.protocol = functools.partial(_Protocol, config=self.config,
-                                          server_state=self.server_state, app_state=self.lifespan.state)
+        self.loads.claim()
         self.listening.setblocking(False)
         self.loop.add_reader(self.listening.fileno(), self._readable)
 
@@ -318,11 +358,17 @@ class _WorkerServer(uvicorn.Server):
         self._stop_watching()
         await super().shutdown(sockets=sockets)
 
+    def _held(self) -> int:
+        return len(self.server_state.connections) + len(self.connecting)
+
+    def _publish(self) -> None:
+        self.loads.publish(self._held())
+
     def _readable(self) -> None:
-        held = len(self.server_state.connections) + len(self.connecting)
-        if held:
+        fewest = self.loads.fewest_elsewhere()
+        if fewest is not None and self._held() > fewest:
             self._stop_watching()
-            self.deferred = self.loop.call_later(min(held, ACCEPT_DEFER_MAX) * ACCEPT_DEFER_S, self._after_head_start)
+            self.deferred = self.loop.call_later(ACCEPT_HEAD_START_S, self._after_head_start)
         else:
             self._accept()
 
@@ -344,12 +390,19 @@ class _WorkerServer(uvicorn.Server):
         task = self.loop.create_task(self._serve_connection(connection))
         self.connecting.add(task)
         task.add_done_callback(self.connecting.discard)
+        self._publish()
 
     async def _serve_connection(self, connection: socket.socket) -> None:
         try:
-            await self.loop.connect_accepted_socket(self.protocol, connection)
+            await self.loop.connect_accepted_socket(self._new_protocol, connection)
         except OSError:
             connection.close()
+            self._publish()
+
+    def _new_protocol(self) -> _Protocol:
+        protocol = _Protocol(config=self.config, server_state=self.server_state, app_state=self.lifespan.state)
+        protocol.on_lost = self._publish
+        return protocol
 
     def _watch(self) -> None:
         self.deferred = None
