@@ -28,13 +28,16 @@ import dataclasses
 import gc
 import hashlib
 import logging
+import multiprocessing
 import os
 import signal
+import socket
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
@@ -157,6 +160,13 @@ def attest_body(body: bytes, config: AttestConfig, provenance: Provenance) -> di
     return {"attestation": statement, "markdown": render_markdown(statement)}
 
 
+def _attested(body: bytes, config: AttestConfig, provenance: Provenance) -> JSONResponse:
+    # A response, not the dict: FastAPI would validate and re-encode the whole statement against
+    # the response model first, a third of a request's time. Encoded here, in the attesting thread,
+    # so the event loop does not hold the interpreter for it while other connections send bodies.
+    return JSONResponse(attest_body(body, config, provenance))
+
+
 def create_app(settings: ApiSettings | None = None) -> FastAPI:
     settings = settings or ApiSettings()
     # Tool, git and library versions do not change while the server runs: read them once.
@@ -205,10 +215,8 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         except _Refused as refused:
             return refused.response
         try:
-            # A response, not the dict: FastAPI would validate and re-encode the whole statement
-            # against the response model first, a third of a request's time.
             async with attesting:
-                return JSONResponse(await run_in_threadpool(attest_body, body, settings.config, provenance))
+                return await run_in_threadpool(_attested, body, settings.config, provenance)
         except CbomError as e:
             return _error(422, "not_a_cbom", e.one_line())
         except InputError as e:
@@ -228,6 +236,7 @@ class _Protocol(H11Protocol):
     """
 
     _deadline: asyncio.TimerHandle | None = None
+    on_lost: Callable[[], None] | None = None  # a worker's: it publishes how many connections it holds
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -241,6 +250,8 @@ class _Protocol(H11Protocol):
         if self._deadline is not None:
             self._deadline.cancel()
         super().connection_lost(exc)
+        if self.on_lost is not None:
+            self.on_lost()
 
     def _restart_deadline(self) -> None:
         if self._deadline is not None:
@@ -257,8 +268,6 @@ def serve(settings: ApiSettings, host: str, port: int, *, workers: int = 1, verb
     """Run the API on uvicorn until interrupted, with the connection limits of `settings`; with
     workers > 1, that many processes forked after start-up serve one listening socket, each with
     those limits (a process attests one request at a time: one core each)."""
-    import uvicorn
-
     app = create_app(settings)
     # What is imported and built by now lives as long as the server: frozen out of the collector's
     # sight, the collections each request triggers no longer walk it (measured: 121 instead of
@@ -274,7 +283,136 @@ def serve(settings: ApiSettings, host: str, port: int, *, workers: int = 1, verb
         uvicorn.Server(config).run()
         return
     listening = config.bind_socket()
-    _Workers(lambda: uvicorn.Server(config).run(sockets=[listening]), workers).supervise()
+    listening.listen(config.backlog)  # (uvicorn's listener would; the workers accept themselves)
+    loads = _Loads(workers)
+    _Workers(lambda: _WorkerServer(config, listening, loads).run(), workers).supervise()
+
+
+# How long a worker holding more connections than another waits before it accepts a new one, so the
+# other takes it first (longer than the 5 ms an attesting thread may keep the event loop's waiting).
+ACCEPT_HEAD_START_S = 0.01
+
+
+class _Loads:
+    """How many connections each worker holds, in memory the workers share (made before they fork).
+    A slot is a worker's pid and its count; a replacement takes the slot of a worker that died."""
+
+    def __init__(self, workers: int) -> None:
+        self.pids = multiprocessing.RawArray("i", workers)
+        self.counts = multiprocessing.RawArray("i", workers)
+        self.lock = multiprocessing.Lock()
+        self.slot = -1
+
+    def claim(self) -> None:
+        with self.lock:
+            for i, pid in enumerate(self.pids):
+                if pid == 0 or not _alive(pid):
+                    self.pids[i], self.counts[i], self.slot = os.getpid(), 0, i
+                    return
+
+    def publish(self, held: int) -> None:
+        if self.slot >= 0:
+            self.counts[self.slot] = held
+
+    def fewest_elsewhere(self) -> int | None:
+        """The fewest connections another living worker holds (None: no other worker)."""
+        others = [count for i, (pid, count) in enumerate(zip(self.pids, self.counts, strict=True))
+                  if i != self.slot and pid and _alive(pid)]
+        return min(others, default=None)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class _WorkerServer(uvicorn.Server):
+    """A worker: uvicorn, but it accepts connections from the socket the workers share itself, one at
+    a time, and one holding more connections than another worker gives it a head start.
+
+    asyncio accepts every connection waiting when its loop wakes, and every worker's loop wakes: a few
+    keep-alive clients that connect at once all went to one worker, which then served every request
+    while the other idled (bench api: 4 connections, one worker with all the CPU, 9-11 instead of
+    17-22 requests/s, whichever worker won).
+    """
+
+    def __init__(self, config: uvicorn.Config, listening: socket.socket, loads: _Loads) -> None:
+        super().__init__(config)
+        self.listening, self.loads = listening, loads
+        self.deferred: asyncio.TimerHandle | None = None
+        self.connecting: set[asyncio.Task[None]] = set()  # accepted, not yet among the server's connections
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets=[])  # the app and its lifespan, with no listener of uvicorn's own
+        self.loop = asyncio.get_running_loop()
+        self.loads.claim()
+        self.listening.setblocking(False)
+        self.loop.add_reader(self.listening.fileno(), self._readable)
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        self._stop_watching()
+        await super().shutdown(sockets=sockets)
+
+    def _held(self) -> int:
+        return len(self.server_state.connections) + len(self.connecting)
+
+    def _publish(self) -> None:
+        self.loads.publish(self._held())
+
+    def _readable(self) -> None:
+        fewest = self.loads.fewest_elsewhere()
+        if fewest is not None and self._held() > fewest:
+            self._stop_watching()
+            self.deferred = self.loop.call_later(ACCEPT_HEAD_START_S, self._after_head_start)
+        else:
+            self._accept()
+
+    def _after_head_start(self) -> None:
+        self._watch()
+        self._accept()  # the connection still waiting, if no other worker took it meanwhile
+
+    def _accept(self) -> None:
+        try:
+            connection, _ = self.listening.accept()
+        except (BlockingIOError, InterruptedError, ConnectionAbortedError):
+            return  # another worker took it, or the client gave up
+        except OSError as e:  # out of descriptors or memory: as asyncio does, stop accepting for a second
+            log.warning("accepting a connection failed (%s); accepting again in 1 s", e)
+            self._stop_watching()
+            self.deferred = self.loop.call_later(1.0, self._watch)
+            return
+        connection.setblocking(False)
+        task = self.loop.create_task(self._serve_connection(connection))
+        self.connecting.add(task)
+        task.add_done_callback(self.connecting.discard)
+        self._publish()
+
+    async def _serve_connection(self, connection: socket.socket) -> None:
+        try:
+            await self.loop.connect_accepted_socket(self._new_protocol, connection)
+        except OSError:
+            connection.close()
+            self._publish()
+
+    def _new_protocol(self) -> _Protocol:
+        protocol = _Protocol(config=self.config, server_state=self.server_state, app_state=self.lifespan.state)
+        protocol.on_lost = self._publish
+        return protocol
+
+    def _watch(self) -> None:
+        self.deferred = None
+        self.loop.add_reader(self.listening.fileno(), self._readable)
+
+    def _stop_watching(self) -> None:
+        if self.deferred is not None:
+            self.deferred.cancel()
+            self.deferred = None
+        self.loop.remove_reader(self.listening.fileno())
 
 
 # A worker that dies sooner than this after it started is replaced only after a pause, doubled

@@ -14,7 +14,10 @@ from cyclonedx.model.crypto import (
     ProtocolProperties,
     ProtocolPropertiesType,
 )
+from serving import SDE
 
+from assess.api import attest_body
+from assess.attest import AttestConfig, collect_provenance
 from assess.cbom import shard_to_document
 from assess.model import Asset, Prop, Shard, props
 
@@ -73,6 +76,28 @@ def test_an_outside_tools_cbom_from_the_conformance_set_is_attested(server, conf
         response = httpx.post(f"{server.url}/attest", content=body, timeout=60)
         assert response.status_code == 200, f"{path.name}: {response.text[:300]}"
         assert response.json()["attestation"]["predicate"]["summary"]["components"] > 0
+
+
+def _as_sent(answer: dict) -> bytes:
+    """How the API encodes an answer: compact JSON, UTF-8 left as it is (Starlette's JSONResponse)."""
+    return json.dumps(answer, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode("utf-8")
+
+
+def test_the_answer_on_the_wire_is_the_attestation_as_compact_json_byte_for_byte(server, conformance_cboms,
+                                                                                    monkeypatch):
+    # Pins the bytes, not just the parsed JSON: a faster encoder or a pre-encoded response must
+    # send exactly what the attestation function's result encodes to.
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", SDE)
+    provenance = collect_provenance([])
+    bodies = [cbom_bytes(("carnot:tls:ü", "x25519", "secret"), ("carnot:tls:\u2603", "X25519MLKEM768", "pii"))]
+    bodies += [Path(path).read_bytes() for path in conformance_cboms[:3]]
+    for body in bodies:
+        response = httpx.post(f"{server.url}/attest", content=body, timeout=60)
+        assert response.status_code == 200, response.text[:300]
+        expected = _as_sent(attest_body(body, AttestConfig(), provenance))
+        assert response.content == expected
+        assert response.headers["content-type"] == "application/json"
+        assert response.headers["content-length"] == str(len(expected))
 
 
 def test_same_body_twice_gives_the_same_answer_no_state_between_requests(server):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 import time
 from pathlib import Path
 
@@ -52,6 +53,38 @@ def test_two_workers_answer_on_one_port_and_stop_with_the_server() -> None:
     while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not any(_alive(pid) for pid in workers)
+
+
+def _sockets(pid: int) -> set[str]:
+    found = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith("socket:"):
+            found.add(target)
+    return found
+
+
+def test_connections_opened_at_once_are_spread_over_the_workers() -> None:
+    # Keep-alive clients that connect together must not all land on the worker that woke first
+    # (asyncio alone accepts every waiting connection in one go): the other would idle meanwhile.
+    with running_server("--workers", "2") as server:
+        workers = sorted(_children(server.pid))
+        time.sleep(0.5)  # the start-up health checks' connections are closed
+        before = {pid: _sockets(pid) for pid in workers}
+        clients = [socket.create_connection(("127.0.0.1", server.port)) for _ in range(4)]
+        try:
+            deadline = time.monotonic() + 10
+            held = {pid: len(_sockets(pid) - before[pid]) for pid in workers}
+            while sum(held.values()) < 4 and time.monotonic() < deadline:
+                time.sleep(0.1)
+                held = {pid: len(_sockets(pid) - before[pid]) for pid in workers}
+        finally:
+            for client in clients:
+                client.close()
+        assert sorted(held.values()) == [2, 2], held
 
 
 def test_a_worker_that_dies_is_replaced() -> None:
