@@ -220,7 +220,7 @@ struct owner_key {
 };
 
 struct owner_t {
-    u64 ts_ns;  // when the socket was connected or accepted: tells a reused client port apart
+    u64 ts_ns;  // when the client's socket was established, or the server's first used: tells a reused client port apart
     u32 tgid;
     u32 tid;
     s32 fd;  // -1: not known (owners are found from socket state and I/O, not from system calls)
