@@ -344,8 +344,9 @@ class Correlator:
         the latest whose ClientHello came before the handshake ended (a later one is the next
         connection from a reused port) and whose end of it has no record yet."""
         end = (hs.ended or hs.started) + FLOW_SLACK
-        # A client's ClientHello also comes after its handshake started; a server may take up a
-        # connection (and its ClientHello) long after it arrived.
+        # An explicit client's ClientHello comes after its handshake started; an implicit client's
+        # start is its first send once it returned, just after the ClientHello left (FLOW_SLACK
+        # covers that); a server may take up a connection (and its ClientHello) long after it arrived.
         start = hs.started - FLOW_SLACK if sock.role == "client" else float("-inf")
         match = None
         for pending in self._flows_by_client.get(sock.client, ()):
