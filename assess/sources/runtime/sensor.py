@@ -382,8 +382,12 @@ class Sensor:
             log.warning("this kernel has no sock:sock_send_length (Linux before 6.3): socket I/O is watched at "
                         "every system call's entry, which costs every system call on the host")
         offsets = struct_offsets()
-        if offsets is None:
-            log.warning("no kernel BTF (or no libbpf): QUIC connections are reported without their processes")
+        if offsets is None and "-DSYSCALL_IO" in cflags:
+            log.warning("no kernel BTF (or no libbpf) on a kernel before 6.3: no socket is known from its I/O, so "
+                        "implicit handshakes are missed and accepted connections and QUIC ports have no process")
+        elif offsets is None:
+            log.warning("no kernel BTF (or no libbpf): QUIC connections are reported without their processes, and "
+                        "the socket SSL_set_fd names is not known in the kernel")
         cflags.extend(f"-D{macro}={offset}" for macro, offset in (offsets or {}).items())
         try:
             cflags.append(f"-DLOOPBACK_IFINDEX={socket.if_nametoindex('lo')}")
