@@ -8,6 +8,8 @@ import subprocess
 from pathlib import Path
 from unittest import mock
 
+import pytest
+
 from assess.sources.runtime.correlate import Correlator
 from assess.sources.runtime.libraries import Library
 from assess.sources.runtime.sensor import CaptureOptions, ProcessResolver, Sensor, WireOutcome, executable_of
@@ -187,3 +189,34 @@ def test_a_long_certificate_chain_does_not_hide_the_tls12_group_from_the_packet_
     [record] = s.correlator.drain(20.0, final=True)
     assert (record["sni"], record["tls_version"], record["negotiated_group"], record["success"]) == \
         ("chain.test", "TLSv1.2", "secp256r1", True)
+
+
+def test_the_pre_63_build_is_chosen_when_the_kernel_lacks_the_socket_io_tracepoints(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """sock:sock_send_length/sock_recv_length arrived in Linux 6.3: without them (as tracefs shows)
+    the sensor builds its SYSCALL_IO variant; CARNOT_SENSOR_IO forces either, and any other value is
+    a one-line error rather than a silent default."""
+    from assess.sources.runtime import readiness
+    from assess.sources.runtime import sensor as sensor_module
+    from assess.sources.runtime.sensor import SensorUnavailable, _syscall_io
+
+    old, new = tmp_path / "old", tmp_path / "new"
+    for name in ("sock_send_length", "sock_recv_length"):
+        (new / "events" / "sock" / name).mkdir(parents=True)
+    (old / "events" / "sock" / "inet_sock_set_state").mkdir(parents=True)
+    monkeypatch.delenv("CARNOT_SENSOR_IO", raising=False)
+    for tracefs, wanted in ((old, True), (new, False)):
+        monkeypatch.setattr(readiness, "TRACEFS", (tracefs,))
+        monkeypatch.setattr(sensor_module, "socket_io_tracepoints", readiness.socket_io_tracepoints)
+        assert _syscall_io() is wanted
+        monkeypatch.setenv("CARNOT_SENSOR_IO", "syscall")
+        assert _syscall_io() is True
+        monkeypatch.setenv("CARNOT_SENSOR_IO", "sock")
+        assert _syscall_io() is False
+        monkeypatch.delenv("CARNOT_SENSOR_IO")
+    check = next(c for c in readiness.sensor_checks() if c.name == "socket I/O tracepoints")
+    assert check.ok and not check.required
+    monkeypatch.setenv("CARNOT_SENSOR_IO", "syscalls")
+    with pytest.raises(SensorUnavailable, match="CARNOT_SENSOR_IO='syscalls'"):
+        _syscall_io()
