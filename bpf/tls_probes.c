@@ -345,17 +345,20 @@ static __always_inline u64 sock_of_fd(s32 fd) {
 }
 
 // A handshake's first event: what SSL_set_fd, SSL_set_tlsext_host_name and SSL_set_*_state said
-// about the SSL object before it started goes with it. Returns the size of the event to send.
-static __always_inline u32 fill_start(struct event_t *e, struct ssl_key *key) {
+// about the SSL object before it started goes with it. `in_use`: the socket the handshake is being
+// done on, when the caller saw it (0: SSL_set_fd's fd says). Returns the size of the event to send.
+static __always_inline u32 fill_start(struct event_t *e, struct ssl_key *key, u64 in_use) {
     e->ssl = key->ssl;
     struct fd_info_t *info = fd_before.lookup(key);
     if (info) {
-        // The fd's socket as it is now (the fd may have been closed and reused since SSL_set_fd, a
-        // failed connect retried), its endpoints looked up now: SSL_set_fd may come before the
-        // connection is up.
-        u64 sk = sock_of_fd(info->fd);
+        // Else the fd's socket as it is now (the fd may have been closed and reused since
+        // SSL_set_fd, a failed connect retried), its endpoints looked up now: SSL_set_fd may come
+        // before the connection is up.
+        u64 sk = in_use ? in_use : sock_of_fd(info->fd);
         attach_sock(e, sk ? sk : info->sk, info->fd);
         fd_before.delete(key);
+    } else if (in_use) {
+        attach_sock(e, in_use, -1);
     }
     u8 *role = roles.lookup(key);
     if (role) {
@@ -418,7 +421,7 @@ int handshake_enter(struct pt_regs *ctx) {
     struct event_t *e = new_event(K_HS_ENTER);
     if (!e)
         return 0;
-    u32 size = fill_start(e, &key);
+    u32 size = fill_start(e, &key, 0);
     if (first)
         emit_event(e, size, 1);
     else if (held.update(&key, e) != 0)
@@ -628,8 +631,7 @@ static __always_inline void implicit_start(struct active_t *act, u32 tgid, u32 t
     struct event_t *e = new_event(K_IMPLICIT);
     if (!e)
         return;
-    u32 size = fill_start(e, &key);
-    attach_sock(e, sk, e->fd);  // the socket as it is now, in use
+    u32 size = fill_start(e, &key, sk);
     emit_event(e, size, first);
 }
 
@@ -680,12 +682,6 @@ static __always_inline void claim_server_socket(u64 sk) {
     remember_owner(id >> 32, (u32)id, comm, sock);
 }
 
-// UDP has no connection to accept or connect: its owners (QUIC's ends) are the processes whose
-// sockets have the local ports, as the last process to do I/O on each port while QUIC flows were
-// opening left them. The socket's
-// fields are read at offsets from the running kernel's BTF (kernel_btf.py): the headers bcc compiles
-// against may be another kernel's. Without them UDP owners are not looked up.
-
 // When the socket filter (tls_wire.c) last saw a QUIC flow open (ktime ns): other UDP is not looked
 // at when none was lately, there or here. The filter sees a flow's first Initial before either end's
 // socket I/O on it returns.
@@ -693,11 +689,20 @@ BPF_ARRAY(quic_opened, u64, 1);
 // A QUIC flow older than this is user space's to time out (the sensor's --timeout, 15 s by default).
 #define QUIC_WINDOW_NS (30ULL * 1000000000ULL)
 
-static __always_inline void note_udp_owner(u64 sk) {
-#ifdef OFF_SOCK_PROTOCOL
+static __always_inline int quic_lately(void) {
     int zero = 0;
     u64 *opened = quic_opened.lookup(&zero);
-    if (!opened || !*opened || bpf_ktime_get_ns() - *opened > QUIC_WINDOW_NS)
+    return opened && *opened && bpf_ktime_get_ns() - *opened <= QUIC_WINDOW_NS;
+}
+
+// UDP has no connection to accept or connect: its owners (QUIC's ends) are the processes whose
+// sockets have the local ports, as the last process to do I/O on each port while QUIC flows were
+// opening left them. The socket's fields are read at offsets from the running kernel's BTF
+// (kernel_btf.py): the headers bcc compiles against may be another kernel's. Without them UDP
+// owners are not looked up.
+static __always_inline void note_udp_owner(u64 sk) {
+#ifdef OFF_SOCK_PROTOCOL
+    if (!quic_lately())
         return;  // no QUIC lately: TCP I/O does not even read the socket's protocol
     u16 protocol = 0, family = 0, port = 0;
     if (KREAD(protocol, sk, OFF_SOCK_PROTOCOL) || protocol != IPPROTO_UDP)
@@ -748,10 +753,8 @@ RAW_TRACEPOINT_PROBE(sock_recv_length) { return on_sock_io(ctx->args[0], 1); }
 RAW_TRACEPOINT_PROBE(sys_enter) {
     int zero = 0;
     struct pending_counts_t *pending = pending_counts.lookup(&zero);
-    u64 *opened = quic_opened.lookup(&zero);
-    int quic = opened && *opened && bpf_ktime_get_ns() - *opened <= QUIC_WINDOW_NS;
-    if (!quic && (!pending || (pending->armed <= 0 && pending->unclaimed <= 0)))
-        return 0;
+    if ((!pending || (pending->armed <= 0 && pending->unclaimed <= 0)) && !quic_lately())
+        return 0;  // (the fd is turned into its socket only when something may want it)
     long nr = (long)ctx->args[1];
     int receive = nr == __NR_read || nr == __NR_recvfrom || nr == __NR_recvmsg;
     if (!receive && nr != __NR_write && nr != __NR_sendto && nr != __NR_sendmsg)

@@ -12,18 +12,7 @@ import httpx
 from serving import running_server
 from test_attest_api import cbom_bytes
 
-
-def _children(pid: int) -> set[int]:
-    found = set()
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                found.add(int(entry.name))
-    return found
+from tests.processes import children as _children
 
 
 def _alive(pid: int) -> bool:

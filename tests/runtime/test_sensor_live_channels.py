@@ -27,6 +27,7 @@ from tests.capture.secure_channels import (
     openssh_default_kex,
     openssh_server,
 )
+from tests.processes import descendants
 
 pytestmark = pytest.mark.root
 
@@ -44,19 +45,6 @@ def sshd(tmp_path_factory: pytest.TempPathFactory, sensor: LiveCapture) -> Itera
         yield Sshd(port, int((folder / "sshd.pid").read_text()))
 
 
-def _children(pid: int) -> set[int]:
-    out = set()
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                out.add(int(entry.name))
-    return out
-
-
 class _Descendants:
     """The processes descended from `pid` while the block runs (polled: sshd's per-connection
     processes live as long as the connection)."""
@@ -68,9 +56,7 @@ class _Descendants:
 
     def _poll(self) -> None:
         while not self._stop.is_set():
-            frontier = [self.root, *self.seen]
-            for pid in frontier:
-                self.seen |= _children(pid)
+            self.seen |= descendants(self.root, self.seen)
             time.sleep(0.002)
 
     def __enter__(self) -> _Descendants:

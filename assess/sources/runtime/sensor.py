@@ -377,12 +377,13 @@ class Sensor:
                   f"-DHELLO_MAX={HELLO_MAX}"]
         if self.options.pid is not None:
             cflags.append(f"-DFILTER_TGID={self.options.pid}")
-        if _syscall_io():
+        syscall_io = _syscall_io()
+        if syscall_io:
             cflags.append("-DSYSCALL_IO")
             log.warning("this kernel has no sock:sock_send_length (Linux before 6.3): socket I/O is watched at "
                         "every system call's entry, which costs every system call on the host")
         offsets = struct_offsets()
-        if offsets is None and "-DSYSCALL_IO" in cflags:
+        if offsets is None and syscall_io:
             log.warning("no kernel BTF (or no libbpf) on a kernel before 6.3: no socket is known from its I/O, so "
                         "implicit handshakes are missed and accepted connections and QUIC ports have no process")
         elif offsets is None:
