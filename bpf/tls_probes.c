@@ -18,9 +18,10 @@
 // every read and write of every TLS program on the host (~9 us single-stepped, ~0.8 us at an
 // emulated instruction), for what the wire view already says. An implicit handshake is known from
 // SSL_set_connect_state/SSL_set_accept_state, which such programs call once per connection: the
-// thread is armed, and its first send or receive on the SSL object's socket (SSL_set_fd's, found
-// through the file table, or else a TCP socket of the same role) is the handshake's start, sent at
-// once (K_IMPLICIT) with its fd when known, socket, SNI and role. Its end and success come from the
+// thread is armed, and its first receive on the SSL object's socket (SSL_set_fd's, found through
+// the file table, or else a TCP socket of the same role) is the handshake's start, sent at once
+// (K_IMPLICIT) with its fd when known, socket, SNI and role. (A client's first receive is its
+// ServerHello's: its ClientHello has gone out by then. Sends are not watched: see on_sock_io.) Its end and success come from the
 // wire view. An explicit handshake is done once SSL_do_handshake returns 1; a failure is known
 // from a 0 return, SSL_free before success, the next start on the same SSL object or the
 // process's exit. SSL_get_error is not probed: programs call it after every "call again" return
@@ -34,7 +35,7 @@
 
 #define K_HS_ENTER 1
 #define K_HS_RETURN 2
-#define K_IMPLICIT 3  // an implicit handshake's start, at its first socket read/write (see above)
+#define K_IMPLICIT 3  // an implicit handshake's start, at its first socket receive (see above)
 #define K_SNI 5
 #define K_FD 6
 #define K_FREE 7
@@ -51,9 +52,9 @@
 #define ROLE_SERVER 2
 #define ROLE_UDP 3     // owner_by_client: the process whose UDP socket has this local port (any address)
 // An SSL object armed by SSL_set_*_state without a known socket takes the first TCP connection of
-// its role the thread sends on within this time (ARM_RECV_NS for a receive, which the socket
-// tracepoints see when it returns: a server may wait long for its ClientHello); with SSL_set_fd's
-// socket, the first send or receive on that socket.
+// its role the thread receives on within ARM_RECV_NS (the socket tracepoint sees a receive when it
+// returns: a server may wait long for its ClientHello), or sends on within ARM_NS (sends are seen
+// only by the SYSCALL_IO build); with SSL_set_fd's socket, the first I/O seen on that socket.
 #define ARM_NS 1000000000ULL
 #define ARM_RECV_NS 15000000000ULL
 
@@ -724,12 +725,18 @@ static __always_inline void note_udp_owner(u64 sk) {
 #endif
 }
 
-// Every send and receive on a socket, by any process: the sock tracepoints fire in sock_sendmsg and
-// sock_recvmsg, which read/write/send*/recv* (and io_uring) on a socket all go through. These are not
-// system-call tracepoints: a syscalls:* or raw_syscalls:* tracepoint, attached at all, sends every
-// system call of every task on the host through the kernel's slow entry and exit path
-// (SYSCALL_WORK_SYSCALL_TRACEPOINT), ~0.15 us a call measured on this project's VM. Here only socket
-// I/O pays, and with nothing pending and no QUIC lately a send or receive reads two array entries.
+// Every receive on a socket, by any process: sock:sock_recv_length fires in sock_recvmsg, which
+// read/recv*/recvmsg (and io_uring) on a socket all go through. It is not a system-call tracepoint:
+// a syscalls:* or raw_syscalls:* tracepoint, attached at all, sends every system call of every task
+// on the host through the kernel's slow entry and exit path (SYSCALL_WORK_SYSCALL_TRACEPOINT), ~0.15
+// us a call measured on this project's VM. Here only a socket receive pays, and with nothing
+// pending and no QUIC lately it reads two array entries.
+//
+// Sends (sock:sock_send_length) are not watched: everything wanted here is seen at a receive too
+// (an armed thread's handshake receives its peer's hello; an accepted connection's process and a
+// QUIC end receive on their sockets), and the send tracepoint cost the stress's ping-pong of 1 KiB
+// records more than the receive one did (~0.2 us a send against ~0.08 us a receive on this
+// project's VM, docs/RUNTIME.md), for an implicit handshake's start a round trip earlier.
 static __always_inline int on_sock_io(u64 sk, int receive) {
     int zero = 0;
     struct pending_counts_t *pending = pending_counts.lookup(&zero);
@@ -744,10 +751,9 @@ static __always_inline int on_sock_io(u64 sk, int receive) {
 }
 
 #ifndef SYSCALL_IO
-RAW_TRACEPOINT_PROBE(sock_send_length) { return on_sock_io(ctx->args[0], 0); }
 RAW_TRACEPOINT_PROBE(sock_recv_length) { return on_sock_io(ctx->args[0], 1); }
 #else
-// Kernels before 6.3 have no sock_send_length/sock_recv_length. There the socket I/O system calls
+// Kernels before 6.3 have no sock_recv_length. There the socket I/O system calls
 // are watched at every system call's entry instead (and every system call on the host then takes
 // the slow path: see above), their fd turned into its socket only when something is pending.
 RAW_TRACEPOINT_PROBE(sys_enter) {

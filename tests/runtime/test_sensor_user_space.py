@@ -194,7 +194,7 @@ def test_a_long_certificate_chain_does_not_hide_the_tls12_group_from_the_packet_
 def test_the_pre_63_build_is_chosen_when_the_kernel_lacks_the_socket_io_tracepoints(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """sock:sock_send_length/sock_recv_length arrived in Linux 6.3: without them (as tracefs shows)
+    """sock:sock_recv_length arrived in Linux 6.3: without it (as tracefs shows)
     the sensor builds its SYSCALL_IO variant; CARNOT_SENSOR_IO forces either, and any other value is
     a one-line error rather than a silent default."""
     from assess.sources.runtime import readiness
@@ -202,8 +202,7 @@ def test_the_pre_63_build_is_chosen_when_the_kernel_lacks_the_socket_io_tracepoi
     from assess.sources.runtime.sensor import SensorUnavailable, _syscall_io
 
     old, new = tmp_path / "old", tmp_path / "new"
-    for name in ("sock_send_length", "sock_recv_length"):
-        (new / "events" / "sock" / name).mkdir(parents=True)
+    (new / "events" / "sock" / "sock_recv_length").mkdir(parents=True)
     (old / "events" / "sock" / "inet_sock_set_state").mkdir(parents=True)
     monkeypatch.delenv("CARNOT_SENSOR_IO", raising=False)
     for tracefs, wanted in ((old, True), (new, False)):

@@ -82,10 +82,9 @@ def _tracefs_ready() -> bool:
 
 
 def socket_io_tracepoints() -> bool:
-    """Whether the kernel has sock:sock_send_length and sock:sock_recv_length (Linux 6.3 and later),
-    which let the sensor watch socket I/O without tracing any system call."""
-    return any(all((p / "events" / "sock" / name).is_dir() for name in ("sock_send_length", "sock_recv_length"))
-               for p in TRACEFS)
+    """Whether the kernel has sock:sock_recv_length (Linux 6.3 and later), which lets the sensor watch
+    socket receives without tracing any system call."""
+    return any((p / "events" / "sock" / "sock_recv_length").is_dir() for p in TRACEFS)
 
 
 def sensor_checks() -> tuple[Check, ...]:
@@ -142,8 +141,8 @@ def sensor_checks() -> tuple[Check, ...]:
         Check(
             "socket I/O tracepoints",
             sock_io,
-            "sock:sock_send_length and sock:sock_recv_length: no system call is traced" if sock_io
-            else "no sock:sock_send_length/sock_recv_length (Linux before 6.3): socket I/O is watched at every "
+            "sock:sock_recv_length: no system call is traced" if sock_io
+            else "no sock:sock_recv_length (Linux before 6.3): socket I/O is watched at every "
                  "system call's entry, which puts every system call on the host on the kernel's slow path",
             None if sock_io else "run a Linux 6.3 or later kernel for the cheaper sensor",
             required=False,

@@ -380,7 +380,7 @@ class Sensor:
         syscall_io = _syscall_io()
         if syscall_io:
             cflags.append("-DSYSCALL_IO")
-            log.warning("this kernel has no sock:sock_send_length (Linux before 6.3): socket I/O is watched at "
+            log.warning("this kernel has no sock:sock_recv_length (Linux before 6.3): socket I/O is watched at "
                         "every system call's entry, which costs every system call on the host")
         offsets = struct_offsets()
         if offsets is None and syscall_io:
