@@ -21,10 +21,10 @@
 // thread is armed, and its first receive on the SSL object's socket (SSL_set_fd's, found through
 // the file table, or else a TCP socket of the same role) is the handshake's start, sent at once
 // (K_IMPLICIT) with its fd when known, socket, SNI and role. (A client's first receive is its
-// ServerHello's: its ClientHello has gone out by then. Sends are not watched: see on_sock_io.) Its end and success come from the
-// wire view. An explicit handshake is done once SSL_do_handshake returns 1; a failure is known
-// from a 0 return, SSL_free before success, the next start on the same SSL object or the
-// process's exit. SSL_get_error is not probed: programs call it after every "call again" return
+// ServerHello's: its ClientHello has gone out by then. Sends are not watched: see on_sock_io.)
+// Its end and success come from the wire view. An explicit handshake is done once
+// SSL_do_handshake returns 1; a failure is known from a 0 return, SSL_free before success, the
+// next start on the same SSL object or the process's exit. SSL_get_error is not probed: programs call it after every "call again" return
 // (the stress's s_server four times a handshake), and its entry and return probes cost the
 // observed program ~1.7 us a call, for telling a failure a little earlier.
 #include <uapi/linux/ptrace.h>
@@ -65,7 +65,7 @@ struct ssl_key {
 };
 
 // What a thread is doing with an SSL object: K_HS_ENTER inside SSL_do_handshake; K_IMPLICIT armed by
-// SSL_set_*_state (since armed_ns) until its first socket read/write or SSL_do_handshake.
+// SSL_set_*_state (since armed_ns) until its first socket receive or SSL_do_handshake.
 struct active_t {
     u64 ssl;
     u64 armed_ns;
@@ -735,7 +735,7 @@ static __always_inline void note_udp_owner(u64 sk) {
 // Sends (sock:sock_send_length) are not watched: everything wanted here is seen at a receive too
 // (an armed thread's handshake receives its peer's hello; an accepted connection's process and a
 // QUIC end receive on their sockets), and the send tracepoint cost the stress's ping-pong of 1 KiB
-// records more than the receive one did (~0.2 us a send against ~0.08 us a receive on this
+// records more than the receive one did (~0.2 us a send against 0.06-0.1 us a receive on this
 // project's VM, docs/RUNTIME.md), for an implicit handshake's start a round trip earlier.
 static __always_inline int on_sock_io(u64 sk, int receive) {
     int zero = 0;

@@ -101,7 +101,7 @@ def test_a_zero_return_is_a_failure_once_no_success_follows() -> None:
 
 def implicit_start(ts: float, role: str, **kw: object) -> ProbeEvent:
     """The one event of a handshake the first SSL_read/SSL_write drove: its start, at its first
-    send or receive on the socket, with the socket and the SSL object's role."""
+    receive on the socket, with the socket and the SSL object's role."""
     return probe(Kind.IMPLICIT_START, ts, ssl=9, fd=5, src=CLIENT, dst=SERVER, role=role, tls_role=role, **kw)
 
 
@@ -115,6 +115,17 @@ def test_an_implicit_handshake_ends_when_its_wire_view_does() -> None:
                                                                                     "OpenSSL")
     assert (record["success"], record["outcome_source"]) == (True, "wire")
     assert record["handshake_ms"] == wire_flow().handshake.handshake_ms  # the wire's, not the probes'
+    assert c.correlation_timeouts == 0
+
+
+def test_an_implicit_client_joins_its_clienthello_sent_a_slow_round_trip_before_its_start() -> None:
+    """An implicit client's start is its first receive: the ServerHello's, which a far or busy server
+    sends long after the ClientHello (here 300 ms, six times the views' clock slack)."""
+    c = correlator()
+    c.on_flow(wire_flow(), now=10.31)  # ClientHello at 10.0
+    c.on_probe(implicit_start(10.3, "client"))
+    [record] = c.drain(10.31)
+    assert (record["source"], record["role"], record["success"]) == ("uprobe+wire", "client", True)
     assert c.correlation_timeouts == 0
 
 

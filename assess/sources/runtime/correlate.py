@@ -344,10 +344,15 @@ class Correlator:
         the latest whose ClientHello came before the handshake ended (a later one is the next
         connection from a reused port) and whose end of it has no record yet."""
         end = (hs.ended or hs.started) + FLOW_SLACK
-        # An explicit client's ClientHello comes after its handshake started; an implicit client's
-        # start is its first send once it returned, just after the ClientHello left (FLOW_SLACK
-        # covers that); a server may take up a connection (and its ClientHello) long after it arrived.
-        start = hs.started - FLOW_SLACK if sock.role == "client" else float("-inf")
+        # An explicit client's ClientHello comes after its handshake started. An implicit client's
+        # start is its first receive (the ServerHello's), after the ClientHello by the server's
+        # whole round trip, which may be long: its ClientHello is looked for as far back as a
+        # handshake may wait for its wire view. A server may take up a connection (and its
+        # ClientHello) long after it arrived.
+        if sock.role != "client":
+            start = float("-inf")
+        else:
+            start = hs.started - (FLOW_SLACK if hs.explicit else self.timeout)
         match = None
         for pending in self._flows_by_client.get(sock.client, ()):
             # (the process view's sockets are TCP: a QUIC flow from the same address and port is not theirs)
