@@ -24,9 +24,10 @@
 // ServerHello's: its ClientHello has gone out by then. Sends are not watched: see on_sock_io.)
 // Its end and success come from the wire view. An explicit handshake is done once
 // SSL_do_handshake returns 1; a failure is known from a 0 return, SSL_free before success, the
-// next start on the same SSL object or the process's exit. SSL_get_error is not probed: programs call it after every "call again" return
-// (the stress's s_server four times a handshake), and its entry and return probes cost the
-// observed program ~1.7 us a call, for telling a failure a little earlier.
+// next start on the same SSL object or the process's exit. SSL_get_error is not probed: programs
+// call it after every "call again" return (the stress's s_server four times a handshake), and its
+// entry and return probes cost the observed program ~1.7 us a call, for telling a failure a
+// little earlier.
 #include <uapi/linux/ptrace.h>
 #include <linux/sched.h>
 #include <linux/socket.h>
