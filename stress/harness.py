@@ -33,7 +33,7 @@ from rich.console import Console
 from rich.table import Table
 
 from stress import bpfstats
-from stress.loadgen import LoadResult, Worker, run_load
+from stress.loadgen import LoadPool, LoadResult
 from stress.workloads import WORKLOADS, Workload
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -116,8 +116,7 @@ def percentiles(values: list[float]) -> dict[str, float | None]:
 def _start_sensor(out: Path, priority: str) -> subprocess.Popen[bytes]:
     out.unlink(missing_ok=True)  # a ready line left from an earlier run must not count
     proc = subprocess.Popen(
-        [sys.executable, "-m", "assess", "runtime", "capture", "--out", str(out), "--metrics-interval", "1",
-         "--priority", priority],
+        [sys.executable, "-m", "assess", "runtime", "capture", "--out", str(out), "--priority", priority],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )
     deadline = time.monotonic() + 120
@@ -192,28 +191,29 @@ def run_workload(workload: Workload, *, rounds: int, phase_seconds: float, worke
     with tempfile.TemporaryDirectory(prefix=f"carnot-stress-{workload.name}-") as tmp, ExitStack() as stack:
         folder = Path(tmp)
         plan, description = workload.start(folder, stack, workers)
-        run_load(plan, 2.0)  # warm-up
+        pool = stack.enter_context(LoadPool(plan))
+        pool.run(2.0)  # warm-up
         for r in range(rounds + 1):
-            phases.append(_phase(workload, plan, r, rounds, phase_seconds, console))
+            phases.append(_phase(workload, pool, r, rounds, phase_seconds, console))
             if r == rounds:
                 break
             out = folder / f"phase-{r}.jsonl"
             proc = _start_sensor(out, priority)
             cpu_before = _cpu_seconds(proc.pid)
             try:
-                load = run_load(plan, phase_seconds)
+                load = pool.run(phase_seconds)
             finally:
                 final, reported, failures = _stop_sensor(proc, out, load, cpu_before)
             phase = Phase(r, True, load, workload.unit_bytes, final, reported, failures)
             console.print(f"  {workload.name} {r + 1}/{rounds + 1} on:  {phase.rate:10.1f} {workload.unit}, "
                           f"reported {reported}/{load.handshakes}, drops {final['kernel_drops']}")
             phases.append(phase)
-        bpf = _bpf_phase(workload, plan, folder, phase_seconds, priority)
+        bpf = _bpf_phase(workload, pool, folder, phase_seconds, priority)
         console.print(f"  {workload.name} BPF run time: {bpf['total_ns_per_unit']} ns per {workload.per}")
     return dict(summarise(workload, phases, load_before, os.getloadavg(), phase_seconds, description), bpf=bpf)
 
 
-def _bpf_phase(workload: Workload, plan: list[Worker], folder: Path, seconds: float,
+def _bpf_phase(workload: Workload, pool: LoadPool, folder: Path, seconds: float,
                priority: str) -> dict[str, Any]:
     """One more sensor-on phase, not compared, with the kernel's BPF run-time counts on: what the
     sensor's programs cost per unit of load (in the observed programs' and the kernel's time)."""
@@ -222,7 +222,7 @@ def _bpf_phase(workload: Workload, plan: list[Worker], folder: Path, seconds: fl
         proc = _start_sensor(out, priority)
         try:
             before = bpfstats.run_time(proc.pid)
-            load = run_load(plan, seconds)
+            load = pool.run(seconds)
             after = bpfstats.run_time(proc.pid)
         finally:
             proc.send_signal(signal.SIGTERM)
@@ -233,8 +233,8 @@ def _bpf_phase(workload: Workload, plan: list[Worker], folder: Path, seconds: fl
             "total_ns_per_unit": round(sum(t["ns_per_unit"] for t in by_type.values()), 1)}
 
 
-def _phase(workload: Workload, plan: list[Worker], r: int, rounds: int, seconds: float, console: Console) -> Phase:
-    phase = Phase(r, False, run_load(plan, seconds), workload.unit_bytes)
+def _phase(workload: Workload, pool: LoadPool, r: int, rounds: int, seconds: float, console: Console) -> Phase:
+    phase = Phase(r, False, pool.run(seconds), workload.unit_bytes)
     console.print(f"  {workload.name} {r + 1}/{rounds + 1} off: {phase.rate:10.1f} {workload.unit}")
     return phase
 

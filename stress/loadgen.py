@@ -5,19 +5,25 @@ A worker is one client of one kind against one or more servers:
   (OpenSSL), timed from connect() to the end of the handshake;
 - `fetches`: a handshake, then an HTTP/1.0 GET of a large file read to its end (bulk transfer),
   timed from connect() to the last byte;
-- `requests`: one long-lived connection, then request/response of `REQUEST_BYTES` each way,
-  each request timed;
+- `requests`: one long-lived connection, kept from one phase to the next, carrying request/response
+  of `REQUEST_BYTES` each way, each request timed; at the start of every phase, one connection
+  more with a handshake and a single request, so the sensor's reporting is checked as for the others;
 - `tlslite`: handshakes through tlslite-ng (pure Python) offering X25519MLKEM768;
 - `go`: handshakes through a statically linked Go client (crypto/tls), run as a program.
 
 Every connection's ends (client port, server port) are kept so the sensor's records can be
 matched to it, with whether its client is an OpenSSL program (then both views are expected).
+
+The workers are processes of a `LoadPool` that live for the whole run, so every phase is run by
+the same processes (and a `requests` worker over the same connection): phases then differ in what
+is measured, not in where the scheduler happened to put a new set of processes.
 """
 
 from __future__ import annotations
 
 import json
 import multiprocessing
+import multiprocessing.connection
 import socket
 import ssl
 import struct
@@ -25,6 +31,8 @@ import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any
 
 REQUEST_BYTES = 1024
 _LINGER_RESET = struct.pack("ii", 1, 0)
@@ -104,7 +112,7 @@ def _handshake_loop(worker: Worker, deadline: float, tally: _Tally, handshake: C
         tally.completed += 1
 
 
-def _handshakes(worker: Worker, deadline: float, tally: _Tally) -> None:
+def _handshakes(worker: Worker, deadline: float, tally: _Tally, kept: dict[str, Any]) -> None:
     ctx = _context()
 
     def handshake(raw: socket.socket) -> None:
@@ -113,7 +121,7 @@ def _handshakes(worker: Worker, deadline: float, tally: _Tally) -> None:
     _handshake_loop(worker, deadline, tally, handshake, openssl=True)
 
 
-def _fetches(worker: Worker, deadline: float, tally: _Tally) -> None:
+def _fetches(worker: Worker, deadline: float, tally: _Tally, kept: dict[str, Any]) -> None:
     ctx = _context()
     buffer = bytearray(1 << 18)
     request = f"GET /{worker.path} HTTP/1.0\r\n\r\n".encode()
@@ -146,34 +154,54 @@ def _recv_exactly(tls: ssl.SSLSocket, view: memoryview) -> None:
         got += n
 
 
-def _requests(worker: Worker, deadline: float, tally: _Tally) -> None:
-    request, response = bytes(REQUEST_BYTES), memoryview(bytearray(REQUEST_BYTES))
+def _request(tls: ssl.SSLSocket, request: bytes, response: memoryview) -> None:
+    tls.sendall(request)
+    _recv_exactly(tls, response)
+
+
+def _open_request_connection(target: Address, tally: _Tally) -> ssl.SSLSocket:
+    raw = _connect(target)
     try:
-        with _connect(worker.targets[0]) as raw:
-            local = raw.getsockname()[1]
-            raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            with _context().wrap_socket(raw, server_hostname="api.localhost") as tls:
-                tally.ends.append((local, worker.targets[0][1], True))
-                tally.handshakes += 1
-                while time.monotonic() < deadline:
-                    started = time.perf_counter()
-                    tls.sendall(request)
-                    _recv_exactly(tls, response)
-                    tally.latencies.append((time.perf_counter() - started) * 1000.0)
-                    tally.completed += 1
-                    tally.bytes_moved += 2 * REQUEST_BYTES
+        raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        tls = _context().wrap_socket(raw, server_hostname="api.localhost")
+    except BaseException:
+        raw.close()
+        raise
+    tally.ends.append((tls.getsockname()[1], target[1], True))
+    tally.handshakes += 1
+    return tls
+
+
+def _requests(worker: Worker, deadline: float, tally: _Tally, kept: dict[str, Any]) -> None:
+    """Requests over the connection `kept` from earlier phases (opened in the first), after one
+    request over a connection of its own (a handshake in every phase, for the sensor to report)."""
+    request, response = bytes(REQUEST_BYTES), memoryview(bytearray(REQUEST_BYTES))
+    target = worker.targets[0]
+    try:
+        with _open_request_connection(target, tally) as fresh:
+            _request(fresh, request, response)
+        if "tls" not in kept:
+            kept["tls"] = _open_request_connection(target, tally)
+        tls = kept["tls"]
+        while time.monotonic() < deadline:
+            started = time.perf_counter()
+            _request(tls, request, response)
+            tally.latencies.append((time.perf_counter() - started) * 1000.0)
+            tally.completed += 1
+            tally.bytes_moved += 2 * REQUEST_BYTES
     except (OSError, ssl.SSLError):
         tally.errors += 1
+        kept.pop("tls", None)  # (the next phase opens another)
 
 
-def _tlslite(worker: Worker, deadline: float, tally: _Tally) -> None:
+def _tlslite(worker: Worker, deadline: float, tally: _Tally, kept: dict[str, Any]) -> None:
     from assess.sources.runtime.workload import tlslite_handshake
 
     _handshake_loop(worker, deadline, tally, lambda raw: tlslite_handshake(raw, "tlslite.stress.test"),
                     openssl=False)
 
 
-def _go(worker: Worker, deadline: float, tally: _Tally) -> None:
+def _go(worker: Worker, deadline: float, tally: _Tally, kept: dict[str, Any]) -> None:
     seconds = max(0.0, deadline - time.monotonic())
     addresses = [f"[{h}]:{p}" if ":" in h else f"{h}:{p}" for h, p in worker.targets]
     done = subprocess.run([worker.program, "-seconds", f"{seconds:.3f}", *addresses], capture_output=True,
@@ -186,40 +214,83 @@ def _go(worker: Worker, deadline: float, tally: _Tally) -> None:
     tally.errors += out["errors"]
 
 
-_KINDS: dict[str, Callable[[Worker, float, _Tally], None]] = {
+_KINDS: dict[str, Callable[[Worker, float, _Tally, dict[str, Any]], None]] = {
     "handshakes": _handshakes, "fetches": _fetches, "requests": _requests, "tlslite": _tlslite, "go": _go,
 }
+START_SLACK_S = 0.05  # from sending a window to its start: every worker is waiting by then
 
 
-def _run_worker(worker: Worker, seconds: float, queue: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
-    tally = _Tally()
-    _KINDS[worker.kind](worker, time.monotonic() + seconds, tally)
-    queue.put((worker.label or worker.kind, tally))
+def _serve(worker: Worker, conn: multiprocessing.connection.Connection) -> None:
+    """A pool's worker process: for each (start, deadline) received, the load in that window and
+    its tally sent back; None ends it."""
+    kept: dict[str, Any] = {}
+    while (window := conn.recv()) is not None:
+        start, deadline = window
+        time.sleep(max(0.0, start - time.monotonic()))
+        tally = _Tally()
+        _KINDS[worker.kind](worker, deadline, tally, kept)
+        conn.send((worker.label or worker.kind, tally))
+
+
+class LoadPool:
+    """One process per worker, alive from `with` to its end, running the load in windows (`run`)."""
+
+    def __init__(self, workers: list[Worker]) -> None:
+        self.workers = workers
+        self._procs: list[multiprocessing.Process] = []
+        self._conns: list[multiprocessing.connection.Connection] = []
+
+    def __enter__(self) -> LoadPool:
+        ctx = multiprocessing.get_context("fork")
+        for worker in self.workers:
+            ours, theirs = ctx.Pipe()
+            proc = ctx.Process(target=_serve, args=(worker, theirs), daemon=True)
+            proc.start()
+            theirs.close()
+            self._procs.append(proc)
+            self._conns.append(ours)
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None) -> None:
+        for conn in self._conns:
+            try:
+                conn.send(None)
+            except OSError:
+                pass
+        for proc in self._procs:
+            proc.join(10)
+            if proc.is_alive():
+                proc.terminate()
+                proc.join(10)
+        for conn in self._conns:
+            conn.close()
+
+    def run(self, seconds: float) -> LoadResult:
+        """Every worker for the same `seconds` (one window, the same for all); their tallies added up."""
+        start = time.monotonic() + START_SLACK_S
+        for conn in self._conns:
+            conn.send((start, start + seconds))
+        results: list[tuple[str, _Tally]] = []
+        for conn, proc in zip(self._conns, self._procs, strict=True):
+            if not conn.poll(seconds + 90):
+                raise RuntimeError(f"load worker {proc.pid} did not report within {seconds + 90:.0f} s")
+            results.append(conn.recv())
+        by_client: dict[str, int] = {}
+        for kind, tally in results:
+            by_client[kind] = by_client.get(kind, 0) + tally.handshakes
+        return LoadResult(
+            completed=sum(t.completed for _, t in results),
+            handshakes=sum(t.handshakes for _, t in results),
+            bytes_moved=sum(t.bytes_moved for _, t in results),
+            errors=sum(t.errors for _, t in results),
+            elapsed_s=seconds,  # every worker ran for exactly the window
+            latencies_ms=[x for _, t in results for x in t.latencies],
+            client_ends=[e for _, t in results for e in t.ends],
+            by_client=by_client,
+        )
 
 
 def run_load(workers: list[Worker], seconds: float) -> LoadResult:
-    """Every worker in its own process for `seconds`; their tallies added up."""
-    ctx = multiprocessing.get_context("fork")
-    queue = ctx.Queue()
-    procs = [ctx.Process(target=_run_worker, args=(w, seconds, queue)) for w in workers]
-    started = time.monotonic()
-    for p in procs:
-        p.start()
-    results = [queue.get(timeout=seconds + 90) for _ in procs]
-    for p in procs:
-        p.join(30)
-    # Rates are per second of load: every worker runs for exactly `seconds`.
-    elapsed = seconds if time.monotonic() - started >= seconds else time.monotonic() - started
-    by_client: dict[str, int] = {}
-    for kind, tally in results:
-        by_client[kind] = by_client.get(kind, 0) + tally.handshakes
-    return LoadResult(
-        completed=sum(t.completed for _, t in results),
-        handshakes=sum(t.handshakes for _, t in results),
-        bytes_moved=sum(t.bytes_moved for _, t in results),
-        errors=sum(t.errors for _, t in results),
-        elapsed_s=elapsed,
-        latencies_ms=[x for _, t in results for x in t.latencies],
-        client_ends=[e for _, t in results for e in t.ends],
-        by_client=by_client,
-    )
+    """Every worker in its own process for `seconds`, once."""
+    with LoadPool(workers) as pool:
+        return pool.run(seconds)

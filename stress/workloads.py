@@ -10,7 +10,9 @@
 The mixed population's clients: Python `ssl` over IPv4 and over IPv6, tlslite-ng (pure Python,
 X25519MLKEM768) and, where a Go toolchain is installed, a statically linked Go client
 (`stress/goclient`) alternating IPv4 and IPv6. Servers start once per workload and serve every
-phase; workers start afresh each phase (so the sensor, when on, sees their handshakes).
+phase; so do the workers' processes (`stress.loadgen.LoadPool`). Every phase makes new handshakes
+for the sensor, when on, to report: the handshake storms and fetches throughout, the requests
+workload one new connection per client at the phase's start (its long-lived ones stay open).
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -44,6 +45,27 @@ def test_signals_stop_the_sensor_cleanly_with_a_summary(tmp_path: Path, sig: sig
     assert all(key in last for key in CONTRACT_METRICS)
     summary = json.loads((tmp_path / "sensor_metrics.json").read_text())
     assert summary["stopped_by"] == sig.name
+
+
+def _voluntary_switches(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("voluntary_ctxt_switches:"):
+            return int(line.split()[1])
+    raise AssertionError(f"no voluntary_ctxt_switches in /proc/{pid}/status")
+
+
+def test_an_idle_sensor_wakes_about_once_a_second_and_a_signal_still_stops_it(tmp_path: Path) -> None:
+    # Each wake-up of even an idle sensor costs a busy host's programs (docs/RUNTIME.md, "Idle
+    # wake-ups"): with nothing coming in it sleeps a second at a time, not 100 ms. Each sleep is one
+    # voluntary switch of its main thread.
+    capture = start_capture(tmp_path / "runtime.jsonl")
+    time.sleep(1.5)  # (the first polls after the ready line are a busy sensor's)
+    before = _voluntary_switches(capture.proc.pid)
+    time.sleep(5.0)
+    woken = _voluntary_switches(capture.proc.pid) - before
+    assert woken <= 12, f"{woken} wake-ups in 5 s"  # 100 ms polls would be 50
+    assert capture.stop(signal.SIGTERM) == 0
+    assert capture.lines()[-1]["stopped_by"] == "SIGTERM"
 
 
 def test_handshakes_just_before_a_stop_keep_their_wire_view(tmp_path: Path, creds: Credentials) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from stress.loadgen import REQUEST_BYTES, LoadResult, run_load
+from stress.loadgen import REQUEST_BYTES, LoadPool, LoadResult, run_load
 from stress.workloads import BULK_BYTES, WORKLOADS
 
 
@@ -27,8 +27,21 @@ def test_each_workload_moves_traffic_and_records_every_connection(name: str, tmp
     assert all(openssl for _, _, openssl in load.client_ends)
     if name == "bulk":
         assert load.completed >= BULK_BYTES  # at least one whole file fetched
-    if name == "requests":
-        assert load.handshakes == 4 and load.bytes_moved == 2 * REQUEST_BYTES * load.completed
+    if name == "requests":  # 4 clients: each its long-lived connection and one of the phase's own
+        assert load.handshakes == 8 and load.bytes_moved == 2 * REQUEST_BYTES * load.completed
+
+
+def test_requests_keep_their_long_lived_connections_across_phases_with_one_new_handshake_each(
+        tmp_path: Path) -> None:
+    with ExitStack() as stack:
+        plan, _ = WORKLOADS["requests"].start(tmp_path, stack, 2)
+        pool = stack.enter_context(LoadPool(plan))
+        first, second = pool.run(0.5), pool.run(0.5)
+    assert first.errors == second.errors == 0 and second.completed > 0
+    assert first.handshakes == 8 and second.handshakes == len(second.client_ends) == 4
+    # the long-lived connections are the ones opened second in the first phase, not new in the next
+    long_lived = {port for port, _, _ in first.client_ends[1::2]}
+    assert len(long_lived) == 4 and not long_lived & {port for port, _, _ in second.client_ends}
 
 
 def test_the_mixed_population_runs_every_client_kind(tmp_path: Path) -> None:

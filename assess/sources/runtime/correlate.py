@@ -271,6 +271,11 @@ class Correlator:
         without going through the tables (the importer writes one per handshake)."""
         return _as_dict(self._record(None, None, _PendingFlow(flow, flow.first_seen)))
 
+    @property
+    def waiting(self) -> bool:
+        """Whether any handshake or wire view is still to be written (a drain may have one ready)."""
+        return bool(self._active or self._finished or self._flows)
+
     # --- output ------------------------------------------------------------------------------
 
     def drain(self, now: float, *, final: bool = False) -> list[dict[str, Any]]:

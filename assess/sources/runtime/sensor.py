@@ -55,11 +55,16 @@ from assess.tlsnames import TLS1_3
 log = logging.getLogger(__name__)
 
 DRAIN_INTERVAL = 0.1  # seconds between passes of the correlator over what is waiting
-# The sensor works in batches: it wakes every POLL_MS, or sooner when a CPU has written WAKEUP_EVENTS
-# records to a ring (capped so that every CPU together fill at most a quarter of it), never once per
-# event. Each wake-up is paid for by the observed program that wrote the record, so fewer cost it less.
+# The sensor works in batches: it wakes every POLL_MS while handshakes are coming in or waiting to
+# be joined, every IDLE_POLL_MS once nothing is, and sooner when a CPU has written WAKEUP_EVENTS
+# records to a ring (capped so that every CPU together fill at most a quarter of it), when a process
+# writes its first event, or when a packet ring hands a block over; never once per event. Each
+# wake-up is paid for by the observed program that wrote the record, so fewer cost it less; and even
+# an idle sensor's wake-ups cost a busy host's programs far more than the sensor's CPU time (see
+# docs/RUNTIME.md, "Idle wake-ups").
 POLL_MS = 100
-RETIRE_MS = POLL_MS // 2  # a packet ring hands a block over this long after its first packet, at the latest
+IDLE_POLL_MS = 1000
+RETIRE_MS = 50  # a packet ring hands a block over this long after its first packet, at the latest
 WAKEUP_EVENTS = 1024
 MAX_SUPERSEDED = 4096  # connections set aside for a summary when a new one reused their ports
 HELLO_MAX = 2048  # the largest ClientHello segment the socket filter holds for its summary
@@ -546,7 +551,15 @@ class Sensor:
 
     # --- the loop ----------------------------------------------------------------------------
 
-    def poll(self, timeout_ms: int) -> None:
+    def wake_on(self, fd: int) -> None:
+        """End the wait of every later poll as soon as `fd` becomes readable (it is not read)."""
+        assert self._epoll is not None
+        if fd >= 0:
+            self._epoll.register(fd, select.EPOLLIN | select.EPOLLET)
+
+    def poll(self, timeout_ms: int) -> int:
+        """Wait up to `timeout_ms` for the kernel side, then take in what it has; returns how many
+        records (events, packets, socket filter's records) came in."""
         # Kernel times are CLOCK_MONOTONIC, packet times wall-clock: the offset between the two is
         # taken anew each poll, so a step of the wall clock does not skew the join by time for long.
         self._clock_offset = time.time() - time.monotonic()
@@ -558,10 +571,12 @@ class Sensor:
         # reassembly first.
         if not self.options.ifaces and (self._links_changed() or time.monotonic() >= self._next_iface_scan):
             self._scan_interfaces()
+        taken = 0
         for ring in self._rings.values():
-            self.counters.packets += ring.drain(self._keep_packet)
-        self._event_ring.drain(self._on_event)
-        self._wire_ring.drain(self._on_wire_end)
+            taken += ring.drain(self._keep_packet)
+        self.counters.packets += taken
+        taken += self._event_ring.drain(self._on_event)
+        taken += self._wire_ring.drain(self._on_wire_end)
         if (now := time.monotonic()) >= self._next_sweep:
             self._next_sweep = now + HELD_SWEEP_S
             cutoff = time.monotonic_ns() - int(HELD_MAX_S * 1e9)
@@ -585,6 +600,7 @@ class Sensor:
         self._join_summaries(time.time())
         self._forget_exited()
         self._expire_flows(time.time())
+        return taken
 
     def flush(self) -> None:
         """Take in everything the kernel side holds: a packet ring hands over its current block only
@@ -1230,10 +1246,18 @@ def capture(options: CaptureOptions, *, on_ready: Callable[[dict[str, Any]], Non
             if on_ready:
                 on_ready(ready)
             deadline = time.monotonic() + options.duration if options.duration is not None else None
+            sensor.wake_on(stop.wake_fd)
             next_metrics = time.monotonic() + options.metrics_interval
             next_drain = 0.0
-            while not stop.raised and (deadline is None or time.monotonic() < deadline):
-                sensor.poll(POLL_MS)
+            busy = True
+            while not stop.raised:
+                now = time.monotonic()
+                if deadline is not None and now >= deadline:
+                    break
+                wait_s = POLL_MS / 1000 if busy else min(IDLE_POLL_MS / 1000, next_metrics - now)
+                if deadline is not None:
+                    wait_s = min(wait_s, deadline - now)
+                busy = sensor.poll(max(1, round(wait_s * 1000))) > 0 or correlator.waiting
                 if time.monotonic() >= next_drain:
                     writer.write_lines(correlator.drain_json(time.time()) + sensor.take_lines())
                     next_drain = time.monotonic() + DRAIN_INTERVAL
@@ -1286,6 +1310,7 @@ class _StopFlag:
     def __init__(self) -> None:
         self.raised = False
         self.signal_name: str | None = None
+        self.wake_fd = -1  # readable once a signal came (while installed): the sensor's wait ends at once
 
     def _handler(self, signum: int, _frame: Any) -> None:
         self.raised = True
@@ -1294,9 +1319,18 @@ class _StopFlag:
     @contextmanager
     def installed(self) -> Iterator[None]:
         previous = {sig: signal.signal(sig, self._handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+        wake, written = socket.socketpair()
+        wake.setblocking(False)
+        written.setblocking(False)
+        previous_fd = signal.set_wakeup_fd(written.fileno(), warn_on_full_buffer=False)
+        self.wake_fd = wake.fileno()
         try:
             yield
         finally:
+            signal.set_wakeup_fd(previous_fd)
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
+            self.wake_fd = -1
+            wake.close()
+            written.close()
 
