@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from live_sensor import LiveCapture, start_capture
+from live_sensor import LiveCapture, start_capture, started_count, stop_started_after
 
 from assess.sources.runtime.workload import Credentials, make_credentials
 
@@ -24,3 +24,11 @@ def sensor(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
                             io=request.param)
     yield capture
     capture.stop()
+
+
+@pytest.fixture(autouse=True)
+def _no_sensor_left_running() -> Iterator[None]:
+    """Whatever a test does (fails before its own stop, too), no sensor it started outlives it."""
+    count = started_count()
+    yield
+    stop_started_after(count)

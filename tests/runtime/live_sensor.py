@@ -54,6 +54,26 @@ class LiveCapture:
         return self.proc.wait(timeout)
 
 
+_started: list[LiveCapture] = []
+
+
+def started_count() -> int:
+    return len(_started)
+
+
+def stop_started_after(count: int) -> None:
+    """Stop every sensor started since `started_count()` was `count` that still runs (SIGTERM, then
+    SIGKILL): one a failed test left behind would keep its probes on the host for every later test."""
+    for capture in _started[count:]:
+        if capture.proc.poll() is None:
+            try:
+                capture.stop(timeout=30)
+            except subprocess.TimeoutExpired:
+                capture.proc.kill()
+                capture.proc.wait(30)
+    del _started[count:]
+
+
 def start_capture(out: Path, *extra: str, ready_timeout: float = 90.0, io: str = "") -> LiveCapture:
     """The sensor, started and ready. `io` "syscall" builds its pre-6.3 variant (CARNOT_SENSOR_IO)."""
     readiness = sensor_readiness()
@@ -66,6 +86,7 @@ def start_capture(out: Path, *extra: str, ready_timeout: float = 90.0, io: str =
         env={**os.environ, "CARNOT_SENSOR_IO": io} if io else None,
     )
     capture = LiveCapture(proc, out)
+    _started.append(capture)
     deadline = time.monotonic() + ready_timeout
     while time.monotonic() < deadline:
         if out.exists() and out.read_text().startswith('{"type": "ready"'):
