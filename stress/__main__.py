@@ -23,8 +23,8 @@ def main(argv: list[str]) -> int:
                              "connections, the mixed one runs one per client kind)")
     parser.add_argument("--workload", action="append", choices=list(WORKLOADS), dest="workloads",
                         help="run only this workload (repeatable; default: all four)")
-    parser.add_argument("--priority", choices=("idle", "normal"), default="idle",
-                        help="the sensor's --priority (default idle, as `carnot runtime capture` runs it)")
+    parser.add_argument("--priority", choices=("auto", "idle", "normal"), default="auto",
+                        help="the sensor's --priority (default auto, as `carnot runtime capture` runs it)")
     parser.add_argument("--json", type=Path, default=METRICS, help=f"where the figures go (default {METRICS})")
     parser.add_argument("--report", type=Path, default=REPORT, help=f"the Markdown report (default {REPORT})")
     args = parser.parse_args(argv)

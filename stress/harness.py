@@ -320,7 +320,7 @@ def summarise(workload: Workload, phases: list[Phase], load_before: tuple[float,
 
 
 def run_stress(*, workloads: list[str], rounds: int = 24, phase_seconds: float = 5.0, workers: int = 2,
-               priority: str = "idle", console: Console | None = None) -> dict[str, Any]:
+               priority: str = "auto", console: Console | None = None) -> dict[str, Any]:
     console = console or Console()
     started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     load_at_start = [round(x, 2) for x in os.getloadavg()]

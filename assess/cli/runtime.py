@@ -30,10 +30,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                      help="pages per CPU of each of the sensor's two ring buffers, a power of two (default 1024)")
     cap.add_argument("--socket-buffer", type=int, default=8 << 20, metavar="BYTES",
                      help="size of each packet socket's ring of captured packets (default 8 MiB)")
-    cap.add_argument("--priority", choices=("idle", "normal"), default="idle",
-                     help="idle (default): the sensor uses only CPU time nothing else wants, so it never "
-                          "slows the observed programs, and falls behind (drops, counted) on a saturated host; "
-                          "normal: it competes for CPU like any process")
+    cap.add_argument("--priority", choices=("auto", "idle", "normal"), default="auto",
+                     help="auto (default): normal priority while the sensor has little to do, SCHED_IDLE "
+                          "while it has a lot; idle: always SCHED_IDLE (it uses only CPU time nothing "
+                          "else wants, and falls behind, drops counted, on a saturated host); normal: it "
+                          "competes for CPU like any process")
     cap.add_argument("--wire-summary", action=argparse.BooleanOptionalAction, default=True,
                      help="summarise TLS 1.3 handshakes whose ServerHello fits one segment in the kernel's "
                           "packet filter (default); --no-wire-summary passes every segment to user space")

@@ -4,6 +4,7 @@ that overflows its buffers is counted, and where eBPF cannot run it says why and
 from __future__ import annotations
 
 import json
+import os
 import signal
 import socket
 import subprocess
@@ -15,7 +16,9 @@ import pytest
 from live_sensor import start_capture
 from tlsbytes import client_hello, records
 
+from assess.errors import CarnotError
 from assess.sources.runtime.readiness import sensor_readiness
+from assess.sources.runtime.sensor import AUTO_IDLE_MS, AUTO_NORMAL_MS, Priority
 from assess.sources.runtime.workload import HOST, Credentials, openssl_server, python_client
 
 pytestmark = [pytest.mark.root]
@@ -55,9 +58,9 @@ def _voluntary_switches(pid: int) -> int:
 
 
 def test_an_idle_sensor_wakes_about_once_a_second_and_a_signal_still_stops_it(tmp_path: Path) -> None:
-    # Each wake-up of even an idle sensor costs a busy host's programs (docs/RUNTIME.md, "Idle
-    # wake-ups"): with nothing coming in it sleeps a second at a time, not 100 ms. Each sleep is one
-    # voluntary switch of its main thread.
+    # Each wake-up of even an idle sensor can cost a busy host's programs (docs/RUNTIME.md, "Idle
+    # wake-ups and SCHED_IDLE"): with nothing coming in it sleeps a second at a time, not 100 ms.
+    # Each sleep is one voluntary switch of its main thread.
     capture = start_capture(tmp_path / "runtime.jsonl")
     time.sleep(1.5)  # (the first polls after the ready line are a busy sensor's)
     before = _voluntary_switches(capture.proc.pid)
@@ -66,6 +69,41 @@ def test_an_idle_sensor_wakes_about_once_a_second_and_a_signal_still_stops_it(tm
     assert woken <= 12, f"{woken} wake-ups in 5 s"  # 100 ms polls would be 50
     assert capture.stop(signal.SIGTERM) == 0
     assert capture.lines()[-1]["stopped_by"] == "SIGTERM"
+
+
+@pytest.mark.parametrize(("priority", "policy"), [(None, "SCHED_OTHER"), ("idle", "SCHED_IDLE")],
+                         ids=["auto", "idle"])
+def test_a_resting_sensor_has_the_policy_its_priority_asks_for(tmp_path: Path, priority: str | None,
+                                                               policy: str) -> None:
+    # auto (the default) rests at normal priority, so that being woken on a busy CPU it runs at once
+    # instead of waiting there, switched in and out by every task that blocks and wakes.
+    capture = start_capture(tmp_path / "runtime.jsonl", *(["--priority", priority] if priority else []))
+    time.sleep(1.5)
+    shown = subprocess.run(["chrt", "-p", str(capture.proc.pid)], capture_output=True, text=True).stdout
+    assert f"policy: {policy}" in shown, shown
+    assert capture.lines()[0]["priority"] == (priority or "auto")
+    assert capture.stop() == 0
+
+
+def test_auto_priority_takes_a_long_pass_under_sched_idle_until_a_short_one() -> None:
+    priority = Priority("auto")
+    try:
+        assert os.sched_getscheduler(0) == os.SCHED_OTHER
+        priority.after_pass(AUTO_IDLE_MS / 2000)  # between the thresholds: no change
+        assert os.sched_getscheduler(0) == os.SCHED_OTHER
+        priority.after_pass(AUTO_IDLE_MS / 1000)
+        assert os.sched_getscheduler(0) == os.SCHED_IDLE and priority.idle
+        priority.after_pass(AUTO_NORMAL_MS / 1000)  # not short enough to go back
+        assert os.sched_getscheduler(0) == os.SCHED_IDLE
+        priority.after_pass(AUTO_NORMAL_MS / 2000)
+        assert os.sched_getscheduler(0) == os.SCHED_OTHER and not priority.idle
+    finally:
+        os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
+
+
+def test_an_unknown_priority_is_refused() -> None:
+    with pytest.raises(CarnotError, match="unknown priority 'low'"):
+        Priority("low")
 
 
 def test_handshakes_just_before_a_stop_keep_their_wire_view(tmp_path: Path, creds: Credentials) -> None:

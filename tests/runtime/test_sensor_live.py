@@ -54,15 +54,13 @@ def test_ready_line_comes_first_and_lists_the_probes(sensor: LiveCapture) -> Non
     assert ready["libraries"] and ready["libraries"][0]["name"] == "OpenSSL"
 
 
-def test_free_is_probed_where_the_kernel_emulates_and_the_sensor_runs_idle(sensor: LiveCapture) -> None:
+def test_free_is_probed_where_the_kernel_emulates_and_the_sensor_runs_at_auto_priority(sensor: LiveCapture) -> None:
     ready = sensor.lines()[0]
     # OpenSSL 3.0 opens SSL_free with an instruction the kernel would single-step (~9 us a hit here).
     assert any(p.endswith(":SSL_free+0x3") for p in ready["probes"]), ready["probes"]
     assert not any("SSL_get_error" in p for p in ready["probes"])  # called after every "call again"
     assert ready["single_stepped_probes"] == []
-    assert ready["priority"] == "idle"
-    assert "SCHED_IDLE" in subprocess.run(["chrt", "-p", str(sensor.proc.pid)], capture_output=True,
-                                          text=True).stdout
+    assert ready["priority"] == "auto"  # (which policy it has at a moment: test_capture_lifecycle.py)
 
 
 def test_nothing_is_probed_on_the_read_write_path(sensor: LiveCapture) -> None:

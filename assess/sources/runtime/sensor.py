@@ -60,8 +60,8 @@ DRAIN_INTERVAL = 0.1  # seconds between passes of the correlator over what is wa
 # records to a ring (capped so that every CPU together fill at most a quarter of it), when a process
 # writes its first event, or when a packet ring hands a block over; never once per event. Each
 # wake-up is paid for by the observed program that wrote the record, so fewer cost it less; and even
-# an idle sensor's wake-ups cost a busy host's programs far more than the sensor's CPU time (see
-# docs/RUNTIME.md, "Idle wake-ups").
+# an idle sensor's wake-ups can cost a busy host's programs far more than the sensor's CPU time (see
+# Priority, and docs/RUNTIME.md, "Idle wake-ups and SCHED_IDLE").
 POLL_MS = 100
 IDLE_POLL_MS = 1000
 RETIRE_MS = 50  # a packet ring hands a block over this long after its first packet, at the latest
@@ -71,7 +71,11 @@ HELLO_MAX = 2048  # the largest ClientHello segment the socket filter holds for 
 # ClientHellos the socket filter holds longer than this (a slow server, a connection it lost track
 # of) are taken by user space and go the way of passed segments (checked every HELD_SWEEP_S).
 HELLO_HOLD_MAX_S = 1.0
-PRIORITIES = ("idle", "normal")
+PRIORITIES = ("auto", "idle", "normal")
+# --priority auto: a pass over the kernel's rings that took this much of the sensor's CPU or more
+# puts it under SCHED_IDLE; one that took under AUTO_NORMAL_MS puts it back to normal priority.
+AUTO_IDLE_MS = 2.0
+AUTO_NORMAL_MS = 0.5
 
 # (symbol, entry function, return function or None, argument registers the entry function reads):
 # the OpenSSL functions the sensor watches. Each is called a few times per connection, none per read
@@ -194,7 +198,7 @@ class CaptureOptions:
     ifaces: tuple[str, ...] = ()
     metrics_interval: float = 5.0
     perf_pages: int = 1024  # per CPU, a power of two
-    priority: str = "idle"  # "idle": run only on CPU time nothing else wants (SCHED_IDLE); "normal"
+    priority: str = "auto"  # see Priority: "auto", "idle" (SCHED_IDLE) or "normal"
     packet_ring_bytes: int = 8 << 20  # the PACKET_MMAP ring of each packet socket
     max_flow_packets: int = 1024  # segments per connection passed to user space before it gives up
     # TLS 1.3 handshakes whose ServerHello is whole in one segment are summarised by the socket
@@ -1229,7 +1233,7 @@ def capture(options: CaptureOptions, *, on_ready: Callable[[dict[str, Any]], Non
             writer.truncate()  # an earlier capture in --out is replaced only once this one can run
             correlator.resolve = ProcessResolver(sensor.libraries, sensor.exec_path)
             correlator.lookup_owners = sensor.owners
-            _set_priority(options.priority)
+            priority = Priority(options.priority)
             _quiet_garbage_collector()
             ready = {
                 "type": "ready",
@@ -1257,10 +1261,12 @@ def capture(options: CaptureOptions, *, on_ready: Callable[[dict[str, Any]], Non
                 wait_s = POLL_MS / 1000 if busy else min(IDLE_POLL_MS / 1000, next_metrics - now)
                 if deadline is not None:
                     wait_s = min(wait_s, deadline - now)
+                cpu_before = time.thread_time()
                 busy = sensor.poll(max(1, round(wait_s * 1000))) > 0 or correlator.waiting
                 if time.monotonic() >= next_drain:
                     writer.write_lines(correlator.drain_json(time.time()) + sensor.take_lines())
                     next_drain = time.monotonic() + DRAIN_INTERVAL
+                priority.after_pass(time.thread_time() - cpu_before)
                 if time.monotonic() >= next_metrics:
                     sensor.read_drops()
                     writer.write(metrics_line(sensor.counters, correlator, sensor._reassembler, sensor._defragmenter))
@@ -1291,17 +1297,47 @@ def _quiet_garbage_collector() -> None:
     gc.set_threshold(50_000, 50, 1000)
 
 
-def _set_priority(priority: str) -> None:
-    """"idle" puts the sensor under SCHED_IDLE once its probes are attached: it then runs only on
-    CPU time no other task wants, so it never delays the programs it observes. On a host with no
-    idle CPU at all it falls behind, its buffers fill, and the loss is counted as kernel drops."""
-    if priority == "idle":
+class Priority:
+    """The sensor's scheduling, once its probes are attached (--priority).
+
+    "idle": always SCHED_IDLE. It runs only on CPU time no other task wants, so its work never takes
+    a CPU from the programs it observes; on a host with no idle CPU at all it falls behind, its
+    buffers fill, and the loss is counted as kernel drops. But a SCHED_IDLE task that is woken on a
+    busy CPU waits there, runnable, and every time a CPU's other tasks all block for a moment it is
+    switched in, then out again by the next of them to wake: on a host whose CPUs are nearly always
+    busy with short requests, that switching cost them ~6% here, while the sensor itself had
+    almost nothing to do (docs/RUNTIME.md, "Idle wake-ups and SCHED_IDLE").
+    "normal": always normal priority: its work competes for CPU like any process's (a handshake
+    storm lost ~5% more than under "idle").
+    "auto" (the default): normal while the passes over the kernel's rings are short (it is then
+    woken, done and asleep again at once), SCHED_IDLE from a pass that took AUTO_IDLE_MS of its CPU
+    until one takes under AUTO_NORMAL_MS."""
+
+    def __init__(self, mode: str) -> None:
+        if mode not in PRIORITIES:
+            raise CarnotError(f"unknown priority {mode!r} (expected one of {', '.join(PRIORITIES)})")
+        self.mode = mode
+        self.idle = False
+        if mode == "idle":
+            self._set(idle=True)
+
+    def after_pass(self, cpu_s: float) -> None:
+        if self.mode != "auto":
+            return
+        if not self.idle and cpu_s >= AUTO_IDLE_MS / 1000:
+            self._set(idle=True)
+        elif self.idle and cpu_s < AUTO_NORMAL_MS / 1000:
+            self._set(idle=False)
+
+    def _set(self, *, idle: bool) -> None:
         try:
-            os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+            os.sched_setscheduler(0, os.SCHED_IDLE if idle else os.SCHED_OTHER, os.sched_param(0))
         except OSError as e:
-            log.warning("cannot lower the sensor's priority (SCHED_IDLE): %s", e.strerror)
-    elif priority != "normal":
-        raise CarnotError(f"unknown priority {priority!r} (expected one of {', '.join(PRIORITIES)})")
+            log.warning("cannot change the sensor's priority (%s): %s", "SCHED_IDLE" if idle else "normal",
+                        e.strerror)
+            self.mode = "normal" if self.mode == "auto" else self.mode
+            return
+        self.idle = idle
 
 
 class _StopFlag:
