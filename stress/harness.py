@@ -131,6 +131,19 @@ def _start_sensor(out: Path, priority: str) -> subprocess.Popen[bytes]:
     raise RuntimeError("the sensor was not ready after 120 s")
 
 
+def end_sensor(proc: subprocess.Popen[bytes], timeout: float = 120.0) -> None:
+    """SIGTERM, and SIGKILL if the sensor has not exited `timeout` seconds later (then an error): a
+    sensor left running would keep its probes attached through every later phase and measurement."""
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(30)
+        raise RuntimeError(f"the sensor (pid {proc.pid}) did not stop within {timeout:g} s of SIGTERM: "
+                           "killed") from None
+
+
 def _cpu_seconds(pid: int) -> float:
     """User+system CPU time a process has used so far."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -168,8 +181,7 @@ def _stop_sensor(proc: subprocess.Popen[bytes], out: Path, load: LoadResult,
                  cpu_before: float) -> tuple[dict[str, Any], int, int]:
     time.sleep(3.0)  # let the last joins finish (the correlator waits 2 s for a late view)
     sensor_cpu = _cpu_seconds(proc.pid) - cpu_before
-    proc.send_signal(signal.SIGTERM)
-    proc.wait(120)
+    end_sensor(proc)
     lines = [json.loads(line) for line in out.read_text().splitlines() if line.strip()]
     final = dict(lines[-1], sensor_cpu_s=round(sensor_cpu, 3))
     # What the observed programs paid for: every uprobe, and those the kernel single-steps.
@@ -225,8 +237,7 @@ def _bpf_phase(workload: Workload, pool: LoadPool, folder: Path, seconds: float,
             load = pool.run(seconds)
             after = bpfstats.run_time(proc.pid)
         finally:
-            proc.send_signal(signal.SIGTERM)
-            proc.wait(120)
+            end_sensor(proc)
     units = load.completed / workload.unit_bytes
     by_type = bpfstats.per_unit(before, after, units)
     return {"per": workload.per, "by_program_type": by_type,

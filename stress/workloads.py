@@ -127,8 +127,9 @@ def _requests(folder: Path, stack: ExitStack, workers: int) -> tuple[list[Worker
     connections = 2 * workers
     return ([Worker("requests", ((IPV4, port),)) for _ in range(connections)],
             f"a forking Python `ssl` server on {IPV4} (a process per connection); {connections} clients, each one "
-            f"long-lived connection sending {REQUEST_BYTES} bytes and reading {REQUEST_BYTES} back, "
-            "one request at a time")
+            f"long-lived connection, kept across phases, sending {REQUEST_BYTES} bytes and reading "
+            f"{REQUEST_BYTES} back, one request at a time, and one new connection (a handshake and a request) "
+            "at the start of each phase")
 
 
 def _serve_tlslite(creds: Credentials, port: int) -> None:

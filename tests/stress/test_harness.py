@@ -5,10 +5,12 @@ load's connections the sensor reported."""
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 
 import pytest
 
-from stress.harness import Phase, match_records, mean_interval, render_report, summarise
+from stress.harness import Phase, end_sensor, match_records, mean_interval, render_report, summarise
 from stress.loadgen import LoadResult
 from stress.workloads import WORKLOADS
 
@@ -95,3 +97,14 @@ def test_the_report_renders_every_workload_phase_and_interval() -> None:
     assert "## Handshake storm (handshakes/s)" in text
     assert "not quiet (load average 3.0 on 2 CPUs" in text  # the figures say they are not to be quoted
     assert "Functions probed: SSL_do_handshake, SSL_free+0x3; single-stepped probes:\nnone." in text
+
+
+def test_a_sensor_that_ignores_sigterm_is_killed_and_the_run_fails() -> None:
+    stubborn = subprocess.Popen([sys.executable, "-c", "import signal, sys, time; "
+                                 "signal.signal(signal.SIGTERM, signal.SIG_IGN); print(flush=True); time.sleep(60)"],
+                                stdout=subprocess.PIPE)
+    assert stubborn.stdout is not None and stubborn.stdout.readline()  # (its handler is in place)
+    with pytest.raises(RuntimeError, match=re.escape("did not stop within 0.5 s of SIGTERM: killed")):
+        end_sensor(stubborn, timeout=0.5)
+    assert stubborn.returncode == -9
+    stubborn.stdout.close()
