@@ -113,10 +113,11 @@ def percentiles(values: list[float]) -> dict[str, float | None]:
     return {"p50": at(0.50), "p95": at(0.95), "p99": at(0.99)}
 
 
-def _start_sensor(out: Path, priority: str) -> subprocess.Popen[bytes]:
+def start_sensor(out: Path, *capture_args: str) -> subprocess.Popen[bytes]:
+    """`carnot runtime capture --out OUT CAPTURE_ARGS...`, once its ready line is written."""
     out.unlink(missing_ok=True)  # a ready line left from an earlier run must not count
     proc = subprocess.Popen(
-        [sys.executable, "-m", "assess", "runtime", "capture", "--out", str(out), "--priority", priority],
+        [sys.executable, "-m", "assess", "runtime", "capture", "--out", str(out), *capture_args],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )
     deadline = time.monotonic() + 120
@@ -144,7 +145,7 @@ def end_sensor(proc: subprocess.Popen[bytes], timeout: float = 120.0) -> None:
                            "killed") from None
 
 
-def _cpu_seconds(pid: int) -> float:
+def cpu_seconds(pid: int) -> float:
     """User+system CPU time a process has used so far."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
@@ -180,7 +181,7 @@ def match_records(lines: list[dict[str, Any]], load: LoadResult) -> tuple[int, i
 def _stop_sensor(proc: subprocess.Popen[bytes], out: Path, load: LoadResult,
                  cpu_before: float) -> tuple[dict[str, Any], int, int]:
     time.sleep(3.0)  # let the last joins finish (the correlator waits 2 s for a late view)
-    sensor_cpu = _cpu_seconds(proc.pid) - cpu_before
+    sensor_cpu = cpu_seconds(proc.pid) - cpu_before
     end_sensor(proc)
     lines = [json.loads(line) for line in out.read_text().splitlines() if line.strip()]
     final = dict(lines[-1], sensor_cpu_s=round(sensor_cpu, 3))
@@ -210,8 +211,8 @@ def run_workload(workload: Workload, *, rounds: int, phase_seconds: float, worke
             if r == rounds:
                 break
             out = folder / f"phase-{r}.jsonl"
-            proc = _start_sensor(out, priority)
-            cpu_before = _cpu_seconds(proc.pid)
+            proc = start_sensor(out, "--priority", priority)
+            cpu_before = cpu_seconds(proc.pid)
             try:
                 load = pool.run(phase_seconds)
             finally:
@@ -231,7 +232,7 @@ def _bpf_phase(workload: Workload, pool: LoadPool, folder: Path, seconds: float,
     sensor's programs cost per unit of load (in the observed programs' and the kernel's time)."""
     out = folder / "bpf-phase.jsonl"
     with bpfstats.bpf_stats():
-        proc = _start_sensor(out, priority)
+        proc = start_sensor(out, "--priority", priority)
         try:
             before = bpfstats.run_time(proc.pid)
             load = pool.run(seconds)

@@ -19,7 +19,6 @@ import json
 import os
 import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -29,30 +28,11 @@ from typing import Any
 
 from rich.console import Console
 
-from stress.harness import mean_interval
+from stress.harness import cpu_seconds, end_sensor, mean_interval, start_sensor
 from stress.loadgen import LoadPool
 from stress.workloads import WORKLOADS
 
 SETTLE_S = 0.2  # after SIGCONT or SIGSTOP, before the window starts
-
-
-def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _start(out: Path, extra: list[str]) -> subprocess.Popen[bytes]:
-    proc = subprocess.Popen([sys.executable, "-m", "assess", "runtime", "capture", "--out", str(out), *extra],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 120
-    while not (out.exists() and out.read_text().startswith('{"type": "ready"')):
-        if proc.poll() is not None:
-            raise RuntimeError(f"the sensor exited: {proc.stderr.read().decode() if proc.stderr else ''}")
-        if time.monotonic() > deadline:
-            proc.kill()
-            raise RuntimeError("the sensor was not ready after 120 s")
-        time.sleep(0.2)
-    return proc
 
 
 def measure(alternations: int, window: float, sensor_args: list[str], console: Console) -> dict[str, Any]:
@@ -60,7 +40,7 @@ def measure(alternations: int, window: float, sensor_args: list[str], console: C
         plan, description = WORKLOADS["requests"].start(Path(tmp), stack, 2)
         pool = stack.enter_context(LoadPool(plan))
         pool.run(2.0)  # warm-up: the long-lived connections open
-        proc = _start(Path(tmp) / "capture.jsonl", sensor_args)
+        proc = start_sensor(Path(tmp) / "capture.jsonl", *sensor_args)
         rates: list[float] = []
         cpu_shares: list[float] = []
         try:
@@ -69,21 +49,16 @@ def measure(alternations: int, window: float, sensor_args: list[str], console: C
                 running = i % 2 == 1
                 os.kill(proc.pid, signal.SIGCONT if running else signal.SIGSTOP)
                 time.sleep(SETTLE_S)
-                cpu, started = _cpu_seconds(proc.pid), time.monotonic()
+                cpu, started = cpu_seconds(proc.pid), time.monotonic()
                 rate = pool.run(window).rate
                 rates.append(rate)
                 if running:
-                    cpu_shares.append((_cpu_seconds(proc.pid) - cpu) / (time.monotonic() - started))
+                    cpu_shares.append((cpu_seconds(proc.pid) - cpu) / (time.monotonic() - started))
                 console.print(f"  {i + 1}/{2 * alternations + 1} {'running' if running else 'stopped'}: "
                               f"{rate:10.1f} requests/s")
         finally:
             os.kill(proc.pid, signal.SIGCONT)
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(60)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(30)
+            end_sensor(proc)
     ratios = [rates[i] / ((rates[i - 1] + rates[i + 1]) / 2) for i in range(1, len(rates) - 1, 2)]
     mean, stderr, interval = mean_interval(ratios)
     return {
