@@ -254,6 +254,42 @@ def test_connections_from_a_reused_client_port_within_the_join_window_keep_their
     assert c.correlation_timeouts == 0
 
 
+def test_one_client_port_to_two_servers_at_once_joins_each_handshake_to_its_own_servers_flow() -> None:
+    """Linux hands the same ephemeral port to connections to different servers at the same time (here
+    two processes' in the same millisecond): the wire flows share their client endpoint, and each
+    handshake takes the flow to its socket's server."""
+    c = Correlator(host="h", join_wait=1.0)
+    servers = {0x11EC: Endpoint("127.0.0.2", 443), 0x1D: Endpoint("127.0.0.3", 443)}
+    for i, server in enumerate(servers.values()):
+        t = 10.0 + i * 0.001
+        c.on_probe(ProbeEvent(Kind.HANDSHAKE_ENTER, t, tgid=41 + i, tid=41 + i, comm="curl", ssl=0x100, fd=5,
+                              src=CLIENT, dst=server, role="client"), t)
+        c.on_probe(ProbeEvent(Kind.HANDSHAKE_RETURN, t + 0.004, tgid=41 + i, tid=41 + i, comm="curl", ssl=0x100,
+                              ret=1), t + 0.004)
+    for i, (group, server) in enumerate(servers.items()):
+        cs, ss, t = Stream(), Stream(), 10.0005 + i / 1000
+        cs.add(1, records(22, client_hello(groups=(group,), shares=((group, 32),))) + ccs() + app_data(), t)
+        ss.add(1, records(22, server_hello(share=group)) + ccs() + app_data(), t + 0.0015)
+        c.on_flow(WireFlow(CLIENT, server, summarise_handshake(cs, ss), first_seen=t), 10.01)
+    got = sorted((r["pid"], r["dst_ip"], r["negotiated_group"], r["source"]) for r in c.drain(10.02) + c.drain(20.0))
+    assert got == [(41, "127.0.0.2", "X25519MLKEM768", "uprobe+wire"), (42, "127.0.0.3", "x25519", "uprobe+wire")]
+
+
+def test_a_server_behind_dnat_still_joins_the_flow_the_wire_saw_at_its_public_address() -> None:
+    """The packet socket sees a connection to a published port before DNAT rewrites it; the client's
+    socket names the public address and the server's the private one: a flow from the client's
+    endpoint still joins when none goes to the socket's own server."""
+    c = correlator()
+    private = Endpoint("172.17.0.2", 443)
+    c.on_probe(ProbeEvent(Kind.HANDSHAKE_ENTER, 10.0, tgid=71, tid=71, comm="nginx", ssl=9, fd=4, src=CLIENT,
+                          dst=private, role="server"), 10.0)
+    c.on_probe(ProbeEvent(Kind.HANDSHAKE_RETURN, 10.004, tgid=71, tid=71, comm="nginx", ssl=9, ret=1), 10.004)
+    c.on_flow(wire_flow(), now=10.01)  # CLIENT -> SERVER (the public address)
+    [record] = c.drain(10.02)
+    assert (record["pid"], record["role"], record["source"]) == (71, "server", "uprobe+wire")
+    assert record["negotiated_group"] == "X25519MLKEM768"
+
+
 def test_a_flow_both_of_whose_ends_joined_a_process_view_never_asks_for_owners() -> None:
     def owners(client: Endpoint, server: Endpoint, before: float, roles: tuple[str, ...]) -> list[ProbeEvent]:
         raise AssertionError("no owner lookup was needed")

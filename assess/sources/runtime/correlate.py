@@ -2,7 +2,8 @@
 
 Pure: probe events and finished wire flows in, handshake dicts (the *Runtime JSON lines* contract)
 out. The join key is the connection's client endpoint (ip, port): the client process learns it
-from connect(), the server process from accept(), the wire from the ClientHello's sender.
+from connect(), the server process from accept(), the wire from the ClientHello's sender; among
+flows from one endpoint, the one to the socket's own server is taken first.
 Everything is bounded; what falls out of a full table is counted as an eviction, and a join that
 waits too long is emitted with what is known and counted as a correlation timeout.
 """
@@ -347,7 +348,9 @@ class Correlator:
     def _flow_of(self, hs: _ProbeHandshake, sock: _Socket) -> _PendingFlow | None:
         """The waiting wire flow of the handshake's connection: of those from its client endpoint,
         the latest whose ClientHello came before the handshake ended (a later one is the next
-        connection from a reused port) and whose end of it has no record yet."""
+        connection from a reused port) and whose end of it has no record yet; to the socket's
+        server if one is (Linux gives the same local port to connections to different servers at
+        once), else to any (a server behind DNAT is seen on the wire at its public address too)."""
         end = (hs.ended or hs.started) + FLOW_SLACK
         # An explicit client's ClientHello comes after its handshake started. An implicit client's
         # start is its first receive (the ServerHello's), after the ClientHello by the server's
@@ -358,13 +361,15 @@ class Correlator:
             start = float("-inf")
         else:
             start = hs.started - (FLOW_SLACK if hs.explicit else self.timeout)
-        match = None
+        match = same_server = None
         for pending in self._flows_by_client.get(sock.client, ()):
             # (the process view's sockets are TCP: a QUIC flow from the same address and port is not theirs)
             if start <= pending.flow.first_seen <= end and sock.role not in pending.claimed \
                     and pending.flow.transport == "tcp":
                 match = pending
-        return match
+                if pending.flow.server == sock.server:
+                    same_server = pending
+        return same_server or match
 
     def _drop_flow(self, pending: _PendingFlow) -> None:
         self._flows.pop(pending.serial, None)
