@@ -9,7 +9,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from stress.harness import METRICS, REPORT, print_summary, run_stress, write_outputs
+from stress.harness import METRICS, REPORT, exit_on_sigterm, print_summary, run_stress, write_outputs
 from stress.workloads import WORKLOADS
 
 
@@ -31,6 +31,7 @@ def main(argv: list[str]) -> int:
     if args.rounds < 1 or args.phase_seconds <= 0 or args.workers < 1:
         parser.error("--rounds and --workers must be at least 1, --phase-seconds above 0")
     console = Console(width=None if sys.stdout.isatty() else 180)
+    exit_on_sigterm()
     result = run_stress(workloads=args.workloads or list(WORKLOADS), rounds=args.rounds,
                         phase_seconds=args.phase_seconds, workers=args.workers, priority=args.priority,
                         console=console)

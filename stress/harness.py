@@ -121,15 +121,32 @@ def start_sensor(out: Path, *capture_args: str) -> subprocess.Popen[bytes]:
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if out.exists() and out.read_text().startswith('{"type": "ready"'):
-            return proc
-        if proc.poll() is not None:
-            err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
-            raise RuntimeError(f"the sensor did not start: {err.strip()}")
-        time.sleep(0.1)
+    try:
+        while time.monotonic() < deadline:
+            if out.exists() and out.read_text().startswith('{"type": "ready"'):
+                return proc
+            if proc.poll() is not None:
+                err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+                raise RuntimeError(f"the sensor did not start: {err.strip()}")
+            time.sleep(0.1)
+    except BaseException:  # (SIGTERM or Ctrl-C while it attaches: it is not left attaching)
+        if proc.poll() is None:
+            end_sensor(proc)
+        raise
     proc.kill()
+    proc.wait(30)
     raise RuntimeError("the sensor was not ready after 120 s")
+
+
+def exit_on_sigterm() -> None:
+    """SIGTERM ends this process as Ctrl-C does, by an exception: every `with` unwinds, so the
+    sensor is stopped and the TLS servers and load workers are ended instead of left running.
+    (Forked load workers inherit the handler; multiprocessing ends each one's SystemExit there.)"""
+
+    def _exit(signum: int, _frame: Any) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, _exit)
 
 
 def end_sensor(proc: subprocess.Popen[bytes], timeout: float = 120.0) -> None:
@@ -215,8 +232,10 @@ def run_workload(workload: Workload, *, rounds: int, phase_seconds: float, worke
             cpu_before = cpu_seconds(proc.pid)
             try:
                 load = pool.run(phase_seconds)
-            finally:
-                final, reported, failures = _stop_sensor(proc, out, load, cpu_before)
+            except BaseException:
+                end_sensor(proc)  # (no load to match its records against)
+                raise
+            final, reported, failures = _stop_sensor(proc, out, load, cpu_before)
             phase = Phase(r, True, load, workload.unit_bytes, final, reported, failures)
             console.print(f"  {workload.name} {r + 1}/{rounds + 1} on:  {phase.rate:10.1f} {workload.unit}, "
                           f"reported {reported}/{load.handshakes}, drops {final['kernel_drops']}")

@@ -28,7 +28,7 @@ from typing import Any
 
 from rich.console import Console
 
-from stress.harness import cpu_seconds, end_sensor, mean_interval, start_sensor
+from stress.harness import cpu_seconds, end_sensor, exit_on_sigterm, mean_interval, start_sensor
 from stress.loadgen import LoadPool
 from stress.workloads import WORKLOADS
 
@@ -87,6 +87,7 @@ def main(argv: list[str]) -> int:
     if args.alternations < 2 or args.window <= 0:
         parser.error("--alternations must be at least 2, --window above 0")
     console = Console(width=None if sys.stdout.isatty() else 160)
+    exit_on_sigterm()
     result = measure(args.alternations, args.window, args.sensor_args, console)
     console.print(f"running/stopped {result['running_over_stopped']} (95% interval {result['interval_95']}), "
                   f"median {result['median']}, sensor CPU {100 * (result['sensor_cpu_share_running'] or 0):.2f}% "
