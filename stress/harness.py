@@ -24,6 +24,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,10 +57,20 @@ class Phase:
     sensor_metrics: dict[str, Any] | None = None
     reported: int | None = None
     correlation_failures: int | None = None
+    # The whole machine's busy CPU seconds over the load's window (/proc/stat), plus, for an on
+    # phase, the sensor's own CPU after it (records it caught up on): the load's cost, the sensor's
+    # included, whether the CPUs were saturated or not. Steal: time the hypervisor gave elsewhere.
+    busy_s: float | None = None
+    steal_s: float | None = None
 
     @property
     def rate(self) -> float:
         return self.load.rate / self.unit_bytes
+
+    @property
+    def busy_ms_per_unit(self) -> float | None:
+        units = self.rate * self.load.elapsed_s
+        return 1000 * self.busy_s / units if self.busy_s is not None and units else None
 
     def summary(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -72,6 +83,9 @@ class Phase:
             "errors": self.load.errors,
             "rate": round(self.rate, 2),
             **{f"latency_{k}_ms": v for k, v in percentiles(self.load.latencies_ms).items()},
+            "busy_cpu_s": round(self.busy_s, 3) if self.busy_s is not None else None,
+            "steal_cpu_s": round(self.steal_s, 3) if self.steal_s is not None else None,
+            "busy_cpu_ms_per_unit": _round(self.busy_ms_per_unit, 4),
         }
         if self.sensor_metrics is not None:
             m = self.sensor_metrics
@@ -93,6 +107,19 @@ class Phase:
                 **_cpu_per(m["sensor_cpu_s"], self.load.handshakes, self.load.bytes_moved),
             }
         return out
+
+
+def _round(value: float | None, digits: int) -> float | None:
+    return round(value, digits) if value is not None else None
+
+
+def host_cpu() -> tuple[float, float]:
+    """The machine's busy CPU seconds so far (user, nice, system, irq, softirq: loopback's packets
+    are carried in softirq) and its stolen ones, from /proc/stat."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = fields
+    hz = os.sysconf("SC_CLK_TCK")
+    return (user + nice + system + irq + softirq) / hz, steal / hz
 
 
 def _cpu_per(cpu_s: float, handshakes: int, bytes_moved: int) -> dict[str, float | None]:
@@ -231,12 +258,16 @@ def run_workload(workload: Workload, *, rounds: int, phase_seconds: float, worke
             proc = start_sensor(out, "--priority", priority)
             cpu_before = cpu_seconds(proc.pid)
             try:
+                host_before = host_cpu()
                 load = pool.run(phase_seconds)
+                host_after, sensor_in_window = host_cpu(), cpu_seconds(proc.pid) - cpu_before
             except BaseException:
                 end_sensor(proc)  # (no load to match its records against)
                 raise
             final, reported, failures = _stop_sensor(proc, out, load, cpu_before)
-            phase = Phase(r, True, load, workload.unit_bytes, final, reported, failures)
+            caught_up = max(0.0, final["sensor_cpu_s"] - sensor_in_window)
+            phase = Phase(r, True, load, workload.unit_bytes, final, reported, failures,
+                          busy_s=host_after[0] - host_before[0] + caught_up, steal_s=host_after[1] - host_before[1])
             console.print(f"  {workload.name} {r + 1}/{rounds + 1} on:  {phase.rate:10.1f} {workload.unit}, "
                           f"reported {reported}/{load.handshakes}, drops {final['kernel_drops']}")
             phases.append(phase)
@@ -265,9 +296,22 @@ def _bpf_phase(workload: Workload, pool: LoadPool, folder: Path, seconds: float,
 
 
 def _phase(workload: Workload, pool: LoadPool, r: int, rounds: int, seconds: float, console: Console) -> Phase:
-    phase = Phase(r, False, pool.run(seconds), workload.unit_bytes)
+    before = host_cpu()
+    load = pool.run(seconds)
+    after = host_cpu()
+    phase = Phase(r, False, load, workload.unit_bytes, busy_s=after[0] - before[0], steal_s=after[1] - before[1])
     console.print(f"  {workload.name} {r + 1}/{rounds + 1} off: {phase.rate:10.1f} {workload.unit}")
     return phase
+
+
+def t95(df: int) -> float:
+    """Student's t two-sided 95% quantile: the table to 30 degrees of freedom, then the Cornish-Fisher
+    expansion about the normal quantile (within 0.001 of the exact value there and beyond)."""
+    if df in _T95:
+        return _T95[df]
+    z = 1.959964
+    return (z + (z**3 + z) / (4 * df) + (5 * z**5 + 16 * z**3 + 3 * z) / (96 * df**2)
+            + (3 * z**7 + 19 * z**5 + 17 * z**3 - 15 * z) / (384 * df**3))
 
 
 def mean_interval(values: list[float]) -> tuple[float, float | None, list[float] | None]:
@@ -278,8 +322,22 @@ def mean_interval(values: list[float]) -> tuple[float, float | None, list[float]
     if len(values) < 2:
         return mean, None, None
     stderr = statistics.stdev(values) / math.sqrt(len(values))
-    t = _T95.get(len(values) - 1, 1.96)
+    t = t95(len(values) - 1)
     return mean, stderr, [round(mean - t * stderr, 4), round(mean + t * stderr, 4)]
+
+
+def _per_round(phases: list[Phase], figure: Callable[[Phase], float | None]) -> list[float]:
+    """Each on phase's figure against the mean of the off phases' either side of it (drift cancels)."""
+    out = []
+    for i, p in enumerate(phases):
+        mine = figure(p) if p.sensor else None
+        if mine is None:
+            continue
+        neighbours = (phases[i - 1] if i else None, phases[i + 1] if i + 1 < len(phases) else None)
+        around = [x for q in neighbours if q is not None and not q.sensor and (x := figure(q)) is not None]
+        if around and sum(around):
+            out.append(round(mine / (sum(around) / len(around)), 4))
+    return out
 
 
 def summarise(workload: Workload, phases: list[Phase], load_before: tuple[float, ...],
@@ -295,15 +353,15 @@ def summarise(workload: Workload, phases: list[Phase], load_before: tuple[float,
     drops = sum(p.sensor_metrics["kernel_drops"] for p in on if p.sensor_metrics)
     events = sum(p.sensor_metrics["events_received"] for p in on if p.sensor_metrics)
     failures = sum(p.correlation_failures or 0 for p in on)
-    # Each on phase against the mean of the off phases either side of it (drift cancels).
-    per_round = []
-    for i, p in enumerate(phases):
-        if p.sensor:
-            neighbours = (phases[i - 1] if i else None, phases[i + 1] if i + 1 < len(phases) else None)
-            around = [q.rate for q in neighbours if q is not None and not q.sensor]
-            if around and sum(around):
-                per_round.append(round(p.rate / (sum(around) / len(around)), 4))
+    per_round = _per_round(phases, lambda p: p.rate)
     ratio, stderr, ci95 = mean_interval(per_round)
+    cpu_per_round = _per_round(phases, lambda p: p.busy_ms_per_unit)
+    cpu_ratio, _, cpu_ci95 = mean_interval(cpu_per_round)
+    steal = [p.steal_s for p in phases if p.steal_s is not None]
+
+    def mean_busy(ps: list[Phase]) -> float | None:
+        values = [x for p in ps if (x := p.busy_ms_per_unit) is not None]
+        return round(statistics.mean(values), 4) if values else None
     off_rates = [p.rate for p in off]
     drift = [b / a for a, b in itertools.pairwise(off_rates) if a]
 
@@ -319,6 +377,7 @@ def summarise(workload: Workload, phases: list[Phase], load_before: tuple[float,
         "workload": workload.name,
         "title": workload.title,
         "unit": workload.unit,
+        "per": workload.per,
         "description": description,
         "phases": [p.summary() for p in phases],
         "off": off_side,
@@ -328,6 +387,12 @@ def summarise(workload: Workload, phases: list[Phase], load_before: tuple[float,
         "rate_ratio_on_off": round(ratio, 4),
         "rate_ratio_per_round": per_round,
         "rate_ratio_of_means": round(mean_rate(on) / mean_rate(off), 4) if mean_rate(off) else 0.0,
+        "busy_cpu_ms_per_unit": {"off": mean_busy(off), "on": mean_busy(on)},
+        "busy_cpu_ratio_on_off": round(cpu_ratio, 4) if cpu_per_round else None,
+        "busy_cpu_ratio_ci95": cpu_ci95,
+        "busy_cpu_ratio_per_round": cpu_per_round,
+        "steal_share": (round(sum(steal) / (len(steal) * phase_seconds * (os.cpu_count() or 1)), 5)
+                        if steal else None),
         "rate_ratio_stderr": round(stderr, 4) if stderr is not None else None,
         "rate_ratio_ci95": ci95,
         "off_phase_drift_sd": round(statistics.stdev(drift), 4) if len(drift) > 1 else None,
@@ -375,7 +440,8 @@ def run_stress(*, workloads: list[str], rounds: int = 24, phase_seconds: float =
 def print_summary(result: dict[str, Any], console: Console) -> None:
     table = Table(title="Sensor on/off (mean of per-round ratios, 95% interval)")
     for column in ("workload", "off", "on", "on/off", "95% interval", "p99 ms off/on", "p99 ratio", "reported",
-                   "kernel drops", "sensor CPU ms/handshake", "sensor CPU ms/MiB", "BPF run time"):
+                   "kernel drops", "sensor CPU ms/handshake", "sensor CPU ms/MiB", "BPF run time",
+                   "machine CPU/unit on/off"):
         table.add_column(column, justify="left" if column == "workload" else "right")
     for r in result["workloads"].values():
         met = r["targets_met"]
@@ -385,7 +451,7 @@ def print_summary(result: dict[str, Any], console: Console) -> None:
             f"{r['off']['latency_p99_ms']} / {r['on']['latency_p99_ms']}", f"{r['latency_p99_ratio']}",
             f"[{'green' if met['reported_fraction'] else 'red'}]{r['reported_fraction']}[/]",
             f"[{'green' if met['kernel_drops'] else 'red'}]{r['kernel_drops']}[/]",
-            f"{r['sensor_cpu_ms_per_handshake']}", f"{r['sensor_cpu_ms_per_mib']}", _bpf_cell(r),
+            f"{r['sensor_cpu_ms_per_handshake']}", f"{r['sensor_cpu_ms_per_mib']}", _bpf_cell(r), _busy_cell(r),
         )
     console.print(table)
 
@@ -421,6 +487,23 @@ def _bpf_line(r: dict[str, Any]) -> str:
             f"with the kernel's run-time counts on ({parts}).")
 
 
+def _busy_cell(r: dict[str, Any]) -> str:
+    ratio, ci = r.get("busy_cpu_ratio_on_off"), r.get("busy_cpu_ratio_ci95")
+    if ratio is None:
+        return "n/a"
+    return f"{ratio} ({ci[0]} to {ci[1]})" if ci else str(ratio)
+
+
+def _busy_line(r: dict[str, Any]) -> str:
+    busy = r.get("busy_cpu_ms_per_unit") or {}
+    if busy.get("off") is None or busy.get("on") is None:
+        return ""
+    steal = r.get("steal_share")
+    return (f"The machine's busy CPU per {r.get('per', 'unit')}: {busy['off']} ms off, {busy['on']} ms on; on/off"
+            f" per round {r['busy_cpu_ratio_per_round']}, mean {_busy_cell(r)}. Steal: "
+            f"{'n/a' if steal is None else f'{steal:.2%}'} of the CPUs' time.")
+
+
 def _bpf_cell(r: dict[str, Any]) -> str:
     bpf = r.get("bpf")
     return f"{bpf['total_ns_per_unit'] / 1000:.2f} µs/{bpf['per']}" if bpf else "n/a"
@@ -450,7 +533,7 @@ def render_report(result: dict[str, Any]) -> str:
         f"{r['on']['latency_p99_ms']} ({r['latency_p99_ratio']}) | {r['reported_fraction']} "
         f"{_mark(r['targets_met']['reported_fraction'])} | {r['kernel_drops']} "
         f"{_mark(r['targets_met']['kernel_drops'])} | {_cell(r['sensor_cpu_ms_per_handshake'])} | "
-        f"{_cell(r['sensor_cpu_ms_per_mib'])} | {_bpf_cell(r)} |"
+        f"{_cell(r['sensor_cpu_ms_per_mib'])} | {_bpf_cell(r)} | {_busy_cell(r)} |"
         for r in result["workloads"].values()
     )
     sections = "\n".join(_section(r) for r in result["workloads"].values())
@@ -466,7 +549,8 @@ Targets: on/off >= {t['rate_ratio_min']} (mean of the rounds' ratios, with its 9
 >= {t['reported_fraction_min']:.1%} of handshakes reported, {t['kernel_drops_max']} kernel drops.
 
 {_header("workload", "unit", "off", "on", "on/off (95% interval)", "p99 ms off / on (ratio)", "reported",
-         "kernel drops", "sensor CPU ms/handshake", "sensor CPU ms/MiB", "BPF run time")}
+         "kernel drops", "sensor CPU ms/handshake", "sensor CPU ms/MiB", "BPF run time",
+         "machine CPU per unit, on/off (95% interval)")}
 {overview}
 
 Sensor CPU is the sensor process's own user+system time over its on phases, divided by the
@@ -479,6 +563,14 @@ counts the runs every program on the host causes (on a machine doing other work 
 inflated), and leaves out the traps of the uprobes, the dispatch of the tracepoints and the
 packet sockets' own work. Short programs look dearer than they are: the two clock reads are
 counted in each run.
+
+Machine CPU per unit is the whole machine's busy CPU time (user, system, irq and softirq, from
+`/proc/stat`) over a phase's load, plus in an on phase the sensor's CPU after it, divided by the
+units the load completed; each on phase against the off phases either side of it, as for the rate.
+It is what the load cost with and without the sensor, whether or not the CPUs were saturated (a
+rate can fall while CPUs are idle, when the sensor lengthens a serial path; CPU can rise while
+the rate holds, when the load had CPU to spare). Steal is the share of the CPUs' time the
+hypervisor gave to other guests.
 {sections}"""
 
 
@@ -487,7 +579,7 @@ def _section(r: dict[str, Any]) -> str:
         f"| {p['round'] + 1} | {p['sensor']} | {p['handshakes']} | {p['rate']} | {p['latency_p50_ms']} | "
         f"{p['latency_p95_ms']} | {p['latency_p99_ms']} | {p.get('reported_fraction', '')} | "
         f"{p.get('kernel_drops', '')} | {_on_cell(p, 'sensor_cpu_ms_per_handshake')} | "
-        f"{_on_cell(p, 'sensor_cpu_ms_per_mib')} |"
+        f"{_on_cell(p, 'sensor_cpu_ms_per_mib')} | {_cell(p.get('busy_cpu_ms_per_unit'))} |"
         for p in r["phases"]
     )
     return f"""
@@ -510,8 +602,9 @@ records without both views) {r['correlation_failure_rate']}; kernel drops {r['ke
 Functions probed: {', '.join(r['uprobes']) or 'none'}; single-stepped probes:
 {', '.join(r['single_stepped_probes']) or 'none'}.
 {_bpf_line(r)}
+{_busy_line(r)}
 
 {_header("round", "sensor", "handshakes", r["unit"], "p50 ms", "p95 ms", "p99 ms", "reported", "kernel drops",
-         "sensor CPU ms/hs", "sensor CPU ms/MiB")}
+         "sensor CPU ms/hs", "sensor CPU ms/MiB", "machine CPU ms/unit")}
 {rows}
 """

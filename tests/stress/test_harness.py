@@ -4,13 +4,15 @@ load's connections the sensor reported."""
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
+import time
 
 import pytest
 
-from stress.harness import Phase, end_sensor, match_records, mean_interval, render_report, summarise
+from stress.harness import Phase, end_sensor, host_cpu, match_records, mean_interval, render_report, summarise, t95
 from stress.loadgen import LoadResult
 from stress.workloads import WORKLOADS
 
@@ -36,6 +38,13 @@ def result(rates: list[float], **kw: float) -> dict[str, object]:
     return summarise(WORKLOADS["handshakes"], phases, (0.5, 0.5, 0.5), (0.6, 0.6, 0.6), 5.0, "test setup")
 
 
+def report_doc(r: dict[str, object]) -> dict[str, object]:
+    return {"workloads": {"handshakes": r}, "targets": {"rate_ratio_min": 0.97, "reported_fraction_min": 0.999,
+                                                         "kernel_drops_max": 0},
+            "setup": {"rounds": 2, "phase_seconds": 5.0, "workers": 2, "sensor_priority": "idle", "cpus": 2,
+                      "platform": "test", "started_at": "t0", "finished_at": "t1", "load_average_at_start": [3.0]}}
+
+
 def test_each_on_phase_is_compared_with_the_mean_of_its_two_off_neighbours() -> None:
     r = result([800, 780, 760, 735, 740])  # a machine slowing down by itself
     assert r["rate_ratio_per_round"] == [pytest.approx(780 / 780, abs=1e-3), pytest.approx(735 / 750, abs=1e-3)]
@@ -55,6 +64,37 @@ def test_the_interval_uses_students_t_for_few_rounds() -> None:
     mean, stderr, (_, high) = mean_interval([0.9, 1.0, 1.1])
     assert mean == pytest.approx(1.0) and stderr == pytest.approx(0.0577, abs=1e-4)
     assert high - mean == pytest.approx(4.303 * 0.0577, abs=1e-3)  # t with 2 degrees of freedom, not 1.96
+
+
+def test_students_t_beyond_the_table_comes_from_its_expansion() -> None:
+    assert t95(30) == 2.042  # the table's last entry
+    for df, exact in ((31, 2.0395), (47, 2.0117), (100, 1.9840), (1000, 1.9623)):
+        assert t95(df) == pytest.approx(exact, abs=1e-3)
+
+
+def test_the_machines_cpu_per_unit_is_compared_per_round_like_the_rate() -> None:
+    """Same rate on and off, but the on phases took 10% and 20% more of the machine's CPU a unit:
+    the rate ratio says 1.0, the CPU ratio says what the sensor cost."""
+    busy = [4.0, 4.4, 4.0, 4.8, 4.0]
+    phases = [Phase(i // 2, bool(i % 2), load(800), 1, sensor_metrics() if i % 2 else None,
+                    reported=4000 if i % 2 else None, correlation_failures=0 if i % 2 else None,
+                    busy_s=b, steal_s=0.05) for i, b in enumerate(busy)]
+    r = summarise(WORKLOADS["handshakes"], phases, (0.5,) * 3, (0.5,) * 3, 5.0, "test setup")
+    assert r["rate_ratio_on_off"] == 1.0
+    assert r["busy_cpu_ratio_per_round"] == [1.1, 1.2]
+    assert r["busy_cpu_ratio_on_off"] == pytest.approx(1.15)
+    assert r["busy_cpu_ms_per_unit"] == {"off": 1.0, "on": pytest.approx(1.15)}  # 4 s over 4,000 handshakes
+    assert r["steal_share"] == pytest.approx(0.05 / (5.0 * (os.cpu_count() or 1)))
+    assert "busy CPU per handshake: 1.0 ms off, 1.15 ms on" in render_report(report_doc(r))
+
+
+def test_the_machines_busy_cpu_grows_with_work_done() -> None:
+    busy, steal = host_cpu()
+    end = time.process_time() + 0.3
+    while time.process_time() < end:
+        pass
+    later, steal_later = host_cpu()
+    assert later - busy >= 0.25 and steal_later >= steal >= 0
 
 
 def test_targets_are_judged_on_the_mean_ratio_drops_and_reported_fraction() -> None:
@@ -85,12 +125,7 @@ def test_records_match_connections_by_both_ports_with_multiplicity() -> None:
 
 
 def test_the_report_renders_every_workload_phase_and_interval() -> None:
-    r = result([800, 790, 800, 788, 800])
-    doc = {"workloads": {"handshakes": r}, "targets": {"rate_ratio_min": 0.97, "reported_fraction_min": 0.999,
-                                                        "kernel_drops_max": 0},
-           "setup": {"rounds": 2, "phase_seconds": 5.0, "workers": 2, "sensor_priority": "idle", "cpus": 2,
-                     "platform": "test", "started_at": "t0", "finished_at": "t1", "load_average_at_start": [3.0]}}
-    text = render_report(doc)
+    text = render_report(report_doc(result([800, 790, 800, 788, 800])))
     assert "95% interval" in text
     rows = re.findall(r"^\| \d+ \| (on|off) \|", text, re.M)
     assert rows == ["off", "on", "off", "on", "off"]
