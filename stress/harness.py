@@ -69,7 +69,7 @@ class Phase:
 
     @property
     def busy_ms_per_unit(self) -> float | None:
-        units = self.rate * self.load.elapsed_s
+        units = self.load.completed / self.unit_bytes
         return 1000 * self.busy_s / units if self.busy_s is not None and units else None
 
     def summary(self) -> dict[str, Any]:
@@ -83,8 +83,8 @@ class Phase:
             "errors": self.load.errors,
             "rate": round(self.rate, 2),
             **{f"latency_{k}_ms": v for k, v in percentiles(self.load.latencies_ms).items()},
-            "busy_cpu_s": round(self.busy_s, 3) if self.busy_s is not None else None,
-            "steal_cpu_s": round(self.steal_s, 3) if self.steal_s is not None else None,
+            "busy_cpu_s": _round(self.busy_s, 3),
+            "steal_cpu_s": _round(self.steal_s, 3),
             "busy_cpu_ms_per_unit": _round(self.busy_ms_per_unit, 4),
         }
         if self.sensor_metrics is not None:

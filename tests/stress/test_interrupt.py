@@ -13,30 +13,21 @@ from pathlib import Path
 
 import pytest
 
+from tests.processes import descendants
+
 pytestmark = [pytest.mark.root]
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def descendants(pid: int) -> dict[int, str]:
+def below(pid: int) -> dict[int, str]:
     """Every live process below `pid`, with its command line."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(ppid, []).append(int(entry.name))
-    found: dict[int, str] = {}
-    todo = list(children.get(pid, []))
-    while todo:
-        child = todo.pop()
+    found = {}
+    for child in descendants(pid):
         try:
-            found[child] = (Path(f"/proc/{child}/cmdline").read_bytes().replace(b"\0", b" ").decode().strip())
+            found[child] = Path(f"/proc/{child}/cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
         except OSError:
             continue
-        todo += children.get(child, [])
     return found
 
 
@@ -67,16 +58,16 @@ def test_sigterm_while_a_sensor_runs_ends_the_sensor_servers_and_workers(module:
                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 180
-        below: dict[int, str] = {}
+        started: dict[int, str] = {}
         sensors: list[str] = []
         while time.monotonic() < deadline and run.poll() is None:
-            below = descendants(run.pid)
-            sensors = [cmd for cmd in below.values() if "runtime capture" in cmd]
+            started = below(run.pid)
+            sensors = [cmd for cmd in started.values() if "runtime capture" in cmd]
             if sensors and (when == "attaching" or sensor_ready(sensors[0])):
                 break
             time.sleep(0.05)
-        assert sensors, f"no sensor started: {below}"
-        assert len(below) >= 3, below  # the sensor, a TLS server and load workers at least
+        assert sensors, f"no sensor started: {started}"
+        assert len(started) >= 3, started  # the sensor, a TLS server and load workers at least
         if when == "attaching":
             assert not sensor_ready(sensors[0]), "the sensor attached before the test could stop the run"
         else:
@@ -87,7 +78,7 @@ def test_sigterm_while_a_sensor_runs_ends_the_sensor_servers_and_workers(module:
         if run.poll() is None:
             run.kill()
             run.wait()
-    left = {pid: cmd for pid, cmd in below.items() if alive(pid)}
+    left = {pid: cmd for pid, cmd in started.items() if alive(pid)}
     for pid in left:  # (not to leave them to the next test either)
         os.kill(pid, signal.SIGKILL)
     assert left == {}, f"left running after SIGTERM: {left}"
