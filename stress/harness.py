@@ -62,6 +62,9 @@ class Phase:
     # included, whether the CPUs were saturated or not. Steal: time the hypervisor gave elsewhere.
     busy_s: float | None = None
     steal_s: float | None = None
+    # CPU seconds over the load's window of each server and each kind of client (with the processes
+    # they started): where the load's CPU went, and whether a process's CPU per unit rose.
+    process_cpu_s: dict[str, float] | None = None
 
     @property
     def rate(self) -> float:
@@ -71,6 +74,11 @@ class Phase:
     def busy_ms_per_unit(self) -> float | None:
         units = self.load.completed / self.unit_bytes
         return 1000 * self.busy_s / units if self.busy_s is not None and units else None
+
+    def process_ms_per_unit(self, name: str) -> float | None:
+        units = self.load.completed / self.unit_bytes
+        cpu = (self.process_cpu_s or {}).get(name)
+        return 1000 * cpu / units if cpu is not None and units else None
 
     def summary(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -86,6 +94,8 @@ class Phase:
             "busy_cpu_s": _round(self.busy_s, 3),
             "steal_cpu_s": _round(self.steal_s, 3),
             "busy_cpu_ms_per_unit": _round(self.busy_ms_per_unit, 4),
+            "process_cpu_s": {k: round(v, 3) for k, v in self.process_cpu_s.items()}
+            if self.process_cpu_s is not None else None,
         }
         if self.sensor_metrics is not None:
             m = self.sensor_metrics
@@ -120,6 +130,40 @@ def host_cpu() -> tuple[float, float]:
     user, nice, system, _idle, _iowait, irq, softirq, steal = fields
     hz = os.sysconf("SC_CLK_TCK")
     return (user + nice + system + irq + softirq) / hz, steal / hz
+
+
+def process_cpu(groups: dict[str, list[int]]) -> dict[str, float]:
+    """CPU seconds (user+system) so far of each group of processes: the processes named, every
+    process they started that is still alive, and the children they reaped (a forking server's
+    connections; a Go client run per phase). From one reading of /proc."""
+    parents: dict[int, list[int]] = {}
+    times: dict[int, float] = {}
+    hz = os.sysconf("SC_CLK_TCK")
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = Path(entry.path, "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # (gone since the listing)
+        pid = int(entry.name)
+        parents.setdefault(int(fields[1]), []).append(pid)
+        times[pid] = sum(int(x) for x in fields[11:15]) / hz  # utime, stime, cutime, cstime
+    out = {}
+    for name, roots in groups.items():
+        seen: set[int] = set()
+        todo = list(roots)
+        while todo:
+            pid = todo.pop()
+            if pid not in seen:
+                seen.add(pid)
+                todo.extend(parents.get(pid, ()))
+        out[name] = sum(times.get(pid, 0.0) for pid in seen)
+    return out
+
+
+def _spent(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    return {name: after[name] - before[name] for name in after if name in before}
 
 
 def _cpu_per(cpu_s: float, handshakes: int, bytes_moved: int) -> dict[str, float | None]:
@@ -247,27 +291,33 @@ def run_workload(workload: Workload, *, rounds: int, phase_seconds: float, worke
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix=f"carnot-stress-{workload.name}-") as tmp, ExitStack() as stack:
         folder = Path(tmp)
-        plan, description = workload.start(folder, stack, workers)
-        pool = stack.enter_context(LoadPool(plan))
+        setup = workload.start(folder, stack, workers)
+        description = setup.description
+        pool = stack.enter_context(LoadPool(setup.workers))
+        groups = {f"server: {name}": [pid] for name, pid in setup.servers.items()}
+        for name, pid in pool.processes:
+            groups.setdefault(f"client: {name}", []).append(pid)
         pool.run(2.0)  # warm-up
         for r in range(rounds + 1):
-            phases.append(_phase(workload, pool, r, rounds, phase_seconds, console))
+            phases.append(_phase(workload, pool, r, rounds, phase_seconds, console, groups))
             if r == rounds:
                 break
             out = folder / f"phase-{r}.jsonl"
             proc = start_sensor(out, "--priority", priority)
             cpu_before = cpu_seconds(proc.pid)
             try:
-                host_before = host_cpu()
+                host_before, processes_before = host_cpu(), process_cpu(groups)
                 load = pool.run(phase_seconds)
                 host_after, sensor_in_window = host_cpu(), cpu_seconds(proc.pid) - cpu_before
+                processes = _spent(processes_before, process_cpu(groups))
             except BaseException:
                 end_sensor(proc)  # (no load to match its records against)
                 raise
             final, reported, failures = _stop_sensor(proc, out, load, cpu_before)
             caught_up = max(0.0, final["sensor_cpu_s"] - sensor_in_window)
             phase = Phase(r, True, load, workload.unit_bytes, final, reported, failures,
-                          busy_s=host_after[0] - host_before[0] + caught_up, steal_s=host_after[1] - host_before[1])
+                          busy_s=host_after[0] - host_before[0] + caught_up, steal_s=host_after[1] - host_before[1],
+                          process_cpu_s=processes)
             console.print(f"  {workload.name} {r + 1}/{rounds + 1} on:  {phase.rate:10.1f} {workload.unit}, "
                           f"reported {reported}/{load.handshakes}, drops {final['kernel_drops']}")
             phases.append(phase)
@@ -295,11 +345,13 @@ def _bpf_phase(workload: Workload, pool: LoadPool, folder: Path, seconds: float,
             "total_ns_per_unit": round(sum(t["ns_per_unit"] for t in by_type.values()), 1)}
 
 
-def _phase(workload: Workload, pool: LoadPool, r: int, rounds: int, seconds: float, console: Console) -> Phase:
-    before = host_cpu()
+def _phase(workload: Workload, pool: LoadPool, r: int, rounds: int, seconds: float, console: Console,
+           groups: dict[str, list[int]]) -> Phase:
+    before, processes_before = host_cpu(), process_cpu(groups)
     load = pool.run(seconds)
-    after = host_cpu()
-    phase = Phase(r, False, load, workload.unit_bytes, busy_s=after[0] - before[0], steal_s=after[1] - before[1])
+    after, processes = host_cpu(), _spent(processes_before, process_cpu(groups))
+    phase = Phase(r, False, load, workload.unit_bytes, busy_s=after[0] - before[0], steal_s=after[1] - before[1],
+                  process_cpu_s=processes)
     console.print(f"  {workload.name} {r + 1}/{rounds + 1} off: {phase.rate:10.1f} {workload.unit}")
     return phase
 
@@ -370,6 +422,21 @@ def summarise(workload: Workload, phases: list[Phase], load_before: tuple[float,
         return {"rate": round(mean_rate(ps), 2), **{f"latency_{k}_ms": v for k, v in percentiles(latencies).items()}}
 
     off_side, on_side = side(off), side(on)
+    names = sorted({name for p in phases for name in (p.process_cpu_s or {})})
+
+    def process_figures(name: str) -> dict[str, Any]:
+        def mean_of(ps: list[Phase], figure: Callable[[Phase], float | None]) -> float | None:
+            values = [x for p in ps if (x := figure(p)) is not None]
+            return statistics.mean(values) if values else None
+
+        share = lambda p: (p.process_cpu_s or {}).get(name, 0.0) / phase_seconds if p.process_cpu_s else None  # noqa: E731
+        per_round = _per_round(phases, lambda p: p.process_ms_per_unit(name))
+        mean, _, ci = mean_interval(per_round)
+        return {"cpu_share": {"off": _round(mean_of(off, share), 4), "on": _round(mean_of(on, share), 4)},
+                "ms_per_unit": {"off": _round(mean_of(off, lambda p: p.process_ms_per_unit(name)), 4),
+                                "on": _round(mean_of(on, lambda p: p.process_ms_per_unit(name)), 4)},
+                "ms_per_unit_ratio_on_off": round(mean, 4) if per_round else None,
+                "ms_per_unit_ratio_ci95": ci}
     sensor_cpu = sum(p.sensor_metrics["sensor_cpu_s"] for p in on if p.sensor_metrics)
     bytes_on = sum(p.load.bytes_moved for p in on)
     p99_off, p99_on = off_side["latency_p99_ms"], on_side["latency_p99_ms"]
@@ -391,6 +458,7 @@ def summarise(workload: Workload, phases: list[Phase], load_before: tuple[float,
         "busy_cpu_ratio_on_off": round(cpu_ratio, 4) if cpu_per_round else None,
         "busy_cpu_ratio_ci95": cpu_ci95,
         "busy_cpu_ratio_per_round": cpu_per_round,
+        "process_cpu": {name: process_figures(name) for name in names},
         "steal_share": (round(sum(steal) / (len(steal) * phase_seconds * (os.cpu_count() or 1)), 5)
                         if steal else None),
         "rate_ratio_stderr": round(stderr, 4) if stderr is not None else None,
@@ -504,6 +572,22 @@ def _busy_line(r: dict[str, Any]) -> str:
             f"{'n/a' if steal is None else f'{steal:.2%}'} of the CPUs' time.")
 
 
+def _process_lines(r: dict[str, Any]) -> str:
+    figures = r.get("process_cpu") or {}
+    if not figures:
+        return ""
+    rows = "\n".join(
+        f"| {name} | {f['cpu_share']['off']} / {f['cpu_share']['on']} | {f['ms_per_unit']['off']} / "
+        f"{f['ms_per_unit']['on']} | {_cell(f['ms_per_unit_ratio_on_off'])}"
+        f"{f' ({ci[0]} to {ci[1]})' if (ci := f['ms_per_unit_ratio_ci95']) else ''} |"
+        for name, f in figures.items())
+    return ("\nEach process's CPU (user+system, with the processes it started) over the phases' load, as a share "
+            f"of one CPU and per {r.get('per', 'unit')} of the whole load; the last column each on phase against the "
+            "off phases either side of it.\n\n"
+            + _header("process", "CPU share off / on", f"CPU ms per {r.get('per', 'unit')} off / on",
+                      "per unit on/off (95% interval)") + "\n" + rows + "\n")
+
+
 def _bpf_cell(r: dict[str, Any]) -> str:
     bpf = r.get("bpf")
     return f"{bpf['total_ns_per_unit'] / 1000:.2f} µs/{bpf['per']}" if bpf else "n/a"
@@ -603,6 +687,7 @@ Functions probed: {', '.join(r['uprobes']) or 'none'}; single-stepped probes:
 {', '.join(r['single_stepped_probes']) or 'none'}.
 {_bpf_line(r)}
 {_busy_line(r)}
+{_process_lines(r)}
 
 {_header("round", "sensor", "handshakes", r["unit"], "p50 ms", "p95 ms", "p99 ms", "reported", "kernel drops",
          "sensor CPU ms/hs", "sensor CPU ms/MiB", "machine CPU ms/unit")}

@@ -265,6 +265,12 @@ class LoadPool:
         for conn in self._conns:
             conn.close()
 
+    @property
+    def processes(self) -> list[tuple[str, int]]:
+        """Each worker's name (its label, or its kind) and process id."""
+        return [(w.label or w.kind, p.pid) for w, p in zip(self.workers, self._procs, strict=True)
+                if p.pid is not None]
+
     def run(self, seconds: float) -> LoadResult:
         """Every worker for the same `seconds` (one window, the same for all); their tallies added up."""
         start = time.monotonic() + START_SLACK_S

@@ -37,8 +37,9 @@ SETTLE_S = 0.2  # after SIGCONT or SIGSTOP, before the window starts
 
 def measure(alternations: int, window: float, sensor_args: list[str], console: Console) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="carnot-pause-") as tmp, ExitStack() as stack:
-        plan, description = WORKLOADS["requests"].start(Path(tmp), stack, 2)
-        pool = stack.enter_context(LoadPool(plan))
+        setup = WORKLOADS["requests"].start(Path(tmp), stack, 2)
+        description = setup.description
+        pool = stack.enter_context(LoadPool(setup.workers))
         pool.run(2.0)  # warm-up: the long-lived connections open
         proc = start_sensor(Path(tmp) / "capture.jsonl", *sensor_args)
         rates: list[float] = []

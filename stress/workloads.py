@@ -46,27 +46,37 @@ class Workload:
     unit: str  # what the rate is in
     unit_bytes: int  # how many of the load's `completed` make one unit (1, or 2**20 for MiB)
     per: str  # one unit, as in "ns per handshake"
-    start: Callable[[Path, ExitStack, int], tuple[list[Worker], str]]  # -> workers, a line on the setup
+    start: Callable[[Path, ExitStack, int], Setup]
+
+
+@dataclass(frozen=True)
+class Setup:
+    """A started workload: its load's workers, a line on the setup, and its servers' processes by
+    name (their CPU time, with that of the processes they start, is followed per phase)."""
+
+    workers: list[Worker]
+    description: str
+    servers: dict[str, int]
 
 
 def _port(server: subprocess.Popen[bytes]) -> int:
     return int(server.port)  # type: ignore[attr-defined]
 
 
-def _handshakes(folder: Path, stack: ExitStack, workers: int) -> tuple[list[Worker], str]:
+def _handshakes(folder: Path, stack: ExitStack, workers: int) -> Setup:
     server = stack.enter_context(openssl_server(make_credentials(folder, key_type="ec")))
-    return ([Worker("handshakes", ((IPV4, _port(server)),)) for _ in range(workers)],
-            f"`openssl s_server -www` (P-256) on {IPV4}; {workers} Python `ssl` clients, "
-            "a new connection per handshake")
+    return Setup([Worker("handshakes", ((IPV4, _port(server)),)) for _ in range(workers)],
+                 f"`openssl s_server -www` (P-256) on {IPV4}; {workers} Python `ssl` clients, "
+                 "a new connection per handshake", {"s_server": server.pid})
 
 
-def _bulk(folder: Path, stack: ExitStack, workers: int) -> tuple[list[Worker], str]:
+def _bulk(folder: Path, stack: ExitStack, workers: int) -> Setup:
     (folder / BULK_FILE).write_bytes(os.urandom(BULK_BYTES))
     creds = make_credentials(folder, key_type="ec")
     server = stack.enter_context(openssl_server(creds, None, mode="-WWW", folder=folder))
-    return ([Worker("fetches", ((IPV4, _port(server)),), path=BULK_FILE) for _ in range(workers)],
-            f"`openssl s_server -WWW` on {IPV4} serving {BULK_BYTES >> 20} MiB; {workers} Python `ssl` clients, "
-            "a handshake and an HTTP/1.0 GET of the whole file per fetch")
+    return Setup([Worker("fetches", ((IPV4, _port(server)),), path=BULK_FILE) for _ in range(workers)],
+                 f"`openssl s_server -WWW` on {IPV4} serving {BULK_BYTES >> 20} MiB; {workers} Python `ssl` "
+                 "clients, a handshake and an HTTP/1.0 GET of the whole file per fetch", {"s_server": server.pid})
 
 
 class _EchoHandler(socketserver.BaseRequestHandler):
@@ -108,28 +118,29 @@ def _serve_echo(creds: Credentials, port: int) -> None:
 
 
 @contextmanager
-def _process(target: Callable[..., None], *args: object) -> Iterator[None]:
-    """`target(*args)` in a process of its own (a server), ended with the block."""
+def _process(target: Callable[..., None], *args: object) -> Iterator[int]:
+    """`target(*args)` in a process of its own (a server), ended with the block; yields its pid."""
     proc = multiprocessing.get_context("fork").Process(target=target, args=args, daemon=True)
     proc.start()
+    assert proc.pid is not None
     try:
-        yield
+        yield proc.pid
     finally:
         proc.terminate()
         proc.join(10)
 
 
-def _requests(folder: Path, stack: ExitStack, workers: int) -> tuple[list[Worker], str]:
+def _requests(folder: Path, stack: ExitStack, workers: int) -> Setup:
     creds = make_credentials(folder, key_type="ec")
     port = free_port()
-    stack.enter_context(_process(_serve_echo, creds, port))
+    server = stack.enter_context(_process(_serve_echo, creds, port))
     _wait_for(IPV4, port)
     connections = 2 * workers
-    return ([Worker("requests", ((IPV4, port),)) for _ in range(connections)],
-            f"a forking Python `ssl` server on {IPV4} (a process per connection); {connections} clients, each one "
-            f"long-lived connection, kept across phases, sending {REQUEST_BYTES} bytes and reading "
-            f"{REQUEST_BYTES} back, one request at a time, and one new connection (a handshake and a request) "
-            "at the start of each phase")
+    return Setup([Worker("requests", ((IPV4, port),)) for _ in range(connections)],
+                 f"a forking Python `ssl` server on {IPV4} (a process per connection); {connections} clients, each "
+                 f"one long-lived connection, kept across phases, sending {REQUEST_BYTES} bytes and reading "
+                 f"{REQUEST_BYTES} back, one request at a time, and one new connection (a handshake and a request) "
+                 "at the start of each phase", {"python ssl server": server})
 
 
 def _serve_tlslite(creds: Credentials, port: int) -> None:
@@ -138,15 +149,16 @@ def _serve_tlslite(creds: Credentials, port: int) -> None:
             signal.pause()
 
 
-def _mixed(folder: Path, stack: ExitStack, workers: int) -> tuple[list[Worker], str]:
+def _mixed(folder: Path, stack: ExitStack, workers: int) -> Setup:
     ec = make_credentials(folder, key_type="ec")
     rsa_folder = folder / "rsa"
     rsa_folder.mkdir()
     rsa = make_credentials(rsa_folder)  # tlslite-ng reads RSA keys only
-    v4 = _port(stack.enter_context(openssl_server(ec)))
-    v6 = _port(stack.enter_context(openssl_server(ec, None, host=IPV6)))
+    server_v4 = stack.enter_context(openssl_server(ec))
+    server_v6 = stack.enter_context(openssl_server(ec, None, host=IPV6))
+    v4, v6 = _port(server_v4), _port(server_v6)
     pq = free_port()
-    stack.enter_context(_process(_serve_tlslite, rsa, pq))
+    tlslite = stack.enter_context(_process(_serve_tlslite, rsa, pq))
     _wait_for(IPV4, pq)
     plan = [Worker("handshakes", ((IPV4, v4),), label="python-ssl ipv4"),
             Worker("handshakes", ((IPV6, v6),), label="python-ssl ipv6"),
@@ -156,8 +168,9 @@ def _mixed(folder: Path, stack: ExitStack, workers: int) -> tuple[list[Worker], 
         plan.append(Worker("go", ((IPV4, v4), (IPV6, v6)), program=go, label="go ipv4+ipv6"))
     clients = "Python `ssl` to each, tlslite-ng (X25519MLKEM768) to the tlslite-ng server"
     clients += ", a static Go client alternating IPv4 and IPv6" if go else " (no Go toolchain here: no Go client)"
-    return plan, (f"`openssl s_server -www` (P-256) on {IPV4} and on [{IPV6}], a tlslite-ng server on {IPV4}; "
-                  f"clients: {clients}")
+    return Setup(plan, f"`openssl s_server -www` (P-256) on {IPV4} and on [{IPV6}], a tlslite-ng server on {IPV4}; "
+                       f"clients: {clients}",
+                 {"s_server ipv4": server_v4.pid, "s_server ipv6": server_v6.pid, "tlslite-ng server": tlslite})
 
 
 def build_go_client(folder: Path) -> str | None:

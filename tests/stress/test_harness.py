@@ -9,12 +9,24 @@ import re
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
-from stress.harness import Phase, end_sensor, host_cpu, match_records, mean_interval, render_report, summarise, t95
+from stress.harness import (
+    Phase,
+    end_sensor,
+    host_cpu,
+    match_records,
+    mean_interval,
+    process_cpu,
+    render_report,
+    summarise,
+    t95,
+)
 from stress.loadgen import LoadResult
 from stress.workloads import WORKLOADS
+from tests.processes import descendants
 
 
 def load(rate: float, seconds: float = 5.0, latency: float = 1.0, bytes_per: int = 0) -> LoadResult:
@@ -95,6 +107,54 @@ def test_the_machines_busy_cpu_grows_with_work_done() -> None:
         pass
     later, steal_later = host_cpu()
     assert later - busy >= 0.25 and steal_later >= steal >= 0
+
+
+def test_each_processs_cpu_per_unit_is_compared_per_round_and_reported() -> None:
+    """The server took 10% more CPU a handshake in the on phase, the client the same: the summary
+    and the report say which process paid, as a share of a CPU and per handshake."""
+    cpu = [{"server: s_server": 2.0, "client: handshakes": 4.0}, {"server: s_server": 2.2, "client: handshakes": 4.0},
+           {"server: s_server": 2.0, "client: handshakes": 4.0}]
+    phases = [Phase(i // 2, bool(i % 2), load(800), 1, sensor_metrics() if i % 2 else None,
+                    reported=4000 if i % 2 else None, correlation_failures=0 if i % 2 else None,
+                    process_cpu_s=c) for i, c in enumerate(cpu)]
+    r = summarise(WORKLOADS["handshakes"], phases, (0.5,) * 3, (0.5,) * 3, 5.0, "test setup")
+    server, client = r["process_cpu"]["server: s_server"], r["process_cpu"]["client: handshakes"]
+    assert server["cpu_share"] == {"off": 0.4, "on": 0.44}  # of one CPU, over 5 s phases
+    assert server["ms_per_unit"] == {"off": 0.5, "on": 0.55}  # 4,000 handshakes a phase
+    assert server["ms_per_unit_ratio_on_off"] == pytest.approx(1.1) and client["ms_per_unit_ratio_on_off"] == 1.0
+    assert phases[1].summary()["process_cpu_s"] == {"server: s_server": 2.2, "client: handshakes": 4.0}
+    assert "| server: s_server | 0.4 / 0.44 | 0.5 / 0.55 | 1.1 |" in render_report(report_doc(r))
+
+
+def test_a_process_groups_cpu_includes_the_children_it_started_alive_or_reaped(tmp_path: Path) -> None:
+    """A forking server's connections are its children, some still running, some reaped: both count."""
+    ready = tmp_path / "ready"
+    script = (
+        "import os, sys, time\n"
+        "def burn(s):\n"
+        "    end = time.process_time() + s\n"
+        "    while time.process_time() < end: pass\n"
+        "pid = os.fork()\n"
+        "if pid == 0:\n"
+        "    burn(0.3); os._exit(0)\n"
+        "os.waitpid(pid, 0)\n"  # reaped: in the parent's cutime
+        "if os.fork() == 0:\n"
+        "    burn(0.3); open(sys.argv[1], 'w').close(); time.sleep(30); os._exit(0)\n"  # alive
+        "time.sleep(30)\n"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", script, str(ready)])
+    try:
+        deadline = time.monotonic() + 30
+        while not ready.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        cpu = process_cpu({"server": [parent.pid], "gone": [2 ** 22 + 1]})
+    finally:
+        for child in descendants(parent.pid):
+            os.kill(child, 9)
+        parent.kill()
+        parent.wait()
+    assert cpu["server"] >= 0.55  # 0.3 s reaped + 0.3 s alive (+ the parent's own start-up)
+    assert cpu["gone"] == 0.0  # a process no longer there counts nothing
 
 
 def test_targets_are_judged_on_the_mean_ratio_drops_and_reported_fraction() -> None:

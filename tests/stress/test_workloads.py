@@ -15,8 +15,7 @@ from stress.workloads import BULK_BYTES, WORKLOADS
 
 def run(name: str, folder: Path) -> LoadResult:
     with ExitStack() as stack:
-        plan, _ = WORKLOADS[name].start(folder, stack, 2)
-        return run_load(plan, 1.0)
+        return run_load(WORKLOADS[name].start(folder, stack, 2).workers, 1.0)
 
 
 @pytest.mark.parametrize("name", ["handshakes", "bulk", "requests"])
@@ -34,8 +33,7 @@ def test_each_workload_moves_traffic_and_records_every_connection(name: str, tmp
 def test_requests_keep_their_long_lived_connections_across_phases_with_one_new_handshake_each(
         tmp_path: Path) -> None:
     with ExitStack() as stack:
-        plan, _ = WORKLOADS["requests"].start(tmp_path, stack, 2)
-        pool = stack.enter_context(LoadPool(plan))
+        pool = stack.enter_context(LoadPool(WORKLOADS["requests"].start(tmp_path, stack, 2).workers))
         first, second = pool.run(0.5), pool.run(0.5)
     assert first.errors == second.errors == 0 and second.completed > 0
     assert first.handshakes == 8 and second.handshakes == len(second.client_ends) == 4
