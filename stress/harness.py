@@ -75,8 +75,12 @@ class Phase:
         units = self.load.completed / self.unit_bytes
         return 1000 * self.busy_s / units if self.busy_s is not None and units else None
 
-    def process_ms_per_unit(self, name: str) -> float | None:
-        units = self.load.completed / self.unit_bytes
+    def process_ms_per_unit(self, name: str, *, own_handshakes: bool = False) -> float | None:
+        """A process group's CPU per unit of the whole load, or, for a client kind with
+        `own_handshakes`, per handshake it made itself (where the load counted them by kind)."""
+        kind = name.removeprefix("client: ")
+        units = (self.load.by_client[kind] if own_handshakes and kind != name and kind in self.load.by_client
+                 else self.load.completed / self.unit_bytes)
         cpu = (self.process_cpu_s or {}).get(name)
         return 1000 * cpu / units if cpu is not None and units else None
 
@@ -429,14 +433,26 @@ def summarise(workload: Workload, phases: list[Phase], load_before: tuple[float,
             values = [x for p in ps if (x := figure(p)) is not None]
             return statistics.mean(values) if values else None
 
-        share = lambda p: (p.process_cpu_s or {}).get(name, 0.0) / phase_seconds if p.process_cpu_s else None  # noqa: E731
-        per_round = _per_round(phases, lambda p: p.process_ms_per_unit(name))
-        mean, _, ci = mean_interval(per_round)
+        def share(p: Phase) -> float | None:
+            return (p.process_cpu_s or {}).get(name, 0.0) / phase_seconds if p.process_cpu_s else None
+
+        # A client kind's CPU is taken per handshake of its own where the workload counts handshakes
+        # (in the mixed population each kind makes its own share of them); else per unit of the load.
+        own = workload.per == "handshake" and name.startswith("client: ")
+
+        def per_unit(p: Phase) -> float | None:
+            return p.process_ms_per_unit(name, own_handshakes=own)
+
+        shares, per_units = _per_round(phases, share), _per_round(phases, per_unit)
+        share_ratio, _, share_ci = mean_interval(shares)
+        unit_ratio, _, unit_ci = mean_interval(per_units)
         return {"cpu_share": {"off": _round(mean_of(off, share), 4), "on": _round(mean_of(on, share), 4)},
-                "ms_per_unit": {"off": _round(mean_of(off, lambda p: p.process_ms_per_unit(name)), 4),
-                                "on": _round(mean_of(on, lambda p: p.process_ms_per_unit(name)), 4)},
-                "ms_per_unit_ratio_on_off": round(mean, 4) if per_round else None,
-                "ms_per_unit_ratio_ci95": ci}
+                "cpu_share_ratio_on_off": round(share_ratio, 4) if shares else None,
+                "cpu_share_ratio_ci95": share_ci,
+                "per": f"{workload.per} of its own" if own else f"{workload.per} of the load",
+                "ms_per_unit": {"off": _round(mean_of(off, per_unit), 4), "on": _round(mean_of(on, per_unit), 4)},
+                "ms_per_unit_ratio_on_off": round(unit_ratio, 4) if per_units else None,
+                "ms_per_unit_ratio_ci95": unit_ci}
     sensor_cpu = sum(p.sensor_metrics["sensor_cpu_s"] for p in on if p.sensor_metrics)
     bytes_on = sum(p.load.bytes_moved for p in on)
     p99_off, p99_on = off_side["latency_p99_ms"], on_side["latency_p99_ms"]
@@ -576,15 +592,21 @@ def _process_lines(r: dict[str, Any]) -> str:
     figures = r.get("process_cpu") or {}
     if not figures:
         return ""
+
+    def ratio(f: dict[str, Any], key: str) -> str:
+        ci = f[f"{key}_ci95"]
+        return _cell(f[f"{key}_on_off"]) + (f" ({ci[0]} to {ci[1]})" if ci else "")
+
     rows = "\n".join(
-        f"| {name} | {f['cpu_share']['off']} / {f['cpu_share']['on']} | {f['ms_per_unit']['off']} / "
-        f"{f['ms_per_unit']['on']} | {_cell(f['ms_per_unit_ratio_on_off'])}"
-        f"{f' ({ci[0]} to {ci[1]})' if (ci := f['ms_per_unit_ratio_ci95']) else ''} |"
+        f"| {name} | {f['cpu_share']['off']} / {f['cpu_share']['on']} | {ratio(f, 'cpu_share_ratio')} | "
+        f"{f['per']} | {f['ms_per_unit']['off']} / {f['ms_per_unit']['on']} | {ratio(f, 'ms_per_unit_ratio')} |"
         for name, f in figures.items())
-    return ("\nEach process's CPU (user+system, with the processes it started) over the phases' load, as a share "
-            f"of one CPU and per {r.get('per', 'unit')} of the whole load; the last column each on phase against the "
-            "off phases either side of it.\n\n"
-            + _header("process", "CPU share off / on", f"CPU ms per {r.get('per', 'unit')} off / on",
+    return ("\nEach process's CPU (user+system, with the processes it started) over the phases' load: as a share "
+            "of one CPU, and per unit (a client kind's per handshake of its own where the load counts "
+            "handshakes); each on/off is each on phase against the off phases either side of it. On a "
+            "saturated machine a process whose share falls lost CPU to the others; one whose CPU per unit "
+            "rises pays more for each.\n\n"
+            + _header("process", "CPU share off / on", "share on/off (95% interval)", "per", "CPU ms per unit off / on",
                       "per unit on/off (95% interval)") + "\n" + rows + "\n")
 
 

@@ -120,10 +120,29 @@ def test_each_processs_cpu_per_unit_is_compared_per_round_and_reported() -> None
     r = summarise(WORKLOADS["handshakes"], phases, (0.5,) * 3, (0.5,) * 3, 5.0, "test setup")
     server, client = r["process_cpu"]["server: s_server"], r["process_cpu"]["client: handshakes"]
     assert server["cpu_share"] == {"off": 0.4, "on": 0.44}  # of one CPU, over 5 s phases
+    assert server["cpu_share_ratio_on_off"] == pytest.approx(1.1)
     assert server["ms_per_unit"] == {"off": 0.5, "on": 0.55}  # 4,000 handshakes a phase
     assert server["ms_per_unit_ratio_on_off"] == pytest.approx(1.1) and client["ms_per_unit_ratio_on_off"] == 1.0
+    assert (server["per"], client["per"]) == ("handshake of the load", "handshake of its own")
     assert phases[1].summary()["process_cpu_s"] == {"server: s_server": 2.2, "client: handshakes": 4.0}
-    assert "| server: s_server | 0.4 / 0.44 | 0.5 / 0.55 | 1.1 |" in render_report(report_doc(r))
+    assert ("| server: s_server | 0.4 / 0.44 | 1.1 | handshake of the load | 0.5 / 0.55 | 1.1 |"
+            in render_report(report_doc(r)))
+
+
+def test_a_client_kinds_cpu_is_taken_per_handshake_of_its_own_in_a_mixed_population() -> None:
+    """The load's total fell (the other kind made fewer), this kind made as many for the same CPU:
+    its CPU per handshake of its own did not move, though per handshake of the whole load it did."""
+    def phase(i: int, others: int) -> Phase:
+        n = 1000 + others
+        lr = LoadResult(n, n, 0, 0, 5.0, [1.0] * n, [(p, 443, True) for p in range(n)],
+                        by_client={"go": 1000, "python": others})
+        return Phase(i // 2, bool(i % 2), lr, 1, sensor_metrics() if i % 2 else None, reported=n if i % 2 else None,
+                     correlation_failures=0 if i % 2 else None, process_cpu_s={"client: go": 1.0})
+    phases = [phase(0, 3000), phase(1, 2000), phase(2, 3000)]
+    r = summarise(WORKLOADS["mixed"], phases, (0.5,) * 3, (0.5,) * 3, 5.0, "test setup")
+    go = r["process_cpu"]["client: go"]
+    assert go["ms_per_unit"] == {"off": 1.0, "on": 1.0} and go["ms_per_unit_ratio_on_off"] == 1.0
+    assert phases[1].process_ms_per_unit("client: go") == pytest.approx(1000 / 3000)  # of the whole load
 
 
 def test_a_process_groups_cpu_includes_the_children_it_started_alive_or_reaped(tmp_path: Path) -> None:
