@@ -27,6 +27,7 @@ BENCHMARKS: dict[str, str] = {
     "gate": "bench.gate_bench",
     "runtime": "bench.runtime_bench",
     "sensor": "bench.sensor_bench",
+    "wire_filter": "bench.wire_filter_bench",
     "site": "bench.site_bench",
     "inventory": "bench.inventory_bench",
     "pcap": "bench.pcap_bench",

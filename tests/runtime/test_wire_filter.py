@@ -4,45 +4,26 @@ full path would have, with the same state left behind."""
 
 from __future__ import annotations
 
-import ctypes
 import random
-import socket
-import struct
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from tlsbytes import app_data, ccs, client_hello, records, server_hello
 
+from bench.progrun import ipv4, ipv6, load_filter, run_filter, tcp
+
 pytestmark = [pytest.mark.root]
-BPF_DIR = Path(__file__).resolve().parents[2] / "bpf"
-BPF_PROG_TEST_RUN = 10
-SYS_BPF = 321  # x86_64
-CFLAGS = ["-DMAX_PACKETS=1024", "-DSUMMARISE=1", "-DEVENT_RING_PAGES=64", "-DWIRE_RING_PAGES=64",
-          "-DWAKEUP_EVERY=16", "-DWIRE_WAKEUP_EVERY=16", "-DHELLO_MAX=2048"]
-_libc = ctypes.CDLL(None, use_errno=True)
 
 
 class Filter:
     def __init__(self, *extra: str) -> None:
         bcc = pytest.importorskip("bcc", reason="needs Debian's python3-bpfcc")
-        text = (BPF_DIR / "tls_probes.c").read_text() + "\n" + (BPF_DIR / "tls_wire.c").read_text()
-        self.bpf = bcc.BPF(text=text, cflags=CFLAGS + list(extra))
-        self.fd = self.bpf.load_func("tls_wire", bcc.BPF.SOCKET_FILTER).fd
+        self.bpf, self.fd = load_filter(bcc, *extra)
 
     def run(self, ip_packet: bytes) -> int:
         """The filter's verdict on one packet: 0 (not passed) or how many bytes it passes."""
-        ethertype = b"\x08\x00" if ip_packet[0] >> 4 == 4 else b"\x86\xdd"
-        frame = b"\x00" * 12 + ethertype + ip_packet  # (the kernel strips the Ethernet header)
-        data = ctypes.create_string_buffer(frame, len(frame))
-        out = ctypes.create_string_buffer(len(frame) + 512)
-        attr = ctypes.create_string_buffer(128)
-        struct.pack_into("=IIIIQQII", attr, 0, self.fd, 0, len(frame), len(out), ctypes.addressof(data),
-                         ctypes.addressof(out), 1, 0)
-        if _libc.syscall(SYS_BPF, BPF_PROG_TEST_RUN, attr, len(attr)) != 0:
-            raise OSError(ctypes.get_errno(), "BPF_PROG_TEST_RUN")
-        return int(struct.unpack_from("=i", attr, 4)[0])
+        return run_filter(self.fd, ip_packet)[0]
 
     def flows(self) -> dict[bytes, bytes]:
         table = self.bpf["flows"]
@@ -58,24 +39,6 @@ def filters() -> Iterator[tuple[Filter, Filter]]:
     yield fast, full
     fast.close()
     full.close()
-
-
-def tcp(sport: int, dport: int, seq: int, flags: int, payload: bytes = b"", *, timestamps: bool = True) -> bytes:
-    options = b"\x01\x01\x08\x0a" + b"\x00" * 8 if timestamps else b""
-    header = struct.pack("!HHIIBBHHH", sport, dport, seq & 0xFFFFFFFF, 1, (5 + len(options) // 4) << 4, flags,
-                         65535, 0, 0)
-    return header + options + payload
-
-
-def ipv4(src: str, dst: str, segment: bytes, *, options: bytes = b"", frag: int = 0x4000) -> bytes:
-    ihl = 5 + len(options) // 4
-    return struct.pack("!BBHHHBBH4s4s", 0x40 | ihl, 0, ihl * 4 + len(segment), 7, frag, 64, 6, 0,
-                       socket.inet_aton(src), socket.inet_aton(dst)) + options + segment
-
-
-def ipv6(src: str, dst: str, segment: bytes) -> bytes:
-    return struct.pack("!IHBB16s16s", 6 << 28, len(segment), 6, 64, socket.inet_pton(socket.AF_INET6, src),
-                       socket.inet_pton(socket.AF_INET6, dst)) + segment
 
 
 def connection(rng: random.Random, n: int, six: bool) -> list[bytes]:
@@ -149,3 +112,28 @@ def test_the_fast_path_lets_go_only_what_the_full_path_would(filters: tuple[Filt
     assert not differ, differ[:5]
     assert sum(1 for _, verdict, _ in verdicts if verdict) > 10  # handshakes were passed, not everything dropped
     assert fast.flows() == full.flows()
+
+
+@pytest.fixture(scope="module")
+def fast_path_alone() -> Iterator[Filter]:
+    """The filter built to pass one byte of whatever its fast path leaves to the full path."""
+    only = Filter("-DFAST_PATH_ONLY")
+    yield only
+    only.close()
+
+
+@pytest.mark.parametrize("six", [False, True], ids=["ipv4", "ipv6"])
+@pytest.mark.parametrize("timestamps", [True, False], ids=["timestamps", "no-options"])
+def test_the_fast_path_alone_lets_go_the_data_and_acks_of_a_connection_it_does_not_track(
+    fast_path_alone: Filter, six: bool, timestamps: bool
+) -> None:
+    ip, a, b = (ipv6, "2001:db8::1", "2001:db8::2") if six else (ipv4, "10.0.0.1", "10.0.0.2")
+    hot = [ip(a, b, tcp(41000, 443, 9, 0x18, app_data(1000), timestamps=timestamps)),
+           ip(b, a, tcp(443, 41000, 7, 0x10, timestamps=timestamps)),
+           ip(b, a, tcp(443, 41000, 7, 0x18, b"HTTP/1.1 200 OK\r\n", timestamps=timestamps))]
+    assert [fast_path_alone.run(p) for p in hot] == [0, 0, 0]
+    # What may open something it must see goes on to the full path: a SYN, a handshake record, a banner.
+    cold = [ip(a, b, tcp(41001, 443, 9, 0x02, timestamps=timestamps)),
+            ip(a, b, tcp(41000, 443, 9, 0x18, records(22, client_hello(sni=b"x.test")), timestamps=timestamps)),
+            ip(b, a, tcp(22, 41002, 7, 0x18, b"SSH-2.0-OpenSSH_9.2\r\n", timestamps=timestamps))]
+    assert [fast_path_alone.run(p) for p in cold] == [1, 1, 1]
