@@ -12,6 +12,7 @@ the cache, and the packet socket's delivery costs as much again (docs/RUNTIME.md
 
 from __future__ import annotations
 
+import os
 import statistics
 from typing import Any
 
@@ -38,8 +39,12 @@ def _median_ns(fd: int, packet: bytes) -> float:
 
 
 def run() -> dict[str, Any]:
-    import bcc  # Debian's python3-bpfcc; PyPI's `bcc` is another project
-
+    try:
+        import bcc  # Debian's python3-bpfcc; PyPI's `bcc` is another project
+    except ImportError:
+        return {"skipped": "needs Debian's python3-bpfcc in this environment (carnot doctor --fix)"}
+    if os.geteuid() != 0:
+        return {"skipped": "needs root to load BPF programs"}
     fast, fast_fd = load_filter(bcc, extra_text=FLOOR)
     floor_fd = fast.load_func("floor_filter", bcc.BPF.SOCKET_FILTER).fd
     full, full_fd = load_filter(bcc, "-DNO_FAST_PATH")
