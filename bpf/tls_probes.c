@@ -584,15 +584,22 @@ int ssl_free_enter(struct pt_regs *ctx) {
         disarm(tid);  // armed for an object that never did any I/O
     if (!known.lookup(&key)) {
         // An SSL object freed before any handshake: forget what was kept for it (malloc reuses
-        // the address for the next object, which must not inherit its fd, SNI or role).
-        fd_before.delete(&key);
-        sni_before.delete(&key);
-        roles.delete(&key);
-        fd_known.delete(&key);
+        // the address for the next object, which must not inherit its fd, SNI or role). Each is
+        // looked up first: a delete takes its bucket's lock, found or not, and most objects freed
+        // here have none of them (s_server frees each connection's object twice).
+        if (fd_before.lookup(&key))
+            fd_before.delete(&key);
+        if (sni_before.lookup(&key))
+            sni_before.delete(&key);
+        if (roles.lookup(&key))
+            roles.delete(&key);
+        if (fd_known.lookup(&key))
+            fd_known.delete(&key);
         return 0;
     }
     known.delete(&key);
-    fd_known.delete(&key);
+    if (fd_known.lookup(&key))
+        fd_known.delete(&key);
     if (done.lookup(&key)) {
         done.delete(&key);
         return 0;  // user space has this handshake's whole process view; nothing to say
