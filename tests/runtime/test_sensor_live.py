@@ -315,7 +315,9 @@ def test_a_handshake_whose_process_is_killed_midway_is_reported_as_failed(
         time.sleep(stall)
         client.kill()
         client.wait(10)
-    [rec] = sensor.wait_for(lambda r: r["src_port"] == port and r["role"] == "client")
+        silent_port = silent.getsockname()[1]
+    # (By both ports: an earlier test's connection may have had the same client port.)
+    [rec] = sensor.wait_for(lambda r: (r["src_port"], r["dst_port"], r["role"]) == (port, silent_port, "client"))
     assert (rec["pid"], rec["sni"], rec["success"]) == (client.pid, "stalled.test", False)
     assert rec["source"] == "uprobe+wire"  # the start event was not lost
 
