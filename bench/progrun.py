@@ -24,8 +24,10 @@ CFLAGS = ["-DMAX_PACKETS=1024", "-DSUMMARISE=1", "-DEVENT_RING_PAGES=64", "-DWIR
 
 
 def load_filter(bcc: Any, *cflags: str, extra_text: str = "", name: str = "tls_wire") -> tuple[Any, int]:
-    """(the BPF object, the socket filter's fd) of bpf/tls_probes.c and tls_wire.c as the sensor
-    compiles them, with `cflags` added and `extra_text` appended; `name` is the program loaded."""
+    """(the BPF object, the socket filter's fd) of bpf/tls_probes.c and tls_wire.c with the sensor's
+    default settings (CFLAGS, copied by hand from sensor.py's attach(); without the kernel's BTF
+    offsets, which the filter's hot path does not use, or the loopback check at its entry, two
+    field reads), `cflags` added and `extra_text` appended; `name` is the program loaded."""
     text = (BPF_DIR / "tls_probes.c").read_text() + "\n" + (BPF_DIR / "tls_wire.c").read_text() + "\n" + extra_text
     bpf = bcc.BPF(text=text, cflags=CFLAGS + list(cflags))
     return bpf, bpf.load_func(name, bcc.BPF.SOCKET_FILTER).fd

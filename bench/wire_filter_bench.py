@@ -4,7 +4,7 @@ the figures hold still where an on/off throughput ratio on this project's VM mov
 
 Each packet belongs to a connection the filter does not track (its handshake is over, or it was
 never TLS): an application-data record, a bare ACK, the same over IPv6. They are timed through the
-filter as the sensor builds it (with its fast path), without the fast path (the full parse), and
+filter with the sensor's default settings (with its fast path), without the fast path (the full parse), and
 through a filter that returns at once (`floor`: the test harness's own cost per run). What the
 kernel then pays per packet on a real host is more: there the flow table and the packet are cold in
 the cache, and the packet socket's delivery costs as much again (docs/RUNTIME.md, session 35).
