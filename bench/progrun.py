@@ -1,4 +1,4 @@
-"""Run a loaded BPF socket filter on one packet in the kernel (BPF_PROG_TEST_RUN), once or many
+"""Run a loaded BPF socket filter (or cgroup skb program) on one packet in the kernel (BPF_PROG_TEST_RUN), once or many
 times, without a socket or any traffic: the filter's verdict and the kernel's own average run time.
 
 Python's bcc module has no binding for the command, so this is the bpf(2) call by hand; the
@@ -23,14 +23,16 @@ CFLAGS = ["-DMAX_PACKETS=1024", "-DSUMMARISE=1", "-DEVENT_RING_PAGES=64", "-DWIR
           "-DWAKEUP_EVERY=16", "-DWIRE_WAKEUP_EVERY=16", "-DHELLO_MAX=2048"]
 
 
-def load_filter(bcc: Any, *cflags: str, extra_text: str = "", name: str = "tls_wire") -> tuple[Any, int]:
-    """(the BPF object, the socket filter's fd) of bpf/tls_probes.c and tls_wire.c with the sensor's
+def load_filter(bcc: Any, *cflags: str, extra_text: str = "", name: str = "tls_wire",
+                kind: str = "SOCKET_FILTER") -> tuple[Any, int]:
+    """(the BPF object, the program's fd) of bpf/tls_probes.c and tls_wire.c with the sensor's
     default settings (CFLAGS, copied by hand from sensor.py's attach(); without the kernel's BTF
     offsets, which the filter's hot path does not use, or the loopback check at its entry, two
-    field reads), `cflags` added and `extra_text` appended; `name` is the program loaded."""
+    field reads), `cflags` added and `extra_text` appended; `name` is the program loaded, as a
+    program of type `kind` (a bcc.BPF attribute: SOCKET_FILTER, or CGROUP_SKB for loopback's)."""
     text = (BPF_DIR / "tls_probes.c").read_text() + "\n" + (BPF_DIR / "tls_wire.c").read_text() + "\n" + extra_text
     bpf = bcc.BPF(text=text, cflags=CFLAGS + list(cflags))
-    return bpf, bpf.load_func(name, bcc.BPF.SOCKET_FILTER).fd
+    return bpf, bpf.load_func(name, getattr(bcc.BPF, kind)).fd
 
 
 def run_filter(fd: int, ip_packet: bytes, repeat: int = 1) -> tuple[int, int]:

@@ -1,5 +1,7 @@
 // Wire view of TLS handshakes: a socket filter on AF_PACKET (SOCK_DGRAM) sockets, so offsets start
-// at the IP header on every kind of interface, loopback included.
+// at the IP header on every kind of interface; on loopback, the same filter as a cgroup skb program
+// on the receiving sockets instead (tls_wire_cgroup, at the end), which hands what it passes over
+// through a ring of its own.
 //
 // It passes to user space only the TCP segments of connections that start like TLS, from their
 // first byte until user space has seen enough (it deletes the flow), the connection closes, or a
@@ -30,6 +32,29 @@
 #include <uapi/linux/if_packet.h>
 #include <uapi/linux/if_ether.h>
 #include <uapi/linux/in6.h>
+
+// Packet loads by helper, not by the LD_ABS instructions bcc's load_byte() and friends compile to:
+// the kernel allows those in socket filters but not in cgroup skb programs, and both run this
+// code. Each is a helper call either way. A load past the packet's end reads 0 (the helper clears
+// what it could not copy); an LD_ABS load there ended the program (the packet was not passed).
+static __always_inline u8 wire_load_byte(struct __sk_buff *skb, u32 at) {
+    u8 v = 0;
+    bpf_skb_load_bytes(skb, at, &v, 1);
+    return v;
+}
+static __always_inline u16 wire_load_half(struct __sk_buff *skb, u32 at) {
+    u16 v = 0;
+    bpf_skb_load_bytes(skb, at, &v, 2);
+    return bpf_ntohs(v);
+}
+static __always_inline u32 wire_load_word(struct __sk_buff *skb, u32 at) {
+    u32 v = 0;
+    bpf_skb_load_bytes(skb, at, &v, 4);
+    return bpf_ntohl(v);
+}
+#define load_byte(skb, at) wire_load_byte(skb, at)
+#define load_half(skb, at) wire_load_half(skb, at)
+#define load_word(skb, at) wire_load_word(skb, at)
 
 #define ST_CANDIDATE 1
 #define ST_TLS 2      // segments are passed to user space
@@ -830,12 +855,8 @@ static __always_inline int untracked_segment(struct __sk_buff *skb) {
     return 0;
 }
 
-int tls_wire(struct __sk_buff *skb) {
-#ifdef LOOPBACK_IFINDEX
-    // Loopback shows every packet twice (leaving and arriving): keep the arrival.
-    if (skb->pkt_type == PACKET_OUTGOING && skb->ifindex == LOOPBACK_IFINDEX)
-        return 0;
-#endif
+// Whether to pass a packet to user space: 0 (no) or -1 (the whole packet).
+static __always_inline int wire_verdict(struct __sk_buff *skb) {
 #ifndef NO_FAST_PATH  // (tests/runtime/test_wire_filter.py compares the filter with and without it)
     if (untracked_segment(skb))
         return 0;
@@ -864,3 +885,76 @@ int tls_wire(struct __sk_buff *skb) {
     }
     return verdict;
 }
+
+// The socket filter, on a packet socket per interface.
+int tls_wire(struct __sk_buff *skb) {
+#ifdef LOOPBACK_IFINDEX
+    // Loopback shows every packet twice (leaving and arriving): keep the arrival.
+    if (skb->pkt_type == PACKET_OUTGOING && skb->ifindex == LOOPBACK_IFINDEX)
+        return 0;
+#endif
+    return wire_verdict(skb);
+}
+
+// Loopback's wire view without a packet socket: the filter as a cgroup skb program on the ingress
+// of every socket (attached to the root of the cgroup v2 hierarchy), for the packets that arrive on
+// the loopback interface of the sensor's own network namespace (WIRE_NETNS_COOKIE). A packet
+// socket on loopback costs every packet the kernel's delivery to it (a reference taken and dropped,
+// the socket's receive function) as well as the filter; here a packet costs the filter alone.
+// What it passes is copied into `wire_packets`, from the IP header, as a wire_packet_t; the
+// verdict given to the kernel is always 1 (deliver): this program never drops a packet. Every
+// packet loopback carries between two sockets of this host arrives at one of them, so nothing
+// is missed that the packet socket saw, except packets no socket takes (a SYN to a closed port);
+// IP fragments arrive reassembled.
+#ifdef WIRE_NETNS_COOKIE
+#ifndef LOOPBACK_IFINDEX
+#define LOOPBACK_IFINDEX 1  // (the kernel's own constant for the loopback device)
+#endif
+#ifndef WIRE_PACKET_MAX
+#define WIRE_PACKET_MAX 65536  // the largest packet loopback carries (its MTU and GSO size)
+#endif
+#ifndef SCRATCH_CPUS
+#define SCRATCH_CPUS 1
+#endif
+struct wire_packet_t {
+    u64 ts_ns;    // when it arrived (CLOCK_MONOTONIC)
+    u32 len;      // its length
+    u32 caplen;   // how much of it follows (less than len only past WIRE_PACKET_MAX)
+    u8 data[WIRE_PACKET_MAX];
+};
+BPF_RINGBUF_OUTPUT(wire_packets, WIRE_RING_PAGES);
+// One per CPU (too large for a per-CPU array's values); a program runs to its end on its CPU.
+BPF_ARRAY(packet_scratch, struct wire_packet_t, SCRATCH_CPUS);
+
+static __always_inline void emit_packet(struct __sk_buff *skb) {
+    u32 cpu = bpf_get_smp_processor_id();
+    struct wire_packet_t *p = packet_scratch.lookup(&cpu);
+    if (!p) {
+        count_lost();
+        return;
+    }
+    u64 n = skb->len;
+    if (n > WIRE_PACKET_MAX)
+        n = WIRE_PACKET_MAX;
+    asm volatile("" : "+r"(n));  // (checked again on the register the helper gets, as in hold_hello)
+    if (n > WIRE_PACKET_MAX)
+        return;
+    asm volatile("" : "+r"(n));
+    if (n == 0 || bpf_skb_load_bytes(skb, 0, p->data, n) != 0) {
+        count_lost();
+        return;
+    }
+    p->ts_ns = bpf_ktime_get_ns();
+    p->len = skb->len;
+    p->caplen = n;
+    if (wire_packets.ringbuf_output(p, offsetof(struct wire_packet_t, data) + n, wakeup_flags(RS_WIRE, 0)) != 0)
+        count_lost();
+}
+
+int tls_wire_cgroup(struct __sk_buff *skb) {
+    if (skb->ifindex == LOOPBACK_IFINDEX && bpf_get_netns_cookie(skb) == WIRE_NETNS_COOKIE &&
+        wire_verdict(skb) != 0)
+        emit_packet(skb);
+    return 1;
+}
+#endif

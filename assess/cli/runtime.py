@@ -38,6 +38,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     cap.add_argument("--wire-summary", action=argparse.BooleanOptionalAction, default=True,
                      help="summarise TLS 1.3 handshakes whose ServerHello fits one segment in the kernel's "
                           "packet filter (default); --no-wire-summary passes every segment to user space")
+    cap.add_argument("--loopback-view", choices=("cgroup", "packet"), default="cgroup",
+                     help="how loopback's packets are watched: cgroup (default), the packet filter as a "
+                          "cgroup program on the receiving sockets, which costs each packet less (falls "
+                          "back to a packet socket without cgroup v2); packet: a packet socket, as on "
+                          "every other interface")
     add_common(cap, json_report=True)
     cap.set_defaults(handler=run_capture)
 
@@ -72,6 +77,7 @@ def run_capture(args: argparse.Namespace) -> int:
         packet_ring_bytes=args.socket_buffer,
         priority=args.priority,
         wire_summary=args.wire_summary,
+        loopback_view=args.loopback_view,
     )
 
     def ready(_: object) -> None:

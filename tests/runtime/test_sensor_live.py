@@ -22,6 +22,7 @@ from netns import fragmenting_route
 from tap import tap_interface
 from tlsbytes import app_data, ccs, client_hello, records, server_hello
 
+from assess.sources.runtime.cgrouplink import attached_programs, cgroup2_root
 from assess.sources.runtime.workload import (
     HOST,
     Credentials,
@@ -52,6 +53,40 @@ def test_ready_line_comes_first_and_lists_the_probes(sensor: LiveCapture) -> Non
     assert {"tracepoint:sock:inet_sock_set_state", "tracepoint:sched:sched_process_exec"} <= set(ready["probes"])
     assert any(p.startswith("socket_filter:") for p in ready["probes"])
     assert ready["libraries"] and ready["libraries"][0]["name"] == "OpenSSL"
+
+
+def test_loopback_is_watched_by_a_cgroup_program_that_goes_with_the_sensor_even_when_killed(tmp_path: Path) -> None:
+    """No packet socket on loopback: the filter runs on the receiving sockets (attached to the root
+    of the cgroup v2 hierarchy by a link), and a sensor killed outright leaves nothing attached."""
+    root = cgroup2_root()
+    assert root is not None, "this machine has a cgroup v2 hierarchy"
+    before = attached_programs(root)
+    watcher = start_capture(tmp_path / "cgroup.jsonl", "--iface", "lo")
+    try:
+        probes = watcher.lines()[0]["probes"]
+        assert f"cgroup_skb/ingress:{root}:lo" in probes and "socket_filter:lo" not in probes
+        assert attached_programs(root) == before + 1
+    finally:
+        watcher.stop(signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while attached_programs(root) != before:  # (the kernel lets go of a link when its last fd closes)
+        assert time.monotonic() < deadline, "a killed sensor left its program attached"
+        time.sleep(0.1)
+
+
+def test_loopback_can_still_be_watched_by_a_packet_socket(tmp_path: Path, server: Server) -> None:
+    watcher = start_capture(tmp_path / "packet.jsonl", "--loopback-view", "packet")
+    try:
+        assert "socket_filter:any" in watcher.lines()[0]["probes"]
+        client = subprocess.run(["openssl", "s_client", "-connect", f"127.0.0.1:{port_of(server)}",
+                                 "-servername", "packet-view.test", "-groups", "X25519"],
+                                input=b"", capture_output=True, timeout=30)
+        assert client.returncode == 0, client.stderr
+        recs = watcher.wait_for(lambda r: r["sni"] == "packet-view.test", count=2)
+    finally:
+        watcher.stop()
+    assert {r["source"] for r in recs} == {"uprobe+wire"}
+    assert {r["negotiated_group"] for r in recs} == {"x25519"}
 
 
 def test_free_is_probed_where_the_kernel_emulates_and_the_sensor_runs_at_auto_priority(sensor: LiveCapture) -> None:
@@ -586,9 +621,10 @@ def _packet_sockets_on(ifindex: int) -> int:
 
 
 def test_an_interface_made_after_the_sensor_started_is_captured(sensor: LiveCapture) -> None:
-    """Without --iface the sensor opens a packet socket per interface (none bound to every
-    interface, which would cost each packet loopback sends a copy) and opens one on an interface
-    that comes later (a container's veth), told by the kernel's link notifications."""
+    """Without --iface the sensor opens a packet socket per interface but loopback (none bound to
+    every interface, which would cost each packet loopback sends a copy; loopback has its cgroup
+    program) and opens one on an interface that comes later (a container's veth), told by the
+    kernel's link notifications; the rest keep theirs when it goes."""
     client, server, cport, sport = "2001:db8::7", "2001:db8::8", 40007, 443
     hello = records(22, client_hello(groups=(0x001D,), shares=((0x001D, 32),), sni=b"late-interface.test"))
     with tap_interface("carnot-late0") as tap:
@@ -607,11 +643,12 @@ def test_an_interface_made_after_the_sensor_started_is_captured(sensor: LiveCapt
         [rec] = sensor.wait_for(lambda r: r["src_port"] == cport and r["src_ip"] == client)
     assert (rec["sni"], rec["negotiated_group"], rec["success"], rec["source"]) == (
         "late-interface.test", "x25519", True, "wire")
-    lo = socket.if_nametoindex("lo")
     deadline = time.monotonic() + 5
     while _packet_sockets_on(ifindex) and time.monotonic() < deadline:  # (gone with its interface)
         time.sleep(0.05)
-    assert _packet_sockets_on(lo) >= 1
+    others = [index for index, name in socket.if_nameindex() if name != "lo"]
+    assert others and all(_packet_sockets_on(index) >= 1 for index in others)
+    assert _packet_sockets_on(socket.if_nametoindex("lo")) == 0
 
 
 def test_nothing_stays_pending_once_its_handshakes_are_over(sensor: LiveCapture, creds: Credentials,

@@ -1,25 +1,33 @@
 """The socket filter (bpf/tls_wire.c) run by the kernel on crafted packets (BPF_PROG_TEST_RUN):
 its fast path for the segments of connections it does not track lets a packet go only where the
-full path would have, with the same state left behind."""
+full path would have, with the same state left behind; as loopback's cgroup program, it hands over
+what the socket filter passes and lets every packet through."""
 
 from __future__ import annotations
 
+import mmap
+import os
 import random
+import struct
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from tlsbytes import app_data, ccs, client_hello, records, server_hello
 
-from bench.progrun import ipv4, ipv6, load_filter, run_filter, tcp
+from assess.sources.runtime.cgrouplink import netns_cookie
+from assess.sources.runtime.ringbuf import RingBuffer
+from bench.progrun import CFLAGS, ipv4, ipv6, load_filter, run_filter, tcp
+
+WIRE_RING_PAGES = next(f.split("=")[1] for f in CFLAGS if f.startswith("-DWIRE_RING_PAGES="))
 
 pytestmark = [pytest.mark.root]
 
 
 class Filter:
-    def __init__(self, *extra: str) -> None:
+    def __init__(self, *extra: str, name: str = "tls_wire", kind: str = "SOCKET_FILTER") -> None:
         bcc = pytest.importorskip("bcc", reason="needs Debian's python3-bpfcc")
-        self.bpf, self.fd = load_filter(bcc, *extra)
+        self.bpf, self.fd = load_filter(bcc, *extra, name=name, kind=kind)
 
     def run(self, ip_packet: bytes) -> int:
         """The filter's verdict on one packet: 0 (not passed) or how many bytes it passes."""
@@ -137,3 +145,46 @@ def test_the_fast_path_alone_lets_go_the_data_and_acks_of_a_connection_it_does_n
             ip(a, b, tcp(41000, 443, 9, 0x18, records(22, client_hello(sni=b"x.test")), timestamps=timestamps)),
             ip(b, a, tcp(22, 41002, 7, 0x18, b"SSH-2.0-OpenSSH_9.2\r\n", timestamps=timestamps))]
     assert [fast_path_alone.run(p) for p in cold] == [1, 1, 1]
+
+
+@pytest.fixture
+def cgroup_and_socket_filter() -> Iterator[tuple[Filter, Filter, RingBuffer]]:
+    """Loopback's cgroup program (with its ring of passed packets) and the socket filter, each with
+    maps of its own."""
+    cgroup = Filter(f"-DWIRE_NETNS_COOKIE={netns_cookie()}ULL", f"-DSCRATCH_CPUS={os.cpu_count()}",
+                    name="tls_wire_cgroup", kind="CGROUP_SKB")
+    ring = RingBuffer(cgroup.bpf["wire_packets"].map_fd, int(WIRE_RING_PAGES) * mmap.PAGESIZE)
+    socket_filter = Filter()
+    yield cgroup, socket_filter, ring
+    ring.close()
+    cgroup.close()
+    socket_filter.close()
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_the_cgroup_program_hands_over_what_the_socket_filter_passes_and_delivers_every_packet(
+    cgroup_and_socket_filter: tuple[Filter, Filter, RingBuffer], seed: int
+) -> None:
+    cgroup, socket_filter, ring = cgroup_and_socket_filter
+    # (the kernel runs a test skb as if it arrived on loopback, in this network namespace)
+    packets = interleaved(seed, 40) + odd_packets()[:1] + odd_packets()[2:]  # (no fragment: they arrive whole)
+    verdicts = [cgroup.run(p) for p in packets]
+    assert set(verdicts) == {1}  # delivered, every one
+    handed: list[bytes] = []
+    ring.drain(lambda data, start, size: handed.append(bytes(data[start : start + size])))
+    passed = [p for p in packets if socket_filter.run(p)]
+    assert len(passed) > 10
+    got = [(struct.unpack_from("<QII", r)[1:], r[16:]) for r in handed]
+    assert got == [((len(p), len(p)), p) for p in passed]
+    assert cgroup.flows() == socket_filter.flows()
+
+
+def test_the_cgroup_program_hands_over_nothing_from_another_network_namespace() -> None:
+    other = Filter(f"-DWIRE_NETNS_COOKIE={netns_cookie() + 1}ULL", "-DSCRATCH_CPUS=1",
+                   name="tls_wire_cgroup", kind="CGROUP_SKB")
+    try:
+        hello = ipv4("127.0.0.1", "127.0.0.1", tcp(5000, 443, 1, 0x18, records(22, client_hello(sni=b"ns.test"))))
+        assert other.run(hello) == 1
+        assert other.flows() == {}
+    finally:
+        other.close()

@@ -35,6 +35,7 @@ from assess.sources.runtime.correlate import Correlator, Kind, ProbeEvent, Proce
 from assess.sources.runtime.ippacket import Datagram, Defragmenter, Fragment, ip_bytes, ip_text, parse
 from assess.sources.runtime.kernel_btf import struct_offsets
 from assess.sources.runtime.libraries import Library, describe_library, find_libssl
+from assess.sources.runtime.cgrouplink import CgroupLink, cgroup2_root, netns_cookie
 from assess.sources.runtime.packetring import PacketRing
 from assess.sources.runtime.probepoints import probe_point
 from assess.sources.runtime.quic_wire import QuicReader, first_client_initial
@@ -123,6 +124,9 @@ _FLOW_KEY = ("16s", "16s", "H", "H")
 _WIRE_END = ("Q", "16s", "16s", "H", "H", "H", "H", "H", "H", "I", *_OWNER, *_OWNER, "Q", "I", "I")
 _WIRE_END_OWNERS = ((10, Kind.CONNECT), (10 + len(_OWNER), Kind.ACCEPT))  # where each owner starts
 _HELLO_NS = 10 + 2 * len(_OWNER)  # where hello_ns and hello_len are
+# struct wire_packet_t of bpf/tls_wire.c, before its bytes: when loopback's cgroup program passed a
+# packet (CLOCK_MONOTONIC ns), the packet's length and how much of it follows.
+_WIRE_PACKET = struct.Struct("<QII")
 
 
 
@@ -205,6 +209,10 @@ class CaptureOptions:
     # filter (one small event instead of the server's and the client's last segments); False
     # passes every segment to user space, as for everything else.
     wire_summary: bool = True
+    # Loopback's wire view: "cgroup", the socket filter as a cgroup skb program on the receiving
+    # sockets (no packet socket on lo; falls back to one where the host has no cgroup v2 or refuses
+    # the program), or "packet", a packet socket like every other interface's.
+    loopback_view: str = "cgroup"
     join_wait: float = 2.0
     timeout: float = 15.0
 
@@ -337,6 +345,11 @@ class Sensor:
         self._links: socket.socket | None = None  # the kernel's link notifications (RTMGRP_LINK)
         self._event_ring: RingBuffer | None = None
         self._wire_ring: RingBuffer | None = None
+        # Loopback's wire view as a cgroup skb program (CaptureOptions.loopback_view): its link and
+        # the ring of the packets it passes; None where loopback has a packet socket instead.
+        self._loopback: CgroupLink | None = None
+        self._loopback_ring: RingBuffer | None = None
+        self._loopback_cgroup: Path | None = None
         self._ring_stats: Any = None
         self._epoll: select.epoll | None = None
         self._reassembler = Reassembler(max_bytes=65536)
@@ -403,6 +416,7 @@ class Sensor:
             cflags.append(f"-DLOOPBACK_IFINDEX={socket.if_nametoindex('lo')}")
         except OSError:
             pass
+        cflags += self._loopback_cflags()
         text = _source("tls_probes.c") + "\n" + _source("tls_wire.c")
         try:
             self._bpf = BPF(text=text, cflags=cflags)
@@ -436,7 +450,51 @@ class Sensor:
             self._epoll.register(table.map_fd, select.EPOLLIN)
         self._flow_table = RawMap(self._bpf, "flows", _FLOW_KEY)
         self._owner_table = RawMap(self._bpf, "owner_by_client", _OWNER_KEY, _OWNER)
+        self._attach_loopback(ring)
         self._open_packet_sockets()
+
+    def _watches_loopback(self) -> bool:
+        return not self.options.ifaces or "lo" in self.options.ifaces
+
+    def _loopback_cflags(self) -> list[str]:
+        """The build of the loopback view as a cgroup skb program, where it is wanted and the host has
+        what it needs (a cgroup v2 hierarchy, network namespace cookies); none otherwise."""
+        if self.options.loopback_view != "cgroup" or not self._watches_loopback():
+            return []
+        root = cgroup2_root()
+        if root is None:
+            log.warning("no cgroup v2 hierarchy is mounted: loopback is watched by a packet socket, which costs "
+                        "every loopback packet more")
+            return []
+        try:
+            cookie = netns_cookie()
+        except OSError as e:
+            log.warning("no network namespace cookie (%s; Linux 5.14): loopback is watched by a packet socket",
+                        e.strerror)
+            return []
+        self._loopback_cgroup = root
+        return [f"-DWIRE_NETNS_COOKIE={cookie}ULL", f"-DSCRATCH_CPUS={_possible_cpus()}"]
+
+    def _attach_loopback(self, ring: int) -> None:
+        """Loopback's wire view as a cgroup skb program on the root of the cgroup v2 hierarchy, where
+        it was built; if the kernel refuses it, loopback gets a packet socket like the rest."""
+        if self._loopback_cgroup is None:
+            return
+        from bcc import BPF
+
+        try:
+            fd = self._bpf.load_func("tls_wire_cgroup", BPF.CGROUP_SKB).fd
+            self._loopback_ring = RingBuffer(self._bpf["wire_packets"].map_fd, ring)
+            self._loopback = CgroupLink(fd, self._loopback_cgroup)
+        except Exception as e:  # bcc raises bare Exceptions; OSError from the ring or the link
+            log.warning("loopback's wire view cannot be a cgroup program (%s): it is a packet socket instead", e)
+            if self._loopback_ring is not None:
+                self._loopback_ring.close()
+                self._loopback_ring = None
+            return
+        assert self._epoll is not None
+        self._epoll.register(self._bpf["wire_packets"].map_fd, select.EPOLLIN)
+        self.probes.append(f"cgroup_skb/ingress:{self._loopback_cgroup}:lo")
 
     def _attach_uprobe(self, path: str, sym: str, enter: str, ret: str | None, args: int, pid: int) -> None:
         """Probe `sym` where the kernel emulates the instruction (see probepoints.py), at its entry
@@ -471,6 +529,8 @@ class Sensor:
         self._filter_fd = self._bpf.load_func("tls_wire", BPF.SOCKET_FILTER).fd
         if self.options.ifaces:
             for iface in self.options.ifaces:
+                if iface == "lo" and self._loopback is not None:
+                    continue
                 self._rings[(0, iface)] = self._open_ring(iface)
                 self.probes.append(f"socket_filter:{iface}")
             return
@@ -516,6 +576,8 @@ class Sensor:
         renamed: an index names a new interface once its old one is gone)."""
         self._next_iface_scan = time.monotonic() + IFACE_SCAN_S
         present = set(socket.if_nameindex())
+        if self._loopback is not None:
+            present = {key for key in present if key[1] != "lo"}
         for key in self._rings.keys() - present:
             ring = self._rings.pop(key)
             self.counters.packets += ring.drain(self._keep_packet)
@@ -530,6 +592,9 @@ class Sensor:
                 log.debug("%s", e)  # (an interface gone again since the scan)
 
     def close(self) -> None:
+        if self._loopback is not None:
+            self._loopback.close()
+            self._loopback = None
         for ring in self._rings.values():
             self.counters.packet_drops += ring.stats()[1]
             ring.close()
@@ -541,10 +606,10 @@ class Sensor:
             self._read_ring_losses()
             self._ring_stats = None
         self._read_pending()
-        for buffer in (self._event_ring, self._wire_ring):
+        for buffer in (self._event_ring, self._wire_ring, self._loopback_ring):
             if buffer is not None:
                 buffer.close()
-        self._event_ring = self._wire_ring = None
+        self._event_ring = self._wire_ring = self._loopback_ring = None
         if self._epoll is not None:
             self._epoll.close()
             self._epoll = None
@@ -578,6 +643,8 @@ class Sensor:
         taken = 0
         for ring in self._rings.values():
             taken += ring.drain(self._keep_packet)
+        if self._loopback_ring is not None:
+            taken += self._loopback_ring.drain(self._on_loopback_packet)
         self.counters.packets += taken
         taken += self._event_ring.drain(self._on_event)
         taken += self._wire_ring.drain(self._on_wire_end)
@@ -721,6 +788,14 @@ class Sensor:
 
     def _keep_packet(self, data: bytes, ts: float) -> None:
         self._packets.append((data, ts))
+
+    def _on_loopback_packet(self, data: Any, start: int, size: int) -> None:
+        """A packet loopback's cgroup program passed (struct wire_packet_t: its time, length and
+        captured length, then its bytes from the IP header)."""
+        ts_ns, _, caplen = _WIRE_PACKET.unpack_from(data, start)
+        at = start + _WIRE_PACKET.size
+        self._keep_packet(bytes(data[at : at + min(caplen, size - _WIRE_PACKET.size)]),
+                          ts_ns / 1e9 + self._clock_offset)
 
     def _on_packet(self, data: bytes, ts: float) -> None:
         packet = parse(data)
@@ -1132,6 +1207,15 @@ class _HelloView:
 
     def time_at(self, offset: int) -> float | None:
         return self.ts
+
+
+def _possible_cpus() -> int:
+    """How many CPUs the kernel may ever number (bpf_get_smp_processor_id() is below it)."""
+    try:
+        text = Path("/sys/devices/system/cpu/possible").read_text().strip()
+        return max(int(part.split("-")[-1]) for part in text.split(",")) + 1
+    except (OSError, ValueError):
+        return os.cpu_count() or 1
 
 
 def _power_of_two(n: int) -> int:

@@ -1,0 +1,90 @@
+"""A BPF program attached to a cgroup v2 through a BPF link, and the things it needs from the host:
+where the root of the cgroup v2 hierarchy is mounted and which network namespace this process is in.
+
+A link, not the older BPF_PROG_ATTACH that bcc's `attach_func` uses: a program attached that way
+stays attached after its process is gone (killed, crashed), and an abandoned program on the root
+cgroup would go on costing every socket of the host. A link is undone by the kernel when its
+last file descriptor is closed, which a process's death does. Python's bcc module has no binding
+for BPF_LINK_CREATE, so this is the bpf(2) call by hand (union bpf_attr's `link_create`,
+include/uapi/linux/bpf.h).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import socket
+import struct
+from pathlib import Path
+
+SYS_BPF = 321  # x86_64
+BPF_PROG_QUERY = 16
+BPF_LINK_CREATE = 28
+BPF_CGROUP_INET_INGRESS = 0
+SO_NETNS_COOKIE = 71  # Linux 5.14
+_LINK_CREATE = struct.Struct("=IIII")  # prog_fd, target_fd, attach_type, flags
+_QUERY = struct.Struct("=IIIIQI")  # target_fd, attach_type, query_flags, attach_flags, prog_ids, prog_cnt
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def cgroup2_root(mountinfo: str | None = None) -> Path | None:
+    """Where the root of the cgroup v2 hierarchy is mounted (the unified hierarchy of a hybrid
+    host included), or None. `mountinfo`: the text of /proc/self/mountinfo (read when None)."""
+    if mountinfo is None:
+        try:
+            mountinfo = Path("/proc/self/mountinfo").read_text()
+        except OSError:
+            return None
+    for line in mountinfo.splitlines():
+        fields = line.split()
+        if " - " not in line or len(fields) < 5:
+            continue
+        fstype = line.split(" - ", 1)[1].split()[0]
+        if fstype == "cgroup2" and fields[3] == "/":  # (fields[3]: the root of the mount within its filesystem)
+            return Path(fields[4].replace("\\040", " "))
+    return None
+
+
+def netns_cookie() -> int:
+    """The cookie of this process's network namespace, as bpf_get_netns_cookie() gives it."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        return int(struct.unpack("=Q", s.getsockopt(socket.SOL_SOCKET, SO_NETNS_COOKIE, 8))[0])
+
+
+class CgroupLink:
+    """Program `prog_fd` attached to the cgroup at `cgroup` for `attach_type` (ingress by default)
+    until `close()`, or until this process ends."""
+
+    def __init__(self, prog_fd: int, cgroup: Path, attach_type: int = BPF_CGROUP_INET_INGRESS) -> None:
+        self.cgroup = cgroup
+        target = os.open(cgroup, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            attr = ctypes.create_string_buffer(64)
+            _LINK_CREATE.pack_into(attr, 0, prog_fd, target, attach_type, 0)
+            fd = _libc.syscall(SYS_BPF, BPF_LINK_CREATE, attr, len(attr))
+            if fd < 0:
+                errno = ctypes.get_errno()
+                raise OSError(errno, f"cannot attach to cgroup {cgroup}: {os.strerror(errno)}")
+        finally:
+            os.close(target)
+        self.fd: int = fd
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+
+def attached_programs(cgroup: Path, attach_type: int = BPF_CGROUP_INET_INGRESS) -> int:
+    """How many programs are attached to the cgroup at `cgroup` itself for `attach_type` (not
+    those it inherits)."""
+    target = os.open(cgroup, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        attr = ctypes.create_string_buffer(64)
+        _QUERY.pack_into(attr, 0, target, attach_type, 0, 0, 0, 0)
+        if _libc.syscall(SYS_BPF, BPF_PROG_QUERY, attr, len(attr)) != 0:
+            errno = ctypes.get_errno()
+            raise OSError(errno, f"cannot list the programs of cgroup {cgroup}: {os.strerror(errno)}")
+    finally:
+        os.close(target)
+    return int(_QUERY.unpack_from(attr)[5])
