@@ -31,11 +31,11 @@ from typing import Any
 from assess.errors import CarnotError
 from assess.fsio import pretty_json, write_atomic
 from assess.resources import ResourceError, resource
+from assess.sources.runtime.cgrouplink import CgroupLink, cgroup2_root, netns_cookie
 from assess.sources.runtime.correlate import Correlator, Kind, ProbeEvent, ProcessInfo, WireFlow, endpoint_from_raw
 from assess.sources.runtime.ippacket import Datagram, Defragmenter, Fragment, ip_bytes, ip_text, parse
 from assess.sources.runtime.kernel_btf import struct_offsets
 from assess.sources.runtime.libraries import Library, describe_library, find_libssl
-from assess.sources.runtime.cgrouplink import CgroupLink, cgroup2_root, netns_cookie
 from assess.sources.runtime.packetring import PacketRing
 from assess.sources.runtime.probepoints import probe_point
 from assess.sources.runtime.quic_wire import QuicReader, first_client_initial
