@@ -773,9 +773,12 @@ static __always_inline int udp_datagram(struct __sk_buff *skb, struct packet_ip 
 // handshake is over, or it never was TLS). The headers come in one load, not a helper call per
 // field (~400 ns a packet in all, measured by the kernel's counters; this is ~100), and the
 // segment is let go after one flow lookup. 1: let go, with the verdict and state tcp_segment()
-// would have left; 0: anything else (a SYN, a tracked connection, a segment that may open a
+// would have left; UNTRACKED_RECORDS: the same, and the segment opens with a TLS application data
+// record header (17 03 03), which says the connection is TLS past its handshake (see
+// tls_wire_cgroup); 0: anything else (a SYN, a tracked connection, a segment that may open a
 // handshake, a fragment, IP options or IPv6 extension headers, a short packet), for the full path.
 #define FAST_BYTES 64
+#define UNTRACKED_RECORDS 2
 static __always_inline int untracked_tcp(struct __sk_buff *skb, u8 *h, u32 loaded, u32 l4, u32 total,
                                          struct packet_ip *ip) {
     u32 doff = (h[l4 + 12] >> 4) * 4;
@@ -788,23 +791,28 @@ static __always_inline int untracked_tcp(struct __sk_buff *skb, u8 *h, u32 loade
         return 1;
     if (flags & TCP_SYN)
         return 0;
-    u8 first = 0;
+    u8 first[3] = {};
     if (plen) {
         // An IPv6 segment with TCP timestamps has 72 bytes of headers, past what was loaded: its
-        // first payload byte is loaded on its own (without this every IPv6 segment took the full path).
-        if (payload < loaded)
-            first = h[payload & (FAST_BYTES - 1)];
-        else if (bpf_skb_load_bytes(skb, payload, &first, 1) != 0)
+        // first payload bytes are loaded on their own (without this every IPv6 segment took the full path).
+        if (payload + 3 <= loaded) {
+            first[0] = h[payload & (FAST_BYTES - 1)];
+            first[1] = h[(payload + 1) & (FAST_BYTES - 1)];
+            first[2] = h[(payload + 2) & (FAST_BYTES - 1)];
+        } else if (bpf_skb_load_bytes(skb, payload, first, plen >= 3 ? 3 : 1) != 0) {
             return 0;
+        }
         // Picked up untracked only at a handshake record's first byte or an SSH banner's "S".
-        if (first == 0x16 || first == 'S')
+        if (first[0] == 0x16 || first[0] == 'S')
             return 0;
     }
     u16 sport = (h[l4] << 8) | h[l4 + 1];
     u16 dport = (h[l4 + 2] << 8) | h[l4 + 3];
     struct flow_key key = {};
     udp_flow_key(&key, ip, sport, dport);
-    return flows.lookup(&key) == 0;
+    if (flows.lookup(&key))
+        return 0;
+    return plen >= 3 && first[0] == 0x17 && first[1] == 3 && first[2] == 3 ? UNTRACKED_RECORDS : 1;
 }
 
 static __always_inline u32 word_at(u8 *h, u32 at) {
@@ -855,14 +863,11 @@ static __always_inline int untracked_segment(struct __sk_buff *skb) {
     return 0;
 }
 
-// Whether to pass a packet to user space: 0 (no) or -1 (the whole packet).
-static __always_inline int wire_verdict(struct __sk_buff *skb) {
-#ifndef NO_FAST_PATH  // (tests/runtime/test_wire_filter.py compares the filter with and without it)
-    if (untracked_segment(skb))
-        return 0;
+// Whether to pass a packet the fast path (untracked_segment) did not let go: 0 (no) or -1 (the
+// whole packet).
+static __always_inline int full_verdict(struct __sk_buff *skb) {
 #ifdef FAST_PATH_ONLY  // (tests: one byte passed says the fast path left this packet to the full one)
     return 1;
-#endif
 #endif
     struct packet_ip ip = {};
     int kind = parse_ip(skb, &ip);
@@ -893,14 +898,27 @@ int tls_wire(struct __sk_buff *skb) {
     if (skb->pkt_type == PACKET_OUTGOING && skb->ifindex == LOOPBACK_IFINDEX)
         return 0;
 #endif
-    return wire_verdict(skb);
+#ifndef NO_FAST_PATH  // (tests/runtime/test_wire_filter.py compares the filter with and without it)
+    if (untracked_segment(skb))
+        return 0;
+#endif
+    return full_verdict(skb);
 }
 
 // Loopback's wire view without a packet socket: the filter as a cgroup skb program on the ingress
 // of every socket (attached to the root of the cgroup v2 hierarchy), for the packets that arrive on
-// the loopback interface of the sensor's own network namespace (WIRE_NETNS_COOKIE). A packet
-// socket on loopback costs every packet the kernel's delivery to it (a reference taken and dropped,
-// the socket's receive function) as well as the filter; here a packet costs the filter alone.
+// the loopback interface of the sensor's own network namespace (WIRE_NETNS_COOKIE).
+//
+// Here the packet comes with the socket it is for, and that makes the common case cheap: a socket
+// whose connection the filter does not track and which has received a segment opening with a TLS
+// application data record header (17 03 03: TLS past its handshake, whether it began before the
+// sensor or was followed through its handshake) is marked in `tls_sockets`, and from then on its
+// packets leave after one lookup in the socket's own storage, before anything of the packet is
+// read. Nothing the filter would do for such a connection is lost: a TLS connection carries no
+// plaintext handshake after its first application data (the rare chance of encrypted data opening
+// a segment like a ClientHello, which the filter would take up by mistake, is gone too). A
+// connection that does not open with application data records (plaintext, SSH, STARTTLS before
+// its upgrade) is never marked and keeps the full filter.
 // What it passes is copied into `wire_packets`, from the IP header, as a wire_packet_t; the
 // verdict given to the kernel is always 1 (deliver): this program never drops a packet. Every
 // packet loopback carries between two sockets of this host arrives at one of them, so nothing
@@ -923,6 +941,7 @@ struct wire_packet_t {
     u8 data[WIRE_PACKET_MAX];
 };
 BPF_RINGBUF_OUTPUT(wire_packets, WIRE_RING_PAGES);
+BPF_SK_STORAGE(tls_sockets, u8);
 // One per CPU (too large for a per-CPU array's values); a program runs to its end on its CPU.
 BPF_ARRAY(packet_scratch, struct wire_packet_t, SCRATCH_CPUS);
 
@@ -952,8 +971,24 @@ static __always_inline void emit_packet(struct __sk_buff *skb) {
 }
 
 int tls_wire_cgroup(struct __sk_buff *skb) {
-    if (skb->ifindex == LOOPBACK_IFINDEX && bpf_get_netns_cookie(skb) == WIRE_NETNS_COOKIE &&
-        wire_verdict(skb) != 0)
+    if (skb->ifindex != LOOPBACK_IFINDEX)
+        return 1;
+    struct bpf_sock *sk = skb->sk;  // (the helper itself answers 0 for a socket that is not a full one)
+    if (sk && tls_sockets.sk_storage_get(sk, 0, 0))
+        return 1;
+    if (bpf_get_netns_cookie(skb) != WIRE_NETNS_COOKIE)
+        return 1;
+#ifndef NO_FAST_PATH
+    int untracked = untracked_segment(skb);
+    if (untracked == UNTRACKED_RECORDS && sk) {
+        struct bpf_sock *full = bpf_sk_fullsock(sk);
+        if (full && full->protocol == IPPROTO_TCP)
+            tls_sockets.sk_storage_get(full, 0, BPF_SK_STORAGE_GET_F_CREATE);
+    }
+    if (untracked)
+        return 1;
+#endif
+    if (full_verdict(skb) != 0)
         emit_packet(skb);
     return 1;
 }

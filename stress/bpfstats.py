@@ -16,7 +16,7 @@ from pathlib import Path
 
 SETTING = Path("/proc/sys/kernel/bpf_stats_enabled")
 # bpf_prog_type numbers (include/uapi/linux/bpf.h) of the programs the sensor loads.
-PROGRAM_TYPES = {1: "socket_filter", 2: "uprobe", 5: "tracepoint", 17: "raw_tracepoint"}
+PROGRAM_TYPES = {1: "socket_filter", 2: "uprobe", 5: "tracepoint", 8: "cgroup_skb", 17: "raw_tracepoint"}
 
 
 @contextmanager
