@@ -576,7 +576,7 @@ def test_a_connection_past_its_handshake_is_let_go_at_its_socket_and_never_taken
     flight = records(22, server_hello(share=0x001D)) + ccs() + app_data(200)
     handshake = [("c", hello), ("s", flight), ("c", ccs() + app_data())]
     marked = _scripted_exchange([("c", app_data(40)), ("s", app_data(40)), ("c", app_data(40)),
-                                 ("s", app_data(40))] + handshake)
+                                 ("s", app_data(40)), *handshake])
     control = _scripted_exchange(handshake)
     seen = sensor.wait_for(lambda r: r["src_port"] == control, count=2)  # (this process has both ends)
     assert {(r["sni"], r["negotiated_group"], r["source"]) for r in seen} == {("after-records.test", "x25519", "wire")}
