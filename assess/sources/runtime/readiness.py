@@ -19,6 +19,7 @@ from pathlib import Path
 
 from assess.errors import CarnotError
 from assess.resources import ResourceError, bpf_dir, resource
+from assess.sources.runtime.cgrouplink import cgroup2_root
 from assess.sources.runtime.libraries import find_libssl
 
 TRACEFS = (Path("/sys/kernel/tracing"), Path("/sys/kernel/debug/tracing"))
@@ -145,6 +146,18 @@ def sensor_checks() -> tuple[Check, ...]:
             else "no sock:sock_recv_length (Linux before 6.3): socket I/O is watched at every "
                  "system call's entry, which puts every system call on the host on the kernel's slow path",
             None if sock_io else "run a Linux 6.3 or later kernel for the cheaper sensor",
+            required=False,
+        )
+    )
+    cgroup = cgroup2_root()
+    checks.append(
+        Check(
+            "loopback view",
+            cgroup is not None,
+            f"a cgroup program on the sockets (cgroup v2 at {cgroup})" if cgroup is not None
+            else "no cgroup v2 hierarchy mounted: loopback is watched by a packet socket, which costs each "
+                 "loopback packet more",
+            None if cgroup is not None else "mount -t cgroup2 none /sys/fs/cgroup/unified (or boot with cgroup v2)",
             required=False,
         )
     )
