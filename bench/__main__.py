@@ -28,6 +28,7 @@ BENCHMARKS: dict[str, str] = {
     "runtime": "bench.runtime_bench",
     "sensor": "bench.sensor_bench",
     "wire_filter": "bench.wire_filter_bench",
+    "loopback_view": "bench.loopback_view_bench",
     "site": "bench.site_bench",
     "inventory": "bench.inventory_bench",
     "pcap": "bench.pcap_bench",

@@ -666,9 +666,9 @@ filter) shows in the on/off ratio, and its BPF part in "BPF run time": the kerne
 the time the sensor's programs ran (`kernel.bpf_stats_enabled`), per unit of load, taken in one
 more on phase after the compared ones (the counting itself costs every run two clock reads). It
 counts the runs every program on the host causes (on a machine doing other work too, it is
-inflated), and leaves out the traps of the uprobes, the dispatch of the tracepoints and the
-packet sockets' own work. Short programs look dearer than they are: the two clock reads are
-counted in each run.
+inflated), and leaves out the traps of the uprobes, the dispatch of the tracepoints and of
+loopback's cgroup hook, and the packet sockets' own work. Short programs look dearer than they
+are: the two clock reads are counted in each run.
 
 Machine CPU per unit is the whole machine's busy CPU time (user, system, irq and softirq, from
 `/proc/stat`) over a phase's load, plus in an on phase the sensor's CPU after it, divided by the

@@ -51,6 +51,15 @@ def netns_cookie() -> int:
         return int(struct.unpack("=Q", s.getsockopt(socket.SOL_SOCKET, SO_NETNS_COOKIE, 8))[0])
 
 
+def possible_cpus() -> int:
+    """How many CPUs the kernel may ever number (bpf_get_smp_processor_id() is below it)."""
+    try:
+        text = Path("/sys/devices/system/cpu/possible").read_text().strip()
+        return max(int(part.split("-")[-1]) for part in text.split(",")) + 1
+    except (OSError, ValueError):
+        return os.cpu_count() or 1
+
+
 class CgroupLink:
     """Program `prog_fd` attached to the cgroup at `cgroup` for `attach_type` (ingress by default)
     until `close()`, or until this process ends."""

@@ -31,7 +31,7 @@ from typing import Any
 from assess.errors import CarnotError
 from assess.fsio import pretty_json, write_atomic
 from assess.resources import ResourceError, resource
-from assess.sources.runtime.cgrouplink import CgroupLink, cgroup2_root, netns_cookie
+from assess.sources.runtime.cgrouplink import CgroupLink, cgroup2_root, netns_cookie, possible_cpus
 from assess.sources.runtime.correlate import Correlator, Kind, ProbeEvent, ProcessInfo, WireFlow, endpoint_from_raw
 from assess.sources.runtime.ippacket import Datagram, Defragmenter, Fragment, ip_bytes, ip_text, parse
 from assess.sources.runtime.kernel_btf import struct_offsets
@@ -473,7 +473,7 @@ class Sensor:
                         e.strerror)
             return []
         self._loopback_cgroup = root
-        return [f"-DWIRE_NETNS_COOKIE={cookie}ULL", f"-DSCRATCH_CPUS={_possible_cpus()}"]
+        return [f"-DWIRE_NETNS_COOKIE={cookie}ULL", f"-DSCRATCH_CPUS={possible_cpus()}"]
 
     def _attach_loopback(self, ring: int) -> None:
         """Loopback's wire view as a cgroup skb program on the root of the cgroup v2 hierarchy, where
@@ -1207,15 +1207,6 @@ class _HelloView:
 
     def time_at(self, offset: int) -> float | None:
         return self.ts
-
-
-def _possible_cpus() -> int:
-    """How many CPUs the kernel may ever number (bpf_get_smp_processor_id() is below it)."""
-    try:
-        text = Path("/sys/devices/system/cpu/possible").read_text().strip()
-        return max(int(part.split("-")[-1]) for part in text.split(",")) + 1
-    except (OSError, ValueError):
-        return os.cpu_count() or 1
 
 
 def _power_of_two(n: int) -> int:
