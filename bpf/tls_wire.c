@@ -919,6 +919,7 @@ int tls_wire(struct __sk_buff *skb) {
 // a segment like a ClientHello, which the filter would take up by mistake, is gone too). A
 // connection that does not open with application data records (plaintext, SSH, STARTTLS before
 // its upgrade) is never marked and keeps the full filter.
+//
 // What it passes is copied into `wire_packets`, from the IP header, as a wire_packet_t; the
 // verdict given to the kernel is always 1 (deliver): this program never drops a packet. Every
 // packet loopback carries between two sockets of this host arrives at one of them, so nothing
