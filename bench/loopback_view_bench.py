@@ -11,8 +11,10 @@ a 1 KiB ping-pong between two sockets of this process.
   record and let go from their storage (the sensor's default on loopback).
 - `cgroup_floor`: a cgroup program that returns at once (the hook's own run, counted the same way).
 
-The counting costs each run two clock reads, the same in every figure; the rest of the machine's
-loopback traffic during the run is counted too, so run it on a quiet machine.
+The counting costs each run two clock reads, the same in every figure. The cgroup programs run
+on every packet any socket of the host receives (on any interface, in any network namespace; all
+but loopback's in this one leave at once) and the packet socket on all of loopback's, so the
+rest of the machine's traffic during the run is counted too: run it on a quiet machine.
 """
 
 from __future__ import annotations

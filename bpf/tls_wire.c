@@ -451,7 +451,7 @@ static __always_inline int in_summary(struct __sk_buff *skb, struct flow_key *ke
 
 // Where the TCP header of an IPv4 or IPv6 packet is, its addresses and whether it is a fragment.
 // IP_SEGMENT, IP_LATER_FRAGMENT, or 0 for anything else (not TCP, an IPv6 header chain not followed).
-// A load past the packet's end (load_byte and friends) ends the program, which drops the packet.
+// A load past the packet's end (load_byte and friends) reads 0 (see wire_load_byte).
 // The packet's addresses into `ip`: done last, once the packet is one the filter looks into (UDP
 // asks for them only for a datagram that may be QUIC's; each load is a helper call).
 static __always_inline void ip_addresses(struct __sk_buff *skb, struct packet_ip *ip) {
@@ -914,11 +914,13 @@ int tls_wire(struct __sk_buff *skb) {
 // application data record header (17 03 03: TLS past its handshake, whether it began before the
 // sensor or was followed through its handshake) is marked in `tls_sockets`, and from then on its
 // packets leave after one lookup in the socket's own storage, before anything of the packet is
-// read. Nothing the filter would do for such a connection is lost: a TLS connection carries no
-// plaintext handshake after its first application data (the rare chance of encrypted data opening
-// a segment like a ClientHello, which the filter would take up by mistake, is gone too). A
-// connection that does not open with application data records (plaintext, SSH, STARTTLS before
-// its upgrade) is never marked and keeps the full filter.
+// read. A TLS connection carries no plaintext handshake after its application data, except where
+// a protocol ends TLS and starts it again on one TCP connection (LDAP's StopTLS, FTP's CCC): that
+// second handshake is given up. (The rare chance of encrypted data opening a segment like a
+// ClientHello, which the filter would take up by mistake, is gone too.) A connection that does not
+// open with application data records (plaintext, SSH, STARTTLS before its upgrade) is never marked
+// and keeps the full filter. Only an established socket is marked, never a listener (it is handed
+// each new connection's last ACK and segments no connection takes), and the mark names the peer.
 //
 // What it passes is copied into `wire_packets`, from the IP header, as a wire_packet_t; the
 // verdict given to the kernel is always 1 (deliver): this program never drops a packet. Every
@@ -942,7 +944,26 @@ struct wire_packet_t {
     u8 data[WIRE_PACKET_MAX];
 };
 BPF_RINGBUF_OUTPUT(wire_packets, WIRE_RING_PAGES);
-BPF_SK_STORAGE(tls_sockets, u8);
+// The mark: the peer the socket was connected to when it was marked (a socket can be disconnected
+// and connected again: a mark for another peer is not its mark).
+struct tls_mark_t {
+    u32 peer_ip[4];  // bpf_sock's dst_ip6, or dst_ip4 in [0]
+    u32 peer_port;   // bpf_sock's dst_port
+};
+BPF_SK_STORAGE(tls_sockets, struct tls_mark_t);
+
+// The socket's peer as a mark holds it: both address fields read, then one kept (the verifier
+// refuses a socket field at an offset computed from the family, which a branch compiles to).
+static __always_inline void peer_of(struct bpf_sock *sk, struct tls_mark_t *out) {
+    u32 v4 = sk->dst_ip4, a = sk->dst_ip6[0], b = sk->dst_ip6[1], c = sk->dst_ip6[2], d = sk->dst_ip6[3];
+    asm volatile("" : "+r"(v4), "+r"(a));  // (loaded here, each from its own field)
+    int six = sk->family == AF_INET6;
+    out->peer_port = sk->dst_port;
+    out->peer_ip[0] = six ? a : v4;
+    out->peer_ip[1] = six ? b : 0;
+    out->peer_ip[2] = six ? c : 0;
+    out->peer_ip[3] = six ? d : 0;
+}
 // One per CPU (too large for a per-CPU array's values); a program runs to its end on its CPU.
 BPF_ARRAY(packet_scratch, struct wire_packet_t, SCRATCH_CPUS);
 
@@ -974,17 +995,31 @@ static __always_inline void emit_packet(struct __sk_buff *skb) {
 int tls_wire_cgroup(struct __sk_buff *skb) {
     if (skb->ifindex != LOOPBACK_IFINDEX)
         return 1;
+    // Only a connected socket is ever marked: a listener (handed the last ACK of each new connection
+    // and segments no connection takes) never is, nor is a marked socket's next connection.
     struct bpf_sock *sk = skb->sk;  // (the helper itself answers 0 for a socket that is not a full one)
-    if (sk && tls_sockets.sk_storage_get(sk, 0, 0))
-        return 1;
+    if (sk && sk->state == BPF_TCP_ESTABLISHED) {
+        struct tls_mark_t *mark = tls_sockets.sk_storage_get(sk, 0, 0);
+        if (mark) {
+            struct tls_mark_t now = {};
+            peer_of(sk, &now);
+            if (now.peer_port == mark->peer_port && now.peer_ip[0] == mark->peer_ip[0] &&
+                now.peer_ip[1] == mark->peer_ip[1] && now.peer_ip[2] == mark->peer_ip[2] &&
+                now.peer_ip[3] == mark->peer_ip[3])
+                return 1;
+        }
+    }
     if (bpf_get_netns_cookie(skb) != WIRE_NETNS_COOKIE)
         return 1;
 #ifndef NO_FAST_PATH
     int untracked = untracked_segment(skb);
-    if (untracked == UNTRACKED_RECORDS && sk) {
+    if (untracked == UNTRACKED_RECORDS && sk && sk->state == BPF_TCP_ESTABLISHED) {
         struct bpf_sock *full = bpf_sk_fullsock(sk);
-        if (full && full->protocol == IPPROTO_TCP)
-            tls_sockets.sk_storage_get(full, 0, BPF_SK_STORAGE_GET_F_CREATE);
+        if (full && full->protocol == IPPROTO_TCP) {
+            struct tls_mark_t *mark = tls_sockets.sk_storage_get(full, 0, BPF_SK_STORAGE_GET_F_CREATE);
+            if (mark)
+                peer_of(full, mark);
+        }
     }
     if (untracked)
         return 1;

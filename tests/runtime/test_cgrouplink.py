@@ -1,10 +1,15 @@
-"""Finding the cgroup v2 root loopback's wire view attaches to, from /proc/self/mountinfo lines."""
+"""Where loopback's wire view attaches (the cgroup v2 root, from /proc/self/mountinfo lines), and
+whether the host allows it there."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
-from assess.sources.runtime.cgrouplink import cgroup2_root
+import pytest
+
+from assess.sources.runtime import cgrouplink
+from assess.sources.runtime.cgrouplink import cgroup2_root, is_hierarchy_root
 
 HYBRID = """\
 25 30 0:22 / /sys rw,nosuid,nodev,noexec,relatime shared:7 - sysfs sysfs rw
@@ -34,3 +39,24 @@ def test_a_host_with_cgroup_v1_only_has_none() -> None:
 
 def test_a_mount_of_a_sub_tree_is_not_the_root_and_escaped_spaces_are_read() -> None:
     assert cgroup2_root(SUBTREE) == Path("/mnt/cgroup root")
+
+
+def test_a_cgroup_namespaces_root_is_not_taken_for_the_hierarchys(tmp_path: Path) -> None:
+    """Every cgroup but the real root has cgroup.events; a container's namespace root, mounted at
+    /sys/fs/cgroup, is one of them."""
+    (tmp_path / "container").mkdir()
+    (tmp_path / "container" / "cgroup.events").write_text("populated 1\nfrozen 0\n")
+    assert is_hierarchy_root(tmp_path)
+    assert not is_hierarchy_root(tmp_path / "container")
+    assert not is_hierarchy_root(tmp_path / "absent")
+
+
+@pytest.mark.root
+def test_the_kernel_is_asked_whether_cgroup_programs_may_read_the_network_namespace(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("loading a BPF program needs root")
+    assert cgrouplink.netns_cookie_in_cgroup_programs() is None  # (Linux 6.15 and later, as here)
+    monkeypatch.setattr(cgrouplink, "BPF_FUNC_GET_NETNS_COOKIE", 99999)  # a helper no kernel has
+    assert "Linux 6.15" in (cgrouplink.netns_cookie_in_cgroup_programs() or "")

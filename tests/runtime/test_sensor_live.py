@@ -75,9 +75,13 @@ def test_loopback_is_watched_by_a_cgroup_program_that_goes_with_the_sensor_even_
 
 
 def test_loopback_can_still_be_watched_by_a_packet_socket(tmp_path: Path, server: Server) -> None:
+    lo = socket.if_nametoindex("lo")
+    before = _packet_sockets_on(lo)
     watcher = start_capture(tmp_path / "packet.jsonl", "--loopback-view", "packet")
     try:
-        assert "socket_filter:any" in watcher.lines()[0]["probes"]
+        probes = watcher.lines()[0]["probes"]
+        assert "socket_filter:any" in probes and not [p for p in probes if p.startswith("cgroup_skb/")]
+        assert _packet_sockets_on(lo) == before + 1
         client = subprocess.run(["openssl", "s_client", "-connect", f"127.0.0.1:{port_of(server)}",
                                  "-servername", "packet-view.test", "-groups", "X25519"],
                                 input=b"", capture_output=True, timeout=30)

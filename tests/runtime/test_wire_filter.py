@@ -6,7 +6,6 @@ what the socket filter passes and lets every packet through."""
 from __future__ import annotations
 
 import mmap
-import os
 import random
 import struct
 from collections.abc import Iterator
@@ -15,7 +14,7 @@ from typing import Any
 import pytest
 from tlsbytes import app_data, ccs, client_hello, records, server_hello
 
-from assess.sources.runtime.cgrouplink import netns_cookie
+from assess.sources.runtime.cgrouplink import netns_cookie, possible_cpus
 from assess.sources.runtime.ringbuf import RingBuffer
 from bench.progrun import CFLAGS, ipv4, ipv6, load_filter, run_filter, tcp
 
@@ -151,7 +150,7 @@ def test_the_fast_path_alone_lets_go_the_data_and_acks_of_a_connection_it_does_n
 def cgroup_and_socket_filter() -> Iterator[tuple[Filter, Filter, RingBuffer]]:
     """Loopback's cgroup program (with its ring of passed packets) and the socket filter, each with
     maps of its own."""
-    cgroup = Filter(f"-DWIRE_NETNS_COOKIE={netns_cookie()}ULL", f"-DSCRATCH_CPUS={os.cpu_count()}",
+    cgroup = Filter(f"-DWIRE_NETNS_COOKIE={netns_cookie()}ULL", f"-DSCRATCH_CPUS={possible_cpus()}",
                     name="tls_wire_cgroup", kind="CGROUP_SKB")
     ring = RingBuffer(cgroup.bpf["wire_packets"].map_fd, int(WIRE_RING_PAGES) * mmap.PAGESIZE)
     socket_filter = Filter()

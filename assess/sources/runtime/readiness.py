@@ -19,7 +19,7 @@ from pathlib import Path
 
 from assess.errors import CarnotError
 from assess.resources import ResourceError, bpf_dir, resource
-from assess.sources.runtime.cgrouplink import cgroup2_root
+from assess.sources.runtime.cgrouplink import loopback_view_problem
 from assess.sources.runtime.libraries import find_libssl
 
 TRACEFS = (Path("/sys/kernel/tracing"), Path("/sys/kernel/debug/tracing"))
@@ -149,15 +149,14 @@ def sensor_checks() -> tuple[Check, ...]:
             required=False,
         )
     )
-    cgroup = cgroup2_root()
+    cgroup, problem = loopback_view_problem()
     checks.append(
         Check(
             "loopback view",
             cgroup is not None,
             f"a cgroup program on the sockets (cgroup v2 at {cgroup})" if cgroup is not None
-            else "no cgroup v2 hierarchy mounted: loopback is watched by a packet socket, which costs each "
-                 "loopback packet more",
-            None if cgroup is not None else "mount -t cgroup2 none /sys/fs/cgroup/unified (or boot with cgroup v2)",
+            else f"{problem}: loopback is watched by a packet socket, which costs each loopback packet more",
+            None if cgroup is not None else "a Linux 6.15 or later kernel with cgroup v2 mounted, for the cheaper view",
             required=False,
         )
     )

@@ -31,7 +31,7 @@ from typing import Any
 from assess.errors import CarnotError
 from assess.fsio import pretty_json, write_atomic
 from assess.resources import ResourceError, resource
-from assess.sources.runtime.cgrouplink import CgroupLink, cgroup2_root, netns_cookie, possible_cpus
+from assess.sources.runtime.cgrouplink import CgroupLink, loopback_view_problem, netns_cookie, possible_cpus
 from assess.sources.runtime.correlate import Correlator, Kind, ProbeEvent, ProcessInfo, WireFlow, endpoint_from_raw
 from assess.sources.runtime.ippacket import Datagram, Defragmenter, Fragment, ip_bytes, ip_text, parse
 from assess.sources.runtime.kernel_btf import struct_offsets
@@ -461,19 +461,12 @@ class Sensor:
         what it needs (a cgroup v2 hierarchy, network namespace cookies); none otherwise."""
         if self.options.loopback_view != "cgroup" or not self._watches_loopback():
             return []
-        root = cgroup2_root()
+        root, problem = loopback_view_problem()
         if root is None:
-            log.warning("no cgroup v2 hierarchy is mounted: loopback is watched by a packet socket, which costs "
-                        "every loopback packet more")
-            return []
-        try:
-            cookie = netns_cookie()
-        except OSError as e:
-            log.warning("no network namespace cookie (%s; Linux 5.14): loopback is watched by a packet socket",
-                        e.strerror)
+            log.warning("%s: loopback is watched by a packet socket, which costs every loopback packet more", problem)
             return []
         self._loopback_cgroup = root
-        return [f"-DWIRE_NETNS_COOKIE={cookie}ULL", f"-DSCRATCH_CPUS={possible_cpus()}"]
+        return [f"-DWIRE_NETNS_COOKIE={netns_cookie()}ULL", f"-DSCRATCH_CPUS={possible_cpus()}"]
 
     def _attach_loopback(self, ring: int) -> None:
         """Loopback's wire view as a cgroup skb program on the root of the cgroup v2 hierarchy, where
