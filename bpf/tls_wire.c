@@ -988,7 +988,10 @@ static __always_inline void emit_packet(struct __sk_buff *skb) {
     p->ts_ns = bpf_ktime_get_ns();
     p->len = skb->len;
     p->caplen = n;
-    if (wire_packets.ringbuf_output(p, offsetof(struct wire_packet_t, data) + n, wakeup_flags(RS_WIRE, 0)) != 0)
+    // (Wake-ups are counted in records, sized for summaries of ~2 KiB; a large packet wakes user space
+    // at once, so a burst of them cannot fill the ring before it looks.)
+    if (wire_packets.ringbuf_output(p, offsetof(struct wire_packet_t, data) + n,
+                                    wakeup_flags(RS_WIRE, n > 16384)) != 0)
         count_lost();
 }
 
