@@ -25,7 +25,9 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from bench.progrun import load_filter
+from assess.sources.runtime.cgrouplink import CgroupLink, loopback_view_problem, netns_cookie, possible_cpus
+from assess.sources.runtime.packetring import PacketRing
+from bench.progrun import bcc_for_benchmark, load_filter
 
 ROUND_TRIPS = 20_000
 SIZE = 1024
@@ -65,16 +67,6 @@ def _ping_pong(message: bytes, round_trips: int) -> None:
             thread.join()
 
 
-def _packet_socket(filter_fd: int) -> socket.socket:
-    from assess.sources.runtime.packetring import ETH_P_ALL, PACKET_IGNORE_OUTGOING, SO_ATTACH_BPF, SOL_PACKET
-
-    sock = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(ETH_P_ALL))
-    sock.setsockopt(SOL_PACKET, PACKET_IGNORE_OUTGOING, 1)
-    sock.setsockopt(socket.SOL_SOCKET, SO_ATTACH_BPF, filter_fd)
-    sock.bind(("lo", ETH_P_ALL))
-    return sock
-
-
 def _measure(attach: Callable[[], Any], kind: str, tls: bool) -> dict[str, float]:
     from stress.bpfstats import bpf_stats, run_time
 
@@ -95,24 +87,21 @@ def _measure(attach: Callable[[], Any], kind: str, tls: bool) -> dict[str, float
 
 
 def run() -> dict[str, Any]:
-    try:
-        import bcc  # Debian's python3-bpfcc; PyPI's `bcc` is another project
-    except ImportError:
-        return {"skipped": "needs Debian's python3-bpfcc in this environment (carnot doctor --fix)"}
-    if os.geteuid() != 0:
-        return {"skipped": "needs root to load BPF programs"}
-    from assess.sources.runtime.cgrouplink import CgroupLink, cgroup2_root, netns_cookie, possible_cpus
-
-    root = cgroup2_root()
+    bcc, why_not = bcc_for_benchmark()
+    if why_not:
+        return {"skipped": why_not}
+    root, problem = loopback_view_problem()  # (the sensor's own test of the host)
     if root is None:
-        return {"skipped": "no cgroup v2 hierarchy is mounted"}
+        return {"skipped": f"no cgroup view of loopback here: {problem}"}
     bpf, filter_fd = load_filter(bcc, f"-DWIRE_NETNS_COOKIE={netns_cookie()}ULL",
                                  f"-DSCRATCH_CPUS={possible_cpus()}", extra_text=FLOOR)
     try:
         cgroup_fd = bpf.load_func("tls_wire_cgroup", bcc.BPF.CGROUP_SKB).fd
         floor_fd = bpf.load_func("floor_cgroup", bcc.BPF.CGROUP_SKB).fd
         figures: dict[str, Any] = {"round_trips": ROUND_TRIPS, "message_bytes": SIZE}
-        figures["packet"] = _measure(lambda: _packet_socket(filter_fd), "socket_filter", tls=True)
+        # (the sensor's own packet ring on lo, as `--loopback-view packet` opens it)
+        figures["packet"] = _measure(lambda: PacketRing("lo", filter_fd, 1 << 20, incoming_only=True),
+                                     "socket_filter", tls=True)
         figures["cgroup_plain"] = _measure(lambda: CgroupLink(cgroup_fd, root), "cgroup_skb", tls=False)
         figures["cgroup_tls"] = _measure(lambda: CgroupLink(cgroup_fd, root), "cgroup_skb", tls=True)
         figures["cgroup_floor"] = _measure(lambda: CgroupLink(floor_fd, root), "cgroup_skb", tls=True)

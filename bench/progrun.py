@@ -8,19 +8,31 @@ attribute layout is `test` of union bpf_attr (include/uapi/linux/bpf.h).
 from __future__ import annotations
 
 import ctypes
+import os
 import socket
 import struct
 from pathlib import Path
 from typing import Any
 
+from assess.sources.runtime.cgrouplink import bpf_call
+
 BPF_PROG_TEST_RUN = 10
-SYS_BPF = 321  # x86_64
 _TEST = struct.Struct("=IIIIQQII")  # prog_fd, retval, data_size_in/out, data_in/out, repeat, duration
-_libc = ctypes.CDLL(None, use_errno=True)
 BPF_DIR = Path(__file__).resolve().parents[1] / "bpf"
 # The sensor's compile-time settings at their defaults, with small rings (sensor.py's attach()).
 CFLAGS = ["-DMAX_PACKETS=1024", "-DSUMMARISE=1", "-DEVENT_RING_PAGES=64", "-DWIRE_RING_PAGES=64",
           "-DWAKEUP_EVERY=16", "-DWIRE_WAKEUP_EVERY=16", "-DHELLO_MAX=2048"]
+
+
+def bcc_for_benchmark() -> tuple[Any, str | None]:
+    """(Debian's bcc module, None) where a benchmark can load BPF programs, else (None, why not)."""
+    try:
+        import bcc  # Debian's python3-bpfcc; PyPI's `bcc` is another project
+    except ImportError:
+        return None, "needs Debian's python3-bpfcc in this environment (carnot doctor --fix)"
+    if os.geteuid() != 0:
+        return None, "needs root to load BPF programs"
+    return bcc, None
 
 
 def load_filter(bcc: Any, *cflags: str, extra_text: str = "", name: str = "tls_wire",
@@ -48,7 +60,7 @@ def run_filter(fd: int, ip_packet: bytes, repeat: int = 1) -> tuple[int, int]:
     attr = ctypes.create_string_buffer(128)
     _TEST.pack_into(attr, 0, fd, 0, len(frame), len(out), ctypes.addressof(data), ctypes.addressof(out),
                     repeat, 0)
-    if _libc.syscall(SYS_BPF, BPF_PROG_TEST_RUN, attr, len(attr)) != 0:
+    if bpf_call(BPF_PROG_TEST_RUN, attr) != 0:
         raise OSError(ctypes.get_errno(), "BPF_PROG_TEST_RUN")
     _, verdict, _, _, _, _, _, duration = _TEST.unpack_from(attr)
     return struct.unpack("=i", struct.pack("=I", verdict))[0], duration

@@ -12,11 +12,10 @@ the cache, and the packet socket's delivery costs as much again (docs/RUNTIME.md
 
 from __future__ import annotations
 
-import os
 import statistics
 from typing import Any
 
-from bench.progrun import ipv4, ipv6, load_filter, run_filter, tcp
+from bench.progrun import bcc_for_benchmark, ipv4, ipv6, load_filter, run_filter, tcp
 
 REPEAT = 200_000  # runs the kernel times in one call
 SAMPLES = 7  # calls per figure; the median is kept
@@ -39,12 +38,9 @@ def _median_ns(fd: int, packet: bytes) -> float:
 
 
 def run() -> dict[str, Any]:
-    try:
-        import bcc  # Debian's python3-bpfcc; PyPI's `bcc` is another project
-    except ImportError:
-        return {"skipped": "needs Debian's python3-bpfcc in this environment (carnot doctor --fix)"}
-    if os.geteuid() != 0:
-        return {"skipped": "needs root to load BPF programs"}
+    bcc, why_not = bcc_for_benchmark()
+    if why_not:
+        return {"skipped": why_not}
     fast, fast_fd = load_filter(bcc, extra_text=FLOOR)
     floor_fd = fast.load_func("floor_filter", bcc.BPF.SOCKET_FILTER).fd
     full, full_fd = load_filter(bcc, "-DNO_FAST_PATH")

@@ -37,7 +37,7 @@ _PROG_LOAD = struct.Struct("=IIQQIIQII16sII")
 _libc = ctypes.CDLL(None, use_errno=True)
 
 
-def _bpf(command: int, attr: ctypes.Array[ctypes.c_char]) -> int:
+def bpf_call(command: int, attr: ctypes.Array[ctypes.c_char]) -> int:
     """bpf(2); the result, or -1 with ctypes' errno set."""
     if SYS_BPF < 0:
         ctypes.set_errno(errnos.ENOSYS)
@@ -80,7 +80,7 @@ def netns_cookie_in_cgroup_programs() -> str | None:
     attr = ctypes.create_string_buffer(128)
     _PROG_LOAD.pack_into(attr, 0, BPF_PROG_TYPE_CGROUP_SKB, 3, ctypes.addressof(program), ctypes.addressof(licence),
                          0, 0, 0, 0, 0, b"carnot_probe", 0, 0)
-    fd = _bpf(BPF_PROG_LOAD, attr)
+    fd = bpf_call(BPF_PROG_LOAD, attr)
     if fd >= 0:
         os.close(fd)
         return None
@@ -134,7 +134,7 @@ class CgroupLink:
         try:
             attr = ctypes.create_string_buffer(64)
             _LINK_CREATE.pack_into(attr, 0, prog_fd, target, attach_type, 0)
-            fd = _bpf(BPF_LINK_CREATE, attr)
+            fd = bpf_call(BPF_LINK_CREATE, attr)
             if fd < 0:
                 errno = ctypes.get_errno()
                 raise OSError(errno, f"cannot attach to cgroup {cgroup}: {os.strerror(errno)}")
@@ -155,7 +155,7 @@ def attached_programs(cgroup: Path, attach_type: int = BPF_CGROUP_INET_INGRESS) 
     try:
         attr = ctypes.create_string_buffer(64)
         _QUERY.pack_into(attr, 0, target, attach_type, 0, 0, 0, 0)
-        if _bpf(BPF_PROG_QUERY, attr) != 0:
+        if bpf_call(BPF_PROG_QUERY, attr) != 0:
             errno = ctypes.get_errno()
             raise OSError(errno, f"cannot list the programs of cgroup {cgroup}: {os.strerror(errno)}")
     finally:

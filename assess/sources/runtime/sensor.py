@@ -475,9 +475,10 @@ class Sensor:
             return
         from bcc import BPF
 
+        packets = self._bpf["wire_packets"]
         try:
             fd = self._bpf.load_func("tls_wire_cgroup", BPF.CGROUP_SKB).fd
-            self._loopback_ring = RingBuffer(self._bpf["wire_packets"].map_fd, ring)
+            self._loopback_ring = RingBuffer(packets.map_fd, ring)
             self._loopback = CgroupLink(fd, self._loopback_cgroup)
         except Exception as e:  # bcc raises bare Exceptions; OSError from the ring or the link
             log.warning("loopback's wire view cannot be a cgroup program (%s): it is a packet socket instead", e)
@@ -486,7 +487,7 @@ class Sensor:
                 self._loopback_ring = None
             return
         assert self._epoll is not None
-        self._epoll.register(self._bpf["wire_packets"].map_fd, select.EPOLLIN)
+        self._epoll.register(packets.map_fd, select.EPOLLIN)
         self.probes.append(f"cgroup_skb/ingress:{self._loopback_cgroup}:lo")
 
     def _attach_uprobe(self, path: str, sym: str, enter: str, ret: str | None, args: int, pid: int) -> None:
