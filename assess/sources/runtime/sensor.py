@@ -74,12 +74,9 @@ HELLO_MAX = 2048  # the largest ClientHello segment the socket filter holds for 
 HELLO_HOLD_MAX_S = 1.0
 PRIORITIES = ("auto", "idle", "normal")
 # --priority auto: a pass over the kernel's rings that took this much of the sensor's CPU or more
-# puts it under SCHED_IDLE; passes that each took under AUTO_NORMAL_MS for AUTO_NORMAL_AFTER_S put
-# it back to normal priority (one short pass is not enough: in a storm a wake-up soon after a long
-# pass finds little to do, and the next long pass then ran at normal priority).
+# puts it under SCHED_IDLE; one that took under AUTO_NORMAL_MS puts it back to normal priority.
 AUTO_IDLE_MS = 2.0
 AUTO_NORMAL_MS = 0.5
-AUTO_NORMAL_AFTER_S = 1.0
 
 # (symbol, entry function, return function or None, argument registers the entry function reads):
 # the OpenSSL functions the sensor watches. Each is called a few times per connection, none per read
@@ -449,12 +446,8 @@ class Sensor:
             self._wire_ring = RingBuffer(wire_ends.map_fd, ring)
         except OSError as e:
             raise SensorUnavailable(f"cannot map the sensor's ring buffers: {e.strerror}") from e
-        # Edge-triggered: a wait ends when the kernel wakes the sensor (a ring's threshold, an urgent
-        # event), not whenever a ring holds records. Level-triggered, a storm's records arriving
-        # during a pass ended the next wait at once, so passes came back to back, each with little
-        # to do, and cost the sensor its batching (and `--priority auto` its SCHED_IDLE).
         for table in (events, wire_ends):
-            self._epoll.register(table.map_fd, select.EPOLLIN | select.EPOLLET)
+            self._epoll.register(table.map_fd, select.EPOLLIN)
         self._flow_table = RawMap(self._bpf, "flows", _FLOW_KEY)
         self._owner_table = RawMap(self._bpf, "owner_by_client", _OWNER_KEY, _OWNER)
         self._attach_loopback(ring)
@@ -494,7 +487,7 @@ class Sensor:
                 self._loopback_ring = None
             return
         assert self._epoll is not None
-        self._epoll.register(packets.map_fd, select.EPOLLIN | select.EPOLLET)  # (as the other rings)
+        self._epoll.register(packets.map_fd, select.EPOLLIN)
         self.probes.append(f"cgroup_skb/ingress:{self._loopback_cgroup}:lo")
 
     def _attach_uprobe(self, path: str, sym: str, enter: str, ret: str | None, args: int, pid: int) -> None:
@@ -1342,7 +1335,7 @@ def capture(options: CaptureOptions, *, on_ready: Callable[[dict[str, Any]], Non
                 if time.monotonic() >= next_drain:
                     writer.write_lines(correlator.drain_json(time.time()) + sensor.take_lines())
                     next_drain = time.monotonic() + DRAIN_INTERVAL
-                priority.after_pass(time.thread_time() - cpu_before, time.monotonic())
+                priority.after_pass(time.thread_time() - cpu_before)
                 if time.monotonic() >= next_metrics:
                     sensor.read_drops()
                     writer.write(metrics_line(sensor.counters, correlator, sensor._reassembler, sensor._defragmenter))
@@ -1387,35 +1380,23 @@ class Priority:
     storm lost ~5% more than under "idle").
     "auto" (the default): normal while the passes over the kernel's rings are short (it is then
     woken, done and asleep again at once), SCHED_IDLE from a pass that took AUTO_IDLE_MS of its CPU
-    until every pass for AUTO_NORMAL_AFTER_S has taken under AUTO_NORMAL_MS."""
+    until one takes under AUTO_NORMAL_MS."""
 
     def __init__(self, mode: str) -> None:
         if mode not in PRIORITIES:
             raise CarnotError(f"unknown priority {mode!r} (expected one of {', '.join(PRIORITIES)})")
         self.mode = mode
         self.idle = False
-        self._short_since: float | None = None  # (auto, idle) when the current run of short passes began
         if mode == "idle":
             self._set(idle=True)
 
-    def after_pass(self, cpu_s: float, now: float | None = None) -> None:
-        """A pass took `cpu_s` of the sensor's CPU; it ended at `now` (time.monotonic())."""
+    def after_pass(self, cpu_s: float) -> None:
         if self.mode != "auto":
             return
-        if not self.idle:
-            if cpu_s >= AUTO_IDLE_MS / 1000:
-                self._set(idle=True)
-                self._short_since = None
-            return
-        if cpu_s >= AUTO_NORMAL_MS / 1000:
-            self._short_since = None
-            return
-        now = time.monotonic() if now is None else now
-        if self._short_since is None:
-            self._short_since = now
-        elif now - self._short_since >= AUTO_NORMAL_AFTER_S:
+        if not self.idle and cpu_s >= AUTO_IDLE_MS / 1000:
+            self._set(idle=True)
+        elif self.idle and cpu_s < AUTO_NORMAL_MS / 1000:
             self._set(idle=False)
-            self._short_since = None
 
     def _set(self, *, idle: bool) -> None:
         try:
