@@ -10,7 +10,7 @@ from unittest import mock
 
 import pytest
 
-from assess.sources.runtime.correlate import Correlator
+from assess.sources.runtime.correlate import Correlator, endpoint_from_raw
 from assess.sources.runtime.libraries import Library
 from assess.sources.runtime.sensor import CaptureOptions, ProcessResolver, Sensor, WireOutcome, executable_of
 from bench.pcap_bench import ACK, FIN, PSH, _client_hello, _packet, _record, _server_flight
@@ -127,6 +127,19 @@ def test_clienthellos_held_too_long_are_taken_from_the_filter_and_go_the_way_of_
         s._on_packet(segment, 10.5 + at / 1000)
     [record] = s.correlator.drain(20.0, final=True)
     assert (record["sni"], record["success"], record["source"]) == ("slow.test", True, "wire")
+
+
+def test_a_probe_events_endpoints_are_what_its_raw_address_says_whatever_the_addresses_seen_before() -> None:
+    # The sensor keeps the text of each address it has read (per family): a cached address must
+    # still come back with each event's own port, and a family's bytes never stand for the other's.
+    s = sensor()
+    v4, v6 = bytes([127, 0, 0, 1]) + bytes(12), bytes.fromhex("20010db8000000000000000000000001")
+    mapped_v4 = bytes(10) + b"\xff\xff" + bytes([10, 0, 0, 1])
+    cases = [(2, v4, 40000), (2, v4, 40001), (10, v4, 443), (10, v6, 443), (10, v6, 8443), (10, mapped_v4, 1),
+             (10, mapped_v4, 2), (2, v4, 40000), (1, v4, 5), (0, v4, 5)]
+    for family, addr, port in cases:
+        assert s._endpoint(family, addr, port) == endpoint_from_raw(family, addr, port), (family, addr, port)
+    assert s._endpoint(10, v4, 443) == ("7f00:1::", 443)  # (the v4 bytes as an IPv6 address, not 127.0.0.1)
 
 
 def test_the_exe_of_an_executed_path_has_its_symlinks_resolved(tmp_path: Path) -> None:

@@ -85,7 +85,7 @@ class ProcessInfo:
     library_version: str | None
 
 
-@dataclass
+@dataclass(slots=True)  # (slots: made and read several times a handshake)
 class _Socket:
     seen: float
     tgid: int
@@ -97,7 +97,7 @@ class _Socket:
     taken: bool = False  # a handshake of the process view ran on it
 
 
-@dataclass
+@dataclass(slots=True)
 class _ProbeHandshake:
     tgid: int
     tid: int
@@ -134,7 +134,7 @@ class _ProbeHandshake:
         return self.done
 
 
-@dataclass(eq=False)  # found by identity in _flows_by_client
+@dataclass(eq=False, slots=True)  # found by identity in _flows_by_client
 class _PendingFlow:
     flow: WireFlow
     done_at: float
@@ -629,10 +629,15 @@ class _Renderer:
         if fields is None:
             fields = v.fields.json = self._fields(v.fields)
         ms = v.handshake_ms
-        return (f'{{"type": "handshake", "ts": "{_iso(v.started)}"{process}, "role": {self._string(v.role)}, '
-                f'"sni": {self._string(v.sni)}, {fields}, "success": {_LITERALS[v.success]}, '
+        strings = self._strings
+        role = strings.get(v.role) or self._string(v.role)
+        sni = strings.get(v.sni) or self._string(v.sni)
+        outcome = strings.get(v.outcome_source) or self._string(v.outcome_source)
+        transport = strings.get(v.transport) or self._string(v.transport)
+        return (f'{{"type": "handshake", "ts": "{_iso(v.started)}"{process}, "role": {role}, '
+                f'"sni": {sni}, {fields}, "success": {_LITERALS[v.success]}, '
                 f'"handshake_ms": {"null" if ms is None else float.__repr__(ms)}, "source": "{v.source}", '
-                f'"outcome_source": {self._string(v.outcome_source)}, "transport": {self._string(v.transport)}}}')
+                f'"outcome_source": {outcome}, "transport": {transport}}}')
 
     def _string(self, value: str | None) -> str:
         text = self._strings.get(value)

@@ -89,6 +89,7 @@ UPROBES: tuple[tuple[str, str, str | None, int], ...] = (
     ("SSL_set_fd", "ssl_set_fd_enter", None, 2),
     ("SSL_free", "ssl_free_enter", None, 1),
 )
+_KINDS = {kind.value: kind for kind in Kind}  # (a dict lookup: `Kind(n)` costs a call into enum)
 _ROLES = {1: "client", 2: "server"}  # sock_t.role in bpf/tls_probes.c
 _ROLE_UDP = 3  # owner_by_client's role of a UDP socket's local port (bpf/tls_probes.c, ROLE_UDP)
 _ANY_ADDRESS = bytes(16)
@@ -360,6 +361,8 @@ class Sensor:
         self._owner_table: Any = None
         self._comms: dict[bytes, str] = {}
         self._ips: dict[bytes, str] = {}
+        # Probe events' address text by family and address bytes (see _endpoint).
+        self._event_ips: dict[int, dict[bytes, str]] = {socket.AF_INET: {}, socket.AF_INET6: {}}
         self._wire_end: struct.Struct | None = None
         self._held: Any = None
         self._hellos: Any = None
@@ -722,18 +725,19 @@ class Sensor:
         if flags & _E_FD and family:  # the kernel attached the handshake's socket
             role = _ROLES.get(ret)
             ret = 0
-            src = endpoint_from_raw(family, saddr, sport)
-            dst = endpoint_from_raw(family, daddr, dport) if dport else None
+            src = self._endpoint(family, saddr, sport)
+            dst = self._endpoint(family, daddr, dport) if dport else None
         tls_role = "client" if flags & _E_CLIENT else "server" if flags & _E_SERVER else None
         sni = None
         if flags & _E_SNI:
             at = start + _EVENT.size
             sni = data[at : at + min(sni_len, size - _EVENT.size)].decode("utf-8", errors="backslashreplace")
         name = self._comm(comm)
-        self._batch.append(ProbeEvent(Kind(kind), ts_ns / 1e9 + self._clock_offset, tgid, tid, name, ssl, ret, fd, src,
+        offset = self._clock_offset
+        self._batch.append(ProbeEvent(_KINDS[kind], ts_ns / 1e9 + offset, tgid, tid, name, ssl, ret, fd, src,
                                       dst, sni, role, tls_role))
         if flags & _E_DONE:  # its success, sent with it
-            self._batch.append(ProbeEvent(Kind(kind + 1), done_ns / 1e9 + self._clock_offset, tgid, tid, name, ssl, 1))
+            self._batch.append(ProbeEvent(_KINDS[kind + 1], done_ns / 1e9 + offset, tgid, tid, name, ssl, 1))
         elif kind == Kind.EXIT:
             self._take_held(lambda held_tgid, _: held_tgid == tgid)  # what the process left unfinished
             self._exited.append((tgid, time.monotonic()))
@@ -755,6 +759,21 @@ class Sensor:
             tgid, _ = self._exited.popleft()
             if self._exec_paths is not None:
                 self._exec_paths.pop(ctypes.c_uint32(tgid), None)
+
+    def _endpoint(self, family: int, addr: bytes, port: int) -> Endpoint | None:
+        """`endpoint_from_raw`, its address text kept per family and address bytes."""
+        ips = self._event_ips.get(family)
+        if ips is None:
+            return None
+        ip = ips.get(addr)
+        if ip is None:
+            if len(ips) > 4096:
+                ips.clear()
+            end = endpoint_from_raw(family, addr, port)
+            if end is None:
+                return None
+            ip = ips[addr] = end.ip
+        return Endpoint(ip, port)
 
     def _comm(self, raw: bytes) -> str:
         name = self._comms.get(raw)
