@@ -327,7 +327,28 @@ def run_workload(workload: Workload, *, rounds: int, phase_seconds: float, worke
             phases.append(phase)
         bpf = _bpf_phase(workload, pool, folder, phase_seconds, priority)
         console.print(f"  {workload.name} BPF run time: {bpf['total_ns_per_unit']} ns per {workload.per}")
-    return dict(summarise(workload, phases, load_before, os.getloadavg(), phase_seconds, description), bpf=bpf)
+    result = dict(summarise(workload, phases, load_before, os.getloadavg(), phase_seconds, description), bpf=bpf)
+    return dict(result, cost_budget=cost_budget(result))
+
+
+def cost_budget(r: dict[str, Any]) -> dict[str, Any] | None:
+    """What each unit of load cost the machine more with the sensor on (µs), and how much of that
+    the sensor's own process and its BPF programs account for. The rest is what neither counts:
+    the uprobes' traps, the dispatch of the tracepoints and of loopback's cgroup hook, the switches
+    to and from the sensor, the caches it cools, and the machine's own noise. The added CPU is the
+    off phases' CPU per unit times the mean of the rounds' on/off ratios (with its interval); the
+    BPF figure is from the phase of its own (see _bpf_phase), the sensor's from the compared ones."""
+    busy, ratio, ci = r.get("busy_cpu_ms_per_unit") or {}, r.get("busy_cpu_ratio_on_off"), r.get("busy_cpu_ratio_ci95")
+    sensor = r.get("sensor_cpu_us_per_unit")
+    if busy.get("off") is None or ratio is None or sensor is None:
+        return None
+    off_us = 1000 * busy["off"]
+    added = off_us * (ratio - 1)
+    bpf = r["bpf"]["total_ns_per_unit"] / 1000 if r.get("bpf") else None
+    return {"per": r["per"], "machine_us_off": round(off_us, 1), "added_us": round(added, 1),
+            "added_us_ci95": [round(off_us * (c - 1), 1) for c in ci] if ci else None,
+            "sensor_process_us": round(sensor, 1), "bpf_programs_us": _round(bpf, 1),
+            "rest_us": round(added - sensor - (bpf or 0.0), 1)}
 
 
 def _bpf_phase(workload: Workload, pool: LoadPool, folder: Path, seconds: float,
@@ -455,6 +476,7 @@ def summarise(workload: Workload, phases: list[Phase], load_before: tuple[float,
                 "ms_per_unit_ratio_ci95": unit_ci}
     sensor_cpu = sum(p.sensor_metrics["sensor_cpu_s"] for p in on if p.sensor_metrics)
     bytes_on = sum(p.load.bytes_moved for p in on)
+    units_on = sum(p.load.completed / p.unit_bytes for p in on)
     p99_off, p99_on = off_side["latency_p99_ms"], on_side["latency_p99_ms"]
     return {
         "workload": workload.name,
@@ -467,6 +489,7 @@ def summarise(workload: Workload, phases: list[Phase], load_before: tuple[float,
         "on": on_side,
         "latency_p99_ratio": round(p99_on / p99_off, 4) if p99_on and p99_off else None,
         **_cpu_per(sensor_cpu, handshakes_on, bytes_on),
+        "sensor_cpu_us_per_unit": round(1e6 * sensor_cpu / units_on, 2) if units_on else None,
         "rate_ratio_on_off": round(ratio, 4),
         "rate_ratio_per_round": per_round,
         "rate_ratio_of_means": round(mean_rate(on) / mean_rate(off), 4) if mean_rate(off) else 0.0,
@@ -610,6 +633,33 @@ def _process_lines(r: dict[str, Any]) -> str:
                       "per unit on/off (95% interval)") + "\n" + rows + "\n")
 
 
+def _budget_table(result: dict[str, Any]) -> str:
+    """Where the CPU each unit of load cost more with the sensor on went (see cost_budget)."""
+    rows = []
+    for r in result["workloads"].values():
+        b = r.get("cost_budget") or cost_budget(r)
+        if b is None:
+            continue
+        off = b["machine_us_off"]
+
+        def part(us: float | None, off: float = off) -> str:
+            return "n/a" if us is None else f"{us} ({us / off:.1%})"
+        ci = b["added_us_ci95"]
+        rows.append(f"| {r['title']} | {b['per']} | {off} | {part(b['added_us'])}"
+                    f"{f' ({ci[0]} to {ci[1]})' if ci else ''} | {part(b['sensor_process_us'])} | "
+                    f"{part(b['bpf_programs_us'])} | {part(b['rest_us'])} |")
+    if not rows:
+        return ""
+    return ("\nWhere the added CPU went, in µs per unit of load (and as a share of the machine's CPU per unit "
+            "with the sensor off): the machine's added CPU (from its on/off ratio, with that ratio's 95% "
+            "interval), the sensor process's own CPU, the BPF programs' run time (from their phase of their "
+            "own), and the rest, which neither counts: the uprobes' traps, the dispatch of the tracepoints "
+            "and of loopback's cgroup hook, the switches to and from the sensor, the caches it cools, and "
+            "the machine's noise. On a saturated machine the added share is about what the rate loses.\n\n"
+            + _header("workload", "per", "machine CPU µs off", "added µs (95% interval)", "sensor process µs",
+                      "BPF programs µs", "rest µs") + "\n" + "\n".join(rows) + "\n")
+
+
 def _bpf_cell(r: dict[str, Any]) -> str:
     bpf = r.get("bpf")
     return f"{bpf['total_ns_per_unit'] / 1000:.2f} µs/{bpf['per']}" if bpf else "n/a"
@@ -670,6 +720,7 @@ inflated), and leaves out the traps of the uprobes, the dispatch of the tracepoi
 loopback's cgroup hook, and the packet sockets' own work. Short programs look dearer than they
 are: the two clock reads are counted in each run.
 
+{_budget_table(result)}
 Machine CPU per unit is the whole machine's busy CPU time (user, system, irq and softirq, from
 `/proc/stat`) over a phase's load, plus in an on phase the sensor's CPU after it, divided by the
 units the load completed; each on phase against the off phases either side of it, as for the rate.

@@ -15,6 +15,7 @@ import pytest
 
 from stress.harness import (
     Phase,
+    cost_budget,
     end_sensor,
     host_cpu,
     match_records,
@@ -98,6 +99,29 @@ def test_the_machines_cpu_per_unit_is_compared_per_round_like_the_rate() -> None
     assert r["busy_cpu_ms_per_unit"] == {"off": 1.0, "on": pytest.approx(1.15)}  # 4 s over 4,000 handshakes
     assert r["steal_share"] == pytest.approx(0.05 / (5.0 * (os.cpu_count() or 1)))
     assert "busy CPU per handshake: 1.0 ms off, 1.15 ms on" in render_report(report_doc(r))
+
+
+def test_the_added_cpu_per_unit_is_split_into_the_sensor_process_its_bpf_programs_and_the_rest() -> None:
+    """On phases taking 10% and 20% more of the machine's CPU a handshake (1 ms off): 150 µs added,
+    of which the sensor process's 0.5 s per on phase over 4,000 handshakes is 125 µs, the BPF
+    programs' counted 20 µs, and 5 µs is what neither counts."""
+    busy = [4.0, 4.4, 4.0, 4.8, 4.0]
+    phases = [Phase(i // 2, bool(i % 2), load(800), 1, sensor_metrics() if i % 2 else None,
+                    reported=4000 if i % 2 else None, correlation_failures=0 if i % 2 else None,
+                    busy_s=b, steal_s=0.0) for i, b in enumerate(busy)]
+    r = summarise(WORKLOADS["handshakes"], phases, (0.5,) * 3, (0.5,) * 3, 5.0, "test setup")
+    r["bpf"] = {"per": "handshake", "by_program_type": {}, "total_ns_per_unit": 20000.0}
+    budget = cost_budget(r)
+    assert budget is not None
+    assert budget["added_us"] == pytest.approx(150.0)
+    assert budget["added_us_ci95"][0] < 150.0 < budget["added_us_ci95"][1]
+    assert (budget["sensor_process_us"], budget["bpf_programs_us"]) == (125.0, 20.0)
+    assert budget["rest_us"] == pytest.approx(5.0)
+    text = render_report(report_doc(r))
+    assert "| Handshake storm | handshake | 1000.0 | 150.0 (15.0%)" in text
+    assert "| 125.0 (12.5%) | 20.0 (2.0%) | 5.0 (0.5%) |" in text
+    r["bpf"] = None  # no counting phase: the rest holds the BPF programs' time too
+    assert cost_budget(r)["rest_us"] == pytest.approx(25.0)  # type: ignore[index]
 
 
 def test_the_machines_busy_cpu_grows_with_work_done() -> None:
