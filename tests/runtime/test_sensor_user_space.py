@@ -10,11 +10,21 @@ from unittest import mock
 
 import pytest
 
-from assess.sources.runtime.correlate import Correlator, endpoint_from_raw
+from assess.sources.runtime.correlate import Correlator, Kind, ProbeEvent, endpoint_from_raw
 from assess.sources.runtime.libraries import Library
-from assess.sources.runtime.sensor import CaptureOptions, ProcessResolver, Sensor, WireOutcome, executable_of
+from assess.sources.runtime.reassembly import Endpoint
+from assess.sources.runtime.sensor import (
+    _E_DONE,
+    _E_FD,
+    _E_SNI,
+    CaptureOptions,
+    ProcessResolver,
+    Sensor,
+    WireOutcome,
+    executable_of,
+)
 from bench.pcap_bench import ACK, FIN, PSH, _client_hello, _packet, _record, _server_flight
-from bench.sensor_bench import WIRE_END, mapped
+from bench.sensor_bench import WIRE_END, _event, mapped
 
 CLIENT_IP, SERVER_IP, PORT, SERVER_PORT = 0x0A000001, 0x0A000002, 40366, 4433
 
@@ -140,6 +150,27 @@ def test_a_probe_events_endpoints_are_what_its_raw_address_says_whatever_the_add
     for family, addr, port in cases:
         assert s._endpoint(family, addr, port) == endpoint_from_raw(family, addr, port), (family, addr, port)
     assert s._endpoint(10, v4, 443) == ("7f00:1::", 443)  # (the v4 bytes as an IPv6 address, not 127.0.0.1)
+
+
+def test_a_start_event_sent_with_its_success_is_decoded_into_the_start_and_the_success() -> None:
+    # One record of the kernel's (the start, held until the handshake succeeded, with the socket, the
+    # role and the SNI) is two events for the correlator, on the sensor's clock.
+    s = sensor()
+    s._clock_offset = 100.0
+    raw = _event(Kind.HANDSHAKE_ENTER, 5_000_000_000, 77, 0x5500, ret=1, flags=_E_FD | _E_SNI | _E_DONE, fd=5,
+                 port=40000, sni=b"stress.localhost", done_ns=5_002_000_000)
+    s._on_event(raw, 0, len(raw))
+    client, server = Endpoint("127.0.0.1", 40000), Endpoint("127.0.0.1", 4433)
+    start, done = 5_000_000_000 / 1e9 + 100.0, 5_002_000_000 / 1e9 + 100.0  # (the sensor's own arithmetic)
+    assert s._batch == [
+        ProbeEvent(Kind.HANDSHAKE_ENTER, start, 77, 77, "python3", 0x5500, 0, 5, client, server, "stress.localhost",
+                   "client", None),
+        ProbeEvent(Kind.HANDSHAKE_RETURN, done, 77, 77, "python3", 0x5500, 1),
+    ]
+    assert [p._asdict() for p in s._batch] == [p._asdict() for p in (
+        ProbeEvent(Kind.HANDSHAKE_ENTER, start, 77, 77, "python3", 0x5500, 0, 5, client, server, "stress.localhost",
+                   "client"),
+        ProbeEvent(Kind.HANDSHAKE_RETURN, done, 77, 77, "python3", 0x5500, 1))]
 
 
 def test_the_exe_of_an_executed_path_has_its_symlinks_resolved(tmp_path: Path) -> None:

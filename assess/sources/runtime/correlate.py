@@ -522,10 +522,10 @@ class Correlator:
         else:
             source = "wire"
         role = sock.role if sock else hs.role if hs else None
-        return _Values(started, self.host, tgid, hs.tid if hs else sock.tid if sock else None,
-                       hs.comm if hs else sock.comm if sock else None, info, hs is not None,
-                       role, sni, fields, success, handshake_ms, source, outcome_source,
-                       flow.transport if flow else None)
+        return _new_values(_Values, (started, self.host, tgid, hs.tid if hs else sock.tid if sock else None,
+                                     hs.comm if hs else sock.comm if sock else None, info, hs is not None,
+                                     role, sni, fields, success, handshake_ms, source, outcome_source,
+                                     flow.transport if flow else None))
 
 
 class _Shape(NamedTuple):
@@ -569,6 +569,9 @@ class _Values(NamedTuple):
     source: str
     outcome_source: str | None  # which view told success (and handshake_ms): "uprobe", "wire", None
     transport: str | None  # the wire view's ("tcp", "quic"); None without one
+
+
+_new_values = tuple.__new__  # _Values(...) without its generated __new__: two a handshake
 
 
 def _as_dict(v: _Values) -> dict[str, Any]:

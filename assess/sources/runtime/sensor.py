@@ -1096,8 +1096,8 @@ class Sensor:
         timed_out = summary[8] == WireOutcome.BUDGET
         if timed_out:
             self.counters.wire_timeouts += 1
-        self.correlator.on_flow(WireFlow(client, server, handshake, first_seen, timed_out=timed_out,
-                                         owners=self._end_owners(summary, client, server)), now)
+        self.correlator.on_flow(WireFlow(client, server, handshake, first_seen, timed_out,
+                                         self._end_owners(summary, client, server)), now)
 
     def _connection_of(self, key: tuple[Endpoint, Endpoint], client: Endpoint, server: Endpoint,
                        first_seq: int) -> Connection | None:
@@ -1125,9 +1125,9 @@ class Sensor:
         out = []
         for at, kind in _WIRE_END_OWNERS:
             ts_ns, tgid, tid, fd, _, raw_comm = summary[at : at + 6]
-            if tgid:
-                out.append(ProbeEvent(kind, ts_ns / 1e9 + self._clock_offset, tgid, tid, self._comm(raw_comm), fd=fd,
-                                      src=client, dst=server if kind == Kind.CONNECT else None))
+            if tgid:  # (positional: kind, ts, tgid, tid, comm, ssl, ret, fd, src, dst)
+                out.append(ProbeEvent(kind, ts_ns / 1e9 + self._clock_offset, tgid, tid, self._comm(raw_comm), 0, 0,
+                                      fd, client, server if kind == Kind.CONNECT else None))
         return tuple(out)
 
     def owners(

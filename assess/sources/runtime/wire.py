@@ -11,6 +11,7 @@ records and segments.
 from __future__ import annotations
 
 import struct
+from functools import lru_cache
 from typing import NamedTuple, Protocol
 
 from assess.tlsnames import GREASE, TLS1_3_VERSIONS
@@ -665,20 +666,26 @@ def summarise_client_side(
     if ch is None or end is None:
         return WireHandshake(None, server_hello, False, (), None, None, None, alert, True,
                              "no ClientHello before the ServerHello")
-    return WireHandshake(
-        client_hello=ch,
-        server_hello=server_hello,
-        hello_retry=False,
-        key_shares_offered=tuple(dict.fromkeys(ch.key_shares)),
-        negotiated_group=server_hello.key_share_group,
-        started_at=client.time_at(end),
-        completed_at=None if alert else completed_at,
-        alert=alert,
-        complete=True,
-        parse_error=None,
-        closed=closed and not alert and completed_at is None,
-        alert_description=alert_description,
-    )
+    return _new_handshake(WireHandshake, (  # (made for every summarised handshake: no generated __new__)
+        ch,  # client_hello
+        server_hello,  # server_hello
+        False,  # hello_retry
+        _distinct(ch.key_shares),  # key_shares_offered
+        server_hello.key_share_group,  # negotiated_group
+        client.time_at(end),  # started_at
+        None if alert else completed_at,  # completed_at
+        alert,  # alert
+        True,  # complete
+        None,  # parse_error
+        closed and not alert and completed_at is None,  # closed
+        alert_description,  # alert_description
+    ))
+
+
+@lru_cache(maxsize=256)
+def _distinct(groups: tuple[int, ...]) -> tuple[int, ...]:
+    """The groups in their first order, each once (a client program sends the same key shares each time)."""
+    return tuple(dict.fromkeys(groups))
 
 
 def _lone_client_hello_end(data: bytes | bytearray) -> int | None:
