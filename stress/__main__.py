@@ -1,5 +1,6 @@
-"""`python -m stress [--rounds N] [--phase-seconds S] [--workers W] [--workload NAME ...] [--json FILE]`:
-run the sensor's overhead workloads, print the figures, write them (JSON) and docs/OVERHEAD_RESULTS.md."""
+"""`python -m stress [--rounds N] [--phase-seconds S] [--workers W] [--workload NAME ...] [--quiet-wait S]
+[--json FILE]`: run the sensor's overhead workloads, print the figures, write them (JSON) and
+docs/OVERHEAD_RESULTS.md."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from stress.harness import METRICS, REPORT, exit_on_sigterm, print_summary, run_stress, write_outputs
+from stress.harness import METRICS, QUIET_WAIT_S, REPORT, exit_on_sigterm, print_summary, run_stress, write_outputs
 from stress.workloads import WORKLOADS
 
 
@@ -25,16 +26,20 @@ def main(argv: list[str]) -> int:
                         help="run only this workload (repeatable; default: all four)")
     parser.add_argument("--priority", choices=("auto", "idle", "normal"), default="auto",
                         help="the sensor's --priority (default auto, as `carnot runtime capture` runs it)")
+    parser.add_argument("--quiet-wait", type=float, default=QUIET_WAIT_S, metavar="SECONDS",
+                        help="wait up to this long for a 1-minute load average of at most a quarter of the CPUs "
+                             "before starting, so the figures can be quoted "
+                             f"(default {QUIET_WAIT_S:.0f}; 0: do not wait)")
     parser.add_argument("--json", type=Path, default=METRICS, help=f"where the figures go (default {METRICS})")
     parser.add_argument("--report", type=Path, default=REPORT, help=f"the Markdown report (default {REPORT})")
     args = parser.parse_args(argv)
-    if args.rounds < 1 or args.phase_seconds <= 0 or args.workers < 1:
-        parser.error("--rounds and --workers must be at least 1, --phase-seconds above 0")
+    if args.rounds < 1 or args.phase_seconds <= 0 or args.workers < 1 or args.quiet_wait < 0:
+        parser.error("--rounds and --workers must be at least 1, --phase-seconds above 0, --quiet-wait not negative")
     console = Console(width=None if sys.stdout.isatty() else 180)
     exit_on_sigterm()
     result = run_stress(workloads=args.workloads or list(WORKLOADS), rounds=args.rounds,
                         phase_seconds=args.phase_seconds, workers=args.workers, priority=args.priority,
-                        console=console)
+                        quiet_wait_s=args.quiet_wait, console=console)
     write_outputs(result, args.json, args.report)
     print_summary(result, console)
     console.print(f"written: {args.json} and {args.report}")

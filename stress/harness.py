@@ -40,6 +40,8 @@ from stress.workloads import WORKLOADS, Workload
 ROOT = Path(__file__).resolve().parents[1]
 METRICS = ROOT / "stress" / "metrics.json"
 REPORT = ROOT / "docs" / "OVERHEAD_RESULTS.md"
+QUIET_WAIT_S = 180.0  # by default a run waits this long at most for the machine to be quiet (wait_for_quiet)
+QUIET_POLL_S = 5.0  # (the kernel updates the load averages every 5 s)
 TARGETS = {"rate_ratio_min": 0.97, "reported_fraction_min": 0.999, "kernel_drops_max": 0}
 # t quantiles (two-sided 95%) for small samples; past 30 rounds the normal's 1.96 is close enough.
 _T95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262, 10: 2.228,
@@ -522,9 +524,27 @@ def summarise(workload: Workload, phases: list[Phase], load_before: tuple[float,
     }
 
 
+def wait_for_quiet(console: Console, limit_s: float, *,
+                   loadavg: Callable[[], tuple[float, float, float]] = os.getloadavg,
+                   sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic) -> float:
+    """Wait until the machine is quiet as the report counts it (a 1-minute load average of at most a
+    quarter of the CPUs), for up to `limit_s`; returns the seconds waited. Work that has just ended
+    (a build, the command before) keeps the 1-minute average up for a minute or so after it stops, and
+    a run started under it would be reported as not conclusive."""
+    cpus = os.cpu_count() or 1
+    start = clock()
+    with console.status("") as status:
+        while (load := loadavg()[0]) > cpus / 4 and (waited := clock() - start) < limit_s:
+            status.update(f"waiting for the machine to be quiet: load average {load:.2f} on {cpus} CPUs "
+                          f"({waited:.0f} of at most {limit_s:.0f} s)")
+            sleep(QUIET_POLL_S)
+    return round(clock() - start, 1)
+
+
 def run_stress(*, workloads: list[str], rounds: int = 24, phase_seconds: float = 5.0, workers: int = 2,
-               priority: str = "auto", console: Console | None = None) -> dict[str, Any]:
+               priority: str = "auto", quiet_wait_s: float = 0.0, console: Console | None = None) -> dict[str, Any]:
     console = console or Console()
+    waited = wait_for_quiet(console, quiet_wait_s) if quiet_wait_s > 0 else 0.0
     started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     load_at_start = [round(x, 2) for x in os.getloadavg()]
     results = {}
@@ -538,7 +558,7 @@ def run_stress(*, workloads: list[str], rounds: int = 24, phase_seconds: float =
         "setup": {
             "rounds": rounds, "phase_seconds": phase_seconds, "workers": workers, "sensor_priority": priority,
             "cpus": os.cpu_count(), "platform": platform.platform(), "started_at": started,
-            "load_average_at_start": load_at_start,
+            "load_average_at_start": load_at_start, "waited_for_quiet_s": waited,
             "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         },
     }
@@ -576,11 +596,13 @@ def _interval(r: dict[str, Any]) -> str:
 def _noise_note(result: dict[str, Any]) -> str:
     s = result["setup"]
     busy = s["load_average_at_start"][0]
+    waited = s.get("waited_for_quiet_s") or 0.0
+    after = f", after waiting {waited:.0f} s for it to settle" if waited else ""
     if s["cpus"] and busy > s["cpus"] / 4:
         return (f"The machine was not quiet (load average {busy} on {s['cpus']} CPUs before the run's own load "
-                "started): the ratios are not conclusive; rerun `nox -s stress` on a quiet machine for the figures "
-                "to quote.")
-    return (f"The machine was quiet when the run started (load average {busy} on {s['cpus']} CPUs; each "
+                f"started{after}): the ratios are not conclusive; rerun `nox -s stress` on a quiet machine for the "
+                "figures to quote.")
+    return (f"The machine was quiet when the run started (load average {busy} on {s['cpus']} CPUs{after}; each "
             "workload's own load shows in the load averages below).")
 
 

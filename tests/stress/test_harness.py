@@ -12,8 +12,10 @@ import time
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 
 from stress.harness import (
+    QUIET_POLL_S,
     Phase,
     cost_budget,
     end_sensor,
@@ -24,6 +26,7 @@ from stress.harness import (
     render_report,
     summarise,
     t95,
+    wait_for_quiet,
 )
 from stress.loadgen import LoadResult
 from stress.workloads import WORKLOADS
@@ -122,6 +125,34 @@ def test_the_added_cpu_per_unit_is_split_into_the_sensor_process_its_bpf_program
     assert "| 125.0 (12.5%) | 20.0 (2.0%) | 5.0 (0.5%) |" in text
     r["bpf"] = None  # no counting phase: the rest holds the BPF programs' time too
     assert cost_budget(r)["rest_us"] == pytest.approx(25.0)  # type: ignore[index]
+
+
+class _FakeTime:
+    """A clock that moves only when slept on, and a load average that falls as given."""
+
+    def __init__(self, loads: list[float]) -> None:
+        self.now, self.loads, self.slept = 0.0, loads, 0
+
+    def loadavg(self) -> tuple[float, float, float]:
+        return (self.loads[min(self.slept, len(self.loads) - 1)], 0.0, 0.0)
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+        self.slept += 1
+
+
+def test_a_run_waits_for_a_quiet_machine_and_starts_anyway_at_its_limit() -> None:
+    cpus = os.cpu_count() or 1
+    settling = _FakeTime([cpus, cpus / 2, cpus / 4])  # quiet (a quarter of the CPUs) after two polls
+    waited = wait_for_quiet(Console(quiet=True), 180.0, loadavg=settling.loadavg, sleep=settling.sleep,
+                            clock=lambda: settling.now)
+    assert (settling.slept, waited) == (2, 2 * QUIET_POLL_S)
+    busy = _FakeTime([cpus])  # never quiet: the run starts after its limit, and the report says so
+    waited = wait_for_quiet(Console(quiet=True), 12.0, loadavg=busy.loadavg, sleep=busy.sleep, clock=lambda: busy.now)
+    assert waited == busy.now >= 12.0 and busy.now < 12.0 + QUIET_POLL_S + 0.01
+    quiet = _FakeTime([cpus / 4])
+    assert wait_for_quiet(Console(quiet=True), 180.0, loadavg=quiet.loadavg, sleep=quiet.sleep,
+                          clock=lambda: quiet.now) == 0.0
 
 
 def test_the_machines_busy_cpu_grows_with_work_done() -> None:
@@ -234,6 +265,9 @@ def test_the_report_renders_every_workload_phase_and_interval() -> None:
     assert rows == ["off", "on", "off", "on", "off"]
     assert "## Handshake storm (handshakes/s)" in text
     assert "not quiet (load average 3.0 on 2 CPUs" in text  # the figures say they are not to be quoted
+    waited = report_doc(result([800, 790, 800, 788, 800]))
+    waited["setup"]["waited_for_quiet_s"] = 180.0  # type: ignore[index]
+    assert "on 2 CPUs before the run's own load started, after waiting 180 s for it to settle)" in render_report(waited)
     assert "Functions probed: SSL_do_handshake, SSL_free+0x3; single-stepped probes:\nnone." in text
 
 

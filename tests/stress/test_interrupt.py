@@ -52,7 +52,8 @@ def sensor_ready(cmd: str) -> bool:
                          [("stress", "attaching"), ("stress", "loaded"), ("stress.pause", "loaded")])
 def test_sigterm_while_a_sensor_runs_ends_the_sensor_servers_and_workers(module: str, when: str,
                                                                          tmp_path: Path) -> None:
-    args = (["--workload", "handshakes", "--rounds", "3", "--phase-seconds", "4", "--report", str(tmp_path / "r.md")]
+    args = (["--workload", "handshakes", "--rounds", "3", "--phase-seconds", "4", "--quiet-wait", "0",
+             "--report", str(tmp_path / "r.md")]
             if module == "stress" else ["--alternations", "3", "--window", "30"])
     run = subprocess.Popen([sys.executable, "-m", module, *args, "--json", str(tmp_path / "m.json")], cwd=ROOT,
                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
