@@ -15,3 +15,13 @@ def test_each_synthetic_handshake_gives_a_client_and_a_server_record(
     monkeypatch.setattr(sensor_bench, "HANDSHAKES", 50)
     seconds, records = sensor_bench._replay(summarised)
     assert records == 100 and seconds > 0
+
+
+def test_with_the_servers_implicit_start_both_records_of_each_handshake_join_both_views(
+    monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As `openssl s_server` runs live: its handshake starts implicitly (the kernel sends the start at
+    # its first receive) and ends on the wire; its record joins the process view, like the client's.
+    monkeypatch.setattr(sensor_bench, "HANDSHAKES", 50)
+    seconds, joined = sensor_bench._replay(True, server_probe=True)
+    assert joined == 100 and seconds > 0
