@@ -32,8 +32,8 @@ from assess.errors import CarnotError
 from assess.fsio import pretty_json, write_atomic
 from assess.resources import ResourceError, resource
 from assess.sources.runtime.cgrouplink import CgroupLink, loopback_view_problem, netns_cookie, possible_cpus
-from assess.sources.runtime.correlate import Correlator, Kind, ProbeEvent, ProcessInfo, WireFlow, endpoint_from_raw
-from assess.sources.runtime.ippacket import Datagram, Defragmenter, Fragment, ip_bytes, ip_text, parse
+from assess.sources.runtime.correlate import Correlator, Kind, ProbeEvent, ProcessInfo, WireFlow
+from assess.sources.runtime.ippacket import V4_MAPPED, Datagram, Defragmenter, Fragment, ip_bytes, ip_text, parse
 from assess.sources.runtime.kernel_btf import struct_offsets
 from assess.sources.runtime.libraries import Library, describe_library, find_libssl
 from assess.sources.runtime.packetring import PacketRing
@@ -361,8 +361,6 @@ class Sensor:
         self._owner_table: Any = None
         self._comms: dict[bytes, str] = {}
         self._ips: dict[bytes, str] = {}
-        # Probe events' address text by family and address bytes (see _endpoint).
-        self._event_ips: dict[int, dict[bytes, str]] = {socket.AF_INET: {}, socket.AF_INET6: {}}
         self._wire_end: struct.Struct | None = None
         self._held: Any = None
         self._hellos: Any = None
@@ -761,19 +759,12 @@ class Sensor:
                 self._exec_paths.pop(ctypes.c_uint32(tgid), None)
 
     def _endpoint(self, family: int, addr: bytes, port: int) -> Endpoint | None:
-        """`endpoint_from_raw`, its address text kept per family and address bytes."""
-        ips = self._event_ips.get(family)
-        if ips is None:
-            return None
-        ip = ips.get(addr)
-        if ip is None:
-            if len(ips) > 4096:
-                ips.clear()
-            end = endpoint_from_raw(family, addr, port)
-            if end is None:
-                return None
-            ip = ips[addr] = end.ip
-        return Endpoint(ip, port)
+        """`endpoint_from_raw`, its address text from the sensor's cache of it (`_ip`)."""
+        if family == socket.AF_INET:
+            return Endpoint(self._ip(V4_MAPPED + addr[:4]), port)
+        if family == socket.AF_INET6:
+            return Endpoint(self._ip(addr), port)
+        return None
 
     def _comm(self, raw: bytes) -> str:
         name = self._comms.get(raw)
