@@ -141,7 +141,7 @@ def _replay(summarised: bool, server_probe: bool = False) -> tuple[float, int]:
         edge = t0
         while position < len(buffers):
             edge += BATCH_S
-            clock.now = edge
+            clock.now = sensor.read_at = edge  # (as a poll sets it before reading the rings)
             packets = []
             while position < len(buffers) and buffers[position][0] < edge:
                 ts, channel, data = buffers[position]

@@ -3,6 +3,8 @@ byte for byte in the kernel's layouts (as the sensor benchmark builds it)."""
 
 from __future__ import annotations
 
+import json
+import math
 import os
 import subprocess
 from pathlib import Path
@@ -10,6 +12,7 @@ from unittest import mock
 
 import pytest
 
+from assess.sources.runtime import sensor as sensor_module
 from assess.sources.runtime.correlate import Correlator, Kind, ProbeEvent, endpoint_from_raw
 from assess.sources.runtime.libraries import Library
 from assess.sources.runtime.reassembly import Endpoint
@@ -24,7 +27,7 @@ from assess.sources.runtime.sensor import (
     executable_of,
 )
 from bench.pcap_bench import ACK, FIN, PSH, _client_hello, _packet, _record, _server_flight
-from bench.sensor_bench import WIRE_END, _event, mapped
+from bench.sensor_bench import _OFFSET, WIRE_END, _connection, _event, mapped
 
 CLIENT_IP, SERVER_IP, PORT, SERVER_PORT = 0x0A000001, 0x0A000002, 40366, 4433
 
@@ -259,3 +262,64 @@ def test_the_pre_63_build_is_chosen_when_the_kernel_lacks_the_socket_io_tracepoi
     monkeypatch.setenv("CARNOT_SENSOR_IO", "syscalls")
     with pytest.raises(SensorUnavailable, match="CARNOT_SENSOR_IO='syscalls'"):
         _syscall_io()
+
+
+class _Clock:
+    """The sensor module's `time`, at `now`: the wall clock and CLOCK_MONOTONIC step together, as
+    they do when the sensor is simply not running."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def time(self) -> float:
+        return self.now
+
+    def monotonic(self) -> float:
+        return self.now - _OFFSET
+
+    def monotonic_ns(self) -> int:
+        return int(self.monotonic() * 1e9)
+
+
+class _Ring:
+    """A BPF ring buffer's consumer side: its records, then `after()` once they are taken."""
+
+    def __init__(self) -> None:
+        self.records: list[bytes] = []
+        self.after = lambda: None
+
+    def drain(self, handler: object) -> int:
+        taken, self.records = self.records, []
+        for raw in taken:
+            handler(raw, 0, len(raw))  # type: ignore[operator]
+        self.after()
+        return len(taken)
+
+
+def test_a_sensor_kept_off_the_cpu_after_reading_its_rings_still_joins_both_views_of_a_handshake() -> None:
+    """Under SCHED_IDLE on a saturated host the sensor can be kept off the CPU for seconds in the
+    middle of a pass. A summary it read just before must wait for the handshake's probe event
+    (written after the event ring was read) until the rings have been read again, however long the
+    wall clock ran on: not be written alone at the pass's drain, leaving the event to time out."""
+    clock = _Clock(_OFFSET + 1000.0)  # (a thousand seconds after boot)
+    s = Sensor(CaptureOptions(out=None, ifaces=("lo",)), Correlator(host="t", join_wait=1.0))  # type: ignore[arg-type]
+    s._wire_end, s._flow_table, s._epoll, s._next_sweep = WIRE_END, mock.Mock(), mock.Mock(), math.inf
+    s._event_ring, s._wire_ring = events, wire = _Ring(), _Ring()
+    [(_, _, summary_raw), (_, _, event_raw)] = _connection(0, clock.now, summarised=True)
+
+    def descheduled() -> None:  # the event is written while the sensor is off the CPU
+        clock.now += 3.0
+        events.records.append(event_raw)
+
+    wire.records.append(summary_raw)
+    wire.after = descheduled
+    with mock.patch.object(sensor_module, "time", clock):
+        s.poll(0)
+        assert s.ready_lines() == []  # three seconds on, but the event ring was read before the summary's event
+        wire.after = lambda: None
+        s.poll(0)
+        lines = s.ready_lines() + s.correlator.drain_json(clock.now + 60, final=True)
+    records = [json.loads(line) for line in lines]
+    assert sorted((r["role"], r["source"], r["pid"]) for r in records) == [("client", "uprobe+wire", 1000),
+                                                                           ("server", "wire", 7)]
+    assert s.correlator.correlation_timeouts == 0

@@ -356,6 +356,11 @@ class Sensor:
         self._reassembler = Reassembler(max_bytes=65536)
         self._defragmenter = Defragmenter()
         self._clock_offset = time.time() - time.monotonic()
+        # When the last poll began to read the kernel's rings: whatever the kernel wrote before it is
+        # in hand. Joins wait by it, not by the clock at the time of the wait: a sensor that was kept
+        # off the CPU for seconds between reading one ring and the next (SCHED_IDLE on a saturated
+        # host) would otherwise give up on the other view of a handshake before it had read it.
+        self.read_at = time.time()
         self._flow_table: Any = None
         self._batch: list[ProbeEvent] = []
         self._owner_table: Any = None
@@ -630,6 +635,7 @@ class Sensor:
         assert self._epoll is not None and self._event_ring is not None and self._wire_ring is not None
         if timeout_ms > 0:
             self._epoll.poll(timeout_ms / 1000)
+        self.read_at = time.time()
         # The packet rings are read before the filter's ring: a ClientHello it held and then handed
         # over (WireOutcome.PASSED) is in its ring before any packet passed after it, so it reaches
         # reassembly first.
@@ -653,7 +659,7 @@ class Sensor:
         # that, and held start events (and those taken from the kernel above) come late: one
         # poll's events are put back in time order before they are joined.
         self._batch.sort(key=lambda p: p.ts)
-        received = time.time()
+        received = self.read_at
         debug = log.isEnabledFor(logging.DEBUG)
         for probe in self._batch:
             if debug:
@@ -663,9 +669,9 @@ class Sensor:
         for data, ts in self._packets:
             self._on_packet(data, ts)
         self._packets.clear()
-        self._join_summaries(time.time())
+        self._join_summaries(self.read_at)
         self._forget_exited()
-        self._expire_flows(time.time())
+        self._expire_flows(self.read_at)
         return taken
 
     def flush(self) -> None:
@@ -692,6 +698,11 @@ class Sensor:
         """Records the BPF programs could not write because a ring was full (they count them)."""
         if self._ring_stats is not None:
             self.counters.perf_lost = sum(int(v) for v in self._ring_stats[ctypes.c_int(0)])
+
+    def ready_lines(self) -> list[str]:
+        """The records ready to write: joined, or waited for long enough, by the last poll's reading
+        of the rings (`read_at`), and the `ssh` lines made since the last call."""
+        return self.correlator.drain_json(self.read_at) + self.take_lines()
 
     def take_lines(self) -> list[str]:
         """The `ssh` lines made since the last call (the correlator makes the handshake lines)."""
@@ -1009,12 +1020,12 @@ class Sensor:
             return
         self.counters.wire_summaries += 1
         if not hello:
-            self._summaries.append((summary, time.time()))  # its ClientHello comes through a packet ring
+            self._summaries.append((summary, self.read_at))  # its ClientHello comes through a packet ring
             return
         client, server = self._ends(summary)
         first_seen = summary[_HELLO_NS] / 1e9 + self._clock_offset
         handshake = self._summary_handshake(summary, _HelloView(hello, first_seen))
-        self._summary_flow(summary, client, server, handshake, first_seen, time.time())
+        self._summary_flow(summary, client, server, handshake, first_seen, self.read_at)
 
     def _ends(self, summary: tuple[Any, ...]) -> tuple[Endpoint, Endpoint]:
         _, client_ip, server_ip, client_port, server_port = summary[:5]
@@ -1343,7 +1354,7 @@ def capture(options: CaptureOptions, *, on_ready: Callable[[dict[str, Any]], Non
                 cpu_before = time.thread_time()
                 busy = sensor.poll(max(1, round(wait_s * 1000))) > 0 or correlator.waiting
                 if time.monotonic() >= next_drain:
-                    writer.write_lines(correlator.drain_json(time.time()) + sensor.take_lines())
+                    writer.write_lines(sensor.ready_lines())
                     next_drain = time.monotonic() + DRAIN_INTERVAL
                 priority.after_pass(time.thread_time() - cpu_before)
                 if time.monotonic() >= next_metrics:
