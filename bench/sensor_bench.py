@@ -48,13 +48,20 @@ WIRE_END = struct.Struct("<" + "".join(_WIRE_END))
 
 
 class _Clock:
-    """`time.time()` for the sensor module, following the replay instead of the wall."""
+    """The sensor module's `time`, following the replay (or a test) instead of the wall: the wall
+    clock and CLOCK_MONOTONIC step together, as they do while the sensor is not running."""
 
-    def __init__(self) -> None:
-        self.now = 0.0
+    def __init__(self, now: float = 0.0) -> None:
+        self.now = now
 
     def time(self) -> float:
         return self.now
+
+    def monotonic(self) -> float:
+        return self.now - _OFFSET
+
+    def monotonic_ns(self) -> int:
+        return int(self.monotonic() * 1e9)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(time, name)
@@ -160,7 +167,7 @@ def _replay(summarised: bool, server_probe: bool = False) -> tuple[float, int]:
                 sensor._on_packet(data, ts)
             sensor._join_summaries(edge)
             sensor._expire_flows(edge)
-            records += _counted(correlator.drain_json(edge), server_probe)
+            records += _counted(sensor.ready_lines(), server_probe)
         clock.now = edge + 60
         sensor.finish()
         records += _counted(correlator.drain_json(edge + 60, final=True), server_probe)

@@ -27,7 +27,7 @@ from assess.sources.runtime.sensor import (
     executable_of,
 )
 from bench.pcap_bench import ACK, FIN, PSH, _client_hello, _packet, _record, _server_flight
-from bench.sensor_bench import _OFFSET, WIRE_END, _connection, _event, mapped
+from bench.sensor_bench import _OFFSET, WIRE_END, _Clock, _connection, _event, mapped
 
 CLIENT_IP, SERVER_IP, PORT, SERVER_PORT = 0x0A000001, 0x0A000002, 40366, 4433
 
@@ -262,23 +262,6 @@ def test_the_pre_63_build_is_chosen_when_the_kernel_lacks_the_socket_io_tracepoi
     monkeypatch.setenv("CARNOT_SENSOR_IO", "syscalls")
     with pytest.raises(SensorUnavailable, match="CARNOT_SENSOR_IO='syscalls'"):
         _syscall_io()
-
-
-class _Clock:
-    """The sensor module's `time`, at `now`: the wall clock and CLOCK_MONOTONIC step together, as
-    they do when the sensor is simply not running."""
-
-    def __init__(self, now: float) -> None:
-        self.now = now
-
-    def time(self) -> float:
-        return self.now
-
-    def monotonic(self) -> float:
-        return self.now - _OFFSET
-
-    def monotonic_ns(self) -> int:
-        return int(self.monotonic() * 1e9)
 
 
 class _Ring:
