@@ -214,11 +214,19 @@ struct sock_t {
     u8 server_addr[16];
 };
 
+// Each connection's owner is kept twice: under both its ends, and under its client end alone (the
+// server's fields zero). The socket filter looks up both ends first: one client port can have
+// connections to two servers at once (Linux reuses a local port for different destinations), and
+// under the client end alone the later's owners would be the earlier's. The client end alone is
+// the fallback for a server behind DNAT, whose socket names its private address while the wire
+// sees the public one. UDP's entries (ROLE_UDP) have the local port alone.
 struct owner_key {
-    u8 addr[16];
-    u16 port;
+    u8 addr[16];         // the client's address (IPv6, IPv4 mapped); all zeros for ROLE_UDP
+    u8 server_addr[16];  // the server's, or all zeros: the client end alone
+    u16 port;            // the client's port (ROLE_UDP: the socket's local port)
     u16 role;
-    u32 pad;
+    u16 server_port;     // 0: the client end alone
+    u16 pad;
 };
 
 struct owner_t {
@@ -233,7 +241,7 @@ struct owner_t {
 // TCP connections by the kernel's struct sock address, from when they are established until they
 // close.
 BPF_TABLE("lru_hash", u64, struct sock_t, sock_by_sk, 65536);
-BPF_TABLE("lru_hash", struct owner_key, struct owner_t, owner_by_client, 65536);
+BPF_TABLE("lru_hash", struct owner_key, struct owner_t, owner_by_client, 131072);  // two entries a connection
 
 // What SSL_set_fd and SSL_set_tlsext_host_name said about an SSL object whose handshake has not
 // started yet: sent with its first handshake event.
@@ -254,7 +262,8 @@ BPF_PERCPU_ARRAY(sni_scratch, struct sni_t, 1);
 
 static __always_inline void remember_owner(u32 tgid, u32 tid, const char *comm, struct sock_t *sock) {
     // Keyed as the socket filter sees addresses: IPv6, with IPv4 mapped (::ffff:a.b.c.d), so an IPv4
-    // peer of a dual-stack socket is the same key as one of an IPv4 socket.
+    // peer of a dual-stack socket is the same key as one of an IPv4 socket. Under the client end
+    // alone first, then under both ends (struct owner_key).
     struct owner_key ok = {.port = sock->client_port, .role = sock->role};
     if (sock->family == AF_INET) {
         ok.addr[10] = ok.addr[11] = 0xFF;
@@ -264,6 +273,14 @@ static __always_inline void remember_owner(u32 tgid, u32 tid, const char *comm, 
     }
     struct owner_t owner = {.ts_ns = bpf_ktime_get_ns(), .tgid = tgid, .tid = tid, .fd = -1};
     __builtin_memcpy(owner.comm, comm, TASK_COMM_LEN);
+    owner_by_client.update(&ok, &owner);
+    if (sock->family == AF_INET) {
+        ok.server_addr[10] = ok.server_addr[11] = 0xFF;
+        __builtin_memcpy(ok.server_addr + 12, sock->server_addr, 4);
+    } else {
+        __builtin_memcpy(ok.server_addr, sock->server_addr, 16);
+    }
+    ok.server_port = sock->server_port;
     owner_by_client.update(&ok, &owner);
 }
 

@@ -209,17 +209,21 @@ static __always_inline void ip_bytes(u8 *out, const u32 *words) {
     }
 }
 
+// The server's end of a flow (the one that is not the client's): its address words and port.
+static __always_inline const u32 *server_of(struct flow_key *key, struct flow_state *st, u16 *port) {
+    if (same_ip(key->a_ip, st->client_ip) && key->a_port == st->client_port) {
+        *port = key->b_port;
+        return key->b_ip;
+    }
+    *port = key->a_port;
+    return key->a_ip;
+}
+
 static __always_inline void set_ends(struct wire_end_t *end, struct flow_key *key, struct flow_state *st) {
     ip_bytes(end->client_ip, st->client_ip);
     end->client_port = st->client_port;
     end->client_isn = st->isn;
-    if (same_ip(key->a_ip, st->client_ip) && key->a_port == st->client_port) {
-        ip_bytes(end->server_ip, key->b_ip);
-        end->server_port = key->b_port;
-    } else {
-        ip_bytes(end->server_ip, key->a_ip);
-        end->server_port = key->a_port;
-    }
+    ip_bytes(end->server_ip, server_of(key, st, &end->server_port));
 }
 
 // Hold the client's first segment when it is exactly one whole ClientHello record.
@@ -361,6 +365,19 @@ static __always_inline int summarisable_server_hello(struct __sk_buff *skb, u32 
     return 1;
 }
 
+// The process at one end (role 1 client, 2 server) of a connection whose two ends are in `ok`, as
+// remember_owner() keeps them: under both ends, else under the client end alone (a server behind
+// DNAT names its private address in its socket, where the wire sees the public one).
+static __always_inline struct owner_t *owner_of(struct owner_key *ok, u16 role) {
+    ok->role = role;
+    struct owner_t *owner = owner_by_client.lookup(ok);
+    if (owner)
+        return owner;
+    struct owner_key alone = {.port = ok->port, .role = role};
+    __builtin_memcpy(alone.addr, ok->addr, 16);
+    return owner_by_client.lookup(&alone);
+}
+
 static __always_inline void send_end(struct flow_key *key, struct flow_state *st, u16 outcome, u32 alert) {
     struct hello_t *h = take_hello(key, st);
     if (!h) {
@@ -379,16 +396,15 @@ static __always_inline void send_end(struct flow_key *key, struct flow_state *st
     end->group = st->group;
     end->outcome = outcome;
     end->alert = alert;
-    struct owner_key ok = {.port = st->client_port};
-    ip_bytes(ok.addr, st->client_ip);  // as remember_socket() keeps it: IPv6, IPv4 mapped
-    ok.role = 1;
-    struct owner_t *owner = owner_by_client.lookup(&ok);
+    struct owner_key ok = {.port = end->client_port, .server_port = end->server_port};
+    __builtin_memcpy(ok.addr, end->client_ip, 16);
+    __builtin_memcpy(ok.server_addr, end->server_ip, 16);
+    struct owner_t *owner = owner_of(&ok, 1);
     if (owner)
         __builtin_memcpy(&end->client_seen_ns, owner, sizeof(*owner));
     else
         end->client_tgid = 0;
-    ok.role = 2;
-    owner = owner_by_client.lookup(&ok);
+    owner = owner_of(&ok, 2);
     if (owner)
         __builtin_memcpy(&end->server_seen_ns, owner, sizeof(*owner));
     else
@@ -398,14 +414,14 @@ static __always_inline void send_end(struct flow_key *key, struct flow_state *st
 
 // An SSH connection's processes (ssh and sshd load no TLS library) keep their exec path until user
 // space has seen them exit, as TLS processes do: a short-lived ssh client is gone before it looks.
-static __always_inline void keep_ssh_owners(struct flow_state *st) {
+static __always_inline void keep_ssh_owners(struct flow_key *key, struct flow_state *st) {
     struct owner_key ok = {.port = st->client_port};
     ip_bytes(ok.addr, st->client_ip);
+    ip_bytes(ok.server_addr, server_of(key, st, &ok.server_port));
     u8 one = 1;
     #pragma unroll
     for (u16 role = 1; role <= 2; role++) {
-        ok.role = role;
-        struct owner_t *owner = owner_by_client.lookup(&ok);
+        struct owner_t *owner = owner_of(&ok, role);
         if (owner) {
             u32 tgid = owner->tgid;
             tls_pids.update(&tgid, &one);
@@ -627,7 +643,7 @@ static __always_inline int tcp_segment(struct __sk_buff *skb, struct packet_ip *
         // Either end of an SSH connection may send its banner first (sshd does, at once).
         if (plen >= 4 && load_word(skb, payload) == SSH_MAGIC) {
             st->state = ST_SSH;
-            keep_ssh_owners(st);
+            keep_ssh_owners(&key, st);
         }
         else if (!from_client)
             return 0;  // TLS clients speak first; a server that speaks first is not TLS
@@ -653,7 +669,7 @@ static __always_inline int tcp_segment(struct __sk_buff *skb, struct packet_ip *
     if (st->state == ST_SSH) {
         // Again on each of the few packets passed: an accepted connection's process is known from
         // its first I/O, which may be after its banner went out (tls_probes.c, claim_server_socket).
-        keep_ssh_owners(st);
+        keep_ssh_owners(&key, st);
         st->ssh_bytes += plen;
         if (st->ssh_bytes > SSH_BYTES) {
             flows.delete(&key);

@@ -32,7 +32,7 @@ def test_a_key_whose_fields_moved_stops_the_sensor_at_attach() -> None:
 @pytest.mark.root
 def test_owner_and_flow_layouts_match_the_compiled_programs(bpf_programs: Any) -> None:
     owners = RawMap(bpf_programs, "owner_by_client", _OWNER_KEY, _OWNER)
-    assert owners.get(ip_bytes("127.0.0.1"), 1, 1, 0) is None  # nothing connected yet
+    assert owners.get(ip_bytes("127.0.0.1"), ip_bytes("127.0.0.2"), 1, 1, 2, 0) is None  # nothing connected yet
     RawMap(bpf_programs, "flows", _FLOW_KEY).delete(bytes(16), bytes(16), 3, 4)  # a missing key is not an error
 
 

@@ -5,6 +5,7 @@ the module; each test finds its handshakes by the client's pid or port."""
 from __future__ import annotations
 
 import os
+import select
 import signal
 import socket
 import ssl
@@ -12,9 +13,10 @@ import struct
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from live_sensor import LiveCapture, start_capture
@@ -304,6 +306,68 @@ def test_tlslite_hybrid_pq_handshake_is_seen_by_the_wire_view(sensor: LiveCaptur
     assert client["pid"] == os.getpid() and client["tls_version"] == "TLSv1.3"
     assert client["sni"] == "pq.test" and client["success"] is True
     assert {r["role"] for r in recs} == {"client", "server"}
+
+
+_SAME_PORT_CLIENT = """
+import os, socket, ssl, sys
+raw = socket.socket()
+raw.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+raw.bind(("127.0.0.1", int(sys.argv[1])))
+raw.connect(("127.0.0.1", int(sys.argv[2])))
+ctx = ssl.create_default_context()
+ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
+with ctx.wrap_socket(raw, server_hostname="second.test"):
+    print(os.getpid())
+"""
+
+
+class _PausedAtFirstRead:
+    """A socket whose first read first waits for the peer's answer, then runs `pause`."""
+
+    def __init__(self, sock: socket.socket, pause: Callable[[], None]) -> None:
+        self._sock, self._pause = sock, pause
+
+    def recv(self, size: int) -> bytes:
+        if self._pause is not None:
+            pause, self._pause = self._pause, None
+            select.select([self._sock], [], [], 10)
+            pause()
+        return self._sock.recv(size)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._sock, name)
+
+
+def test_two_connections_at_once_from_one_client_port_are_each_attributed_to_their_own_processes(
+    sensor: LiveCapture, creds: Credentials, server: Server
+) -> None:
+    """Linux lets one local port connect to two servers at once. A wire-only handshake (tlslite-ng,
+    this process at both ends) is half done (its server has read the ClientHello and answered)
+    when another process connects from the same port to `s_server` and finishes a handshake there:
+    each connection keeps its own client and server."""
+    from tlslite.api import TLSConnection
+
+    other: list[int] = []
+
+    def other_connection() -> None:
+        done = subprocess.run([sys.executable, "-c", _SAME_PORT_CLIENT, str(port), str(port_of(server))],
+                              capture_output=True, text=True, check=True, timeout=30)
+        other.append(int(done.stdout))
+
+    with TlsliteServer(creds) as pq_server, socket.socket() as raw:
+        raw.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        raw.bind((HOST, 0))
+        port = raw.getsockname()[1]
+        raw.connect((HOST, pq_server.port))
+        conn = TLSConnection(_PausedAtFirstRead(raw, other_connection))
+        conn.handshakeClientCert(serverName="first.test")
+        conn.close()
+    first = sensor.wait_for(lambda r: r["src_port"] == port and r["dst_port"] == pq_server.port, count=2)
+    assert {(r["role"], r["pid"], r["source"]) for r in first} == {("client", os.getpid(), "wire"),
+                                                                     ("server", os.getpid(), "wire")}
+    assert all(r["sni"] == "first.test" and r["success"] is True for r in first)
+    second = sensor.wait_for(lambda r: r["src_port"] == port and r["dst_port"] == port_of(server), count=2)
+    assert {(r["role"], r["pid"]) for r in second} == {("client", other[0]), ("server", server.pid)}
 
 
 def test_wrong_protocol_version_is_a_failed_handshake(sensor: LiveCapture, creds: Credentials) -> None:

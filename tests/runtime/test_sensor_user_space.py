@@ -306,3 +306,45 @@ def test_a_sensor_kept_off_the_cpu_after_reading_its_rings_still_joins_both_view
     assert sorted((r["role"], r["source"], r["pid"]) for r in records) == [("client", "uprobe+wire", 1000),
                                                                            ("server", "wire", 7)]
     assert s.correlator.correlation_timeouts == 0
+
+
+class _OwnerTable:
+    """owner_by_client as the sensor's RawMap reads it: owner_t tuples by key tuple."""
+
+    def __init__(self, entries: dict[tuple[object, ...], tuple[object, ...]]) -> None:
+        self.entries = entries
+
+    def get(self, *key: object) -> tuple[object, ...] | None:
+        return self.entries.get(key)
+
+
+def test_owners_are_looked_up_by_both_ends_first_and_by_the_client_end_alone_behind_dnat() -> None:
+    """Two connections at once from one client port: the later's owner is the one under the client
+    end alone, and each connection finds its own under both ends. A server behind DNAT names its
+    private address, so a flow to the public one finds its server under the client end alone."""
+    client, first, second, public = (Endpoint("10.0.0.1", PORT), Endpoint("10.0.0.2", 443),
+                                     Endpoint("10.0.0.3", 443), Endpoint("192.0.2.9", 443))
+    s = sensor()
+
+    def owner(pid: int, comm: bytes) -> tuple[object, ...]:
+        return (int(9e9), pid, pid, -1, 0, comm)
+
+    def key(role: int, server: Endpoint | None) -> tuple[object, ...]:
+        ends = (sensor_module.ip_bytes(server.ip), server.port) if server else (bytes(16), 0)
+        return (sensor_module.ip_bytes(client.ip), ends[0], PORT, role, ends[1], 0)
+
+    s._owner_table = _OwnerTable({  # type: ignore[assignment]
+        key(1, first): owner(41, b"tlslite"), key(2, first): owner(71, b"server-one"),
+        key(1, second): owner(42, b"curl"), key(2, second): owner(72, b"server-two"),
+        key(1, None): owner(42, b"curl"), key(2, None): owner(72, b"server-two"),  # the later connection's
+    })
+    assert [(ev.kind, ev.tgid, ev.comm) for ev in s.owners(client, first, 10.0)] == [
+        (Kind.CONNECT, 41, "tlslite"), (Kind.ACCEPT, 71, "server-one")]
+    assert [(ev.kind, ev.tgid) for ev in s.owners(client, second, 10.0)] == [(Kind.CONNECT, 42), (Kind.ACCEPT, 72)]
+
+    private = Endpoint("172.17.0.2", 8443)  # behind DNAT: the client connected to `public`
+    s._owner_table = _OwnerTable({  # type: ignore[assignment]
+        key(1, public): owner(41, b"curl"), key(2, private): owner(71, b"nginx"),
+        key(1, None): owner(41, b"curl"), key(2, None): owner(71, b"nginx"),
+    })
+    assert [(ev.kind, ev.tgid) for ev in s.owners(client, public, 10.0)] == [(Kind.CONNECT, 41), (Kind.ACCEPT, 71)]

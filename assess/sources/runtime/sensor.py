@@ -114,7 +114,7 @@ _dumps = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": ")).encode
 _TCP_PORTS_SEQ = struct.Struct("!HHI")
 # struct owner_key / owner_t of bpf/tls_probes.c and struct flow_key of bpf/tls_wire.c; checked at attach.
 # Addresses are 16 bytes, IPv4 mapped; the flow key holds them as four words in host order (_flow_words).
-_OWNER_KEY = ("16s", "H", "H", "I")
+_OWNER_KEY = ("16s", "16s", "H", "H", "H", "H")  # client, server (or zeros), client port, role, server port
 _OWNER = ("Q", "I", "I", "i", "I", "16s")
 _FLOW_KEY = ("16s", "16s", "H", "H")
 # struct wire_end_t of bpf/tls_wire.c: a handshake the socket filter summarised; checked at attach.
@@ -955,7 +955,8 @@ class Sensor:
         a, b = next(iter(conn.streams))
         for end, other in ((a, b), (b, a)):
             for role in (1, 2):
-                if self._owner_table is not None and self._owner_table.get(ip_bytes(end.ip), end.port, role, 0):
+                if self._owner_table is not None and self._owner_table.get(ip_bytes(end.ip), _ANY_ADDRESS, end.port,
+                                                                           role, 0, 0):
                     return end, other
         return (a, b) if a.port >= b.port else (b, a)
 
@@ -1001,7 +1002,9 @@ class Sensor:
 
     def _udp_owner(self, end: Endpoint, kind: Kind, client: Endpoint, server: Endpoint) -> ProbeEvent | None:
         """The process whose UDP socket has `end`'s port, as a CONNECT (client) or ACCEPT (server) event."""
-        owner = self._owner_table.get(_ANY_ADDRESS, end.port, _ROLE_UDP, 0) if self._owner_table else None
+        if self._owner_table is None:
+            return None
+        owner = self._owner_table.get(_ANY_ADDRESS, _ANY_ADDRESS, end.port, _ROLE_UDP, 0, 0)
         if owner is None:
             return None
         ts_ns, tgid, tid, fd, _, raw_comm = owner
@@ -1136,13 +1139,17 @@ class Sensor:
         self, client: Endpoint, server: Endpoint, before: float, roles: tuple[str, ...] = ("client", "server")
     ) -> list[ProbeEvent]:
         """The processes at either end of a TLS connection, from the kernel's table of who connected
-        and who used an accepted socket first (filled by the socket tracepoints), as socket events. An entry made
-        after `before` (when the wire view finished) is a later connection from the same port."""
+        and who used an accepted socket first (filled by the socket tracepoints), as socket events: kept
+        under both ends, else (a server behind DNAT) under the client end alone, as the socket filter
+        looks them up (tls_wire.c, owner_of). An entry made after `before` (when the wire view
+        finished) is a later connection from the same port."""
         out = []
+        client_ip, server_ip = ip_bytes(client.ip), ip_bytes(server.ip)
         for code, kind, role in ((1, Kind.CONNECT, "client"), (2, Kind.ACCEPT, "server")):
             if role not in roles:
                 continue
-            owner = self._owner_table.get(ip_bytes(client.ip), client.port, code, 0)
+            owner = (self._owner_table.get(client_ip, server_ip, client.port, code, server.port, 0)
+                     or self._owner_table.get(client_ip, _ANY_ADDRESS, client.port, code, 0, 0))
             if owner is None:
                 continue
             ts_ns, tgid, tid, fd, _, raw_comm = owner
