@@ -17,10 +17,10 @@ nox.options.sessions = ["tests"]
 ROOT = Path(__file__).parent
 # Debian packages only the tests and benchmarks use: a browser for the site, poppler for the PDF,
 # tcpdump for recorded captures, tshark (Wireshark) as the ground truth for reading them, OpenSSH's
-# server and client for the SSH captures. What the
+# server and client for the SSH captures, nftables for a server published behind DNAT. What the
 # product itself needs, `carnot doctor --fix` installs.
 TEST_PACKAGES = ("chromium", "chromium-driver", "tcpdump", "tshark", "poppler-utils", "openssh-server",
-                 "openssh-client")
+                 "openssh-client", "nftables")
 
 
 def _install(session: nox.Session, extras: str = "") -> None:

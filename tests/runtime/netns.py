@@ -69,3 +69,44 @@ def fragmenting_route() -> Iterator[RoutedClient]:
             subprocess.run(["ip", "netns", "del", router], capture_output=True)
     finally:
         subprocess.run(["ip", "netns", "del", client], capture_output=True)
+
+
+PUBLIC_ADDRESS, PUBLIC_PORT = "192.0.2.9", 443  # TEST-NET-1 (RFC 5737): never a real host
+
+
+@contextmanager
+def dnat_route() -> Iterator[RoutedClient]:
+    """A client in a namespace of its own (10.98.1.2) behind this host's end of a link (10.98.1.1),
+    its default route: with `published`, this host rewrites the client's connections to a public
+    address, as a host publishing a container's port does."""
+    tag = os.getpid() % 100000
+    client, host_end = f"carnot-d{tag}", f"cdh{tag}"
+    _ip("netns", "add", client)
+    try:
+        _ip("link", "add", host_end, "type", "veth", "peer", "name", f"cdc{tag}")
+        _ip("link", "set", f"cdc{tag}", "netns", client)
+        _ip("-n", client, "addr", "add", "10.98.1.2/24", "dev", f"cdc{tag}")
+        _ip("-n", client, "link", "set", f"cdc{tag}", "up")
+        _ip("-n", client, "route", "add", "default", "via", "10.98.1.1")
+        _ip("addr", "add", "10.98.1.1/24", "dev", host_end)
+        _ip("link", "set", host_end, "up")
+        yield RoutedClient(client, host_address="10.98.1.1", client_address="10.98.1.2")
+    finally:
+        subprocess.run(["ip", "link", "del", host_end], capture_output=True)
+        subprocess.run(["ip", "netns", "del", client], capture_output=True)
+
+
+@contextmanager
+def published(route: RoutedClient, port: int) -> Iterator[tuple[str, int]]:
+    """DNAT (nftables, at prerouting) of the route's client's connections to PUBLIC_ADDRESS:443
+    to this host's `port` on its end of the link: the packets arrive addressed to the public
+    address, and the server's socket names its own."""
+    table = f"carnot_dnat{os.getpid() % 100000}"
+    rules = (f"table ip {table} {{\n chain prerouting {{\n  type nat hook prerouting priority dstnat;\n"
+             f"  ip saddr {route.client_address} ip daddr {PUBLIC_ADDRESS} tcp dport {PUBLIC_PORT}"
+             f" dnat to {route.host_address}:{port}\n }}\n}}\n")
+    subprocess.run(["nft", "-f", "-"], input=rules, text=True, check=True, capture_output=True)
+    try:
+        yield PUBLIC_ADDRESS, PUBLIC_PORT
+    finally:
+        subprocess.run(["nft", "delete", "table", "ip", table], capture_output=True)

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 from live_sensor import LiveCapture, start_capture
-from netns import fragmenting_route
+from netns import dnat_route, fragmenting_route, published
 from tap import tap_interface
 from tlsbytes import app_data, ccs, client_hello, records, server_hello
 
@@ -443,6 +443,26 @@ def test_a_clienthello_in_ip_fragments_is_reassembled(sensor: LiveCapture, creds
     while not any(r["type"] == "metrics" and r.get("ip_datagrams_reassembled") for r in sensor.lines()):
         assert time.monotonic() < deadline, "no IP datagram was reassembled"
         time.sleep(0.2)
+
+
+def test_a_server_behind_dnat_is_attributed_at_the_public_address_the_wire_saw(
+    sensor: LiveCapture, creds: Credentials
+) -> None:
+    """This host publishes a wire-only server (tlslite-ng, this process) at a public address
+    (nftables DNAT, as for a container's published port): the wire sees the connection to the
+    public address, while the server's socket names its own. The kernel's table of owners finds
+    the client under both ends, and the server under the client's end alone."""
+    with dnat_route() as route, TlsliteServer(creds, host=route.host_address) as pq_server, \
+            published(route, pq_server.port) as (public_ip, public_port):
+        script = ("import os, sys; from assess.sources.runtime.workload import tlslite_client; "
+                  "tlslite_client(int(sys.argv[1]), 'dnat.test', host=sys.argv[2]); print(os.getpid())")
+        done = route.run(sys.executable, "-c", script, str(public_port), public_ip)
+        assert done.returncode == 0, done.stderr
+        recs = sensor.wait_for(lambda r: r["dst_port"] == public_port and r["sni"] == "dnat.test", count=2)
+    assert {(r["role"], r["pid"], r["source"]) for r in recs} == {("client", int(done.stdout), "wire"),
+                                                                    ("server", os.getpid(), "wire")}
+    assert {(r["src_ip"], r["dst_ip"]) for r in recs} == {(route.client_address, public_ip)}
+    assert all(r["negotiated_group"] == "X25519MLKEM768" and r["success"] is True for r in recs)
 
 
 def _tcp(sport: int, dport: int, seq: int, flags: int, payload: bytes = b"") -> bytes:
