@@ -203,8 +203,8 @@ BPF_PERCPU_ARRAY(exec_scratch, struct exec_path_t, 1);
 // Who owns which TCP connection, kept in the kernel rather than sent as events: a busy host opens
 // thousands of connections a second and only the TLS ones matter. FD events carry the socket of
 // the handshake (looked up here, by the kernel's socket address, while it is that connection's);
-// user space and the socket filter look up the owners of a TLS connection the wire view saw by its
-// client endpoint.
+// user space and the socket filter look up the owners of a TLS connection the wire view saw by
+// both its ends, else by its client end alone (struct owner_key).
 struct sock_t {
     u16 family;
     u16 role;  // 1 client (connect), 2 server (accept)

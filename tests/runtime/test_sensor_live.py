@@ -344,7 +344,9 @@ def test_two_connections_at_once_from_one_client_port_are_each_attributed_to_the
     """Linux lets one local port connect to two servers at once. A wire-only handshake (tlslite-ng,
     this process at both ends) is half done (its server has read the ClientHello and answered)
     when another process connects from the same port to `s_server` and finishes a handshake there:
-    each connection keeps its own client and server."""
+    each connection keeps its own client and server. The first connection's records pin the owner
+    table (both its ends are wire-only); the second's, OpenSSL's at both ends, are attributed by the
+    probes and check that nothing crossed over."""
     from tlslite.api import TLSConnection
 
     other: list[int] = []
@@ -367,7 +369,8 @@ def test_two_connections_at_once_from_one_client_port_are_each_attributed_to_the
                                                                      ("server", os.getpid(), "wire")}
     assert all(r["sni"] == "first.test" and r["success"] is True for r in first)
     second = sensor.wait_for(lambda r: r["src_port"] == port and r["dst_port"] == port_of(server), count=2)
-    assert {(r["role"], r["pid"]) for r in second} == {("client", other[0]), ("server", server.pid)}
+    assert {(r["role"], r["pid"], r["source"]) for r in second} == {("client", other[0], "uprobe+wire"),
+                                                                     ("server", server.pid, "uprobe+wire")}
 
 
 def test_wrong_protocol_version_is_a_failed_handshake(sensor: LiveCapture, creds: Credentials) -> None:
