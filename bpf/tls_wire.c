@@ -378,6 +378,16 @@ static __always_inline struct owner_t *owner_of(struct owner_key *ok, u16 role) 
     return owner_by_client.lookup(&alone);
 }
 
+// A process at an end of a handshake the socket filter summarised keeps its exec path until user
+// space has seen it exit, as a probed TLS process does (tls_probes.c, sched_process_exit): a
+// short-lived program the wire alone sees (Go, rustls) may be gone before its record is written.
+static __always_inline void keep_exec_path(u32 tgid) {
+    if (tls_pids.lookup(&tgid))
+        return;  // (most are there already: OpenSSL's, and any process after its first handshake)
+    u8 one = 1;
+    tls_pids.update(&tgid, &one);
+}
+
 static __always_inline void send_end(struct flow_key *key, struct flow_state *st, u16 outcome, u32 alert) {
     struct hello_t *h = take_hello(key, st);
     if (!h) {
@@ -400,15 +410,19 @@ static __always_inline void send_end(struct flow_key *key, struct flow_state *st
     __builtin_memcpy(ok.addr, end->client_ip, 16);
     __builtin_memcpy(ok.server_addr, end->server_ip, 16);
     struct owner_t *owner = owner_of(&ok, 1);
-    if (owner)
+    if (owner) {
         __builtin_memcpy(&end->client_seen_ns, owner, sizeof(*owner));
-    else
+        keep_exec_path(owner->tgid);
+    } else {
         end->client_tgid = 0;
+    }
     owner = owner_of(&ok, 2);
-    if (owner)
+    if (owner) {
         __builtin_memcpy(&end->server_seen_ns, owner, sizeof(*owner));
-    else
+        keep_exec_path(owner->tgid);
+    } else {
         end->server_tgid = 0;
+    }
     emit_hello(h);
 }
 

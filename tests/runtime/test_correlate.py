@@ -392,3 +392,23 @@ def test_a_socket_found_at_its_io_without_an_fd_binds_like_one_with_its_fd() -> 
     [record] = records[1]
     assert (record["source"], record["src_port"], record["dst_port"]) == ("uprobe+wire", 40001, 8443)
     assert all((42, -1) not in c._sockets for c in (without, late))
+
+
+def test_the_processes_a_flow_came_with_are_resolved_when_it_arrives_not_when_its_record_is_written() -> None:
+    """A short-lived program the wire alone saw is gone by the time its record is written after the
+    join wait; what is known of it (its exe, from the kernel's exec path while it is kept) is taken
+    when the flow arrives."""
+    alive = {51: ProcessInfo("/usr/local/bin/fetcher", None, None), 52: ProcessInfo("/usr/sbin/server", None, None)}
+
+    def resolve(tgid: int) -> ProcessInfo:
+        return alive.get(tgid, ProcessInfo(None, None, None))
+
+    c = Correlator(host="h", resolve=resolve, join_wait=1.0)
+    owners = (ProbeEvent(Kind.CONNECT, 9.99, tgid=51, tid=51, comm="fetcher", fd=3, src=CLIENT, dst=SERVER),
+              ProbeEvent(Kind.ACCEPT, 9.995, tgid=52, tid=52, comm="server", fd=4, src=CLIENT))
+    flow = wire_flow()
+    c.on_flow(WireFlow(flow.client, flow.server, flow.handshake, flow.first_seen, owners=owners), 10.01)
+    alive.clear()  # both exit, and their exec paths are forgotten
+    records = c.drain(12.0)
+    assert sorted((r["role"], r["exe"], r["source"]) for r in records) == [
+        ("client", "/usr/local/bin/fetcher", "wire"), ("server", "/usr/sbin/server", "wire")]

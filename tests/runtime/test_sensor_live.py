@@ -465,6 +465,8 @@ def test_a_server_behind_dnat_is_attributed_at_the_public_address_the_wire_saw(
     assert {(r["role"], r["pid"], r["source"]) for r in recs} == {("client", int(done.stdout), "wire"),
                                                                     ("server", os.getpid(), "wire")}
     assert {(r["src_ip"], r["dst_ip"]) for r in recs} == {(route.client_address, public_ip)}
+    client = next(r for r in recs if r["role"] == "client")  # gone before its record was written
+    assert client["exe"] == os.path.realpath(sys.executable)
     assert all(r["negotiated_group"] == "X25519MLKEM768" and r["success"] is True for r in recs)
 
 

@@ -259,6 +259,10 @@ class Correlator:
     def on_flow(self, flow: WireFlow, now: float) -> None:
         if flow.handshake.client_hello is None:
             return  # not a TLS handshake after all (garbage that began like one)
+        for ev in flow.owners or ():
+            # Asked now, not when the record is written after the join wait: a short-lived
+            # program the wire alone saw (Go, rustls) is gone by then, and its exec path with it.
+            self._remember_process(ev.tgid)
         pending = _PendingFlow(flow, now, serial=next(self._serial))
         self._flows[pending.serial] = pending
         self._flows_by_client.setdefault(flow.client, []).append(pending)
