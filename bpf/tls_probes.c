@@ -260,26 +260,26 @@ BPF_TABLE("lru_hash", struct ssl_key, struct fd_info_t, fd_before, 16384);
 BPF_TABLE("lru_hash", struct ssl_key, struct sni_t, sni_before, 16384);
 BPF_PERCPU_ARRAY(sni_scratch, struct sni_t, 1);
 
-static __always_inline void remember_owner(u32 tgid, u32 tid, const char *comm, struct sock_t *sock) {
-    // Keyed as the socket filter sees addresses: IPv6, with IPv4 mapped (::ffff:a.b.c.d), so an IPv4
-    // peer of a dual-stack socket is the same key as one of an IPv4 socket. Under the client end
-    // alone first, then under both ends (struct owner_key).
-    struct owner_key ok = {.port = sock->client_port, .role = sock->role};
-    if (sock->family == AF_INET) {
-        ok.addr[10] = ok.addr[11] = 0xFF;
-        __builtin_memcpy(ok.addr + 12, sock->client_addr, 4);
+// An address of a socket as the socket filter sees addresses: IPv6, with IPv4 mapped
+// (::ffff:a.b.c.d), so an IPv4 peer of a dual-stack socket is the same key as one of an IPv4
+// socket. `out` is zeroed.
+static __always_inline void wire_address(u8 *out, const u8 *addr, u16 family) {
+    if (family == AF_INET) {
+        out[10] = out[11] = 0xFF;
+        __builtin_memcpy(out + 12, addr, 4);
     } else {
-        __builtin_memcpy(ok.addr, sock->client_addr, 16);
+        __builtin_memcpy(out, addr, 16);
     }
+}
+
+static __always_inline void remember_owner(u32 tgid, u32 tid, const char *comm, struct sock_t *sock) {
+    // Under the client end alone first, then under both ends (struct owner_key).
+    struct owner_key ok = {.port = sock->client_port, .role = sock->role};
+    wire_address(ok.addr, sock->client_addr, sock->family);
     struct owner_t owner = {.ts_ns = bpf_ktime_get_ns(), .tgid = tgid, .tid = tid, .fd = -1};
     __builtin_memcpy(owner.comm, comm, TASK_COMM_LEN);
     owner_by_client.update(&ok, &owner);
-    if (sock->family == AF_INET) {
-        ok.server_addr[10] = ok.server_addr[11] = 0xFF;
-        __builtin_memcpy(ok.server_addr + 12, sock->server_addr, 4);
-    } else {
-        __builtin_memcpy(ok.server_addr, sock->server_addr, 16);
-    }
+    wire_address(ok.server_addr, sock->server_addr, sock->family);
     ok.server_port = sock->server_port;
     owner_by_client.update(&ok, &owner);
 }

@@ -378,9 +378,10 @@ static __always_inline struct owner_t *owner_of(struct owner_key *ok, u16 role) 
     return owner_by_client.lookup(&alone);
 }
 
-// A process at an end of a handshake the socket filter summarised keeps its exec path until user
-// space has seen it exit, as a probed TLS process does (tls_probes.c, sched_process_exit): a
-// short-lived program the wire alone sees (Go, rustls) may be gone before its record is written.
+// A process at an end of a handshake the socket filter summarised (or of an SSH connection) keeps
+// its exec path until user space has seen it exit, as a probed TLS process does (tls_probes.c,
+// sched_process_exit): a short-lived program the wire alone sees (Go, rustls, ssh) may be gone
+// before its record is written.
 static __always_inline void keep_exec_path(u32 tgid) {
     if (tls_pids.lookup(&tgid))
         return;  // (most are there already: OpenSSL's, and any process after its first handshake)
@@ -432,14 +433,11 @@ static __always_inline void keep_ssh_owners(struct flow_key *key, struct flow_st
     struct owner_key ok = {.port = st->client_port};
     ip_bytes(ok.addr, st->client_ip);
     ip_bytes(ok.server_addr, server_of(key, st, &ok.server_port));
-    u8 one = 1;
     #pragma unroll
     for (u16 role = 1; role <= 2; role++) {
         struct owner_t *owner = owner_of(&ok, role);
-        if (owner) {
-            u32 tgid = owner->tgid;
-            tls_pids.update(&tgid, &one);
-        }
+        if (owner)
+            keep_exec_path(owner->tgid);
     }
 }
 
