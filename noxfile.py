@@ -107,7 +107,7 @@ def captures(session: nox.Session) -> None:
 
 @nox.session
 def stress(session: nox.Session) -> None:
-    """Sensor overhead, needs root: four loopback TLS workloads, sensor off/on alternating -> stress/metrics.json."""
+    """Sensor overhead, needs root: four TLS workloads (loopback; `-- --link veth`: across a veth pair), on/off."""
     _install(session)
     _prepare_host(session, "golang-go")  # builds the mixed workload's static Go client
     session.run("python", "-m", "stress", *session.posargs)

@@ -1,6 +1,6 @@
 """`python -m stress [--rounds N] [--phase-seconds S] [--workers W] [--workload NAME ...] [--quiet-wait S]
-[--json FILE]`: run the sensor's overhead workloads, print the figures, write them (JSON) and
-docs/OVERHEAD_RESULTS.md."""
+[--link loopback|veth] [--json FILE]`: run the sensor's overhead workloads, print the figures, write
+them (JSON) and docs/OVERHEAD_RESULTS.md (docs/OVERHEAD_RESULTS_VETH.md with `--link veth`)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from pathlib import Path
 
 from rich.console import Console
 
-from stress.harness import METRICS, QUIET_WAIT_S, REPORT, exit_on_sigterm, print_summary, run_stress, write_outputs
+from stress.harness import OUTPUTS, QUIET_WAIT_S, exit_on_sigterm, print_summary, run_stress, write_outputs
+from stress.link import LINKS
 from stress.workloads import WORKLOADS
 
 
@@ -30,16 +31,23 @@ def main(argv: list[str]) -> int:
                         help="wait up to this long for a 1-minute load average of at most a quarter of the CPUs "
                              "before starting, so the figures can be quoted "
                              f"(default {QUIET_WAIT_S:.0f}; 0: do not wait)")
-    parser.add_argument("--json", type=Path, default=METRICS, help=f"where the figures go (default {METRICS})")
-    parser.add_argument("--report", type=Path, default=REPORT, help=f"the Markdown report (default {REPORT})")
+    parser.add_argument("--link", choices=LINKS, default="loopback",
+                        help="where the traffic runs: loopback (default), or veth: the clients in a network "
+                             "namespace of their own across a veth pair (MTU 1500), seen as a NIC's traffic is")
+    parser.add_argument("--json", type=Path, help="where the figures go (default stress/metrics.json; "
+                                                  "stress/metrics_veth.json with --link veth)")
+    parser.add_argument("--report", type=Path, help="the Markdown report (default docs/OVERHEAD_RESULTS.md; "
+                                                    "docs/OVERHEAD_RESULTS_VETH.md with --link veth)")
     args = parser.parse_args(argv)
+    args.json = args.json or OUTPUTS[args.link][0]
+    args.report = args.report or OUTPUTS[args.link][1]
     if args.rounds < 1 or args.phase_seconds <= 0 or args.workers < 1 or args.quiet_wait < 0:
         parser.error("--rounds and --workers must be at least 1, --phase-seconds above 0, --quiet-wait not negative")
     console = Console(width=None if sys.stdout.isatty() else 180)
     exit_on_sigterm()
     result = run_stress(workloads=args.workloads or list(WORKLOADS), rounds=args.rounds,
                         phase_seconds=args.phase_seconds, workers=args.workers, priority=args.priority,
-                        quiet_wait_s=args.quiet_wait, console=console)
+                        quiet_wait_s=args.quiet_wait, console=console, link=args.link)
     write_outputs(result, args.json, args.report)
     print_summary(result, console)
     console.print(f"written: {args.json} and {args.report}")

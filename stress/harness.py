@@ -7,7 +7,9 @@ its rate is taken against their mean, which cancels a drift of the machine's spe
 the rate in the workload's unit and latency percentiles; for sensor-on phases also kernel drops,
 the share of the load's handshakes the sensor reported (matched by the connections' ports), how
 many of the OpenSSL clients' records lacked one of the two views, and the sensor's own CPU time.
-Writes a JSON file (stress/metrics.json) and docs/OVERHEAD_RESULTS.md.
+Writes a JSON file (stress/metrics.json) and docs/OVERHEAD_RESULTS.md; with `link="veth"` (the
+traffic across a link from a network namespace, stress/link.py) stress/metrics_veth.json and
+docs/OVERHEAD_RESULTS_VETH.md.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable
-from contextlib import ExitStack
+from contextlib import ExitStack, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,12 +36,15 @@ from rich.console import Console
 from rich.table import Table
 
 from stress import bpfstats
+from stress.link import LOOPBACK, Link, veth_link
 from stress.loadgen import LoadPool, LoadResult
 from stress.workloads import WORKLOADS, Workload
 
 ROOT = Path(__file__).resolve().parents[1]
 METRICS = ROOT / "stress" / "metrics.json"
 REPORT = ROOT / "docs" / "OVERHEAD_RESULTS.md"
+OUTPUTS = {"loopback": (METRICS, REPORT),
+           "veth": (ROOT / "stress" / "metrics_veth.json", ROOT / "docs" / "OVERHEAD_RESULTS_VETH.md")}
 QUIET_WAIT_S = 180.0  # by default a run waits this long at most for the machine to be quiet (wait_for_quiet)
 QUIET_POLL_S = 5.0  # (the kernel updates the load averages every 5 s)
 TARGETS = {"rate_ratio_min": 0.97, "reported_fraction_min": 0.999, "kernel_drops_max": 0}
@@ -291,13 +296,13 @@ def _stop_sensor(proc: subprocess.Popen[bytes], out: Path, load: LoadResult,
 
 
 def run_workload(workload: Workload, *, rounds: int, phase_seconds: float, workers: int, priority: str,
-                 console: Console) -> dict[str, Any]:
-    """Phases off, on, off, on, ..., off of one workload."""
+                 console: Console, link: Link = LOOPBACK) -> dict[str, Any]:
+    """Phases off, on, off, on, ..., off of one workload, its traffic over `link`."""
     phases: list[Phase] = []
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix=f"carnot-stress-{workload.name}-") as tmp, ExitStack() as stack:
         folder = Path(tmp)
-        setup = workload.start(folder, stack, workers)
+        setup = workload.start(folder, stack, workers, link)
         description = setup.description
         pool = stack.enter_context(LoadPool(setup.workers))
         groups = {f"server: {name}": [pid] for name, pid in setup.servers.items()}
@@ -542,21 +547,24 @@ def wait_for_quiet(console: Console, limit_s: float, *,
 
 
 def run_stress(*, workloads: list[str], rounds: int = 24, phase_seconds: float = 5.0, workers: int = 2,
-               priority: str = "auto", quiet_wait_s: float = 0.0, console: Console | None = None) -> dict[str, Any]:
+               priority: str = "auto", quiet_wait_s: float = 0.0, console: Console | None = None,
+               link: str = "loopback") -> dict[str, Any]:
     console = console or Console()
     waited = wait_for_quiet(console, quiet_wait_s) if quiet_wait_s > 0 else 0.0
     started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     load_at_start = [round(x, 2) for x in os.getloadavg()]
     results = {}
-    for name in workloads:
-        console.rule(f"{WORKLOADS[name].title} ({name})")
-        results[name] = run_workload(WORKLOADS[name], rounds=rounds, phase_seconds=phase_seconds, workers=workers,
-                                     priority=priority, console=console)
+    with veth_link() if link == "veth" else nullcontext(LOOPBACK) as path:
+        for name in workloads:
+            console.rule(f"{WORKLOADS[name].title} ({name}), {path.name}")
+            results[name] = run_workload(WORKLOADS[name], rounds=rounds, phase_seconds=phase_seconds,
+                                         workers=workers, priority=priority, console=console, link=path)
     return {
         "workloads": results,
         "targets": TARGETS,
         "setup": {
             "rounds": rounds, "phase_seconds": phase_seconds, "workers": workers, "sensor_priority": priority,
+            "link": path.name, "link_description": path.description,
             "cpus": os.cpu_count(), "platform": platform.platform(), "started_at": started,
             "load_average_at_start": load_at_start, "waited_for_quiet_s": waited,
             "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -705,6 +713,7 @@ def _mark(ok: bool) -> str:
 
 def render_report(result: dict[str, Any]) -> str:
     s, t = result["setup"], result["targets"]
+    link = s.get("link", "loopback")
     overview = "\n".join(
         f"| {r['title']} | {r['unit']} | {r['off']['rate']} | {r['on']['rate']} | {r['rate_ratio_on_off']} "
         f"({_interval(r)}) {_mark(r['targets_met']['rate_ratio'])} | {r['off']['latency_p99_ms']} / "
@@ -718,10 +727,11 @@ def render_report(result: dict[str, Any]) -> str:
     return f"""# Runtime sensor overhead (`nox -s stress`)
 
 Generated by `stress/harness.py` from {s['started_at']} to {s['finished_at']}; raw figures in
-`stress/metrics.json`. Each workload ran {s['rounds']} rounds of {s['phase_seconds']} s phases: off,
+`{OUTPUTS[link][0].relative_to(ROOT)}`. Each workload ran {s['rounds']} rounds of {s['phase_seconds']} s phases: off,
 on, off, on, ..., off, each on phase compared with the mean of the off phases either side of it.
 The sensor ran with `--priority {s['sensor_priority']}`. Machine: {s['cpus']} CPUs, {s['platform']};
-servers, load generators and the sensor share these CPUs. {_noise_note(result)}
+servers, load generators and the sensor share these CPUs. Traffic: {s.get('link_description', LOOPBACK.description)}.
+{_noise_note(result)}
 
 Targets: on/off >= {t['rate_ratio_min']} (mean of the rounds' ratios, with its 95% interval),
 >= {t['reported_fraction_min']:.1%} of handshakes reported, {t['kernel_drops_max']} kernel drops.

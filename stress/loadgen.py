@@ -34,6 +34,8 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
 
+from stress.link import enter
+
 REQUEST_BYTES = 1024
 _LINGER_RESET = struct.pack("ii", 1, 0)
 Address = tuple[str, int]
@@ -64,6 +66,7 @@ class Worker:
     path: str = ""  # `fetches`: what to GET
     program: str = ""  # `go`: the client binary
     label: str = ""  # how the results name this client (default: its kind)
+    namespace: str = ""  # the network namespace its process runs in (stress.link; "": this one)
 
 
 @dataclass
@@ -223,6 +226,8 @@ START_SLACK_S = 0.05  # from sending a window to its start: every worker is wait
 def _serve(worker: Worker, conn: multiprocessing.connection.Connection) -> None:
     """A pool's worker process: for each (start, deadline) received, the load in that window and
     its tally sent back; None ends it."""
+    if worker.namespace:
+        enter(worker.namespace)
     kept: dict[str, Any] = {}
     while (window := conn.recv()) is not None:
         start, deadline = window

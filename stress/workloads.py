@@ -13,6 +13,9 @@ X25519MLKEM768) and, where a Go toolchain is installed, a statically linked Go c
 phase; so do the workers' processes (`stress.loadgen.LoadPool`). Every phase makes new handshakes
 for the sensor, when on, to report: the handshake storms and fetches throughout, the requests
 workload one new connection per client at the phase's start (its long-lived ones stay open).
+
+Each runs over a `stress.link.Link`: loopback (127.0.0.1 and ::1), or a veth pair to a network
+namespace where the workers run, the servers listening on this host's end of it.
 """
 
 from __future__ import annotations
@@ -32,9 +35,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from assess.sources.runtime.workload import Credentials, TlsliteServer, free_port, make_credentials, openssl_server
+from stress.link import LOOPBACK, Link
 from stress.loadgen import REQUEST_BYTES, Worker
 
-IPV4, IPV6 = "127.0.0.1", "::1"
 BULK_FILE, BULK_BYTES = "bulk.bin", 8 << 20
 GO_CLIENT = Path(__file__).resolve().parent / "goclient" / "main.go"
 
@@ -46,7 +49,7 @@ class Workload:
     unit: str  # what the rate is in
     unit_bytes: int  # how many of the load's `completed` make one unit (1, or 2**20 for MiB)
     per: str  # one unit, as in "ns per handshake"
-    start: Callable[[Path, ExitStack, int], Setup]
+    start: Callable[[Path, ExitStack, int, Link], Setup]
 
 
 @dataclass(frozen=True)
@@ -63,19 +66,20 @@ def _port(server: subprocess.Popen[bytes]) -> int:
     return int(server.port)  # type: ignore[attr-defined]
 
 
-def _handshakes(folder: Path, stack: ExitStack, workers: int) -> Setup:
-    server = stack.enter_context(openssl_server(make_credentials(folder, key_type="ec")))
-    return Setup([Worker("handshakes", ((IPV4, _port(server)),)) for _ in range(workers)],
-                 f"`openssl s_server -www` (P-256) on {IPV4}; {workers} Python `ssl` clients, "
+def _handshakes(folder: Path, stack: ExitStack, workers: int, link: Link = LOOPBACK) -> Setup:
+    server = stack.enter_context(openssl_server(make_credentials(folder, key_type="ec"), host=link.v4))
+    return Setup([Worker("handshakes", ((link.v4, _port(server)),), namespace=link.namespace) for _ in range(workers)],
+                 f"`openssl s_server -www` (P-256) on {link.v4}; {workers} Python `ssl` clients, "
                  "a new connection per handshake", {"s_server": server.pid})
 
 
-def _bulk(folder: Path, stack: ExitStack, workers: int) -> Setup:
+def _bulk(folder: Path, stack: ExitStack, workers: int, link: Link = LOOPBACK) -> Setup:
     (folder / BULK_FILE).write_bytes(os.urandom(BULK_BYTES))
     creds = make_credentials(folder, key_type="ec")
-    server = stack.enter_context(openssl_server(creds, None, mode="-WWW", folder=folder))
-    return Setup([Worker("fetches", ((IPV4, _port(server)),), path=BULK_FILE) for _ in range(workers)],
-                 f"`openssl s_server -WWW` on {IPV4} serving {BULK_BYTES >> 20} MiB; {workers} Python `ssl` "
+    server = stack.enter_context(openssl_server(creds, None, host=link.v4, mode="-WWW", folder=folder))
+    return Setup([Worker("fetches", ((link.v4, _port(server)),), path=BULK_FILE, namespace=link.namespace)
+                  for _ in range(workers)],
+                 f"`openssl s_server -WWW` on {link.v4} serving {BULK_BYTES >> 20} MiB; {workers} Python `ssl` "
                  "clients, a handshake and an HTTP/1.0 GET of the whole file per fetch", {"s_server": server.pid})
 
 
@@ -109,11 +113,11 @@ class _ForkingEchoServer(socketserver.ForkingMixIn, socketserver.TCPServer):
         super().server_bind()
 
 
-def _serve_echo(creds: Credentials, port: int) -> None:
+def _serve_echo(creds: Credentials, host: str, port: int) -> None:
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(creds.cert, creds.key)
     handler = type("Handler", (_EchoHandler,), {"context": context})
-    with _ForkingEchoServer((IPV4, port), handler) as server:
+    with _ForkingEchoServer((host, port), handler) as server:
         server.serve_forever()
 
 
@@ -130,46 +134,47 @@ def _process(target: Callable[..., None], *args: object) -> Iterator[int]:
         proc.join(10)
 
 
-def _requests(folder: Path, stack: ExitStack, workers: int) -> Setup:
+def _requests(folder: Path, stack: ExitStack, workers: int, link: Link = LOOPBACK) -> Setup:
     creds = make_credentials(folder, key_type="ec")
-    port = free_port()
-    server = stack.enter_context(_process(_serve_echo, creds, port))
-    _wait_for(IPV4, port)
+    port = free_port(link.v4)
+    server = stack.enter_context(_process(_serve_echo, creds, link.v4, port))
+    _wait_for(link.v4, port)
     connections = 2 * workers
-    return Setup([Worker("requests", ((IPV4, port),)) for _ in range(connections)],
-                 f"a forking Python `ssl` server on {IPV4} (a process per connection); {connections} clients, each "
+    return Setup([Worker("requests", ((link.v4, port),), namespace=link.namespace) for _ in range(connections)],
+                 f"a forking Python `ssl` server on {link.v4} (a process per connection); {connections} clients, each "
                  f"one long-lived connection, kept across phases, sending {REQUEST_BYTES} bytes and reading "
                  f"{REQUEST_BYTES} back, one request at a time, and one new connection (a handshake and a request) "
                  "at the start of each phase", {"python ssl server": server})
 
 
-def _serve_tlslite(creds: Credentials, port: int) -> None:
-    with TlsliteServer(creds, port=port):
+def _serve_tlslite(creds: Credentials, host: str, port: int) -> None:
+    with TlsliteServer(creds, host=host, port=port):
         while True:
             signal.pause()
 
 
-def _mixed(folder: Path, stack: ExitStack, workers: int) -> Setup:
+def _mixed(folder: Path, stack: ExitStack, workers: int, link: Link = LOOPBACK) -> Setup:
     ec = make_credentials(folder, key_type="ec")
     rsa_folder = folder / "rsa"
     rsa_folder.mkdir()
     rsa = make_credentials(rsa_folder)  # tlslite-ng reads RSA keys only
-    server_v4 = stack.enter_context(openssl_server(ec))
-    server_v6 = stack.enter_context(openssl_server(ec, None, host=IPV6))
+    server_v4 = stack.enter_context(openssl_server(ec, host=link.v4))
+    server_v6 = stack.enter_context(openssl_server(ec, None, host=link.v6))
     v4, v6 = _port(server_v4), _port(server_v6)
-    pq = free_port()
-    tlslite = stack.enter_context(_process(_serve_tlslite, rsa, pq))
-    _wait_for(IPV4, pq)
-    plan = [Worker("handshakes", ((IPV4, v4),), label="python-ssl ipv4"),
-            Worker("handshakes", ((IPV6, v6),), label="python-ssl ipv6"),
-            Worker("tlslite", ((IPV4, pq),), label="tlslite-ng ipv4")]
+    pq = free_port(link.v4)
+    tlslite = stack.enter_context(_process(_serve_tlslite, rsa, link.v4, pq))
+    _wait_for(link.v4, pq)
+    at = link.namespace
+    plan = [Worker("handshakes", ((link.v4, v4),), label="python-ssl ipv4", namespace=at),
+            Worker("handshakes", ((link.v6, v6),), label="python-ssl ipv6", namespace=at),
+            Worker("tlslite", ((link.v4, pq),), label="tlslite-ng ipv4", namespace=at)]
     go = build_go_client(folder)
     if go:
-        plan.append(Worker("go", ((IPV4, v4), (IPV6, v6)), program=go, label="go ipv4+ipv6"))
+        plan.append(Worker("go", ((link.v4, v4), (link.v6, v6)), program=go, label="go ipv4+ipv6", namespace=at))
     clients = "Python `ssl` to each, tlslite-ng (X25519MLKEM768) to the tlslite-ng server"
     clients += ", a static Go client alternating IPv4 and IPv6" if go else " (no Go toolchain here: no Go client)"
-    return Setup(plan, f"`openssl s_server -www` (P-256) on {IPV4} and on [{IPV6}], a tlslite-ng server on {IPV4}; "
-                       f"clients: {clients}",
+    return Setup(plan, f"`openssl s_server -www` (P-256) on {link.v4} and on [{link.v6}], a tlslite-ng server on "
+                       f"{link.v4}; clients: {clients}",
                  {"s_server ipv4": server_v4.pid, "s_server ipv6": server_v6.pid, "tlslite-ng server": tlslite})
 
 

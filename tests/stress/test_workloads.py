@@ -3,14 +3,20 @@ TLS traffic for a moment, and the connections are accounted for as the harness n
 
 from __future__ import annotations
 
+import json
 import shutil
+import subprocess
+import sys
 from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
 
+from stress.link import veth_link
 from stress.loadgen import REQUEST_BYTES, LoadPool, LoadResult, run_load
 from stress.workloads import BULK_BYTES, WORKLOADS
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def run(name: str, folder: Path) -> LoadResult:
@@ -50,3 +56,42 @@ def test_the_mixed_population_runs_every_client_kind(tmp_path: Path) -> None:
     assert load.errors == 0 and set(load.by_client) == kinds and all(load.by_client.values())
     not_openssl = load.by_client["tlslite-ng ipv4"] + load.by_client.get("go ipv4+ipv6", 0)
     assert sum(not openssl for _, _, openssl in load.client_ends) == not_openssl
+
+
+def namespaces() -> set[str]:
+    listed = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=True).stdout
+    return {line.split()[0] for line in listed.splitlines() if line.strip()}
+
+
+@pytest.mark.root
+@pytest.mark.parametrize("name", ["handshakes", "mixed"])
+def test_across_the_veth_link_every_connection_comes_from_the_namespace_over_the_link(name: str,
+                                                                                      tmp_path: Path) -> None:
+    with veth_link() as link, ExitStack() as stack:
+        assert link.namespace in namespaces()
+        before = link.rx_packets
+        load = run_load(WORKLOADS[name].start(tmp_path, stack, 2, link).workers, 1.0)
+        crossed = link.rx_packets - before
+    assert load.errors == 0 and load.handshakes > 0 and all(load.by_client.values())
+    # Each connection's SYN, ACK, ClientHello, Finished and FIN at least arrive on this host's end
+    # (over loopback, none would).
+    assert crossed >= 5 * load.handshakes
+    assert link.namespace not in namespaces()  # the namespace and the pair are gone after the block
+
+
+@pytest.mark.root
+def test_a_stress_run_across_the_veth_link_reports_every_handshake_it_made(tmp_path: Path) -> None:
+    """The sensor sees the link's traffic as a NIC's, through its packet socket on the pair's host
+    end (not loopback's cgroup program), and reports every connection the load made."""
+    done = subprocess.run([sys.executable, "-m", "stress", "--workload", "handshakes", "--rounds", "1",
+                           "--phase-seconds", "2", "--quiet-wait", "0", "--link", "veth",
+                           "--json", str(tmp_path / "m.json"), "--report", str(tmp_path / "r.md")],
+                          cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    result = json.loads((tmp_path / "m.json").read_text())
+    run = result["workloads"]["handshakes"]
+    on = [p for p in run["phases"] if p["sensor"] == "on"]
+    assert result["setup"]["link"] == "veth" and len(on) == 1 and on[0]["handshakes"] > 0
+    assert run["reported_fraction"] == 1.0 and run["kernel_drops"] == 0
+    report = (tmp_path / "r.md").read_text()
+    assert "across a veth link (MTU 1500)" in report and "stress/metrics_veth.json" in report
