@@ -341,10 +341,11 @@ def run_workload(workload: Workload, *, rounds: int, phase_seconds: float, worke
 def cost_budget(r: dict[str, Any]) -> dict[str, Any] | None:
     """What each unit of load cost the machine more with the sensor on (µs), and how much of that
     the sensor's own process and its BPF programs account for. The rest is what neither counts:
-    the uprobes' traps, the dispatch of the tracepoints and of loopback's cgroup hook, the switches
-    to and from the sensor, the caches it cools, and the machine's own noise. The added CPU is the
-    off phases' CPU per unit times the mean of the rounds' on/off ratios (with its interval); the
-    BPF figure is from the phase of its own (see _bpf_phase), the sensor's from the compared ones."""
+    the uprobes' traps, the dispatch of the tracepoints and of the cgroup hook, the packet
+    sockets' delivery, the switches to and from the sensor, the caches it cools, and the machine's
+    own noise. The added CPU is the off phases' CPU per unit times the mean of the rounds' on/off
+    ratios (with its interval); the BPF figure is from the phase of its own (see _bpf_phase), the
+    sensor's from the compared ones."""
     busy, ratio, ci = r.get("busy_cpu_ms_per_unit") or {}, r.get("busy_cpu_ratio_on_off"), r.get("busy_cpu_ratio_ci95")
     sensor = r.get("sensor_cpu_us_per_unit")
     if busy.get("off") is None or ratio is None or sensor is None:
@@ -601,6 +602,11 @@ def _interval(r: dict[str, Any]) -> str:
     return f"{ci[0]} to {ci[1]}" if ci else "one round: no interval"
 
 
+def _link_args(setup: dict[str, Any]) -> str:
+    link = setup.get("link", "loopback")
+    return "" if link == "loopback" else f" -- --link {link}"
+
+
 def _noise_note(result: dict[str, Any]) -> str:
     s = result["setup"]
     busy = s["load_average_at_start"][0]
@@ -608,8 +614,8 @@ def _noise_note(result: dict[str, Any]) -> str:
     after = f", after waiting {waited:.0f} s for it to settle" if waited else ""
     if s["cpus"] and busy > s["cpus"] / 4:
         return (f"The machine was not quiet (load average {busy} on {s['cpus']} CPUs before the run's own load "
-                f"started{after}): the ratios are not conclusive; rerun `nox -s stress` on a quiet machine for the "
-                "figures to quote.")
+                f"started{after}): the ratios are not conclusive; rerun `nox -s stress{_link_args(s)}` on a quiet "
+                "machine for the figures to quote.")
     return (f"The machine was quiet when the run started (load average {busy} on {s['cpus']} CPUs{after}; each "
             "workload's own load shows in the load averages below).")
 
@@ -684,7 +690,8 @@ def _budget_table(result: dict[str, Any]) -> str:
             "with the sensor off): the machine's added CPU (from its on/off ratio, with that ratio's 95% "
             "interval), the sensor process's own CPU, the BPF programs' run time (from their phase of their "
             "own), and the rest, which neither counts: the uprobes' traps, the dispatch of the tracepoints "
-            "and of loopback's cgroup hook, the switches to and from the sensor, the caches it cools, and "
+            "and of the cgroup hook (on every socket's receive), the packet sockets' delivery, "
+            "the switches to and from the sensor, the caches it cools, and "
             "the machine's noise. On a saturated machine the added share is about what the rate loses.\n\n"
             + _header("workload", "per", "machine CPU µs off", "added µs (95% interval)", "sensor process µs",
                       "BPF programs µs", "rest µs") + "\n" + "\n".join(rows) + "\n")
@@ -749,7 +756,7 @@ the time the sensor's programs ran (`kernel.bpf_stats_enabled`), per unit of loa
 more on phase after the compared ones (the counting itself costs every run two clock reads). It
 counts the runs every program on the host causes (on a machine doing other work too, it is
 inflated), and leaves out the traps of the uprobes, the dispatch of the tracepoints and of
-loopback's cgroup hook, and the packet sockets' own work. Short programs look dearer than they
+the cgroup hook (on every socket's receive), and the packet sockets' own work. Short programs look dearer than they
 are: the two clock reads are counted in each run.
 
 {_budget_table(result)}

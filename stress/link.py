@@ -19,11 +19,13 @@ from __future__ import annotations
 import ctypes
 import os
 import subprocess
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 LINKS = ("loopback", "veth")
+NAMESPACE_PREFIX = "carnot-stress-"  # then the run's process id
 CLONE_NEWNET = 0x40000000
 VETH_MTU = 1500
 # (10.97/16 and fd00:97::/64: apart from the test suite's namespaces, 10.98 and 10.99)
@@ -56,13 +58,37 @@ def _ip(*args: str) -> None:
         raise OSError(f"ip {' '.join(args)}: {done.stderr.strip() or done.returncode}")
 
 
+def namespaces() -> set[str]:
+    """The network namespaces `ip netns` knows by name."""
+    listed = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    return {line.split()[0] for line in listed.splitlines() if line.strip()}
+
+
+def _remove_left_over() -> None:
+    """The namespaces (and so their pairs) of runs that were killed before they could remove them:
+    named after their run's process, which is gone. A pair left in place would still hold the
+    link's addresses, and this run's replies could leave through it."""
+    for name in namespaces():
+        pid = name.removeprefix(NAMESPACE_PREFIX)
+        if name.startswith(NAMESPACE_PREFIX) and pid.isdigit() and not os.path.exists(f"/proc/{pid}"):
+            subprocess.run(["ip", "netns", "del", name], capture_output=True)
+    deadline = time.monotonic() + 5  # (a namespace's devices go a moment after it)
+    while (in_use := subprocess.run(["ip", "-o", "addr", "show", "to", VETH_V4[0]], capture_output=True,
+                                    text=True).stdout.strip()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    if in_use:
+        raise OSError(f"{VETH_V4[0]} is already in use here (another stress run across a veth link?): "
+                      f"{in_use.split()[1]}")
+
+
 @contextmanager
 def veth_link() -> Iterator[Link]:
     """A namespace and a veth pair to it, for the block (root only); removed after, whatever happens."""
-    tag = os.getpid() % 100000
-    namespace, here, there = f"carnot-stress-{tag}", f"cst{tag}h", f"cst{tag}n"
-    _ip("netns", "add", namespace)
+    _remove_left_over()
+    pid = os.getpid()
+    namespace, here, there = f"{NAMESPACE_PREFIX}{pid}", f"cst{pid % 100000}h", f"cst{pid % 100000}n"
     try:
+        _ip("netns", "add", namespace)
         _ip("link", "add", here, "mtu", str(VETH_MTU), "type", "veth", "peer", "name", there, "mtu", str(VETH_MTU),
             "netns", namespace)
         try:
@@ -76,7 +102,7 @@ def veth_link() -> Iterator[Link]:
             yield Link("veth", VETH_V4[0], VETH_V6[0], namespace, here,
                        f"across a veth link (MTU {VETH_MTU}): servers on this host's end ({VETH_V4[0]}, "
                        f"{VETH_V6[0]}), clients in a network namespace at its other end ({VETH_V4[1]}, "
-                       f"{VETH_V6[1]}), seen by the sensor's packet socket on {here}")
+                       f"{VETH_V6[1]}), seen by the sensor's packet socket on this host's end")
         finally:
             subprocess.run(["ip", "link", "del", here], capture_output=True)  # (its peer goes with it)
     finally:

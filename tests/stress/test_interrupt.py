@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from stress.link import NAMESPACE_PREFIX, namespaces
 from tests.processes import descendants
 
 pytestmark = [pytest.mark.root]
@@ -48,12 +49,13 @@ def sensor_ready(cmd: str) -> bool:
         return False
 
 
-@pytest.mark.parametrize(("module", "when"),
-                         [("stress", "attaching"), ("stress", "loaded"), ("stress.pause", "loaded")])
-def test_sigterm_while_a_sensor_runs_ends_the_sensor_servers_and_workers(module: str, when: str,
+@pytest.mark.parametrize(("module", "when", "link"),
+                         [("stress", "attaching", "loopback"), ("stress", "loaded", "loopback"),
+                          ("stress.pause", "loaded", "loopback"), ("stress", "loaded", "veth")])
+def test_sigterm_while_a_sensor_runs_ends_the_sensor_servers_and_workers(module: str, when: str, link: str,
                                                                          tmp_path: Path) -> None:
     args = (["--workload", "handshakes", "--rounds", "3", "--phase-seconds", "4", "--quiet-wait", "0",
-             "--report", str(tmp_path / "r.md")]
+             "--link", link, "--report", str(tmp_path / "r.md")]
             if module == "stress" else ["--alternations", "3", "--window", "30"])
     run = subprocess.Popen([sys.executable, "-m", module, *args, "--json", str(tmp_path / "m.json")], cwd=ROOT,
                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -73,6 +75,8 @@ def test_sigterm_while_a_sensor_runs_ends_the_sensor_servers_and_workers(module:
             assert not sensor_ready(sensors[0]), "the sensor attached before the test could stop the run"
         else:
             time.sleep(1.0)  # into the load (the phase runs 4 s, a pause window 30 s)
+        if link == "veth":
+            assert f"{NAMESPACE_PREFIX}{run.pid}" in namespaces()
         run.send_signal(signal.SIGTERM)
         code = run.wait(150)
     finally:
@@ -83,5 +87,7 @@ def test_sigterm_while_a_sensor_runs_ends_the_sensor_servers_and_workers(module:
     for pid in left:  # (not to leave them to the next test either)
         os.kill(pid, signal.SIGKILL)
     assert left == {}, f"left running after SIGTERM: {left}"
+    # and across a veth link, not its network namespace (nor so the pair in it)
+    assert f"{NAMESPACE_PREFIX}{run.pid}" not in namespaces()
     assert code == 128 + signal.SIGTERM
     assert b"Traceback" not in (run.stderr.read() if run.stderr else b"")
