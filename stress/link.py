@@ -4,8 +4,7 @@ Loopback is the cheap case for the sensor, and not the one a production host mos
 its wire view is a cgroup program on each socket's ingress that lets a marked TLS socket's
 packets go after one lookup (bpf/tls_wire.c, `tls_wire_cgroup`). A host's peers reach it through
 an interface, where the wire view is a packet socket with the socket filter on every packet in
-both directions, and a ClientHello larger than a segment (X25519MLKEM768's is ~1.5 KB against an
-Ethernet segment's 1,448 bytes) does not fit the filter's summary of the handshake.
+both directions.
 
 `veth_link()` makes that case on one machine: a network namespace of the run's own, joined to
 this host by a veth pair with an Ethernet MTU (1500), IPv4 and IPv6 on both ends. The workload's
