@@ -27,7 +27,7 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable
-from contextlib import ExitStack, nullcontext
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,7 +36,7 @@ from rich.console import Console
 from rich.table import Table
 
 from stress import bpfstats
-from stress.link import LOOPBACK, Link, veth_link
+from stress.link import LOOPBACK, Link, opened
 from stress.loadgen import LoadPool, LoadResult
 from stress.workloads import WORKLOADS, Workload
 
@@ -555,7 +555,7 @@ def run_stress(*, workloads: list[str], rounds: int = 24, phase_seconds: float =
     started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     load_at_start = [round(x, 2) for x in os.getloadavg()]
     results = {}
-    with veth_link() if link == "veth" else nullcontext(LOOPBACK) as path:
+    with opened(link) as path:
         for name in workloads:
             console.rule(f"{WORKLOADS[name].title} ({name}), {path.name}")
             results[name] = run_workload(WORKLOADS[name], rounds=rounds, phase_seconds=phase_seconds,
@@ -756,8 +756,8 @@ the time the sensor's programs ran (`kernel.bpf_stats_enabled`), per unit of loa
 more on phase after the compared ones (the counting itself costs every run two clock reads). It
 counts the runs every program on the host causes (on a machine doing other work too, it is
 inflated), and leaves out the traps of the uprobes, the dispatch of the tracepoints and of
-the cgroup hook (on every socket's receive), and the packet sockets' own work. Short programs look dearer than they
-are: the two clock reads are counted in each run.
+the cgroup hook (on every socket's receive), and the packet sockets' own work. Short programs
+look dearer than they are: the two clock reads are counted in each run.
 
 {_budget_table(result)}
 Machine CPU per unit is the whole machine's busy CPU time (user, system, irq and softirq, from

@@ -20,7 +20,7 @@ import os
 import subprocess
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 
 LINKS = ("loopback", "veth")
@@ -106,6 +106,13 @@ def veth_link() -> Iterator[Link]:
             subprocess.run(["ip", "link", "del", here], capture_output=True)  # (its peer goes with it)
     finally:
         subprocess.run(["ip", "netns", "del", namespace], capture_output=True)
+
+
+def opened(name: str) -> AbstractContextManager[Link]:
+    """The link called `name` (one of LINKS), for a `with` block."""
+    if name not in LINKS:
+        raise ValueError(f"no link {name!r}: one of {', '.join(LINKS)}")
+    return veth_link() if name == "veth" else nullcontext(LOOPBACK)
 
 
 def enter(namespace: str) -> None:
