@@ -35,7 +35,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from stress import bpfstats
+from stress import bpfstats, profile
 from stress.link import LOOPBACK, Link, opened
 from stress.loadgen import LoadPool, LoadResult
 from stress.workloads import WORKLOADS, Workload
@@ -334,7 +334,12 @@ def run_workload(workload: Workload, *, rounds: int, phase_seconds: float, worke
             phases.append(phase)
         bpf = _bpf_phase(workload, pool, folder, phase_seconds, priority)
         console.print(f"  {workload.name} BPF run time: {bpf['total_ns_per_unit']} ns per {workload.per}")
-    result = dict(summarise(workload, phases, load_before, os.getloadavg(), phase_seconds, description), bpf=bpf)
+        cpu_profile = _profile_phase(workload, pool, folder, phase_seconds, priority)
+        said = (f"skipped ({cpu_profile['skipped']})" if "skipped" in cpu_profile
+                else f"{cpu_profile['in_observed_us_per_unit']} µs per {workload.per} in the hooks")
+        console.print(f"  {workload.name} profile: {said}")
+    result = dict(summarise(workload, phases, load_before, os.getloadavg(), phase_seconds, description), bpf=bpf,
+                  profile=cpu_profile)
     return dict(result, cost_budget=cost_budget(result))
 
 
@@ -356,7 +361,18 @@ def cost_budget(r: dict[str, Any]) -> dict[str, Any] | None:
     return {"per": r["per"], "machine_us_off": round(off_us, 1), "added_us": round(added, 1),
             "added_us_ci95": [round(off_us * (c - 1), 1) for c in ci] if ci else None,
             "sensor_process_us": round(sensor, 1), "bpf_programs_us": _round(bpf, 1),
-            "rest_us": round(added - sensor - (bpf or 0.0), 1)}
+            "rest_us": round(added - sensor - (bpf or 0.0), 1), **_hooks_budget(r, added - sensor)}
+
+
+def _hooks_budget(r: dict[str, Any], added_less_sensor: float) -> dict[str, float]:
+    """With a profile: what reaching the sensor's programs cost the observed programs, programs
+    included (the hooks: see stress/profile.py), and the rest after that, which is what the sensor
+    costs them indirectly (switches, cooled caches) and the machine's noise."""
+    p = r.get("profile") or {}
+    if "in_observed_us_per_unit" not in p:
+        return {}
+    return {"hooks_us": p["in_observed_us_per_unit"],
+            "rest_after_hooks_us": round(added_less_sensor - p["in_observed_us_per_unit"], 1)}
 
 
 def _bpf_phase(workload: Workload, pool: LoadPool, folder: Path, seconds: float,
@@ -376,6 +392,34 @@ def _bpf_phase(workload: Workload, pool: LoadPool, folder: Path, seconds: float,
     by_type = bpfstats.per_unit(before, after, units)
     return {"per": workload.per, "by_program_type": by_type,
             "total_ns_per_unit": round(sum(t["ns_per_unit"] for t in by_type.values()), 1)}
+
+
+CATCH_UP_S = 0.3  # longer than the sensor's wake-up interval while busy (0.1 s)
+
+
+def _profile_phase(workload: Workload, pool: LoadPool, folder: Path, seconds: float,
+                   priority: str) -> dict[str, Any]:
+    """One more sensor-on phase, not compared, with every CPU sampled (stress/profile.py): where the
+    sensor's cost falls in the observed programs, the hooks' dispatch and the uprobes' traps included.
+    Skipped, with the reason, where `perf` cannot run."""
+    reason = profile.unavailable()
+    if reason:
+        return {"skipped": reason}
+    out = folder / "profile-phase.jsonl"
+    proc = start_sensor(out, "--priority", priority)
+    try:
+        with profile.recording(folder) as data:
+            load = pool.run(seconds)
+            time.sleep(CATCH_UP_S)  # the sensor's pass over the window's last records is its cost too
+    except profile.ProfileError as error:
+        return {"skipped": str(error)}
+    finally:
+        end_sensor(proc)  # (outside the recording: its stopping is no unit's cost)
+    try:
+        found = profile.read(data, proc.pid)
+    except profile.ProfileError as error:
+        return {"skipped": str(error)}
+    return {"per": workload.per, **profile.per_unit(found, load.completed / workload.unit_bytes)}
 
 
 def _phase(workload: Workload, pool: LoadPool, r: int, rounds: int, seconds: float, console: Console,
@@ -697,6 +741,41 @@ def _budget_table(result: dict[str, Any]) -> str:
                       "BPF programs µs", "rest µs") + "\n" + "\n".join(rows) + "\n")
 
 
+def _profile_table(result: dict[str, Any]) -> str:
+    """Where the sensor's cost in the observed programs fell, by hook (stress/profile.py)."""
+    rows, skipped = [], []
+    for r in result["workloads"].values():
+        p = r.get("profile")
+        if not p:
+            continue
+        if "skipped" in p:
+            skipped.append(f"{r['title']}: {p['skipped']}")
+            continue
+        b = r.get("cost_budget") or {}
+        off = b.get("machine_us_off")
+        cells = [f"{c['us_per_unit']} ({c['in_bpf_us_per_unit']})" for c in p["categories"].values()]
+        hooks = p["in_observed_us_per_unit"]
+        share = f" ({hooks / off:.1%})" if off else ""
+        rows.append(f"| {r['title']} | {p['per']} | {_cell(b.get('added_us'))} | {p['sensor_process_us_per_unit']} | "
+                    + " | ".join(cells) + f" | {hooks}{share} | {_cell(b.get('rest_after_hooks_us'))} |")
+    if not rows and not skipped:
+        return ""
+    names = [what for _, what, _ in profile.CATEGORIES]
+    table = (_header("workload", "per", "added µs", "sensor process µs", *(f"{n}: µs (in BPF)" for n in names),
+                     "all hooks µs (share)", "rest µs") + "\n" + "\n".join(rows) + "\n") if rows else ""
+    return ("\nWhere the sensor's cost fell, from a system-wide CPU profile (`perf`, every CPU sampled "
+            f"{profile.FREQUENCY_HZ} times a second with kernel call chains) of one more on phase, not compared: "
+            "each sample taken under a hook the sensor's programs hang on counts for that hook, the "
+            "uprobes' traps and the hooks' dispatch included, and in brackets the part taken inside a BPF "
+            "program (its code and the helpers and map functions it called); the sensor process's own "
+            "samples apart. In µs of CPU per unit of load, the share against the machine's CPU per unit "
+            "with the sensor off. The rest is the added CPU less the sensor process's (from the compared "
+            "phases) and the hooks': what the sensor costs the observed programs indirectly (switches, "
+            "cooled caches) and the machine's noise. The sampling itself slows the phase a little; the "
+            "figures are per unit of the load it did.\n\n" + table
+            + "".join(f"\nProfile skipped: {s}.\n" for s in skipped))
+
+
 def _bpf_cell(r: dict[str, Any]) -> str:
     bpf = r.get("bpf")
     return f"{bpf['total_ns_per_unit'] / 1000:.2f} µs/{bpf['per']}" if bpf else "n/a"
@@ -759,7 +838,7 @@ inflated), and leaves out the traps of the uprobes, the dispatch of the tracepoi
 the cgroup hook (on every socket's receive), and the packet sockets' own work. Short programs
 look dearer than they are: the two clock reads are counted in each run.
 
-{_budget_table(result)}
+{_budget_table(result)}{_profile_table(result)}
 Machine CPU per unit is the whole machine's busy CPU time (user, system, irq and softirq, from
 `/proc/stat`) over a phase's load, plus in an on phase the sensor's CPU after it, divided by the
 units the load completed; each on phase against the off phases either side of it, as for the rate.

@@ -97,6 +97,9 @@ def test_a_stress_run_across_the_veth_link_reports_every_handshake_it_made(tmp_p
     assert run["reported_fraction"] >= TARGETS["reported_fraction_min"] and run["kernel_drops"] == 0
     report = (tmp_path / "r.md").read_text()
     assert "across a veth link (MTU 1500)" in report and "stress/metrics_veth.json" in report
+    if shutil.which("perf"):  # the profile phase: the packet socket's delivery is in the observed path
+        hooks = run["profile"]["categories"]
+        assert hooks["packet_sockets"]["us_per_unit"] > 0 and hooks["packet_sockets"]["in_bpf_us_per_unit"] > 0
 
 
 @pytest.mark.root
