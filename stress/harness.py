@@ -760,20 +760,20 @@ def _profile_table(result: dict[str, Any]) -> str:
                     + " | ".join(cells) + f" | {hooks}{share} | {_cell(b.get('rest_after_hooks_us'))} |")
     if not rows and not skipped:
         return ""
-    names = [what for _, what, _ in profile.CATEGORIES]
-    table = (_header("workload", "per", "added µs", "sensor process µs", *(f"{n}: µs (in BPF)" for n in names),
+    table = (_header("workload", "per", "added µs", "sensor process µs (this phase)",
+                     *(f"{label} µs (in BPF)" for _, label, _, _ in profile.CATEGORIES),
                      "all hooks µs (share)", "rest µs") + "\n" + "\n".join(rows) + "\n") if rows else ""
+    hooks = "; ".join(f"{label}: {what}" for _, label, what, _ in profile.CATEGORIES)
     return ("\nWhere the sensor's cost fell, from a system-wide CPU profile (`perf`, every CPU sampled "
             f"{profile.FREQUENCY_HZ} times a second with kernel call chains) of one more on phase, not compared: "
-            "each sample taken under a hook the sensor's programs hang on counts for that hook, the "
-            "uprobes' traps and the hooks' dispatch included, and in brackets the part taken inside a BPF "
-            "program (its code and the helpers and map functions it called); the sensor process's own "
-            "samples apart. In µs of CPU per unit of load, the share against the machine's CPU per unit "
-            "with the sensor off. The rest is the added CPU less the sensor process's (from the compared "
-            "phases) and the hooks': what the sensor costs the observed programs indirectly (switches, "
-            "cooled caches) and the machine's noise. The sampling itself slows the phase a little; the "
-            "figures are per unit of the load it did.\n\n" + table
-            + "".join(f"\nProfile skipped: {s}.\n" for s in skipped))
+            "each sample of an observed program taken under a hook the sensor's programs hang on counts for "
+            f"that hook ({hooks}), and in brackets the part taken inside a BPF program (its code and the "
+            "helpers and map functions it called); the sensor process's own samples apart. In µs of CPU per "
+            "unit of load, with the hooks' share of the machine's CPU per unit with the sensor off. The rest is "
+            "the added CPU less the sensor process's (from the compared phases) and the hooks': what the "
+            "sensor costs the observed programs indirectly (switches, cooled caches) and the machine's noise. "
+            "The sampling itself slows the phase a little; the figures are per unit of the load it did.\n\n"
+            + table + "".join(f"\nProfile skipped: {s}.\n" for s in skipped))
 
 
 def _bpf_cell(r: dict[str, Any]) -> str:

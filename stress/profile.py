@@ -32,15 +32,16 @@ from pathlib import Path
 FREQUENCY_HZ = 999  # (not a multiple of the timer tick, so sampling does not beat with it)
 START_S = 0.5
 
-# (category, what it is, frame names that mark it: exact names, or prefixes ending in "*").
-CATEGORIES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
-    ("uprobes", "uprobe traps (with the return to user space)",
+# (category, its name in the report, what it covers, frame names that mark it: exact names, or
+# prefixes ending in "*").
+CATEGORIES: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
+    ("uprobes", "uprobe traps", "the trap, the probe's dispatch and the return to user space after it",
      ("asm_exc_int3", "exc_int3", "uprobe_notify_resume", "handle_swbp", "uprobe_handle_trampoline",
       "__x64_sys_uretprobe", "__x64_sys_uprobe", "uprobe_dispatcher", "uretprobe_dispatcher")),
-    ("tracepoints", "tracepoints (raw and classic, with their dispatch)",
+    ("tracepoints", "tracepoints", "raw and classic, with their dispatch (a classic one's record is built first)",
      ("bpf_trace_run*", "perf_trace_run_bpf_submit", "trace_call_bpf", "perf_trace_*")),
-    ("cgroup_skb", "the cgroup skb hook", ("__cgroup_bpf_run_filter_skb",)),
-    ("packet_sockets", "packet sockets (delivery, the copy of outgoing packets, the filter)",
+    ("cgroup_skb", "cgroup skb hook", "the hook on every socket's receive", ("__cgroup_bpf_run_filter_skb",)),
+    ("packet_sockets", "packet sockets", "delivery to them, the copy of each outgoing packet made for them, the filter",
      ("packet_rcv", "tpacket_rcv", "packet_rcv_spkt", "dev_queue_xmit_nit")),
 )
 
@@ -65,8 +66,8 @@ class Attribution:
 def attribute(script: str, sensor_pid: int) -> Attribution:
     """Counts the samples of `perf script -F pid,ip,sym` output (a line with the pid, then one line per
     frame, leaf first, each `ADDRESS SYMBOL`; a blank line between samples)."""
-    result = Attribution(by_category={name: 0 for name, _, _ in CATEGORIES},
-                         in_bpf={name: 0 for name, _, _ in CATEGORIES})
+    result = Attribution(by_category={name: 0 for name, *_ in CATEGORIES},
+                         in_bpf={name: 0 for name, *_ in CATEGORIES})
     for block in script.split("\n\n"):
         lines = block.strip("\n").splitlines()
         if not lines or not lines[0].strip().isdigit():
@@ -77,7 +78,7 @@ def attribute(script: str, sensor_pid: int) -> Attribution:
             continue
         frames = [parts[1] if len(parts) > 1 else "" for parts in (line.split(None, 1) for line in lines[1:])]
         for frame in frames:
-            category = next((name for name, _, names in CATEGORIES if _matches(frame, names)), None)
+            category = next((name for name, _, _, names in CATEGORIES if _matches(frame, names)), None)
             if category:
                 result.by_category[category] += 1
                 if any(f.startswith("bpf_prog_") for f in frames[:frames.index(frame)]):
@@ -130,8 +131,8 @@ def per_unit(found: Attribution, units: float) -> dict[str, object]:
     def us(samples: int) -> float:
         return round(samples * 1e6 / FREQUENCY_HZ / units, 2) if units else 0.0
 
-    categories = {name: {"what": what, "us_per_unit": us(found.by_category[name]),
-                         "in_bpf_us_per_unit": us(found.in_bpf[name])} for name, what, _ in CATEGORIES}
+    categories = {name: {"us_per_unit": us(found.by_category[name]), "in_bpf_us_per_unit": us(found.in_bpf[name])}
+                  for name, *_ in CATEGORIES}
     return {"frequency_hz": FREQUENCY_HZ, "samples": found.total, "sensor_process_us_per_unit": us(found.sensor),
             "categories": categories,
             "in_observed_us_per_unit": round(sum(c["us_per_unit"] for c in categories.values()), 2)}

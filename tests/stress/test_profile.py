@@ -89,7 +89,7 @@ def test_the_report_shows_the_hooks_and_the_rest_or_why_the_profile_was_skipped(
     b = r["cost_budget"]
     assert b["sensor_process_us"] == 126.7 and b["rest_after_hooks_us"] == pytest.approx(100.0 - 126.7 - 5.0)
     text = render_report(report_doc(r))
-    assert "uprobe traps (with the return to user space): µs (in BPF)" in text
+    assert "| uprobe traps µs (in BPF) | tracepoints µs (in BPF) | cgroup skb hook µs (in BPF) |" in text
     assert ("| Handshake storm | handshake | 100.0 | 1.0 | 2.0 (1.0) | 1.0 (0.0) | 1.0 (1.0) | 1.0 (0.0) | "
             "5.0 (0.5%) | -31.7 |") in text
     r["profile"] = {"skipped": "perf is not installed"}
