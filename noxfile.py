@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 from pathlib import Path
 
 import nox
@@ -21,23 +20,7 @@ ROOT = Path(__file__).parent
 # server and client for the SSH captures, nftables for a server published behind DNAT. What the
 # product itself needs, `carnot doctor --fix` installs.
 TEST_PACKAGES = ("chromium", "chromium-driver", "tcpdump", "tshark", "poppler-utils", "openssh-server",
-                 "openssh-client", "nftables")
-
-
-def _perf_packages() -> tuple[str, ...]:
-    """perf, for the stress harness's profile phase (stress/profile.py) and its test: Debian's
-    linux-perf, Ubuntu's tools for the running kernel; elsewhere none (the phase says it was skipped)."""
-    try:
-        fields = dict(line.split("=", 1) for line in Path("/etc/os-release").read_text().splitlines() if "=" in line)
-    except OSError:
-        return ()
-    distribution = fields.get("ID", "").strip('"')
-    if distribution == "debian":
-        return ("linux-perf",)
-    tools = f"linux-tools-{os.uname().release}"
-    if distribution == "ubuntu" and subprocess.run(["apt-cache", "show", tools], capture_output=True).returncode == 0:
-        return ("linux-tools-common", tools)  # (a kernel newer than the archive's lists has none yet)
-    return ()
+                 "openssh-client", "nftables", "?perf")  # perf: the stress harness's profile phase (optional)
 
 
 def _install(session: nox.Session, extras: str = "") -> None:
@@ -69,7 +52,7 @@ def assess(session: nox.Session) -> None:
 def tests(session: nox.Session) -> None:
     """Run the test suite (installs system packages first; eBPF tests need root)."""
     _install(session, "test")
-    _prepare_host(session, *TEST_PACKAGES, *_perf_packages())
+    _prepare_host(session, *TEST_PACKAGES)
     session.run("pytest", "-q", "-rfEs", "--durations=15", *session.posargs)
 
 
@@ -126,7 +109,7 @@ def captures(session: nox.Session) -> None:
 def stress(session: nox.Session) -> None:
     """Sensor overhead, needs root: four TLS workloads (loopback; `-- --link veth`: across a veth pair), on/off."""
     _install(session)
-    _prepare_host(session, "golang-go", *_perf_packages())  # Go builds the mixed workload's static client
+    _prepare_host(session, "golang-go", "?perf")  # Go: the mixed workload's static client; perf: its profile
     session.run("python", "-m", "stress", *session.posargs)
 
 

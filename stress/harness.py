@@ -753,27 +753,30 @@ def _profile_table(result: dict[str, Any]) -> str:
             continue
         b = r.get("cost_budget") or {}
         off = b.get("machine_us_off")
-        cells = [f"{c['us_per_unit']} ({c['in_bpf_us_per_unit']})" for c in p["categories"].values()]
+        cells = [f"{p['categories'][h.name]['us_per_unit']} ({p['categories'][h.name]['in_bpf_us_per_unit']})"
+                 for h in profile.HOOKS]
         hooks = p["in_observed_us_per_unit"]
         share = f" ({hooks / off:.1%})" if off else ""
-        rows.append(f"| {r['title']} | {p['per']} | {_cell(b.get('added_us'))} | {p['sensor_process_us_per_unit']} | "
+        rows.append(f"| {r['title']} | {p['per']} | {_cell(b.get('added_us'))} | "
+                    f"{_cell(b.get('sensor_process_us'))} / {p['sensor_process_us_per_unit']} | "
                     + " | ".join(cells) + f" | {hooks}{share} | {_cell(b.get('rest_after_hooks_us'))} |")
-    if not rows and not skipped:
-        return ""
-    table = (_header("workload", "per", "added µs", "sensor process µs (this phase)",
-                     *(f"{label} µs (in BPF)" for _, label, _, _ in profile.CATEGORIES),
-                     "all hooks µs (share)", "rest µs") + "\n" + "\n".join(rows) + "\n") if rows else ""
-    hooks = "; ".join(f"{label}: {what}" for _, label, what, _ in profile.CATEGORIES)
-    return ("\nWhere the sensor's cost fell, from a system-wide CPU profile (`perf`, every CPU sampled "
-            f"{profile.FREQUENCY_HZ} times a second with kernel call chains) of one more on phase, not compared: "
-            "each sample of an observed program taken under a hook the sensor's programs hang on counts for "
-            f"that hook ({hooks}), and in brackets the part taken inside a BPF program (its code and the "
-            "helpers and map functions it called); the sensor process's own samples apart. In µs of CPU per "
-            "unit of load, with the hooks' share of the machine's CPU per unit with the sensor off. The rest is "
-            "the added CPU less the sensor process's (from the compared phases) and the hooks': what the "
-            "sensor costs the observed programs indirectly (switches, cooled caches) and the machine's noise. "
-            "The sampling itself slows the phase a little; the figures are per unit of the load it did.\n\n"
-            + table + "".join(f"\nProfile skipped: {s}.\n" for s in skipped))
+    text = ""
+    if rows:
+        covers = "; ".join(f"{h.label}: {h.covers}" for h in profile.HOOKS)
+        text = ("\nWhere the sensor's cost fell, from a system-wide CPU profile (`perf`, every CPU sampled "
+                f"{profile.FREQUENCY_HZ} times a second with kernel call chains) of one more on phase, not "
+                "compared: each sample of another process than the sensor taken under a hook the sensor's "
+                f"programs hang on counts for that hook ({covers}), and in brackets the part taken inside a "
+                "BPF program (its code and the helpers and map functions it called). In µs of CPU per unit of "
+                "load, with the hooks' share of the machine's CPU per unit with the sensor off; the sensor "
+                "process's own CPU in the compared phases and in this one. The rest is the added CPU less the "
+                "sensor process's (compared phases) and the hooks': what the sensor costs the observed programs "
+                "indirectly (switches, cooled caches) and the machine's noise. The sampling itself slows the "
+                "phase a little; the figures are per unit of the load it did.\n\n"
+                + _header("workload", "per", "added µs", "sensor process µs (compared / this phase)",
+                          *(f"{h.label} µs (in BPF)" for h in profile.HOOKS), "all hooks µs (share)", "rest µs")
+                + "\n" + "\n".join(rows) + "\n")
+    return text + "".join(f"\nProfile skipped: {s}.\n" for s in skipped)
 
 
 def _bpf_cell(r: dict[str, Any]) -> str:

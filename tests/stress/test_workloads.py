@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from stress import profile
 from stress.harness import TARGETS
 from stress.link import NAMESPACE_PREFIX, VETH_V4, namespaces, veth_link
 from stress.loadgen import REQUEST_BYTES, LoadPool, LoadResult, run_load
@@ -97,7 +98,8 @@ def test_a_stress_run_across_the_veth_link_reports_every_handshake_it_made(tmp_p
     assert run["reported_fraction"] >= TARGETS["reported_fraction_min"] and run["kernel_drops"] == 0
     report = (tmp_path / "r.md").read_text()
     assert "across a veth link (MTU 1500)" in report and "stress/metrics_veth.json" in report
-    if shutil.which("perf"):  # the profile phase: the packet socket's delivery is in the observed path
+    if profile.unavailable() is None:  # the profile phase: the packet socket's delivery is in the observed path
+        assert "skipped" not in run["profile"], run["profile"]
         hooks = run["profile"]["categories"]
         assert hooks["packet_sockets"]["us_per_unit"] > 0 and hooks["packet_sockets"]["in_bpf_us_per_unit"] > 0
 
