@@ -34,13 +34,20 @@ class LiveCapture:
     def handshakes(self) -> list[Record]:
         return [r for r in self.lines() if r["type"] == "handshake"]
 
+    def mark(self) -> int:
+        """How many lines the sensor has written so far: `wait_for(..., after=mark)` looks only past
+        them. (The kernel gives a client port out again, and a record of an earlier test's
+        connection from the same port to the same server would match a test that looks by ports.)"""
+        return len(self.lines())
+
     def wait_for(self, match: Callable[[Record], bool], count: int = 1, timeout: float = 20.0,
-                 kind: str = "handshake") -> list[Record]:
-        """Records of type `kind` matching `match`, once there are `count` of them (fails after `timeout`)."""
+                 kind: str = "handshake", after: int = 0) -> list[Record]:
+        """Records of type `kind` matching `match` (among the lines after the first `after`), once
+        there are `count` of them (fails after `timeout`)."""
         deadline = time.monotonic() + timeout
         found: list[Record] = []
         while time.monotonic() < deadline:
-            found = [r for r in self.lines() if r["type"] == kind and match(r)]
+            found = [r for r in self.lines()[after:] if r["type"] == kind and match(r)]
             if len(found) >= count:
                 return found
             if self.proc.poll() is not None:

@@ -187,8 +187,9 @@ def test_ipv6_handshakes_on_loopback_are_reported_with_groups_from_the_wire(
 def test_openssl_s_server_www_is_attributed_by_its_uprobes(sensor: LiveCapture, server: Server) -> None:
     """s_server -www handshakes through an SSL BIO (no exported read, write or handshake function);
     SSL_set_accept_state and its first read of the socket give its process view."""
+    mark = sensor.mark()
     port = _python_handshake(port_of(server), "www.test")
-    [srv] = sensor.wait_for(lambda r: r["src_port"] == port and r["role"] == "server")
+    [srv] = sensor.wait_for(lambda r: r["src_port"] == port and r["role"] == "server", after=mark)
     assert (srv["pid"], srv["source"], srv["library"]) == (server.pid, "uprobe+wire", "OpenSSL")
     assert (srv["success"], srv["outcome_source"], srv["sni"]) == (True, "wire", "www.test")
 
@@ -288,8 +289,9 @@ def _python_handshake(port: int, sni: str, *, verify: bool = False) -> int:
 
 
 def test_python_ssl_client(sensor: LiveCapture, server: subprocess.Popen[bytes]) -> None:
+    mark = sensor.mark()
     port = _python_handshake(port_of(server), "python.test")
-    [rec] = sensor.wait_for(lambda r: r["src_port"] == port and r["role"] == "client")
+    [rec] = sensor.wait_for(lambda r: r["src_port"] == port and r["role"] == "client", after=mark)
     assert (rec["pid"], rec["comm"], rec["source"]) == (os.getpid(), SELF_COMM, "uprobe+wire")
     assert rec["sni"] == "python.test" and rec["success"] is True and rec["handshake_ms"] > 0
 
@@ -356,6 +358,7 @@ def test_two_connections_at_once_from_one_client_port_are_each_attributed_to_the
                               capture_output=True, text=True, check=True, timeout=30)
         other.append(int(done.stdout))
 
+    mark = sensor.mark()
     with TlsliteServer(creds) as pq_server, socket.socket() as raw:
         raw.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         raw.bind((HOST, 0))
@@ -364,11 +367,13 @@ def test_two_connections_at_once_from_one_client_port_are_each_attributed_to_the
         conn = TLSConnection(_PausedAtFirstRead(raw, other_connection))
         conn.handshakeClientCert(serverName="first.test")
         conn.close()
-    first = sensor.wait_for(lambda r: r["src_port"] == port and r["dst_port"] == pq_server.port, count=2)
+    first = sensor.wait_for(lambda r: r["src_port"] == port and r["dst_port"] == pq_server.port, count=2,
+                            after=mark)
     assert {(r["role"], r["pid"], r["source"]) for r in first} == {("client", os.getpid(), "wire"),
                                                                      ("server", os.getpid(), "wire")}
     assert all(r["sni"] == "first.test" and r["success"] is True for r in first)
-    second = sensor.wait_for(lambda r: r["src_port"] == port and r["dst_port"] == port_of(server), count=2)
+    second = sensor.wait_for(lambda r: r["src_port"] == port and r["dst_port"] == port_of(server), count=2,
+                             after=mark)
     assert {(r["role"], r["pid"], r["source"]) for r in second} == {("client", other[0], "uprobe+wire"),
                                                                      ("server", server.pid, "uprobe+wire")}
 
@@ -387,8 +392,9 @@ def test_wrong_protocol_version_is_a_failed_handshake(sensor: LiveCapture, creds
 
 
 def test_refused_certificate_is_a_failed_handshake(sensor: LiveCapture, server: subprocess.Popen[bytes]) -> None:
+    mark = sensor.mark()
     port = _python_handshake(port_of(server), "localhost", verify=True)  # self-signed: refused
-    [rec] = sensor.wait_for(lambda r: r["src_port"] == port and r["role"] == "client")
+    [rec] = sensor.wait_for(lambda r: r["src_port"] == port and r["role"] == "client", after=mark)
     assert rec["success"] is False and rec["pid"] == os.getpid()
     assert rec["negotiated_group"] == "x25519"  # the key exchange happened; the certificate did not pass
 
@@ -595,8 +601,9 @@ def _send_raw_hello(port: int, hello: bytes, *, piece: int | None = None) -> int
     ids=["255-bytes", "quotes", "non-ascii", "invalid-utf8"],
 )
 def test_odd_snis_are_reported_verbatim(sensor: LiveCapture, server: subprocess.Popen[bytes], sni: bytes) -> None:
+    mark = sensor.mark()
     port = _send_raw_hello(port_of(server), client_hello(sni=sni))
-    [rec] = sensor.wait_for(lambda r: r["src_port"] == port and r["role"] == "client")
+    [rec] = sensor.wait_for(lambda r: r["src_port"] == port and r["role"] == "client", after=mark)
     assert rec["sni"] == sni.decode("utf-8", errors="backslashreplace")
     assert rec["pid"] == os.getpid() and rec["source"] == "wire"
 
@@ -615,8 +622,9 @@ def test_long_sni_set_through_openssl_is_read_by_the_uprobe(sensor: LiveCapture,
 def test_clienthello_in_many_tiny_segments_is_reassembled(sensor: LiveCapture, server: subprocess.Popen[bytes]) -> None:
     hello = client_hello(groups=(0x11EC, 0x001D), shares=((0x11EC, 1216), (0x001D, 32)), sni=b"tiny.test")
     assert len(hello) > 1300
+    mark = sensor.mark()
     port = _send_raw_hello(port_of(server), hello, piece=3)
-    [rec] = sensor.wait_for(lambda r: r["src_port"] == port and r["role"] == "client")
+    [rec] = sensor.wait_for(lambda r: r["src_port"] == port and r["role"] == "client", after=mark)
     assert rec["key_shares_offered"] == ["X25519MLKEM768", "x25519"]
     assert rec["groups_offered"] == ["X25519MLKEM768", "x25519"]
     assert rec["sni"] == "tiny.test"
@@ -624,6 +632,7 @@ def test_clienthello_in_many_tiny_segments_is_reassembled(sensor: LiveCapture, s
 
 
 def test_garbage_on_a_tls_port_does_not_break_the_sensor(sensor: LiveCapture, server: subprocess.Popen[bytes]) -> None:
+    mark = sensor.mark()
     ports = []
     for blob in (b"\x16\x03\x01\x00\x10" + os.urandom(300), b"GET / HTTP/1.0\r\n\r\n", b"\x16", os.urandom(2000)):
         with socket.create_connection((HOST, port_of(server))) as sock:
@@ -635,9 +644,10 @@ def test_garbage_on_a_tls_port_does_not_break_the_sensor(sensor: LiveCapture, se
             except OSError:
                 pass
     after = _python_handshake(port_of(server), "after-garbage.test")
-    sensor.wait_for(lambda r: r["src_port"] == after)
+    sensor.wait_for(lambda r: r["src_port"] == after, after=mark)
     assert sensor.proc.poll() is None
-    assert not [r for r in sensor.handshakes() if r["src_port"] in ports and r["role"] == "client"]
+    assert not [r for r in sensor.lines()[mark:]
+                if r["type"] == "handshake" and r["src_port"] in ports and r["role"] == "client"]
 
 
 def _scripted_exchange(steps: list[tuple[str, bytes]]) -> int:
@@ -668,13 +678,14 @@ def test_a_connection_past_its_handshake_is_let_go_at_its_socket_and_never_taken
     hello = records(22, client_hello(groups=(0x001D,), shares=((0x001D, 32),), sni=b"after-records.test"))
     flight = records(22, server_hello(share=0x001D)) + ccs() + app_data(200)
     handshake = [("c", hello), ("s", flight), ("c", ccs() + app_data())]
+    mark = sensor.mark()
     marked = _scripted_exchange([("c", app_data(40)), ("s", app_data(40)), ("c", app_data(40)),
                                  ("s", app_data(40)), *handshake])
     control = _scripted_exchange(handshake)
-    seen = sensor.wait_for(lambda r: r["src_port"] == control, count=2)  # (this process has both ends)
+    seen = sensor.wait_for(lambda r: r["src_port"] == control, count=2, after=mark)  # (this process has both ends)
     assert {(r["sni"], r["negotiated_group"], r["source"]) for r in seen} == {("after-records.test", "x25519", "wire")}
     time.sleep(2)  # (the marked connection went first: anything of it would be in by now)
-    assert not [r for r in sensor.handshakes() if r["src_port"] == marked]
+    assert not [r for r in sensor.lines()[mark:] if r["type"] == "handshake" and r["src_port"] == marked]
 
 
 def test_metrics_lines_follow_the_contract(sensor: LiveCapture) -> None:
