@@ -47,7 +47,12 @@ class Hook:
     marks: tuple[str, ...]  # frame names: exact, or prefixes ending in "*"
 
     def marked_by(self, frame: str) -> bool:
-        return any(frame.startswith(m[:-1]) if m.endswith("*") else frame == m for m in self.marks)
+        return _named(frame, self.marks)
+
+
+def _named(frame: str, names: tuple[str, ...]) -> bool:
+    """Whether `frame` is one of `names` (exact, or a prefix ending in "*")."""
+    return any(frame.startswith(n[:-1]) if n.endswith("*") else frame == n for n in names)
 
 
 HOOKS = (
@@ -68,10 +73,6 @@ CONTEXT_ENTRIES = ("asm_sysvec_*", "asm_common_interrupt", "handle_softirqs", "_
 
 class ProfileError(RuntimeError):
     """perf could not record or read a profile."""
-
-
-def _is_entry(frame: str) -> bool:
-    return any(frame.startswith(e[:-1]) if e.endswith("*") else frame == e for e in CONTEXT_ENTRIES)
 
 
 @dataclass
@@ -99,7 +100,7 @@ class Attribution:
                 if any(f.startswith("bpf_prog_") for f in frames[:depth]):
                     self.in_bpf_ns[hook.name] += period
                 return
-            if _is_entry(frame):
+            if _named(frame, CONTEXT_ENTRIES):
                 return
 
 
