@@ -25,6 +25,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import errno
+import fcntl
 import gc
 import hashlib
 import logging
@@ -32,8 +34,9 @@ import multiprocessing
 import os
 import signal
 import socket
+import tempfile
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -236,10 +239,13 @@ class _Protocol(H11Protocol):
     """
 
     _deadline: asyncio.TimerHandle | None = None
+    on_made: Callable[[], None] | None = None  # a worker's: the connection is now among the server's
     on_lost: Callable[[], None] | None = None  # a worker's: it publishes how many connections it holds
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        if self.on_made is not None:
+            self.on_made()
         self._restart_deadline()
 
     def on_response_complete(self) -> None:
@@ -291,24 +297,50 @@ def serve(settings: ApiSettings, host: str, port: int, *, workers: int = 1, verb
 # How long a worker holding more connections than another waits before it accepts a new one, so the
 # other takes it first (longer than the 5 ms an attesting thread may keep the event loop's waiting).
 ACCEPT_HEAD_START_S = 0.01
+# How long a worker that found another choosing waits before it looks at the socket again.
+TURN_WAIT_S = 0.001
 
 
 class _Loads:
     """How many connections each worker holds, in memory the workers share (made before they fork).
-    A slot is a worker's pid and its count; a replacement takes the slot of a worker that died."""
+    A slot is a worker's pid and its count; a replacement takes the slot of a worker that died.
+
+    A worker reads the others' counts, accepts and publishes its own in one turn: a record lock on
+    a file made before the fork, which the kernel releases if its holder dies. Without it a worker
+    read a count another had not yet published after its accept and held back while the two were
+    even (then both held back, and whichever waited less took the connection: 1 and 3 of 4, ~1 burst
+    in 100)."""
 
     def __init__(self, workers: int) -> None:
         self.pids = multiprocessing.RawArray("i", workers)
         self.counts = multiprocessing.RawArray("i", workers)
-        self.lock = multiprocessing.Lock()
+        self.lock_file = tempfile.TemporaryFile()  # (record locks are the process's: not inherited)
         self.slot = -1
 
     def claim(self) -> None:
-        with self.lock:
+        fcntl.lockf(self.lock_file, fcntl.LOCK_EX)
+        try:
             for i, pid in enumerate(self.pids):
                 if pid == 0 or not _alive(pid):
                     self.pids[i], self.counts[i], self.slot = os.getpid(), 0, i
                     return
+        finally:
+            fcntl.lockf(self.lock_file, fcntl.LOCK_UN)
+
+    @contextlib.contextmanager
+    def turn(self) -> Iterator[bool]:
+        """Whether this worker has the turn (False: another worker is choosing right now)."""
+        try:
+            fcntl.lockf(self.lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as e:
+            if e.errno not in (errno.EAGAIN, errno.EACCES):
+                raise
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.lockf(self.lock_file, fcntl.LOCK_UN)
 
     def publish(self, held: int) -> None:
         if self.slot >= 0:
@@ -345,7 +377,8 @@ class _WorkerServer(uvicorn.Server):
         super().__init__(config)
         self.listening, self.loads = listening, loads
         self.deferred: asyncio.TimerHandle | None = None
-        self.connecting: set[asyncio.Task[None]] = set()  # accepted, not yet among the server's connections
+        self.connecting: set[asyncio.Task[None]] = set()  # (the loop holds tasks weakly)
+        self.unmade = 0  # accepted connections whose protocol is not yet among the server's connections
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets=[])  # the app and its lifespan, with no listener of uvicorn's own
@@ -359,22 +392,35 @@ class _WorkerServer(uvicorn.Server):
         await super().shutdown(sockets=sockets)
 
     def _held(self) -> int:
-        return len(self.server_state.connections) + len(self.connecting)
+        return len(self.server_state.connections) + self.unmade
 
     def _publish(self) -> None:
         self.loads.publish(self._held())
 
     def _readable(self) -> None:
-        fewest = self.loads.fewest_elsewhere()
-        if fewest is not None and self._held() > fewest:
-            self._stop_watching()
-            self.deferred = self.loop.call_later(ACCEPT_HEAD_START_S, self._after_head_start)
-        else:
-            self._accept()
+        with self.loads.turn() as ours:
+            if not ours:  # another worker is choosing: it may take this connection
+                self._pause(TURN_WAIT_S, self._watch)
+                return
+            fewest = self.loads.fewest_elsewhere()
+            if fewest is not None and self._held() > fewest:
+                self._pause(ACCEPT_HEAD_START_S, self._after_head_start)
+            else:
+                self._accept()
 
-    def _after_head_start(self) -> None:
+    def _after_head_start(self, last: bool = False) -> None:
+        """The connection still waiting, if no other worker took it meanwhile. While another worker
+        still holds fewer, it gets one more head start (it may have been holding back itself, and
+        waited longer: its own head start ends about now); after that, this worker takes it."""
         self._watch()
-        self._accept()  # the connection still waiting, if no other worker took it meanwhile
+        with self.loads.turn() as ours:
+            if not ours:  # another worker is taking a connection: the socket says if one is left
+                return
+            fewest = self.loads.fewest_elsewhere()
+            if last or fewest is None or self._held() <= fewest:
+                self._accept()
+            else:
+                self._pause(ACCEPT_HEAD_START_S, lambda: self._after_head_start(last=True))
 
     def _accept(self) -> None:
         try:
@@ -383,26 +429,40 @@ class _WorkerServer(uvicorn.Server):
             return  # another worker took it, or the client gave up
         except OSError as e:  # out of descriptors or memory: as asyncio does, stop accepting for a second
             log.warning("accepting a connection failed (%s); accepting again in 1 s", e)
-            self._stop_watching()
-            self.deferred = self.loop.call_later(1.0, self._watch)
+            self._pause(1.0, self._watch)
             return
         connection.setblocking(False)
+        self.unmade += 1
         task = self.loop.create_task(self._serve_connection(connection))
         self.connecting.add(task)
         task.add_done_callback(self.connecting.discard)
         self._publish()
 
     async def _serve_connection(self, connection: socket.socket) -> None:
+        made = False
+
+        def on_made() -> None:  # the protocol joined the server's connections: count it there alone
+            nonlocal made
+            made = True
+            self.unmade -= 1
+
         try:
-            await self.loop.connect_accepted_socket(self._new_protocol, connection)
+            await self.loop.connect_accepted_socket(lambda: self._new_protocol(on_made), connection)
         except OSError:
             connection.close()
-            self._publish()
+        finally:
+            if not made:
+                self.unmade -= 1
+                self._publish()
 
-    def _new_protocol(self) -> _Protocol:
+    def _new_protocol(self, on_made: Callable[[], None]) -> _Protocol:
         protocol = _Protocol(config=self.config, server_state=self.server_state, app_state=self.lifespan.state)
-        protocol.on_lost = self._publish
+        protocol.on_made, protocol.on_lost = on_made, self._publish
         return protocol
+
+    def _pause(self, seconds: float, then: Callable[[], None]) -> None:
+        self._stop_watching()
+        self.deferred = self.loop.call_later(seconds, then)
 
     def _watch(self) -> None:
         self.deferred = None

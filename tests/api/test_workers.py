@@ -121,3 +121,66 @@ def test_workers_that_die_at_once_are_replaced_ever_more_slowly(tmp_path: Path) 
     # 2 at once, then pauses of 0.1, 0.2, 0.4, 0.8 and 1.6 s: about 7 in 3 s (thousands without them)
     assert 4 <= count <= 10, count
     assert "died" in stderr and "its replacement starts in" in stderr
+
+
+def test_a_worker_killed_during_its_turn_to_accept_does_not_stop_the_others() -> None:
+    """The workers take turns to read the counts, accept and publish; the kernel ends the turn of
+    a worker that dies in it (a lock a killed worker kept would stop every other from accepting)."""
+    from assess.api import _Loads
+
+    loads = _Loads(2)
+    ready_r, ready_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # a worker that takes its turn and is killed in it
+        try:
+            with loads.turn() as ours:
+                os.write(ready_w, b"1" if ours else b"0")
+                time.sleep(60)
+        finally:
+            os._exit(0)
+    os.close(ready_w)  # (so that a child that fails before it writes ends the read)
+    try:
+        assert os.read(ready_r, 1) == b"1"
+        with loads.turn() as ours:
+            assert not ours
+    finally:
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
+        os.close(ready_r)
+    with loads.turn() as ours:
+        assert ours
+
+
+def test_a_connection_being_set_up_is_counted_once() -> None:
+    """A worker's count of its connections (what the others compare theirs with) must not count a
+    connection twice while it is set up: once accepted, and again once uvicorn has it. Counted
+    twice, a worker holding one connection held back from a second while the other held one."""
+    import uvicorn
+
+    from assess.api import _Loads, _Protocol, _WorkerServer, create_app
+
+    async def scenario() -> list[int]:
+        listening = socket.socket()
+        listening.bind(("127.0.0.1", 0))
+        listening.listen(8)
+        config = uvicorn.Config(create_app(), http=_Protocol, log_level="warning")
+        config.load()
+        server = _WorkerServer(config, listening, _Loads(1))
+        server.lifespan = config.lifespan_class(config)  # (as uvicorn's serve() does before startup)
+        await server.startup()
+        client = socket.socket()
+        client.setblocking(False)
+        try:
+            client.connect_ex(listening.getsockname())
+            held = []
+            for _ in range(200):  # loop turns: the accept, the protocol made, the task done, and on
+                await asyncio.sleep(0)
+                held.append(server._held())
+            return held
+        finally:
+            client.close()
+            await server.shutdown()
+            listening.close()
+
+    held = asyncio.run(scenario())
+    assert held[-1] == 1 and max(held) == 1, held
