@@ -4,6 +4,7 @@ load's connections the sensor reported."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -27,6 +28,7 @@ from stress.harness import (
     summarise,
     t95,
     wait_for_quiet,
+    write_outputs,
 )
 from stress.loadgen import LoadResult
 from stress.workloads import WORKLOADS
@@ -269,6 +271,15 @@ def test_the_report_renders_every_workload_phase_and_interval() -> None:
     waited["setup"]["waited_for_quiet_s"] = 180.0  # type: ignore[index]
     assert "on 2 CPUs before the run's own load started, after waiting 180 s for it to settle)" in render_report(waited)
     assert "Functions probed: SSL_do_handshake, SSL_free+0x3; single-stepped probes:\nnone." in text
+
+
+def test_the_report_names_the_figures_file_it_was_written_with(tmp_path: Path) -> None:
+    doc = report_doc(result([800, 790, 800, 788, 800]))
+    assert "raw figures in\n`stress/metrics.json`." in render_report(doc)
+    figures, report = tmp_path / "figures.json", tmp_path / "report.md"
+    write_outputs(doc, figures, report)
+    assert f"raw figures in\n`{figures}`." in report.read_text()
+    assert json.loads(figures.read_text()) == json.loads(json.dumps(doc))
 
 
 def test_a_sensor_that_ignores_sigterm_is_killed_and_the_run_fails() -> None:
