@@ -24,6 +24,7 @@ are no others).
 from __future__ import annotations
 
 import os
+import select
 import shutil
 import signal
 import subprocess
@@ -34,7 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 FREQUENCY_HZ = 999  # (not a multiple of the timer tick, so sampling does not beat with it)
-START_S = 0.5  # perf opens an event on every CPU and reads the running processes before it samples
+START_TIMEOUT_S = 60.0  # for perf to open an event on every CPU, read the running processes and sample
 STOP_TIMEOUT_S = 120.0
 SCRIPT_TIMEOUT_S = 600.0
 
@@ -159,26 +160,55 @@ def _stop(proc: subprocess.Popen[bytes]) -> str:
 
 @contextmanager
 def recording(folder: Path) -> Iterator[Path]:
-    """`perf record` of every CPU, with kernel call chains, from entry to exit of the block. perf is
-    stopped however the block ends; a failure to record is a ProfileError after a block that ended
-    normally (never one that replaces the block's own exception)."""
+    """`perf record` of every CPU, with kernel call chains, from entry to exit of the block. The block
+    is entered once perf says it samples: it starts with its events off (`-D -1`), and is told to
+    turn them on through a control FIFO, which it acknowledges on another. perf is stopped however
+    the block ends; a failure to record is a ProfileError after a block that ended normally (never
+    one that replaces the block's own exception)."""
     data = folder / "profile.perf"
+    control, acknowledged = folder / "perf-control.fifo", folder / "perf-ack.fifo"
+    for fifo in (control, acknowledged):
+        fifo.unlink(missing_ok=True)
+        os.mkfifo(fifo)
+    # Open for reading and writing: neither open waits for perf (nor hangs if perf never opens them).
+    ctl = os.open(control, os.O_RDWR | os.O_NONBLOCK)
+    ack = os.open(acknowledged, os.O_RDWR | os.O_NONBLOCK)
     try:
-        proc = subprocess.Popen(["perf", "record", "-a", "-g", "-e", "cpu-clock", "-F", str(FREQUENCY_HZ),
-                                 "-o", str(data)],
-                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    except OSError as error:
-        raise ProfileError(f"perf record did not start: {error}") from None
-    err = ""
-    try:
-        time.sleep(START_S)
-        if proc.poll() is not None:
-            raise ProfileError(f"perf record exited at once ({proc.returncode})")
-        yield data
+        try:
+            proc = subprocess.Popen(["perf", "record", "-a", "-g", "-e", "cpu-clock", "-F", str(FREQUENCY_HZ),
+                                     "-D", "-1", "--control", f"fifo:{control},{acknowledged}", "-o", str(data)],
+                                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        except OSError as error:
+            raise ProfileError(f"perf record did not start: {error}") from None
+        err, sampling = "", False
+        try:
+            os.write(ctl, b"enable\n")
+            _await_ack(proc, ack)
+            sampling = True
+            yield data
+        finally:
+            err = _stop(proc)
+    except ProfileError as error:
+        if sampling:
+            raise
+        raise ProfileError(f"{error}: {err}" if err else str(error)) from None  # with what perf said
     finally:
-        err = _stop(proc)
+        os.close(ctl)
+        os.close(ack)
     if proc.returncode not in (0, -signal.SIGINT) or not data.exists():
         raise ProfileError(f"perf record failed ({proc.returncode}): {err}")
+
+
+def _await_ack(proc: subprocess.Popen[bytes], ack: int) -> None:
+    """Until perf acknowledges the enable command (it has opened an event on every CPU, read the
+    running processes and turned its events on)."""
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if select.select([ack], [], [], 0.05)[0] and b"ack" in os.read(ack, 64):
+            return
+        if proc.poll() is not None:
+            raise ProfileError(f"perf record exited before it sampled ({proc.returncode})")
+    raise ProfileError(f"perf record did not start sampling within {START_TIMEOUT_S:g} s")
 
 
 def read(data: Path, sensor_pid: int) -> Attribution:

@@ -3,6 +3,7 @@ counts for, and, for real with `perf`, the sensor's hooks found under real TLS l
 
 from __future__ import annotations
 
+import os
 import subprocess
 from contextlib import ExitStack
 from pathlib import Path
@@ -161,3 +162,17 @@ def test_under_real_handshakes_the_profile_finds_the_sensors_uprobes_tracepoints
     assert got["sensor_process_us_per_unit"] > 0 and got["samples"] > 1000
     assert bare.samples > 1000 and bare.sensor_ns == 0
     assert bare.by_hook_ns == {"uprobes": 0, "tracepoints": 0, "cgroup_skb": 0, "packet_sockets": 0}
+
+
+def test_a_perf_that_cannot_sample_gives_its_own_words_not_a_hang(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A perf without --control (before 5.10), or one refused its events: it exits before it
+    # acknowledges the enable command, and the phase is skipped with what it printed.
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "perf").write_text("#!/bin/sh\necho \"  Error: unknown option 'control'\" >&2\nexit 129\n")
+    (bin_dir / "perf").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    said = r"exited before it sampled \(129\): Error: unknown option 'control'"
+    with pytest.raises(profile.ProfileError, match=said), profile.recording(tmp_path):
+        pytest.fail("the block ran without a profile")
