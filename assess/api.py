@@ -299,6 +299,9 @@ def serve(settings: ApiSettings, host: str, port: int, *, workers: int = 1, verb
 ACCEPT_HEAD_START_S = 0.01
 # How long a worker that found another choosing waits before it looks at the socket again.
 TURN_WAIT_S = 0.001
+# How long a starting worker waits for its turn to claim a slot (one stopped in its turn, SIGSTOP,
+# would otherwise keep it from ever serving).
+CLAIM_WAIT_S = 5.0
 
 
 class _Loads:
@@ -315,27 +318,41 @@ class _Loads:
         self.pids = multiprocessing.RawArray("i", workers)
         self.counts = multiprocessing.RawArray("i", workers)
         self.lock_file = tempfile.TemporaryFile()  # (record locks are the process's: not inherited)
+        self.unlockable = False
         self.slot = -1
 
     def claim(self) -> None:
-        fcntl.lockf(self.lock_file, fcntl.LOCK_EX)
-        try:
-            for i, pid in enumerate(self.pids):
-                if pid == 0 or not _alive(pid):
-                    self.pids[i], self.counts[i], self.slot = os.getpid(), 0, i
+        deadline = time.monotonic() + CLAIM_WAIT_S
+        while True:
+            with self.turn() as ours:
+                if ours or time.monotonic() > deadline:  # (a worker stopped in its turn: claim all the same)
+                    for i, pid in enumerate(self.pids):
+                        if pid == 0 or not _alive(pid):
+                            self.pids[i], self.counts[i], self.slot = os.getpid(), 0, i
+                            return
                     return
-        finally:
-            fcntl.lockf(self.lock_file, fcntl.LOCK_UN)
+            time.sleep(TURN_WAIT_S)
 
     @contextlib.contextmanager
     def turn(self) -> Iterator[bool]:
-        """Whether this worker has the turn (False: another worker is choosing right now)."""
+        """Whether this worker has the turn (False: another worker is choosing right now). Where the
+        file cannot be locked at all (ENOLCK: a temporary folder on NFS), the workers choose without
+        taking turns, as they did before turns, and each worker says so once."""
+        if self.unlockable:
+            yield True
+            return
         try:
             fcntl.lockf(self.lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as e:
             if e.errno not in (errno.EAGAIN, errno.EACCES):
-                raise
-            yield False
+                self.unlockable = True
+                log.warning("the workers cannot take turns to accept (their lock file: %s); connections that "
+                            "arrive together may be spread less evenly", e.strerror)
+            locked = False
+        else:
+            locked = True
+        if not locked:
+            yield self.unlockable
             return
         try:
             yield True
@@ -414,7 +431,8 @@ class _WorkerServer(uvicorn.Server):
         waited longer: its own head start ends about now); after that, this worker takes it."""
         self._watch()
         with self.loads.turn() as ours:
-            if not ours:  # another worker is taking a connection: the socket says if one is left
+            if not ours:  # another worker is choosing: look again in a moment, as far on as now
+                self._pause(TURN_WAIT_S, lambda: self._after_head_start(last))
                 return
             fewest = self.loads.fewest_elsewhere()
             if last or fewest is None or self._held() <= fewest:
@@ -441,18 +459,20 @@ class _WorkerServer(uvicorn.Server):
     async def _serve_connection(self, connection: socket.socket) -> None:
         made = False
 
-        def on_made() -> None:  # the protocol joined the server's connections: count it there alone
+        def counted() -> None:  # no longer "accepted, being set up": once, whichever comes first
             nonlocal made
-            made = True
-            self.unmade -= 1
+            if not made:
+                made = True
+                self.unmade -= 1
 
         try:
-            await self.loop.connect_accepted_socket(lambda: self._new_protocol(on_made), connection)
+            # (once made, the protocol is among the server's connections: counted there alone)
+            await self.loop.connect_accepted_socket(lambda: self._new_protocol(counted), connection)
         except OSError:
             connection.close()
         finally:
-            if not made:
-                self.unmade -= 1
+            if not made:  # failed, or cancelled (at shutdown: its connection_made may still come)
+                counted()
                 self._publish()
 
     def _new_protocol(self, on_made: Callable[[], None]) -> _Protocol:

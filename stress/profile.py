@@ -148,14 +148,17 @@ def unavailable() -> str | None:
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> str:
-    """SIGINT (perf then writes its file), SIGKILL if it has not exited in time; its stderr's end."""
+    """SIGINT (perf then writes its file), SIGKILL if it has not exited in time; what it said: its
+    first error line (perf prints its whole usage after an unknown option), else its stderr's end."""
     proc.send_signal(signal.SIGINT)
     try:
         _, err = proc.communicate(timeout=STOP_TIMEOUT_S)
     except subprocess.TimeoutExpired:
         proc.kill()
         _, err = proc.communicate()
-    return err.decode(errors="replace").strip()[-300:]
+    text = err.decode(errors="replace").strip()
+    errors = [line.strip() for line in text.splitlines() if line.strip().lower().startswith(("error", "fatal"))]
+    return errors[0][:300] if errors else text[-300:]
 
 
 @contextmanager
@@ -172,7 +175,12 @@ def recording(folder: Path) -> Iterator[Path]:
         os.mkfifo(fifo)
     # Open for reading and writing: neither open waits for perf (nor hangs if perf never opens them).
     ctl = os.open(control, os.O_RDWR | os.O_NONBLOCK)
-    ack = os.open(acknowledged, os.O_RDWR | os.O_NONBLOCK)
+    err, sampling = "", False
+    try:
+        ack = os.open(acknowledged, os.O_RDWR | os.O_NONBLOCK)
+    except BaseException:
+        os.close(ctl)
+        raise
     try:
         try:
             proc = subprocess.Popen(["perf", "record", "-a", "-g", "-e", "cpu-clock", "-F", str(FREQUENCY_HZ),
@@ -180,7 +188,6 @@ def recording(folder: Path) -> Iterator[Path]:
                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         except OSError as error:
             raise ProfileError(f"perf record did not start: {error}") from None
-        err, sampling = "", False
         try:
             os.write(ctl, b"enable\n")
             _await_ack(proc, ack)

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 from serving import running_server
 from test_attest_api import cbom_bytes
 
@@ -149,6 +150,29 @@ def test_a_worker_killed_during_its_turn_to_accept_does_not_stop_the_others() ->
         os.close(ready_r)
     with loads.turn() as ours:
         assert ours
+    loads.lock_file.close()
+
+
+def test_workers_that_cannot_lock_choose_without_turns_and_say_so(
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    """A lock file that cannot be locked at all (ENOLCK: a temporary folder on NFS) must not stop a
+    worker accepting (an error in its accept callback would recur on every loop turn)."""
+    import errno
+    import fcntl
+
+    from assess.api import _Loads
+
+    def no_locks(*_: object) -> None:
+        raise OSError(errno.ENOLCK, os.strerror(errno.ENOLCK))
+
+    loads = _Loads(2)
+    monkeypatch.setattr(fcntl, "lockf", no_locks)
+    with loads.turn() as first, loads.turn() as second:
+        assert first and second
+    assert [r.getMessage() for r in caplog.records].count(
+        "the workers cannot take turns to accept (their lock file: No locks available); connections that arrive "
+        "together may be spread less evenly") == 1
+    loads.lock_file.close()
 
 
 def test_a_connection_being_set_up_is_counted_once() -> None:
@@ -165,7 +189,8 @@ def test_a_connection_being_set_up_is_counted_once() -> None:
         listening.listen(8)
         config = uvicorn.Config(create_app(), http=_Protocol, log_level="warning")
         config.load()
-        server = _WorkerServer(config, listening, _Loads(1))
+        loads = _Loads(1)
+        server = _WorkerServer(config, listening, loads)
         server.lifespan = config.lifespan_class(config)  # (as uvicorn's serve() does before startup)
         await server.startup()
         client = socket.socket()
@@ -181,6 +206,7 @@ def test_a_connection_being_set_up_is_counted_once() -> None:
             client.close()
             await server.shutdown()
             listening.close()
+            loads.lock_file.close()
 
     held = asyncio.run(scenario())
     assert held[-1] == 1 and max(held) == 1, held

@@ -276,6 +276,9 @@ def test_the_report_renders_every_workload_phase_and_interval() -> None:
 def test_the_report_names_the_figures_file_it_was_written_with(tmp_path: Path) -> None:
     doc = report_doc(result([800, 790, 800, 788, 800]))
     assert "raw figures in\n`stress/metrics.json`." in render_report(doc)
+    across = report_doc(result([800, 790, 800, 788, 800]))
+    across["setup"]["link"] = "veth"  # type: ignore[index]
+    assert "raw figures in\n`stress/metrics_veth.json`." in render_report(across)
     figures, report = tmp_path / "figures.json", tmp_path / "report.md"
     write_outputs(doc, figures, report)
     assert f"raw figures in\n`{figures}`." in report.read_text()

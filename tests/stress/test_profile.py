@@ -170,7 +170,8 @@ def test_a_perf_that_cannot_sample_gives_its_own_words_not_a_hang(
     # acknowledges the enable command, and the phase is skipped with what it printed.
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    (bin_dir / "perf").write_text("#!/bin/sh\necho \"  Error: unknown option 'control'\" >&2\nexit 129\n")
+    usage = "".join(f"echo '    --option-{i}   what it does' >&2\n" for i in range(40))  # (perf's usage follows)
+    (bin_dir / "perf").write_text(f"#!/bin/sh\necho \"  Error: unknown option 'control'\" >&2\n{usage}exit 129\n")
     (bin_dir / "perf").chmod(0o755)
     monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
     said = r"exited before it sampled \(129\): Error: unknown option 'control'"

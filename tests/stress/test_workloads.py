@@ -97,7 +97,7 @@ def test_a_stress_run_across_the_veth_link_reports_every_handshake_it_made(tmp_p
     assert result["setup"]["link"] == "veth" and len(on) == 1 and on[0]["handshakes"] > 0
     assert run["reported_fraction"] >= TARGETS["reported_fraction_min"] and run["kernel_drops"] == 0
     report = (tmp_path / "r.md").read_text()
-    assert "across a veth link (MTU 1500)" in report and "stress/metrics_veth.json" in report
+    assert "across a veth link (MTU 1500)" in report and f"raw figures in\n`{tmp_path / 'm.json'}`" in report
     if profile.unavailable() is None:  # the profile phase: the packet socket's delivery is in the observed path
         assert "skipped" not in run["profile"], run["profile"]
         hooks = run["profile"]["categories"]
