@@ -6,7 +6,9 @@ import asyncio
 import os
 import socket
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -210,3 +212,85 @@ def test_a_connection_being_set_up_is_counted_once() -> None:
 
     held = asyncio.run(scenario())
     assert held[-1] == 1 and max(held) == 1, held
+
+
+async def _accepted_after(loads_setup: Callable[[Any], None], *, connections_before: int = 0) -> float:
+    """Seconds from a client's connect until an in-process worker (slot 0 of two) holds it, with
+    `loads_setup(loads)` run once the worker has claimed its slot."""
+    import uvicorn
+
+    from assess.api import _Loads, _Protocol, _WorkerServer, create_app
+
+    listening = socket.socket()
+    listening.bind(("127.0.0.1", 0))
+    listening.listen(8)
+    config = uvicorn.Config(create_app(), http=_Protocol, log_level="warning")
+    config.load()
+    loads = _Loads(2)
+    server = _WorkerServer(config, listening, loads)
+    server.lifespan = config.lifespan_class(config)
+    await server.startup()
+    clients = []
+
+    async def connect_and_wait(held: int) -> float:
+        client = socket.socket()
+        client.setblocking(False)
+        clients.append(client)
+        start = time.monotonic()
+        client.connect_ex(listening.getsockname())
+        while server._held() < held and time.monotonic() - start < 10:
+            await asyncio.sleep(0.001)
+        return time.monotonic() - start
+
+    try:
+        for n in range(connections_before):
+            await connect_and_wait(n + 1)
+        loads_setup(loads)
+        return await connect_and_wait(connections_before + 1)
+    finally:
+        for client in clients:
+            client.close()
+        await server.shutdown()
+        listening.close()
+        loads.lock_file.close()
+
+
+def test_a_worker_holding_more_waits_two_head_starts_while_the_other_does_not_take_it() -> None:
+    """The other worker (alive, holding none) never accepts here: the worker holding one waits its
+    head start, sees the other still holding fewer, waits one more, then takes the connection."""
+    from assess.api import ACCEPT_HEAD_START_S
+
+    def another_idle_worker(loads: Any) -> None:
+        loads.pids[1], loads.counts[1] = os.getppid(), 0  # (a living process: the worker that does not accept)
+
+    waited = asyncio.run(_accepted_after(another_idle_worker, connections_before=1))
+    assert waited >= 2 * ACCEPT_HEAD_START_S, waited
+
+
+def test_a_worker_accepts_only_in_its_turn() -> None:
+    """While another worker holds the turn (a forked process here), the worker does not accept,
+    however few connections it holds; it accepts once the turn is free."""
+    hold_s = 0.3
+    holders: list[int] = []
+
+    def another_worker_choosing(loads: Any) -> None:
+        ready_r, ready_w = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            try:
+                with loads.turn():
+                    os.write(ready_w, b"1")
+                    time.sleep(hold_s)
+            finally:
+                os._exit(0)
+        holders.append(pid)
+        os.close(ready_w)
+        assert os.read(ready_r, 1) == b"1"
+        os.close(ready_r)
+
+    try:
+        waited = asyncio.run(_accepted_after(another_worker_choosing))
+    finally:
+        for pid in holders:
+            os.waitpid(pid, 0)
+    assert hold_s * 0.8 <= waited < 10, waited
