@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -177,46 +178,10 @@ def test_workers_that_cannot_lock_choose_without_turns_and_say_so(
     loads.lock_file.close()
 
 
-def test_a_connection_being_set_up_is_counted_once() -> None:
-    """A worker's count of its connections (what the others compare theirs with) must not count a
-    connection twice while it is set up: once accepted, and again once uvicorn has it. Counted
-    twice, a worker holding one connection held back from a second while the other held one."""
-    import uvicorn
-
-    from assess.api import _Loads, _Protocol, _WorkerServer, create_app
-
-    async def scenario() -> list[int]:
-        listening = socket.socket()
-        listening.bind(("127.0.0.1", 0))
-        listening.listen(8)
-        config = uvicorn.Config(create_app(), http=_Protocol, log_level="warning")
-        config.load()
-        loads = _Loads(1)
-        server = _WorkerServer(config, listening, loads)
-        server.lifespan = config.lifespan_class(config)  # (as uvicorn's serve() does before startup)
-        await server.startup()
-        client = socket.socket()
-        client.setblocking(False)
-        try:
-            client.connect_ex(listening.getsockname())
-            held = []
-            for _ in range(200):  # loop turns: the accept, the protocol made, the task done, and on
-                await asyncio.sleep(0)
-                held.append(server._held())
-            return held
-        finally:
-            client.close()
-            await server.shutdown()
-            listening.close()
-            loads.lock_file.close()
-
-    held = asyncio.run(scenario())
-    assert held[-1] == 1 and max(held) == 1, held
-
-
-async def _accepted_after(loads_setup: Callable[[Any], None], *, connections_before: int = 0) -> float:
-    """Seconds from a client's connect until an in-process worker (slot 0 of two) holds it, with
-    `loads_setup(loads)` run once the worker has claimed its slot."""
+@contextlib.asynccontextmanager
+async def _in_process_worker(slots: int) -> AsyncIterator[tuple[Any, socket.socket]]:
+    """A worker (`_WorkerServer`) started in this process's running loop, in slot 0 of `slots`,
+    on a listening socket of its own; stopped at the end."""
     import uvicorn
 
     from assess.api import _Loads, _Protocol, _WorkerServer, create_app
@@ -226,33 +191,65 @@ async def _accepted_after(loads_setup: Callable[[Any], None], *, connections_bef
     listening.listen(8)
     config = uvicorn.Config(create_app(), http=_Protocol, log_level="warning")
     config.load()
-    loads = _Loads(2)
+    loads = _Loads(slots)
     server = _WorkerServer(config, listening, loads)
-    server.lifespan = config.lifespan_class(config)
+    server.lifespan = config.lifespan_class(config)  # (as uvicorn's serve() does before startup)
     await server.startup()
-    clients = []
-
-    async def connect_and_wait(held: int) -> float:
-        client = socket.socket()
-        client.setblocking(False)
-        clients.append(client)
-        start = time.monotonic()
-        client.connect_ex(listening.getsockname())
-        while server._held() < held and time.monotonic() - start < 10:
-            await asyncio.sleep(0.001)
-        return time.monotonic() - start
-
     try:
-        for n in range(connections_before):
-            await connect_and_wait(n + 1)
-        loads_setup(loads)
-        return await connect_and_wait(connections_before + 1)
+        yield server, listening
     finally:
-        for client in clients:
-            client.close()
         await server.shutdown()
         listening.close()
         loads.lock_file.close()
+
+
+def test_a_connection_being_set_up_is_counted_once() -> None:
+    """A worker's count of its connections (what the others compare theirs with) must not count a
+    connection twice while it is set up: once accepted, and again once uvicorn has it. Counted
+    twice, a worker holding one connection held back from a second while the other held one."""
+
+    async def scenario() -> list[int]:
+        async with _in_process_worker(1) as (server, listening):
+            client = socket.socket()
+            client.setblocking(False)
+            try:
+                client.connect_ex(listening.getsockname())
+                held = []
+                for _ in range(200):  # loop turns: the accept, the protocol made, the task done, and on
+                    await asyncio.sleep(0)
+                    held.append(server._held())
+                return held
+            finally:
+                client.close()
+
+    held = asyncio.run(scenario())
+    assert held[-1] == 1 and max(held) == 1, held
+
+
+async def _accepted_after(loads_setup: Callable[[Any], None], *, connections_before: int = 0) -> float:
+    """Seconds from a client's connect until an in-process worker (slot 0 of two) holds it, with
+    `loads_setup(loads)` run just before that connect."""
+    async with _in_process_worker(2) as (server, listening):
+        clients = []
+
+        async def connect_and_wait(held: int) -> float:
+            client = socket.socket()
+            client.setblocking(False)
+            clients.append(client)
+            start = time.monotonic()
+            client.connect_ex(listening.getsockname())
+            while server._held() < held and time.monotonic() - start < 10:
+                await asyncio.sleep(0.001)
+            return time.monotonic() - start
+
+        try:
+            for n in range(connections_before):
+                await connect_and_wait(n + 1)
+            loads_setup(server.loads)
+            return await connect_and_wait(connections_before + 1)
+        finally:
+            for client in clients:
+                client.close()
 
 
 def test_a_worker_holding_more_waits_two_head_starts_while_the_other_does_not_take_it() -> None:
