@@ -297,6 +297,7 @@ def serve(settings: ApiSettings, host: str, port: int, *, workers: int = 1, verb
 # How long a worker holding more connections than another waits before it accepts a new one, so the
 # other takes it first (longer than the 5 ms an attesting thread may keep the event loop's waiting).
 ACCEPT_HEAD_START_S = 0.01
+HEAD_STARTS = 2  # at most, in a row, for one connection
 # How long a worker that found another choosing waits before it looks at the socket again.
 TURN_WAIT_S = 0.001
 # How long a starting worker waits for its turn to claim a slot (one stopped in its turn, SIGSTOP,
@@ -415,30 +416,27 @@ class _WorkerServer(uvicorn.Server):
         self.loads.publish(self._held())
 
     def _readable(self) -> None:
+        self._choose(head_starts=0)
+
+    def _choose(self, head_starts: int) -> None:
+        """In its turn: accept the waiting connection, or, holding more connections than another
+        worker, give the others a head start first, and a second one if another still holds fewer
+        when the first ends (it may have been holding back itself, and waited longer: its own head
+        start ends about now). After HEAD_STARTS, this worker takes the connection whatever the counts."""
         with self.loads.turn() as ours:
-            if not ours:  # another worker is choosing: it may take this connection
-                self._pause(TURN_WAIT_S, self._watch)
+            if not ours:  # another worker is choosing: look again in a moment, as far on as now
+                self._pause(TURN_WAIT_S, lambda: self._resume(head_starts))
                 return
             fewest = self.loads.fewest_elsewhere()
-            if fewest is not None and self._held() > fewest:
-                self._pause(ACCEPT_HEAD_START_S, self._after_head_start)
+            if head_starts < HEAD_STARTS and fewest is not None and self._held() > fewest:
+                self._pause(ACCEPT_HEAD_START_S, lambda: self._resume(head_starts + 1))
             else:
                 self._accept()
 
-    def _after_head_start(self, last: bool = False) -> None:
-        """The connection still waiting, if no other worker took it meanwhile. While another worker
-        still holds fewer, it gets one more head start (it may have been holding back itself, and
-        waited longer: its own head start ends about now); after that, this worker takes it."""
+    def _resume(self, head_starts: int) -> None:
         self._watch()
-        with self.loads.turn() as ours:
-            if not ours:  # another worker is choosing: look again in a moment, as far on as now
-                self._pause(TURN_WAIT_S, lambda: self._after_head_start(last))
-                return
-            fewest = self.loads.fewest_elsewhere()
-            if last or fewest is None or self._held() <= fewest:
-                self._accept()
-            else:
-                self._pause(ACCEPT_HEAD_START_S, lambda: self._after_head_start(last=True))
+        if head_starts:  # the connection still waiting, if no other worker took it meanwhile
+            self._choose(head_starts)
 
     def _accept(self) -> None:
         try:

@@ -30,7 +30,7 @@ import signal
 import subprocess
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -170,18 +170,8 @@ def recording(folder: Path) -> Iterator[Path]:
     one that replaces the block's own exception)."""
     data = folder / "profile.perf"
     control, acknowledged = folder / "perf-control.fifo", folder / "perf-ack.fifo"
-    for fifo in (control, acknowledged):
-        fifo.unlink(missing_ok=True)
-        os.mkfifo(fifo)
-    # Open for reading and writing: neither open waits for perf (nor hangs if perf never opens them).
-    ctl = os.open(control, os.O_RDWR | os.O_NONBLOCK)
-    err, sampling = "", False
-    try:
-        ack = os.open(acknowledged, os.O_RDWR | os.O_NONBLOCK)
-    except BaseException:
-        os.close(ctl)
-        raise
-    try:
+    with ExitStack() as fifos:
+        ctl, ack = (_fifo(path, fifos) for path in (control, acknowledged))
         try:
             proc = subprocess.Popen(["perf", "record", "-a", "-g", "-e", "cpu-clock", "-F", str(FREQUENCY_HZ),
                                      "-D", "-1", "--control", f"fifo:{control},{acknowledged}", "-o", str(data)],
@@ -190,32 +180,37 @@ def recording(folder: Path) -> Iterator[Path]:
             raise ProfileError(f"perf record did not start: {error}") from None
         try:
             os.write(ctl, b"enable\n")
-            _await_ack(proc, ack)
-            sampling = True
-            yield data
+            not_sampling = _await_ack(proc, ack)
+            if not_sampling is None:
+                yield data
         finally:
             err = _stop(proc)
-    except ProfileError as error:
-        if sampling:
-            raise
-        raise ProfileError(f"{error}: {err}" if err else str(error)) from None  # with what perf said
-    finally:
-        os.close(ctl)
-        os.close(ack)
+    if not_sampling is not None:
+        raise ProfileError(f"{not_sampling}: {err}" if err else not_sampling)  # with what perf said
     if proc.returncode not in (0, -signal.SIGINT) or not data.exists():
         raise ProfileError(f"perf record failed ({proc.returncode}): {err}")
 
 
-def _await_ack(proc: subprocess.Popen[bytes], ack: int) -> None:
+def _fifo(path: Path, closing: ExitStack) -> int:
+    """A new FIFO at `path`, open for reading and writing (so the open waits for nobody, and nothing
+    hangs if perf never opens it), closed with `closing`."""
+    path.unlink(missing_ok=True)
+    os.mkfifo(path)
+    fd = os.open(path, os.O_RDWR | os.O_NONBLOCK)
+    closing.callback(os.close, fd)
+    return fd
+
+
+def _await_ack(proc: subprocess.Popen[bytes], ack: int) -> str | None:
     """Until perf acknowledges the enable command (it has opened an event on every CPU, read the
-    running processes and turned its events on)."""
+    running processes and turned its events on): None, or why it did not."""
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
         if select.select([ack], [], [], 0.05)[0] and b"ack" in os.read(ack, 64):
-            return
+            return None
         if proc.poll() is not None:
-            raise ProfileError(f"perf record exited before it sampled ({proc.returncode})")
-    raise ProfileError(f"perf record did not start sampling within {START_TIMEOUT_S:g} s")
+            return f"perf record exited before it sampled ({proc.returncode})"
+    return f"perf record did not start sampling within {START_TIMEOUT_S:g} s"
 
 
 def read(data: Path, sensor_pid: int) -> Attribution:
