@@ -1,6 +1,7 @@
 """`python -m stress [--rounds N] [--phase-seconds S] [--workers W] [--workload NAME ...] [--quiet-wait S]
-[--link loopback|veth] [--json FILE]`: run the sensor's overhead workloads, print the figures, write
-them (JSON) and docs/OVERHEAD_RESULTS.md (docs/OVERHEAD_RESULTS_VETH.md with `--link veth`)."""
+[--link loopback|veth] [--no-uprobes] [--json FILE]`: run the sensor's overhead workloads, print the
+figures, write them (JSON) and docs/OVERHEAD_RESULTS.md (docs/OVERHEAD_RESULTS_VETH.md with
+`--link veth`; `_NO_UPROBES` added to the name with `--no-uprobes`)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from stress.harness import OUTPUTS, QUIET_WAIT_S, exit_on_sigterm, print_summary, run_stress, write_outputs
+from stress.harness import QUIET_WAIT_S, exit_on_sigterm, outputs, print_summary, run_stress, write_outputs
 from stress.link import LINKS
 from stress.workloads import WORKLOADS
 
@@ -27,6 +28,9 @@ def main(argv: list[str]) -> int:
                         help="run only this workload (repeatable; default: all four)")
     parser.add_argument("--priority", choices=("auto", "idle", "normal"), default="auto",
                         help="the sensor's --priority (default auto, as `carnot runtime capture` runs it)")
+    parser.add_argument("--no-uprobes", dest="uprobes", action="store_false",
+                        help="run the sensor with --no-uprobes (figures and report then go to *_no_uprobes.json "
+                             "and *_NO_UPROBES.md by default)")
     parser.add_argument("--quiet-wait", type=float, default=QUIET_WAIT_S, metavar="SECONDS",
                         help="wait up to this long for a 1-minute load average of at most a quarter of the CPUs "
                              "before starting, so the figures can be quoted "
@@ -39,15 +43,15 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--report", type=Path, help="the Markdown report (default docs/OVERHEAD_RESULTS.md; "
                                                     "docs/OVERHEAD_RESULTS_VETH.md with --link veth)")
     args = parser.parse_args(argv)
-    args.json = args.json or OUTPUTS[args.link][0]
-    args.report = args.report or OUTPUTS[args.link][1]
+    args.json = args.json or outputs(args.link, args.uprobes)[0]
+    args.report = args.report or outputs(args.link, args.uprobes)[1]
     if args.rounds < 1 or args.phase_seconds <= 0 or args.workers < 1 or args.quiet_wait < 0:
         parser.error("--rounds and --workers must be at least 1, --phase-seconds above 0, --quiet-wait not negative")
     console = Console(width=None if sys.stdout.isatty() else 180)
     exit_on_sigterm()
     result = run_stress(workloads=args.workloads or list(WORKLOADS), rounds=args.rounds,
                         phase_seconds=args.phase_seconds, workers=args.workers, priority=args.priority,
-                        quiet_wait_s=args.quiet_wait, console=console, link=args.link)
+                        uprobes=args.uprobes, quiet_wait_s=args.quiet_wait, console=console, link=args.link)
     write_outputs(result, args.json, args.report)
     print_summary(result, console)
     console.print(f"written: {args.json} and {args.report}")

@@ -26,7 +26,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,6 +45,21 @@ METRICS = ROOT / "stress" / "metrics.json"
 REPORT = ROOT / "docs" / "OVERHEAD_RESULTS.md"
 OUTPUTS = {"loopback": (METRICS, REPORT),
            "veth": (ROOT / "stress" / "metrics_veth.json", ROOT / "docs" / "OVERHEAD_RESULTS_VETH.md")}
+
+
+def outputs(link: str, uprobes: bool = True) -> tuple[Path, Path]:
+    """Where a run's figures and report go by default: the link's, with `_no_uprobes` added to each
+    name for a sensor run without its uprobes (`--no-uprobes`), so neither overwrites the other."""
+    metrics, report = OUTPUTS[link]
+    if uprobes:
+        return metrics, report
+    return (metrics.with_name(f"{metrics.stem}_no_uprobes{metrics.suffix}"),
+            report.with_name(f"{report.stem}_NO_UPROBES{report.suffix}"))
+
+
+def sensor_args(priority: str, uprobes: bool) -> tuple[str, ...]:
+    """The options the harness starts `carnot runtime capture` with (besides --out)."""
+    return ("--priority", priority) + (() if uprobes else ("--no-uprobes",))
 QUIET_WAIT_S = 180.0  # by default a run waits this long at most for the machine to be quiet (wait_for_quiet)
 QUIET_POLL_S = 5.0  # (the kernel updates the load averages every 5 s)
 TARGETS = {"rate_ratio_min": 0.97, "reported_fraction_min": 0.999, "kernel_drops_max": 0}
@@ -250,10 +265,13 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def match_records(lines: list[dict[str, Any]], load: LoadResult) -> tuple[int, int, list[dict[str, Any]], list[int]]:
+def match_records(lines: list[dict[str, Any]], load: LoadResult,
+                  uprobes: bool = True) -> tuple[int, int, list[dict[str, Any]], list[int]]:
     """How many of the load's connections the sensor reported (a client-side record with the same
-    ports), how many of those from OpenSSL clients lacked a view, up to five such records, and
-    where in the load the unreported connections fell (0 = first).
+    ports), how many of those were correlation failures, up to five such records, and where in the
+    load the unreported connections fell (0 = first). A failure: with the sensor's uprobes, a record
+    of an OpenSSL client that lacks a view; without them (`uprobes` False: every record is the
+    wire's), a record of any client without its process.
 
     Client ports repeat within a phase (the kernel reuses them), so matching counts multiplicity.
     A record whose process is not known has no role; it stands for the client side too."""
@@ -270,7 +288,7 @@ def match_records(lines: list[dict[str, Any]], load: LoadResult) -> tuple[int, i
             record = found[taken[key]]
             taken[key] += 1
             reported += 1
-            if openssl and record["source"] != "uprobe+wire":
+            if (openssl and record["source"] != "uprobe+wire") if uprobes else record["pid"] is None:
                 failed.append(record)
         else:
             unreported.append(i)
@@ -287,7 +305,7 @@ def _stop_sensor(proc: subprocess.Popen[bytes], out: Path, load: LoadResult,
     # What the observed programs paid for: every uprobe, and those the kernel single-steps.
     final["uprobes"] = sorted(p.rsplit(":", 1)[1] for p in lines[0]["probes"] if p.startswith("uprobe:"))
     final["single_stepped_probes"] = lines[0]["single_stepped_probes"]
-    reported, failures, failed, unreported = match_records(lines, load)
+    reported, failures, failed, unreported = match_records(lines, load, lines[0].get("uprobes", True))
     # Kept whole (with every other record of the same client port) so a failure can be looked into.
     final["failed_records"] = [r for f in failed for r in lines
                                if r["type"] == "handshake" and r["src_port"] == f["src_port"]]
@@ -295,9 +313,10 @@ def _stop_sensor(proc: subprocess.Popen[bytes], out: Path, load: LoadResult,
     return final, reported, failures
 
 
-def run_workload(workload: Workload, *, rounds: int, phase_seconds: float, workers: int, priority: str,
+def run_workload(workload: Workload, *, rounds: int, phase_seconds: float, workers: int, sensor: Sequence[str],
                  console: Console, link: Link = LOOPBACK) -> dict[str, Any]:
-    """Phases off, on, off, on, ..., off of one workload, its traffic over `link`."""
+    """Phases off, on, off, on, ..., off of one workload, its traffic over `link`; `sensor`: the
+    sensor's options (sensor_args)."""
     phases: list[Phase] = []
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix=f"carnot-stress-{workload.name}-") as tmp, ExitStack() as stack:
@@ -314,7 +333,7 @@ def run_workload(workload: Workload, *, rounds: int, phase_seconds: float, worke
             if r == rounds:
                 break
             out = folder / f"phase-{r}.jsonl"
-            proc = start_sensor(out, "--priority", priority)
+            proc = start_sensor(out, *sensor)
             cpu_before = cpu_seconds(proc.pid)
             try:
                 host_before, processes_before = host_cpu(), process_cpu(groups)
@@ -332,9 +351,9 @@ def run_workload(workload: Workload, *, rounds: int, phase_seconds: float, worke
             console.print(f"  {workload.name} {r + 1}/{rounds + 1} on:  {phase.rate:10.1f} {workload.unit}, "
                           f"reported {reported}/{load.handshakes}, drops {final['kernel_drops']}")
             phases.append(phase)
-        bpf = _bpf_phase(workload, pool, folder, phase_seconds, priority)
+        bpf = _bpf_phase(workload, pool, folder, phase_seconds, sensor)
         console.print(f"  {workload.name} BPF run time: {bpf['total_ns_per_unit']} ns per {workload.per}")
-        cpu_profile = _profile_phase(workload, pool, folder, phase_seconds, priority)
+        cpu_profile = _profile_phase(workload, pool, folder, phase_seconds, sensor)
         said = (f"skipped ({cpu_profile['skipped']})" if "skipped" in cpu_profile
                 else f"{cpu_profile['in_observed_us_per_unit']} µs per {workload.per} in the hooks")
         console.print(f"  {workload.name} profile: {said}")
@@ -376,12 +395,12 @@ def _hooks_budget(r: dict[str, Any], added_less_sensor: float) -> dict[str, floa
 
 
 def _bpf_phase(workload: Workload, pool: LoadPool, folder: Path, seconds: float,
-               priority: str) -> dict[str, Any]:
+               sensor: Sequence[str]) -> dict[str, Any]:
     """One more sensor-on phase, not compared, with the kernel's BPF run-time counts on: what the
     sensor's programs cost per unit of load (in the observed programs' and the kernel's time)."""
     out = folder / "bpf-phase.jsonl"
     with bpfstats.bpf_stats():
-        proc = start_sensor(out, "--priority", priority)
+        proc = start_sensor(out, *sensor)
         try:
             before = bpfstats.run_time(proc.pid)
             load = pool.run(seconds)
@@ -398,7 +417,7 @@ CATCH_UP_S = 0.3  # longer than the sensor's wake-up interval while busy (0.1 s)
 
 
 def _profile_phase(workload: Workload, pool: LoadPool, folder: Path, seconds: float,
-                   priority: str) -> dict[str, Any]:
+                   sensor: Sequence[str]) -> dict[str, Any]:
     """One more sensor-on phase, not compared, with every CPU sampled (stress/profile.py): where the
     sensor's cost falls in the observed programs, the hooks' dispatch and the uprobes' traps included.
     Skipped, with the reason, where `perf` cannot run."""
@@ -406,7 +425,7 @@ def _profile_phase(workload: Workload, pool: LoadPool, folder: Path, seconds: fl
     if reason:
         return {"skipped": reason}
     out = folder / "profile-phase.jsonl"
-    proc = start_sensor(out, "--priority", priority)
+    proc = start_sensor(out, *sensor)
     try:
         with profile.recording(folder) as data:
             load = pool.run(seconds)
@@ -592,8 +611,8 @@ def wait_for_quiet(console: Console, limit_s: float, *,
 
 
 def run_stress(*, workloads: list[str], rounds: int = 24, phase_seconds: float = 5.0, workers: int = 2,
-               priority: str = "auto", quiet_wait_s: float = 0.0, console: Console | None = None,
-               link: str = "loopback") -> dict[str, Any]:
+               priority: str = "auto", uprobes: bool = True, quiet_wait_s: float = 0.0,
+               console: Console | None = None, link: str = "loopback") -> dict[str, Any]:
     console = console or Console()
     waited = wait_for_quiet(console, quiet_wait_s) if quiet_wait_s > 0 else 0.0
     started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
@@ -603,12 +622,14 @@ def run_stress(*, workloads: list[str], rounds: int = 24, phase_seconds: float =
         for name in workloads:
             console.rule(f"{WORKLOADS[name].title} ({name}), {path.name}")
             results[name] = run_workload(WORKLOADS[name], rounds=rounds, phase_seconds=phase_seconds,
-                                         workers=workers, priority=priority, console=console, link=path)
+                                         workers=workers, sensor=sensor_args(priority, uprobes), console=console,
+                                         link=path)
     return {
         "workloads": results,
         "targets": TARGETS,
         "setup": {
             "rounds": rounds, "phase_seconds": phase_seconds, "workers": workers, "sensor_priority": priority,
+            "sensor_uprobes": uprobes,
             "link": path.name, "link_description": path.description,
             "cpus": os.cpu_count(), "platform": platform.platform(), "started_at": started,
             "load_average_at_start": load_at_start, "waited_for_quiet_s": waited,
@@ -808,11 +829,20 @@ def _mark(ok: bool) -> str:
     return "met" if ok else "NOT met"
 
 
+def _uprobes_note(uprobes: bool) -> str:
+    if uprobes:
+        return ""
+    return (": no uprobe in any TLS program, each handshake reported from the wire, its processes from "
+            "their sockets, and no library or handshaking thread (what `--no-uprobes` gives up: "
+            "docs/RUNTIME.md, *Without uprobes*)")
+
+
 def render_report(result: dict[str, Any], metrics: Path | None = None) -> str:
     """The Markdown report; `metrics` is where its raw figures were written (default: the link's
     default figures file)."""
     s, t = result["setup"], result["targets"]
     link = s.get("link", "loopback")
+    uprobes = s.get("sensor_uprobes", True)
     overview = "\n".join(
         f"| {r['title']} | {r['unit']} | {r['off']['rate']} | {r['on']['rate']} | {r['rate_ratio_on_off']} "
         f"({_interval(r)}) {_mark(r['targets_met']['rate_ratio'])} | {r['off']['latency_p99_ms']} / "
@@ -822,13 +852,15 @@ def render_report(result: dict[str, Any], metrics: Path | None = None) -> str:
         f"{_cell(r['sensor_cpu_ms_per_mib'])} | {_bpf_cell(r)} | {_busy_cell(r)} |"
         for r in result["workloads"].values()
     )
-    sections = "\n".join(_section(r) for r in result["workloads"].values())
+    sections = "\n".join(_section(r, uprobes) for r in result["workloads"].values())
+    figures = _shown(metrics or outputs(link, uprobes)[0])
+    ran_with = " ".join(sensor_args(s["sensor_priority"], uprobes))
     return f"""# Runtime sensor overhead (`nox -s stress`)
 
 Generated by `stress/harness.py` from {s['started_at']} to {s['finished_at']}; raw figures in
-`{_shown(metrics or OUTPUTS[link][0])}`. Each workload ran {s['rounds']} rounds of {s['phase_seconds']} s phases: off,
+`{figures}`. Each workload ran {s['rounds']} rounds of {s['phase_seconds']} s phases: off,
 on, off, on, ..., off, each on phase compared with the mean of the off phases either side of it.
-The sensor ran with `--priority {s['sensor_priority']}`. Machine: {s['cpus']} CPUs, {s['platform']};
+The sensor ran with `{ran_with}`{_uprobes_note(uprobes)}. Machine: {s['cpus']} CPUs, {s['platform']};
 servers, load generators and the sensor share these CPUs. Traffic: {s.get('link_description', LOOPBACK.description)}.
 {_noise_note(result)}
 
@@ -862,7 +894,9 @@ hypervisor gave to other guests.
 {sections}"""
 
 
-def _section(r: dict[str, Any]) -> str:
+def _section(r: dict[str, Any], uprobes: bool = True) -> str:
+    failures_are = ("OpenSSL clients'\nrecords without both views" if uprobes
+                    else "clients' records\nwithout their process")
     rows = "\n".join(
         f"| {p['round'] + 1} | {p['sensor']} | {p['handshakes']} | {p['rate']} | {p['latency_p50_ms']} | "
         f"{p['latency_p95_ms']} | {p['latency_p99_ms']} | {p.get('reported_fraction', '')} | "
@@ -885,8 +919,8 @@ def _section(r: dict[str, Any]) -> str:
 On/off per round: {r['rate_ratio_per_round']}; mean {r['rate_ratio_on_off']} ({_interval(r)}); ratio of
 the mean rates {r['rate_ratio_of_means']}; consecutive off phases differ by {r['off_phase_drift_sd']}
 (standard deviation of their ratio: the machine's own drift). Handshakes in on phases:
-{r['handshakes_on']}, reported {r['reported_fraction']}; correlation failures (OpenSSL clients'
-records without both views) {r['correlation_failure_rate']}; kernel drops {r['kernel_drops']}.
+{r['handshakes_on']}, reported {r['reported_fraction']}; correlation failures ({failures_are})
+{r['correlation_failure_rate']}; kernel drops {r['kernel_drops']}.
 Functions probed: {', '.join(r['uprobes']) or 'none'}; single-stepped probes:
 {', '.join(r['single_stepped_probes']) or 'none'}.
 {_bpf_line(r)}

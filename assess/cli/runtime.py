@@ -38,6 +38,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     cap.add_argument("--wire-summary", action=argparse.BooleanOptionalAction, default=True,
                      help="summarise TLS 1.3 handshakes whose ServerHello fits one segment in the kernel's "
                           "packet filter (default); --no-wire-summary passes every segment to user space")
+    cap.add_argument("--uprobes", action=argparse.BooleanOptionalAction, default=True,
+                     help="probe OpenSSL's handshake calls in every program that loads it (default); "
+                          "--no-uprobes probes no TLS program: each handshake is reported from the wire, "
+                          "its processes from their sockets, without the library or the handshaking thread")
     cap.add_argument("--loopback-view", choices=("cgroup", "packet"), default="cgroup",
                      help="how loopback's packets are watched: cgroup (default), the packet filter as a "
                           "cgroup program on the receiving sockets, which costs each packet less (falls "
@@ -78,6 +82,7 @@ def run_capture(args: argparse.Namespace) -> int:
         priority=args.priority,
         wire_summary=args.wire_summary,
         loopback_view=args.loopback_view,
+        uprobes=args.uprobes,
     )
 
     def ready(_: object) -> None:

@@ -50,7 +50,7 @@ def port_of(server: subprocess.Popen[bytes]) -> int:
 
 def test_ready_line_comes_first_and_lists_the_probes(sensor: LiveCapture) -> None:
     ready = sensor.lines()[0]
-    assert ready["type"] == "ready"
+    assert ready["type"] == "ready" and ready["uprobes"] is True
     assert any(p.endswith(":SSL_do_handshake") for p in ready["probes"])
     assert {"tracepoint:sock:inet_sock_set_state", "tracepoint:sched:sched_process_exec"} <= set(ready["probes"])
     assert any(p.startswith("socket_filter:") for p in ready["probes"])
@@ -160,6 +160,47 @@ def test_implicit_handshakes_are_reported_with_their_process_on_both_roles(
         assert (rec["sni"], rec["negotiated_group"]) == ("implicit.test", "x25519")
         assert (rec["src_ip"], rec["dst_ip"]) == (host, host)
     assert records["client"]["src_port"] == records["server"]["src_port"]
+
+
+def test_without_uprobes_each_handshake_is_reported_from_the_wire_with_its_processes(
+    creds: Credentials, server: Server, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """--no-uprobes: no TLS program is probed. Handshakes are still reported on both roles, their
+    processes from the sockets' owners and their outcome from the wire: implicit ones over IPv4 and
+    IPv6, and s_client's with s_server. What only the calls tell is null: the library. In both of
+    the sensor's builds (the module's)."""
+    io = request.node.callspec.params["sensor"]
+    lean = start_capture(tmp_path / "lean.jsonl", "--no-uprobes", io=io)
+    try:
+        ready = lean.lines()[0]
+        assert ready["uprobes"] is False
+        assert not [p for p in ready["probes"] if p.startswith("uprobe")], ready["probes"]
+        watch = "raw_tracepoint:sock_recv_length" if io == "sock" else "raw_tracepoint:sys_enter"
+        assert watch in ready["probes"], ready["probes"]
+        for host in ("127.0.0.1", "::1"):
+            peer = subprocess.Popen([sys.executable, "-c", _IMPLICIT_PEER, "server", host, "0", str(creds.cert),
+                                     str(creds.key)], stdout=subprocess.PIPE, text=True)
+            assert peer.stdout is not None
+            port = int(peer.stdout.readline())
+            client = subprocess.Popen([sys.executable, "-c", _IMPLICIT_PEER, "client", host, str(port)])
+            assert client.wait(30) == 0 and peer.wait(30) == 0
+            records = {r["role"]: r for r in lean.wait_for(lambda r, port=port: r["dst_port"] == port, count=2)}
+            for role, proc in (("client", client), ("server", peer)):
+                rec = records[role]
+                assert (rec["pid"], rec["exe"]) == (proc.pid, os.path.realpath(sys.executable))
+                assert (rec["source"], rec["library"], rec["library_version"]) == ("wire", None, None), rec
+                assert (rec["success"], rec["outcome_source"]) == (True, "wire") and rec["handshake_ms"] > 0
+                assert (rec["sni"], rec["negotiated_group"], rec["src_ip"]) == ("implicit.test", "x25519", host)
+        pid = _openssl_client(port_of(server), "-servername", "lean.test")
+        [rec] = lean.wait_for(lambda r: r["pid"] == pid)
+        [srv] = lean.wait_for(lambda r: r["role"] == "server" and r["src_port"] == rec["src_port"])
+    finally:
+        lean.stop()
+    assert (rec["comm"], rec["role"], rec["sni"], rec["success"], rec["source"]) == (
+        "openssl", "client", "lean.test", True, "wire")
+    assert (srv["pid"], srv["comm"], srv["library"]) == (server.pid, "openssl", None)
+    metrics = [r for r in lean.lines() if r["type"] == "metrics"]
+    assert metrics and metrics[-1]["kernel_drops"] == 0
 
 
 def test_ipv6_handshakes_on_loopback_are_reported_with_groups_from_the_wire(

@@ -23,8 +23,10 @@ from stress.harness import (
     host_cpu,
     match_records,
     mean_interval,
+    outputs,
     process_cpu,
     render_report,
+    sensor_args,
     summarise,
     t95,
     wait_for_quiet,
@@ -283,6 +285,32 @@ def test_the_report_names_the_figures_file_it_was_written_with(tmp_path: Path) -
     write_outputs(doc, figures, report)
     assert f"raw figures in\n`{figures}`." in report.read_text()
     assert json.loads(figures.read_text()) == json.loads(json.dumps(doc))
+
+
+def test_without_uprobes_a_record_with_its_process_is_no_correlation_failure_and_one_without_is() -> None:
+    lr = LoadResult(2, 2, 0, 0, 1.0, [1.0, 1.0], [(5000, 443, True), (5001, 443, True)])
+    lines = [{"type": "handshake", "role": "client", "src_port": 5000, "dst_port": 443, "source": "wire", "pid": 7},
+             {"type": "handshake", "role": None, "src_port": 5001, "dst_port": 443, "source": "wire", "pid": None}]
+    reported, failures, failed, _ = match_records(lines, lr, uprobes=False)
+    assert (reported, failures, [r["src_port"] for r in failed]) == (2, 1, [5001])
+    assert match_records(lines, lr)[1] == 2  # with uprobes, an OpenSSL client's wire-only record is one
+
+
+def test_a_run_without_uprobes_says_so_and_goes_to_files_of_its_own() -> None:
+    assert sensor_args("auto", True) == ("--priority", "auto")
+    assert sensor_args("idle", False) == ("--priority", "idle", "--no-uprobes")
+    assert [p.name for p in outputs("loopback", False)] == ["metrics_no_uprobes.json", "OVERHEAD_RESULTS_NO_UPROBES.md"]
+    assert [p.name for p in outputs("veth", False)] == ["metrics_veth_no_uprobes.json",
+                                                        "OVERHEAD_RESULTS_VETH_NO_UPROBES.md"]
+    assert outputs("veth") == outputs("veth", True) and outputs("loopback")[0].name == "metrics.json"
+    doc = report_doc(result([800, 790, 800, 788, 800]))
+    assert "The sensor ran with `--priority idle`. Machine" in render_report(doc)
+    assert "OpenSSL clients'\nrecords without both views" in render_report(doc)
+    doc["setup"]["sensor_uprobes"] = False  # type: ignore[index]
+    text = render_report(doc)
+    assert "The sensor ran with `--priority idle --no-uprobes`: no uprobe in any TLS program" in text
+    assert "raw figures in\n`stress/metrics_no_uprobes.json`." in text
+    assert "correlation failures (clients' records\nwithout their process)" in text
 
 
 def test_a_sensor_that_ignores_sigterm_is_killed_and_the_run_fails() -> None:

@@ -116,7 +116,7 @@ def test_the_profile_phase_is_skipped_with_its_reason_where_perf_cannot_run(
     monkeypatch.setenv("PATH", str(tmp_path))  # no perf on it
     reason = profile.unavailable()
     assert reason is not None and "perf is not installed" in reason
-    got = _profile_phase(WORKLOADS["handshakes"], None, tmp_path, 1.0, "auto")  # type: ignore[arg-type]
+    got = _profile_phase(WORKLOADS["handshakes"], None, tmp_path, 1.0, ("--priority", "auto"))  # type: ignore[arg-type]
     assert got == {"skipped": reason}
     # Ubuntu's wrapper, installed without the running kernel's tools: there, and it fails
     wrapper = tmp_path / "perf"
@@ -146,7 +146,7 @@ def test_under_real_handshakes_the_profile_finds_the_sensors_uprobes_tracepoints
     with ExitStack() as stack:
         pool = stack.enter_context(LoadPool(workload.start(tmp_path, stack, 2).workers))
         pool.run(0.5)
-        got = _profile_phase(workload, pool, tmp_path, 3.0, "auto")
+        got = _profile_phase(workload, pool, tmp_path, 3.0, ("--priority", "auto"))
         # the same load with no sensor: none of its samples is under a hook the sensor hangs on
         (tmp_path / "bare").mkdir()
         with profile.recording(tmp_path / "bare") as data:

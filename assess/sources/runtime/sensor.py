@@ -214,6 +214,11 @@ class CaptureOptions:
     # sockets (no packet socket on lo; falls back to one where the host has no cgroup v2 or refuses
     # the program), or "packet", a packet socket like every other interface's.
     loopback_view: str = "cgroup"
+    # The OpenSSL uprobes (the process view of each handshake's calls). False: none is attached, and
+    # each handshake is reported from the wire alone, its processes from the socket tracepoints: no
+    # probe is hit in any TLS program, at the price of what only the calls tell (docs/RUNTIME.md,
+    # *Without uprobes*).
+    uprobes: bool = True
     join_wait: float = 2.0
     timeout: float = 15.0
 
@@ -433,7 +438,7 @@ class Sensor:
         self.probes += [f"raw_tracepoint:{tp.decode()}" for tp in self._bpf.raw_tracepoint_fds]
         self.libraries = [describe_library(p) for p in find_libssl(self.options.pid)]
         pid = self.options.pid if self.options.pid is not None else -1
-        for lib in self.libraries:
+        for lib in self.libraries if self.options.uprobes else ():
             for sym, enter, ret, args in UPROBES:
                 self._attach_uprobe(lib.path, sym, enter, ret, args, pid)
         events, wire_ends = self._bpf["events"], self._bpf["wire_ends"]
@@ -1342,6 +1347,7 @@ def capture(options: CaptureOptions, *, on_ready: Callable[[dict[str, Any]], Non
                 "probes": sensor.probes,
                 "single_stepped_probes": sensor.single_stepped,
                 "priority": options.priority,
+                "uprobes": options.uprobes,
             }
             writer.write(ready)
             if on_ready:
