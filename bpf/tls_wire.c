@@ -427,9 +427,12 @@ static __always_inline void send_end(struct flow_key *key, struct flow_state *st
     emit_hello(h);
 }
 
-// An SSH connection's processes (ssh and sshd load no TLS library) keep their exec path until user
-// space has seen them exit, as TLS processes do: a short-lived ssh client is gone before it looks.
-static __always_inline void keep_ssh_owners(struct flow_key *key, struct flow_state *st) {
+// The processes at the ends of a connection whose segments are passed to user space keep their exec
+// path until user space has seen them exit, as probed TLS processes and a summary's owners do: an SSH
+// connection's (ssh and sshd load no TLS library), and a TLS handshake's that is not summarised (TLS
+// 1.2, a retry, a split ServerHello; every one under --no-uprobes, where nothing else marks an
+// OpenSSL client): a short-lived client is gone before user space looks.
+static __always_inline void keep_owners(struct flow_key *key, struct flow_state *st) {
     struct owner_key ok = {.port = st->client_port};
     ip_bytes(ok.addr, st->client_ip);
     ip_bytes(ok.server_addr, server_of(key, st, &ok.server_port));
@@ -655,7 +658,7 @@ static __always_inline int tcp_segment(struct __sk_buff *skb, struct packet_ip *
         // Either end of an SSH connection may send its banner first (sshd does, at once).
         if (plen >= 4 && load_word(skb, payload) == SSH_MAGIC) {
             st->state = ST_SSH;
-            keep_ssh_owners(&key, st);
+            keep_owners(&key, st);
         }
         else if (!from_client)
             return 0;  // TLS clients speak first; a server that speaks first is not TLS
@@ -681,7 +684,7 @@ static __always_inline int tcp_segment(struct __sk_buff *skb, struct packet_ip *
     if (st->state == ST_SSH) {
         // Again on each of the few packets passed: an accepted connection's process is known from
         // its first I/O, which may be after its banner went out (tls_probes.c, claim_server_socket).
-        keep_ssh_owners(&key, st);
+        keep_owners(&key, st);
         st->ssh_bytes += plen;
         if (st->ssh_bytes > SSH_BYTES) {
             flows.delete(&key);
@@ -696,6 +699,8 @@ static __always_inline int tcp_segment(struct __sk_buff *skb, struct packet_ip *
             st->state = ST_SUMMARY;
             return 0;
         }
+        if (!st->server_spoke)
+            keep_owners(&key, st);  // (the server's process is known: it has received the ClientHello)
         release_hello(&key, st);
         st->server_spoke = 1;
     } else if (!st->server_spoke) {

@@ -39,9 +39,11 @@ def main(argv: list[str]) -> int:
                         help="where the traffic runs: loopback (default), or veth: the clients in a network "
                              "namespace of their own across a veth pair (MTU 1500), seen as a NIC's traffic is")
     parser.add_argument("--json", type=Path, help="where the figures go (default stress/metrics.json; "
-                                                  "stress/metrics_veth.json with --link veth)")
+                                                  "stress/metrics_veth.json with --link veth; "
+                                                  "_no_uprobes added with --no-uprobes)")
     parser.add_argument("--report", type=Path, help="the Markdown report (default docs/OVERHEAD_RESULTS.md; "
-                                                    "docs/OVERHEAD_RESULTS_VETH.md with --link veth)")
+                                                    "docs/OVERHEAD_RESULTS_VETH.md with --link veth; "
+                                                    "_NO_UPROBES added with --no-uprobes)")
     args = parser.parse_args(argv)
     args.json = args.json or outputs(args.link, args.uprobes)[0]
     args.report = args.report or outputs(args.link, args.uprobes)[1]

@@ -6,10 +6,11 @@ phases run off, on, off, ..., off: every sensor-on phase sits between two sensor
 its rate is taken against their mean, which cancels a drift of the machine's speed. Per phase:
 the rate in the workload's unit and latency percentiles; for sensor-on phases also kernel drops,
 the share of the load's handshakes the sensor reported (matched by the connections' ports), how
-many of the OpenSSL clients' records lacked one of the two views, and the sensor's own CPU time.
-Writes a JSON file (stress/metrics.json) and docs/OVERHEAD_RESULTS.md; with `link="veth"` (the
-traffic across a link from a network namespace, stress/link.py) stress/metrics_veth.json and
-docs/OVERHEAD_RESULTS_VETH.md.
+many were correlation failures (match_records), and the sensor's own CPU time. Writes a JSON file
+(stress/metrics.json) and docs/OVERHEAD_RESULTS.md; with `link="veth"` (the traffic across a link
+from a network namespace, stress/link.py) stress/metrics_veth.json and
+docs/OVERHEAD_RESULTS_VETH.md; for a sensor run with `--no-uprobes`, each with `_no_uprobes`
+added to its name (outputs()).
 """
 
 from __future__ import annotations
@@ -45,6 +46,14 @@ METRICS = ROOT / "stress" / "metrics.json"
 REPORT = ROOT / "docs" / "OVERHEAD_RESULTS.md"
 OUTPUTS = {"loopback": (METRICS, REPORT),
            "veth": (ROOT / "stress" / "metrics_veth.json", ROOT / "docs" / "OVERHEAD_RESULTS_VETH.md")}
+QUIET_WAIT_S = 180.0  # by default a run waits this long at most for the machine to be quiet (wait_for_quiet)
+QUIET_POLL_S = 5.0  # (the kernel updates the load averages every 5 s)
+TARGETS = {"rate_ratio_min": 0.97, "reported_fraction_min": 0.999, "kernel_drops_max": 0}
+# t quantiles (two-sided 95%) for small samples; past 30 rounds the normal's 1.96 is close enough.
+_T95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262, 10: 2.228,
+        11: 2.201, 12: 2.179, 13: 2.160, 14: 2.145, 15: 2.131, 16: 2.120, 17: 2.110, 18: 2.101, 19: 2.093,
+        20: 2.086, 21: 2.080, 22: 2.074, 23: 2.069, 24: 2.064, 25: 2.060, 26: 2.056, 27: 2.052, 28: 2.048,
+        29: 2.045, 30: 2.042}
 
 
 def outputs(link: str, uprobes: bool = True) -> tuple[Path, Path]:
@@ -60,14 +69,6 @@ def outputs(link: str, uprobes: bool = True) -> tuple[Path, Path]:
 def sensor_args(priority: str, uprobes: bool) -> tuple[str, ...]:
     """The options the harness starts `carnot runtime capture` with (besides --out)."""
     return ("--priority", priority) + (() if uprobes else ("--no-uprobes",))
-QUIET_WAIT_S = 180.0  # by default a run waits this long at most for the machine to be quiet (wait_for_quiet)
-QUIET_POLL_S = 5.0  # (the kernel updates the load averages every 5 s)
-TARGETS = {"rate_ratio_min": 0.97, "reported_fraction_min": 0.999, "kernel_drops_max": 0}
-# t quantiles (two-sided 95%) for small samples; past 30 rounds the normal's 1.96 is close enough.
-_T95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262, 10: 2.228,
-        11: 2.201, 12: 2.179, 13: 2.160, 14: 2.145, 15: 2.131, 16: 2.120, 17: 2.110, 18: 2.101, 19: 2.093,
-        20: 2.086, 21: 2.080, 22: 2.074, 23: 2.069, 24: 2.064, 25: 2.060, 26: 2.056, 27: 2.052, 28: 2.048,
-        29: 2.045, 30: 2.042}
 
 
 @dataclass
@@ -267,32 +268,46 @@ def cpu_seconds(pid: int) -> float:
 
 def match_records(lines: list[dict[str, Any]], load: LoadResult,
                   uprobes: bool = True) -> tuple[int, int, list[dict[str, Any]], list[int]]:
-    """How many of the load's connections the sensor reported (a client-side record with the same
-    ports), how many of those were correlation failures, up to five such records, and where in the
-    load the unreported connections fell (0 = first). A failure: with the sensor's uprobes, a record
-    of an OpenSSL client that lacks a view; without them (`uprobes` False: every record is the
-    wire's), a record of any client without its process.
+    """How many of the load's connections the sensor reported, how many of those were correlation
+    failures, up to five such records, and where in the load the unreported connections fell (0 =
+    first).
 
-    Client ports repeat within a phase (the kernel reuses them), so matching counts multiplicity.
-    A record whose process is not known has no role; it stands for the client side too."""
-    records: dict[tuple[int, int], list[dict[str, Any]]] = {}
+    A connection is reported by a client-side record with the same ports; a record whose process is
+    not known has no role and stands for the client side too. It is a correlation failure when only
+    its server's record is there (the client's process was not known), when an OpenSSL client's
+    record lacks a view (with the sensor's uprobes), or when a client's record has no process
+    (without them, `uprobes` False: every record is the wire's). Client ports repeat within a phase
+    (the kernel reuses them), so matching counts multiplicity."""
+    clients: dict[tuple[int, int], list[dict[str, Any]]] = {}
+    servers: dict[tuple[int, int], list[dict[str, Any]]] = {}
     for r in lines:
-        if r["type"] == "handshake" and r["role"] != "server":
-            records.setdefault((r["src_port"], r["dst_port"]), []).append(r)
+        if r["type"] == "handshake":
+            (servers if r["role"] == "server" else clients).setdefault((r["src_port"], r["dst_port"]), []).append(r)
     taken: Counter[tuple[int, int]] = Counter()
+    taken_alone: Counter[tuple[int, int]] = Counter()
     reported, failed, unreported = 0, [], []
     for i, (client_port, server_port, openssl) in enumerate(load.client_ends):
         key = (client_port, server_port)
-        found = records.get(key, [])
+        found, alone = clients.get(key, []), servers.get(key, [])
         if taken[key] < len(found):
             record = found[taken[key]]
             taken[key] += 1
             reported += 1
-            if (openssl and record["source"] != "uprobe+wire") if uprobes else record["pid"] is None:
+            if _correlation_failed(record, openssl, uprobes):
                 failed.append(record)
+        elif taken[key] + taken_alone[key] < len(alone):  # (its server's record, without a client's)
+            failed.append(alone[taken[key] + taken_alone[key]])
+            taken_alone[key] += 1
+            reported += 1
         else:
             unreported.append(i)
     return reported, len(failed), failed[:5], unreported[:20]
+
+
+def _correlation_failed(record: dict[str, Any], openssl: bool, uprobes: bool) -> bool:
+    if uprobes:
+        return openssl and record["source"] != "uprobe+wire"
+    return record["pid"] is None
 
 
 def _stop_sensor(proc: subprocess.Popen[bytes], out: Path, load: LoadResult,
@@ -874,7 +889,7 @@ Targets: on/off >= {t['rate_ratio_min']} (mean of the rounds' ratios, with its 9
 
 Sensor CPU is the sensor process's own user+system time over its on phases, divided by the
 handshakes and by the MiB of application data the load moved in them (both directions). The
-sensor's cost inside the observed processes (the socket tracepoints, the few uprobes, the packet
+sensor's cost inside the observed processes (the socket tracepoints, the uprobes if any, the packet
 filter) shows in the on/off ratio, and its BPF part in "BPF run time": the kernel's own count of
 the time the sensor's programs ran (`kernel.bpf_stats_enabled`), per unit of load, taken in one
 more on phase after the compared ones (the counting itself costs every run two clock reads). It

@@ -167,13 +167,14 @@ def test_without_uprobes_each_handshake_is_reported_from_the_wire_with_its_proce
 ) -> None:
     """--no-uprobes: no TLS program is probed. Handshakes are still reported on both roles, their
     processes from the sockets' owners and their outcome from the wire: implicit ones over IPv4 and
-    IPv6, and s_client's with s_server. What only the calls tell is null: the library. In both of
-    the sensor's builds (the module's)."""
+    IPv6, and s_client's with s_server, in TLS 1.3 (summarised in the kernel) and 1.2 (passed to user
+    space, s_client gone long before its line is written: its exe is the one the kernel kept). What
+    only the calls tell is null: the library. In both of the sensor's builds (the module's)."""
     io = request.node.callspec.params["sensor"]
     lean = start_capture(tmp_path / "lean.jsonl", "--no-uprobes", io=io)
     try:
         ready = lean.lines()[0]
-        assert ready["uprobes"] is False
+        assert ready["uprobes"] is False and ready["libraries"] == []
         assert not [p for p in ready["probes"] if p.startswith("uprobe")], ready["probes"]
         watch = "raw_tracepoint:sock_recv_length" if io == "sock" else "raw_tracepoint:sys_enter"
         assert watch in ready["probes"], ready["probes"]
@@ -187,18 +188,22 @@ def test_without_uprobes_each_handshake_is_reported_from_the_wire_with_its_proce
             records = {r["role"]: r for r in lean.wait_for(lambda r, port=port: r["dst_port"] == port, count=2)}
             for role, proc in (("client", client), ("server", peer)):
                 rec = records[role]
-                assert (rec["pid"], rec["exe"]) == (proc.pid, os.path.realpath(sys.executable))
+                assert (rec["pid"], rec["tid"], rec["exe"]) == (proc.pid, proc.pid, os.path.realpath(sys.executable))
                 assert (rec["source"], rec["library"], rec["library_version"]) == ("wire", None, None), rec
                 assert (rec["success"], rec["outcome_source"]) == (True, "wire") and rec["handshake_ms"] > 0
                 assert (rec["sni"], rec["negotiated_group"], rec["src_ip"]) == ("implicit.test", "x25519", host)
-        pid = _openssl_client(port_of(server), "-servername", "lean.test")
-        [rec] = lean.wait_for(lambda r: r["pid"] == pid)
-        [srv] = lean.wait_for(lambda r: r["role"] == "server" and r["src_port"] == rec["src_port"])
+        pids = [_openssl_client(port_of(server), "-servername", "lean.test"),
+                _openssl_client(port_of(server), "-servername", "lean.test", "-tls1_2")]
+        clients = [lean.wait_for(lambda r, pid=pid: r["pid"] == pid)[0] for pid in pids]
+        servers = [lean.wait_for(lambda r, c=c: r["role"] == "server" and r["src_port"] == c["src_port"])[0]
+                   for c in clients]
     finally:
         lean.stop()
-    assert (rec["comm"], rec["role"], rec["sni"], rec["success"], rec["source"]) == (
-        "openssl", "client", "lean.test", True, "wire")
-    assert (srv["pid"], srv["comm"], srv["library"]) == (server.pid, "openssl", None)
+    assert [r["tls_version"] for r in clients] == ["TLSv1.3", "TLSv1.2"]
+    for rec, srv in zip(clients, servers, strict=True):
+        assert (rec["comm"], rec["exe"], rec["role"], rec["sni"], rec["success"], rec["source"]) == (
+            "openssl", "/usr/bin/openssl", "client", "lean.test", True, "wire")
+        assert (srv["pid"], srv["comm"], srv["library"], srv["source"]) == (server.pid, "openssl", None, "wire")
     metrics = [r for r in lean.lines() if r["type"] == "metrics"]
     assert metrics and metrics[-1]["kernel_drops"] == 0
 

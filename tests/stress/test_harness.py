@@ -296,6 +296,18 @@ def test_without_uprobes_a_record_with_its_process_is_no_correlation_failure_and
     assert match_records(lines, lr)[1] == 2  # with uprobes, an OpenSSL client's wire-only record is one
 
 
+@pytest.mark.parametrize("uprobes", [True, False])
+def test_a_connection_with_only_its_servers_record_is_reported_as_a_correlation_failure(uprobes: bool) -> None:
+    """Its client's process was not known, so the sensor wrote the server's end alone: the handshake
+    is reported, its correlation failed. Matched with multiplicity, like client records."""
+    lr = LoadResult(3, 3, 0, 0, 1.0, [1.0] * 3, [(5000, 443, True), (5000, 443, True), (5002, 443, True)])
+    server = {"type": "handshake", "role": "server", "src_port": 5000, "dst_port": 443, "source": "uprobe+wire",
+              "pid": 9}
+    client = dict(server, role="client", pid=8)
+    reported, failures, failed, unreported = match_records([server, client, server], lr, uprobes=uprobes)
+    assert (reported, failures, failed, unreported) == (2, 1, [server], [2])
+
+
 def test_a_run_without_uprobes_says_so_and_goes_to_files_of_its_own() -> None:
     assert sensor_args("auto", True) == ("--priority", "auto")
     assert sensor_args("idle", False) == ("--priority", "idle", "--no-uprobes")

@@ -104,7 +104,8 @@ HELD_MAX_S = 0.5
 HELD_SWEEP_S = 0.25
 RTMGRP_LINK = 1
 IFACE_SCAN_S = 1.0  # without --iface, how often the sensor looks for interfaces new since it started
-EXITED_KEEP_S = 1.0  # how long an exited TLS or SSH process's exec path is kept after its exit event
+EXITED_KEEP_S = 1.0  # how long an exited TLS or SSH process's exec path is kept after its exit event, past
+# the correlator's join wait
 # struct event_t of bpf/tls_probes.c up to its SNI buffer (EVENT_SIZE_NO_SNI); checked at attach.
 _EVENT_FIELDS = (("ts_ns", "Q"), ("done_ns", "Q"), ("ssl", "Q"), ("ret", "q"), ("tgid", "I"), ("tid", "I"),
                  ("kind", "H"), ("flags", "H"), ("fd", "i"), ("family", "H"), ("sport", "H"), ("dport", "H"),
@@ -285,6 +286,8 @@ class ProcessResolver:
         except OSError:
             executed = self.exec_path(tgid)
             exe = executable_of(executed) if executed else None
+        if not self.libraries:
+            return ProcessInfo(exe, None, None)  # (nothing probed: no library to tell, --no-uprobes)
         lib = None
         try:
             with open(f"/proc/{tgid}/maps", errors="replace") as fh:
@@ -436,9 +439,10 @@ class Sensor:
         # bcc attaches every TRACEPOINT_PROBE the preprocessed source has as it loads it
         self.probes = [f"tracepoint:{tp.decode()}" for tp in self._bpf.tracepoint_fds]
         self.probes += [f"raw_tracepoint:{tp.decode()}" for tp in self._bpf.raw_tracepoint_fds]
-        self.libraries = [describe_library(p) for p in find_libssl(self.options.pid)]
+        # The libssl files probed (none under --no-uprobes)
+        self.libraries = [describe_library(p) for p in find_libssl(self.options.pid)] if self.options.uprobes else []
         pid = self.options.pid if self.options.pid is not None else -1
-        for lib in self.libraries if self.options.uprobes else ():
+        for lib in self.libraries:
             for sym, enter, ret, args in UPROBES:
                 self._attach_uprobe(lib.path, sym, enter, ret, args, pid)
         events, wire_ends = self._bpf["events"], self._bpf["wire_ends"]
@@ -765,10 +769,12 @@ class Sensor:
 
     def _forget_exited(self) -> None:
         """The kernel forgets the exec path of a process without TLS at its exit; that of a TLS (or
-        SSH) process is kept until its exit event has gone through the correlator, which may still
-        need it, and for EXITED_KEEP_S after: packets come through rings that hand them over up to
-        RETIRE_MS late, so an SSH connection's banner can be read after its ssh's exit event."""
-        cutoff = time.monotonic() - EXITED_KEEP_S
+        SSH) process is kept until its exit event has gone through the correlator, and for the join
+        wait and EXITED_KEEP_S after: the record of a handshake passed to user space is written up to
+        the join wait after it ended, its processes looked up then (a short-lived client's exit comes
+        first), and packets come through rings that hand them over up to RETIRE_MS late, so an SSH
+        connection's banner can be read after its ssh's exit event."""
+        cutoff = time.monotonic() - self.options.join_wait - EXITED_KEEP_S
         while self._exited and self._exited[0][1] <= cutoff:
             tgid, _ = self._exited.popleft()
             if self._exec_paths is not None:
