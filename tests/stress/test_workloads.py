@@ -106,8 +106,9 @@ def test_a_stress_run_across_the_veth_link_reports_every_handshake_it_made(tmp_p
 
 @pytest.mark.root
 def test_a_stress_run_without_uprobes_reports_every_client_with_its_process(tmp_path: Path) -> None:
-    """`--no-uprobes` reaches every sensor the run starts: no function is probed, every record is
-    the wire's, and each client kind of the mixed population is still named by its process."""
+    """`--no-uprobes` reaches every sensor the run starts (the compared phases' and the BPF run-time
+    phase's): no function is probed, and each client kind of the mixed population is still named by
+    its process."""
     done = subprocess.run([sys.executable, "-m", "stress", "--workload", "mixed", "--rounds", "1",
                            "--phase-seconds", "2", "--quiet-wait", "0", "--no-uprobes",
                            "--json", str(tmp_path / "m.json"), "--report", str(tmp_path / "r.md")],
@@ -117,6 +118,8 @@ def test_a_stress_run_without_uprobes_reports_every_client_with_its_process(tmp_
     run = result["workloads"]["mixed"]
     [on] = [p for p in run["phases"] if p["sensor"] == "on"]
     assert result["setup"]["sensor_uprobes"] is False and run["uprobes"] == []
+    # ... and the phase with the kernel's run-time counts: it holds no uprobe program either
+    assert "uprobe" not in run["bpf"]["by_program_type"] and "tracepoint" in run["bpf"]["by_program_type"]
     assert on["handshakes"] > 0 and run["reported_fraction"] >= TARGETS["reported_fraction_min"]
     assert run["correlation_failure_rate"] == 0 and run["kernel_drops"] == 0
     assert "The sensor ran with `--priority auto --no-uprobes`" in (tmp_path / "r.md").read_text()
