@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from live_sensor import LiveCapture, start_capture
+from live_sensor import LiveCapture, Record, start_capture
 from netns import dnat_route, fragmenting_route, published
 from tap import tap_interface
 from tlsbytes import app_data, ccs, client_hello, records, server_hello
@@ -146,20 +146,26 @@ def test_implicit_handshakes_are_reported_with_their_process_on_both_roles(
     which the sensor knows from SSL_set_connect/accept_state and the first send or receive on the
     socket; the wire view says when it ended and that it succeeded. Over IPv4, IPv6, and IPv4 to a
     dual-stack IPv6 socket (whose peer is IPv4-mapped)."""
+    for rec, pid in _implicit_handshake(sensor, creds, listen, host):
+        assert (rec["pid"], rec["source"], rec["library"]) == (pid, "uprobe+wire", "OpenSSL"), rec
+        assert (rec["success"], rec["outcome_source"]) == (True, "wire") and rec["handshake_ms"] > 0
+        assert (rec["sni"], rec["negotiated_group"]) == ("implicit.test", "x25519")
+        assert (rec["src_ip"], rec["dst_ip"]) == (host, host)
+
+
+def _implicit_handshake(capture: LiveCapture, creds: Credentials, listen: str,
+                        host: str) -> list[tuple[Record, int]]:
+    """A handshake _IMPLICIT_PEER's two ends drive implicitly: the client's and the server's records
+    (one connection's: the same client port), each with its peer's pid."""
     server = subprocess.Popen([sys.executable, "-c", _IMPLICIT_PEER, "server", listen, "0", str(creds.cert),
                                str(creds.key)], stdout=subprocess.PIPE, text=True)
     assert server.stdout is not None
     port = int(server.stdout.readline())
     client = subprocess.Popen([sys.executable, "-c", _IMPLICIT_PEER, "client", host, str(port)])
     assert client.wait(30) == 0 and server.wait(30) == 0
-    records = {r["role"]: r for r in sensor.wait_for(lambda r: r["dst_port"] == port, count=2)}
-    for role, proc in (("client", client), ("server", server)):
-        rec = records[role]
-        assert (rec["pid"], rec["source"], rec["library"]) == (proc.pid, "uprobe+wire", "OpenSSL"), rec
-        assert (rec["success"], rec["outcome_source"]) == (True, "wire") and rec["handshake_ms"] > 0
-        assert (rec["sni"], rec["negotiated_group"]) == ("implicit.test", "x25519")
-        assert (rec["src_ip"], rec["dst_ip"]) == (host, host)
-    assert records["client"]["src_port"] == records["server"]["src_port"]
+    records = {r["role"]: r for r in capture.wait_for(lambda r: r["dst_port"] == port, count=2)}
+    assert records.keys() == {"client", "server"} and records["client"]["src_port"] == records["server"]["src_port"]
+    return [(records["client"], client.pid), (records["server"], server.pid)]
 
 
 def test_without_uprobes_each_handshake_is_reported_from_the_wire_with_its_processes(
@@ -179,16 +185,8 @@ def test_without_uprobes_each_handshake_is_reported_from_the_wire_with_its_proce
         watch = "raw_tracepoint:sock_recv_length" if io == "sock" else "raw_tracepoint:sys_enter"
         assert watch in ready["probes"], ready["probes"]
         for host in ("127.0.0.1", "::1"):
-            peer = subprocess.Popen([sys.executable, "-c", _IMPLICIT_PEER, "server", host, "0", str(creds.cert),
-                                     str(creds.key)], stdout=subprocess.PIPE, text=True)
-            assert peer.stdout is not None
-            port = int(peer.stdout.readline())
-            client = subprocess.Popen([sys.executable, "-c", _IMPLICIT_PEER, "client", host, str(port)])
-            assert client.wait(30) == 0 and peer.wait(30) == 0
-            records = {r["role"]: r for r in lean.wait_for(lambda r, port=port: r["dst_port"] == port, count=2)}
-            for role, proc in (("client", client), ("server", peer)):
-                rec = records[role]
-                assert (rec["pid"], rec["tid"], rec["exe"]) == (proc.pid, proc.pid, os.path.realpath(sys.executable))
+            for rec, pid in _implicit_handshake(lean, creds, host, host):
+                assert (rec["pid"], rec["tid"], rec["exe"]) == (pid, pid, os.path.realpath(sys.executable))
                 assert (rec["source"], rec["library"], rec["library_version"]) == ("wire", None, None), rec
                 assert (rec["success"], rec["outcome_source"]) == (True, "wire") and rec["handshake_ms"] > 0
                 assert (rec["sni"], rec["negotiated_group"], rec["src_ip"]) == ("implicit.test", "x25519", host)
