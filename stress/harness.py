@@ -283,24 +283,21 @@ def match_records(lines: list[dict[str, Any]], load: LoadResult,
     for r in lines:
         if r["type"] == "handshake":
             (servers if r["role"] == "server" else clients).setdefault((r["src_port"], r["dst_port"]), []).append(r)
-    taken: Counter[tuple[int, int]] = Counter()
-    taken_alone: Counter[tuple[int, int]] = Counter()
+    matched: Counter[tuple[int, int]] = Counter()  # the connections of each pair of ports so far
     reported, failed, unreported = 0, [], []
     for i, (client_port, server_port, openssl) in enumerate(load.client_ends):
         key = (client_port, server_port)
-        found, alone = clients.get(key, []), servers.get(key, [])
-        if taken[key] < len(found):
-            record = found[taken[key]]
-            taken[key] += 1
-            reported += 1
-            if _correlation_failed(record, openssl, uprobes):
-                failed.append(record)
-        elif taken[key] + taken_alone[key] < len(alone):  # (its server's record, without a client's)
-            failed.append(alone[taken[key] + taken_alone[key]])
-            taken_alone[key] += 1
-            reported += 1
+        n, found, alone = matched[key], clients.get(key, []), servers.get(key, [])
+        if n < len(found):
+            if _correlation_failed(found[n], openssl, uprobes):
+                failed.append(found[n])
+        elif n < len(alone):  # its server's record, without a client's
+            failed.append(alone[n])
         else:
             unreported.append(i)
+            continue
+        matched[key] += 1
+        reported += 1
     return reported, len(failed), failed[:5], unreported[:20]
 
 
@@ -320,7 +317,7 @@ def _stop_sensor(proc: subprocess.Popen[bytes], out: Path, load: LoadResult,
     # What the observed programs paid for: every uprobe, and those the kernel single-steps.
     final["uprobes"] = sorted(p.rsplit(":", 1)[1] for p in lines[0]["probes"] if p.startswith("uprobe:"))
     final["single_stepped_probes"] = lines[0]["single_stepped_probes"]
-    reported, failures, failed, unreported = match_records(lines, load, lines[0].get("uprobes", True))
+    reported, failures, failed, unreported = match_records(lines, load, lines[0]["uprobes"])
     # Kept whole (with every other record of the same client port) so a failure can be looked into.
     final["failed_records"] = [r for f in failed for r in lines
                                if r["type"] == "handshake" and r["src_port"] == f["src_port"]]
