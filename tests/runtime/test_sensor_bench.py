@@ -25,3 +25,13 @@ def test_with_the_servers_implicit_start_both_records_of_each_handshake_join_bot
     monkeypatch.setattr(sensor_bench, "HANDSHAKES", 50)
     seconds, joined = sensor_bench._replay(True, server_probe=True)
     assert joined == 100 and seconds > 0
+
+
+def test_without_any_process_view_both_records_come_from_the_wire_with_their_processes(
+    monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As a sensor run with --no-uprobes sees the storm: the socket filter's summary and the owners
+    # it found at both ends, nothing else.
+    monkeypatch.setattr(sensor_bench, "HANDSHAKES", 50)
+    seconds, from_wire = sensor_bench._replay(True, client_probe=False)
+    assert from_wire == 100 and seconds > 0

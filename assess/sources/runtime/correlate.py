@@ -510,14 +510,14 @@ class Correlator:
         if hs is not None and hs.success is not None:
             success: bool | None = hs.success
             outcome_source: str | None = "uprobe"
-        elif wire is not None and wire.success is not None:
-            success, outcome_source = wire.success, "wire"
+        elif fields.wire_success is not None:
+            success, outcome_source = fields.wire_success, "wire"
         else:
             success = outcome_source = None
         if hs is not None and hs.explicit and hs.ended is not None:
             handshake_ms: float | None = round((hs.ended - hs.started) * 1000.0, 3)
         else:
-            handshake_ms = wire.handshake_ms if wire else None
+            handshake_ms = fields.wire_ms
         sni = ch.sni if ch and ch.sni is not None else hs.sni if hs else None
         if hs and flow:
             source = "uprobe+wire"
@@ -541,17 +541,20 @@ class _Shape(NamedTuple):
 
 
 class _Fields:
-    """A record's wire fields: the connection's endpoints and its shape. The two records of a
-    connection share them, and their JSON text once a renderer made it."""
+    """A record's wire fields: the connection's endpoints, its shape and the wire's view of its
+    outcome. The two records of a connection share them, and their JSON text once a renderer made it."""
 
-    __slots__ = ("dst_ip", "dst_port", "json", "shape", "src_ip", "src_port")
+    __slots__ = ("dst_ip", "dst_port", "json", "shape", "src_ip", "src_port", "wire_ms", "wire_success")
 
-    def __init__(self, client: Endpoint | None, server: Endpoint | None, shape: _Shape) -> None:
+    def __init__(self, client: Endpoint | None, server: Endpoint | None, shape: _Shape,
+                 wire: WireHandshake | None = None) -> None:
         self.src_ip: str | None = client.ip if client else None
         self.src_port: int | None = client.port if client else None
         self.dst_ip: str | None = server.ip if server else None
         self.dst_port: int | None = server.port if server else None
         self.shape = shape
+        self.wire_success: bool | None = wire.success if wire else None
+        self.wire_ms: float | None = wire.handshake_ms if wire else None
         self.json: str | None = None
 
 
@@ -618,6 +621,8 @@ class _Renderer:
     def __init__(self) -> None:
         self._process: dict[tuple[Any, ...], str] = {}
         self._strings: dict[str | None, str] = {}
+        # The last record's time as text: both ends' records of a connection share it.
+        self._ts: tuple[float, str] = (math.nan, "")
 
     def render(self, v: _Values) -> str:
         key = (v.host, v.pid, v.tid, v.comm, v.info, v.probed)
@@ -641,7 +646,9 @@ class _Renderer:
         sni = strings.get(v.sni) or self._string(v.sni)
         outcome = strings.get(v.outcome_source) or self._string(v.outcome_source)
         transport = strings.get(v.transport) or self._string(v.transport)
-        return (f'{{"type": "handshake", "ts": "{_iso(v.started)}"{process}, "role": {role}, '
+        if self._ts[0] != v.started:
+            self._ts = (v.started, _iso(v.started))
+        return (f'{{"type": "handshake", "ts": "{self._ts[1]}"{process}, "role": {role}, '
                 f'"sni": {sni}, {fields}, "success": {_LITERALS[v.success]}, '
                 f'"handshake_ms": {"null" if ms is None else float.__repr__(ms)}, "source": "{v.source}", '
                 f'"outcome_source": {outcome}, "transport": {transport}}}')
@@ -674,7 +681,7 @@ def _wire_fields(flow: WireFlow) -> _Fields:
     ch, sh = wire.client_hello, wire.server_hello
     return _Fields(flow.client, flow.server, _shape(
         wire.tls_version, sh.cipher_suite if sh else None, ch.groups if ch else None,
-        wire.key_shares_offered if ch else None, wire.negotiated_group, wire.alert_description))
+        wire.key_shares_offered if ch else None, wire.negotiated_group, wire.alert_description), wire)
 
 
 def _socket_fields(sock: _Socket | None) -> _Fields:
