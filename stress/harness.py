@@ -211,12 +211,15 @@ def percentiles(values: list[float]) -> dict[str, float | None]:
     return {"p50": at(0.50), "p95": at(0.95), "p99": at(0.99)}
 
 
-def start_sensor(out: Path, *capture_args: str) -> subprocess.Popen[bytes]:
-    """`carnot runtime capture --out OUT CAPTURE_ARGS...`, once its ready line is written."""
+def start_sensor(out: Path, *capture_args: str, tree: Path | None = None) -> subprocess.Popen[bytes]:
+    """`carnot runtime capture --out OUT CAPTURE_ARGS...`, once its ready line is written; with
+    `tree`, from that checkout of this repository (its `assess` first on the path: started there)."""
+    out = out.resolve()
     out.unlink(missing_ok=True)  # a ready line left from an earlier run must not count
     proc = subprocess.Popen(
         [sys.executable, "-m", "assess", "runtime", "capture", "--out", str(out), *capture_args],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=tree,
+        env=None if tree is None else dict(os.environ, PYTHONPATH=str(tree)),
     )
     deadline = time.monotonic() + 120
     try:
@@ -307,8 +310,11 @@ def _correlation_failed(record: dict[str, Any], openssl: bool, uprobes: bool) ->
     return record["pid"] is None
 
 
-def _stop_sensor(proc: subprocess.Popen[bytes], out: Path, load: LoadResult,
-                 cpu_before: float) -> tuple[dict[str, Any], int, int]:
+def stop_sensor(proc: subprocess.Popen[bytes], out: Path, load: LoadResult,
+                cpu_before: float) -> tuple[dict[str, Any], int, int]:
+    """An on phase's sensor, stopped once its last joins are made: its last line (the metrics) with
+    the CPU it used since `cpu_before` and what it probed, how many of the load's handshakes it
+    reported and how many of those were correlation failures (match_records)."""
     time.sleep(3.0)  # let the last joins finish (the correlator waits 2 s for a late view)
     sensor_cpu = cpu_seconds(proc.pid) - cpu_before
     end_sensor(proc)
@@ -355,7 +361,7 @@ def run_workload(workload: Workload, *, rounds: int, phase_seconds: float, worke
             except BaseException:
                 end_sensor(proc)  # (no load to match its records against)
                 raise
-            final, reported, failures = _stop_sensor(proc, out, load, cpu_before)
+            final, reported, failures = stop_sensor(proc, out, load, cpu_before)
             caught_up = max(0.0, final["sensor_cpu_s"] - sensor_in_window)
             phase = Phase(r, True, load, workload.unit_bytes, final, reported, failures,
                           busy_s=host_after[0] - host_before[0] + caught_up, steal_s=host_after[1] - host_before[1],
