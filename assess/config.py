@@ -37,6 +37,7 @@ class RuntimeSettings:
     interfaces: tuple[str, ...] = ("lo",)
     workload: str = "demo"  # "demo": the built-in loopback TLS workload; "none": observe the host as it is
     pid: int | None = None
+    uprobes: bool = True  # False: `carnot runtime capture --no-uprobes` (no TLS program probed; the wire view alone)
 
 
 @dataclass(frozen=True)
@@ -172,6 +173,7 @@ def load_config(path: str | Path | None) -> Config:
         interfaces=t.strings("interfaces", ()),
         workload=t.choice("workload", WORKLOADS, "none"),
         pid=pid,
+        uprobes=t.get("uprobes", bool, RuntimeSettings.uprobes),
     )
     if runtime.duration_seconds <= 0:
         raise t._error("duration_seconds", "must be positive")

@@ -143,6 +143,8 @@ def stage_runtime(config: Config, layout: Layout) -> StageRecord:
         args += ["--iface", iface]
     if r.pid is not None:
         args += ["--pid", str(r.pid)]
+    if not r.uprobes:
+        args.append("--no-uprobes")
     started = time.monotonic()
     with subprocess.Popen(_carnot(*args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                           stdin=subprocess.DEVNULL) as sensor:

@@ -25,6 +25,14 @@ def test_the_example_configuration_loads(tmp_path):
     assert config.gate.profile == "balanced"
     assert len(config.aws.role_arns) == 2
     assert config.runtime.workload == "none"
+    assert config.runtime.uprobes is True
+
+
+def test_the_sensor_can_be_configured_without_uprobes(tmp_path):
+    path = tmp_path / "carnot.toml"
+    path.write_text("[runtime]\nuprobes = false\n")
+    assert load_config(path).runtime.uprobes is False
+    assert load_config(None).runtime.uprobes is True
 
 
 def test_relative_paths_are_relative_to_the_file(tmp_path):
@@ -44,6 +52,7 @@ def test_relative_paths_are_relative_to_the_file(tmp_path):
         ('[gate]\nprofile = "lax"\n', 2, "must be one of strict, balanced, dev"),
         ('[runtime]\nduration_seconds = "ten"\n', 2, "expected float"),
         ('[runtime]\nduration_seconds = -1\n', 2, "must be positive"),
+        ('[runtime]\nuprobes = "no"\n', 2, "expected bool"),
         ('\n[clouds]\nx = 1\n', 2, "unknown table [clouds]"),
         ('[aws]\nregions = [1, 2]\n', 2, "expected a list of strings"),
         ('[exposure]\nmigration_year = 5\n', None, "unknown key(s) migration_year"),

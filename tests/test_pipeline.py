@@ -83,6 +83,24 @@ def test_a_sensor_that_cannot_run_is_recorded_as_not_run_with_its_reason(monkeyp
     assert "bcc is not installed" in record.reason
 
 
+@pytest.mark.root
+def test_a_sensor_configured_without_uprobes_reports_the_demo_from_the_wire_with_its_processes(tmp_path):
+    layout = Layout(tmp_path)
+    layout.assessment.mkdir()
+    record = pipeline.stage_runtime(Config(runtime=RuntimeSettings(duration_seconds=6, uprobes=False)), layout)
+    assert record.status == "run", record.reason
+    lines = [json.loads(line) for line in (layout / "runtime.jsonl").read_text().splitlines()]
+    assert lines[0]["type"] == "ready" and lines[0]["uprobes"] is False
+    assert not [p for p in lines[0]["probes"] if p.startswith("uprobe")]
+    handshakes = [x for x in lines if x["type"] == "handshake"]
+    assert handshakes and {x["source"] for x in handshakes} == {"wire"}
+    assert all(x["library"] is None for x in handshakes)
+    assert any(x["pq_hybrid"] for x in handshakes)  # the demo's tlslite-ng handshake
+    clients = [x for x in handshakes if x["role"] == "client"]
+    assert clients and all(x["pid"] is not None for x in clients)
+    assert (layout / "runtime.cdx.json").exists()
+
+
 def test_an_unreachable_cloud_and_a_disabled_sensor_still_give_a_whole_assessment(carnot, tmp_path):
     (tmp_path / "src").mkdir()
     (tmp_path / "src" / "legacy.py").write_text("import hashlib\nhashlib.md5(b'x')\n")
