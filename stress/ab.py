@@ -9,7 +9,8 @@ machine state is shared: each cycle runs the arms' sensors in turn, each sensor-
 sensor-off phases, the arms' order reversed every other cycle (off, A, off, B, off, B, off, A, off,
 ...). Each on phase's rate is taken against the mean of the off phases either side, as the harness
 does; the arms' ratios of one cycle are paired, and the difference of each arm from the first is
-given with its 95% interval (Student's t over the cycles), which is the figure to judge a change by.
+given with its 95% interval (Student's t over the cycles; positive: that arm cost the load less),
+which is the figure to judge a change by.
 
 An arm is a name and the options `carnot runtime capture` gets (e.g. `--arm lean=--no-uprobes`);
 with `--tree NAME=PATH`, that arm's sensor runs from another checkout of this repository (its
@@ -95,9 +96,9 @@ def order(arms: Sequence[Arm], cycle: int) -> list[Arm]:
 
 
 def paired(first: list[float], other: list[float]) -> dict[str, Any]:
-    """The first arm's ratio less another's, cycle by cycle: mean and 95% interval (in points of
-    on/off, positive when the other arm is cheaper)."""
-    diffs = [a - b for a, b in zip(first, other, strict=True)]
+    """Another arm's on/off less the first's, cycle by cycle: mean and 95% interval (positive when
+    the other arm cost the load less)."""
+    diffs = [b - a for a, b in zip(first, other, strict=True)]
     mean, _, interval = mean_interval(diffs)
     return {"mean": round(mean, 4), "ci95": interval, "per_cycle": [round(d, 4) for d in diffs]}
 
@@ -177,7 +178,7 @@ def _arm_summary(arm: Arm, f: ArmFigures) -> dict[str, Any]:
 def print_result(result: dict[str, Any], console: Console) -> None:
     table = Table(title=f"{result['workload']}: each arm's on/off, {result['cycles']} cycles side by side")
     for column in ("arm", "on/off", "95% interval", f"sensor µs per {result['per']}", "reported", "drops",
-                   "first arm less this one (95% interval)"):
+                   "this arm less the first (95% interval)"):
         table.add_column(column)
     for name, a in result["arms"].items():
         d = result["paired_with_first"].get(name)

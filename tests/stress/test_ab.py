@@ -42,11 +42,11 @@ def test_the_arms_order_is_reversed_every_other_cycle() -> None:
 
 
 def test_each_arm_is_paired_with_the_first_cycle_by_cycle() -> None:
-    result = paired([1.00, 0.96, 0.98], [0.97, 0.95, 0.93])
-    assert result["per_cycle"] == pytest.approx([0.03, 0.01, 0.05])
-    assert result["mean"] == pytest.approx(0.03)
+    result = paired([1.00, 0.96, 0.98], [0.97, 0.95, 0.93])  # the second arm cost the load more
+    assert result["per_cycle"] == pytest.approx([-0.03, -0.01, -0.05])
+    assert result["mean"] == pytest.approx(-0.03)
     low, high = result["ci95"]
-    assert low < 0.03 < high and high - low == pytest.approx(2 * 4.303 * 0.02 / 3**0.5, abs=1e-3)
+    assert low < -0.03 < high and high - low == pytest.approx(2 * 4.303 * 0.02 / 3**0.5, abs=1e-3)
     with pytest.raises(ValueError):
         paired([1.0, 1.0], [1.0])
 
@@ -96,8 +96,8 @@ def test_two_sensors_side_by_side_each_between_off_phases_paired_and_none_left_b
         assert arm["reported_fraction"] == 1.0 and arm["kernel_drops"] == 0
         assert arm["sensor_cpu_us_per_unit_median"] > 0
     assert result["arms"]["lean"]["tree"] == str(ROOT) and result["arms"]["lean"]["options"] == ["--no-uprobes"]
-    differences = [d - lean for d, lean in zip(expected["default"], expected["lean"], strict=True)]
+    differences = [lean - d for d, lean in zip(expected["default"], expected["lean"], strict=True)]
     assert result["paired_with_first"]["lean"]["per_cycle"] == pytest.approx(differences, abs=1e-3)
-    assert "first arm less this one" in stdout
+    assert "this arm less the first" in stdout
     left = subprocess.run(["pgrep", "-f", "carnot-ab-"], capture_output=True, text=True)
     assert left.stdout == "", f"a sensor or load outlived the comparison: {left.stdout}"
