@@ -113,6 +113,14 @@ def stress(session: nox.Session) -> None:
     session.run("python", "-m", "stress", *session.posargs)
 
 
+@nox.session(name="stress-ab")
+def stress_ab(session: nox.Session) -> None:
+    """Sensors side by side on one workload, needs root: `-- handshakes --arm default --arm lean=--no-uprobes`."""
+    _install(session)
+    _prepare_host(session, "golang-go", "?perf")
+    session.run("python", "-m", "stress.ab", *(session.posargs or ["--help"]))
+
+
 @nox.session
 def scan(session: nox.Session) -> None:
     """Static scan to a CBOM shard: `nox -s scan -- PATH... --out FILE [--rules FILE]` (default: examples/estate)."""

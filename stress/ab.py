@@ -22,7 +22,8 @@ reported and kernel drops, as the harness counts them (match_records).
 from __future__ import annotations
 
 import argparse
-import json
+import math
+import re
 import shlex
 import statistics
 import sys
@@ -37,6 +38,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from assess.fsio import pretty_json, write_atomic
 from stress.harness import cpu_seconds, end_sensor, exit_on_sigterm, mean_interval, start_sensor, stop_sensor
 from stress.link import LINKS, opened
 from stress.loadgen import LoadPool
@@ -66,11 +68,15 @@ class ArmFigures:
 
 
 def parse_arm(text: str) -> Arm:
-    """`NAME` or `NAME=OPTIONS` (the options split as a shell would)."""
+    """`NAME` or `NAME=OPTIONS` (the options split as a shell would); NAME is letters, digits, `_`,
+    `.` and `-` (it names the arm's files)."""
     name, _, options = text.partition("=")
-    if not name.strip() or any(c.isspace() for c in name):
-        raise ValueError(f"an arm is NAME or NAME=OPTIONS, without spaces in NAME: {text!r}")
-    return Arm(name, tuple(shlex.split(options)))
+    if not re.fullmatch(r"[\w.-]+", name):
+        raise ValueError(f"an arm is NAME or NAME=OPTIONS, NAME of letters, digits, _ . and -: {text!r}")
+    try:
+        return Arm(name, tuple(shlex.split(options)))
+    except ValueError as e:  # (shlex: "No closing quotation")
+        raise ValueError(f"--arm {text!r}: {e}") from None
 
 
 def with_trees(arms: list[Arm], trees: Sequence[str]) -> list[Arm]:
@@ -105,6 +111,8 @@ def paired(first: list[float], other: list[float]) -> dict[str, Any]:
 
 def run_ab(workload: Workload, arms: list[Arm], *, cycles: int, phase_seconds: float, workers: int,
            link: str, console: Console) -> dict[str, Any]:
+    """The comparison, live: the workload's servers and load started once, then `cycles` cycles of
+    one on phase per arm, each followed by an off phase (one more off phase opens the run)."""
     figures = {a.name: ArmFigures() for a in arms}
     rates: list[tuple[str | None, float]] = []  # every phase in order: (arm, rate); None: sensor off
     with tempfile.TemporaryDirectory(prefix=f"carnot-ab-{workload.name}-") as tmp, ExitStack() as stack:
@@ -123,8 +131,8 @@ def run_ab(workload: Workload, arms: list[Arm], *, cycles: int, phase_seconds: f
             for arm in order(arms, cycle):
                 out = folder / f"{arm.name}-{cycle}.jsonl"
                 proc = start_sensor(out, *arm.options, tree=arm.tree)
-                cpu_before = cpu_seconds(proc.pid)
                 try:
+                    cpu_before = cpu_seconds(proc.pid)
                     load = pool.run(phase_seconds)
                 except BaseException:
                     end_sensor(proc)
@@ -133,17 +141,20 @@ def run_ab(workload: Workload, arms: list[Arm], *, cycles: int, phase_seconds: f
                 rate = load.rate / workload.unit_bytes
                 rates.append((arm.name, rate))
                 after = off()
-                f = figures[arm.name]
-                f.ratios.append(rate / ((before + after) / 2))
+                if not before + after:
+                    raise RuntimeError(f"the {workload.name} load made no progress with the sensor off")
+                seen = figures[arm.name]
+                seen.ratios.append(rate / ((before + after) / 2))
                 units = load.completed / workload.unit_bytes
-                f.sensor_us_per_unit.append(1e6 * final["sensor_cpu_s"] / units if units else 0.0)
-                f.handshakes += load.handshakes
-                f.reported += reported
-                f.correlation_failures += failures
-                f.kernel_drops += final["kernel_drops"]
-                console.print(f"  cycle {cycle + 1}/{cycles} {arm.name}: {f.ratios[-1]:.3f} of off, "
-                              f"sensor {f.sensor_us_per_unit[-1]:.0f} µs per {workload.per}, "
-                              f"reported {reported}/{load.handshakes}, drops {final['kernel_drops']}")
+                seen.sensor_us_per_unit.append(1e6 * final["sensor_cpu_s"] / units if units else 0.0)
+                seen.handshakes += load.handshakes
+                seen.reported += reported
+                seen.correlation_failures += failures
+                seen.kernel_drops += final["kernel_drops"]
+                console.print(f"  cycle {cycle + 1}/{cycles} {arm.name}: {seen.ratios[-1]:.3f} of off, "
+                              f"sensor {seen.sensor_us_per_unit[-1]:.0f} µs per {workload.per}, "
+                              f"reported {reported}/{load.handshakes} ({failures} correlation failures), "
+                              f"drops {final['kernel_drops']}")
                 before = after
     first = arms[0].name
     return {
@@ -160,32 +171,34 @@ def run_ab(workload: Workload, arms: list[Arm], *, cycles: int, phase_seconds: f
     }
 
 
-def _arm_summary(arm: Arm, f: ArmFigures) -> dict[str, Any]:
-    mean, _, interval = mean_interval(f.ratios)
+def _arm_summary(arm: Arm, seen: ArmFigures) -> dict[str, Any]:
+    mean, _, interval = mean_interval(seen.ratios)
     return {
         "options": list(arm.options),
         "tree": str(arm.tree) if arm.tree else None,
         "rate_ratio_on_off": round(mean, 4),
         "rate_ratio_ci95": interval,
-        "rate_ratio_per_cycle": [round(r, 4) for r in f.ratios],
-        "sensor_cpu_us_per_unit_median": round(statistics.median(f.sensor_us_per_unit), 1),
-        "reported_fraction": round(f.reported / f.handshakes, 5) if f.handshakes else None,
-        "correlation_failures": f.correlation_failures,
-        "kernel_drops": f.kernel_drops,
+        "rate_ratio_per_cycle": [round(r, 4) for r in seen.ratios],
+        "sensor_cpu_us_per_unit_median": round(statistics.median(seen.sensor_us_per_unit), 1),
+        "reported_fraction": round(seen.reported / seen.handshakes, 5) if seen.handshakes else None,
+        "correlation_failures": seen.correlation_failures,
+        "kernel_drops": seen.kernel_drops,
     }
 
 
 def print_result(result: dict[str, Any], console: Console) -> None:
+    """The arms in a table, each paired with the first."""
     table = Table(title=f"{result['workload']}: each arm's on/off, {result['cycles']} cycles side by side")
-    for column in ("arm", "on/off", "95% interval", f"sensor µs per {result['per']}", "reported", "drops",
-                   "this arm less the first (95% interval)"):
+    for column in ("arm", "on/off", "95% interval", f"sensor µs per {result['per']}", "reported",
+                   "correlation failures", "drops", "this arm less the first (95% interval)"):
         table.add_column(column)
-    for name, a in result["arms"].items():
-        d = result["paired_with_first"].get(name)
-        table.add_row(name, f"{a['rate_ratio_on_off']:.3f}", _interval(a["rate_ratio_ci95"]),
-                      f"{a['sensor_cpu_us_per_unit_median']:.1f}",
-                      "-" if a["reported_fraction"] is None else f"{a['reported_fraction']:.4f}",
-                      str(a["kernel_drops"]), "" if d is None else f"{d['mean']:+.3f} ({_interval(d['ci95'])})")
+    for name, arm in result["arms"].items():
+        pair = result["paired_with_first"].get(name)
+        table.add_row(name, f"{arm['rate_ratio_on_off']:.3f}", _interval(arm["rate_ratio_ci95"]),
+                      f"{arm['sensor_cpu_us_per_unit_median']:.1f}",
+                      "-" if arm["reported_fraction"] is None else f"{arm['reported_fraction']:.4f}",
+                      str(arm["correlation_failures"]), str(arm["kernel_drops"]),
+                      "" if pair is None else f"{pair['mean']:+.3f} ({_interval(pair['ci95'])})")
     console.print(table)
 
 
@@ -213,17 +226,23 @@ def main(argv: list[str]) -> int:
         parser.error(str(e))
     if len(arms) < 2:
         parser.error("give at least two --arm")
-    if args.cycles < 2 or args.phase_seconds <= 0 or args.workers < 1:
+    if args.cycles < 2 or not 0 < args.phase_seconds < math.inf or args.workers < 1:
         parser.error("--cycles must be at least 2, --phase-seconds above 0, --workers at least 1")
+    if args.json is not None and not args.json.parent.is_dir():
+        parser.error(f"--json {args.json}: no folder {args.json.parent}")
     console = Console(width=None if sys.stdout.isatty() else 160)
     exit_on_sigterm()
     started = time.monotonic()
-    result = run_ab(WORKLOADS[args.workload], arms, cycles=args.cycles, phase_seconds=args.phase_seconds,
-                    workers=args.workers, link=args.link, console=console)
+    try:
+        result = run_ab(WORKLOADS[args.workload], arms, cycles=args.cycles, phase_seconds=args.phase_seconds,
+                        workers=args.workers, link=args.link, console=console)
+    except RuntimeError as e:  # (a sensor that did not start or stop, a load that did not run)
+        print(f"python -m stress.ab: {e}", file=sys.stderr)
+        return 1
     result["duration_s"] = round(time.monotonic() - started, 1)
     print_result(result, console)
     if args.json:
-        args.json.write_text(json.dumps(result, indent=2) + "\n")
+        write_atomic(args.json, pretty_json(result))
         console.print(f"written: {args.json}")
     return 0
 

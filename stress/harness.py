@@ -219,7 +219,8 @@ def start_sensor(out: Path, *capture_args: str, tree: Path | None = None) -> sub
     proc = subprocess.Popen(
         [sys.executable, "-m", "assess", "runtime", "capture", "--out", str(out), *capture_args],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=tree,
-        env=None if tree is None else dict(os.environ, PYTHONPATH=str(tree)),
+        env=None if tree is None else dict(
+            os.environ, PYTHONPATH=os.pathsep.join(p for p in (str(tree), os.environ.get("PYTHONPATH")) if p)),
     )
     deadline = time.monotonic() + 120
     try:
@@ -314,10 +315,13 @@ def stop_sensor(proc: subprocess.Popen[bytes], out: Path, load: LoadResult,
                 cpu_before: float) -> tuple[dict[str, Any], int, int]:
     """An on phase's sensor, stopped once its last joins are made: its last line (the metrics) with
     the CPU it used since `cpu_before` and what it probed, how many of the load's handshakes it
-    reported and how many of those were correlation failures (match_records)."""
-    time.sleep(3.0)  # let the last joins finish (the correlator waits 2 s for a late view)
-    sensor_cpu = cpu_seconds(proc.pid) - cpu_before
-    end_sensor(proc)
+    reported and how many of those were correlation failures (match_records). The sensor is
+    stopped whatever happens meanwhile (SIGTERM ends the wait by an exception: exit_on_sigterm)."""
+    try:
+        time.sleep(3.0)  # let the last joins finish (the correlator waits 2 s for a late view)
+        sensor_cpu = cpu_seconds(proc.pid) - cpu_before
+    finally:
+        end_sensor(proc)
     lines = [json.loads(line) for line in out.read_text().splitlines() if line.strip()]
     final = dict(lines[-1], sensor_cpu_s=round(sensor_cpu, 3))
     # What the observed programs paid for: every uprobe, and those the kernel single-steps.
@@ -352,8 +356,8 @@ def run_workload(workload: Workload, *, rounds: int, phase_seconds: float, worke
                 break
             out = folder / f"phase-{r}.jsonl"
             proc = start_sensor(out, *sensor)
-            cpu_before = cpu_seconds(proc.pid)
             try:
+                cpu_before = cpu_seconds(proc.pid)
                 host_before, processes_before = host_cpu(), process_cpu(groups)
                 load = pool.run(phase_seconds)
                 host_after, sensor_in_window = host_cpu(), cpu_seconds(proc.pid) - cpu_before

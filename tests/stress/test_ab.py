@@ -4,15 +4,23 @@ sensor may run from another checkout."""
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
+from contextlib import nullcontext
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
+from rich.console import Console
 
-from stress.ab import Arm, order, paired, parse_arm, with_trees
+from stress import ab
+from stress.ab import Arm, order, paired, parse_arm, run_ab, with_trees
 from stress.harness import end_sensor, start_sensor
+from stress.loadgen import LoadResult
+from stress.workloads import Setup, Workload
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -20,9 +28,95 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_an_arm_is_a_name_and_the_options_split_as_a_shell_would() -> None:
     assert parse_arm("default") == Arm("default")
     assert parse_arm("lean=--no-uprobes --priority 'idle'") == Arm("lean", ("--no-uprobes", "--priority", "idle"))
-    for bad in ("", "=--no-uprobes", "two words=--x"):
+    for bad in ("", "=--no-uprobes", "two words=--x", "a/b", "../up"):
         with pytest.raises(ValueError, match="NAME"):
             parse_arm(bad)
+    with pytest.raises(ValueError, match="--arm 'lean=--x \"open'"):
+        parse_arm('lean=--x "open')
+
+
+@pytest.mark.parametrize("args", [["--arm", "a/b", "--arm", "b"], ["--arm", "only"],
+                                  ["--arm", "a", "--arm", "b", "--tree", "c=."],
+                                  ["--arm", "a", "--arm", "b", "--phase-seconds", "nan"],
+                                  ["--arm", "a", "--arm", "b", "--json", "/no/such/folder/ab.json"]])
+def test_bad_arguments_are_one_line_exit_2_before_anything_starts(args: list[str]) -> None:
+    done = subprocess.run([sys.executable, "-m", "stress.ab", "handshakes", *args], capture_output=True, text=True,
+                          timeout=60, cwd=ROOT)
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr and done.stderr.strip().splitlines()[-1].startswith("python -m stress.ab: ")
+
+
+class _FakeLoad:
+    """The load pool, its rates scripted: off phases at 100/s, on phases at each arm's rate."""
+
+    def __init__(self, on_rates: dict[str | None, float], calls: list[Any]) -> None:
+        self.on_rates, self.calls = on_rates, calls
+
+    def __call__(self, _workers: Any) -> _FakeLoad:
+        return self
+
+    def __enter__(self) -> _FakeLoad:
+        return self
+
+    def __exit__(self, *_: Any) -> None:
+        self.calls.append(("pool closed",))
+
+    def run(self, seconds: float) -> LoadResult:
+        running = self.calls[-1][1] if self.calls and self.calls[-1][0] == "start" else None
+        if running == "broken":
+            raise KeyboardInterrupt
+        n = int(self.on_rates.get(running, 100.0) * seconds)
+        return LoadResult(n, n, 0, 0, seconds, [], [])
+
+
+def _scripted(monkeypatch: pytest.MonkeyPatch, on_rates: dict[str | None, float]) -> list[Any]:
+    calls: list[Any] = []
+    monkeypatch.setattr(ab, "LoadPool", _FakeLoad(on_rates, calls))
+    monkeypatch.setattr(ab, "opened", lambda _link: nullcontext(None))
+    monkeypatch.setattr(ab, "cpu_seconds", lambda _pid: 0.0)
+
+    def start(out: Path, *options: str, tree: Path | None = None) -> Any:
+        calls.append(("start", out.name.split("-")[0], options, tree))
+        return SimpleNamespace(pid=1)
+
+    def stop(_proc: Any, _out: Path, load: LoadResult, _cpu: float) -> tuple[dict[str, Any], int, int]:
+        calls.append(("stop",))
+        return {"sensor_cpu_s": 0.01, "kernel_drops": 0}, load.handshakes, 1
+
+    monkeypatch.setattr(ab, "start_sensor", start)
+    monkeypatch.setattr(ab, "stop_sensor", stop)
+    monkeypatch.setattr(ab, "end_sensor", lambda _proc: calls.append(("ended",)))
+    return calls
+
+
+WORKLOAD = Workload("handshakes", "test", "handshakes/s", 1, "handshake",
+                    lambda *_: Setup([], "scripted load", {}))
+
+
+def test_each_arm_runs_its_options_from_its_tree_in_alternating_order_against_its_off_neighbours(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    calls = _scripted(monkeypatch, {"a": 95.0, "b": 99.0})
+    arms = [Arm("a"), Arm("b", ("--no-uprobes",), tmp_path)]
+    result = run_ab(WORKLOAD, arms, cycles=3, phase_seconds=1.0, workers=1, link="loopback",
+                    console=Console(file=io.StringIO()))
+    starts = [c[1:] for c in calls if c[0] == "start"]
+    assert starts == [("a", (), None), ("b", ("--no-uprobes",), tmp_path), ("b", ("--no-uprobes",), tmp_path),
+                      ("a", (), None), ("a", (), None), ("b", ("--no-uprobes",), tmp_path)]
+    assert [c[0] for c in calls].count("stop") == 6
+    assert result["arms"]["a"]["rate_ratio_per_cycle"] == [0.95] * 3
+    assert result["arms"]["b"]["rate_ratio_per_cycle"] == [0.99] * 3
+    assert result["paired_with_first"]["b"]["mean"] == pytest.approx(0.04)
+    assert result["arms"]["b"]["correlation_failures"] == 3 and result["arms"]["b"]["tree"] == str(tmp_path)
+    assert [p["arm"] for p in result["phases"]] == [None, "a", None, "b", None, "b", None, "a", None,
+                                                     "a", None, "b", None]
+
+
+def test_a_load_that_breaks_off_with_a_sensor_running_stops_that_sensor(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = _scripted(monkeypatch, {})
+    with pytest.raises(KeyboardInterrupt):
+        run_ab(WORKLOAD, [Arm("broken"), Arm("b")], cycles=2, phase_seconds=1.0, workers=1, link="loopback",
+               console=Console(file=io.StringIO()))
+    assert [c[0] for c in calls][-3:] == ["start", "ended", "pool closed"]
 
 
 def test_a_tree_goes_to_its_arm_and_must_be_a_checkout(tmp_path: Path) -> None:

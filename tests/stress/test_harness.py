@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from rich.console import Console
@@ -334,3 +335,18 @@ def test_a_sensor_that_ignores_sigterm_is_killed_and_the_run_fails() -> None:
         end_sensor(stubborn, timeout=0.5)
     assert stubborn.returncode == -9
     stubborn.stdout.close()
+
+
+def test_a_sigterm_while_the_last_joins_are_awaited_still_stops_the_sensor(monkeypatch: pytest.MonkeyPatch) -> None:
+    import stress.harness as harness
+
+    ended = []
+
+    def interrupted(_seconds: float) -> None:
+        raise SystemExit(143)  # (exit_on_sigterm's exception)
+
+    monkeypatch.setattr(harness, "time", SimpleNamespace(sleep=interrupted))
+    monkeypatch.setattr(harness, "end_sensor", ended.append)
+    with pytest.raises(SystemExit):
+        harness.stop_sensor("the sensor", Path("unused.jsonl"), load(10.0), 0.0)  # type: ignore[arg-type]
+    assert ended == ["the sensor"]

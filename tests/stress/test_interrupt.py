@@ -51,12 +51,16 @@ def sensor_ready(cmd: str) -> bool:
 
 @pytest.mark.parametrize(("module", "when", "link"),
                          [("stress", "attaching", "loopback"), ("stress", "loaded", "loopback"),
-                          ("stress.pause", "loaded", "loopback"), ("stress", "loaded", "veth")])
+                          ("stress.pause", "loaded", "loopback"), ("stress", "loaded", "veth"),
+                          ("stress.ab", "loaded", "loopback"), ("stress.ab", "joining", "loopback")])
 def test_sigterm_while_a_sensor_runs_ends_the_sensor_servers_and_workers(module: str, when: str, link: str,
                                                                          tmp_path: Path) -> None:
-    args = (["--workload", "handshakes", "--rounds", "3", "--phase-seconds", "4", "--quiet-wait", "0",
-             "--link", link, "--report", str(tmp_path / "r.md")]
-            if module == "stress" else ["--alternations", "3", "--window", "30"])
+    # ("joining": after the phase's 2 s of load, while the sensor's last joins are awaited, 3 s.)
+    args = {"stress": ["--workload", "handshakes", "--rounds", "3", "--phase-seconds", "4", "--quiet-wait", "0",
+                       "--link", link, "--report", str(tmp_path / "r.md")],
+            "stress.pause": ["--alternations", "3", "--window", "30"],
+            "stress.ab": ["handshakes", "--arm", "a", "--arm", "b=--no-uprobes", "--cycles", "2",
+                          "--phase-seconds", "30" if when == "loaded" else "2"]}[module]
     run = subprocess.Popen([sys.executable, "-m", module, *args, "--json", str(tmp_path / "m.json")], cwd=ROOT,
                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
@@ -74,7 +78,7 @@ def test_sigterm_while_a_sensor_runs_ends_the_sensor_servers_and_workers(module:
         if when == "attaching":
             assert not sensor_ready(sensors[0]), "the sensor attached before the test could stop the run"
         else:
-            time.sleep(1.0)  # into the load (the phase runs 4 s, a pause window 30 s)
+            time.sleep(3.5 if when == "joining" else 1.0)  # into the load (the phase runs 4 s, a pause window 30 s)
         if link == "veth":
             assert f"{NAMESPACE_PREFIX}{run.pid}" in namespaces()
         run.send_signal(signal.SIGTERM)
