@@ -621,7 +621,7 @@ class _Renderer:
     def __init__(self) -> None:
         self._process: dict[tuple[Any, ...], str] = {}
         self._strings: dict[str | None, str] = {}
-        # The last record's time as text: both ends' records of a connection share it.
+        # The last record's time as text: the two wire-only records of a connection share it.
         self._ts: tuple[float, str] = (math.nan, "")
 
     def render(self, v: _Values) -> str:
