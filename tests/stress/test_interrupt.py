@@ -60,7 +60,7 @@ def test_sigterm_while_a_sensor_runs_ends_the_sensor_servers_and_workers(module:
                        "--link", link, "--report", str(tmp_path / "r.md")],
             "stress.pause": ["--alternations", "3", "--window", "30"],
             "stress.ab": ["handshakes", "--arm", "a", "--arm", "b=--no-uprobes", "--cycles", "2",
-                          "--phase-seconds", "30" if when == "loaded" else "2"]}[module]
+                          "--phase-seconds", "4" if when == "loaded" else "2"]}[module]
     run = subprocess.Popen([sys.executable, "-m", module, *args, "--json", str(tmp_path / "m.json")], cwd=ROOT,
                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
