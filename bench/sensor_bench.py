@@ -184,10 +184,9 @@ def _replay(summarised: bool, server_probe: bool = False, client_probe: bool = T
 def _counted(lines: list[str], source: str | None) -> int:
     """The records in a drain (written out as the sensor writes them); with `source`, those from
     that source ("uprobe+wire": both views joined) that name their process."""
-    text = "".join(line + "\n" for line in lines)
     if source is None:
-        return text.count("\n")
-    return sum(1 for line in text.splitlines() if f'"source": "{source}"' in line and '"pid": null' not in line)
+        return "".join(line + "\n" for line in lines).count("\n")
+    return sum(1 for line in lines if f'"source": "{source}"' in line and '"pid": null' not in line)
 
 
 def run() -> dict[str, Any]:

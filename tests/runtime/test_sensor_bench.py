@@ -17,21 +17,15 @@ def test_each_synthetic_handshake_gives_a_client_and_a_server_record(
     assert records == 100 and seconds > 0
 
 
-def test_with_the_servers_implicit_start_both_records_of_each_handshake_join_both_views(
-    monkeypatch: pytest.MonkeyPatch
+# As `openssl s_server` runs live: its handshake starts implicitly (the kernel sends the start at its
+# first receive) and ends on the wire; its record joins the process view, like the client's. And as
+# a sensor run with --no-uprobes sees the storm: the socket filter's summary and the owners it found
+# at both ends, nothing else, so both records are the wire's.
+@pytest.mark.parametrize(("server_probe", "client_probe"), [(True, True), (False, False)],
+                         ids=["server-implicit-start-joins-both-views", "no-uprobes-both-from-the-wire"])
+def test_each_handshakes_two_records_come_from_the_views_sent_each_with_its_process(
+    server_probe: bool, client_probe: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # As `openssl s_server` runs live: its handshake starts implicitly (the kernel sends the start at
-    # its first receive) and ends on the wire; its record joins the process view, like the client's.
     monkeypatch.setattr(sensor_bench, "HANDSHAKES", 50)
-    seconds, joined = sensor_bench._replay(True, server_probe=True)
-    assert joined == 100 and seconds > 0
-
-
-def test_without_any_process_view_both_records_come_from_the_wire_with_their_processes(
-    monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # As a sensor run with --no-uprobes sees the storm: the socket filter's summary and the owners
-    # it found at both ends, nothing else.
-    monkeypatch.setattr(sensor_bench, "HANDSHAKES", 50)
-    seconds, from_wire = sensor_bench._replay(True, client_probe=False)
-    assert from_wire == 100 and seconds > 0
+    seconds, counted = sensor_bench._replay(True, server_probe=server_probe, client_probe=client_probe)
+    assert counted == 100 and seconds > 0
